@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("nabla: not implemented yet"); return 2; }

@@ -1,0 +1,186 @@
+#include "graph/graph.h"
+
+#include <bit>
+#include <cmath>
+#include <stdexcept>
+
+namespace nabla {
+
+namespace {
+struct OpInfo {
+  int arity;
+  std::string_view spelling;
+  std::string_view name;
+};
+constexpr OpInfo kOpInfo[] = {
+#define NABLA_OP(name, arity, spelling) {arity, spelling, #name},
+#include "graph/ops.def"
+#undef NABLA_OP
+};
+
+double truth(bool b) { return b ? 1.0 : 0.0; }
+}  // namespace
+
+int arity(Op op) { return kOpInfo[static_cast<int>(op)].arity; }
+std::string_view spelling(Op op) { return kOpInfo[static_cast<int>(op)].spelling; }
+std::string_view opName(Op op) { return kOpInfo[static_cast<int>(op)].name; }
+
+bool isPiecewiseConstant(Op op) {
+  switch (op) {
+  case Op::Not: case Op::Sign: case Op::Floor: case Op::Lt: case Op::Le: case Op::Gt:
+  case Op::Ge: case Op::Eq: case Op::Ne: case Op::And: case Op::Or:
+    return true;
+  default:
+    return false;
+  }
+}
+
+double evalOp(Op op, double a, double b, double c) {
+  switch (op) {
+  case Op::Const:
+  case Op::Var:
+    return a;
+  case Op::Neg: return -a;
+  case Op::Not: return std::isnan(a) ? a : truth(a == 0);
+  case Op::Exp: return std::exp(a);
+  case Op::Log: return std::log(a);
+  case Op::Sqrt: return std::sqrt(a);
+  case Op::Sin: return std::sin(a);
+  case Op::Cos: return std::cos(a);
+  case Op::Tan: return std::tan(a);
+  case Op::Asin: return std::asin(a);
+  case Op::Acos: return std::acos(a);
+  case Op::Atan: return std::atan(a);
+  case Op::Sinh: return std::sinh(a);
+  case Op::Cosh: return std::cosh(a);
+  case Op::Tanh: return std::tanh(a);
+  case Op::Sigmoid:
+    // Two forms so that exp never overflows into inf/inf.
+    return a >= 0 ? 1 / (1 + std::exp(-a)) : std::exp(a) / (1 + std::exp(a));
+  case Op::Softplus:
+    // log(1 + e^a) without overflow for large a and without losing e^a for very negative a.
+    return a > 0 ? a + std::log1p(std::exp(-a)) : std::log1p(std::exp(a));
+  case Op::Relu: return a > 0 ? a : (std::isnan(a) ? a : 0.0);
+  case Op::Log1p: return std::log1p(a);
+  case Op::Expm1: return std::expm1(a);
+  case Op::Abs: return std::fabs(a);
+  case Op::Sign: return a > 0 ? 1.0 : (a < 0 ? -1.0 : a);  // keeps ±0 and NaN
+  case Op::Floor: return std::floor(a);
+  case Op::Add: return a + b;
+  case Op::Sub: return a - b;
+  case Op::Mul: return a * b;
+  case Op::Div: return a / b;
+  case Op::Pow: return std::pow(a, b);
+  // min/max never hide a NaN (unlike fmin/fmax); on ties they return the first argument, which is
+  // also the argument the derivative follows.
+  case Op::Min: return std::isnan(a) || std::isnan(b) ? a + b : (a <= b ? a : b);
+  case Op::Max: return std::isnan(a) || std::isnan(b) ? a + b : (a >= b ? a : b);
+  case Op::Atan2: return std::atan2(a, b);
+  case Op::Hypot: return std::hypot(a, b);
+  case Op::Lt: return truth(a < b);
+  case Op::Le: return truth(a <= b);
+  case Op::Gt: return truth(a > b);
+  case Op::Ge: return truth(a >= b);
+  case Op::Eq: return truth(a == b);
+  case Op::Ne: return truth(a != b);
+  case Op::And: return truth(a != 0 && b != 0);
+  case Op::Or: return truth(a != 0 || b != 0);
+  case Op::Where: return a != 0 ? b : c;
+  }
+  return std::nan("");
+}
+
+std::size_t Graph::KeyHash::operator()(const Key &k) const {
+  std::uint64_t h = static_cast<std::uint64_t>(k.op) * 0x9E3779B97F4A7C15ull;
+  auto mix = [&](std::uint64_t v) {
+    h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+  };
+  for (auto a : k.args) mix(a);
+  mix(k.payload);
+  return static_cast<std::size_t>(h);
+}
+
+SymbolId Graph::addSymbol(std::string name) {
+  symbols_.push_back(std::move(name));
+  return static_cast<SymbolId>(symbols_.size() - 1);
+}
+
+NodeId Graph::intern(const Node &n) {
+  Key key{n.op, {n.args[0].index, n.args[1].index, n.args[2].index},
+          n.op == Op::Const ? std::bit_cast<std::uint64_t>(n.value) : n.symbol};
+  auto [it, inserted] = interned_.try_emplace(key, NodeId{static_cast<std::uint32_t>(nodes_.size())});
+  if (inserted) nodes_.push_back(n);
+  return it->second;
+}
+
+NodeId Graph::constant(double v) {
+  Node n;
+  n.op = Op::Const;
+  n.value = v;
+  return intern(n);
+}
+
+NodeId Graph::variable(SymbolId s) {
+  if (s >= symbols_.size()) throw std::logic_error("nabla: variable of an unknown symbol");
+  Node n;
+  n.op = Op::Var;
+  n.symbol = s;
+  return intern(n);
+}
+
+bool Graph::isConstant(NodeId id, double v) const {
+  const Node &n = nodes_[id.index];
+  return n.op == Op::Const && std::bit_cast<std::uint64_t>(n.value) == std::bit_cast<std::uint64_t>(v);
+}
+
+NodeId Graph::make(Op op, NodeId a, NodeId b, NodeId c) {
+  const int k = arity(op);
+  const NodeId args[3] = {a, b, c};
+  for (int i = 0; i < 3; ++i) {
+    bool given = args[i].valid();
+    if (given != (i < k) || (given && args[i].index >= nodes_.size()))
+      throw std::logic_error("nabla: Graph::make with wrong arguments for " + std::string(opName(op)));
+  }
+  if (k == 0) throw std::logic_error("nabla: Graph::make of a leaf; use constant() or variable()");
+
+  // where(c, x, y) with a constant condition is exactly the chosen branch.
+  if (op == Op::Where && isConstant(a)) {
+    double cond = nodes_[a.index].value;
+    if (!std::isnan(cond)) return cond != 0 ? b : c;
+  }
+  bool allConstant = true;
+  for (int i = 0; i < k; ++i) allConstant = allConstant && isConstant(args[i]);
+  if (allConstant) {
+    return constant(evalOp(op, nodes_[a.index].value, k > 1 ? nodes_[b.index].value : 0,
+                           k > 2 ? nodes_[c.index].value : 0));
+  }
+  Node n;
+  n.op = op;
+  n.args = {a, b, c};
+  return intern(n);
+}
+
+std::vector<NodeId> Graph::reachable(const std::vector<NodeId> &roots) const {
+  std::vector<char> mark(nodes_.size(), 0);
+  std::size_t highest = 0;
+  bool any = false;
+  for (NodeId r : roots) {
+    if (!r.valid()) continue;
+    mark[r.index] = 1;
+    any = true;
+    if (r.index > highest) highest = r.index;
+  }
+  std::vector<NodeId> out;
+  if (!any) return out;
+  // Children have smaller ids than parents, so one backwards pass marks everything reachable.
+  for (std::size_t i = highest + 1; i-- > 0;) {
+    if (!mark[i]) continue;
+    for (NodeId arg : nodes_[i].args)
+      if (arg.valid()) mark[arg.index] = 1;
+  }
+  for (std::size_t i = 0; i <= highest; ++i)
+    if (mark[i]) out.push_back(NodeId{static_cast<std::uint32_t>(i)});
+  return out;
+}
+
+}  // namespace nabla

@@ -1,0 +1,1 @@
+// Placeholder: the pipeline lands with the command line.

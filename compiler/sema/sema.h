@@ -1,0 +1,29 @@
+// Stage 2: AST -> checked program lowered to the scalar DAG (names, shapes, arity, built-ins,
+// functions inlined, d/grad/hessian expanded).
+#pragma once
+
+#include "parse/ast.h"
+#include "sema/lowered.h"
+#include "source/source.h"
+
+#include <cstddef>
+#include <optional>
+
+namespace nabla {
+
+struct LowerOptions {
+  /// Unknown names in a bare expression become its free variables (`nabla eval 'x^2 + y'`).
+  bool bareFreeVariables = true;
+  /// Graph size limit (--max-nodes): exceeding it is a located error, not an exhausted machine.
+  std::size_t maxNodes = std::size_t{20} << 20;
+  /// Largest number of elements of one array (--max-array).
+  std::size_t maxArrayElements = std::size_t{1} << 20;
+  /// Simplify each derivative that d/grad/hessian produce before it is used further (keeps nested
+  /// derivatives from swelling).
+  bool simplifyDerivatives = true;
+};
+
+std::optional<LoweredProgram> lowerProgram(const ast::Program &program, DiagnosticSink &sink,
+                                           const LowerOptions &options = {});
+
+}  // namespace nabla

@@ -1,0 +1,120 @@
+#include "source/source.h"
+
+#include <llvm/ADT/StringRef.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/SourceMgr.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <algorithm>
+
+namespace nabla {
+
+std::pair<unsigned, unsigned> SourceBuffer::lineColumn(std::uint32_t offset) const {
+  if (offset > text_.size()) offset = static_cast<std::uint32_t>(text_.size());
+  unsigned line = 1;
+  std::size_t lineStart = 0;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text_[i] == '\n') {
+      ++line;
+      lineStart = i + 1;
+    }
+  }
+  return {line, static_cast<unsigned>(offset - lineStart + 1)};
+}
+
+Diagnostic &DiagnosticSink::error(SourceRange range, std::string message) {
+  ++errorCount_;
+  diagnostics_.push_back({Severity::Error, range, std::move(message), {}});
+  return diagnostics_.back();
+}
+
+Diagnostic &DiagnosticSink::warning(SourceRange range, std::string message) {
+  diagnostics_.push_back({Severity::Warning, range, std::move(message), {}});
+  return diagnostics_.back();
+}
+
+namespace {
+
+/// The echoed text must be safe for a terminal and keep the caret aligned, so every byte that is
+/// not printable ASCII becomes one `?` (a tab becomes a space). The message itself names the
+/// offending character precisely.
+std::string sanitizeForEcho(const std::string &text) {
+  std::string out = text;
+  for (char &c : out) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\r') continue;
+    if (c == '\t') c = ' ';
+    else if (u < 0x20 || u >= 0x7f) c = '?';
+  }
+  return out;
+}
+
+llvm::SourceMgr::DiagKind kindOf(Severity s) {
+  switch (s) {
+  case Severity::Error: return llvm::SourceMgr::DK_Error;
+  case Severity::Warning: return llvm::SourceMgr::DK_Warning;
+  case Severity::Note: return llvm::SourceMgr::DK_Note;
+  }
+  return llvm::SourceMgr::DK_Error;
+}
+
+}  // namespace
+
+std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
+  const SourceBuffer &buffer = sink.buffer();
+  std::string echoed = sanitizeForEcho(buffer.text());
+  llvm::SourceMgr mgr;
+  mgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(echoed, buffer.name(), false),
+                         llvm::SMLoc());
+  const char *base = mgr.getMemoryBuffer(1)->getBufferStart();
+  const std::size_t size = echoed.size();
+
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (color) os.enable_colors(true);
+  auto print = [&](Severity severity, SourceRange range, const std::string &message) {
+    if (!range.valid()) {
+      mgr.PrintMessage(os, llvm::SMDiagnostic(buffer.name(), kindOf(severity), message), color);
+      return;
+    }
+    std::uint32_t begin = std::min<std::uint32_t>(range.begin, size);
+    std::uint32_t end = std::min<std::uint32_t>(std::max(range.end, begin), size);
+    // SourceMgr underlines within one line: clip the range at the first line end.
+    for (std::uint32_t i = begin; i < end; ++i)
+      if (echoed[i] == '\n') { end = i; break; }
+    llvm::SMLoc loc = llvm::SMLoc::getFromPointer(base + begin);
+    llvm::SmallVector<llvm::SMRange, 1> ranges;
+    if (end > begin + 1)
+      ranges.push_back(llvm::SMRange(loc, llvm::SMLoc::getFromPointer(base + end)));
+    mgr.PrintMessage(os, loc, kindOf(severity), message, ranges, {}, color);
+  };
+  for (const Diagnostic &d : sink.diagnostics()) {
+    print(d.severity, d.range, d.message);
+    for (const DiagnosticNote &n : d.notes)
+      print(Severity::Note, n.range.valid() ? n.range : d.range, n.message);
+  }
+  os.flush();
+  return out;
+}
+
+std::string closestName(std::string_view name, const std::vector<std::string> &candidates) {
+  std::string best;
+  unsigned bestDistance = 0;
+  const unsigned limit = std::max<unsigned>(1, static_cast<unsigned>(name.size()) / 3);
+  if (name.size() > 64) return best;
+  for (const std::string &c : candidates) {
+    if (c == name || c.size() > 64) continue;
+    // Case-only differences (`Sin` for `sin`) are the likeliest slip: prefer them.
+    bool caseOnly = llvm::StringRef(c).equals_insensitive(llvm::StringRef(name.data(), name.size()));
+    unsigned d = caseOnly ? 0
+                          : llvm::StringRef(c).edit_distance(llvm::StringRef(name.data(), name.size()),
+                                                             true, limit + 1);
+    if (d <= limit && (best.empty() || d < bestDistance)) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+}  // namespace nabla

@@ -1,0 +1,88 @@
+// Source buffers, positions and diagnostics: what every stage reports problems with.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nabla {
+
+/// A half-open byte range [begin, end) in one SourceBuffer. An empty range marks a point.
+struct SourceRange {
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+  std::uint32_t begin = kNone;
+  std::uint32_t end = kNone;
+  bool valid() const { return begin != kNone; }
+  static SourceRange of(std::uint32_t b, std::uint32_t e) { return {b, e < b ? b : e}; }
+  static SourceRange point(std::uint32_t at) { return {at, at}; }
+  /// The smallest range covering both (either may be unset).
+  static SourceRange join(SourceRange a, SourceRange b) {
+    if (!a.valid()) return b;
+    if (!b.valid()) return a;
+    return {a.begin < b.begin ? a.begin : b.begin, a.end > b.end ? a.end : b.end};
+  }
+};
+
+/// The text of one input (a file, a command-line expression, or standard input), kept byte for
+/// byte: NUL bytes and invalid UTF-8 are part of the text and are diagnosed, never truncated.
+class SourceBuffer {
+public:
+  SourceBuffer(std::string name, std::string text) : name_(std::move(name)), text_(std::move(text)) {}
+  const std::string &name() const { return name_; }
+  const std::string &text() const { return text_; }
+  /// 1-based line and column (in bytes) of an offset.
+  std::pair<unsigned, unsigned> lineColumn(std::uint32_t offset) const;
+
+private:
+  std::string name_;
+  std::string text_;
+};
+
+enum class Severity { Error, Warning, Note };
+
+struct DiagnosticNote {
+  SourceRange range;  // may be unset: then the note is printed without a location
+  std::string message;
+};
+
+/// One problem in the input. Messages start lower-case and have no final period.
+struct Diagnostic {
+  Severity severity = Severity::Error;
+  SourceRange range;
+  std::string message;
+  std::vector<DiagnosticNote> notes;
+};
+
+/// Collects diagnostics for one buffer. Stages report here and never print or exit.
+class DiagnosticSink {
+public:
+  explicit DiagnosticSink(const SourceBuffer &buffer, std::size_t maxErrors = 20)
+      : buffer_(&buffer), maxErrors_(maxErrors) {}
+  const SourceBuffer &buffer() const { return *buffer_; }
+
+  Diagnostic &error(SourceRange range, std::string message);
+  Diagnostic &warning(SourceRange range, std::string message);
+  bool hasErrors() const { return errorCount_ > 0; }
+  std::size_t errorCount() const { return errorCount_; }
+  /// True when enough errors were reported that further ones would only be noise.
+  bool full() const { return errorCount_ >= maxErrors_; }
+  const std::vector<Diagnostic> &diagnostics() const { return diagnostics_; }
+
+private:
+  const SourceBuffer *buffer_;
+  std::size_t maxErrors_;
+  std::size_t errorCount_ = 0;
+  std::vector<Diagnostic> diagnostics_;
+};
+
+/// Renders diagnostics as `file:line:col: error: message`, the source line and a caret under the
+/// range (LLVM's SourceMgr format). Bytes that are not printable ASCII in the echoed line are shown
+/// escaped so that a terminal is never fed raw control characters.
+std::string renderDiagnostics(const DiagnosticSink &sink, bool color = false);
+
+/// "did you mean" support: the closest candidate within a small edit distance, or empty.
+std::string closestName(std::string_view name, const std::vector<std::string> &candidates);
+
+}  // namespace nabla

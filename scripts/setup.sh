@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what nabla needs to build and test, from Debian's packages. Idempotent and non-interactive:
+# packages that are already installed are left alone, so a second run does nothing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build  # compiler, build system
+  llvm-19-dev                        # code generation, SourceMgr diagnostics, JSON
+  libboost-dev                       # Boost.Spirit X3 (header-only)
+  catch2                             # unit tests (v2)
+  graphviz                           # `nabla graph -o out.svg`
+  libbenchmark-dev                   # bench/
+  python3                            # test helpers
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
