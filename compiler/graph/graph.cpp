@@ -77,6 +77,12 @@ double evalOp(Op op, double a, double b, double c) {
   case Op::Max: return std::isnan(a) || std::isnan(b) ? a + b : (a >= b ? a : b);
   case Op::Atan2: return std::atan2(a, b);
   case Op::Hypot: return std::hypot(a, b);
+  case Op::LogAddExp: {
+    if (std::isnan(a) || std::isnan(b)) return a + b;
+    double m = a >= b ? a : b;
+    if (std::isinf(m)) return m;  // both -inf gives -inf; any +inf gives +inf
+    return m + std::log1p(std::exp(-std::fabs(a - b)));
+  }
   case Op::Lt: return truth(a < b);
   case Op::Le: return truth(a <= b);
   case Op::Gt: return truth(a > b);

@@ -1,0 +1,36 @@
+// The stages in order, as a plain list of calls: text -> AST -> lowered DAG, and the derivative
+// DAGs of an entry point. The command line, the tests and (later) the JIT all start here.
+#pragma once
+
+#include "parse/parse.h"
+#include "sema/sema.h"
+#include "simplify/simplifier.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nabla {
+
+struct CompileOptions {
+  ParseOptions parse;
+  LowerOptions lower;
+  bool simplify = true;
+  SimplifyOptions simplifyOptions;
+};
+
+/// Parse and lower. Diagnostics go to `sink`; nothing on failure.
+std::optional<LoweredProgram> compileSource(const SourceBuffer &buffer, DiagnosticSink &sink,
+                                            const CompileOptions &options = {});
+
+/// The value, gradient and (when asked) Hessian of one scalar function of `vars`, as nodes of
+/// `graph`, simplified together when `options.simplify` is set.
+struct Derivatives {
+  NodeId value;
+  std::vector<NodeId> grad;                   // one per var
+  std::vector<std::vector<NodeId>> hessian;   // vars x vars, empty unless asked
+};
+Derivatives differentiate(Graph &graph, NodeId f, const std::vector<NodeId> &vars, bool withHessian,
+                          const CompileOptions &options = {});
+
+}  // namespace nabla
