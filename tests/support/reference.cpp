@@ -1,0 +1,71 @@
+#include "support/reference.h"
+
+#include <llvm/Support/JSON.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace nabla::test {
+
+std::string readTestFile(const std::string &relativePath) {
+  std::ifstream in(std::string(NABLA_TEST_DATA) + "/" + relativePath, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read tests/" + relativePath);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+namespace {
+double number(const llvm::json::Value *v, const std::string &what) {
+  if (!v) throw std::runtime_error("gradients.json: missing " + what);
+  if (auto s = v->getAsString()) return std::strtod(s->str().c_str(), nullptr);
+  if (auto d = v->getAsNumber()) return *d;
+  throw std::runtime_error("gradients.json: " + what + " is not a number");
+}
+}  // namespace
+
+std::vector<ReferenceCase> loadGradientCases() {
+  auto parsed = llvm::json::parse(readTestFile("reference/gradients.json"));
+  if (!parsed) throw std::runtime_error("gradients.json: " + llvm::toString(parsed.takeError()));
+  std::vector<ReferenceCase> cases;
+  for (const llvm::json::Value &item : *parsed->getAsArray()) {
+    const llvm::json::Object &o = *item.getAsObject();
+    ReferenceCase c;
+    c.name = o.getString("name")->str();
+    c.expr = o.getString("expr")->str();
+    c.kind = o.getString("kind").value_or("").str();
+    for (const llvm::json::Value &v : *o.getArray("vars")) c.vars.push_back(v.getAsString()->str());
+    for (const llvm::json::Value &pv : *o.getArray("points")) {
+      const llvm::json::Object &p = *pv.getAsObject();
+      ReferencePoint point;
+      for (const std::string &v : c.vars) {
+        point.at[v] = number(p.getObject("at")->get(v), c.name + " at." + v);
+        point.grad[v] = number(p.getObject("grad")->get(v), c.name + " grad." + v);
+      }
+      point.value = number(p.get("value"), c.name + " value");
+      for (const llvm::json::Value &row : *p.getArray("hessian")) {
+        std::vector<double> r;
+        for (const llvm::json::Value &e : *row.getAsArray()) r.push_back(number(&e, c.name + " hessian"));
+        point.hessian.push_back(std::move(r));
+      }
+      c.points.push_back(std::move(point));
+    }
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+bool valueMatches(double got, double ref) {
+  if (ref == 0) return std::fabs(got) <= 1e-12;
+  return std::fabs(got - ref) <= 1e-9 * std::fabs(ref);
+}
+
+bool entryMatches(double got, double ref, double scale) {
+  if (scale == 0) return std::fabs(got) <= 1e-12;
+  return std::fabs(got - ref) <= 1e-9 * std::max(std::fabs(ref), 1e-3 * scale);
+}
+
+}  // namespace nabla::test

@@ -1,0 +1,36 @@
+// The gradient reference data (tests/reference/gradients.json) and its tolerance rule
+// (the reference README, section 2).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace nabla::test {
+
+struct ReferencePoint {
+  std::map<std::string, double> at;
+  double value = 0;
+  std::map<std::string, double> grad;
+  std::vector<std::vector<double>> hessian;  // in the case's `vars` order
+};
+
+struct ReferenceCase {
+  std::string name, expr, kind;
+  std::vector<std::string> vars;
+  std::vector<ReferencePoint> points;
+};
+
+/// Loads tests/reference/gradients.json (numbers are strings, read with strtod).
+std::vector<ReferenceCase> loadGradientCases();
+
+/// |got - ref| <= 1e-9 * |ref| (if ref == 0: |got| <= 1e-12).
+bool valueMatches(double got, double ref);
+/// |got - ref| <= 1e-9 * max(|ref|, 1e-3 * scale), scale = max |ref entry| of the vector or
+/// matrix (if scale == 0: |got| <= 1e-12).
+bool entryMatches(double got, double ref, double scale);
+
+/// The whole text of a file of the project's tests/ folder.
+std::string readTestFile(const std::string &relativePath);
+
+}  // namespace nabla::test
