@@ -172,6 +172,8 @@ std::vector<NodeId> Graph::reachable(const std::vector<NodeId> &roots) const {
   bool any = false;
   for (NodeId r : roots) {
     if (!r.valid()) continue;
+    if (r.index >= nodes_.size())
+      throw std::logic_error("nabla: Graph::reachable from a node not in the graph");
     mark[r.index] = 1;
     any = true;
     if (r.index > highest) highest = r.index;

@@ -6,6 +6,10 @@ namespace nabla {
 
 std::vector<double> evaluate(const Graph &graph, const std::vector<NodeId> &roots,
                              std::span<const double> symbolValues) {
+  for (NodeId r : roots) {
+    if (!r.valid() || r.index >= graph.size())
+      throw std::logic_error("evaluate: a root that is not a node of the graph");
+  }
   std::vector<NodeId> order = graph.reachable(roots);
   if (order.empty()) return std::vector<double>(roots.size(), 0.0);
   // Values indexed by NodeId over the reachable prefix of the graph; one forward loop, no recursion.
