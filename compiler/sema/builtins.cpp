@@ -1,0 +1,220 @@
+// Built-in functions: the table (names, arities, ops) and how each lowers to scalar nodes.
+#include "sema/lowerer.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace nabla::sema {
+
+namespace {
+
+using BK = BuiltinKind;
+
+const Builtin kBuiltins[] = {
+    {"exp", BK::Elementwise, 1, 1, Op::Exp},
+    {"log", BK::Elementwise, 1, 1, Op::Log},
+    {"sqrt", BK::Elementwise, 1, 1, Op::Sqrt},
+    {"sin", BK::Elementwise, 1, 1, Op::Sin},
+    {"cos", BK::Elementwise, 1, 1, Op::Cos},
+    {"tan", BK::Elementwise, 1, 1, Op::Tan},
+    {"asin", BK::Elementwise, 1, 1, Op::Asin},
+    {"acos", BK::Elementwise, 1, 1, Op::Acos},
+    {"atan", BK::Elementwise, 1, 1, Op::Atan},
+    {"sinh", BK::Elementwise, 1, 1, Op::Sinh},
+    {"cosh", BK::Elementwise, 1, 1, Op::Cosh},
+    {"tanh", BK::Elementwise, 1, 1, Op::Tanh},
+    {"sigmoid", BK::Elementwise, 1, 1, Op::Sigmoid},
+    {"softplus", BK::Elementwise, 1, 1, Op::Softplus},
+    {"relu", BK::Elementwise, 1, 1, Op::Relu},
+    {"log1p", BK::Elementwise, 1, 1, Op::Log1p},
+    {"expm1", BK::Elementwise, 1, 1, Op::Expm1},
+    {"abs", BK::Elementwise, 1, 1, Op::Abs},
+    {"sign", BK::Elementwise, 1, 1, Op::Sign},
+    {"floor", BK::Elementwise, 1, 1, Op::Floor},
+    {"pow", BK::Elementwise, 2, 2, Op::Pow},
+    // With one argument, max and min reduce an array to its largest (smallest) element.
+    {"min", BK::Elementwise, 1, 2, Op::Min, ReduceKind::Min},
+    {"max", BK::Elementwise, 1, 2, Op::Max, ReduceKind::Max},
+    {"atan2", BK::Elementwise, 2, 2, Op::Atan2},
+    {"hypot", BK::Elementwise, 2, 2, Op::Hypot},
+    {"logaddexp", BK::Elementwise, 2, 2, Op::LogAddExp},
+    {"where", BK::Where, 3, 3},
+    {"sum", BK::Reduce, 1, 1, Op::Const, ReduceKind::Sum},
+    {"mean", BK::Reduce, 1, 1, Op::Const, ReduceKind::Mean},
+    {"prod", BK::Reduce, 1, 1, Op::Const, ReduceKind::Prod},
+    {"norm", BK::Reduce, 1, 1, Op::Const, ReduceKind::Norm},
+    {"logsumexp", BK::Reduce, 1, 1, Op::Const, ReduceKind::LogSumExp},
+    {"dot", BK::Dot, 2, 2},
+    {"softmax", BK::Softmax, 1, 1},
+    {"onehot", BK::Onehot, 2, 2},
+    {"d", BK::Derivative, 2, 2},
+    {"grad", BK::Grad, 1, 1},
+    {"hessian", BK::Hessian, 1, 1},
+};
+
+const std::string_view kKeywords[] = {"param", "input", "const", "minimize", "maximize", "report"};
+
+// Reductions fold left to right, so element order is evaluation order.
+NodeId foldLeft(Graph &g, Op op, const std::vector<NodeId> &v) {
+  NodeId acc = v[0];
+  for (std::size_t i = 1; i < v.size(); ++i) acc = g.make(op, acc, v[i]);
+  return acc;
+}
+
+NodeId logSumExp(Graph &g, const std::vector<NodeId> &v) {
+  if (v.size() == 1) return v[0];
+  if (v.size() == 2) return g.make(Op::LogAddExp, v[0], v[1]);
+  // Shifting by the largest element keeps every exp in (0, 1]: no overflow at large inputs.
+  NodeId m = foldLeft(g, Op::Max, v);
+  std::vector<NodeId> shifted;
+  shifted.reserve(v.size());
+  for (NodeId x : v) shifted.push_back(g.make(Op::Exp, g.make(Op::Sub, x, m)));
+  return g.make(Op::Add, m, g.make(Op::Log, foldLeft(g, Op::Add, shifted)));
+}
+
+NodeId reduce(Graph &g, ReduceKind kind, const std::vector<NodeId> &v) {
+  switch (kind) {
+  case ReduceKind::Sum: return foldLeft(g, Op::Add, v);
+  case ReduceKind::Mean:
+    return g.make(Op::Div, foldLeft(g, Op::Add, v), g.constant(static_cast<double>(v.size())));
+  case ReduceKind::Prod: return foldLeft(g, Op::Mul, v);
+  case ReduceKind::Norm: {
+    std::vector<NodeId> squares;
+    squares.reserve(v.size());
+    NodeId two = g.constant(2);
+    for (NodeId x : v) squares.push_back(g.make(Op::Pow, x, two));
+    return g.make(Op::Sqrt, foldLeft(g, Op::Add, squares));
+  }
+  case ReduceKind::LogSumExp: return logSumExp(g, v);
+  case ReduceKind::Max: return foldLeft(g, Op::Max, v);
+  case ReduceKind::Min: return foldLeft(g, Op::Min, v);
+  }
+  return v[0];
+}
+
+}  // namespace
+
+const Builtin *findBuiltin(std::string_view name) {
+  for (const Builtin &b : kBuiltins)
+    if (b.name == name) return &b;
+  return nullptr;
+}
+
+const std::vector<std::string> &builtinNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const Builtin &b : kBuiltins) v.emplace_back(b.name);
+    return v;
+  }();
+  return names;
+}
+
+bool isKeyword(std::string_view name) {
+  return std::find(std::begin(kKeywords), std::end(kKeywords), name) != std::end(kKeywords);
+}
+
+std::optional<Value> Lowerer::lowerBuiltin(ast::ExprId id, const Builtin &builtin,
+                                           const ExprScope &scope,
+                                           const std::vector<ValueRef> &args) {
+  const ast::Expr &call = program_[id];
+  Graph &g = out_.graph;
+  const std::string name(builtin.name);
+  switch (builtin.kind) {
+  case BuiltinKind::Elementwise: {
+    if (args.size() == 1 && builtin.reduction) {
+      return Value{Shape{}, {reduce(g, *builtin.reduction, args[0]->elems)}};
+    }
+    if (args.size() == 1) {
+      Value v = *args[0];
+      for (NodeId &e : v.elems) e = g.make(builtin.op, e);
+      return v;
+    }
+    const Value &a = *args[0], &b = *args[1];
+    std::optional<Shape> shape = broadcastShapes(a.shape, b.shape);
+    if (!shape) {
+      error(call.range, "cannot apply '" + name + "' to " + toString(a.shape) + " and " +
+                            toString(b.shape));
+      return std::nullopt;
+    }
+    Value v{*shape, {}};
+    const std::size_t n = shape->size();
+    v.elems.reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+      v.elems.push_back(g.make(builtin.op, a.elems[a.shape.isScalar() ? 0 : i],
+                               b.elems[b.shape.isScalar() ? 0 : i]));
+    return v;
+  }
+  case BuiltinKind::Where: {
+    const Value &c = *args[0], &a = *args[1], &b = *args[2];
+    std::optional<Shape> shape = broadcastShapes(c.shape, a.shape);
+    if (shape) shape = broadcastShapes(*shape, b.shape);
+    if (!shape) {
+      error(call.range, "cannot apply 'where' to " + toString(c.shape) + ", " + toString(a.shape) +
+                            " and " + toString(b.shape));
+      return std::nullopt;
+    }
+    Value v{*shape, {}};
+    const std::size_t n = shape->size();
+    v.elems.reserve(n);
+    auto at = [](const Value &x, std::size_t i) { return x.elems[x.shape.isScalar() ? 0 : i]; };
+    for (std::size_t i = 0; i < n; ++i)
+      v.elems.push_back(g.make(Op::Where, at(c, i), at(a, i), at(b, i)));
+    return v;
+  }
+  case BuiltinKind::Reduce:
+    return Value{Shape{}, {reduce(g, *builtin.reduction, args[0]->elems)}};
+  case BuiltinKind::Dot: {
+    const Value &a = *args[0], &b = *args[1];
+    if (a.shape != b.shape) {
+      error(call.range, "cannot apply 'dot' to " + toString(a.shape) + " and " + toString(b.shape));
+      return std::nullopt;
+    }
+    std::vector<NodeId> products;
+    products.reserve(a.elems.size());
+    for (std::size_t i = 0; i < a.elems.size(); ++i)
+      products.push_back(g.make(Op::Mul, a.elems[i], b.elems[i]));
+    return Value{Shape{}, {foldLeft(g, Op::Add, products)}};
+  }
+  case BuiltinKind::Softmax: {
+    Value v = *args[0];
+    // exp(v_i - max v) / sum_j exp(v_j - max v): the largest exponent is exp(0) = 1.
+    NodeId m = foldLeft(g, Op::Max, v.elems);
+    for (NodeId &e : v.elems) e = g.make(Op::Exp, g.make(Op::Sub, e, m));
+    NodeId total = foldLeft(g, Op::Add, v.elems);
+    for (NodeId &e : v.elems) e = g.make(Op::Div, e, total);
+    return v;
+  }
+  case BuiltinKind::Onehot: {
+    const Value &k = *args[0], &n = *args[1];
+    const ast::Expr &nExpr = program_[call.args[1]];
+    if (!k.shape.isScalar()) {
+      error(program_[call.args[0]].range,
+            "onehot(k, n): the class index k must be a scalar, but has shape " + toString(k.shape));
+      return std::nullopt;
+    }
+    if (!n.shape.isScalar() || !g.isConstant(n.elems[0])) {
+      error(nExpr.range, "onehot(k, n): the number of classes n must be a constant");
+      return std::nullopt;
+    }
+    double count = g[n.elems[0]].value;
+    if (!(count >= 1 && count <= 1e15 && count == std::floor(count))) {
+      error(nExpr.range, "onehot(k, n): the number of classes n must be a positive integer, but is " +
+                             formatNumber(count));
+      return std::nullopt;
+    }
+    if (!checkArraySize(static_cast<std::size_t>(count), nExpr.range)) return std::nullopt;
+    Value v{Shape{{static_cast<std::uint32_t>(count)}}, {}};
+    NodeId one = g.constant(1), zero = g.constant(0);
+    for (std::uint32_t j = 0; j < static_cast<std::uint32_t>(count); ++j)
+      v.elems.push_back(g.make(Op::Where, g.make(Op::Eq, k.elems[0], g.constant(j)), one, zero));
+    return v;
+  }
+  case BuiltinKind::Derivative: return derivative(id, scope, args);
+  case BuiltinKind::Grad:
+  case BuiltinKind::Hessian:
+    return gradOrHessian(id, scope, *args[0], builtin.kind == BuiltinKind::Hessian);
+  }
+  return std::nullopt;
+}
+
+}  // namespace nabla::sema

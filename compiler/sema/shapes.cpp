@@ -1,0 +1,46 @@
+// Shapes: printing for messages, scalar broadcasting, overflow-safe sizes.
+#include "sema/lowerer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace nabla {
+
+std::string toString(const Shape &shape) {
+  if (shape.isScalar()) return "scalar";
+  std::string s;
+  for (auto d : shape.dims) s += "[" + std::to_string(d) + "]";
+  return s;
+}
+
+namespace sema {
+
+std::optional<Shape> broadcastShapes(const Shape &a, const Shape &b) {
+  if (a == b || b.isScalar()) return a;
+  if (a.isScalar()) return b;
+  return std::nullopt;
+}
+
+std::optional<std::size_t> checkedProduct(std::size_t a, std::size_t b, std::size_t limit) {
+  if (a != 0 && b > limit / a) return std::nullopt;
+  if (a * b > limit) return std::nullopt;
+  return a * b;
+}
+
+std::string formatNumber(double v) {
+  char buffer[64];
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15)
+    std::snprintf(buffer, sizeof buffer, "%.0f", v == 0 ? 0.0 : v);  // never "-0"
+  else {
+    // The shortest form that reads back as the same double.
+    for (int precision = 1; precision <= 17; ++precision) {
+      std::snprintf(buffer, sizeof buffer, "%.*g", precision, v);
+      if (std::strtod(buffer, nullptr) == v || std::isnan(v)) break;
+    }
+  }
+  return buffer;
+}
+
+}  // namespace sema
+}  // namespace nabla
