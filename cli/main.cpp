@@ -1,2 +1,144 @@
-#include <cstdio>
-int main() { std::puts("nabla: not implemented yet"); return 2; }
+// `nabla <command> [options]`: finds the command, parses its options, runs it, and turns anything
+// unexpected into an error message and exit status instead of a crash.
+#include "cli_common.h"
+
+#include <llvm/Support/raw_ostream.h>
+
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace nabla::cli {
+
+const std::vector<CommandSpec> &commands() {
+  static const std::vector<CommandSpec> kCommands = {
+      {"diff", "diff EXPR|FILE [--wrt x,y] [--hessian] [--json] [--no-simplify]",
+       "Print the partial derivatives of a function, simplified.",
+       "Prints one line per partial derivative, `∂f/∂x = EXPR` (f is the function's name, `f` for "
+       "an\n"
+       "expression, `L` for a file's objective, which is differentiated with respect to its "
+       "params).\n"
+       "For a file, every scalar function and the objective. With --hessian also the second\n"
+       "derivatives `∂²f/∂x∂y = EXPR` (upper triangle). Subexpressions shared between the results "
+       "are\n"
+       "printed once, after `where`, when that is shorter. --json prints {\"x\": \"EXPR\", ...} "
+       "(for a\n"
+       "file, one such object per function) with self-contained expressions and, with --hessian, "
+       "the\n"
+       "full matrix as \"hessian\": [[...], ...]. --wrt names variables (or whole arrays) to use, "
+       "in\n"
+       "order; a name that is not a variable is an error (exit 1).\n",
+       kOptLimits | kOptSimplify | kOptJson | kOptWrt | kOptHessian | kOptFunction, runDiff},
+      {"eval", "eval EXPR|FILE --at x=1,y=2 [--vars x,y] [--grad] [--hessian] [--json]",
+       "Evaluate a function, its gradient and its Hessian at a point.",
+       "Prints `f = VALUE`, with --grad the lines `∂f/∂x = VALUE`, with --hessian the lines\n"
+       "`∂²f/∂x∂y = VALUE` (upper triangle). The variables are the expression's free variables in "
+       "order\n"
+       "of first appearance, a function's arguments, or an objective's params (its inputs then "
+       "need\n"
+       "values too); --vars sets them exactly and may name variables the function does not use\n"
+       "(their derivatives are 0). Array elements are named w[0], W[1][2]. --json prints\n"
+       "{\"vars\": [...], \"value\": V, \"grad\": {...}, \"hessian\": [[...]]} with 17 significant "
+       "digits;\n"
+       "NaN and infinities, which JSON cannot hold, are the strings \"nan\", \"inf\" and "
+       "\"-inf\".\n",
+       kOptLimits | kOptSimplify | kOptJson | kOptAt | kOptVars | kOptGrad | kOptHessian |
+           kOptFunction,
+       runEval},
+      {"graph", "graph EXPR|FILE [--grad] [--stats [--json]] [-o out.dot|out.svg]",
+       "Draw a function's DAG (Graphviz DOT), or count its nodes.",
+       "Prints the DAG of the function (with --grad, of its value and gradient together) in "
+       "Graphviz\n"
+       "DOT to standard output or to -o FILE; a .svg, .png or .pdf file runs Graphviz's `dot`.\n"
+       "--stats prints the number of nodes of the function and of the value+gradient DAG (shared\n"
+       "nodes counted once, after simplification); with --json as {\"nodes\": N, \"grad_nodes\": "
+       "M}.\n",
+       kOptLimits | kOptSimplify | kOptJson | kOptGrad | kOptStats | kOptOutput | kOptFunction,
+       runGraph},
+      {"check", "check FILE", "Parse and check a program; print nothing when it is correct.",
+       "Reports every error it finds (exit 1); exit 0 and no output when there is none. The\n"
+       "argument is always a file (or '-' for standard input).\n",
+       kOptLimits, runCheck},
+  };
+  return kCommands;
+}
+
+}  // namespace nabla::cli
+
+namespace {
+
+using namespace nabla::cli;
+
+void printGeneralHelp(llvm::raw_ostream &os) {
+  os << "nabla " NABLA_VERSION " - a symbolic gradient compiler\n\n"
+        "usage: nabla <command> [options]\n\ncommands:\n";
+  for (const CommandSpec &c : commands()) {
+    os << "  " << c.name;
+    for (std::size_t i = c.name.size(); i < 8; ++i)
+      os << ' ';
+    os << c.summary << "\n";
+  }
+  os << "\nRun 'nabla <command> --help' for a command's options.\n"
+        "Exit status: 0 success, 1 bad input, 2 bad usage, 3 internal error.\n";
+  os.flush();
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty())
+    return usageError(Invocation{}, "missing command (one of diff, eval, graph, check)");
+  const std::string &first = args[0];
+  if (first == "--help" || first == "-h" || first == "help") {
+    if (first == "help" && args.size() > 1) {
+      for (const CommandSpec &c : commands())
+        if (c.name == args[1]) {
+          printCommandHelp(c);
+          return kExitOk;
+        }
+    }
+    printGeneralHelp(llvm::outs());
+    return kExitOk;
+  }
+  if (first == "--version") {
+    llvm::outs() << "nabla " NABLA_VERSION "\n";
+    return kExitOk;
+  }
+  const CommandSpec *command = nullptr;
+  for (const CommandSpec &c : commands())
+    if (c.name == first)
+      command = &c;
+  if (!command) {
+    Invocation inv;
+    std::vector<std::string> names;
+    for (const CommandSpec &c : commands())
+      names.emplace_back(c.name);
+    std::string close = nabla::closestName(first, names);
+    std::string message = first.rfind("-", 0) == 0 ? "unknown option '" + first + "'"
+                                                   : "unknown command '" + first + "'";
+    if (!close.empty())
+      message += " (did you mean '" + close + "'?)";
+    return usageError(inv, message);
+  }
+
+  Invocation inv;
+  try {
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (std::optional<int> done = parseArguments(*command, rest, inv))
+      return *done;
+    int code = command->run(inv);
+    llvm::outs().flush();
+    return code;
+  } catch (const std::bad_alloc &) {
+    llvm::outs().flush();
+    return inputError(inv,
+                      "out of memory (the input is too large; lower --max-nodes to stop sooner)");
+  } catch (const std::exception &e) {
+    llvm::outs().flush();
+    llvm::errs() << "nabla: internal error: " << e.what() << "\n"
+                 << "this is a bug in nabla; please report it with the input that caused it\n";
+    return kExitInternal;
+  }
+}

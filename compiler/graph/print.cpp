@@ -1,8 +1,545 @@
+// The printer: DAG -> nabla text with minimal parentheses, shared temporaries, Graphviz DOT.
+//
+// Printing never recurses over the DAG. Per-node layout facts (precedence level of the printed
+// text, whether it starts with a prefix operator, its length) are computed in one forward loop over
+// NodeIds (children first); the text is then emitted from an explicit stack of pending pieces.
+
 #include "graph/print.h"
-#include <stdexcept>
-// Placeholder until the printer lands.
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <string_view>
+#include <unordered_set>
+
 namespace nabla {
-std::string printExpr(const Graph &, NodeId) { throw std::logic_error("printExpr: not implemented"); }
-PrintedSet printShared(const Graph &, const std::vector<NodeId> &) { throw std::logic_error("printShared: not implemented"); }
-std::string printDot(const Graph &, const std::vector<NodeId> &, const std::vector<std::string> &) { throw std::logic_error("printDot: not implemented"); }
+
+namespace {
+
+// Precedence of printed text, loosest first (DESIGN.md): a child printed at a lower level than
+// its context needs parentheses.
+enum Level : int {
+  kOr = 1,
+  kAnd = 2,
+  kCompare = 3,
+  kAdditive = 4,
+  kMultiplicative = 5,
+  kPrefix = 6,  // - + ! (and negative constants, which print as `-2`)
+  kPower = 7,
+  kAtom = 8,  // names, calls, non-negative numbers, anything in parentheses
+};
+
+enum class Form { Leaf, Prefix, Infix, Call };
+
+/// How an op prints: its form and, for infix ops, its level and the operator with its spacing
+/// (spaces around the loose operators only: `2*x*(y + 1)`, `(x^2 + y)^2`).
+struct Syntax {
+  Form form;
+  int level = kAtom;
+  std::string_view infix;
+};
+
+Syntax syntaxOf(Op op) {
+  switch (op) {
+  case Op::Const:
+  case Op::Var: return {Form::Leaf, kAtom, {}};
+  case Op::Neg:
+  case Op::Not: return {Form::Prefix, kPrefix, {}};
+  case Op::Or: return {Form::Infix, kOr, " || "};
+  case Op::And: return {Form::Infix, kAnd, " && "};
+  case Op::Lt: return {Form::Infix, kCompare, " < "};
+  case Op::Le: return {Form::Infix, kCompare, " <= "};
+  case Op::Gt: return {Form::Infix, kCompare, " > "};
+  case Op::Ge: return {Form::Infix, kCompare, " >= "};
+  case Op::Eq: return {Form::Infix, kCompare, " == "};
+  case Op::Ne: return {Form::Infix, kCompare, " != "};
+  case Op::Add: return {Form::Infix, kAdditive, " + "};
+  case Op::Sub: return {Form::Infix, kAdditive, " - "};
+  case Op::Mul: return {Form::Infix, kMultiplicative, "*"};
+  case Op::Div: return {Form::Infix, kMultiplicative, "/"};
+  case Op::Pow: return {Form::Infix, kPower, "^"};
+  case Op::Exp:
+  case Op::Log:
+  case Op::Sqrt:
+  case Op::Sin:
+  case Op::Cos:
+  case Op::Tan:
+  case Op::Asin:
+  case Op::Acos:
+  case Op::Atan:
+  case Op::Sinh:
+  case Op::Cosh:
+  case Op::Tanh:
+  case Op::Sigmoid:
+  case Op::Softplus:
+  case Op::Relu:
+  case Op::Log1p:
+  case Op::Expm1:
+  case Op::Abs:
+  case Op::Sign:
+  case Op::Floor:
+  case Op::Min:
+  case Op::Max:
+  case Op::Atan2:
+  case Op::Hypot:
+  case Op::LogAddExp:
+  case Op::Where: return {Form::Call, kAtom, {}};
+  }
+  return {Form::Call, kAtom, {}};
+}
+
+Form formOf(Op op) { return syntaxOf(op).form; }
+int infixLevel(Op op) { return syntaxOf(op).level; }
+std::string_view infixText(Op op) { return syntaxOf(op).infix; }
+
+/// Whether operand `pos` of `parent` needs parentheses, given the operand's printed level and
+/// whether its text starts with a prefix operator. Operands after an operator never start with
+/// one (`x*(-2)`, `a - (-b)`, `-(-x)`, `x^(-2)`): the language leaves `x*-y` and `--x` to the
+/// implementation, so the printer does not rely on them.
+bool needsParens(Op parent, int pos, int childLevel, bool childPrefix) {
+  switch (formOf(parent)) {
+  case Form::Leaf:
+  case Form::Call: return false;
+  case Form::Prefix: return childLevel < kPrefix || childPrefix;
+  case Form::Infix: break;
+  }
+  const int level = infixLevel(parent);
+  if (parent == Op::Pow) {
+    // Right-associative and tighter than prefix minus: (-x)^2, (a^b)^c, a^b^c.
+    if (pos == 0)
+      return childLevel <= kPower;
+    return childLevel < kPower || childPrefix;
+  }
+  if (level == kCompare) {
+    // Comparisons do not chain: parenthesize any comparison operand.
+    if (pos == 0)
+      return childLevel <= kCompare;
+    return childLevel <= kCompare || childPrefix;
+  }
+  // Left-associative: a - b - c, but a - (b - c) and a/(b*c).
+  if (pos == 0)
+    return childLevel < level;
+  return childLevel <= level || childPrefix;
+}
+
+bool roundTrips(const char *text, double v) {
+  return std::bit_cast<std::uint64_t>(std::strtod(text, nullptr)) ==
+         std::bit_cast<std::uint64_t>(v);
+}
+
+/// `1e+20` -> `1e20`, `1e-05` -> `1e-5`: the plain exponent form every nabla reader accepts.
+std::string tidyExponent(std::string s) {
+  std::size_t e = s.find('e');
+  if (e == std::string::npos)
+    return s;
+  std::string mantissa = s.substr(0, e);
+  std::string exponent = s.substr(e + 1);
+  bool negative = false;
+  std::size_t i = 0;
+  if (i < exponent.size() && (exponent[i] == '+' || exponent[i] == '-'))
+    negative = exponent[i++] == '-';
+  while (i + 1 < exponent.size() && exponent[i] == '0')
+    ++i;
+  return mantissa + "e" + (negative ? "-" : "") + exponent.substr(i);
+}
+
+/// The text of a constant and the level it prints at.
+struct ConstantText {
+  std::string text;
+  int level = kAtom;
+  bool prefix = false;
+};
+
+ConstantText constantText(double v) {
+  if (std::isnan(v))
+    return {"(0/0)"};
+  if (std::isinf(v))
+    return {v > 0 ? "(1/0)" : "(-1/0)"};
+  if (v == 0)
+    return {std::signbit(v) ? "(-0)" : "0"};
+  if (std::fabs(v) < std::numeric_limits<double>::min()) {
+    // Subnormal: strtod flags these as underflow (ERANGE), so spell the exact value as an integer
+    // multiple of the smallest subnormal, which constant folding evaluates exactly.
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "(%.0f*2^(-1074))", std::ldexp(v, 1074));
+    return {buf};
+  }
+  char buf[64];
+  for (int precision = 15; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (roundTrips(buf, v))
+      break;
+  }
+  ConstantText out{tidyExponent(buf)};
+  if (v < 0) {
+    out.level = kPrefix;
+    out.prefix = true;
+  }
+  return out;
+}
+
+std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/// Layout facts for every node reachable from a set of roots, and the emitter.
+class ExprPrinter {
+public:
+  /// `temps` (with `names`) are printed by name wherever they occur as operands.
+  ExprPrinter(const Graph &graph, const std::vector<NodeId> &roots,
+              const std::vector<NodeId> &temps = {}, std::vector<std::string> names = {})
+      : graph_(graph), tempNames_(std::move(names)) {
+    std::vector<NodeId> order = graph.reachable(roots);
+    std::size_t n = order.empty() ? 0 : order.back().index + 1;
+    level_.assign(n, kAtom);
+    prefix_.assign(n, 0);
+    length_.assign(n, 0);
+    tempIndex_.assign(n, -1);
+    for (std::size_t k = 0; k < temps.size(); ++k)
+      tempIndex_[temps[k].index] = static_cast<int>(k);
+    for (NodeId id : order)
+      layout(id);
+  }
+
+  std::uint64_t length(NodeId id) const { return length_[id.index]; }
+  /// The temporary's name if `id` is one, else empty.
+  std::string_view nameOf(NodeId id) const {
+    int t = tempIndex_[id.index];
+    return t >= 0 ? std::string_view(tempNames_[t]) : std::string_view();
+  }
+
+  /// The text of `root`, expanding it even if it is a named temporary (its definition).
+  std::string print(NodeId root) const {
+    std::string out;
+    std::size_t expected =
+        static_cast<std::size_t>(std::min<std::uint64_t>(length_[root.index], 1u << 26));
+    out.reserve(expected);
+    std::vector<Piece> stack;
+    expand(root, stack);
+    while (!stack.empty()) {
+      Piece p = stack.back();
+      stack.pop_back();
+      if (!p.node.valid()) {
+        out.append(p.text);
+        continue;
+      }
+      if (int t = tempIndex_[p.node.index]; t >= 0) {
+        out.append(tempNames_[t]);
+        continue;
+      }
+      const Node &n = graph_[p.node];
+      if (n.op == Op::Const) {
+        out.append(constantText(n.value).text);
+      } else if (n.op == Op::Var) {
+        out.append(graph_.symbolName(n.symbol));
+      } else {
+        expand(p.node, stack);
+      }
+    }
+    return out;
+  }
+
+private:
+  struct Piece {
+    NodeId node;            // a node to print, or invalid for literal text
+    std::string_view text;  // literal text (static storage or the graph's names)
+  };
+
+  int childLevel(NodeId c) const {
+    return tempIndex_[c.index] >= 0 ? int{kAtom} : int{level_[c.index]};
+  }
+  bool childPrefix(NodeId c) const { return tempIndex_[c.index] < 0 && prefix_[c.index]; }
+  std::uint64_t childLength(NodeId c) const {
+    int t = tempIndex_[c.index];
+    return t >= 0 ? tempNames_[t].size() : length_[c.index];
+  }
+  bool parens(const Node &n, int pos) const {
+    NodeId c = n.args[pos];
+    return needsParens(n.op, pos, childLevel(c), childPrefix(c));
+  }
+
+  void layout(NodeId id) {
+    const Node &n = graph_[id];
+    const std::size_t i = id.index;
+    switch (formOf(n.op)) {
+    case Form::Leaf:
+      if (n.op == Op::Const) {
+        ConstantText c = constantText(n.value);
+        level_[i] = c.level;
+        prefix_[i] = c.prefix;
+        length_[i] = c.text.size();
+      } else {
+        length_[i] = graph_.symbolName(n.symbol).size();
+      }
+      return;
+    case Form::Prefix:
+      level_[i] = kPrefix;
+      prefix_[i] = 1;
+      length_[i] = saturatingAdd(1 + (parens(n, 0) ? 2 : 0), childLength(n.args[0]));
+      return;
+    case Form::Infix: {
+      bool left = parens(n, 0), right = parens(n, 1);
+      level_[i] = infixLevel(n.op);
+      prefix_[i] = !left && childPrefix(n.args[0]);
+      std::uint64_t len = infixText(n.op).size() + (left ? 2 : 0) + (right ? 2 : 0);
+      len = saturatingAdd(len, childLength(n.args[0]));
+      length_[i] = saturatingAdd(len, childLength(n.args[1]));
+      return;
+    }
+    case Form::Call: {
+      level_[i] = kAtom;
+      const int k = arity(n.op);
+      std::uint64_t len = spelling(n.op).size() + 2 + 2 * (k - 1);  // name ( args, ... )
+      for (int a = 0; a < k; ++a)
+        len = saturatingAdd(len, childLength(n.args[a]));
+      length_[i] = len;
+      return;
+    }
+    }
+  }
+
+  /// Pushes the pieces of one node's text, last piece first.
+  void expand(NodeId id, std::vector<Piece> &stack) const {
+    const Node &n = graph_[id];
+    auto text = [&](std::string_view t) { stack.push_back({NodeId{}, t}); };
+    auto operand = [&](int pos, bool paren) {
+      if (paren)
+        text(")");
+      stack.push_back({n.args[pos], {}});
+      if (paren)
+        text("(");
+    };
+    switch (formOf(n.op)) {
+    case Form::Leaf:
+      // Leaves are resolved by the caller; a root leaf is printed here.
+      stack.push_back({id, {}});  // print()'s leaf branches (leaves are never temporaries)
+      return;
+    case Form::Prefix:
+      operand(0, parens(n, 0));
+      text(spelling(n.op));
+      return;
+    case Form::Infix:
+      operand(1, parens(n, 1));
+      text(infixText(n.op));
+      operand(0, parens(n, 0));
+      return;
+    case Form::Call: {
+      const int k = arity(n.op);
+      text(")");
+      for (int a = k - 1; a >= 0; --a) {
+        stack.push_back({n.args[a], {}});
+        if (a > 0)
+          text(", ");
+      }
+      text("(");
+      text(spelling(n.op));
+      return;
+    }
+    }
+  }
+
+  const Graph &graph_;
+  std::vector<std::uint8_t> level_;
+  std::vector<std::uint8_t> prefix_;
+  std::vector<std::uint64_t> length_;
+  std::vector<int> tempIndex_;
+  std::vector<std::string> tempNames_;
+};
+
+}  // namespace
+
+std::string printExpr(const Graph &graph, NodeId root) { return printExprs(graph, {root}).front(); }
+
+std::vector<std::string> printExprs(const Graph &graph, const std::vector<NodeId> &roots) {
+  ExprPrinter printer(graph, roots);
+  std::vector<std::string> out;
+  out.reserve(roots.size());
+  for (NodeId r : roots)
+    out.push_back(printer.print(r));
+  return out;
+}
+
+std::vector<std::uint64_t> printedLengths(const Graph &graph, const std::vector<NodeId> &roots) {
+  ExprPrinter printer(graph, roots);
+  std::vector<std::uint64_t> out;
+  out.reserve(roots.size());
+  for (NodeId r : roots)
+    out.push_back(printer.length(r));
+  return out;
+}
+
+PrintedSet printShared(const Graph &graph, const std::vector<NodeId> &roots) {
+  std::vector<NodeId> order = graph.reachable(roots);
+  PrintedSet out;
+  if (order.empty())
+    return out;
+
+  // Uses among the roots' trees: one per operand slot of a reachable parent, one per root.
+  std::vector<std::uint32_t> uses(order.back().index + 1, 0);
+  for (NodeId id : order)
+    for (NodeId a : graph[id].args)
+      if (a.valid())
+        ++uses[a.index];
+  for (NodeId r : roots)
+    ++uses[r.index];
+
+  auto trivial = [&](NodeId id) {
+    const Node &n = graph[id];
+    if (n.op == Op::Const || n.op == Op::Var)
+      return true;
+    return n.op == Op::Neg && arity(graph[n.args[0]].op) == 0;
+  };
+
+  // Temporary names must not shadow the graph's own symbols.
+  std::unordered_set<std::string> taken;
+  for (SymbolId s = 0; s < graph.symbolCount(); ++s)
+    taken.insert(graph.symbolName(s));
+  std::size_t counter = 0;
+  auto freshName = [&] {
+    std::string name;
+    do
+      name = "t" + std::to_string(++counter);
+    while (taken.count(name));
+    return name;
+  };
+
+  std::vector<NodeId> temps;
+  std::vector<std::string> names;
+  for (NodeId id : order) {  // increasing ids: dependency order
+    if (uses[id.index] < 2 || trivial(id))
+      continue;
+    temps.push_back(id);
+    names.push_back(freshName());
+  }
+  ExprPrinter printer(graph, roots, temps, names);
+  for (std::size_t k = 0; k < temps.size(); ++k)
+    out.temporaries.emplace_back(names[k], printer.print(temps[k]));
+  for (NodeId r : roots) {
+    std::string_view name = printer.nameOf(r);
+    out.exprs.push_back(name.empty() ? printer.print(r) : std::string(name));
+  }
+  return out;
+}
+
+namespace {
+
+/// A DOT string literal's contents.
+std::string dotEscape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string dotConstant(double v) {
+  if (std::isnan(v))
+    return "nan";
+  if (std::isinf(v))
+    return v > 0 ? "inf" : "-inf";
+  if (v == 0)
+    return std::signbit(v) ? "-0" : "0";
+  char buf[64];
+  for (int precision = 15; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (roundTrips(buf, v))
+      break;
+  }
+  return tidyExponent(buf);
+}
+
+/// Operands whose order matters get their position on the edge.
+bool labelsOperands(Op op) {
+  switch (op) {
+  case Op::Sub:
+  case Op::Div:
+  case Op::Pow:
+  case Op::Min:
+  case Op::Max:
+  case Op::Atan2:
+  case Op::Lt:
+  case Op::Le:
+  case Op::Gt:
+  case Op::Ge:
+  case Op::Where: return true;
+  case Op::Const:
+  case Op::Var:
+  case Op::Neg:
+  case Op::Not:
+  case Op::Exp:
+  case Op::Log:
+  case Op::Sqrt:
+  case Op::Sin:
+  case Op::Cos:
+  case Op::Tan:
+  case Op::Asin:
+  case Op::Acos:
+  case Op::Atan:
+  case Op::Sinh:
+  case Op::Cosh:
+  case Op::Tanh:
+  case Op::Sigmoid:
+  case Op::Softplus:
+  case Op::Relu:
+  case Op::Log1p:
+  case Op::Expm1:
+  case Op::Abs:
+  case Op::Sign:
+  case Op::Floor:
+  case Op::Add:
+  case Op::Mul:
+  case Op::Hypot:
+  case Op::LogAddExp:
+  case Op::Eq:
+  case Op::Ne:
+  case Op::And:
+  case Op::Or: return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string printDot(const Graph &graph, const std::vector<NodeId> &roots,
+                     const std::vector<std::string> &rootNames) {
+  std::string out = "digraph nabla {\n  node [fontname=\"Helvetica\"];\n";
+  for (NodeId id : graph.reachable(roots)) {
+    const Node &n = graph[id];
+    std::string node = "n" + std::to_string(id.index);
+    out += "  " + node + " [label=\"";
+    if (n.op == Op::Const) {
+      out += dotEscape(dotConstant(n.value)) + "\", shape=plaintext];\n";
+    } else if (n.op == Op::Var) {
+      out += dotEscape(graph.symbolName(n.symbol)) + "\", shape=ellipse, style=bold];\n";
+    } else {
+      out += dotEscape(spelling(n.op)) + "\", shape=circle];\n";
+    }
+    const int k = arity(n.op);
+    for (int a = 0; a < k; ++a) {
+      out += "  " + node + " -> n" + std::to_string(n.args[a].index);
+      if (labelsOperands(n.op))
+        out += " [label=\"" + std::to_string(a + 1) + "\"]";
+      out += ";\n";
+    }
+  }
+  for (std::size_t r = 0; r < roots.size(); ++r) {
+    if (!roots[r].valid())
+      continue;
+    std::string name = r < rootNames.size() ? rootNames[r] : "root " + std::to_string(r + 1);
+    out += "  r" + std::to_string(r) + " [label=\"" + dotEscape(name) + "\", shape=box];\n";
+    out += "  r" + std::to_string(r) + " -> n" + std::to_string(roots[r].index) + ";\n";
+  }
+  out += "}\n";
+  return out;
+}
+
 }  // namespace nabla

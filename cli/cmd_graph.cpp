@@ -1,0 +1,108 @@
+// `nabla graph`: the DAG of a function (and its gradient) as Graphviz DOT, or its node counts.
+#include "cli_common.h"
+
+#include "graph/print.h"
+
+#include <llvm/ADT/SmallString.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/JSON.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/Program.h>
+#include <llvm/Support/raw_ostream.h>
+
+namespace nabla::cli {
+
+namespace {
+
+/// Renders DOT text to `path` with Graphviz (`dot -T<format>`).
+int runGraphviz(const Invocation &inv, const std::string &dotText, const std::string &format,
+                const std::string &path) {
+  llvm::ErrorOr<std::string> dot = llvm::sys::findProgramByName("dot");
+  if (!dot)
+    return inputError(inv, "cannot write '" + path +
+                               "': Graphviz's 'dot' program was not found on PATH "
+                               "(install graphviz, or write DOT with -o FILE.dot)");
+  llvm::SmallString<128> temp;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("nabla-graph", "dot", temp))
+    return inputError(inv, "cannot create a temporary file: " + ec.message());
+  std::string tempPath(temp.str());
+  if (!writeFile(inv, tempPath, dotText))
+    return kExitInput;
+  std::string formatArg = "-T" + format;
+  llvm::StringRef args[] = {"dot", formatArg, tempPath, "-o", path};
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(*dot, args, std::nullopt, {}, 0, 0, &message);
+  llvm::sys::fs::remove(tempPath);
+  if (status != 0)
+    return inputError(inv, "Graphviz's 'dot' failed to write '" + path + "'" +
+                               (message.empty() ? std::string() : ": " + message));
+  return kExitOk;
+}
+
+}  // namespace
+
+int runGraph(Invocation &inv) {
+  if (inv.json && !inv.stats)
+    return usageError(inv, "--json goes with --stats");
+  std::optional<LoadedInput> input = loadInput(inv, false);
+  if (!input)
+    return kExitInput;
+  std::optional<LoweredProgram> program = compileInput(inv, *input);
+  if (!program)
+    return kExitInput;
+  Graph &graph = program->graph;
+
+  int code = kExitOk;
+  std::optional<Entry> entry = selectEntry(inv, *program, code);
+  if (!entry)
+    return code;
+
+  Derivatives d;
+  d.value = entry->value;
+  if (inv.grad || inv.stats) {
+    d = differentiate(graph, entry->value, entry->vars, false, inv.compile);
+  } else if (inv.compile.simplify) {
+    d.value = simplify(graph, {entry->value}, inv.compile.simplifyOptions).front();
+  }
+  std::vector<NodeId> roots{d.value};
+  roots.insert(roots.end(), d.grad.begin(), d.grad.end());
+
+  llvm::raw_ostream &os = llvm::outs();
+  if (inv.stats) {
+    std::size_t nodes = graph.reachable({d.value}).size();
+    std::size_t gradNodes = graph.reachable(roots).size();
+    if (inv.json) {
+      llvm::json::OStream j(os);
+      j.object([&] {
+        j.attribute("nodes", static_cast<std::int64_t>(nodes));
+        j.attribute("grad_nodes", static_cast<std::int64_t>(gradNodes));
+      });
+      os << "\n";
+    } else {
+      os << "nodes: " << nodes << "\ngrad_nodes: " << gradNodes << "\n";
+    }
+    os.flush();
+    if (inv.output.empty())
+      return kExitOk;
+  }
+
+  std::vector<std::string> names{entry->name};
+  if (inv.grad) {
+    for (NodeId v : entry->vars)
+      names.push_back(partialName(entry->name, graph.symbolName(graph[v].symbol)));
+  } else {
+    roots.resize(1);
+  }
+  std::string dotText = printDot(graph, roots, names);
+  if (inv.output.empty()) {
+    os << dotText;
+    os.flush();
+    return kExitOk;
+  }
+  std::string ext = llvm::sys::path::extension(inv.output).lower();
+  if (ext == ".svg" || ext == ".png" || ext == ".pdf")
+    return runGraphviz(inv, dotText, ext.substr(1), inv.output);
+  return writeFile(inv, inv.output, dotText) ? kExitOk : kExitInput;
+}
+
+}  // namespace nabla::cli
