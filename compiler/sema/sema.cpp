@@ -9,7 +9,31 @@ namespace nabla {
 
 namespace sema {
 
+namespace {
+/// Names may be a million characters long; a message quotes at most the first 60 of them.
+std::string shortenQuotedNames(std::string message) {
+  constexpr std::size_t kMaxQuoted = 64, kKept = 60;
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < message.size()) {
+    std::size_t open = message.find('\'', pos);
+    std::size_t close = open == std::string::npos ? open : message.find('\'', open + 1);
+    if (close == std::string::npos) break;
+    out.append(message, pos, open + 1 - pos);
+    if (close - open - 1 > kMaxQuoted)
+      out.append(message, open + 1, kKept).append("...");
+    else
+      out.append(message, open + 1, close - open - 1);
+    out.push_back('\'');
+    pos = close + 1;
+  }
+  out.append(message, std::min(pos, message.size()), std::string::npos);
+  return out;
+}
+}  // namespace
+
 Diagnostic &Lowerer::error(SourceRange range, std::string message) {
+  if (message.size() > 200) message = shortenQuotedNames(std::move(message));
   return sink_.error(range, std::move(message));
 }
 
@@ -308,6 +332,11 @@ std::optional<LoweredProgram> lowerProgram(const ast::Program &program, Diagnost
   // by position shows them in source order all the same.
   DiagnosticSink local(sink.buffer(), 100);
   LoweredProgram lowered;
+  if (program.stmts.empty()) {
+    // An empty file is almost always the wrong file; say so rather than compile nothing.
+    sink.error(SourceRange::point(0), "empty program: no statements");
+    return std::nullopt;
+  }
   try {
     lowered = sema::Lowerer(program, local, options).run();
   } catch (const std::exception &e) {

@@ -9,7 +9,7 @@
 
 #include <cstdio>
 #include <fstream>
-#include <regex>
+#include <cctype>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -88,12 +88,23 @@ std::string tempFile(const std::string &contents) {
   return path;
 }
 
-// `name:line:col: error: ` at the start of the output.
+// `name:line:col: error: ` at the start of the output. (No std::regex: it recurses per character
+// and overflows the stack on the long diagnostics that 10^5-character inputs produce.)
 bool locatedError(const std::string &err, const std::string &file, int line) {
-  std::smatch m;
-  static const std::regex re(R"(^([^\n]*):(\d+):(\d+): error: )");
-  if (!std::regex_search(err, m, re)) return false;
-  return m[1] == file && (line == 0 || std::stoi(m[2]) == line);
+  if (err.compare(0, file.size() + 1, file + ":") != 0) return false;
+  std::size_t pos = file.size() + 1;
+  auto number = [&](int &out) {
+    std::size_t start = pos;
+    while (pos < err.size() && std::isdigit(static_cast<unsigned char>(err[pos]))) ++pos;
+    if (pos == start || pos - start > 9) return false;
+    out = std::stoi(err.substr(start, pos - start));
+    return true;
+  };
+  int l = 0, c = 0;
+  if (!number(l) || err.compare(pos, 1, ":") != 0) return false;
+  ++pos;
+  if (!number(c) || l < 1 || c < 1) return false;
+  return err.compare(pos, 9, ": error: ") == 0 && (line == 0 || l == line);
 }
 
 }  // namespace
@@ -112,14 +123,16 @@ TEST_CASE("every bad input is rejected as an expression with a located error", "
 TEST_CASE("every bad input is rejected as a line of a program", "[acceptance][bad]") {
   for (const BadInput &bad : rejectedInputs()) {
     INFO(bad.name << ": " << bad.text.substr(0, 80));
-    std::string path = tempFile("param a = 1\n" + bad.text + "\nminimize a^2\n");
+    // A blank line is harmless inside a program, so blank inputs stand alone: an empty program.
+    bool blank = bad.text.find_first_not_of(" \t\r\n") == std::string::npos;
+    std::string path = tempFile(blank ? bad.text : "param a = 1\n" + bad.text + "\nminimize a^2\n");
     ProcessResult r = runNabla({"check", path});
     CHECK_FALSE(r.timedOut);
     CHECK(r.signal == 0);
     CHECK(r.exitCode == 1);
     // The first error is on the bad line (line 2), or later when the bad text itself spans lines.
     CHECK(locatedError(r.err, path, 0));
-    CHECK(r.err.find(path + ":1:") == std::string::npos);
+    if (!blank) CHECK(r.err.find(path + ":1:") == std::string::npos);
     std::remove(path.c_str());
   }
 }
