@@ -79,9 +79,10 @@ std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
     }
     std::uint32_t begin = std::min<std::uint32_t>(range.begin, size);
     std::uint32_t end = std::min<std::uint32_t>(std::max(range.end, begin), size);
-    // SourceMgr underlines within one line: clip the range at the first line end.
+    // SourceMgr underlines within one line: clip the range at the first line end (a CRLF's CR
+    // included, or the underline would run one column past the echoed text).
     for (std::uint32_t i = begin; i < end; ++i)
-      if (echoed[i] == '\n') { end = i; break; }
+      if (echoed[i] == '\n' || echoed[i] == '\r') { end = i; break; }
     llvm::SMLoc loc = llvm::SMLoc::getFromPointer(base + begin);
     llvm::SmallVector<llvm::SMRange, 1> ranges;
     if (end > begin + 1)
@@ -90,8 +91,22 @@ std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
   };
   for (const Diagnostic &d : sink.diagnostics()) {
     print(d.severity, d.range, d.message);
-    for (const DiagnosticNote &n : d.notes)
-      print(Severity::Note, n.range.valid() ? n.range : d.range, n.message);
+    for (const DiagnosticNote &n : d.notes) {
+      bool sameLocation = !n.range.valid() || (n.range.begin == d.range.begin && n.range.end == d.range.end);
+      if (!sameLocation || !d.range.valid()) {
+        print(Severity::Note, n.range, n.message);
+        continue;
+      }
+      // A note about the very spot just shown ("did you mean ...?") is one line, not the source again.
+      auto [line, column] = buffer.lineColumn(d.range.begin);
+      if (color) os.changeColor(llvm::raw_ostream::SAVEDCOLOR, true);
+      os << buffer.name() << ':' << line << ':' << column << ": ";
+      if (color) os.changeColor(llvm::raw_ostream::BLACK, true);
+      os << "note: ";
+      if (color) os.changeColor(llvm::raw_ostream::SAVEDCOLOR, true);
+      os << n.message << '\n';
+      if (color) os.resetColor();
+    }
   }
   os.flush();
   return out;
@@ -100,10 +115,15 @@ std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
 std::string closestName(std::string_view name, const std::vector<std::string> &candidates) {
   std::string best;
   unsigned bestDistance = 0;
+  // One edit per three characters (at least one): `sinh2` -> `sinh`, `wx` -> `w`. A one- or
+  // two-letter name is not "close" to another of the same length (`b` is no typo of `w`).
   const unsigned limit = std::max<unsigned>(1, static_cast<unsigned>(name.size()) / 3);
   if (name.size() > 64) return best;
   for (const std::string &c : candidates) {
     if (c == name || c.size() > 64) continue;
+    if (name.size() <= 2 && c.size() == name.size() &&
+        !llvm::StringRef(c).equals_insensitive(llvm::StringRef(name.data(), name.size())))
+      continue;
     // Case-only differences (`Sin` for `sin`) are the likeliest slip: prefer them.
     bool caseOnly = llvm::StringRef(c).equals_insensitive(llvm::StringRef(name.data(), name.size()));
     unsigned d = caseOnly ? 0

@@ -1,0 +1,115 @@
+// Source buffers, the diagnostic sink, the renderer and "did you mean" (compiler/source).
+#include "source/source.h"
+
+#include <catch2/catch.hpp>
+
+using namespace nabla;
+
+TEST_CASE("line and column of an offset", "[source]") {
+  SourceBuffer b("f", "ab\ncd\r\n\nx");
+  CHECK(b.lineColumn(0) == std::make_pair(1u, 1u));
+  CHECK(b.lineColumn(1) == std::make_pair(1u, 2u));
+  CHECK(b.lineColumn(2) == std::make_pair(1u, 3u));  // the newline itself
+  CHECK(b.lineColumn(3) == std::make_pair(2u, 1u));
+  CHECK(b.lineColumn(7) == std::make_pair(3u, 1u));
+  CHECK(b.lineColumn(8) == std::make_pair(4u, 1u));
+  CHECK(b.lineColumn(9) == std::make_pair(4u, 2u));    // end of the buffer
+  CHECK(b.lineColumn(100) == std::make_pair(4u, 2u));  // clamped
+}
+
+TEST_CASE("the sink counts errors, not warnings, and knows when it is full", "[source]") {
+  SourceBuffer b("f", "x");
+  DiagnosticSink sink(b, 2);
+  sink.warning(SourceRange::point(0), "a warning");
+  CHECK(!sink.hasErrors());
+  CHECK(!sink.full());
+  sink.error(SourceRange::point(0), "one");
+  CHECK(sink.hasErrors());
+  CHECK(!sink.full());
+  sink.error(SourceRange::point(0), "two").notes.push_back({SourceRange{}, "a note"});
+  CHECK(sink.full());
+  CHECK(sink.errorCount() == 2);
+  REQUIRE(sink.diagnostics().size() == 3);
+  CHECK(sink.diagnostics()[2].notes.size() == 1);
+}
+
+TEST_CASE("rendering: file:line:col, the line and a caret under the range", "[source]") {
+  SourceBuffer b("model.nabla", "p = 1\nloss = sinh2(w * x) + b\n");
+  DiagnosticSink sink(b);
+  Diagnostic &d = sink.error(SourceRange::of(13, 18), "unknown function 'sinh2'");
+  d.notes.push_back({SourceRange::of(13, 18), "did you mean 'sinh'?"});
+  CHECK(renderDiagnostics(sink) ==
+        "model.nabla:2:8: error: unknown function 'sinh2'\n"
+        "loss = sinh2(w * x) + b\n"
+        "       ^~~~~\n"
+        "model.nabla:2:8: note: did you mean 'sinh'?\n");
+}
+
+TEST_CASE("rendering: points, unset ranges, notes without a range, warnings", "[source]") {
+  SourceBuffer b("in", "x +");
+  DiagnosticSink sink(b);
+  sink.error(SourceRange::point(3), "expected expression after '+'");
+  sink.warning(SourceRange::of(0, 1), "unused 'x'");
+  sink.error(SourceRange{}, "no objective").notes.push_back({SourceRange{}, "add 'minimize ...'"});
+  CHECK(renderDiagnostics(sink) ==
+        "in:1:4: error: expected expression after '+'\n"
+        "x +\n"
+        "   ^\n"
+        "in:1:1: warning: unused 'x'\n"
+        "x +\n"
+        "^\n"
+        "in: error: no objective\n"
+        "in: note: add 'minimize ...'\n");
+}
+
+TEST_CASE("rendering: the echoed line is safe for a terminal and the caret stays aligned", "[source]") {
+  // A tab, an escape sequence, a NUL and a two-byte character before the error: each byte shows
+  // as one column, so the caret still lands under 'y'.
+  std::string text = std::string("\tx\x1b[0m\0\xc3\xa9 y", 11);
+  SourceBuffer b("in", text);
+  DiagnosticSink sink(b);
+  sink.error(SourceRange::of(10, 11), "here");
+  CHECK(renderDiagnostics(sink) ==
+        "in:1:11: error: here\n"
+        " x?[0m??? y\n"
+        "          ^\n");
+}
+
+TEST_CASE("rendering: a range that runs past the line end is clipped to the line", "[source]") {
+  SourceBuffer b("in", "ab\r\ncd\n");
+  DiagnosticSink sink(b);
+  sink.error(SourceRange::of(0, 6), "multi-line");
+  sink.error(SourceRange::of(4, 100), "past the end");
+  CHECK(renderDiagnostics(sink) ==
+        "in:1:1: error: multi-line\n"
+        "ab\n"
+        "^~\n"
+        "in:2:1: error: past the end\n"
+        "cd\n"
+        "^~\n");
+}
+
+TEST_CASE("rendering without colour has no escape codes", "[source]") {
+  SourceBuffer b("in", "x");
+  DiagnosticSink sink(b);
+  sink.error(SourceRange::point(0), "bad");
+  CHECK(renderDiagnostics(sink, false).find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("closestName suggests near names and prefers case-only differences", "[source]") {
+  const std::vector<std::string> builtins = {"exp", "log", "sqrt", "sin", "cos", "tan", "sinh",
+                                             "cosh", "tanh", "sigmoid", "softplus", "tin"};
+  CHECK(closestName("sinh2", builtins) == "sinh");
+  CHECK(closestName("Sin", builtins) == "sin");  // "tin" is one edit away too
+  CHECK(closestName("EXP", builtins) == "exp");
+  CHECK(closestName("sigmod", builtins) == "sigmoid");
+  CHECK(closestName("softpuls", builtins) == "softplus");
+  CHECK(closestName("foo", builtins).empty());
+  CHECK(closestName("sin", {"sin"}).empty());   // the name itself is no suggestion
+  CHECK(closestName("x", {"y"}).empty());        // short names: no substitution guesses
+  CHECK(closestName("wx", {"w"}) == "w");         // but a dropped or extra letter is one
+  CHECK(closestName("ab", {}).empty());
+  CHECK(closestName(std::string(100, 'a'), {std::string(99, 'a')}).empty());  // long names: no search
+  // Ties go to the first candidate, so the output is deterministic.
+  CHECK(closestName("cat", {"bat", "hat"}) == "bat");
+}
