@@ -14,8 +14,9 @@ namespace nabla {
 struct LowerOptions {
   /// Unknown names in a bare expression become its free variables (`nabla eval 'x^2 + y'`).
   bool bareFreeVariables = true;
-  /// Graph size limit (--max-nodes): exceeding it is a located error, not an exhausted machine.
-  std::size_t maxNodes = std::size_t{20} << 20;
+  /// Graph size limit (--max-nodes): exceeding it is a located error, not an exhausted machine
+  /// (4M nodes take about 0.5 GiB).
+  std::size_t maxNodes = std::size_t{1} << 22;
   /// Largest number of elements of one array (--max-array).
   std::size_t maxArrayElements = std::size_t{1} << 20;
   /// Simplify each derivative that d/grad/hessian produce before it is used further (keeps nested
