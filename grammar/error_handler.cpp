@@ -20,7 +20,7 @@ std::uint32_t endPoint(const AstBuilder &b, It at, It p, It end) {
   if (last.valid() && last.end <= b.offset(p)) return last.end;
   return b.offset(at);
 }
-} // namespace
+}  // namespace
 
 std::string_view operatorBefore(const char *stmtBegin, const char *at) {
   It p = at;
@@ -80,7 +80,7 @@ parse::ParseError expectedError(const AstBuilder &b, const char *at, const char 
   if (!op.empty()) {
     message += " after '" + std::string(op) + "'";
   } else if (b.lastKind() == TokenKind::Other && b.lastToken().valid()) {
-    std::string_view kw = b.text(b.lastToken()); // `minimize`, `from`
+    std::string_view kw = b.text(b.lastToken());  // `minimize`, `from`
     if (!kw.empty() && isIdentStart(kw[0]) && message.find(" after ") == std::string::npos)
       message += " after '" + std::string(kw) + "'";
   }
@@ -133,7 +133,7 @@ parse::ParseError closeError(const AstBuilder &b, const char *at, const char *en
   char closeChar = openChar == '(' ? ')' : ']';
   ParseError e;
   if (p != end && startsAtom(p, end) && b.lastKind() == TokenKind::Atom && listName.empty())
-    return unexpectedError(b, p, end); // `(x y)`: the missing operator is the likelier slip
+    return unexpectedError(b, p, end);  // `(x y)`: the missing operator is the likelier slip
   {
     std::string_view tok = tokenAt(p, end);
     e.range = SourceRange::of(b.offset(p), b.offset(p + tok.size()));
@@ -151,4 +151,4 @@ parse::ParseError closeError(const AstBuilder &b, const char *at, const char *en
   return e;
 }
 
-} // namespace nabla::grammar
+}  // namespace nabla::grammar

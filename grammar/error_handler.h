@@ -40,4 +40,4 @@ parse::ParseError fromExpectationFailure(const parse::AstBuilder &b, const Expec
   return expectedError(b, f.where(), end, f.which());
 }
 
-} // namespace nabla::grammar
+}  // namespace nabla::grammar

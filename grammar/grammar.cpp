@@ -631,7 +631,7 @@ struct FunctionHead : x3::parser<FunctionHead> {
     ast::Stmt &s = b.stmt();
     SourceRange nameRange = expectName(b, first, last, "a name", "");
     s.name = {std::string(b.text(nameRange)), nameRange};
-    It p = skipBlanks(first, last); // at '('
+    It p = skipBlanks(first, last);  // at '('
     b.noteToken(SourceRange::of(b.offset(p), b.offset(p + 1)), TokenKind::Other);
     ++p;
     It q = skipBlanks(p, last);
@@ -715,7 +715,7 @@ template <typename Parser> bool run(AstBuilder &b, It &first, It last, const Par
   throw unexpectedError(b, p, last);
 }
 
-} // namespace
+}  // namespace
 
 bool parseStatement(AstBuilder &b, const char *begin, const char *end, bool allowBareExpression,
                     ParseError &error) {
@@ -778,4 +778,4 @@ bool parseStatement(AstBuilder &b, const char *begin, const char *end, bool allo
   return false;
 }
 
-} // namespace nabla::grammar
+}  // namespace nabla::grammar

@@ -13,4 +13,4 @@ namespace nabla::grammar {
 bool parseStatement(parse::AstBuilder &builder, const char *begin, const char *end,
                     bool allowBareExpression, parse::ParseError &error);
 
-} // namespace nabla::grammar
+}  // namespace nabla::grammar

@@ -54,4 +54,4 @@ inline bool startsAtom(It p, It end) {
   return p != end && (isIdentStart(*p) || startsNumber(p, end));
 }
 
-} // namespace nabla::grammar
+}  // namespace nabla::grammar

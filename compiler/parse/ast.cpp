@@ -31,4 +31,4 @@ const char *spelling(BinaryOp op) {
   return "?";
 }
 
-} // namespace nabla::ast
+}  // namespace nabla::ast

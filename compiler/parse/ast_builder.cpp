@@ -177,4 +177,4 @@ std::uint32_t AstBuilder::closeBracket() {
   return at;
 }
 
-} // namespace nabla::parse
+}  // namespace nabla::parse

@@ -101,7 +101,7 @@ public:
 private:
   struct Operand {
     ast::ExprId id;
-    SourceRange outer; // the expression's range, with any parentheses around it
+    SourceRange outer;  // the expression's range, with any parentheses around it
   };
   ast::ExprId add(ast::Expr expr);
   Operand pop();
@@ -117,4 +117,4 @@ private:
   TokenKind lastKind_ = TokenKind::None;
 };
 
-} // namespace nabla::parse
+}  // namespace nabla::parse

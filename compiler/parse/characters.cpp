@@ -19,7 +19,7 @@ CharInfo decodeChar(const std::string &text, std::uint32_t at) {
   } else if (b0 >= 0xf0 && b0 <= 0xf4) {
     length = 4, cp = b0 & 0x07, min = 0x10000;
   } else {
-    return bad; // a continuation byte, an overlong lead (0xc0, 0xc1) or 0xf5..0xff
+    return bad;  // a continuation byte, an overlong lead (0xc0, 0xc1) or 0xf5..0xff
   }
   if (at + length > n) return bad;
   for (std::uint32_t k = 1; k < length; ++k) {
@@ -91,7 +91,7 @@ const char *invisibleName(std::uint32_t cp) {
   return nullptr;
 }
 
-} // namespace
+}  // namespace
 
 std::string describeInvalid(const CharInfo &c, const std::string &text, std::uint32_t at) {
   if (!c.valid) return hex("invalid byte 0x%02x", c.codePoint) + ": the input is not valid UTF-8";
@@ -141,4 +141,4 @@ std::string lookalikeHint(const CharInfo &c) {
   }
 }
 
-} // namespace nabla::parse
+}  // namespace nabla::parse

@@ -16,8 +16,8 @@ inline bool isSourceChar(char c) {
 /// truncated, a surrogate, above U+10FFFF, 0xfe/0xff...).
 struct CharInfo {
   std::uint32_t codePoint = 0;
-  std::uint32_t length = 1; // bytes
-  bool valid = true;        // false: `codePoint` is the offending byte
+  std::uint32_t length = 1;  // bytes
+  bool valid = true;         // false: `codePoint` is the offending byte
 };
 
 /// Decodes the character at `at` (which must be < text.size()).
@@ -31,4 +31,4 @@ std::string describeInvalid(const CharInfo &c, const std::string &text, std::uin
 /// or empty.
 std::string lookalikeHint(const CharInfo &c);
 
-} // namespace nabla::parse
+}  // namespace nabla::parse

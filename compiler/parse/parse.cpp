@@ -24,8 +24,8 @@ namespace {
 
 struct StatementSpan {
   std::uint32_t begin, end;
-  bool skip;         // an error was already reported inside it (bad character, nesting)
-  unsigned maxDepth; // bracket nesting reached inside it
+  bool skip;          // an error was already reported inside it (bad character, nesting)
+  unsigned maxDepth;  // bracket nesting reached inside it
 };
 
 /// One pass over the text: reports characters outside the language (once per run of them) and
@@ -140,7 +140,7 @@ bool isBlankSpan(const std::string &text, StatementSpan span) {
   return true;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<ast::Program> parseProgram(const SourceBuffer &buffer, DiagnosticSink &sink,
                                          const ParseOptions &options) {
@@ -197,4 +197,4 @@ std::optional<ast::Program> parseProgram(const SourceBuffer &buffer, DiagnosticS
   return program;
 }
 
-} // namespace nabla
+}  // namespace nabla

@@ -182,4 +182,4 @@ inline std::string checkInvariants(const ast::Program &program, std::size_t buff
   return {};
 }
 
-} // namespace nabla::test
+}  // namespace nabla::test

@@ -15,7 +15,7 @@ using nabla::test::parseText;
 namespace {
 
 struct BadInput {
-  std::string name; // the text itself for bad_inputs.txt; the JSON name otherwise
+  std::string name;  // the text itself for bad_inputs.txt; the JSON name otherwise
   std::string text;
 };
 
@@ -92,7 +92,7 @@ void requireLocatedErrors(const nabla::test::Parsed &p, std::size_t size, std::u
   }
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("every reference bad input is rejected, as an expression and as a program line",
           "[parse]") {

@@ -29,7 +29,7 @@ std::string firstMessage(const std::string &text, bool bare = true) {
   return m.empty() ? "" : m[0];
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("exact messages with line and column", "[parse]") {
   CHECK(render("x y", true) == "input:1:3: error: expected an operator between 'x' and 'y'\n"
@@ -113,7 +113,7 @@ TEST_CASE("several errors in one run, capped by the sink", "[parse]") {
   for (int i = 0; i < 100; ++i) many += "x = 1 +\n";
   auto p = parseText(many, false);
   CHECK(!p.ok());
-  CHECK(p.sink->errorCount() == 20); // the sink's default cap
+  CHECK(p.sink->errorCount() == 20);  // the sink's default cap
 
   // A sink that is already full still hears that this input failed.
   SourceBuffer buffer("input", "x = +\ny = *\n");

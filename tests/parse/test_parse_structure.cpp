@@ -31,7 +31,7 @@ std::string slice(const std::string &text, SourceRange r) {
   return text.substr(r.begin, r.end - r.begin);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("power binds tighter than prefix minus and folds to the right", "[parse]") {
   CHECK(tree("-x^2") == "(- (x ^ 2))");
@@ -43,7 +43,7 @@ TEST_CASE("power binds tighter than prefix minus and folds to the right", "[pars
   // The exponent may start with prefix operators; they cover the rest of the chain.
   CHECK(tree("x^-2") == "(x ^ (- 2))");
   CHECK(tree("x^-y^z") == "(x ^ (- (y ^ z)))");
-  CHECK(value("2^-1^2") == 0.5); // 2^(-(1^2))
+  CHECK(value("2^-1^2") == 0.5);  // 2^(-(1^2))
   CHECK(tree("a^b[i]") == "(a ^ b[i])");
   CHECK(tree("f(x)^2") == "(f(x) ^ 2)");
 }
@@ -79,7 +79,7 @@ TEST_CASE("postfix subscripts, calls, vectors and matrices", "[parse]") {
   CHECK(tree("[1, 2, 3]") == "[1, 2, 3]");
   CHECK(tree("[[1,2],[3,4]]") == "[[1, 2], [3, 4]]");
   CHECK(tree("[a, b][1]") == "[a, b][1]");
-  CHECK(tree("sin()") == "sin()"); // arity is sema's business
+  CHECK(tree("sin()") == "sin()");  // arity is sema's business
   CHECK(tree("d(x^2, x)") == "d((x ^ 2), x)");
   CHECK(tree("where((p > 0.5) == (y > 0.5), 1, 0)") == "where(((p > 0.5) == (y > 0.5)), 1, 0)");
   CHECK(tree("f (x)") == "f(x)");
