@@ -1,0 +1,46 @@
+// A linear schedule of the nodes that some roots need: what code generation walks (and what
+// `--dump=tape` shows). No LLVM here.
+#pragma once
+
+#include "graph/graph.h"
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace nabla::codegen {
+
+/// The nodes reachable from a list of roots, in increasing NodeId (hence topological) order, each
+/// given a dense slot number: entry i of the tape computes slot i from smaller slots only.
+struct Tape {
+  static constexpr std::uint32_t kNoSlot = UINT32_MAX;
+  /// Slot that is a root: live until the end of the tape.
+  static constexpr std::uint32_t kLiveOut = UINT32_MAX;
+
+  struct Entry {
+    NodeId node;                       // the graph node this slot computes
+    Op op = Op::Const;
+    std::array<std::uint32_t, 3> args{kNoSlot, kNoSlot, kNoSlot};  // argument slots; unused: kNoSlot
+  };
+
+  std::vector<Entry> entries;
+  /// The slot of each root, in the order the roots were given (a node may be a root several times).
+  std::vector<std::uint32_t> roots;
+  /// For each slot, the index of the last entry that reads it; kLiveOut for roots. A slot that is
+  /// neither read nor a root cannot occur (the tape holds only reachable nodes).
+  std::vector<std::uint32_t> lastUse;
+
+  std::size_t size() const { return entries.size(); }
+};
+
+/// Builds the tape of `roots` (every root must be a node of `graph`; throws std::logic_error
+/// otherwise). Linear in the size of the graph prefix below the highest root; no recursion.
+Tape buildTape(const Graph &graph, std::span<const NodeId> roots);
+
+/// One line per entry, `%3 = sin %1`, `%0 = var x`, `%1 = const 0.5`, then `roots %3 %5`: for dumps
+/// and tests. Constants are printed so that they read back to the same double.
+std::string printTape(const Graph &graph, const Tape &tape);
+
+}  // namespace nabla::codegen

@@ -1,0 +1,83 @@
+// Helpers for the JIT tests: distances in ulps and compiling a bare expression the way the
+// acceptance tests do (compileSource, then differentiate).
+#pragma once
+
+#include "graph/interp.h"
+#include "jit/compiled_function.h"
+#include "pipeline.h"
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nabla::jittest {
+
+/// Distance in units in the last place: the number of doubles strictly between a and b, plus one
+/// (0 when equal; ±0 are 0 apart). Two NaNs are 0 apart; a NaN and a number are infinitely far.
+inline std::uint64_t ulpDistance(double a, double b) {
+  if (std::isnan(a) || std::isnan(b))
+    return std::isnan(a) && std::isnan(b) ? 0 : std::numeric_limits<std::uint64_t>::max();
+  // Map the bit patterns onto a line where adjacent doubles are adjacent integers.
+  auto ordered = [](double x) {
+    auto bits = std::bit_cast<std::int64_t>(x);
+    return bits < 0 ? std::numeric_limits<std::int64_t>::min() - bits : bits;
+  };
+  std::int64_t ia = ordered(a), ib = ordered(b);
+  return ia > ib ? static_cast<std::uint64_t>(ia) - static_cast<std::uint64_t>(ib)
+                 : static_cast<std::uint64_t>(ib) - static_cast<std::uint64_t>(ia);
+}
+
+/// The same bit pattern, or both NaN (NaN payloads are not part of nabla's arithmetic).
+inline bool sameDouble(double a, double b) {
+  return (std::isnan(a) && std::isnan(b)) || std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b);
+}
+
+/// A bare expression lowered and differentiated over `vars` (by name; a name the expression does
+/// not mention becomes a fresh symbol).
+struct Differentiated {
+  LoweredProgram program;
+  std::vector<SymbolId> args;
+  Derivatives d;
+};
+
+inline std::optional<Differentiated> differentiateText(const std::string &text,
+                                                       const std::vector<std::string> &vars,
+                                                       bool withHessian, bool simplifyOn,
+                                                       std::string *diagnostics = nullptr) {
+  CompileOptions options;
+  options.parse.allowBareExpression = true;
+  options.simplify = simplifyOn;
+  options.lower.simplifyDerivatives = simplifyOn;
+  SourceBuffer buffer("<expr>", text);
+  DiagnosticSink sink(buffer);
+  std::optional<LoweredProgram> program = compileSource(buffer, sink, options);
+  if (diagnostics) *diagnostics = renderDiagnostics(sink);
+  if (!program || !program->bare || program->bare->result.elems.size() != 1) return std::nullopt;
+  Differentiated out{std::move(*program), {}, {}};
+  Graph &graph = out.program.graph;
+  std::vector<NodeId> nodes;
+  for (const std::string &name : vars) {
+    NodeId node;
+    for (const VarGroup &arg : out.program.bare->args)
+      if (arg.name == name && arg.nodes.size() == 1) node = arg.nodes[0];
+    if (!node.valid()) node = graph.variable(graph.addSymbol(name));
+    nodes.push_back(node);
+    out.args.push_back(graph[node].symbol);
+  }
+  out.d = differentiate(graph, out.program.bare->result.elems[0], nodes, withHessian, options);
+  return out;
+}
+
+/// The roots value, gradient..., Hessian row-major, as the interpreter takes them.
+inline std::vector<NodeId> allRoots(const Derivatives &d) {
+  std::vector<NodeId> roots{d.value};
+  roots.insert(roots.end(), d.grad.begin(), d.grad.end());
+  for (const auto &row : d.hessian) roots.insert(roots.end(), row.begin(), row.end());
+  return roots;
+}
+
+}  // namespace nabla::jittest

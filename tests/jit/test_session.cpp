@@ -1,0 +1,287 @@
+// The JIT session: removable modules, errors with messages, optimization levels, fast math,
+// deterministic IR, concurrent compilation, and a 10^5-node DAG.
+#include "jit_test_util.h"
+
+#include "codegen/emit_llvm.h"
+#include "graph/interp.h"
+
+#include <catch2/catch.hpp>
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include <cmath>
+#include <thread>
+
+using namespace nabla;
+using namespace nabla::jittest;
+
+namespace {
+
+using ValueFn = double (*)(const double *);
+
+/// A module with one value entry point `name` computing x * k + 1.
+jit::ModuleHandle addScaled(jit::Session &session, const std::string &name, double k) {
+  Graph g;
+  SymbolId x = g.addSymbol("x");
+  NodeId root = g.make(Op::Add, g.make(Op::Mul, g.variable(x), g.constant(k)), g.constant(1));
+  auto context = std::make_unique<llvm::LLVMContext>();
+  codegen::EntryPoint entry{name, codegen::EntryKind::Value, {root}};
+  std::vector<SymbolId> args{x};
+  auto module = codegen::emitModule(*context, name, g, std::span(&entry, 1), args);
+  return session.addModule(std::move(module), std::move(context), "'" + name + "'");
+}
+
+bool contains(const std::string &text, const std::string &part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("a module can be added, called, removed and added again under the same names",
+          "[jit][session]") {
+  jit::Session session;
+  const double x = 3;
+  jit::ModuleHandle h = addScaled(session, "scaled", 2);
+  CHECK(h.loaded());
+  CHECK(reinterpret_cast<ValueFn>(session.lookup("scaled"))(&x) == 7);
+
+  // The name is taken while the module is loaded.
+  CHECK_THROWS_AS(addScaled(session, "scaled", 5), jit::JitError);
+
+  h.remove();
+  CHECK_FALSE(h.loaded());
+  CHECK_THROWS_AS(session.lookup("scaled"), jit::JitError);
+  h.remove();  // no-op
+
+  jit::ModuleHandle again = addScaled(session, "scaled", 5);
+  CHECK(reinterpret_cast<ValueFn>(session.lookup("scaled"))(&x) == 16);
+
+  // Destroying a handle removes its module too.
+  { jit::ModuleHandle scoped = std::move(again); }
+  CHECK_THROWS_AS(session.lookup("scaled"), jit::JitError);
+  jit::ModuleHandle third = addScaled(session, "scaled", -1);
+  CHECK(reinterpret_cast<ValueFn>(session.lookup("scaled"))(&x) == -2);
+
+  // Moving over a loaded handle removes what it held.
+  third = addScaled(session, "other", 10);
+  CHECK_THROWS_AS(session.lookup("scaled"), jit::JitError);
+  CHECK(reinterpret_cast<ValueFn>(session.lookup("other"))(&x) == 31);
+}
+
+TEST_CASE("a handle keeps its JIT alive after the session object is gone", "[jit][session]") {
+  auto session = std::make_unique<jit::Session>();
+  jit::ModuleHandle h = addScaled(*session, "kept", 4);
+  auto fn = reinterpret_cast<ValueFn>(session->lookup("kept"));
+  session.reset();
+  const double x = 0.5;
+  CHECK(fn(&x) == 3);
+  h.remove();
+}
+
+TEST_CASE("JIT errors say what was being compiled or looked up", "[jit][session]") {
+  jit::Session session;
+  try {
+    session.lookup("no_such_function");
+    FAIL("lookup of a missing name must throw");
+  } catch (const jit::JitError &e) {
+    CHECK(contains(e.what(), "'no_such_function'"));
+  }
+  jit::ModuleHandle h = addScaled(session, "twice", 1);
+  try {
+    (void)addScaled(session, "twice", 2);
+    FAIL("a duplicate definition must throw");
+  } catch (const jit::JitError &e) {
+    CHECK(contains(e.what(), "'twice'"));
+  }
+}
+
+TEST_CASE("codegen rejects inconsistent entry points with a message", "[jit][codegen]") {
+  Graph g;
+  SymbolId x = g.addSymbol("x"), y = g.addSymbol("y");
+  NodeId f = g.make(Op::Add, g.variable(x), g.variable(y));
+  llvm::LLVMContext context;
+  std::vector<SymbolId> onlyX{x};
+  auto message = [&](const codegen::EntryPoint &entry, std::span<const SymbolId> args) {
+    try {
+      (void)codegen::emitModule(context, "m", g, std::span(&entry, 1), args);
+    } catch (const codegen::CodegenError &e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(contains(message({"f", codegen::EntryKind::Value, {f}}, onlyX),
+                 "uses 'y', which is not one of its arguments"));
+  std::vector<SymbolId> both{x, y}, twice{x, x};
+  CHECK(contains(message({"f", codegen::EntryKind::Value, {f, f}}, both), "has 2 roots"));
+  CHECK(contains(message({"f", codegen::EntryKind::ValueAndGrad, {}}, both), "has 0 roots"));
+  CHECK(contains(message({"exp", codegen::EntryKind::Value, {f}}, both), "taken by the C library"));
+  CHECK(contains(message({"", codegen::EntryKind::Value, {f}}, both), "needs a name"));
+  CHECK(contains(message({"f", codegen::EntryKind::Value, {f}}, twice), "is two arguments"));
+  CHECK(contains(message({"f", codegen::EntryKind::Value, {NodeId{99}}}, both), "outside the graph"));
+
+  // Two entry points of one name in one module.
+  std::vector<codegen::EntryPoint> dup{{"f", codegen::EntryKind::Value, {f}},
+                                       {"f", codegen::EntryKind::Value, {f}}};
+  CHECK_THROWS_AS(codegen::emitModule(context, "m", g, dup, both), codegen::CodegenError);
+}
+
+TEST_CASE("CompiledFunction checks sizes and follows a FunctionEntry's argument order",
+          "[jit][session]") {
+  jit::Session session;
+  CompileOptions options;
+  SourceBuffer buffer("<test>", "f(x, y) = (x^2 + y)^2 * (y - x*y)");
+  DiagnosticSink sink(buffer);
+  std::optional<LoweredProgram> program = compileSource(buffer, sink, options);
+  INFO(renderDiagnostics(sink));
+  REQUIRE(program);
+  REQUIRE(program->functions.size() == 1);
+  const FunctionEntry &entry = program->functions[0];
+  std::vector<NodeId> vars;
+  for (const VarGroup &g : entry.args) vars.insert(vars.end(), g.nodes.begin(), g.nodes.end());
+  Derivatives d = differentiate(program->graph, entry.result.elems[0], vars, true, options);
+  jit::CompiledFunction f = jit::compileFunction(session, program->graph, entry, d);
+  CHECK(f.name() == "f");
+  CHECK(f.argNames() == std::vector<std::string>{"x", "y"});
+
+  // The seed function of the reference data at (0.5, -0.5): value -1/64, gradient (5/32, 5/32),
+  // Hessian [[-3/4, -17/16], [-17/16, -1]] (exact in binary).
+  const std::vector<double> at{0.5, -0.5};
+  CHECK(f(at) == -0.015625);
+  auto [v, grad] = f.valueAndGrad(at);
+  CHECK(v == -0.015625);
+  CHECK(grad == std::vector<double>{0.15625, 0.15625});
+  CHECK(f.hessian(at) == std::vector<double>{-0.75, -1.0625, -1.0625, -1.0});
+
+  const std::vector<double> tooFew{1.0};
+  CHECK_THROWS_AS(f(tooFew), std::invalid_argument);
+  std::vector<double> smallGrad(1);
+  CHECK_THROWS_AS(f.valueAndGrad(at, smallGrad), std::invalid_argument);
+
+  Derivatives noHessian = differentiate(program->graph, entry.result.elems[0], vars, false, options);
+  jit::CompiledFunction g = jit::compileFunction(session, program->graph, entry, noHessian);
+  CHECK_FALSE(g.hasHessian());
+  CHECK(g.hessianFn() == nullptr);
+  CHECK_THROWS_AS(g.hessian(at), std::logic_error);
+  CHECK(g(at) == f(at));
+
+  jit::CompiledFunction empty;
+  CHECK_THROWS_AS(empty(std::vector<double>{}), std::logic_error);
+  CHECK(empty.arity() == 0);
+
+  Derivatives wrong = d;
+  wrong.grad.pop_back();
+  CHECK_THROWS_AS(jit::compileFunction(session, program->graph, entry, wrong), codegen::CodegenError);
+}
+
+TEST_CASE("the same input gives byte-identical IR", "[jit][codegen]") {
+  auto ir = []() {
+    auto diff = differentiateText("sigmoid(x*y) + logsumexp([x, y, 1]) + min(x, y)^3", {"x", "y"},
+                                  true, true);
+    REQUIRE(diff);
+    std::vector<NodeId> grad(diff->d.grad);
+    std::vector<codegen::EntryPoint> entries{
+        {"f", codegen::EntryKind::Value, {diff->d.value}},
+        {"f_grad", codegen::EntryKind::ValueAndGrad, allRoots(Derivatives{diff->d.value, grad, {}})}};
+    llvm::LLVMContext context;
+    auto module = codegen::emitModule(context, "f", diff->program.graph, entries, diff->args);
+    return codegen::printModule(*module);
+  };
+  const std::string first = ir();
+  CHECK(first == ir());
+  CHECK(contains(first, "define double @f_grad(ptr nocapture readonly %args, ptr nocapture writeonly %grad)"));
+  CHECK_FALSE(contains(first, " fast "));
+}
+
+TEST_CASE("fast math is opt-in, marks the IR and stays close to IEEE on smooth functions",
+          "[jit][codegen]") {
+  auto diff = differentiateText("100*(y - x^2)^2 + (1 - x)^2 + sin(x*y)*exp(-y)", {"x", "y"}, true, true);
+  REQUIRE(diff);
+  std::vector<codegen::EntryPoint> entries{{"f", codegen::EntryKind::Value, {diff->d.value}}};
+  llvm::LLVMContext context;
+  codegen::EmitOptions fast;
+  fast.fastMath = true;
+  auto module = codegen::emitModule(context, "f", diff->program.graph, entries, diff->args, fast);
+  CHECK(contains(codegen::printModule(*module), " fast "));
+
+  jit::Session session(jit::SessionOptions{jit::OptLevel::O3});
+  jit::CompiledFunction ieee = jit::compileFunction(session, diff->program.graph, "ieee", diff->args, diff->d);
+  jit::CompiledFunction quick =
+      jit::compileFunction(session, diff->program.graph, "quick", diff->args, diff->d, {true});
+  for (double x : {-1.5, 0.25, 1.0, 2.0})
+    for (double y : {-0.5, 0.5, 3.0}) {
+      const std::vector<double> at{x, y};
+      auto [v1, g1] = ieee.valueAndGrad(at);
+      auto [v2, g2] = quick.valueAndGrad(at);
+      INFO("at " << x << ", " << y);
+      CHECK(v2 == Approx(v1).epsilon(1e-12));
+      CHECK(g2[0] == Approx(g1[0]).epsilon(1e-12).margin(1e-12));
+      CHECK(g2[1] == Approx(g1[1]).epsilon(1e-12).margin(1e-12));
+    }
+}
+
+TEST_CASE("functions compile from several threads at once and run concurrently", "[jit][session]") {
+  jit::Session session;
+  const std::vector<std::string> texts = {"x*y + sin(x)", "exp(x) / (1 + y^2)",
+                                          "softplus(x - y) * tanh(y)", "sqrt(x^2 + y^2 + 1)"};
+  constexpr int kPerThread = 6;
+  std::vector<std::vector<std::string>> failures(texts.size());
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < texts.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kPerThread; ++round) {
+        auto diff = differentiateText(texts[t], {"x", "y"}, true, true);
+        if (!diff) {
+          failures[t].push_back("does not compile");
+          continue;
+        }
+        jit::CompiledFunction f =
+            jit::compileFunction(session, diff->program.graph, "f", diff->args, diff->d);
+        const std::vector<NodeId> roots = allRoots(diff->d);
+        for (double x : {-1.0, 0.5, 2.0}) {
+          std::vector<double> at{x, 0.25 * round};
+          std::vector<double> want = evaluate(diff->program.graph, roots, at);
+          auto [v, grad] = f.valueAndGrad(at);
+          if (ulpDistance(v, want[0]) > 4 || ulpDistance(grad[0], want[1]) > 4 ||
+              ulpDistance(grad[1], want[2]) > 4)
+            failures[t].push_back(texts[t] + " differs at x = " + std::to_string(x));
+        }
+      }
+    });
+  }
+  for (std::thread &th : threads) th.join();
+  for (const auto &list : failures)
+    for (const std::string &f : list) FAIL_CHECK(f);
+}
+
+TEST_CASE("a DAG of 10^5 terms and its gradient compile and agree with the interpreter",
+          "[jit][session][large]") {
+  // f(x, y) = sum_i sin(c_i * x + y) with distinct c_i: a chain of 10^5 additions (4 * 10^5 nodes),
+  // and its gradient by reverse mode over it.
+  constexpr int kTerms = 100000;
+  Graph g;
+  SymbolId x = g.addSymbol("x"), y = g.addSymbol("y");
+  NodeId vx = g.variable(x), vy = g.variable(y);
+  NodeId sum = g.constant(0);
+  for (int i = 1; i <= kTerms; ++i) {
+    NodeId term = g.make(Op::Sin, g.make(Op::Add, g.make(Op::Mul, g.constant(1.0 + 1e-5 * i), vx), vy));
+    sum = i == 1 ? term : g.make(Op::Add, sum, term);
+  }
+  REQUIRE(g.size() > 4 * static_cast<std::size_t>(kTerms));
+  CompileOptions options;
+  options.simplify = false;  // the point is the size; simplification has its own tests
+  Derivatives d = differentiate(g, sum, {vx, vy}, false, options);
+
+  // O0: this checks that nothing of ours or LLVM's recurses or grows faster than linearly over a
+  // long chain (split into parts, see EmitOptions::maxPartSize); O2 takes about a minute here.
+  jit::Session session(jit::SessionOptions{jit::OptLevel::O0});
+  const std::vector<SymbolId> args{x, y};
+  jit::CompiledFunction f = jit::compileFunction(session, g, "big", args, d);
+  const std::vector<double> at{0.3, -0.2};
+  std::vector<double> want = evaluate(g, {d.value, d.grad[0], d.grad[1]}, at);
+  auto [v, grad] = f.valueAndGrad(at);
+  CHECK(ulpDistance(v, want[0]) <= 4);
+  CHECK(ulpDistance(grad[0], want[1]) <= 4);
+  CHECK(ulpDistance(grad[1], want[2]) <= 4);
+  CHECK(ulpDistance(f(at), want[0]) <= 4);
+}
