@@ -15,6 +15,11 @@ std::optional<LoweredProgram> compileSource(const SourceBuffer &buffer, Diagnost
 
 Derivatives differentiate(Graph &graph, NodeId f, const std::vector<NodeId> &vars, bool withHessian,
                           const CompileOptions &options) {
+  // Differentiate the simplified function: rewrites never change a value, so its derivatives are
+  // the same, and the stability rewrites then reach them too (the gradient of log(sigmoid(z)),
+  // rewritten to -softplus(-z), is sigmoid(-z): finite where 1/sigmoid(z) * sigmoid'(z) is
+  // inf * 0 = NaN).
+  if (options.simplify) f = simplify(graph, {f}, options.simplifyOptions).front();
   Derivatives out;
   out.value = f;
   out.grad = gradient(graph, f, vars);

@@ -24,7 +24,8 @@ std::optional<LoweredProgram> compileSource(const SourceBuffer &buffer, Diagnost
                                             const CompileOptions &options = {});
 
 /// The value, gradient and (when asked) Hessian of one scalar function of `vars`, as nodes of
-/// `graph`, simplified together when `options.simplify` is set.
+/// `graph`. With `options.simplify`, the function is simplified before it is differentiated (so the
+/// stability rewrites reach the derivatives) and all results are simplified together.
 struct Derivatives {
   NodeId value;
   std::vector<NodeId> grad;                   // one per var

@@ -137,7 +137,9 @@ std::optional<Value> Lowerer::derivative(ast::ExprId id, const ExprScope &scope,
     return std::nullopt;
   }
   const Value &wrt = *args[1];
-  std::vector<NodeId> grads = simplifyDerivative(gradient(out_.graph, f.elems[0], wrt.elems));
+  // The function as simplified: its stability rewrites then reach the derivative too.
+  const NodeId body = simplifyDerivative({f.elems[0]}).front();
+  std::vector<NodeId> grads = simplifyDerivative(gradient(out_.graph, body, wrt.elems));
   return Value{wrt.shape, std::move(grads)};
 }
 
@@ -170,9 +172,10 @@ std::optional<Value> Lowerer::gradOrHessian(ast::ExprId id, const ExprScope &sco
     return std::nullopt;
   }
   const std::size_t n = vars.size();
+  const NodeId body = simplifyDerivative({f.elems[0]}).front();  // as in derivative()
   if (!wantHessian) {
     if (!checkArraySize(n, call.range)) return std::nullopt;
-    std::vector<NodeId> grads = simplifyDerivative(gradient(out_.graph, f.elems[0], vars));
+    std::vector<NodeId> grads = simplifyDerivative(gradient(out_.graph, body, vars));
     return Value{Shape{{static_cast<std::uint32_t>(n)}}, std::move(grads)};
   }
   if (!checkedProduct(n, n, options_.maxArrayElements)) {
@@ -181,7 +184,7 @@ std::optional<Value> Lowerer::gradOrHessian(ast::ExprId id, const ExprScope &sco
   }
   std::vector<NodeId> flat;
   flat.reserve(n * n);
-  for (const auto &row : hessian(out_.graph, f.elems[0], vars))
+  for (const auto &row : hessian(out_.graph, body, vars))
     flat.insert(flat.end(), row.begin(), row.end());
   flat = simplifyDerivative(std::move(flat));
   return Value{Shape{{static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(n)}}, std::move(flat)};

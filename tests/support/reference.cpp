@@ -27,9 +27,11 @@ double number(const llvm::json::Value *v, const std::string &what) {
 }
 }  // namespace
 
-std::vector<ReferenceCase> loadGradientCases() {
-  auto parsed = llvm::json::parse(readTestFile("reference/gradients.json"));
-  if (!parsed) throw std::runtime_error("gradients.json: " + llvm::toString(parsed.takeError()));
+std::vector<ReferenceCase> loadGradientCases() { return loadGradientCases("reference/gradients.json"); }
+
+std::vector<ReferenceCase> loadGradientCases(const std::string &relativePath) {
+  auto parsed = llvm::json::parse(readTestFile(relativePath));
+  if (!parsed) throw std::runtime_error(relativePath + ": " + llvm::toString(parsed.takeError()));
   std::vector<ReferenceCase> cases;
   for (const llvm::json::Value &item : *parsed->getAsArray()) {
     const llvm::json::Object &o = *item.getAsObject();

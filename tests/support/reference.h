@@ -23,6 +23,8 @@ struct ReferenceCase {
 
 /// Loads tests/reference/gradients.json (numbers are strings, read with strtod).
 std::vector<ReferenceCase> loadGradientCases();
+/// Loads a file of the same format, named relative to tests/ (e.g. "reference/gradients_qa.json").
+std::vector<ReferenceCase> loadGradientCases(const std::string &relativePath);
 
 /// |got - ref| <= 1e-9 * |ref| (if ref == 0: |got| <= 1e-12).
 bool valueMatches(double got, double ref);
