@@ -267,8 +267,13 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
         errno = 0;
         char *end = nullptr;
         double v = text.empty() ? 0 : std::strtod(text.c_str(), &end);
-        if (text.empty() || *end != '\0')
+        // Decimal numbers only (strtod also reads hex), plus inf and nan spelled out; a decimal
+        // too large for a double is an error, not a silent infinity.
+        bool hex = text.find_first_of("xX") != std::string::npos;
+        if (text.empty() || *end != '\0' || hex)
           return usageError(inv, "malformed number '" + text + "' for '" + var + "' in --at");
+        if (errno == ERANGE && std::isinf(v))
+          return usageError(inv, "number '" + text + "' for '" + var + "' in --at is out of range of a double");
         for (const auto &[seen, unused] : inv.at)
           if (seen == var)
             return usageError(inv, "'" + var + "' is given twice in --at");
