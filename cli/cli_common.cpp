@@ -385,6 +385,12 @@ std::optional<LoadedInput> loadInput(const Invocation &inv, bool fileOnly) {
   return out;
 }
 
+std::optional<LoweredProgram> loadAndCompile(const Invocation &inv) {
+  std::optional<LoadedInput> input = loadInput(inv, false);
+  if (!input) return std::nullopt;
+  return compileInput(inv, *input);
+}
+
 std::optional<LoweredProgram> compileInput(const Invocation &inv, const LoadedInput &input) {
   CompileOptions options = inv.compile;
   options.parse.allowBareExpression = !input.isFile;

@@ -87,6 +87,9 @@ std::optional<LoadedInput> loadInput(const Invocation &inv, bool fileOnly);
 /// Parses and lowers; renders diagnostics (errors and warnings) to stderr.
 std::optional<LoweredProgram> compileInput(const Invocation &inv, const LoadedInput &input);
 
+/// loadInput then compileInput, for the commands that take EXPR|FILE.
+std::optional<LoweredProgram> loadAndCompile(const Invocation &inv);
+
 /// One scalar function to differentiate or evaluate: a bare expression (`f`), a user function, or
 /// the objective (`L`).
 struct Entry {

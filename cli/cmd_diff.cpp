@@ -89,10 +89,7 @@ void printJsonBlock(const Graph &graph, const Block &b, bool hessian, llvm::json
 }  // namespace
 
 int runDiff(Invocation &inv) {
-  std::optional<LoadedInput> input = loadInput(inv, false);
-  if (!input)
-    return kExitInput;
-  std::optional<LoweredProgram> program = compileInput(inv, *input);
+  std::optional<LoweredProgram> program = loadAndCompile(inv);
   if (!program)
     return kExitInput;
   Graph &graph = program->graph;

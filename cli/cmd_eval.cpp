@@ -26,10 +26,7 @@ void jsonNumber(llvm::json::OStream &j, double v) {
 }  // namespace
 
 int runEval(Invocation &inv) {
-  std::optional<LoadedInput> input = loadInput(inv, false);
-  if (!input)
-    return kExitInput;
-  std::optional<LoweredProgram> program = compileInput(inv, *input);
+  std::optional<LoweredProgram> program = loadAndCompile(inv);
   if (!program)
     return kExitInput;
   Graph &graph = program->graph;

@@ -44,10 +44,7 @@ int runGraphviz(const Invocation &inv, const std::string &dotText, const std::st
 int runGraph(Invocation &inv) {
   if (inv.json && !inv.stats)
     return usageError(inv, "--json goes with --stats");
-  std::optional<LoadedInput> input = loadInput(inv, false);
-  if (!input)
-    return kExitInput;
-  std::optional<LoweredProgram> program = compileInput(inv, *input);
+  std::optional<LoweredProgram> program = loadAndCompile(inv);
   if (!program)
     return kExitInput;
   Graph &graph = program->graph;
