@@ -10,7 +10,7 @@
 using nabla::test::ProcessResult;
 using nabla::test::runNabla;
 
-TEST_CASE("--at rejects hex and overflowing numbers", "[cli]") {
+TEST_CASE("values in --at: hex and overflowing numbers are refused", "[cli]") {
   for (const char *bad : {"x=1e999", "x=-1e400", "x=0x10", "x=1.5q"}) {
     INFO(bad);
     ProcessResult r = runNabla({"eval", "x^2", "--at", bad});
@@ -19,7 +19,7 @@ TEST_CASE("--at rejects hex and overflowing numbers", "[cli]") {
   }
 }
 
-TEST_CASE("--at accepts inf and nan spelled out, and tiny numbers", "[cli]") {
+TEST_CASE("values in --at: inf and nan spelled out, and tiny numbers", "[cli]") {
   ProcessResult r = runNabla({"eval", "x + y", "--at", "x=inf,y=1e-400", "--json"});
   INFO(r.err);
   REQUIRE(r.exitCode == 0);
