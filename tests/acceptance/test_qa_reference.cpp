@@ -30,25 +30,6 @@ CompileOptions exprOptions(bool simplifyOn) {
   return o;
 }
 
-std::string describe(const ReferenceCase &c, const ReferencePoint &p) {
-  std::ostringstream s;
-  s.precision(17);
-  s << c.name << " (" << c.expr << ") at";
-  for (const std::string &v : c.vars) s << ' ' << v << '=' << p.at.at(v);
-  return s.str();
-}
-
-struct Scales {
-  double grad = 0, hess = 0;
-};
-Scales scalesOf(const ReferencePoint &p) {
-  Scales s;
-  for (const auto &[name, ref] : p.grad) s.grad = std::max(s.grad, std::fabs(ref));
-  for (const auto &row : p.hessian)
-    for (double ref : row) s.hess = std::max(s.hess, std::fabs(ref));
-  return s;
-}
-
 /// A compiled bare expression with the case's variables (a fresh symbol for one it does not use).
 struct Compiled {
   std::optional<LoweredProgram> program;
@@ -124,7 +105,7 @@ TEST_CASE("the qa reference cases through compileSource, differentiate and the i
       for (const ReferencePoint &p : c.points) {
         INFO(describe(c, p) << (simplifyOn ? "" : " [simplify off]"));
         std::vector<double> got = evaluate(graph, roots, symbolValues(graph, compiled.vars, c, p));
-        Scales s = scalesOf(p);
+        ReferenceScales s = scalesOf(p);
         INFO("value " << got[0] << " want " << p.value);
         CHECK(valueMatches(got[0], p.value));
         for (std::size_t i = 0; i < n; ++i) {
@@ -155,7 +136,7 @@ TEST_CASE("the qa reference cases: printed gradients and Hessians re-parse to th
     REQUIRE(printed.size() == n + n * n);
     for (const ReferencePoint &p : c.points) {
       INFO(describe(c, p));
-      Scales s = scalesOf(p);
+      ReferenceScales s = scalesOf(p);
       for (std::size_t i = 0; i < n; ++i) {
         INFO("d/d" << c.vars[i] << " = " << printed[i]);
         CHECK(entryMatches(evalPrinted(printed[i], p.at), p.grad.at(c.vars[i]), s.grad));

@@ -18,15 +18,6 @@ using namespace nabla::test;
 
 namespace {
 
-std::string describe(const ReferenceCase &c, const ReferencePoint &p) {
-  std::ostringstream s;
-  s.precision(17);
-  s << c.name << " (" << c.expr << ") at";
-  for (const std::string &v : c.vars)
-    s << ' ' << v << '=' << p.at.at(v);
-  return s.str();
-}
-
 /// Checks every point of one case; returns the number of points checked.
 std::size_t checkCase(const ReferenceCase &c, bool simplifyOn) {
   CompileOptions options;
@@ -84,12 +75,7 @@ std::size_t checkCase(const ReferenceCase &c, bool simplifyOn) {
 
     INFO("value " << got[0] << " want " << p.value);
     CHECK(valueMatches(got[0], p.value));
-    double gScale = 0, hScale = 0;
-    for (const auto &[name, ref] : p.grad)
-      gScale = std::max(gScale, std::fabs(ref));
-    for (const auto &row : p.hessian)
-      for (double ref : row)
-        hScale = std::max(hScale, std::fabs(ref));
+    const auto [gScale, hScale] = scalesOf(p);
     const std::size_t n = c.vars.size();
     for (std::size_t i = 0; i < n; ++i) {
       double ref = p.grad.at(c.vars[i]);

@@ -56,8 +56,7 @@ TEST_CASE("printed derivatives re-parse to the same gradient", "[acceptance][pri
     std::vector<std::string> printed;
     for (NodeId g : d.grad) printed.push_back(printExpr(p->graph, g));
     for (const ReferencePoint &point : c.points) {
-      double scale = 0;
-      for (const auto &[v, ref] : point.grad) scale = std::max(scale, std::fabs(ref));
+      const double scale = scalesOf(point).grad;
       for (std::size_t i = 0; i < c.vars.size(); ++i) {
         INFO("d/d" << c.vars[i] << " = " << printed[i]);
         CHECK(entryMatches(evalText(printed[i], point.at), point.grad.at(c.vars[i]), scale));

@@ -19,14 +19,6 @@ namespace {
 
 constexpr std::uint64_t kMaxUlps = 4;
 
-std::string describe(const ReferenceCase &c, const ReferencePoint &p) {
-  std::ostringstream s;
-  s.precision(17);
-  s << c.name << " (" << c.expr << ") at";
-  for (const std::string &v : c.vars) s << ' ' << v << '=' << p.at.at(v);
-  return s.str();
-}
-
 /// Checks every point of one case; returns the number of points checked.
 std::size_t checkCase(jit::Session &session, const ReferenceCase &c, bool simplifyOn,
                       const jit::FunctionOptions &options = {}) {
@@ -73,10 +65,7 @@ std::size_t checkCase(jit::Session &session, const ReferenceCase &c, bool simpli
 
     // And against the reference values, with the reference's own tolerance rule.
     CHECK(valueMatches(value, p.value));
-    double gScale = 0, hScale = 0;
-    for (const auto &[name, ref] : p.grad) gScale = std::max(gScale, std::fabs(ref));
-    for (const auto &row : p.hessian)
-      for (double ref : row) hScale = std::max(hScale, std::fabs(ref));
+    const auto [gScale, hScale] = scalesOf(p);
     for (std::size_t i = 0; i < n; ++i) {
       INFO("d/d" << c.vars[i] << " = " << grad[i] << " want " << p.grad.at(c.vars[i]));
       CHECK(entryMatches(grad[i], p.grad.at(c.vars[i]), gScale));

@@ -60,6 +60,22 @@ std::vector<ReferenceCase> loadGradientCases(const std::string &relativePath) {
   return cases;
 }
 
+ReferenceScales scalesOf(const ReferencePoint &point) {
+  ReferenceScales s;
+  for (const auto &[name, ref] : point.grad) s.grad = std::max(s.grad, std::fabs(ref));
+  for (const auto &row : point.hessian)
+    for (double ref : row) s.hess = std::max(s.hess, std::fabs(ref));
+  return s;
+}
+
+std::string describe(const ReferenceCase &c, const ReferencePoint &point) {
+  std::ostringstream s;
+  s.precision(17);
+  s << c.name << " (" << c.expr << ") at";
+  for (const std::string &v : c.vars) s << ' ' << v << '=' << point.at.at(v);
+  return s.str();
+}
+
 bool valueMatches(double got, double ref) {
   if (ref == 0) return std::fabs(got) <= 1e-12;
   return std::fabs(got - ref) <= 1e-9 * std::fabs(ref);

@@ -32,6 +32,15 @@ bool valueMatches(double got, double ref);
 /// matrix (if scale == 0: |got| <= 1e-12).
 bool entryMatches(double got, double ref, double scale);
 
+/// The largest |entry| of the point's reference gradient and Hessian: the scales of entryMatches.
+struct ReferenceScales {
+  double grad = 0, hess = 0;
+};
+ReferenceScales scalesOf(const ReferencePoint &point);
+
+/// "name (expr) at x=.. y=..", with round-trip precision, for failure messages.
+std::string describe(const ReferenceCase &c, const ReferencePoint &point);
+
 /// The whole text of a file of the project's tests/ folder.
 std::string readTestFile(const std::string &relativePath);
 
