@@ -30,13 +30,13 @@ double CompiledFunction::operator()(std::span<const double> args) const {
 double CompiledFunction::valueAndGrad(std::span<const double> args, std::span<double> grad) const {
   checkCompiled(reinterpret_cast<const void *>(valueAndGrad_));
   checkSize("arguments", args.size(), arity(), name_);
-  checkSize("gradient entries", grad.size(), arity(), name_);
+  checkSize("gradient entries", grad.size(), gradSize_, name_);
   return valueAndGrad_(args.data(), grad.data());
 }
 
 std::pair<double, std::vector<double>> CompiledFunction::valueAndGrad(
     std::span<const double> args) const {
-  std::vector<double> grad(arity());
+  std::vector<double> grad(gradSize_);
   double v = valueAndGrad(args, grad);
   return {v, std::move(grad)};
 }
@@ -44,12 +44,12 @@ std::pair<double, std::vector<double>> CompiledFunction::valueAndGrad(
 void CompiledFunction::hessian(std::span<const double> args, std::span<double> hess) const {
   if (!hessian_) throw std::logic_error("'" + name_ + "' was compiled without its Hessian");
   checkSize("arguments", args.size(), arity(), name_);
-  checkSize("Hessian entries", hess.size(), arity() * arity(), name_);
+  checkSize("Hessian entries", hess.size(), gradSize_ * gradSize_, name_);
   hessian_(args.data(), hess.data());
 }
 
 std::vector<double> CompiledFunction::hessian(std::span<const double> args) const {
-  std::vector<double> hess(arity() * arity());
+  std::vector<double> hess(gradSize_ * gradSize_);
   hessian(args, hess);
   return hess;
 }
@@ -57,11 +57,11 @@ std::vector<double> CompiledFunction::hessian(std::span<const double> args) cons
 CompiledFunction compileFunction(Session &session, const Graph &graph, std::string_view name,
                                  std::span<const SymbolId> args, const Derivatives &d,
                                  const FunctionOptions &options) {
-  const std::size_t n = args.size();
+  const std::size_t n = d.grad.size();
   const std::string fn(name);
-  if (d.grad.size() != n)
-    throw codegen::CodegenError("'" + fn + "' has " + std::to_string(n) + " arguments but " +
-                                std::to_string(d.grad.size()) + " gradient entries");
+  if (n > args.size())
+    throw codegen::CodegenError("'" + fn + "' has " + std::to_string(args.size()) +
+                                " arguments but " + std::to_string(n) + " gradient entries");
   if (!d.hessian.empty()) {
     bool square = d.hessian.size() == n;
     for (const auto &row : d.hessian) square = square && row.size() == n;
@@ -72,6 +72,7 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   CompiledFunction out;
   out.name_ = fn;
   out.symbol_ = session.uniqueName(name.empty() ? "expr" : name);
+  out.gradSize_ = n;
   for (SymbolId s : args) {
     if (s >= graph.symbolCount())
       throw codegen::CodegenError("an argument of '" + fn + "' is not a symbol of the graph");

@@ -33,6 +33,9 @@ public:
   const std::string &name() const { return name_; }
   /// Number of scalar arguments.
   std::size_t arity() const { return argNames_.size(); }
+  /// Number of gradient entries: the derivatives with respect to the first gradSize() arguments
+  /// (all of them for a plain function; an objective's params, not its inputs).
+  std::size_t gradSize() const { return gradSize_; }
   /// The graph symbol name of each scalar argument (`x`, `w[2]`).
   const std::vector<std::string> &argNames() const { return argNames_; }
   bool hasHessian() const { return hessian_ != nullptr; }
@@ -41,6 +44,7 @@ public:
   double operator()(std::span<const double> args) const;
   double valueAndGrad(std::span<const double> args, std::span<double> grad) const;
   std::pair<double, std::vector<double>> valueAndGrad(std::span<const double> args) const;
+  /// The gradient has gradSize() entries and the Hessian gradSize()^2 (row-major).
   /// Throws std::logic_error when compiled without a Hessian.
   void hessian(std::span<const double> args, std::span<double> hess) const;
   std::vector<double> hessian(std::span<const double> args) const;
@@ -58,14 +62,17 @@ private:
                                           const FunctionOptions &);
   std::string name_, symbol_;
   std::vector<std::string> argNames_;
+  std::size_t gradSize_ = 0;
   ValueFn value_ = nullptr;
   ValueAndGradFn valueAndGrad_ = nullptr;
   HessianFn hessian_ = nullptr;
   ModuleHandle module_;
 };
 
-/// Compiles `d` (from differentiate over the Var nodes of `args`, in that order) as a function of
-/// `args`. `d.grad` must have one entry per argument; `d.hessian` is empty (no Hessian) or n x n.
+/// Compiles `d` as a function of `args`. `d` comes from differentiate over the Var nodes of the
+/// first k = d.grad.size() arguments, in that order (k <= args.size(); the other arguments are
+/// read but not differentiated, like an objective's inputs). `d.hessian` is empty (no Hessian) or
+/// k x k.
 /// Throws codegen::CodegenError for inconsistent input and JitError for LLVM failures.
 CompiledFunction compileFunction(Session &session, const Graph &graph, std::string_view name,
                                  std::span<const SymbolId> args, const Derivatives &d,
