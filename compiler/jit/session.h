@@ -2,9 +2,10 @@
 // removable. LLVM stays behind this header (only forward declarations here).
 #pragma once
 
+#include "jit/target.h"
+
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -15,19 +16,8 @@ class Module;
 
 namespace nabla::jit {
 
-/// LLVM's optimization levels: the new pass manager's default pipeline for the IR and the code
-/// generator's level for instruction selection and scheduling.
-enum class OptLevel : std::uint8_t { O0, O1, O2, O3 };
-
 struct SessionOptions {
   OptLevel optLevel = OptLevel::O2;
-};
-
-/// A failure inside LLVM (no host target, a module that does not compile, a missing symbol),
-/// with a message that says what was being compiled or looked up.
-class JitError : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
 };
 
 class Session;

@@ -1,0 +1,54 @@
+// The host as an LLVM target: target machines, the IR optimization pipeline, and object or
+// assembly emission. Shared by the JIT session and ahead-of-time compilation; LLVM stays behind
+// this header (forward declarations only).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace llvm {
+class Module;
+class TargetMachine;
+}  // namespace llvm
+
+namespace nabla::jit {
+
+/// LLVM's optimization levels: the new pass manager's default pipeline for the IR and the code
+/// generator's level for instruction selection and scheduling. O0 selects instructions with
+/// FastISel, which is many times faster than the SelectionDAG of the other levels.
+enum class OptLevel : std::uint8_t { O0, O1, O2, O3 };
+
+/// A failure inside LLVM (no host target, a module that does not compile, a missing symbol),
+/// with a message that says what was being compiled or looked up.
+class JitError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The machine this process runs on, as LLVM names it.
+struct HostTarget {
+  std::string triple;    // x86_64-pc-linux-gnu
+  std::string cpu;       // znver3, skylake-avx512, ...
+  std::string features;  // +avx2,+fma,... (every feature the CPU reports)
+};
+
+/// Registers LLVM's native target (once per process) and describes the host. Throws JitError.
+const HostTarget &hostTarget();
+
+/// A target machine for the host at `level`: position-independent code, small code model (what
+/// both the JIT linker and shared libraries take). A target machine is not thread-safe: use one
+/// per thread at a time. Throws JitError.
+std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(OptLevel level);
+
+/// Sets the module's data layout and triple from `tm`, then runs the new pass manager's default
+/// pipeline for `level` (O0 runs only what correctness needs).
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, OptLevel level);
+
+/// Runs the code generator: an ELF (or the host's) relocatable object, or assembly text.
+/// `what` names the module in messages. Throws JitError.
+std::string emitObject(llvm::Module &module, llvm::TargetMachine &tm, const std::string &what);
+std::string emitAssembly(llvm::Module &module, llvm::TargetMachine &tm, const std::string &what);
+
+}  // namespace nabla::jit
