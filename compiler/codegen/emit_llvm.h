@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -41,6 +40,11 @@ struct EmitOptions {
   /// to 64 KiB, else from malloc; if malloc fails every output is NaN). Values are unchanged by
   /// the split; it bounds LLVM's time, which grows faster than linearly in a function's size.
   std::size_t maxPartSize = 256;
+  /// Emit for LLVM's fast instruction selector (OptLevel::O0): no intrinsic that FastISel cannot
+  /// select (fabs becomes a sign-bit mask). Same values; only compile time differs.
+  bool forFastIsel = false;
+  /// Run LLVM's IR verifier over the finished module (a check of our own emitter, linear time).
+  bool verify = true;
 };
 
 enum class EntryKind : std::uint8_t { Value, ValueAndGrad, Array };
@@ -53,24 +57,45 @@ struct EntryPoint {
   std::vector<NodeId> roots;
 };
 
-/// Input problems of code generation (a root that uses a symbol that is not an argument, an entry
-/// point with the wrong number of roots, a name defined twice).
-class CodegenError : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
+/// An entry point with its tape, bound to the argument order: all that code generation needs,
+/// without the graph.
+struct TapeEntryPoint {
+  std::string name;
+  EntryKind kind = EntryKind::Value;
+  Tape tape;  // roots in the entry point's order, Var entries bound to argument positions
 };
 
-/// Adds one function for `entry` to `module`. `args` is the argument order: `args[k]` is read
-/// from `args[k]` of the C function. Throws CodegenError.
+/// Checks `entry` (a name that is not empty, not a C library function, the right number of
+/// roots) and builds its tape over `args`. Throws CodegenError.
+TapeEntryPoint bindEntryPoint(const Graph &graph, const EntryPoint &entry,
+                              std::span<const SymbolId> args);
+
+/// Adds one function for `entry` to `module`. Throws CodegenError (a name already defined).
+llvm::Function *emitEntryPoint(llvm::Module &module, const TapeEntryPoint &entry,
+                               const EmitOptions &options = {});
 llvm::Function *emitEntryPoint(llvm::Module &module, const Graph &graph, const EntryPoint &entry,
                                std::span<const SymbolId> args, const EmitOptions &options = {});
 
-/// A new module holding every entry point (all over the same argument order), checked with
-/// LLVM's verifier. Same input, byte-identical IR. Throws CodegenError.
+/// `double NAME(const double *args)` that calls the ValueAndGrad function `gradName` (of this
+/// module, with `gradSize` gradient entries) and returns its value: a value entry point that
+/// costs LLVM almost nothing, for code that must be ready at once. Its scratch gradient is on the
+/// stack up to 64 KiB, else from malloc (NaN if that fails).
+llvm::Function *emitValueThroughGrad(llvm::Module &module, const std::string &name,
+                                     const std::string &gradName, std::size_t gradSize);
+
+/// A new module holding every entry point, checked with LLVM's verifier (EmitOptions::verify).
+/// Same input, byte-identical IR. Throws CodegenError.
+std::unique_ptr<llvm::Module> emitModule(llvm::LLVMContext &context, const std::string &moduleName,
+                                         std::span<const TapeEntryPoint> entries,
+                                         const EmitOptions &options = {});
+/// The same from the graph: every entry point over the same argument order.
 std::unique_ptr<llvm::Module> emitModule(llvm::LLVMContext &context, const std::string &moduleName,
                                          const Graph &graph, std::span<const EntryPoint> entries,
                                          std::span<const SymbolId> args,
                                          const EmitOptions &options = {});
+
+/// Runs LLVM's verifier; throws std::logic_error (a bug of ours) with its findings.
+void verifyModule(const llvm::Module &module);
 
 /// The textual IR of a module (for `--dump=ir` and tests).
 std::string printModule(const llvm::Module &module);

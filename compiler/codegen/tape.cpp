@@ -23,6 +23,8 @@ Tape buildTape(const Graph &graph, std::span<const NodeId> roots) {
     Tape::Entry e;
     e.node = id;
     e.op = n.op;
+    if (n.op == Op::Const) e.constant = n.value;
+    if (n.op == Op::Var) e.symbol = n.symbol;
     const auto slot = static_cast<std::uint32_t>(tape.entries.size());
     for (int k = 0; k < arity(n.op); ++k) {
       std::uint32_t s = slotOf[n.args[k].index];
@@ -37,6 +39,30 @@ Tape buildTape(const Graph &graph, std::span<const NodeId> roots) {
   for (NodeId r : roots) {
     tape.roots.push_back(slotOf[r.index]);
     tape.lastUse[slotOf[r.index]] = Tape::kLiveOut;
+  }
+  return tape;
+}
+
+Tape buildTape(const Graph &graph, std::span<const NodeId> roots, std::span<const SymbolId> args,
+               const std::string &what) {
+  // Argument index of each graph symbol (kNoSlot: not an argument).
+  std::vector<std::uint32_t> argIndex(graph.symbolCount(), Tape::kNoSlot);
+  for (std::size_t k = 0; k < args.size(); ++k) {
+    if (args[k] >= graph.symbolCount())
+      throw CodegenError(what + ": argument " + std::to_string(k) + " is not a symbol of the graph");
+    if (argIndex[args[k]] != Tape::kNoSlot)
+      throw CodegenError(what + ": symbol '" + graph.symbolName(args[k]) + "' is two arguments");
+    argIndex[args[k]] = static_cast<std::uint32_t>(k);
+  }
+  for (NodeId r : roots)
+    if (!r.valid() || r.index >= graph.size()) throw CodegenError(what + " has a root outside the graph");
+  Tape tape = buildTape(graph, roots);
+  for (Tape::Entry &e : tape.entries) {
+    if (e.op != Op::Var) continue;
+    if (e.symbol >= argIndex.size() || argIndex[e.symbol] == Tape::kNoSlot)
+      throw CodegenError(what + " uses '" + graph.symbolName(e.symbol) +
+                         "', which is not one of its arguments");
+    e.argument = argIndex[e.symbol];
   }
   return tape;
 }

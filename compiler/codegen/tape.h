@@ -7,13 +7,23 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace nabla::codegen {
 
+/// Input problems of code generation (a root that uses a symbol that is not an argument, an entry
+/// point with the wrong number of roots, a name defined twice).
+class CodegenError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
 /// The nodes reachable from a list of roots, in increasing NodeId (hence topological) order, each
-/// given a dense slot number: entry i of the tape computes slot i from smaller slots only.
+/// given a dense slot number: entry i of the tape computes slot i from smaller slots only. A tape
+/// is self-contained (constants and argument positions are copied into it), so code can be
+/// generated from it after the graph is gone, as the JIT's background compiles do.
 struct Tape {
   static constexpr std::uint32_t kNoSlot = UINT32_MAX;
   /// Slot that is a root: live until the end of the tape.
@@ -23,6 +33,9 @@ struct Tape {
     NodeId node;                       // the graph node this slot computes
     Op op = Op::Const;
     std::array<std::uint32_t, 3> args{kNoSlot, kNoSlot, kNoSlot};  // argument slots; unused: kNoSlot
+    double constant = 0;       // Op::Const: the value
+    SymbolId symbol = 0;       // Op::Var: the graph symbol
+    std::uint32_t argument = kNoSlot;  // Op::Var: its position in the argument order, if bound
   };
 
   std::vector<Entry> entries;
@@ -38,6 +51,12 @@ struct Tape {
 /// Builds the tape of `roots` (every root must be a node of `graph`; throws std::logic_error
 /// otherwise). Linear in the size of the graph prefix below the highest root; no recursion.
 Tape buildTape(const Graph &graph, std::span<const NodeId> roots);
+
+/// The same, with every Var entry bound to its position in `args` (the argument order of the code
+/// to generate). Throws CodegenError, naming `what`, when a variable is not an argument, when an
+/// argument is not a symbol of the graph or when a symbol is two arguments.
+Tape buildTape(const Graph &graph, std::span<const NodeId> roots, std::span<const SymbolId> args,
+               const std::string &what);
 
 /// One line per entry, `%3 = sin %1`, `%0 = var x`, `%1 = const 0.5`, then `roots %3 %5`: for dumps
 /// and tests. Constants are printed so that they read back to the same double.

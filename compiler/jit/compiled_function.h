@@ -1,5 +1,11 @@
 // A scalar function of the lowered program as native code: value, value and gradient (one fused
 // call sharing the forward pass) and Hessian, callable through plain function pointers.
+//
+// In a tiered session (SessionOptions::tiered) the first code is compiled at O0, with the value
+// entry point running the fused value+gradient code, so that the function is callable a few
+// milliseconds after it is asked for; the session's background thread then compiles it at the
+// session's level, and calls switch to that code as soon as it is installed. Both tiers compute
+// the same values (IEEE mode: equal to the interpreter within a few ulps).
 #pragma once
 
 #include "codegen/emit_llvm.h"
@@ -8,6 +14,7 @@
 #include "pipeline.h"  // Derivatives (the struct only: nothing of nabla_core is called here)
 #include "sema/lowered.h"
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,14 +29,23 @@ using ValueFn = double (*)(const double *args);
 using ValueAndGradFn = double (*)(const double *args, double *grad);  // returns the value
 using HessianFn = void (*)(const double *args, double *hess);         // n x n, row-major
 
-/// Fast math and the size of the parts large functions are split into.
+/// Fast math and the size of the parts large functions are split into (forFastIsel is chosen by
+/// the session's tier, not here).
 using FunctionOptions = codegen::EmitOptions;
 
+/// The installed entry points and the modules behind them; shared with the background compile.
+struct FunctionCode;
+
 /// Owns its code (removed from the session when this object goes); movable. Calls are
-/// thread-safe: the compiled functions keep no state. A default-constructed one holds no code and
-/// its calls throw std::logic_error.
+/// thread-safe: the compiled functions keep no state, and switching tiers is an atomic store. A
+/// default-constructed one holds no code and its calls throw std::logic_error.
 class CompiledFunction {
 public:
+  CompiledFunction();
+  ~CompiledFunction();
+  CompiledFunction(CompiledFunction &&) noexcept;
+  CompiledFunction &operator=(CompiledFunction &&) noexcept;
+
   const std::string &name() const { return name_; }
   /// Number of scalar arguments.
   std::size_t arity() const { return argNames_.size(); }
@@ -38,7 +54,7 @@ public:
   std::size_t gradSize() const { return gradSize_; }
   /// The graph symbol name of each scalar argument (`x`, `w[2]`).
   const std::vector<std::string> &argNames() const { return argNames_; }
-  bool hasHessian() const { return hessian_ != nullptr; }
+  bool hasHessian() const { return hasHessian_; }
 
   /// These check the sizes of their spans (std::invalid_argument) and then make one call.
   double operator()(std::span<const double> args) const;
@@ -49,12 +65,21 @@ public:
   void hessian(std::span<const double> args, std::span<double> hess) const;
   std::vector<double> hessian(std::span<const double> args) const;
 
-  /// The raw entry points, for hot loops; valid while this object lives. hessianFn() may be null.
-  ValueFn valueFn() const { return value_; }
-  ValueAndGradFn valueAndGradFn() const { return valueAndGrad_; }
-  HessianFn hessianFn() const { return hessian_; }
-  /// The JIT symbol of the value function; `_grad` and `_hess` are appended for the others.
+  /// The raw entry points of the tier installed now, for hot loops; valid while this object lives
+  /// (the first tier's code is kept until then). hessianFn() may be null.
+  ValueFn valueFn() const;
+  ValueAndGradFn valueAndGradFn() const;
+  HessianFn hessianFn() const;
+  /// The JIT symbol of the value function; `_grad` and `_hess` are appended for the others. The
+  /// optimized tier's symbols add `.opt` to it.
   const std::string &symbol() const { return symbol_; }
+
+  /// Whether the code of the session's optimization level is installed (at once when the session
+  /// is not tiered).
+  bool optimized() const;
+  /// Blocks until the optimized code is installed; false if its compilation failed (the first
+  /// tier then stays, with the same values) or if the session was destroyed first.
+  bool waitOptimized() const;
 
 private:
   friend CompiledFunction compileFunction(Session &, const Graph &, std::string_view,
@@ -63,10 +88,8 @@ private:
   std::string name_, symbol_;
   std::vector<std::string> argNames_;
   std::size_t gradSize_ = 0;
-  ValueFn value_ = nullptr;
-  ValueAndGradFn valueAndGrad_ = nullptr;
-  HessianFn hessian_ = nullptr;
-  ModuleHandle module_;
+  bool hasHessian_ = false;
+  std::shared_ptr<FunctionCode> code_;
 };
 
 /// Compiles `d` as a function of `args`. `d` comes from differentiate over the Var nodes of the

@@ -4,26 +4,77 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
-#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/DynamicLibrary.h>
 #include <llvm/Support/Error.h>
-#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <array>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 namespace nabla::jit {
 
 struct Session::Impl {
-  std::mutex mutex;  // guards jit's compilation, tm and module adds/removals
+  std::mutex jitMutex;  // guards adding, linking and removing code
   std::unique_ptr<llvm::orc::LLJIT> jit;
-  std::unique_ptr<llvm::TargetMachine> tm;  // the host's cost models for the IR pipeline
-  OptLevel optLevel = OptLevel::O2;
+  SessionOptions options;
   std::string triple, cpu;
   std::atomic<std::uint64_t> nextName{0};
+
+  // Target machines are not thread-safe; each compilation borrows one of its level.
+  std::mutex poolMutex;
+  std::array<std::vector<std::unique_ptr<llvm::TargetMachine>>, 4> pool;
+
+  std::unique_ptr<llvm::TargetMachine> borrow(OptLevel level) {
+    {
+      std::lock_guard lock(poolMutex);
+      auto &free = pool[static_cast<std::size_t>(level)];
+      if (!free.empty()) {
+        std::unique_ptr<llvm::TargetMachine> tm = std::move(free.back());
+        free.pop_back();
+        return tm;
+      }
+    }
+    return createHostTargetMachine(level);
+  }
+  void giveBack(OptLevel level, std::unique_ptr<llvm::TargetMachine> tm) {
+    std::lock_guard lock(poolMutex);
+    pool[static_cast<std::size_t>(level)].push_back(std::move(tm));
+  }
+};
+
+struct Session::Background {
+  std::mutex mutex;
+  std::condition_variable wake, idle;
+  std::deque<std::function<void()>> queue;
+  bool running = false;  // a job is executing
+  bool stopping = false;
+  std::thread thread;     // started by the first job
+
+  void loop() {
+    std::unique_lock lock(mutex);
+    while (true) {
+      wake.wait(lock, [&] { return stopping || !queue.empty(); });
+      if (stopping) break;
+      std::function<void()> job = std::move(queue.front());
+      queue.pop_front();
+      running = true;
+      lock.unlock();
+      job();
+      lock.lock();
+      running = false;
+      if (queue.empty()) idle.notify_all();
+    }
+    running = false;
+    idle.notify_all();
+  }
 };
 
 struct ModuleHandle::State {
@@ -36,69 +87,22 @@ namespace {
 
 std::string message(llvm::Error err) { return llvm::toString(std::move(err)); }
 
-llvm::CodeGenOptLevel codegenLevel(OptLevel level) {
-  switch (level) {
-  case OptLevel::O0: return llvm::CodeGenOptLevel::None;
-  case OptLevel::O1: return llvm::CodeGenOptLevel::Less;
-  case OptLevel::O2: return llvm::CodeGenOptLevel::Default;
-  case OptLevel::O3: return llvm::CodeGenOptLevel::Aggressive;
-  }
-  return llvm::CodeGenOptLevel::Default;
-}
-
-llvm::OptimizationLevel irLevel(OptLevel level) {
-  switch (level) {
-  case OptLevel::O0: return llvm::OptimizationLevel::O0;
-  case OptLevel::O1: return llvm::OptimizationLevel::O1;
-  case OptLevel::O2: return llvm::OptimizationLevel::O2;
-  case OptLevel::O3: return llvm::OptimizationLevel::O3;
-  }
-  return llvm::OptimizationLevel::O2;
-}
-
-/// The new pass manager's default pipeline for `level`, tuned by the host target machine.
-void optimize(llvm::Module &module, llvm::TargetMachine &tm, OptLevel level) {
-  // Declared in this order so that they are destroyed in the right order (they refer to each
-  // other through proxies).
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(&tm);
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  llvm::ModulePassManager mpm = level == OptLevel::O0
-                                    ? pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0)
-                                    : pb.buildPerModuleDefaultPipeline(irLevel(level));
-  mpm.run(module, mam);
-}
-
 }  // namespace
 
-Session::Session(SessionOptions options) : impl_(std::make_shared<Impl>()) {
-  static std::once_flag targetsReady;  // LLVM's target registry is process-wide
-  std::call_once(targetsReady, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  });
+Session::Session(SessionOptions options)
+    : impl_(std::make_shared<Impl>()), background_(std::make_unique<Background>()) {
+  impl_->options = options;
+  const HostTarget &host = hostTarget();
+  impl_->triple = host.triple;
+  impl_->cpu = host.cpu;
 
-  impl_->optLevel = options.optLevel;
+  // Batched kernels call glibc's vector math functions (_ZGVdN4v_exp, ...); they resolve from
+  // this process once the library is loaded. Without it those kernels call the scalar functions.
+  (void)llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1");
+
   llvm::Expected<llvm::orc::JITTargetMachineBuilder> jtmb =
       llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb) throw JitError("cannot set up the JIT for this machine: " + message(jtmb.takeError()));
-  jtmb->setCodeGenOptLevel(codegenLevel(options.optLevel));
-  impl_->triple = jtmb->getTargetTriple().str();
-  impl_->cpu = jtmb->getCPU();
-
-  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> tm = jtmb->createTargetMachine();
-  if (!tm)
-    throw JitError("cannot create a target machine for " + impl_->triple + ": " +
-                   message(tm.takeError()));
-  impl_->tm = std::move(*tm);
-
   // Compiled code calls exp, log1p, pow, ... of the C library this process already uses, so that
   // it gets the very functions the interpreter calls: they come from a JITDylib of the process's
   // symbols, linked after the main one.
@@ -119,46 +123,95 @@ Session::Session(SessionOptions options) : impl_(std::make_shared<Impl>()) {
   impl_->jit = std::move(*jit);
 }
 
-Session::~Session() = default;
+Session::~Session() {
+  {
+    std::lock_guard lock(background_->mutex);
+    background_->stopping = true;
+    background_->queue.clear();
+  }
+  background_->wake.notify_all();
+  if (background_->thread.joinable()) background_->thread.join();
+}
 
 ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
                                 std::unique_ptr<llvm::LLVMContext> context, std::string_view what) {
+  return addModule(std::move(module), std::move(context), what, impl_->options.optLevel);
+}
+
+ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
+                                std::unique_ptr<llvm::LLVMContext> context, std::string_view what,
+                                OptLevel level) {
   if (!module || !context || &module->getContext() != context.get())
     throw std::logic_error("Session::addModule: a module needs its own context");
-  std::lock_guard lock(impl_->mutex);
-  llvm::orc::LLJIT &jit = *impl_->jit;
-  module->setDataLayout(jit.getDataLayout());
-  module->setTargetTriple(jit.getTargetTriple().str());
-  optimize(*module, *impl_->tm, impl_->optLevel);
+  const std::string description(what);
 
+  // Optimization and code generation: no lock but the target machine's.
+  std::string object;
+  {
+    std::unique_ptr<llvm::TargetMachine> tm = impl_->borrow(level);
+    try {
+      optimizeModule(*module, *tm, level);
+      object = emitObject(*module, *tm, description);
+    } catch (...) {
+      impl_->giveBack(level, std::move(tm));
+      throw;
+    }
+    impl_->giveBack(level, std::move(tm));
+  }
+  module.reset();
+  context.reset();
+
+  std::lock_guard lock(impl_->jitMutex);
+  llvm::orc::LLJIT &jit = *impl_->jit;
   llvm::orc::ResourceTrackerSP tracker = jit.getMainJITDylib().createResourceTracker();
-  llvm::orc::ThreadSafeModule tsm(std::move(module), std::move(context));
-  if (llvm::Error err = jit.addIRModule(tracker, std::move(tsm))) {
+  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object, description);
+  if (llvm::Error err = jit.addObjectFile(tracker, std::move(buffer))) {
     std::string why = message(std::move(err));
     llvm::consumeError(tracker->remove());
-    throw JitError("cannot add " + std::string(what) + " to the JIT: " + why);
+    throw JitError("cannot add " + description + " to the JIT: " + why);
   }
   auto state = std::make_shared<ModuleHandle::State>();
   state->session = impl_;
   state->tracker = std::move(tracker);
-  state->what = std::string(what);
+  state->what = description;
   return ModuleHandle(std::move(state));
 }
 
 void *Session::lookup(std::string_view name) {
-  // Code generation happens here, on the first lookup of a module; LLJIT's compiler is shared.
-  std::lock_guard lock(impl_->mutex);
+  // Linking happens here, on the first lookup of a module's symbols.
+  std::lock_guard lock(impl_->jitMutex);
   llvm::Expected<llvm::orc::ExecutorAddr> addr = impl_->jit->lookup(llvm::StringRef(name));
   if (!addr)
-    throw JitError("cannot compile or find '" + std::string(name) + "': " + message(addr.takeError()));
+    throw JitError("cannot link or find '" + std::string(name) + "': " + message(addr.takeError()));
   return addr->toPtr<void *>();
+}
+
+void Session::runInBackground(std::function<void()> job) {
+  {
+    std::lock_guard lock(background_->mutex);
+    if (background_->stopping) return;
+    background_->queue.push_back(std::move(job));
+    if (!background_->thread.joinable())
+      background_->thread = std::thread([b = background_.get()] { b->loop(); });
+  }
+  background_->wake.notify_one();
+}
+
+void Session::waitForBackground() {
+  std::unique_lock lock(background_->mutex);
+  background_->idle.wait(lock, [&] {
+    return background_->stopping || (background_->queue.empty() && !background_->running);
+  });
 }
 
 std::string Session::uniqueName(std::string_view base) {
   return std::string(base) + "." + std::to_string(impl_->nextName++);
 }
 
-OptLevel Session::optLevel() const { return impl_->optLevel; }
+OptLevel Session::optLevel() const { return impl_->options.optLevel; }
+bool Session::tiered() const {
+  return impl_->options.tiered && impl_->options.optLevel != OptLevel::O0;
+}
 const std::string &Session::targetTriple() const { return impl_->triple; }
 const std::string &Session::cpuName() const { return impl_->cpu; }
 
@@ -190,7 +243,7 @@ const std::string &ModuleHandle::description() const {
 void ModuleHandle::remove() {
   if (!state_) return;
   std::shared_ptr<State> state = std::move(state_);
-  std::lock_guard lock(state->session->mutex);
+  std::lock_guard lock(state->session->jitMutex);
   if (llvm::Error err = state->tracker->remove())
     throw JitError("cannot remove " + state->what + " from the JIT: " + message(std::move(err)));
 }

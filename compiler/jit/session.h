@@ -1,10 +1,12 @@
 // The JIT: one LLVM ORC (LLJIT) session for the host, holding many compiled modules, each
-// removable. LLVM stays behind this header (only forward declarations here).
+// removable, and a background thread that recompiles functions at a higher optimization level.
+// LLVM stays behind this header (only forward declarations here).
 #pragma once
 
 #include "jit/target.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,7 +19,12 @@ class Module;
 namespace nabla::jit {
 
 struct SessionOptions {
+  /// The level of the code that runs in the end.
   OptLevel optLevel = OptLevel::O2;
+  /// Compile new functions at O0 first, which is ready many times sooner, and recompile them at
+  /// optLevel on the session's background thread, switching over when that is done (see
+  /// compiled_function.h). Off: every compilation is at optLevel, in the calling thread.
+  bool tiered = true;
 };
 
 class Session;
@@ -48,40 +55,58 @@ private:
   std::shared_ptr<State> state_;
 };
 
-/// Thread-safe: modules may be added, looked up and removed from several threads (one mutex
-/// serializes optimization and compilation). Compiled functions run without any lock.
+/// Thread-safe: modules may be added, looked up and removed from several threads at once. The
+/// expensive part, LLVM's optimization and code generation, runs in the calling thread without a
+/// lock (each thread borrows its own target machine); only adding the object to the JIT and
+/// linking it are serialized. Compiled functions run without any lock.
 class Session {
 public:
   /// Sets up LLJIT for the host (its triple, CPU and features), with the C library's math
-  /// functions resolved from this process. Throws JitError.
+  /// functions (and glibc's vector math library, when present) resolved from this process.
+  /// Throws JitError.
   explicit Session(SessionOptions options = {});
+  /// Waits for the background compilation in progress, if any, and drops the queued ones.
   ~Session();
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
 
-  /// Optimizes `module` (whose context is `context`) with the session's pipeline and adds it.
-  /// Code is generated on the first lookup of any of its symbols. `what` names the module in
-  /// messages ("function 'f'"). Throws JitError (for instance when a symbol is already defined).
+  /// Optimizes `module` (whose context is `context`) at `level`, generates its code and adds it.
+  /// `what` names the module in messages ("function 'f'"). Throws JitError (for instance when a
+  /// symbol is already defined).
+  [[nodiscard]] ModuleHandle addModule(std::unique_ptr<llvm::Module> module,
+                                       std::unique_ptr<llvm::LLVMContext> context,
+                                       std::string_view what, OptLevel level);
+  /// The same at the session's optLevel.
   [[nodiscard]] ModuleHandle addModule(std::unique_ptr<llvm::Module> module,
                                        std::unique_ptr<llvm::LLVMContext> context,
                                        std::string_view what);
 
-  /// The address of a function of an added module, compiling that module if needed. Throws
-  /// JitError when no loaded module defines `name` or when its module fails to compile.
+  /// The address of a function of an added module (linking that module if needed). Throws
+  /// JitError when no loaded module defines `name`.
   void *lookup(std::string_view name);
+
+  /// Runs `job` on the session's background thread, after the jobs queued before it. A job must
+  /// not throw (the thread stops the process on an escaped exception, like std::thread), and it
+  /// must not wait for the background thread.
+  void runInBackground(std::function<void()> job);
+  /// Blocks until every job queued so far has finished (benchmarks and tests).
+  void waitForBackground();
 
   /// `base` with a suffix never handed out before by this session (`f.3`): a symbol name that
   /// cannot clash with other modules, with nabla identifiers or with C library functions.
   std::string uniqueName(std::string_view base);
 
   OptLevel optLevel() const;
+  bool tiered() const;
   const std::string &targetTriple() const;
   const std::string &cpuName() const;
 
 private:
   friend class ModuleHandle;
   struct Impl;
+  struct Background;
   std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Background> background_;
 };
 
 }  // namespace nabla::jit

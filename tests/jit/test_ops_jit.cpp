@@ -37,8 +37,9 @@ std::string show(double x) {
   return s.str();
 }
 
-/// One module with an entry point per op (`op.Add`, ...) over the arguments a, b, c.
-void checkAllOps(jit::OptLevel level) {
+/// One module with an entry point per op (`op.Add`, ...) over the arguments a, b, c, emitted as
+/// for the O0 tier (`forFastIsel`) or as for the others.
+void checkAllOps(jit::OptLevel level, bool forFastIsel = false) {
   Graph g;
   SymbolId a = g.addSymbol("a"), b = g.addSymbol("b"), c = g.addSymbol("c");
   NodeId va = g.variable(a), vb = g.variable(b), vc = g.variable(c);
@@ -64,7 +65,9 @@ void checkAllOps(jit::OptLevel level) {
 
   jit::Session session(jit::SessionOptions{level});
   auto context = std::make_unique<llvm::LLVMContext>();
-  auto module = codegen::emitModule(*context, "ops", g, entries, args);
+  codegen::EmitOptions options;
+  options.forFastIsel = forFastIsel;
+  auto module = codegen::emitModule(*context, "ops", g, entries, args, options);
   jit::ModuleHandle handle = session.addModule(std::move(module), std::move(context), "the op table");
 
   std::size_t checked = 0;
@@ -96,6 +99,8 @@ TEST_CASE("every op equals evalOp bit for bit at O2", "[jit][ops]") { checkAllOp
 
 TEST_CASE("every op equals evalOp bit for bit at O0, O1 and O3", "[jit][ops]") {
   checkAllOps(jit::OptLevel::O0);
+  checkAllOps(jit::OptLevel::O0, true);  // as the first tier emits it
+  checkAllOps(jit::OptLevel::O2, true);
   checkAllOps(jit::OptLevel::O1);
   checkAllOps(jit::OptLevel::O3);
 }
@@ -122,7 +127,7 @@ TEST_CASE("composed ops keep evalOp's arithmetic: the stable forms at their edge
   // Expressions where a naive formula would differ from evalOp's branchy one (overflow of exp,
   // cancellation), compiled with derivatives and compared to the interpreter bit for bit: each
   // of these graphs has a single evaluation order, so IEEE code has no freedom left.
-  jit::Session session;
+  jit::Session session;  // tiered: both tiers are checked
   const std::vector<std::string> texts = {
       "sigmoid(x) * softplus(-x)", "softplus(x) - softplus(x - 1000)",
       "min(x, 0) + max(x, 1) + abs(x)", "where(x > 0, log(x), -x)", "atan2(x, 1 - x) + hypot(x, 3)",
@@ -134,6 +139,9 @@ TEST_CASE("composed ops keep evalOp's arithmetic: the stable forms at their edge
     REQUIRE(diff);
     jit::CompiledFunction f = jit::compileFunction(session, diff->program.graph, text, diff->args, diff->d);
     const std::vector<NodeId> roots = allRoots(diff->d);
+    for (int tier = 0; tier < 2; ++tier) {
+    if (tier == 1) REQUIRE(f.waitOptimized());
+    INFO((tier == 0 ? "first code" : "optimized tier"));
     for (double x : kPoints) {
       std::vector<double> symbols(diff->program.graph.symbolCount(), kNaN);
       symbols[diff->args[0]] = x;
@@ -148,6 +156,7 @@ TEST_CASE("composed ops keep evalOp's arithmetic: the stable forms at their edge
       CHECK(sameDouble(f(std::span(&x, 1)), want[0]));
       CHECK(sameDouble(grad, want[1]));
       CHECK(sameDouble(hess, want[2]));
+    }
     }
   }
 }

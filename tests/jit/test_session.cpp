@@ -170,8 +170,98 @@ TEST_CASE("CompiledFunction checks sizes and follows a FunctionEntry's argument 
   CHECK(empty.arity() == 0);
 
   Derivatives wrong = d;
-  wrong.grad.pop_back();
+  wrong.grad.push_back(wrong.grad.back());  // three gradient entries for two arguments
   CHECK_THROWS_AS(jit::compileFunction(session, program->graph, entry, wrong), codegen::CodegenError);
+}
+
+TEST_CASE("a function may differentiate only its first arguments and read the others",
+          "[jit][session]") {
+  // An objective's shape: params (w, b) differentiated, an input (x) only read.
+  auto diff = differentiateText("softplus(w*x + b) - 0.5*(w*x + b)", {"w", "b"}, true, true);
+  REQUIRE(diff);
+  Graph &g = diff->program.graph;
+  SymbolId x = g.symbolCount();
+  for (SymbolId s = 0; s < g.symbolCount(); ++s)
+    if (g.symbolName(s) == "x") x = s;
+  REQUIRE(x < g.symbolCount());
+  std::vector<SymbolId> args = diff->args;
+  args.push_back(x);
+  jit::Session session(jit::SessionOptions{jit::OptLevel::O2, false});
+  jit::CompiledFunction f = jit::compileFunction(session, g, "loss", args, diff->d);
+  CHECK(f.arity() == 3);
+  CHECK(f.gradSize() == 2);
+  CHECK(f.argNames() == std::vector<std::string>{"w", "b", "x"});
+  const std::vector<double> at{0.75, -0.25, 2.0};
+  std::vector<double> symbols(g.symbolCount(), std::nan(""));
+  for (std::size_t k = 0; k < args.size(); ++k) symbols[args[k]] = at[k];
+  std::vector<double> want = evaluate(g, allRoots(diff->d), symbols);
+  auto [v, grad] = f.valueAndGrad(at);
+  REQUIRE(grad.size() == 2);
+  CHECK(ulpDistance(v, want[0]) <= 4);
+  CHECK(ulpDistance(grad[0], want[1]) <= 4);
+  CHECK(ulpDistance(grad[1], want[2]) <= 4);
+  // Independent check: d/dw = x*(sigmoid(z) - 0.5), d/db = sigmoid(z) - 0.5 with z = w*x + b.
+  const double z = 0.75 * 2.0 - 0.25, s = 1 / (1 + std::exp(-z));
+  CHECK(grad[0] == Approx(2.0 * (s - 0.5)).epsilon(1e-14));
+  CHECK(grad[1] == Approx(s - 0.5).epsilon(1e-14));
+  const std::vector<double> hess = f.hessian(at);
+  REQUIRE(hess.size() == 4);
+  CHECK(hess[1] == Approx(2.0 * s * (1 - s)).epsilon(1e-14));
+  std::vector<double> wrongGrad(3);
+  CHECK_THROWS_AS(f.valueAndGrad(at, wrongGrad), std::invalid_argument);
+}
+
+TEST_CASE("a tiered function is callable at once and switches to the optimized code",
+          "[jit][session][tiers]") {
+  jit::Session session;  // O2, tiered
+  REQUIRE(session.tiered());
+  auto diff = differentiateText("(x^2 + y)^2 * (y - x*y) + softplus(x*y) + abs(x - y)", {"x", "y"},
+                                true, true);
+  REQUIRE(diff);
+  jit::CompiledFunction f = jit::compileFunction(session, diff->program.graph, "f", diff->args, diff->d);
+  const std::vector<double> at{0.5, -0.5};
+  const std::vector<double> want = evaluate(diff->program.graph, allRoots(diff->d), at);
+  auto check = [&] {
+    auto [v, grad] = f.valueAndGrad(at);
+    CHECK(ulpDistance(f(at), want[0]) <= 4);
+    CHECK(ulpDistance(v, want[0]) <= 4);
+    CHECK(ulpDistance(grad[0], want[1]) <= 4);
+    CHECK(ulpDistance(grad[1], want[2]) <= 4);
+    std::vector<double> hess = f.hessian(at);
+    CHECK(ulpDistance(hess[1], want[4]) <= 4);
+  };
+  check();  // whichever tier is in
+  auto firstGrad = f.valueAndGradFn();
+  REQUIRE(f.waitOptimized());
+  CHECK(f.optimized());
+  CHECK(f.valueAndGradFn() != nullptr);
+  CHECK(f.valueAndGradFn() != firstGrad);  // the O2 code replaced the O0 code
+  check();
+  CHECK(f.waitOptimized());  // returns at once now
+
+  // Without tiers the function is optimized from the start.
+  jit::Session direct(jit::SessionOptions{jit::OptLevel::O2, false});
+  CHECK_FALSE(direct.tiered());
+  jit::CompiledFunction g = jit::compileFunction(direct, diff->program.graph, "g", diff->args, diff->d);
+  CHECK(g.optimized());
+  CHECK(g.waitOptimized());
+  // A session at O0 has nothing to tier up to.
+  CHECK_FALSE(jit::Session(jit::SessionOptions{jit::OptLevel::O0, true}).tiered());
+}
+
+TEST_CASE("a function dropped before its optimized tier is compiled leaves the session sound",
+          "[jit][session][tiers]") {
+  jit::Session session;
+  auto diff = differentiateText("sin(x) * exp(-x^2)", {"x"}, false, true);
+  REQUIRE(diff);
+  for (int i = 0; i < 20; ++i) {
+    jit::CompiledFunction f = jit::compileFunction(session, diff->program.graph, "f", diff->args, diff->d);
+    const double x = 0.1 * i;
+    CHECK(ulpDistance(f(std::span(&x, 1)), std::sin(x) * std::exp(-x * x)) <= 4);
+  }  // each f goes before (or while) its background job runs
+  session.waitForBackground();
+  jit::CompiledFunction kept = jit::compileFunction(session, diff->program.graph, "f", diff->args, diff->d);
+  CHECK(kept.waitOptimized());
 }
 
 TEST_CASE("the same input gives byte-identical IR", "[jit][codegen]") {
@@ -221,7 +311,7 @@ TEST_CASE("fast math is opt-in, marks the IR and stays close to IEEE on smooth f
 }
 
 TEST_CASE("functions compile from several threads at once and run concurrently", "[jit][session]") {
-  jit::Session session;
+  jit::Session session;  // tiered: the background thread compiles while the others do too
   const std::vector<std::string> texts = {"x*y + sin(x)", "exp(x) / (1 + y^2)",
                                           "softplus(x - y) * tanh(y)", "sqrt(x^2 + y^2 + 1)"};
   constexpr int kPerThread = 6;

@@ -1,0 +1,166 @@
+#include "codegen/op_emitter.h"
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
+#include <llvm/IR/Intrinsics.h>
+
+#include <limits>
+#include <stdexcept>
+
+namespace nabla::codegen {
+
+namespace {
+
+constexpr std::string_view kReservedNames[] = {
+    "exp",   "log",   "sin",  "cos",    "tan",    "asin", "acos", "atan", "sinh", "cosh",
+    "tanh",  "log1p", "expm1", "pow",   "atan2",  "hypot", "sqrt", "fabs", "floor", "malloc",
+    "free",  "memcpy", "memset"};
+
+}  // namespace
+
+bool isReservedName(std::string_view name) {
+  for (std::string_view reserved : kReservedNames)
+    if (name == reserved) return true;
+  return name.starts_with("_ZGV");  // libmvec's vector variants
+}
+
+OpEmitter::OpEmitter(llvm::Module &module, llvm::IRBuilder<> &b, llvm::Type *type,
+                     bool forFastIsel, VectorMath vectorMath)
+    : module_(module), b_(b), type_(type), f64_(b.getDoubleTy()), forFastIsel_(forFastIsel),
+      vectorMath_(std::move(vectorMath)) {
+  auto *vector = llvm::dyn_cast<llvm::FixedVectorType>(type);
+  lanes_ = vector ? vector->getNumElements() : 0;
+}
+
+llvm::Value *OpEmitter::constant(double v) { return llvm::ConstantFP::get(type_, v); }
+
+llvm::FunctionCallee OpEmitter::libm(const std::string &name, llvm::Type *type, int params) {
+  llvm::Type *ps[2] = {type, type};
+  auto *fnType = llvm::FunctionType::get(type, llvm::ArrayRef(ps, params), false);
+  llvm::FunctionCallee callee = module_.getOrInsertFunction(name, fnType);
+  if (auto *f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
+    // Declared without memory effects (we never read errno), so that LLVM may share or drop
+    // calls whose results are equal or unused.
+    f->setDoesNotAccessMemory();
+    f->setDoesNotThrow();
+    f->setWillReturn();
+  }
+  return callee;
+}
+
+llvm::Value *OpEmitter::callScalar(const char *name, llvm::ArrayRef<llvm::Value *> args) {
+  if (lanes_ == 0) return b_.CreateCall(libm(name, f64_, static_cast<int>(args.size())), args);
+  // No vector variant: one scalar call per lane.
+  llvm::FunctionCallee scalar = libm(name, f64_, static_cast<int>(args.size()));
+  llvm::Value *out = llvm::PoisonValue::get(type_);
+  for (unsigned lane = 0; lane < lanes_; ++lane) {
+    llvm::Value *laneArgs[2];
+    for (std::size_t k = 0; k < args.size(); ++k)
+      laneArgs[k] = b_.CreateExtractElement(args[k], b_.getInt32(lane));
+    llvm::Value *r = b_.CreateCall(scalar, llvm::ArrayRef(laneArgs, args.size()));
+    out = b_.CreateInsertElement(out, r, b_.getInt32(lane));
+  }
+  return out;
+}
+
+llvm::Value *OpEmitter::call(const char *name, llvm::Value *a) {
+  if (lanes_ != 0 && !vectorMath_.prefix.empty() && vectorMath_.has(name))
+    return b_.CreateCall(libm(vectorMath_.prefix + "v_" + name, type_, 1), {a});
+  return callScalar(name, {a});
+}
+
+llvm::Value *OpEmitter::call(const char *name, llvm::Value *a, llvm::Value *b) {
+  if (lanes_ != 0 && !vectorMath_.prefix.empty() && vectorMath_.has(name))
+    return b_.CreateCall(libm(vectorMath_.prefix + "vv_" + name, type_, 2), {a, b});
+  return callScalar(name, {a, b});
+}
+
+llvm::Value *OpEmitter::fabs(llvm::Value *a) {
+  if (!forFastIsel_) return b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, a);
+  // FastISel has no fabs: clearing the sign bit is the same operation, NaNs included.
+  llvm::Type *bits = lanes_ ? static_cast<llvm::Type *>(llvm::FixedVectorType::get(b_.getInt64Ty(), lanes_))
+                            : b_.getInt64Ty();
+  llvm::Value *masked = b_.CreateAnd(b_.CreateBitCast(a, bits),
+                                     llvm::ConstantInt::get(bits, 0x7fffffffffffffffULL));
+  return b_.CreateBitCast(masked, type_);
+}
+
+llvm::Value *OpEmitter::op(Op op, llvm::Value *a, llvm::Value *b, llvm::Value *x) {
+  switch (op) {
+  case Op::Const:
+  case Op::Var:
+    break;  // leaves are handled by the caller
+  case Op::Neg: return b_.CreateFNeg(a);
+  case Op::Not: return b_.CreateSelect(isNan(a), a, truth(b_.CreateFCmpOEQ(a, constant(0))));
+  case Op::Exp: return call("exp", a);
+  case Op::Log: return call("log", a);
+  case Op::Sqrt: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, a);  // correctly rounded
+  case Op::Sin: return call("sin", a);
+  case Op::Cos: return call("cos", a);
+  case Op::Tan: return call("tan", a);
+  case Op::Asin: return call("asin", a);
+  case Op::Acos: return call("acos", a);
+  case Op::Atan: return call("atan", a);
+  case Op::Sinh: return call("sinh", a);
+  case Op::Cosh: return call("cosh", a);
+  case Op::Tanh: return call("tanh", a);
+  case Op::Sigmoid: {
+    // evalOp takes exp(-a) for a >= 0 and exp(a) otherwise; both are exp(-|a|) bit for bit
+    // (including ±0 and NaN), so one exp serves both branches.
+    llvm::Value *e = call("exp", b_.CreateFNeg(fabs(a)));
+    llvm::Value *onePlus = b_.CreateFAdd(constant(1), e);
+    return b_.CreateSelect(b_.CreateFCmpOGE(a, constant(0)), b_.CreateFDiv(constant(1), onePlus),
+                           b_.CreateFDiv(e, onePlus));
+  }
+  case Op::Softplus: {
+    // a > 0 ? a + log1p(exp(-a)) : log1p(exp(a)), with exp(-|a|) shared as for sigmoid.
+    llvm::Value *l = call("log1p", call("exp", b_.CreateFNeg(fabs(a))));
+    return b_.CreateSelect(b_.CreateFCmpOGT(a, constant(0)), b_.CreateFAdd(a, l), l);
+  }
+  case Op::Relu:
+    // a > 0 or NaN: a; otherwise +0.
+    return b_.CreateSelect(b_.CreateFCmpUGT(a, constant(0)), a, constant(0));
+  case Op::Log1p: return call("log1p", a);
+  case Op::Expm1: return call("expm1", a);
+  case Op::Abs: return fabs(a);
+  case Op::Sign:
+    return b_.CreateSelect(b_.CreateFCmpOGT(a, constant(0)), constant(1),
+                           b_.CreateSelect(b_.CreateFCmpOLT(a, constant(0)), constant(-1), a));
+  case Op::Floor: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::floor, a);
+  case Op::Add: return b_.CreateFAdd(a, b);
+  case Op::Sub: return b_.CreateFSub(a, b);
+  case Op::Mul: return b_.CreateFMul(a, b);
+  case Op::Div: return b_.CreateFDiv(a, b);
+  case Op::Pow: return call("pow", a, b);
+  case Op::Min:
+    return b_.CreateSelect(eitherNan(a, b), b_.CreateFAdd(a, b),
+                           b_.CreateSelect(b_.CreateFCmpOLE(a, b), a, b));
+  case Op::Max:
+    return b_.CreateSelect(eitherNan(a, b), b_.CreateFAdd(a, b),
+                           b_.CreateSelect(b_.CreateFCmpOGE(a, b), a, b));
+  case Op::Atan2: return call("atan2", a, b);
+  case Op::Hypot: return call("hypot", a, b);
+  case Op::LogAddExp: {
+    llvm::Value *m = b_.CreateSelect(b_.CreateFCmpOGE(a, b), a, b);
+    llvm::Value *tail = call("log1p", call("exp", b_.CreateFNeg(fabs(b_.CreateFSub(a, b)))));
+    llvm::Value *finite = b_.CreateFAdd(m, tail);
+    llvm::Value *inf = constant(std::numeric_limits<double>::infinity());
+    llvm::Value *notNan = b_.CreateSelect(b_.CreateFCmpOEQ(fabs(m), inf), m, finite);
+    return b_.CreateSelect(eitherNan(a, b), b_.CreateFAdd(a, b), notNan);
+  }
+  case Op::Lt: return truth(b_.CreateFCmpOLT(a, b));
+  case Op::Le: return truth(b_.CreateFCmpOLE(a, b));
+  case Op::Gt: return truth(b_.CreateFCmpOGT(a, b));
+  case Op::Ge: return truth(b_.CreateFCmpOGE(a, b));
+  case Op::Eq: return truth(b_.CreateFCmpOEQ(a, b));
+  case Op::Ne: return truth(b_.CreateFCmpUNE(a, b));  // NaN != anything
+  case Op::And:
+    return truth(b_.CreateAnd(b_.CreateFCmpUNE(a, constant(0)), b_.CreateFCmpUNE(b, constant(0))));
+  case Op::Or:
+    return truth(b_.CreateOr(b_.CreateFCmpUNE(a, constant(0)), b_.CreateFCmpUNE(b, constant(0))));
+  case Op::Where: return b_.CreateSelect(b_.CreateFCmpUNE(a, constant(0)), b, x);  // NaN is true
+  }
+  throw std::logic_error("codegen: no code for op " + std::string(opName(op)));
+}
+
+}  // namespace nabla::codegen
