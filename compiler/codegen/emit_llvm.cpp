@@ -1,6 +1,7 @@
 #include "codegen/emit_llvm.h"
 
 #include "codegen/op_emitter.h"
+#include "codegen/tape_body.h"
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/DerivedTypes.h>
@@ -21,112 +22,6 @@ namespace nabla::codegen {
 namespace {
 
 std::size_t expectedMinRoots(EntryKind kind) { return kind == EntryKind::Array ? 0 : 1; }
-
-/// Frames up to this many bytes live on the stack; larger ones come from malloc, so that no input
-/// can overflow a thread's stack.
-constexpr std::uint64_t kMaxStackFrameBytes = 64 * 1024;
-
-/// Turns tape entries into instructions of the function being built. A slot's value is an SSA
-/// value inside the function that computes it; a slot needed by a later part (or as an output of a
-/// split entry point) is also stored to the frame, and other functions load it from there.
-class BodyEmitter {
-public:
-  BodyEmitter(const Tape &tape, std::vector<std::uint32_t> frameIndex, llvm::IRBuilder<> &b,
-              OpEmitter &emit)
-      : tape_(tape), frameIndex_(std::move(frameIndex)), b_(b), emit_(emit),
-        value_(tape.size(), nullptr), epoch_(tape.size(), 0) {
-    f64_ = b.getDoubleTy();
-  }
-
-  /// Starts a new function body at the builder's insertion point: values of the previous one are
-  /// not visible any more.
-  void startFunction(llvm::Value *args, llvm::Value *frame) {
-    ++currentEpoch_;
-    args_ = args;
-    frame_ = frame;
-  }
-
-  /// The value of slot `s` in the current function.
-  llvm::Value *get(std::uint32_t s) {
-    if (epoch_[s] == currentEpoch_) return value_[s];
-    const Tape::Entry &e = tape_.entries[s];
-    llvm::Value *v = nullptr;
-    if (e.op == Op::Const) return emit_.constant(e.constant);
-    if (e.op == Op::Var) {
-      if (e.argument == Tape::kNoSlot)
-        throw std::logic_error("emitEntryPoint: a variable that is not bound to an argument");
-      v = b_.CreateLoad(f64_, b_.CreateConstInBoundsGEP1_64(f64_, args_, e.argument));
-    } else {
-      if (frameIndex_[s] == Tape::kNoSlot || !frame_)
-        throw std::logic_error("emitEntryPoint: a slot used outside its part is not in the frame");
-      v = b_.CreateLoad(f64_, b_.CreateConstInBoundsGEP1_64(f64_, frame_, frameIndex_[s]));
-    }
-    set(s, v);
-    return v;
-  }
-
-  /// Emits the computation of entry `i` (leaves are materialized where they are used).
-  void emit(std::size_t i) {
-    const Tape::Entry &e = tape_.entries[i];
-    if (e.op == Op::Const || e.op == Op::Var) return;
-    auto arg = [&](int j) { return e.args[j] == Tape::kNoSlot ? nullptr : get(e.args[j]); };
-    llvm::Value *v = emit_.op(e.op, arg(0), arg(1), arg(2));
-    set(static_cast<std::uint32_t>(i), v);
-    if (frameIndex_[i] != Tape::kNoSlot)
-      b_.CreateStore(v, b_.CreateConstInBoundsGEP1_64(f64_, frame_, frameIndex_[i]));
-  }
-
-private:
-  void set(std::uint32_t s, llvm::Value *v) {
-    value_[s] = v;
-    epoch_[s] = currentEpoch_;
-  }
-
-  const Tape &tape_;
-  std::vector<std::uint32_t> frameIndex_;  // per slot; kNoSlot: never leaves its function
-  llvm::IRBuilder<> &b_;
-  OpEmitter &emit_;
-  llvm::Type *f64_;
-  llvm::Value *args_ = nullptr, *frame_ = nullptr;
-  std::vector<llvm::Value *> value_;
-  std::vector<std::uint32_t> epoch_;  // value_[s] belongs to the current function iff equal
-  std::uint32_t currentEpoch_ = 0;
-};
-
-void addFastMathAttributes(llvm::Function &fn) {
-  for (const char *attr : {"unsafe-fp-math", "no-infs-fp-math", "no-nans-fp-math",
-                           "no-signed-zeros-fp-math", "approx-func-fp-math"})
-    fn.addFnAttr(attr, "true");
-}
-
-/// A scratch buffer of `bytes`: on the stack when small, else from malloc. Returns the pointer and
-/// the call of free to make before returning (nullptr when on the stack); on a failed malloc the
-/// builder continues in a block that `onFailure` fills.
-struct Scratch {
-  llvm::Value *pointer = nullptr;
-  llvm::FunctionCallee free;
-  bool onHeap = false;
-};
-Scratch allocateScratch(llvm::Module &module, llvm::Function *fn, llvm::IRBuilder<> &b,
-                        std::uint64_t doubles, llvm::BasicBlock *&failed, const char *name) {
-  llvm::LLVMContext &ctx = module.getContext();
-  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
-  Scratch s;
-  if (doubles * 8 <= kMaxStackFrameBytes) {
-    s.pointer = b.CreateAlloca(llvm::ArrayType::get(b.getDoubleTy(), doubles), nullptr, name);
-    return s;
-  }
-  llvm::Type *i64 = b.getInt64Ty();
-  auto malloc = module.getOrInsertFunction("malloc", llvm::FunctionType::get(ptr, {i64}, false));
-  s.free = module.getOrInsertFunction("free", llvm::FunctionType::get(b.getVoidTy(), {ptr}, false));
-  s.onHeap = true;
-  s.pointer = b.CreateCall(malloc, {b.getInt64(doubles * 8)}, name);
-  failed = llvm::BasicBlock::Create(ctx, "out_of_memory", fn);
-  auto *run = llvm::BasicBlock::Create(ctx, "run", fn);
-  b.CreateCondBr(b.CreateIsNull(s.pointer), failed, run);
-  b.SetInsertPoint(run);
-  return s;
-}
 
 }  // namespace
 
@@ -181,67 +76,22 @@ llvm::Function *emitEntryPoint(llvm::Module &module, const TapeEntryPoint &entry
   }
   OpEmitter emit(module, b, f64, options.forFastIsel);
 
-  // Small tapes become one straight-line function. Larger ones are cut into parts of
-  // `maxPartSize` entries, each its own function, because LLVM's register allocator and some
-  // passes grow faster than linearly in the size of one function (a 10^5-node gradient takes
-  // many minutes in one piece). Values that cross parts go through a frame of doubles.
-  const std::size_t partSize = std::max<std::size_t>(options.maxPartSize, 1);
-  const bool split = tape.size() > partSize;
-  std::vector<std::uint32_t> frameIndex(tape.size(), Tape::kNoSlot);
-  std::uint32_t frameSize = 0;
-  if (split) {
-    for (std::size_t s = 0; s < tape.size(); ++s) {
-      Op op = tape.entries[s].op;
-      if (op == Op::Const || op == Op::Var) continue;  // rebuilt where needed
-      std::uint32_t last = tape.lastUse[s];
-      if (last == Tape::kLiveOut || last / partSize != s / partSize) frameIndex[s] = frameSize++;
-    }
-  }
-  BodyEmitter body(tape, std::move(frameIndex), b, emit);
-
-  llvm::Value *frame = nullptr;
-  Scratch scratch;
-  llvm::BasicBlock *outOfMemory = nullptr;
-  if (split) {
-    scratch = allocateScratch(module, fn, b, std::max<std::uint32_t>(frameSize, 1), outOfMemory,
-                              "frame");
-    frame = scratch.pointer;
-    // One internal function per part, called in order; noinline keeps them apart.
-    auto *partType = llvm::FunctionType::get(b.getVoidTy(), {ptr, ptr}, false);
-    for (std::size_t begin = 0, part = 0; begin < tape.size(); begin += partSize, ++part) {
-      auto *partFn = llvm::Function::Create(partType, llvm::Function::InternalLinkage,
-                                            entry.name + ".part" + std::to_string(part), module);
-      partFn->setDoesNotThrow();
-      partFn->addFnAttr(llvm::Attribute::NoInline);
-      for (unsigned k = 0; k < 2; ++k) partFn->addParamAttr(k, llvm::Attribute::NoCapture);
-      partFn->addParamAttr(0, llvm::Attribute::ReadOnly);
-      partFn->addParamAttr(0, llvm::Attribute::NoAlias);
-      partFn->addParamAttr(1, llvm::Attribute::NoAlias);
-      if (options.fastMath) addFastMathAttributes(*partFn);
-      llvm::IRBuilderBase::InsertPoint caller = b.saveIP();
-      b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", partFn));
-      body.startFunction(partFn->getArg(0), partFn->getArg(1));
-      const std::size_t end = std::min(begin + partSize, tape.size());
-      // Every value from earlier parts is loaded up front, before the part stores anything:
-      // alias analysis then sees no store above any load, which keeps LLVM's time linear.
-      for (std::size_t i = begin; i < end; ++i)
-        for (std::uint32_t a : tape.entries[i].args)
-          if (a != Tape::kNoSlot && a < begin) (void)body.get(a);
-      for (std::size_t i = begin; i < end; ++i) body.emit(i);
-      b.CreateRetVoid();
-      b.restoreIP(caller);
-      b.CreateCall(partFn, {fn->getArg(0), frame});
-    }
-    body.startFunction(fn->getArg(0), frame);
-  } else {
-    body.startFunction(fn->getArg(0), nullptr);
-    for (std::size_t i = 0; i < tape.size(); ++i) body.emit(i);
-  }
-
+  BodyEnvironment environment;
+  environment.types = {ptr};
+  environment.loadVariable = [f64](llvm::IRBuilder<> &b, std::span<llvm::Value *const> env,
+                                   std::uint32_t argument) -> llvm::Value * {
+    return b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, env[0], argument));
+  };
+  const FrameLayout layout = layOutFrame(tape, options.maxPartSize);
+  Scratch frame;
+  if (layout.split) frame = allocateScratch(module, b, f64, layout.size, "frame");
+  llvm::Value *args = fn->getArg(0);
+  BodyOptions bodyOptions{options.maxPartSize, options.fastMath, entry.name};
   // Outputs last: every argument has been read by now.
-  std::vector<llvm::Value *> results;
-  for (std::uint32_t r : tape.roots) results.push_back(body.get(r));
-  if (scratch.onHeap) b.CreateCall(scratch.free, {frame});
+  std::vector<llvm::Value *> results = emitTapeBody(module, b, tape, emit, environment,
+                                                    std::span(&args, 1), layout, frame.pointer,
+                                                    bodyOptions);
+  if (frame.onHeap) b.CreateCall(frame.free, {frame.pointer});
   auto finish = [&](auto result) {
     std::size_t first = entry.kind == EntryKind::Array ? 0 : 1;
     for (std::size_t r = first; r < results.size(); ++r)
@@ -252,9 +102,9 @@ llvm::Function *emitEntryPoint(llvm::Module &module, const TapeEntryPoint &entry
       b.CreateRet(result(0));
   };
   finish([&](std::size_t r) { return results[r]; });
-  if (outOfMemory) {
+  if (frame.failed) {
     // No frame, no results: every output is NaN, which the runtime reports like any other NaN.
-    b.SetInsertPoint(outOfMemory);
+    b.SetInsertPoint(frame.failed);
     llvm::Value *nan = llvm::ConstantFP::getNaN(f64);
     finish([&](std::size_t) { return nan; });
   }
@@ -274,14 +124,12 @@ llvm::Function *emitValueThroughGrad(llvm::Module &module, const std::string &na
   fn->setDoesNotThrow();
   fn->getArg(0)->setName("args");
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
-  llvm::BasicBlock *outOfMemory = nullptr;
-  Scratch scratch = allocateScratch(module, fn, b, std::max<std::size_t>(gradSize, 1), outOfMemory,
-                                    "grad");
+  Scratch scratch = allocateScratch(module, b, f64, gradSize, "grad");
   llvm::Value *v = b.CreateCall(grad, {fn->getArg(0), scratch.pointer});
   if (scratch.onHeap) b.CreateCall(scratch.free, {scratch.pointer});
   b.CreateRet(v);
-  if (outOfMemory) {
-    b.SetInsertPoint(outOfMemory);
+  if (scratch.failed) {
+    b.SetInsertPoint(scratch.failed);
     b.CreateRet(llvm::ConstantFP::getNaN(f64));
   }
   return fn;

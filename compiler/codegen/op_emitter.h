@@ -7,7 +7,9 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace nabla::codegen {
 
@@ -19,7 +21,7 @@ struct VectorMath {
   std::string prefix;
   /// Whether libmvec has a vector variant of `name` (exp, log1p, pow, ...). Only consulted when
   /// `prefix` is set.
-  bool (*has)(std::string_view name) = nullptr;
+  std::function<bool(std::string_view)> has;
 };
 
 class OpEmitter {

@@ -1,12 +1,15 @@
 #include "jit/compiled_function.h"
 
+#include "codegen/emit_batch.h"
 #include "codegen/emit_llvm.h"
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -17,6 +20,8 @@ struct FunctionCode {
   std::atomic<ValueFn> value{nullptr};
   std::atomic<ValueAndGradFn> valueAndGrad{nullptr};
   std::atomic<HessianFn> hessian{nullptr};
+  std::atomic<BatchFn> batch{nullptr};
+  std::shared_ptr<Workers> workers;  // for batchMean
   ModuleHandle first;      // the first tier (kept: a call may still be running in it)
   std::mutex mutex;        // guards what follows
   std::condition_variable settled;
@@ -36,50 +41,86 @@ void checkSize(const char *what, std::size_t got, std::size_t want, const std::s
                                 std::to_string(got));
 }
 
-/// The tapes of one function's entry points: value, value+gradient and (optionally) Hessian.
+/// The tapes of one function's entry points: value, value+gradient, and optionally the Hessian
+/// and the batched kernel. Self-contained: the optimized tier is generated from them later.
 struct FunctionTapes {
   codegen::TapeEntryPoint value, grad;
-  std::optional<codegen::TapeEntryPoint> hessian;
-  std::size_t gradSize = 0;
+  std::optional<codegen::TapeEntryPoint> hessian, batch;
+  std::size_t gradSize = 0, inputCount = 0;
 };
 
-/// Emits the entry points named `symbol`, `symbol_grad`, `symbol_hess`. With `valueThroughGrad`,
-/// the value entry point calls the fused one instead of having code of its own.
+/// What a tier is generated with.
+struct TierOptions {
+  codegen::EmitOptions emit;
+  codegen::BatchOptions batch;
+  bool valueThroughGrad = false;  // the value entry point calls the fused one (first tier)
+};
+
+/// Emits the entry points named `symbol`, `symbol_grad`, `symbol_hess`, `symbol_batch`.
 std::unique_ptr<llvm::Module> emitFunction(llvm::LLVMContext &context, const std::string &symbol,
-                                           FunctionTapes &tapes, bool valueThroughGrad,
-                                           const codegen::EmitOptions &options) {
+                                           FunctionTapes &tapes, const TierOptions &tier) {
   auto module = std::make_unique<llvm::Module>(symbol, context);
   module->setSourceFileName(symbol);
   tapes.grad.name = symbol + "_grad";
-  codegen::emitEntryPoint(*module, tapes.grad, options);
+  codegen::emitEntryPoint(*module, tapes.grad, tier.emit);
   tapes.value.name = symbol;
-  if (valueThroughGrad)
+  if (tier.valueThroughGrad)
     codegen::emitValueThroughGrad(*module, symbol, tapes.grad.name, tapes.gradSize);
   else
-    codegen::emitEntryPoint(*module, tapes.value, options);
+    codegen::emitEntryPoint(*module, tapes.value, tier.emit);
   if (tapes.hessian) {
     tapes.hessian->name = symbol + "_hess";
-    codegen::emitEntryPoint(*module, *tapes.hessian, options);
+    codegen::emitEntryPoint(*module, *tapes.hessian, tier.emit);
   }
-  if (options.verify) codegen::verifyModule(*module);
+  if (tapes.batch) {
+    tapes.batch->name = symbol + "_batch";
+    codegen::emitBatchKernel(*module, *tapes.batch, tapes.gradSize, tapes.inputCount, tier.batch);
+  }
+  if (tier.emit.verify) codegen::verifyModule(*module);
   return module;
 }
 
 /// Adds the module at `level` and installs its entry points into `code`.
 ModuleHandle install(Session &session, FunctionCode &code, const std::string &symbol,
-                     bool withHessian, std::unique_ptr<llvm::Module> module,
+                     const FunctionTapes &tapes, std::unique_ptr<llvm::Module> module,
                      std::unique_ptr<llvm::LLVMContext> context, const std::string &what,
                      OptLevel level) {
   ModuleHandle handle = session.addModule(std::move(module), std::move(context), what, level);
   auto value = reinterpret_cast<ValueFn>(session.lookup(symbol));
   auto grad = reinterpret_cast<ValueAndGradFn>(session.lookup(symbol + "_grad"));
   HessianFn hess =
-      withHessian ? reinterpret_cast<HessianFn>(session.lookup(symbol + "_hess")) : nullptr;
+      tapes.hessian ? reinterpret_cast<HessianFn>(session.lookup(symbol + "_hess")) : nullptr;
+  BatchFn batch = tapes.batch ? reinterpret_cast<BatchFn>(session.lookup(symbol + "_batch")) : nullptr;
   code.value.store(value, std::memory_order_release);
   code.valueAndGrad.store(grad, std::memory_order_release);
   code.hessian.store(hess, std::memory_order_release);
+  code.batch.store(batch, std::memory_order_release);
   return handle;
 }
+
+codegen::EmitOptions emitOptions(const FunctionOptions &options, bool forFastIsel) {
+  codegen::EmitOptions e;
+  e.fastMath = options.fastMath;
+  e.maxPartSize = options.maxPartSize;
+  e.verify = options.verify;
+  e.forFastIsel = forFastIsel;
+  return e;
+}
+
+codegen::BatchOptions batchOptions(const Session &session, const FunctionOptions &options,
+                                   bool forFastIsel) {
+  codegen::BatchOptions b;
+  b.lanes = session.vectorTarget().lanes;
+  b.vectorMathPrefix = session.vectorTarget().mathPrefix;
+  b.hasVectorMath = [&session](std::string_view name) { return session.hasVectorMath(name); };
+  b.fastMath = options.fastMath;
+  b.maxPartSize = options.maxPartSize;
+  b.forFastIsel = forFastIsel;
+  return b;
+}
+
+/// Rows per chunk of a threaded batch: below this a batch runs in the calling thread.
+constexpr std::size_t kRowsPerChunk = 16384;
 
 }  // namespace
 
@@ -96,6 +137,9 @@ ValueAndGradFn CompiledFunction::valueAndGradFn() const {
 }
 HessianFn CompiledFunction::hessianFn() const {
   return code_ ? code_->hessian.load(std::memory_order_acquire) : nullptr;
+}
+BatchFn CompiledFunction::batchFn() const {
+  return code_ ? code_->batch.load(std::memory_order_acquire) : nullptr;
 }
 
 bool CompiledFunction::optimized() const {
@@ -148,6 +192,58 @@ std::vector<double> CompiledFunction::hessian(std::span<const double> args) cons
   return hess;
 }
 
+void CompiledFunction::batchSums(std::span<const double> params, std::size_t begin,
+                                 std::size_t end, std::span<const double *const> columns,
+                                 std::span<double> sums) const {
+  if (code_ && !hasBatch_) throw std::logic_error("'" + name_ + "' was compiled without its batched kernel");
+  BatchFn fn = batchFn();
+  checkCompiled(reinterpret_cast<const void *>(fn));
+  checkSize("params", params.size(), gradSize_, name_);
+  checkSize("input columns", columns.size(), inputCount(), name_);
+  checkSize("sums", sums.size(), gradSize_ + 1, name_);
+  if (begin > end) throw std::invalid_argument("batch rows [" + std::to_string(begin) + ", " +
+                                               std::to_string(end) + ") are reversed");
+  fn(params.data(), begin, end, columns.data(), sums.data());
+}
+
+double CompiledFunction::batchMean(std::span<const double> params, std::size_t n,
+                                   std::span<const double *const> columns, std::span<double> grad,
+                                   unsigned threads) const {
+  if (code_ && !hasBatch_) throw std::logic_error("'" + name_ + "' was compiled without its batched kernel");
+  BatchFn fn = batchFn();
+  checkCompiled(reinterpret_cast<const void *>(fn));
+  checkSize("params", params.size(), gradSize_, name_);
+  checkSize("input columns", columns.size(), inputCount(), name_);
+  checkSize("gradient entries", grad.size(), gradSize_, name_);
+  const std::size_t width = gradSize_ + 1;
+  if (n == 0) {
+    for (double &g : grad) g = std::numeric_limits<double>::quiet_NaN();
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+
+  // Chunks of whole vector blocks (64 rows is a multiple of every lane count), one partial sum
+  // each, added in chunk order.
+  Workers &workers = *code_->workers;
+  const unsigned use = threads == 0 ? workers.size() : std::min(threads, workers.size());
+  std::size_t chunks = std::min<std::size_t>(use, (n + kRowsPerChunk - 1) / kRowsPerChunk);
+  if (chunks < 1) chunks = 1;
+  const std::size_t per = ((n + chunks - 1) / chunks + 63) / 64 * 64;
+  chunks = (n + per - 1) / per;
+  std::vector<double> partial(chunks * width);
+  const double *p = params.data();
+  const double *const *cols = columns.data();
+  workers.parallelFor(chunks, use, [&](std::size_t c) {
+    const std::size_t begin = c * per, end = std::min(n, begin + per);
+    fn(p, begin, end, cols, partial.data() + c * width);
+  });
+  std::vector<double> total(partial.begin(), partial.begin() + static_cast<std::ptrdiff_t>(width));
+  for (std::size_t c = 1; c < chunks; ++c)
+    for (std::size_t k = 0; k < width; ++k) total[k] += partial[c * width + k];
+  const double rows = static_cast<double>(n);
+  for (std::size_t i = 0; i < gradSize_; ++i) grad[i] = total[1 + i] / rows;
+  return total[0] / rows;
+}
+
 CompiledFunction compileFunction(Session &session, const Graph &graph, std::string_view name,
                                  std::span<const SymbolId> args, const Derivatives &d,
                                  const FunctionOptions &options) {
@@ -168,6 +264,7 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   out.symbol_ = session.uniqueName(name.empty() ? "expr" : name);
   out.gradSize_ = n;
   out.hasHessian_ = !d.hessian.empty();
+  out.hasBatch_ = options.batched;
   for (SymbolId s : args) {
     if (s >= graph.symbolCount())
       throw codegen::CodegenError("an argument of '" + fn + "' is not a symbol of the graph");
@@ -178,6 +275,7 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   // optimized tier generates its code from them later.
   FunctionTapes tapes;
   tapes.gradSize = n;
+  tapes.inputCount = args.size() - n;
   tapes.value = codegen::bindEntryPoint(graph, {out.symbol_, codegen::EntryKind::Value, {d.value}}, args);
   std::vector<NodeId> valueAndGrad{d.value};
   valueAndGrad.insert(valueAndGrad.end(), d.grad.begin(), d.grad.end());
@@ -190,17 +288,21 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
     tapes.hessian = codegen::bindEntryPoint(
         graph, {out.symbol_ + "_hess", codegen::EntryKind::Array, std::move(hess)}, args);
   }
+  if (options.batched)
+    tapes.batch = codegen::bindEntryPoint(
+        graph, {out.symbol_ + "_batch", codegen::EntryKind::Array, valueAndGrad}, args);
 
   out.code_ = std::make_shared<FunctionCode>();
+  out.code_->workers = session.workers();
   const bool tiered = session.tiered();
   const OptLevel firstLevel = tiered ? OptLevel::O0 : session.optLevel();
   const std::string what = "function '" + fn + "'";
   {
-    codegen::EmitOptions first = options;
-    first.forFastIsel = firstLevel == OptLevel::O0;
+    const bool fastIsel = firstLevel == OptLevel::O0;
+    TierOptions first{emitOptions(options, fastIsel), batchOptions(session, options, fastIsel), tiered};
     auto context = std::make_unique<llvm::LLVMContext>();
-    auto module = emitFunction(*context, out.symbol_, tapes, tiered, first);
-    out.code_->first = install(session, *out.code_, out.symbol_, out.hasHessian_, std::move(module),
+    auto module = emitFunction(*context, out.symbol_, tapes, first);
+    out.code_->first = install(session, *out.code_, out.symbol_, tapes, std::move(module),
                                std::move(context), what, firstLevel);
   }
   if (!tiered) {
@@ -211,18 +313,17 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   // The optimized tier: generated from the tapes on the session's thread, installed when ready.
   // The job holds the code weakly: a function dropped before its turn is not compiled again.
   std::weak_ptr<FunctionCode> weak = out.code_;
-  codegen::EmitOptions second = options;
-  second.forFastIsel = false;
+  TierOptions second{emitOptions(options, false), batchOptions(session, options, false), false};
   session.runInBackground([&session, weak, tapes = std::move(tapes), second,
-                           symbol = out.symbol_ + ".opt", what, withHessian = out.hasHessian_]() mutable {
+                           symbol = out.symbol_ + ".opt", what]() mutable {
     std::shared_ptr<FunctionCode> code = weak.lock();
     if (!code) return;
     FunctionCode::State state = FunctionCode::State::Failed;
     ModuleHandle handle;
     try {
       auto context = std::make_unique<llvm::LLVMContext>();
-      auto module = emitFunction(*context, symbol, tapes, false, second);
-      handle = install(session, *code, symbol, withHessian, std::move(module), std::move(context),
+      auto module = emitFunction(*context, symbol, tapes, second);
+      handle = install(session, *code, symbol, tapes, std::move(module), std::move(context),
                        what + " (optimized)", session.optLevel());
       state = FunctionCode::State::Optimized;
     } catch (...) {
@@ -235,6 +336,7 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   });
   return out;
 }
+
 CompiledFunction compileFunction(Session &session, const Graph &graph, const FunctionEntry &entry,
                                  const Derivatives &d, const FunctionOptions &options) {
   const std::string name = entry.name.empty() ? "expr" : entry.name;

@@ -14,6 +14,7 @@
 #include "pipeline.h"  // Derivatives (the struct only: nothing of nabla_core is called here)
 #include "sema/lowered.h"
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -29,9 +30,24 @@ using ValueFn = double (*)(const double *args);
 using ValueAndGradFn = double (*)(const double *args, double *grad);  // returns the value
 using HessianFn = void (*)(const double *args, double *hess);         // n x n, row-major
 
-/// Fast math and the size of the parts large functions are split into (forFastIsel is chosen by
-/// the session's tier, not here).
-using FunctionOptions = codegen::EmitOptions;
+/// The batched kernel (codegen/emit_batch.h): for rows [begin, end) of `columns` (one column per
+/// argument after the differentiated ones), sums[0] = the sum of the values and sums[1 + i] = the
+/// sum of gradient entry i.
+using BatchFn = void (*)(const double *params, std::uint64_t begin, std::uint64_t end,
+                         const double *const *columns, double *sums);
+
+struct FunctionOptions {
+  /// LLVM's `fast` flags on every floating-point instruction (see codegen::EmitOptions); IEEE
+  /// semantics when false.
+  bool fastMath = false;
+  /// Functions longer than this many tape entries are split into parts (codegen::EmitOptions).
+  std::size_t maxPartSize = 256;
+  /// Also compile the batched kernel over rows of the arguments that are not differentiated (an
+  /// objective's inputs).
+  bool batched = false;
+  /// Run LLVM's verifier over the generated IR (a check of nabla's code generator).
+  bool verify = true;
+};
 
 /// The installed entry points and the modules behind them; shared with the background compile.
 struct FunctionCode;
@@ -56,6 +72,11 @@ public:
   const std::vector<std::string> &argNames() const { return argNames_; }
   bool hasHessian() const { return hasHessian_; }
 
+  /// Whether the batched kernel was compiled (FunctionOptions::batched).
+  bool hasBatch() const { return hasBatch_; }
+  /// The number of arguments read per row by the batched kernel: arity() - gradSize().
+  std::size_t inputCount() const { return argNames_.size() - gradSize_; }
+
   /// These check the sizes of their spans (std::invalid_argument) and then make one call.
   double operator()(std::span<const double> args) const;
   double valueAndGrad(std::span<const double> args, std::span<double> grad) const;
@@ -65,11 +86,25 @@ public:
   void hessian(std::span<const double> args, std::span<double> hess) const;
   std::vector<double> hessian(std::span<const double> args) const;
 
+  /// The mean value and mean gradient over n rows: params has gradSize() entries, columns has
+  /// inputCount() pointers to n doubles each, grad receives gradSize() entries. Large batches are
+  /// split into chunks of whole vector blocks over up to `threads` threads (0: the session's
+  /// SessionOptions::threads); the partial sums are added in chunk order, so a given thread
+  /// count always gives the same bits. n = 0 gives NaN. Throws std::logic_error without a batched
+  /// kernel, std::invalid_argument for wrong sizes.
+  double batchMean(std::span<const double> params, std::size_t n,
+                   std::span<const double *const> columns, std::span<double> grad,
+                   unsigned threads = 0) const;
+  /// The raw sums of rows [begin, end) in the calling thread: sums has 1 + gradSize() entries.
+  void batchSums(std::span<const double> params, std::size_t begin, std::size_t end,
+                 std::span<const double *const> columns, std::span<double> sums) const;
+
   /// The raw entry points of the tier installed now, for hot loops; valid while this object lives
-  /// (the first tier's code is kept until then). hessianFn() may be null.
+  /// (the first tier's code is kept until then). hessianFn() and batchFn() may be null.
   ValueFn valueFn() const;
   ValueAndGradFn valueAndGradFn() const;
   HessianFn hessianFn() const;
+  BatchFn batchFn() const;
   /// The JIT symbol of the value function; `_grad` and `_hess` are appended for the others. The
   /// optimized tier's symbols add `.opt` to it.
   const std::string &symbol() const { return symbol_; }
@@ -89,6 +124,7 @@ private:
   std::vector<std::string> argNames_;
   std::size_t gradSize_ = 0;
   bool hasHessian_ = false;
+  bool hasBatch_ = false;
   std::shared_ptr<FunctionCode> code_;
 };
 

@@ -26,6 +26,9 @@ struct Session::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
   SessionOptions options;
   std::string triple, cpu;
+  VectorTarget vectorTarget;
+  std::vector<std::string> vectorMath;  // scalar names with a vector variant in this process
+  std::shared_ptr<Workers> workers;
   std::atomic<std::uint64_t> nextName{0};
 
   // Target machines are not thread-safe; each compilation borrows one of its level.
@@ -96,9 +99,24 @@ Session::Session(SessionOptions options)
   impl_->triple = host.triple;
   impl_->cpu = host.cpu;
 
+  impl_->workers = std::make_shared<Workers>(options.threads);
+
   // Batched kernels call glibc's vector math functions (_ZGVdN4v_exp, ...); they resolve from
-  // this process once the library is loaded. Without it those kernels call the scalar functions.
-  (void)llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1");
+  // this process once the library is loaded. Without it (or for a function an older glibc lacks)
+  // those kernels call the scalar functions lane by lane.
+  impl_->vectorTarget = hostVectorTarget();
+  if (!impl_->vectorTarget.mathPrefix.empty() &&
+      !llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1")) {
+    for (const char *name : {"exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh",
+                             "cosh", "tanh", "log1p", "expm1"})
+      if (llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(impl_->vectorTarget.mathPrefix +
+                                                              "v_" + name))
+        impl_->vectorMath.emplace_back(name);
+    for (const char *name : {"pow", "atan2", "hypot"})
+      if (llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(impl_->vectorTarget.mathPrefix +
+                                                              "vv_" + name))
+        impl_->vectorMath.emplace_back(name);
+  }
 
   llvm::Expected<llvm::orc::JITTargetMachineBuilder> jtmb =
       llvm::orc::JITTargetMachineBuilder::detectHost();
@@ -212,6 +230,13 @@ OptLevel Session::optLevel() const { return impl_->options.optLevel; }
 bool Session::tiered() const {
   return impl_->options.tiered && impl_->options.optLevel != OptLevel::O0;
 }
+const VectorTarget &Session::vectorTarget() const { return impl_->vectorTarget; }
+bool Session::hasVectorMath(std::string_view name) const {
+  for (const std::string &f : impl_->vectorMath)
+    if (f == name) return true;
+  return false;
+}
+const std::shared_ptr<Workers> &Session::workers() const { return impl_->workers; }
 const std::string &Session::targetTriple() const { return impl_->triple; }
 const std::string &Session::cpuName() const { return impl_->cpu; }
 

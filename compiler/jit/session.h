@@ -4,6 +4,7 @@
 #pragma once
 
 #include "jit/target.h"
+#include "jit/workers.h"
 
 #include <cstdint>
 #include <functional>
@@ -25,6 +26,8 @@ struct SessionOptions {
   /// optLevel on the session's background thread, switching over when that is done (see
   /// compiled_function.h). Off: every compilation is at optLevel, in the calling thread.
   bool tiered = true;
+  /// Threads of batched kernels, the calling thread included (0: one per hardware thread).
+  unsigned threads = 0;
 };
 
 class Session;
@@ -98,6 +101,12 @@ public:
 
   OptLevel optLevel() const;
   bool tiered() const;
+  /// The vector shape of batched kernels, and whether glibc's vector math library has the vector
+  /// variant of a math function (`exp`, `pow`, ...) at that width in this process.
+  const VectorTarget &vectorTarget() const;
+  bool hasVectorMath(std::string_view name) const;
+  /// The threads that batched kernels share.
+  const std::shared_ptr<Workers> &workers() const;
   const std::string &targetTriple() const;
   const std::string &cpuName() const;
 

@@ -71,6 +71,24 @@ const HostTarget &hostTarget() {
   return host;
 }
 
+VectorTarget hostVectorTarget() {
+  const HostTarget &host = hostTarget();
+  auto has = [&](const char *feature) {
+    return host.features.find(std::string("+") + feature) != std::string::npos;
+  };
+  VectorTarget v;
+  if (host.triple.rfind("x86_64", 0) == 0) {
+    if (has("avx512f")) {
+      v = {8, "_ZGVeN8"};
+    } else if (has("avx2")) {
+      v = {4, "_ZGVdN4"};
+    } else {
+      v = {2, "_ZGVbN2"};
+    }
+  }
+  return v;
+}
+
 std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(OptLevel level) {
   const HostTarget &host = hostTarget();
   std::string error;

@@ -37,6 +37,16 @@ struct HostTarget {
 /// Registers LLVM's native target (once per process) and describes the host. Throws JitError.
 const HostTarget &hostTarget();
 
+/// How batched kernels are vectorized on the host: rows per vector (the widest double vector the
+/// CPU has: 8 with AVX-512, 4 with AVX2, 2 with SSE2 or NEON) and the name prefix of glibc's
+/// vector math functions of that width (`_ZGVeN8`, `_ZGVdN4`, `_ZGVbN2`; empty where there are
+/// none, and the kernels call the scalar functions lane by lane).
+struct VectorTarget {
+  unsigned lanes = 2;
+  std::string mathPrefix;
+};
+VectorTarget hostVectorTarget();
+
 /// A target machine for the host at `level`: position-independent code, small code model (what
 /// both the JIT linker and shared libraries take). A target machine is not thread-safe: use one
 /// per thread at a time. Throws JitError.

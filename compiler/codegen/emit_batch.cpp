@@ -1,0 +1,203 @@
+#include "codegen/emit_batch.h"
+
+#include "codegen/op_emitter.h"
+#include "codegen/tape_body.h"
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
+
+namespace nabla::codegen {
+
+namespace {
+
+const llvm::Align kAlign(8);  // columns and buffers are only known to hold doubles
+
+constexpr std::string_view kLibmvecFunctions[] = {
+    "exp",  "log",  "sin",  "cos",   "tan",   "asin", "acos",  "atan",
+    "sinh", "cosh", "tanh", "log1p", "expm1", "pow",  "atan2", "hypot"};
+
+}  // namespace
+
+bool libmvecHas(std::string_view name) {
+  for (std::string_view f : kLibmvecFunctions)
+    if (f == name) return true;
+  return false;
+}
+
+llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entry,
+                                std::size_t paramCount, std::size_t inputCount,
+                                const BatchOptions &options) {
+  if (module.getNamedValue(entry.name))
+    throw CodegenError("entry point '" + entry.name + "' is defined twice");
+  if (options.lanes < 1) throw CodegenError("a batched kernel needs at least one lane");
+  const Tape &tape = entry.tape;
+  for (const Tape::Entry &e : tape.entries)
+    if (e.op == Op::Var && (e.argument == Tape::kNoSlot || e.argument >= paramCount + inputCount))
+      throw CodegenError("batched kernel '" + entry.name + "' reads an argument that is neither a "
+                         "param nor an input");
+
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Type *f64 = llvm::Type::getDoubleTy(ctx);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  const unsigned lanes = options.lanes;
+  llvm::Type *vec = lanes == 1 ? f64 : static_cast<llvm::Type *>(llvm::FixedVectorType::get(f64, lanes));
+  const std::uint64_t roots = tape.roots.size();
+
+  // The block function: rows [row, row + lanes) of `columns`, the first `valid` of them counted,
+  // added to the accumulators acc[k] (one vector per root).
+  //   void NAME.block(ptr params, ptr columns, i64 row, i64 valid, ptr frame, ptr acc)
+  auto *blockType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, ptr, i64, i64, ptr, ptr}, false);
+  auto *block = llvm::Function::Create(blockType, llvm::Function::InternalLinkage,
+                                       entry.name + ".block", module);
+  block->setDoesNotThrow();
+  for (unsigned k : {0u, 1u, 4u, 5u}) {
+    block->addParamAttr(k, llvm::Attribute::NoCapture);
+    block->addParamAttr(k, llvm::Attribute::NoAlias);
+  }
+  if (options.fastMath) addFastMathAttributes(*block);
+  const FrameLayout layout = layOutFrame(tape, options.maxPartSize);
+  {
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", block));
+    if (options.fastMath) {
+      llvm::FastMathFlags fmf;
+      fmf.setFast();
+      b.setFastMathFlags(fmf);
+    }
+    VectorMath math;
+    if (!options.vectorMathPrefix.empty()) {
+      math.prefix = options.vectorMathPrefix;
+      math.has = options.hasVectorMath ? options.hasVectorMath : std::function<bool(std::string_view)>(libmvecHas);
+    }
+    OpEmitter emit(module, b, vec, options.forFastIsel, math);
+    BodyEnvironment environment;
+    environment.types = {ptr, ptr, i64};  // params, columns, row
+    environment.loadVariable = [=](llvm::IRBuilder<> &b, std::span<llvm::Value *const> env,
+                                   std::uint32_t argument) -> llvm::Value * {
+      if (argument < paramCount) {
+        llvm::Value *p = b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, env[0], argument));
+        return lanes == 1 ? p : b.CreateVectorSplat(lanes, p);
+      }
+      llvm::Value *column = b.CreateLoad(
+          ptr, b.CreateConstInBoundsGEP1_64(ptr, env[1], argument - paramCount));
+      return b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(f64, column, env[2]), kAlign);
+    };
+    llvm::Value *env[] = {block->getArg(0), block->getArg(1), block->getArg(2)};
+    std::vector<llvm::Value *> values =
+        emitTapeBody(module, b, tape, emit, environment, env, layout,
+                     layout.split ? block->getArg(4) : nullptr,
+                     {options.maxPartSize, options.fastMath, entry.name});
+    // Lanes at or beyond `valid` hold padding: they add 0 (whatever they computed, NaN included).
+    llvm::Value *mask = nullptr;
+    if (lanes > 1) {
+      std::vector<llvm::Constant *> index;
+      for (unsigned l = 0; l < lanes; ++l) index.push_back(llvm::ConstantInt::get(i64, l));
+      mask = b.CreateICmpULT(llvm::ConstantVector::get(index),
+                             b.CreateVectorSplat(lanes, block->getArg(3)));
+    }
+    llvm::Value *zero = llvm::ConstantFP::get(vec, 0.0);
+    for (std::uint64_t k = 0; k < roots; ++k) {
+      llvm::Value *slot = b.CreateConstInBoundsGEP1_64(vec, block->getArg(5), k);
+      llvm::Value *term = lanes > 1 ? b.CreateSelect(mask, values[k], zero) : values[k];
+      llvm::Value *sum = b.CreateFAdd(b.CreateAlignedLoad(vec, slot, kAlign), term);
+      b.CreateAlignedStore(sum, slot, kAlign);
+    }
+    b.CreateRetVoid();
+  }
+
+  // The kernel: whole blocks straight from the columns, then the rest through a padded copy.
+  auto *kernelType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i64, i64, ptr, ptr}, false);
+  auto *fn = llvm::Function::Create(kernelType, llvm::Function::ExternalLinkage, entry.name, module);
+  fn->setDoesNotThrow();
+  const char *names[] = {"params", "begin", "end", "columns", "sums"};
+  for (unsigned k = 0; k < 5; ++k) fn->getArg(k)->setName(names[k]);
+  for (unsigned k : {0u, 3u, 4u}) fn->addParamAttr(k, llvm::Attribute::NoCapture);
+  fn->addParamAttr(0, llvm::Attribute::ReadOnly);
+  fn->addParamAttr(3, llvm::Attribute::ReadOnly);
+  if (options.fastMath) addFastMathAttributes(*fn);
+  llvm::Value *params = fn->getArg(0), *begin = fn->getArg(1), *end = fn->getArg(2),
+              *columns = fn->getArg(3), *sums = fn->getArg(4);
+
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  auto *loopCheck = llvm::BasicBlock::Create(ctx, "loop.check", fn);
+  auto *loopBody = llvm::BasicBlock::Create(ctx, "loop.body", fn);
+  auto *tailCheck = llvm::BasicBlock::Create(ctx, "tail.check", fn);
+  auto *tail = llvm::BasicBlock::Create(ctx, "tail", fn);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", fn);
+  auto *failed = llvm::BasicBlock::Create(ctx, "failed", fn);
+  auto *empty = llvm::BasicBlock::Create(ctx, "empty", fn);
+
+  // Scratch: the accumulators, the frame of a split body, the padded tail block and its column
+  // pointers. Every heap buffer is checked; a failure leaves NaN in every sum.
+  std::vector<Scratch> heap;
+  auto scratch = [&](llvm::Type *type, std::uint64_t count, const char *name) {
+    Scratch s = allocateScratch(module, b, type, count, name);
+    if (s.failed) {
+      llvm::IRBuilder<> fb(s.failed);
+      for (const Scratch &h : heap) fb.CreateCall(h.free, {h.pointer});
+      fb.CreateBr(failed);
+      heap.push_back(s);
+    }
+    return s.pointer;
+  };
+  llvm::Value *acc = scratch(vec, roots, "acc");
+  llvm::Value *frame = layout.split ? scratch(vec, layout.size, "frame") : llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
+  llvm::Value *padded = scratch(f64, std::max<std::uint64_t>(inputCount, 1) * lanes, "padded");
+  llvm::Value *paddedColumns = scratch(ptr, std::max<std::uint64_t>(inputCount, 1), "padded.columns");
+  const std::uint64_t vecBytes = lanes * 8;
+  b.CreateMemSet(acc, b.getInt8(0), b.getInt64(std::max<std::uint64_t>(roots, 1) * vecBytes), kAlign);
+  llvm::BasicBlock *start = b.GetInsertBlock();
+  b.CreateCondBr(b.CreateICmpUGE(begin, end), empty, loopCheck);
+
+  b.SetInsertPoint(loopCheck);
+  llvm::PHINode *row = b.CreatePHI(i64, 2, "row");
+  row->addIncoming(begin, start);
+  llvm::Value *left = b.CreateSub(end, row, "left");
+  b.CreateCondBr(b.CreateICmpUGE(left, b.getInt64(lanes)), loopBody, tailCheck);
+
+  b.SetInsertPoint(loopBody);
+  b.CreateCall(block, {params, columns, row, b.getInt64(lanes), frame, acc});
+  row->addIncoming(b.CreateAdd(row, b.getInt64(lanes)), loopBody);
+  b.CreateBr(loopCheck);
+
+  b.SetInsertPoint(tailCheck);
+  b.CreateCondBr(b.CreateICmpEQ(left, b.getInt64(0)), done, tail);
+
+  b.SetInsertPoint(tail);
+  b.CreateMemSet(padded, b.getInt8(0), b.getInt64(std::max<std::uint64_t>(inputCount, 1) * vecBytes), kAlign);
+  for (std::uint64_t c = 0; c < inputCount; ++c) {
+    llvm::Value *to = b.CreateConstInBoundsGEP1_64(f64, padded, c * lanes);
+    llvm::Value *column = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, columns, c));
+    b.CreateMemCpy(to, kAlign, b.CreateInBoundsGEP(f64, column, row), kAlign,
+                   b.CreateMul(left, b.getInt64(8)));
+    b.CreateStore(to, b.CreateConstInBoundsGEP1_64(ptr, paddedColumns, c));
+  }
+  b.CreateCall(block, {params, paddedColumns, b.getInt64(0), left, frame, acc});
+  b.CreateBr(done);
+
+  // The sums: lanes added in order (no reassociation, so the result is reproducible).
+  b.SetInsertPoint(done);
+  for (std::uint64_t k = 0; k < roots; ++k) {
+    llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateConstInBoundsGEP1_64(vec, acc, k), kAlign);
+    llvm::Value *total = lanes == 1 ? v : b.CreateFAddReduce(llvm::ConstantFP::getNegativeZero(f64), v);
+    b.CreateStore(total, b.CreateConstInBoundsGEP1_64(f64, sums, k));
+  }
+  for (const Scratch &h : heap) b.CreateCall(h.free, {h.pointer});
+  b.CreateRetVoid();
+
+  b.SetInsertPoint(empty);
+  for (std::uint64_t k = 0; k < roots; ++k)
+    b.CreateStore(llvm::ConstantFP::get(f64, 0.0), b.CreateConstInBoundsGEP1_64(f64, sums, k));
+  for (const Scratch &h : heap) b.CreateCall(h.free, {h.pointer});
+  b.CreateRetVoid();
+
+  b.SetInsertPoint(failed);
+  for (std::uint64_t k = 0; k < roots; ++k)
+    b.CreateStore(llvm::ConstantFP::getNaN(f64), b.CreateConstInBoundsGEP1_64(f64, sums, k));
+  b.CreateRetVoid();
+  return fn;
+}
+
+}  // namespace nabla::codegen

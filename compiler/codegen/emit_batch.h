@@ -1,0 +1,44 @@
+// Tape -> a batched kernel: the tape's roots summed over rows of data, with the row loop
+// vectorized across rows (each value is a vector of `lanes` rows) and glibc's vector math library
+// for the transcendental functions.
+//
+//   void NAME(const double *params, uint64_t begin, uint64_t end,
+//             const double *const *columns, double *sums)
+//
+// Arguments [0, paramCount) of the tape are params[...], the same for every row; argument
+// paramCount + c is columns[c][row]. For every root k, sums[k] = the sum over rows begin <= row <
+// end of root k (each lane adds its rows in order, then the lanes are added in order: the result
+// depends only on begin, end and the lane count). Rows beyond a multiple of the lane count are
+// copied into a zero-padded block and masked out of the sums. Nothing is written but `sums`.
+#pragma once
+
+#include "codegen/emit_llvm.h"
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace nabla::codegen {
+
+struct BatchOptions {
+  unsigned lanes = 4;  // rows per vector: 2 (SSE), 4 (AVX2), 8 (AVX-512)
+  /// libmvec's name prefix for `lanes` (`_ZGVdN4`), or empty to call the scalar functions lane by
+  /// lane. `hasVectorMath(name)` says whether the vector variant of `exp`, `pow`, ... is there.
+  std::string vectorMathPrefix;
+  std::function<bool(std::string_view)> hasVectorMath;
+  bool fastMath = false;
+  /// Bodies longer than this are split into part functions, as for scalar entry points.
+  std::size_t maxPartSize = 256;
+  bool forFastIsel = false;
+};
+
+/// The math functions glibc's libmvec has vector variants of (since glibc 2.35), by scalar name.
+bool libmvecHas(std::string_view name);
+
+/// Adds the kernel `entry.name` over `entry.tape` (its roots are what is summed) to `module`.
+/// Throws CodegenError (a name already defined, an argument beyond paramCount + inputCount).
+llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entry,
+                                std::size_t paramCount, std::size_t inputCount,
+                                const BatchOptions &options);
+
+}  // namespace nabla::codegen

@@ -1,0 +1,339 @@
+// The batched kernel: mean loss and mean gradient over rows of data, vectorized across rows. It
+// must equal the mean of the scalar value+gradient over the rows (1e-12 relative), row by row the
+// interpreter, and be reproducible for a given thread count.
+#include "jit_test_util.h"
+
+#include "codegen/emit_batch.h"
+#include "codegen/emit_llvm.h"
+
+#include <catch2/catch.hpp>
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include <cmath>
+#include <random>
+#include <sstream>
+#include <thread>
+
+using namespace nabla;
+using namespace nabla::jittest;
+
+namespace {
+
+/// A loss over params (differentiated) and inputs (per row), compiled with its batched kernel.
+struct Model {
+  Differentiated diff;
+  std::vector<SymbolId> args;  // params, then inputs
+  jit::CompiledFunction f;
+};
+
+Model compileModel(jit::Session &session, const std::string &text,
+                   const std::vector<std::string> &params, const std::vector<std::string> &inputs,
+                   jit::FunctionOptions options = {}) {
+  std::optional<Differentiated> diff = differentiateText(text, params, false, true);
+  REQUIRE(diff);
+  Model m{std::move(*diff), {}, {}};
+  Graph &g = m.diff.program.graph;
+  m.args = m.diff.args;
+  for (const std::string &name : inputs) {
+    SymbolId found = g.symbolCount();
+    for (SymbolId s = 0; s < g.symbolCount(); ++s)
+      if (g.symbolName(s) == name) found = s;
+    if (found == g.symbolCount()) found = g.addSymbol(name);  // an input the loss does not read
+    m.args.push_back(found);
+  }
+  options.batched = true;
+  m.f = jit::compileFunction(session, g, "loss", m.args, m.diff.d, options);
+  REQUIRE(m.f.hasBatch());
+  REQUIRE(m.f.inputCount() == inputs.size());
+  return m;
+}
+
+/// Columns of n rows of normally distributed data (seeded), and their pointers.
+struct Data {
+  std::vector<std::vector<double>> columns;
+  std::vector<const double *> pointers;
+  std::size_t rows = 0;
+};
+Data randomData(std::size_t inputs, std::size_t n, std::uint64_t seed, double scale = 1) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0, scale);
+  Data d;
+  d.rows = n;
+  d.columns.assign(inputs, std::vector<double>(std::max<std::size_t>(n, 1)));
+  for (auto &column : d.columns)
+    for (double &v : column) v = normal(rng);
+  for (auto &column : d.columns) d.pointers.push_back(column.data());
+  return d;
+}
+
+/// The mean over the rows of the scalar value+gradient, with the sum of |terms| of each entry
+/// (the scale that bounds the rounding of any summation order).
+struct ScalarMean {
+  double value = 0, valueScale = 0;
+  std::vector<double> grad, gradScale;
+};
+ScalarMean scalarMean(const Model &m, const std::vector<double> &params, const Data &data) {
+  const std::size_t p = m.f.gradSize();
+  ScalarMean out;
+  out.grad.assign(p, 0);
+  out.gradScale.assign(p, 0);
+  std::vector<double> args(params);
+  args.resize(m.f.arity());
+  std::vector<double> grad(p);
+  for (std::size_t r = 0; r < data.rows; ++r) {
+    for (std::size_t c = 0; c < data.columns.size(); ++c) args[p + c] = data.columns[c][r];
+    const double v = m.f.valueAndGrad(args, grad);
+    out.value += v;
+    out.valueScale += std::fabs(v);
+    for (std::size_t i = 0; i < p; ++i) {
+      out.grad[i] += grad[i];
+      out.gradScale[i] += std::fabs(grad[i]);
+    }
+  }
+  const double n = static_cast<double>(data.rows);
+  out.value /= n;
+  out.valueScale /= n;
+  for (std::size_t i = 0; i < p; ++i) {
+    out.grad[i] /= n;
+    out.gradScale[i] /= n;
+  }
+  return out;
+}
+
+/// |got - want| <= 1e-12 * max(|want|, mean of |terms| * 1e-3): relative, except where the mean
+/// cancels to far below its terms (then no summation order can promise 1e-12 of the result).
+bool closeMean(double got, double want, double scale) {
+  return std::fabs(got - want) <= 1e-12 * std::max(std::fabs(want), 1e-3 * scale);
+}
+
+void checkBatchAgainstScalar(const Model &m, const std::vector<double> &params, const Data &data,
+                             unsigned threads = 0) {
+  const ScalarMean want = scalarMean(m, params, data);
+  std::vector<double> grad(m.f.gradSize());
+  const double got = m.f.batchMean(params, data.rows, data.pointers, grad, threads);
+  INFO("rows " << data.rows << ", threads " << threads << ": batch " << got << ", scalar mean "
+               << want.value);
+  CHECK(closeMean(got, want.value, want.valueScale));
+  for (std::size_t i = 0; i < grad.size(); ++i) {
+    INFO("gradient " << i << ": batch " << grad[i] << ", scalar mean " << want.grad[i]);
+    CHECK(closeMean(grad[i], want.grad[i], want.gradScale[i]));
+  }
+}
+
+const char *kLogistic = "softplus(w1*x1 + w2*x2 + w3*x3 + b) - t*(w1*x1 + w2*x2 + w3*x3 + b)";
+
+jit::SessionOptions untiered(jit::OptLevel level) { return {level, false}; }
+
+}  // namespace
+
+TEST_CASE("the batched kernel equals the mean of the scalar kernel over the rows", "[jit][batch]") {
+  jit::Session session(untiered(jit::OptLevel::O2));
+  Model m = compileModel(session, kLogistic, {"w1", "w2", "w3", "b"}, {"x1", "x2", "x3", "t"});
+  const std::vector<double> params{0.5, -1.25, 0.75, 0.1};
+  // Row counts around the lane count and its multiples, so that the padded last block is covered.
+  for (std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1001}) {
+    Data data = randomData(4, n, n);
+    for (double &t : data.columns[3]) t = t > 0 ? 1 : 0;
+    checkBatchAgainstScalar(m, params, data);
+  }
+}
+
+TEST_CASE("batched rows equal the interpreter row by row", "[jit][batch]") {
+  jit::Session session(untiered(jit::OptLevel::O2));
+  const std::string text = "(y - tanh(a*x + c)*k)^2 + 0.1*log1p(exp(a*x)) + sin(c*x)*cos(k) + "
+                           "sqrt(1 + (a*x)^2) + pow(1 + x^2, a) + atan2(x, 1.5) + hypot(x, k)";
+  Model m = compileModel(session, text, {"a", "c", "k"}, {"x", "y"});
+  const std::vector<double> params{0.7, -0.3, 1.1};
+  Data data = randomData(2, 37, 7);
+  const Graph &g = m.diff.program.graph;
+  const std::vector<NodeId> roots = allRoots(m.diff.d);
+  std::vector<double> sums(1 + m.f.gradSize());
+  for (std::size_t r = 0; r < data.rows; ++r) {
+    // One row alone is one padded block: the vector code with a single live lane.
+    m.f.batchSums(params, r, r + 1, data.pointers, sums);
+    std::vector<double> symbols(g.symbolCount(), std::nan(""));
+    for (std::size_t k = 0; k < params.size(); ++k) symbols[m.args[k]] = params[k];
+    symbols[m.args[3]] = data.columns[0][r];
+    symbols[m.args[4]] = data.columns[1][r];
+    const std::vector<double> want = evaluate(g, roots, symbols);
+    for (std::size_t k = 0; k < sums.size(); ++k) {
+      INFO("row " << r << ", root " << k << ": batch " << sums[k] << ", interpreter " << want[k]);
+      // glibc's vector functions are within 4 ulps of the scalar ones; a few of them add up here.
+      CHECK(sums[k] == Approx(want[k]).epsilon(1e-13).margin(1e-300));
+    }
+  }
+}
+
+TEST_CASE("every op of the batched kernel agrees with evalOp lane by lane, special values included",
+          "[jit][batch][ops]") {
+  // Each op alone as the loss over three inputs, no params: a row's sum is op(a, b, c).
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  const std::vector<double> points = {0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-310, 40.0, -40.0,
+                                      700.0, -745.0, 1e300, inf, -inf, nan};
+  jit::Session session(untiered(jit::OptLevel::O2));
+  for (int i = 0; i < kOpCount; ++i) {
+    const Op op = static_cast<Op>(i);
+    if (arity(op) == 0) continue;
+    Graph g;
+    SymbolId a = g.addSymbol("a"), b = g.addSymbol("b"), c = g.addSymbol("c");
+    NodeId va = g.variable(a), vb = g.variable(b), vc = g.variable(c);
+    NodeId root = arity(op) == 1 ? g.make(op, va) : arity(op) == 2 ? g.make(op, va, vb) : g.make(op, va, vb, vc);
+    Derivatives d;
+    d.value = root;
+    jit::FunctionOptions options;
+    options.batched = true;
+    const std::vector<SymbolId> args{a, b, c};
+    jit::CompiledFunction f = jit::compileFunction(session, g, std::string(opName(op)), args, d, options);
+    // All pairs (a, b), c cycling: one batch call over every row, then row by row.
+    Data data;
+    data.columns.assign(3, {});
+    for (double x : points)
+      for (double y : points) {
+        data.columns[0].push_back(x);
+        data.columns[1].push_back(y);
+        data.columns[2].push_back(points[data.columns[2].size() % points.size()]);
+      }
+    data.rows = data.columns[0].size();
+    for (auto &column : data.columns) data.pointers.push_back(column.data());
+    double sum = 0;
+    for (std::size_t r = 0; r < data.rows; ++r) {
+      const double want = evalOp(op, data.columns[0][r], data.columns[1][r], data.columns[2][r]);
+      f.batchSums({}, r, r + 1, data.pointers, std::span(&sum, 1));
+      const bool same = sameDouble(sum, want) ||
+                        (std::isfinite(want) && ulpDistance(sum, want) <= 4) ||
+                        // glibc's vector pow, tan, ... may round a huge result either way of
+                        // overflow or a tiny one to zero or a subnormal: within 4 ulps of the
+                        // scalar function, measured in the larger of the two.
+                        (!std::isnan(want) && !std::isnan(sum) &&
+                         std::fabs(sum - want) <= 4 * std::numeric_limits<double>::epsilon() *
+                                                      std::max(std::fabs(want), 1e-300) &&
+                         std::isfinite(sum) == std::isfinite(want));
+      if (!same)
+        FAIL_CHECK(opName(op) << "(" << data.columns[0][r] << ", " << data.columns[1][r] << ", "
+                              << data.columns[2][r] << "): batch " << sum << ", evalOp " << want);
+    }
+  }
+}
+
+TEST_CASE("threaded batches are reproducible and agree with one thread", "[jit][batch][threads]") {
+  jit::Session session(jit::SessionOptions{jit::OptLevel::O2, false, 2});
+  REQUIRE(session.workers()->size() == 2);
+  Model m = compileModel(session, kLogistic, {"w1", "w2", "w3", "b"}, {"x1", "x2", "x3", "t"});
+  const std::vector<double> params{0.25, 0.5, -0.75, 0.2};
+  Data data = randomData(4, 100003, 11);
+  for (double &t : data.columns[3]) t = t > 0.3 ? 1 : 0;
+  checkBatchAgainstScalar(m, params, data, 1);
+  checkBatchAgainstScalar(m, params, data, 2);
+  std::vector<double> g1(4), g2(4);
+  const double v1 = m.f.batchMean(params, data.rows, data.pointers, g1, 2);
+  const double v2 = m.f.batchMean(params, data.rows, data.pointers, g2, 2);
+  CHECK(std::bit_cast<std::uint64_t>(v1) == std::bit_cast<std::uint64_t>(v2));
+  CHECK(g1 == g2);
+
+  // Several threads calling at once, each with the pool.
+  std::vector<std::thread> callers;
+  std::vector<int> agree(4, 0);
+  for (int t = 0; t < 4; ++t)
+    callers.emplace_back([&, t] {
+      std::vector<double> g(4);
+      const double v = m.f.batchMean(params, data.rows, data.pointers, g, 2);
+      agree[t] = std::bit_cast<std::uint64_t>(v) == std::bit_cast<std::uint64_t>(v1) && g == g1;
+    });
+  for (std::thread &c : callers) c.join();
+  CHECK(agree == std::vector<int>{1, 1, 1, 1});
+}
+
+TEST_CASE("batched kernels split into parts, with heap buffers, equal the scalar mean",
+          "[jit][batch]") {
+  jit::Session session(untiered(jit::OptLevel::O2));
+  // Parts of three tape entries: every value goes through the vector frame.
+  jit::FunctionOptions tiny;
+  tiny.maxPartSize = 3;
+  Model split = compileModel(session, kLogistic, {"w1", "w2", "w3", "b"}, {"x1", "x2", "x3", "t"}, tiny);
+  Data data = randomData(4, 203, 5);
+  checkBatchAgainstScalar(split, {0.5, -1.25, 0.75, 0.1}, data);
+
+  // 2500 params: the accumulators (2501 vectors) no longer fit the 64 KiB kept on the stack.
+  std::ostringstream text;
+  std::vector<std::string> params;
+  text << "(";
+  for (int i = 0; i < 2500; ++i) {
+    params.push_back("w" + std::to_string(i));
+    text << (i ? " + " : "") << "w" << i << "*x" << i % 3;
+  }
+  text << " - y)^2";
+  Model wide = compileModel(session, text.str(), params, {"x0", "x1", "x2", "y"});
+  std::vector<double> at(2500);
+  for (int i = 0; i < 2500; ++i) at[i] = std::sin(i) * 0.01;
+  checkBatchAgainstScalar(wide, at, randomData(4, 21, 9));
+}
+
+TEST_CASE("a tiered session batches with both tiers", "[jit][batch][tiers]") {
+  jit::Session session;
+  Model m = compileModel(session, kLogistic, {"w1", "w2", "w3", "b"}, {"x1", "x2", "x3", "t"});
+  Data data = randomData(4, 99, 3);
+  checkBatchAgainstScalar(m, {0.5, -1.25, 0.75, 0.1}, data);
+  REQUIRE(m.f.waitOptimized());
+  checkBatchAgainstScalar(m, {0.5, -1.25, 0.75, 0.1}, data);
+}
+
+TEST_CASE("batch calls check their sizes and need the kernel", "[jit][batch]") {
+  jit::Session session(untiered(jit::OptLevel::O0));
+  Model m = compileModel(session, kLogistic, {"w1", "w2", "w3", "b"}, {"x1", "x2", "x3", "t"});
+  Data data = randomData(4, 10, 1);
+  std::vector<double> grad(4), params(4, 0.0), sums(5);
+  CHECK_THROWS_AS(m.f.batchMean(std::vector<double>(3), 10, data.pointers, grad), std::invalid_argument);
+  CHECK_THROWS_AS(m.f.batchMean(params, 10, std::span(data.pointers).first(3), grad), std::invalid_argument);
+  CHECK_THROWS_AS(m.f.batchMean(params, 10, data.pointers, std::span(grad).first(2)), std::invalid_argument);
+  CHECK_THROWS_AS(m.f.batchSums(params, 5, 4, data.pointers, sums), std::invalid_argument);
+  // No rows: NaN, as for the mean of nothing.
+  CHECK(std::isnan(m.f.batchMean(params, 0, data.pointers, grad)));
+  CHECK(std::isnan(grad[0]));
+  // An empty range sums to zero.
+  m.f.batchSums(params, 4, 4, data.pointers, sums);
+  CHECK(sums == std::vector<double>(5, 0.0));
+
+  auto plain = differentiateText("x^2", {"x"}, false, true);
+  REQUIRE(plain);
+  jit::CompiledFunction f = jit::compileFunction(session, plain->program.graph, "f", plain->args, plain->d);
+  CHECK_FALSE(f.hasBatch());
+  CHECK(f.batchFn() == nullptr);
+  CHECK_THROWS_AS(f.batchMean(std::vector<double>{1.0}, 1, {}, grad), std::logic_error);
+}
+
+TEST_CASE("the batched kernel's IR is vector code with vector math calls", "[jit][batch][codegen]") {
+  jit::Session session(untiered(jit::OptLevel::O2));
+  auto diff = differentiateText(kLogistic, {"w1", "w2", "w3", "b"}, false, true);
+  REQUIRE(diff);
+  Graph &g = diff->program.graph;
+  std::vector<SymbolId> args = diff->args;
+  for (const char *name : {"x1", "x2", "x3", "t"})
+    for (SymbolId s = 0; s < g.symbolCount(); ++s)
+      if (g.symbolName(s) == name) args.push_back(s);
+  REQUIRE(args.size() == 8);
+  std::vector<NodeId> roots = allRoots(diff->d);
+  codegen::TapeEntryPoint entry =
+      codegen::bindEntryPoint(g, {"loss_batch", codegen::EntryKind::Array, roots}, args);
+  codegen::BatchOptions options;
+  options.lanes = session.vectorTarget().lanes;
+  options.vectorMathPrefix = session.vectorTarget().mathPrefix;
+  options.hasVectorMath = [&](std::string_view name) { return session.hasVectorMath(name); };
+  llvm::LLVMContext context;
+  llvm::Module module("batch", context);
+  codegen::emitBatchKernel(module, entry, 4, 4, options);
+  codegen::verifyModule(module);
+  const std::string ir = codegen::printModule(module);
+  const std::string vec = "<" + std::to_string(options.lanes) + " x double>";
+  INFO(ir.substr(0, 4000));
+  CHECK(ir.find("fmul " + vec) != std::string::npos);
+  CHECK(ir.find("fadd " + vec) != std::string::npos);
+  CHECK(ir.find("load " + vec) != std::string::npos);
+  CHECK(ir.find("define void @loss_batch(ptr") != std::string::npos);
+  if (!options.vectorMathPrefix.empty() && session.hasVectorMath("exp")) {
+    CHECK(ir.find(options.vectorMathPrefix + "v_exp(" + vec) != std::string::npos);
+    CHECK(ir.find(options.vectorMathPrefix + "v_log1p(" + vec) != std::string::npos);
+    CHECK(ir.find("call double @exp(") == std::string::npos);  // no lane-by-lane fallback
+  }
+}
