@@ -59,6 +59,9 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
   }
   if (options.fastMath) addFastMathAttributes(*block);
   const FrameLayout layout = layOutFrame(tape, options.maxPartSize);
+  // An unsplit body is inlined into both loops: in the main one its lane mask is then all true and
+  // folds away, and the loads of params leave the loop.
+  if (!layout.split) block->addFnAttr(llvm::Attribute::AlwaysInline);
   {
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", block));
     if (options.fastMath) {
