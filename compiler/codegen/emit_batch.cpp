@@ -32,7 +32,9 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
   if (module.getNamedValue(entry.name))
     throw CodegenError("entry point '" + entry.name + "' is defined twice");
   if (options.lanes < 1) throw CodegenError("a batched kernel needs at least one lane");
-  const Tape &tape = entry.tape;
+  // Fast math may reassociate: long sums become balanced trees, for latency.
+  const Tape balanced = options.fastMath ? balanceSums(entry.tape) : Tape();
+  const Tape &tape = options.fastMath ? balanced : entry.tape;
   for (const Tape::Entry &e : tape.entries)
     if (e.op == Op::Var && (e.argument == Tape::kNoSlot || e.argument >= paramCount + inputCount))
       throw CodegenError("batched kernel '" + entry.name + "' reads an argument that is neither a "
@@ -58,7 +60,7 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
     block->addParamAttr(k, llvm::Attribute::NoAlias);
   }
   if (options.fastMath) addFastMathAttributes(*block);
-  const FrameLayout layout = layOutFrame(tape, options.maxPartSize);
+  const FrameLayout layout = layOutFrame(tape, options.maxPartSize, options.splitAbove);
   // An unsplit body is inlined into both loops: in the main one its lane mask is then all true and
   // folds away, and the loads of params leave the loop.
   if (!layout.split) block->addFnAttr(llvm::Attribute::AlwaysInline);
@@ -67,6 +69,9 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
     if (options.fastMath) {
       llvm::FastMathFlags fmf;
       fmf.setFast();
+    // Without `reassoc`: the sums are balanced already (balanceSums), and LLVM's reassociation
+    // would turn them back into chains.
+    fmf.setAllowReassoc(false);
       b.setFastMathFlags(fmf);
     }
     VectorMath math;

@@ -29,6 +29,7 @@ struct BatchOptions {
   bool fastMath = false;
   /// Bodies longer than this are split into part functions, as for scalar entry points.
   std::size_t maxPartSize = 256;
+  std::size_t splitAbove = 0;
   bool forFastIsel = false;
 };
 

@@ -47,7 +47,9 @@ llvm::Function *emitEntryPoint(llvm::Module &module, const TapeEntryPoint &entry
                                const EmitOptions &options) {
   if (module.getNamedValue(entry.name))
     throw CodegenError("entry point '" + entry.name + "' is defined twice");
-  const Tape &tape = entry.tape;
+  // Fast math may reassociate: long sums become balanced trees, for latency.
+  const Tape balanced = options.fastMath ? balanceSums(entry.tape) : Tape();
+  const Tape &tape = options.fastMath ? balanced : entry.tape;
 
   llvm::LLVMContext &ctx = module.getContext();
   llvm::Type *f64 = llvm::Type::getDoubleTy(ctx);
@@ -72,6 +74,9 @@ llvm::Function *emitEntryPoint(llvm::Module &module, const TapeEntryPoint &entry
   if (options.fastMath) {
     llvm::FastMathFlags fmf;
     fmf.setFast();
+    // Without `reassoc`: the sums are balanced already (balanceSums), and LLVM's reassociation
+    // would turn them back into chains.
+    fmf.setAllowReassoc(false);
     b.setFastMathFlags(fmf);
   }
   OpEmitter emit(module, b, f64, options.forFastIsel);
@@ -82,7 +87,7 @@ llvm::Function *emitEntryPoint(llvm::Module &module, const TapeEntryPoint &entry
                                    std::uint32_t argument) -> llvm::Value * {
     return b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, env[0], argument));
   };
-  const FrameLayout layout = layOutFrame(tape, options.maxPartSize);
+  const FrameLayout layout = layOutFrame(tape, options.maxPartSize, options.splitAbove);
   Scratch frame;
   if (layout.split) frame = allocateScratch(module, b, f64, layout.size, "frame");
   llvm::Value *args = fn->getArg(0);

@@ -40,6 +40,8 @@ struct EmitOptions {
   /// to 64 KiB, else from malloc; if malloc fails every output is NaN). Values are unchanged by
   /// the split; it bounds LLVM's time, which grows faster than linearly in a function's size.
   std::size_t maxPartSize = 256;
+  /// Tapes of at most this many entries (or maxPartSize, if larger) are not split at all.
+  std::size_t splitAbove = 0;
   /// Emit for LLVM's fast instruction selector (OptLevel::O0): no intrinsic that FastISel cannot
   /// select (fabs becomes a sign-bit mask). Same values; only compile time differs.
   bool forFastIsel = false;

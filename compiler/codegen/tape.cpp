@@ -1,5 +1,6 @@
 #include "codegen/tape.h"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -65,6 +66,138 @@ Tape buildTape(const Graph &graph, std::span<const NodeId> roots, std::span<cons
     e.argument = argIndex[e.symbol];
   }
   return tape;
+}
+
+Tape balanceSums(const Tape &tape) {
+  const std::size_t n = tape.size();
+  std::vector<std::uint32_t> uses(n, 0);
+  for (const Tape::Entry &e : tape.entries)
+    for (std::uint32_t a : e.args)
+      if (a != Tape::kNoSlot) ++uses[a];
+  for (std::uint32_t r : tape.roots) ++uses[r];
+  // An addition read once, by another addition, dissolves into that one's terms.
+  std::vector<char> absorbed(n, 0);
+  for (const Tape::Entry &e : tape.entries)
+    if (e.op == Op::Add)
+      for (int k = 0; k < 2; ++k)
+        if (tape.entries[e.args[k]].op == Op::Add && uses[e.args[k]] == 1) absorbed[e.args[k]] = 1;
+
+  // The terms of every sum that gets rebalanced (a head: an addition not absorbed, with more than
+  // two terms), found without recursion.
+  struct Sum {
+    std::vector<std::uint32_t> terms;                      // old slots, in tape order
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> partial;  // (new slot, term count)
+  };
+  std::vector<Sum> sums;
+  std::vector<std::int64_t> sumOf(n, -1);
+  std::vector<std::vector<std::uint32_t>> termOf(n);  // old slot -> the sums it is a term of
+  std::vector<std::uint32_t> stack;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Tape::Entry &e = tape.entries[i];
+    if (absorbed[i] || e.op != Op::Add) continue;
+    Sum sum;
+    stack.assign({e.args[1], e.args[0]});
+    while (!stack.empty()) {
+      std::uint32_t s = stack.back();
+      stack.pop_back();
+      if (absorbed[s]) {
+        stack.push_back(tape.entries[s].args[1]);
+        stack.push_back(tape.entries[s].args[0]);
+      } else {
+        sum.terms.push_back(s);
+      }
+    }
+    if (sum.terms.size() <= 2) continue;
+    std::sort(sum.terms.begin(), sum.terms.end());
+    sumOf[i] = static_cast<std::int64_t>(sums.size());
+    for (std::uint32_t t : sum.terms) termOf[t].push_back(static_cast<std::uint32_t>(sums.size()));
+    sums.push_back(std::move(sum));
+  }
+
+  Tape out;
+  out.entries.reserve(n);
+  std::vector<std::uint32_t> slotOf(n, Tape::kNoSlot);
+  auto addEntry = [&](const Tape::Entry &e) {
+    out.entries.push_back(e);
+    return static_cast<std::uint32_t>(out.entries.size() - 1);
+  };
+  auto addSum = [&](const Tape::Entry &like, std::uint32_t a, std::uint32_t b) {
+    Tape::Entry sum = like;
+    sum.op = Op::Add;
+    sum.args = {a, b, Tape::kNoSlot};
+    return addEntry(sum);
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    const Tape::Entry &e = tape.entries[i];
+    if (absorbed[i]) continue;
+    if (sumOf[i] >= 0) {
+      // The rest of the sum: the partial sums left, largest first.
+      auto &partial = sums[static_cast<std::size_t>(sumOf[i])].partial;
+      std::uint32_t total = partial.back().first;
+      for (std::size_t k = partial.size() - 1; k-- > 0;) total = addSum(e, partial[k].first, total);
+      slotOf[i] = total;
+    } else {
+      Tape::Entry copy = e;
+      for (std::uint32_t &a : copy.args)
+        if (a != Tape::kNoSlot) a = slotOf[a];
+      slotOf[i] = addEntry(copy);
+    }
+    // Pairwise summation as the terms become available (a binary counter): partial sums of equal
+    // size are added at once, so at most log2(terms) of them are live.
+    for (std::uint32_t k : termOf[i]) {
+      auto &partial = sums[k].partial;
+      partial.emplace_back(slotOf[i], 1);
+      while (partial.size() >= 2 && partial[partial.size() - 1].second == partial[partial.size() - 2].second) {
+        auto [b, size] = partial.back();
+        partial.pop_back();
+        partial.back() = {addSum(tape.entries[i], partial.back().first, b), size * 2};
+      }
+    }
+  }
+  out.roots.reserve(tape.roots.size());
+  for (std::uint32_t r : tape.roots) out.roots.push_back(slotOf[r]);
+  out.lastUse.assign(out.entries.size(), 0);
+  for (std::size_t i = 0; i < out.entries.size(); ++i)
+    for (std::uint32_t a : out.entries[i].args)
+      if (a != Tape::kNoSlot) out.lastUse[a] = static_cast<std::uint32_t>(i);
+  for (std::uint32_t r : out.roots) out.lastUse[r] = Tape::kLiveOut;
+  return out;
+}
+
+Tape scheduleDepthFirst(const Tape &tape) {
+  const std::size_t n = tape.size();
+  std::vector<std::uint32_t> slotOf(n, Tape::kNoSlot);
+  Tape out;
+  out.entries.reserve(n);
+  // Explicit stack of (slot, next argument to visit).
+  std::vector<std::pair<std::uint32_t, int>> stack;
+  for (std::uint32_t root : tape.roots) {
+    if (slotOf[root] != Tape::kNoSlot) continue;
+    stack.emplace_back(root, 0);
+    while (!stack.empty()) {
+      auto &[s, next] = stack.back();
+      const Tape::Entry &e = tape.entries[s];
+      if (next < arity(e.op)) {
+        std::uint32_t a = e.args[next++];
+        if (slotOf[a] == Tape::kNoSlot) stack.emplace_back(a, 0);
+        continue;
+      }
+      Tape::Entry copy = e;
+      for (std::uint32_t &a : copy.args)
+        if (a != Tape::kNoSlot) a = slotOf[a];
+      slotOf[s] = static_cast<std::uint32_t>(out.entries.size());
+      out.entries.push_back(copy);
+      stack.pop_back();
+    }
+  }
+  out.roots.reserve(tape.roots.size());
+  for (std::uint32_t r : tape.roots) out.roots.push_back(slotOf[r]);
+  out.lastUse.assign(out.entries.size(), 0);
+  for (std::size_t i = 0; i < out.entries.size(); ++i)
+    for (std::uint32_t a : out.entries[i].args)
+      if (a != Tape::kNoSlot) out.lastUse[a] = static_cast<std::uint32_t>(i);
+  for (std::uint32_t r : out.roots) out.lastUse[r] = Tape::kLiveOut;
+  return out;
 }
 
 std::string printTape(const Graph &graph, const Tape &tape) {

@@ -58,6 +58,17 @@ Tape buildTape(const Graph &graph, std::span<const NodeId> roots);
 Tape buildTape(const Graph &graph, std::span<const NodeId> roots, std::span<const SymbolId> args,
                const std::string &what);
 
+/// Fast math only (it changes rounding): every maximal tree of additions whose inner sums are used
+/// nowhere else becomes a balanced tree over the same terms in the same order, so that a long sum
+/// costs logarithmic rather than linear latency. Roots keep their order; no recursion.
+Tape balanceSums(const Tape &tape);
+
+/// The same computation in depth-first order from the roots (each root's operands just before
+/// it, a shared value where it is first needed), which keeps fewer values alive at once than
+/// NodeId order, where a gradient's backward sweep reads forward values from far back. Values
+/// are unchanged: the same operations on the same operands. No recursion.
+Tape scheduleDepthFirst(const Tape &tape);
+
 /// One line per entry, `%3 = sin %1`, `%0 = var x`, `%1 = const 0.5`, then `roots %3 %5`: for dumps
 /// and tests. Constants are printed so that they read back to the same double.
 std::string printTape(const Graph &graph, const Tape &tape);

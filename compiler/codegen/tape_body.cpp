@@ -85,9 +85,9 @@ private:
 
 }  // namespace
 
-FrameLayout layOutFrame(const Tape &tape, std::size_t maxPartSize) {
+FrameLayout layOutFrame(const Tape &tape, std::size_t maxPartSize, std::size_t splitAbove) {
   FrameLayout layout;
-  if (maxPartSize == 0 || tape.size() <= maxPartSize) return layout;
+  if (maxPartSize == 0 || tape.size() <= std::max(maxPartSize, splitAbove)) return layout;
   layout.split = true;
   layout.index.assign(tape.size(), Tape::kNoSlot);
   for (std::size_t s = 0; s < tape.size(); ++s) {

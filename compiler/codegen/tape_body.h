@@ -45,7 +45,8 @@ struct FrameLayout {
   std::uint32_t size = 0;
   bool split = false;
 };
-FrameLayout layOutFrame(const Tape &tape, std::size_t maxPartSize);
+/// A tape of at most max(splitAbove, maxPartSize) entries is not split.
+FrameLayout layOutFrame(const Tape &tape, std::size_t maxPartSize, std::size_t splitAbove = 0);
 
 /// Emits the tape at the builder's insertion point of the function it is in, and returns the value
 /// of every root (in tape.roots order) there. `env` are the function's environment values (passed

@@ -98,10 +98,21 @@ ModuleHandle install(Session &session, FunctionCode &code, const std::string &sy
   return handle;
 }
 
+/// Parts of large functions: small at O0, where LLVM's time is what matters, larger in the
+/// optimized tier, where splitting costs speed (values cross parts through memory).
+struct PartSizes {
+  std::size_t maxPartSize, splitAbove;
+};
+PartSizes partSizes(const FunctionOptions &options, bool forFastIsel) {
+  if (options.maxPartSize != 0) return {options.maxPartSize, options.maxPartSize};
+  return forFastIsel ? PartSizes{256, 256} : PartSizes{1024, 4096};
+}
+
 codegen::EmitOptions emitOptions(const FunctionOptions &options, bool forFastIsel) {
   codegen::EmitOptions e;
   e.fastMath = options.fastMath;
-  e.maxPartSize = options.maxPartSize;
+  e.maxPartSize = partSizes(options, forFastIsel).maxPartSize;
+  e.splitAbove = partSizes(options, forFastIsel).splitAbove;
   e.verify = options.verify;
   e.forFastIsel = forFastIsel;
   return e;
@@ -114,7 +125,8 @@ codegen::BatchOptions batchOptions(const Session &session, const FunctionOptions
   b.vectorMathPrefix = session.vectorTarget().mathPrefix;
   b.hasVectorMath = [&session](std::string_view name) { return session.hasVectorMath(name); };
   b.fastMath = options.fastMath;
-  b.maxPartSize = options.maxPartSize;
+  b.maxPartSize = partSizes(options, forFastIsel).maxPartSize;
+  b.splitAbove = partSizes(options, forFastIsel).splitAbove;
   b.forFastIsel = forFastIsel;
   return b;
 }

@@ -40,8 +40,10 @@ struct FunctionOptions {
   /// LLVM's `fast` flags on every floating-point instruction (see codegen::EmitOptions); IEEE
   /// semantics when false.
   bool fastMath = false;
-  /// Functions longer than this many tape entries are split into parts (codegen::EmitOptions).
-  std::size_t maxPartSize = 256;
+  /// Functions longer than this many tape entries are split into parts of this size
+  /// (codegen::EmitOptions). 0: chosen per tier, for compile time at O0 (parts of 256) and for
+  /// speed in the optimized tier (no split up to 4096 entries, then parts of 1024).
+  std::size_t maxPartSize = 0;
   /// Also compile the batched kernel over rows of the arguments that are not differentiated (an
   /// objective's inputs).
   bool batched = false;

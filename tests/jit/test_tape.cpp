@@ -1,8 +1,13 @@
 // The tape: reachable nodes only, in NodeId order, dense slots, roots and last uses.
 #include "codegen/tape.h"
 
+#include "jit_test_util.h"
+
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
 #include <stdexcept>
 
 using namespace nabla;
@@ -62,4 +67,105 @@ TEST_CASE("a tape of a deep chain is built without recursion", "[jit][tape]") {
   CHECK(t.size() == 200001);
   CHECK(t.entries.back().node == acc);
   CHECK(t.lastUse[199999] == 200000);
+}
+
+namespace {
+
+/// Evaluates a tape directly (evalOp per entry), with `args` bound by argument position.
+std::vector<double> runTape(const Tape &t, const std::vector<double> &args) {
+  std::vector<double> v(t.size());
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const Tape::Entry &e = t.entries[i];
+    if (e.op == Op::Const) v[i] = e.constant;
+    else if (e.op == Op::Var) v[i] = args[e.argument];
+    else
+      v[i] = evalOp(e.op, e.args[0] == Tape::kNoSlot ? 0 : v[e.args[0]],
+                    e.args[1] == Tape::kNoSlot ? 0 : v[e.args[1]],
+                    e.args[2] == Tape::kNoSlot ? 0 : v[e.args[2]]);
+  }
+  std::vector<double> out;
+  for (std::uint32_t r : t.roots) out.push_back(v[r]);
+  return out;
+}
+
+/// The longest chain of entries, in entries.
+std::size_t depth(const Tape &t) {
+  std::vector<std::size_t> d(t.size(), 0);
+  std::size_t deepest = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    for (std::uint32_t a : t.entries[i].args)
+      if (a != Tape::kNoSlot) d[i] = std::max(d[i], d[a] + 1);
+    deepest = std::max(deepest, d[i]);
+  }
+  return deepest;
+}
+
+void checkWellFormed(const Tape &t) {
+  for (std::size_t i = 0; i < t.size(); ++i)
+    for (std::uint32_t a : t.entries[i].args)
+      if (a != Tape::kNoSlot) REQUIRE(a < i);
+  for (std::uint32_t r : t.roots) {
+    REQUIRE(r < t.size());
+    CHECK(t.lastUse[r] == Tape::kLiveOut);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("balanceSums turns a long sum into a tree of logarithmic depth over the same terms",
+          "[jit][tape]") {
+  Graph g;
+  std::vector<SymbolId> args;
+  NodeId sum;
+  for (int i = 0; i < 100; ++i) {
+    args.push_back(g.addSymbol("x" + std::to_string(i)));
+    NodeId term = g.make(Op::Sin, g.variable(args.back()));
+    sum = i == 0 ? term : g.make(Op::Add, sum, term);
+  }
+  // A partial sum that is also used elsewhere stays a value of its own.
+  NodeId other = g.make(Op::Mul, sum, g.constant(2));
+  Tape t = buildTape(g, std::vector<NodeId>{sum, other}, args, "test");
+  REQUIRE(depth(t) >= 100);
+  Tape b = balanceSums(t);
+  checkWellFormed(b);
+  CHECK(depth(b) <= 10);
+  CHECK(b.size() == t.size());  // the same number of additions, arranged differently
+  std::vector<double> at(100);
+  double exact = 0;
+  for (int i = 0; i < 100; ++i) {
+    at[i] = 0.01 * i - 0.3;
+    exact += std::sin(at[i]);
+  }
+  const std::vector<double> before = runTape(t, at), after = runTape(b, at);
+  REQUIRE(after.size() == 2);
+  CHECK(after[0] == Approx(exact).epsilon(1e-14));
+  CHECK(after[1] == Approx(before[1]).epsilon(1e-14));
+
+  // A sum whose inner partial sum is a root keeps that partial sum.
+  Graph h;
+  std::vector<SymbolId> hargs{h.addSymbol("a"), h.addSymbol("b"), h.addSymbol("c"), h.addSymbol("d")};
+  NodeId ab = h.make(Op::Add, h.variable(hargs[0]), h.variable(hargs[1]));
+  NodeId abc = h.make(Op::Add, ab, h.variable(hargs[2]));
+  NodeId abcd = h.make(Op::Add, abc, h.variable(hargs[3]));
+  Tape ht = balanceSums(buildTape(h, std::vector<NodeId>{abcd, ab}, hargs, "test"));
+  checkWellFormed(ht);
+  CHECK(runTape(ht, {1, 2, 4, 8}) == std::vector<double>{15, 3});
+}
+
+TEST_CASE("scheduleDepthFirst keeps every value and only reorders", "[jit][tape]") {
+  auto diff = nabla::jittest::differentiateText("sin(x*y) * exp(-x^2) + log1p(y^2) * x", {"x", "y"},
+                                                true, true);
+  REQUIRE(diff);
+  const std::vector<NodeId> roots = nabla::jittest::allRoots(diff->d);
+  Tape t = buildTape(diff->program.graph, roots, diff->args, "test");
+  Tape s = scheduleDepthFirst(t);
+  checkWellFormed(s);
+  CHECK(s.size() == t.size());
+  for (double x : {-1.5, 0.25, 2.0})
+    for (double y : {-0.5, 3.0}) {
+      const std::vector<double> a = runTape(t, {x, y}), b = runTape(s, {x, y});
+      REQUIRE(a.size() == b.size());
+      for (std::size_t k = 0; k < a.size(); ++k)
+        CHECK(std::bit_cast<std::uint64_t>(a[k]) == std::bit_cast<std::uint64_t>(b[k]));
+    }
 }

@@ -1,0 +1,104 @@
+// Compile latency: text -> callable value+gradient (parse, lower, differentiate, simplify,
+// generate code, link) for random expressions of about 100, 1,000, 10,000 and 100,000 DAG nodes,
+// in one tiered session (the first tier is what the caller waits for; the optimized tier follows
+// on the background thread). The median of repeated compilations is the figure.
+//
+//   bench/run.sh latency
+//   build/bench/nabla_bench_latency --first 100   one compilation in a fresh process, session
+//                                                 set-up included; prints milliseconds
+#include "bench_util.h"
+#include "random_expr.h"
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+using namespace nabla;
+using namespace nabla::bench;
+
+namespace {
+
+constexpr unsigned kVariables = 8;
+
+std::size_t dagNodes(const std::string &text) {
+  LoweredProgram p = lowerText(text, true);
+  return p.graph.reachable({p.bare->result.elems[0]}).size();
+}
+
+/// The generator's size argument that gives about `nodes` DAG nodes (the generator counts tree
+/// nodes; hash-consing shares repeated leaves). Calibrated once per size on a few seeds.
+std::size_t generatorSize(std::size_t nodes) {
+  static std::map<std::size_t, std::size_t> cache;
+  auto it = cache.find(nodes);
+  if (it != cache.end()) return it->second;
+  double size = static_cast<double>(nodes);
+  for (int round = 0; round < 3; ++round) {
+    double got = 0;
+    for (std::uint64_t seed = 1; seed <= 3; ++seed)
+      got += static_cast<double>(dagNodes(randomExpression(static_cast<std::size_t>(size), kVariables, seed)));
+    size *= static_cast<double>(nodes) / (got / 3);
+  }
+  return cache[nodes] = static_cast<std::size_t>(size);
+}
+
+jit::Session &session() {
+  static jit::Session s;  // O2, tiered
+  return s;
+}
+
+void BM_CompileLatency(benchmark::State &state) {
+  const std::size_t nodes = static_cast<std::size_t>(state.range(0));
+  const std::size_t size = generatorSize(nodes);
+  static std::uint64_t seed = 100;
+  double dag = 0, callable = 0;
+  std::vector<double> at(kVariables, 0.3), grad;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::string text = randomExpression(size, kVariables, ++seed);
+    state.ResumeTiming();
+    jit::CompiledFunction f = compileExpressionText(session(), text);
+    state.PauseTiming();
+    at.resize(f.arity(), 0.3);
+    grad.resize(f.gradSize());
+    callable += std::isfinite(f.valueAndGrad(at, grad)) ? 1 : 0;
+    dag += static_cast<double>(dagNodes(text));
+    state.ResumeTiming();
+  }
+  state.counters["dag_nodes"] = benchmark::Counter(dag, benchmark::Counter::kAvgIterations);
+  state.counters["finite"] = benchmark::Counter(callable, benchmark::Counter::kAvgIterations);
+}
+
+BENCHMARK(BM_CompileLatency)->Arg(100)->Iterations(1)->Repetitions(21)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CompileLatency)->Arg(1000)->Iterations(1)->Repetitions(15)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CompileLatency)->Arg(10000)->Iterations(1)->Repetitions(9)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CompileLatency)->Arg(100000)->Iterations(1)->Repetitions(3)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// `--first N`: the first compilation of this process, with the session's set-up (LLVM's target
+/// registry, the JIT, a target machine) included.
+int firstCompilation(std::size_t nodes) {
+  const std::string text = randomExpression(nodes * 13 / 10, kVariables, 7);
+  const auto start = std::chrono::steady_clock::now();
+  jit::Session fresh;
+  jit::CompiledFunction f = compileExpressionText(fresh, text);
+  std::vector<double> at(f.arity(), 0.3), grad(f.gradSize());
+  const double v = f.valueAndGrad(at, grad);
+  const auto stop = std::chrono::steady_clock::now();
+  std::printf("%.3f ms (%zu DAG nodes, value %g)\n",
+              std::chrono::duration<double, std::milli>(stop - start).count(), dagNodes(text), v);
+  return std::isfinite(v) ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--first") == 0) return firstCompilation(std::stoul(argv[2]));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

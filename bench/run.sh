@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds and runs the benchmarks (Release build in build-bench/). Figures go to bench/RESULTS.md by
+# hand, with the command that gave them.
+#   bench/run.sh            everything
+#   bench/run.sh kernels    generated code against hand-written C++ (per call and batched)
+#   bench/run.sh latency    compile latency, and the first compilation in fresh processes
+#   bench/run.sh swell      expression swell (bench/swell.sh)
+# Extra arguments go to Google Benchmark (e.g. --benchmark_filter=LogReg).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+what="${1:-all}"
+[ $# -gt 0 ] && shift
+case "$what" in
+  all|kernels|latency|swell) ;;
+  -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+  *) echo "bench/run.sh: unknown benchmark '$what' (see --help)" >&2; exit 2 ;;
+esac
+
+bash scripts/setup.sh
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DNABLA_BUILD_BENCH=ON \
+  -DNABLA_BUILD_TESTS=OFF >/dev/null
+cmake --build build-bench -j2 >/dev/null
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+if [ "$what" = all ] || [ "$what" = kernels ]; then
+  build-bench/bench/nabla_bench_kernels --benchmark_repetitions=5 \
+    --benchmark_report_aggregates_only=true "$@"
+fi
+if [ "$what" = all ] || [ "$what" = latency ]; then
+  build-bench/bench/nabla_bench_latency "$@"
+  echo "first compilation in a fresh process (100 nodes), 9 processes:"
+  for i in 1 2 3 4 5 6 7 8 9; do build-bench/bench/nabla_bench_latency --first 100; done |
+    sort -n | awk '{ t[NR] = $1; print "  " $0 } END { print "median: " t[5] " ms" }'
+fi
+if [ "$what" = all ] || [ "$what" = swell ]; then
+  cmake --build build-bench -j2 --target nabla >/dev/null
+  bash bench/swell.sh build-bench/nabla
+fi
