@@ -26,7 +26,7 @@ constexpr unsigned kThreads = 2;
 /// One session for the whole run, as a host program would have: tiered, and each function is
 /// used once its optimized tier is in.
 jit::Session &session() {
-  static jit::Session s(jit::SessionOptions{jit::OptLevel::O2, true, kThreads});
+  static jit::Session s(jit::SessionOptions{.optLevel = jit::OptLevel::O2, .threads = kThreads});
   return s;
 }
 
@@ -37,13 +37,15 @@ const jit::CompiledFunction &seed() {
   return f;
 }
 
+/// Rosenbrock in n variables, each term grouped as the hand code adds it (f += a*a + 100*b*b), so
+/// that both evaluate the same sums in the same order.
 std::string rosenbrockText(int n) {
   std::ostringstream s;
   s << "f(";
   for (int i = 0; i < n; ++i) s << (i ? ", " : "") << "x" << i;
   s << ") = ";
   for (int i = 0; i + 1 < n; ++i)
-    s << (i ? " + " : "") << "(1 - x" << i << ")^2 + 100*(x" << i + 1 << " - x" << i << "^2)^2";
+    s << (i ? " + " : "") << "((1 - x" << i << ")^2 + 100*(x" << i + 1 << " - x" << i << "^2)^2)";
   return s.str();
 }
 

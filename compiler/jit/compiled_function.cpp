@@ -1,11 +1,15 @@
 #include "jit/compiled_function.h"
 
+#include "jit/executable_memory.h"
+
+#include "codegen/baseline_x86.h"
 #include "codegen/emit_batch.h"
 #include "codegen/emit_llvm.h"
 
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -22,10 +26,11 @@ struct FunctionCode {
   std::atomic<HessianFn> hessian{nullptr};
   std::atomic<BatchFn> batch{nullptr};
   std::shared_ptr<Workers> workers;  // for batchMean
-  ModuleHandle first;      // the first tier (kept: a call may still be running in it)
+  ModuleHandle first;      // the first tier (kept: a call may still be running in it), from LLVM
+  ExecutableMemory baseline;  // or from the baseline generator
   std::mutex mutex;        // guards what follows
   std::condition_variable settled;
-  enum class State { Pending, Optimized, Failed } state = State::Pending;
+  enum class State { Pending, Optimized, Failed, FirstTierOnly } state = State::Pending;
   ModuleHandle optimized;  // the tier of the session's level, once installed
 };
 
@@ -134,6 +139,20 @@ codegen::BatchOptions batchOptions(const Session &session, const FunctionOptions
 /// Rows per chunk of a threaded batch: below this a batch runs in the calling thread.
 constexpr std::size_t kRowsPerChunk = 16384;
 
+/// The batched kernel's sums computed row by row with the fused value+gradient entry point: what
+/// batches run on before the optimized tier (and its kernel) is installed.
+void sumByRows(ValueAndGradFn fn, std::size_t gradSize, std::size_t arity, const double *params,
+               std::size_t begin, std::size_t end, const double *const *columns, double *sums) {
+  std::vector<double> args(arity), grad(gradSize);
+  std::copy(params, params + gradSize, args.begin());
+  for (std::size_t k = 0; k <= gradSize; ++k) sums[k] = 0;
+  for (std::size_t r = begin; r < end; ++r) {
+    for (std::size_t c = gradSize; c < arity; ++c) args[c] = columns[c - gradSize][r];
+    sums[0] += fn(args.data(), grad.data());
+    for (std::size_t k = 0; k < gradSize; ++k) sums[1 + k] += grad[k];
+  }
+}
+
 }  // namespace
 
 CompiledFunction::CompiledFunction() = default;
@@ -208,25 +227,30 @@ void CompiledFunction::batchSums(std::span<const double> params, std::size_t beg
                                  std::size_t end, std::span<const double *const> columns,
                                  std::span<double> sums) const {
   if (code_ && !hasBatch_) throw std::logic_error("'" + name_ + "' was compiled without its batched kernel");
-  BatchFn fn = batchFn();
-  checkCompiled(reinterpret_cast<const void *>(fn));
+  checkCompiled(code_.get());
   checkSize("params", params.size(), gradSize_, name_);
   checkSize("input columns", columns.size(), inputCount(), name_);
   checkSize("sums", sums.size(), gradSize_ + 1, name_);
   if (begin > end) throw std::invalid_argument("batch rows [" + std::to_string(begin) + ", " +
                                                std::to_string(end) + ") are reversed");
-  fn(params.data(), begin, end, columns.data(), sums.data());
+  if (BatchFn fn = batchFn())
+    fn(params.data(), begin, end, columns.data(), sums.data());
+  else
+    sumByRows(valueAndGradFn(), gradSize_, arity(), params.data(), begin, end, columns.data(),
+              sums.data());
 }
 
 double CompiledFunction::batchMean(std::span<const double> params, std::size_t n,
                                    std::span<const double *const> columns, std::span<double> grad,
                                    unsigned threads) const {
   if (code_ && !hasBatch_) throw std::logic_error("'" + name_ + "' was compiled without its batched kernel");
-  BatchFn fn = batchFn();
-  checkCompiled(reinterpret_cast<const void *>(fn));
+  checkCompiled(code_.get());
   checkSize("params", params.size(), gradSize_, name_);
   checkSize("input columns", columns.size(), inputCount(), name_);
   checkSize("gradient entries", grad.size(), gradSize_, name_);
+  BatchFn fn = batchFn();
+  ValueAndGradFn rowFn = valueAndGradFn();
+  const std::size_t gradSize = gradSize_, arity = this->arity();
   const std::size_t width = gradSize_ + 1;
   if (n == 0) {
     for (double &g : grad) g = std::numeric_limits<double>::quiet_NaN();
@@ -246,7 +270,10 @@ double CompiledFunction::batchMean(std::span<const double> params, std::size_t n
   const double *const *cols = columns.data();
   workers.parallelFor(chunks, use, [&](std::size_t c) {
     const std::size_t begin = c * per, end = std::min(n, begin + per);
-    fn(p, begin, end, cols, partial.data() + c * width);
+    if (fn)
+      fn(p, begin, end, cols, partial.data() + c * width);
+    else
+      sumByRows(rowFn, gradSize, arity, p, begin, end, cols, partial.data() + c * width);
   });
   std::vector<double> total(partial.begin(), partial.begin() + static_cast<std::ptrdiff_t>(width));
   for (std::size_t c = 1; c < chunks; ++c)
@@ -309,7 +336,19 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   const bool tiered = session.tiered();
   const OptLevel firstLevel = tiered ? OptLevel::O0 : session.optLevel();
   const std::string what = "function '" + fn + "'";
-  {
+  if (session.baselineFirstTier()) {
+    // Machine code of our own, straight from the tapes; the batched kernel waits for the
+    // optimized tier (until then batches run row by row on the fused entry point).
+    std::vector<codegen::TapeEntryPoint> entries{tapes.value, tapes.grad};
+    if (tapes.hessian) entries.push_back(*tapes.hessian);
+    codegen::MachineCode machine = codegen::emitBaseline(entries);
+    out.code_->baseline = ExecutableMemory(machine.bytes);
+    FunctionCode &code = *out.code_;
+    code.value.store(reinterpret_cast<ValueFn>(code.baseline.at(machine.offsets[0])));
+    code.valueAndGrad.store(reinterpret_cast<ValueAndGradFn>(code.baseline.at(machine.offsets[1])));
+    if (tapes.hessian)
+      code.hessian.store(reinterpret_cast<HessianFn>(code.baseline.at(machine.offsets[2])));
+  } else {
     const bool fastIsel = firstLevel == OptLevel::O0;
     TierOptions first{emitOptions(options, fastIsel), batchOptions(session, options, fastIsel), tiered};
     auto context = std::make_unique<llvm::LLVMContext>();
@@ -321,30 +360,50 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
     out.code_->state = FunctionCode::State::Optimized;
     return out;
   }
+  if (!session.optimizesInBackground()) {
+    out.code_->state = FunctionCode::State::FirstTierOnly;
+    return out;
+  }
 
   // The optimized tier: generated from the tapes on the session's thread, installed when ready.
-  // The job holds the code weakly: a function dropped before its turn is not compiled again.
-  std::weak_ptr<FunctionCode> weak = out.code_;
+  // The job holds the code weakly: a function dropped before its turn is not compiled again. A
+  // job the session drops unrun (it is being destroyed) settles the function as not optimized.
+  struct Settle {
+    std::weak_ptr<FunctionCode> code;
+    void operator()(FunctionCode::State state, ModuleHandle handle = {}) const {
+      if (std::shared_ptr<FunctionCode> c = code.lock()) {
+        std::lock_guard lock(c->mutex);
+        c->optimized = std::move(handle);
+        c->state = state;
+        c->settled.notify_all();
+      }
+    }
+  };
+  struct Unrun {
+    Settle settle;
+    bool ran = false;
+    ~Unrun() {
+      if (!ran) settle(FunctionCode::State::Failed);
+    }
+  };
+  auto unrun = std::make_shared<Unrun>();  // built in place: a temporary would settle at once
+  unrun->settle.code = out.code_;
   TierOptions second{emitOptions(options, false), batchOptions(session, options, false), false};
-  session.runInBackground([&session, weak, tapes = std::move(tapes), second,
+  session.runInBackground([&session, unrun, tapes = std::move(tapes), second,
                            symbol = out.symbol_ + ".opt", what]() mutable {
-    std::shared_ptr<FunctionCode> code = weak.lock();
+    unrun->ran = true;
+    std::shared_ptr<FunctionCode> code = unrun->settle.code.lock();
     if (!code) return;
-    FunctionCode::State state = FunctionCode::State::Failed;
-    ModuleHandle handle;
     try {
       auto context = std::make_unique<llvm::LLVMContext>();
       auto module = emitFunction(*context, symbol, tapes, second);
-      handle = install(session, *code, symbol, tapes, std::move(module), std::move(context),
-                       what + " (optimized)", session.optLevel());
-      state = FunctionCode::State::Optimized;
+      ModuleHandle handle = install(session, *code, symbol, tapes, std::move(module),
+                                    std::move(context), what + " (optimized)", session.optLevel());
+      unrun->settle(FunctionCode::State::Optimized, std::move(handle));
     } catch (...) {
       // The first tier stays installed: same values, slower code.
+      unrun->settle(FunctionCode::State::Failed);
     }
-    std::lock_guard lock(code->mutex);
-    code->optimized = std::move(handle);
-    code->state = state;
-    code->settled.notify_all();
   });
   return out;
 }

@@ -115,7 +115,8 @@ public:
   /// is not tiered).
   bool optimized() const;
   /// Blocks until the optimized code is installed; false if its compilation failed (the first
-  /// tier then stays, with the same values) or if the session was destroyed first.
+  /// tier then stays, with the same values), if the session was destroyed first or if it does
+  /// not optimize in the background (SessionOptions::optimizeInBackground).
   bool waitOptimized() const;
 
 private:

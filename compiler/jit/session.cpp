@@ -1,5 +1,7 @@
 #include "jit/session.h"
 
+#include "codegen/baseline_x86.h"
+
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
@@ -229,6 +231,12 @@ std::string Session::uniqueName(std::string_view base) {
 OptLevel Session::optLevel() const { return impl_->options.optLevel; }
 bool Session::tiered() const {
   return impl_->options.tiered && impl_->options.optLevel != OptLevel::O0;
+}
+bool Session::optimizesInBackground() const {
+  return tiered() && impl_->options.optimizeInBackground;
+}
+bool Session::baselineFirstTier() const {
+  return tiered() && impl_->options.baseline && codegen::baselineSupported();
 }
 const VectorTarget &Session::vectorTarget() const { return impl_->vectorTarget; }
 bool Session::hasVectorMath(std::string_view name) const {

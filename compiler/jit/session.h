@@ -26,6 +26,13 @@ struct SessionOptions {
   /// optLevel on the session's background thread, switching over when that is done (see
   /// compiled_function.h). Off: every compilation is at optLevel, in the calling thread.
   bool tiered = true;
+  /// The first tier of a tiered session: nabla's own one-pass x86-64 code generator
+  /// (codegen/baseline_x86.h), ready in microseconds per node, where the host is x86-64; else (or
+  /// when false) LLVM at O0 with its fast instruction selector.
+  bool baseline = true;
+  /// Whether a tiered session compiles the optimized tier at all. Off, functions keep their
+  /// first code: right for a short-lived process that calls them a few times (`nabla eval`).
+  bool optimizeInBackground = true;
   /// Threads of batched kernels, the calling thread included (0: one per hardware thread).
   unsigned threads = 0;
 };
@@ -101,6 +108,10 @@ public:
 
   OptLevel optLevel() const;
   bool tiered() const;
+  /// Whether the first tier is the baseline code generator (tiered, asked for and supported).
+  bool baselineFirstTier() const;
+  /// Whether a tiered session compiles the optimized tier.
+  bool optimizesInBackground() const;
   /// The vector shape of batched kernels, and whether glibc's vector math library has the vector
   /// variant of a math function (`exp`, `pow`, ...) at that width in this process.
   const VectorTarget &vectorTarget() const;

@@ -218,7 +218,7 @@ TEST_CASE("every op of the batched kernel agrees with evalOp lane by lane, speci
 }
 
 TEST_CASE("threaded batches are reproducible and agree with one thread", "[jit][batch][threads]") {
-  jit::Session session(jit::SessionOptions{jit::OptLevel::O2, false, 2});
+  jit::Session session(jit::SessionOptions{.optLevel = jit::OptLevel::O2, .tiered = false, .threads = 2});
   REQUIRE(session.workers()->size() == 2);
   Model m = compileModel(session, kLogistic, {"w1", "w2", "w3", "b"}, {"x1", "x2", "x3", "t"});
   const std::vector<double> params{0.25, 0.5, -0.75, 0.2};

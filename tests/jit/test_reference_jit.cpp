@@ -103,6 +103,18 @@ TEST_CASE("JIT equals the interpreter and the reference on every gradient case",
   CHECK(points >= 607);
 }
 
+TEST_CASE("JIT with LLVM at O0 as its first tier equals the interpreter on every gradient case",
+          "[jit][reference]") {
+  jit::SessionOptions options;
+  options.baseline = false;
+  jit::Session session(options);
+  REQUIRE(session.tiered());
+  REQUIRE_FALSE(session.baselineFirstTier());
+  std::size_t points = 0;
+  for (const ReferenceCase &c : loadGradientCases()) points += checkCase(session, c, true);
+  CHECK(points >= 607);
+}
+
 TEST_CASE("JIT equals the interpreter on unsimplified derivatives", "[jit][reference]") {
   jit::Session session(untiered(jit::OptLevel::O2));
   std::size_t points = 0;
