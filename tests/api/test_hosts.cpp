@@ -17,8 +17,8 @@ using nabla::test::runProcess;
 
 namespace {
 
-const std::string kSource = NABLA_SOURCE_DIR;
-const std::string kSanitizeFlags = NABLA_SANITIZE_FLAGS;
+constexpr const char *kSource = NABLA_SOURCE_DIR;
+constexpr const char *kSanitizeFlags = NABLA_SANITIZE_FLAGS;
 
 std::string workDir(const std::string &name) {
   const std::string dir = std::string(NABLA_TEST_WORK_DIR) + "/" + name;
@@ -64,7 +64,7 @@ ProcessResult runPython(std::vector<std::string> args) {
 TEST_CASE("Python's ctypes drives libnabla.so: the seed function's value and gradient",
           "[api][hosts]") {
   REQUIRE(std::string(NABLA_PYTHON).find("NOTFOUND") == std::string::npos);  // scripts/setup.sh
-  ProcessResult r = runPython({kSource + "/tests/api/seed_ctypes.py", NABLA_LIBRARY});
+  ProcessResult r = runPython({std::string(kSource) + "/tests/api/seed_ctypes.py", NABLA_LIBRARY});
   INFO(r.out << r.err);
   CHECK(r.exitCode == 0);
   CHECK(r.out == "ok\n");
@@ -74,12 +74,12 @@ TEST_CASE("the C++ host sample builds with find_package(nabla) and prints the ri
           "[api][hosts]") {
   const std::string build = workDir("cpp_host");
   std::vector<std::string> configure = {
-      "-S", kSource + "/samples/embed/cpp_host", "-B", build, "-G", NABLA_CMAKE_GENERATOR,
+      "-S", std::string(kSource) + "/samples/embed/cpp_host", "-B", build, "-G", NABLA_CMAKE_GENERATOR,
       "-DCMAKE_MAKE_PROGRAM=" NABLA_CMAKE_MAKE_PROGRAM, "-DCMAKE_CXX_COMPILER=" NABLA_CXX_COMPILER,
       "-Dnabla_DIR=" NABLA_BUILD_DIR};
-  if (!kSanitizeFlags.empty()) {
-    configure.push_back("-DCMAKE_CXX_FLAGS=" + kSanitizeFlags);
-    configure.push_back("-DCMAKE_EXE_LINKER_FLAGS=" + kSanitizeFlags);
+  if (*kSanitizeFlags) {
+    configure.push_back(std::string("-DCMAKE_CXX_FLAGS=") + kSanitizeFlags);
+    configure.push_back(std::string("-DCMAKE_EXE_LINKER_FLAGS=") + kSanitizeFlags);
   }
   mustRun(NABLA_CMAKE, configure);
   mustRun(NABLA_CMAKE, {"--build", build});
@@ -106,11 +106,11 @@ TEST_CASE("the C host sample builds with the C compiler and prints the right num
           "[api][hosts]") {
   const std::string exe = workDir("c_host") + "/c_host";
   std::vector<std::string> args = {"-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror",
-                                   "-I" + kSource + "/include",
-                                   kSource + "/samples/embed/c_host/main.c",
+                                   std::string("-I") + kSource + "/include",
+                                   std::string(kSource) + "/samples/embed/c_host/main.c",
                                    "-L" NABLA_LIBRARY_DIR, "-lnabla",
                                    "-Wl,-rpath," NABLA_LIBRARY_DIR, "-o", exe};
-  if (!kSanitizeFlags.empty()) args.insert(args.begin(), kSanitizeFlags);
+  if (*kSanitizeFlags) args.insert(args.begin(), kSanitizeFlags);
   mustRun(NABLA_CC, args);
 
   ProcessResult r = mustRun(exe, {}, 120);
