@@ -408,8 +408,14 @@ namespace {
 
 Module compileBuffer(const SourceBuffer &buffer, bool allowBare, const Options &options) {
   const CompileOptions co = compilerOptions(options, allowBare);
-  jit::Session &session = processSession(options.opt_level);
   const jit::FunctionOptions codeOptions{options.fast_math};
+  jit::Session *sessionPtr = nullptr;
+  try {
+    sessionPtr = &processSession(options.opt_level);
+  } catch (const jit::JitError &e) {
+    throw Error(Error::Kind::Internal, std::string("cannot start the JIT: ") + e.what());
+  }
+  jit::Session &session = *sessionPtr;
 
   DiagnosticSink sink(buffer);
   std::optional<LoweredProgram> lowered = compileSource(buffer, sink, co);
