@@ -14,6 +14,7 @@
 #include <fstream>
 #include <optional>
 #include <sys/stat.h>
+#include <tuple>
 
 namespace nabla {
 
@@ -538,8 +539,8 @@ Module compile_file(const std::string &path, const Options &options) {
     int err = errno;
     throw ioError(std::strerror(err ? err : ENOENT));
   }
-  // At most one byte more than the limit: enough for the parser to report the size without
-  // holding all of a huge file.
+  // Reads at most a chunk past the limit: enough to know the file is too large without holding
+  // all of a huge one.
   const CompileOptions co = compilerOptions(options, false);
   const std::size_t limit = co.parse.limits.maxSourceBytes;
   std::string text;
@@ -549,7 +550,13 @@ Module compile_file(const std::string &path, const Options &options) {
     text.append(chunk.data(), static_cast<std::size_t>(file.gcount()));
   }
   if (file.bad()) throw ioError("read error");
-  if (text.size() > limit + 1) text.resize(limit + 1);
+  if (text.size() > limit) {
+    Error::Diagnostic d;
+    d.file = path;
+    d.message = "the file is more than the limit of " + std::to_string(limit) +
+                " bytes (raise it with Options::max_source_bytes)";
+    throw Error(Error::Kind::Compile, path + ": error: " + d.message + "\n", {d});
+  }
   SourceBuffer buffer(path, std::move(text));
   return compileBuffer(buffer, false, options);
 }

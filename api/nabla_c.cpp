@@ -67,9 +67,16 @@ nabla_status guarded(F &&body) noexcept {
   }
 }
 
+std::string nullMessage(const char *function, const char *argument) {
+  return std::string(function) + ": '" + argument + "' is a null pointer";
+}
+
 nabla_status nullArgument(const char *function, const char *argument) noexcept {
-  return fail(NABLA_ERROR_ARGUMENT,
-              std::string(function) + ": '" + argument + "' is a null pointer");
+  try {
+    return fail(NABLA_ERROR_ARGUMENT, nullMessage(function, argument));
+  } catch (...) {
+    return fail(NABLA_ERROR_ARGUMENT, std::string());
+  }
 }
 
 nabla::Options toOptions(const nabla_options *options) {
@@ -159,21 +166,39 @@ nabla_status nabla_module_function(const nabla_module *module, const char *name,
 
 void nabla_function_free(nabla_function *function) { delete function; }
 
+// The accessors cannot fail for a handle made by nabla_module_function; the guards keep even a
+// bug from sending an exception into C.
 const char *nabla_function_name(const nabla_function *function) {
-  return function ? function->function.name().c_str() : nullptr;
+  try {
+    return function ? function->function.name().c_str() : nullptr;
+  } catch (...) {
+    return nullptr;
+  }
 }
 
 size_t nabla_function_arity(const nabla_function *function) {
-  return function ? function->function.arity() : 0;
+  try {
+    return function ? function->function.arity() : 0;
+  } catch (...) {
+    return 0;
+  }
 }
 
 const char *nabla_function_arg_name(const nabla_function *function, size_t index) {
-  if (!function || index >= function->function.arity()) return nullptr;
-  return function->function.arg_names()[index].c_str();
+  try {
+    if (!function || index >= function->function.arity()) return nullptr;
+    return function->function.arg_names()[index].c_str();
+  } catch (...) {
+    return nullptr;
+  }
 }
 
 int nabla_function_has_hessian(const nabla_function *function) {
-  return function && function->function.has_hessian() ? 1 : 0;
+  try {
+    return function && function->function.has_hessian() ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
 }
 
 nabla_status nabla_eval(const nabla_function *function, const double *args, size_t nargs,
@@ -187,10 +212,11 @@ nabla_status nabla_grad(const nabla_function *function, const double *args, size
                         double *value, double *grad) {
   if (nabla_status s = checkCall("nabla_grad", function, args, nargs); s != NABLA_OK) return s;
   if (!value) return nullArgument("nabla_grad", "value");
-  if (!grad && function->function.arity() > 0) return nullArgument("nabla_grad", "grad");
   return guarded([&] {
-    // The argument count is checked before anything is written to the arity() entries of grad.
     const std::size_t n = function->function.arity();
+    if (!grad && n > 0)
+      throw nabla::Error(nabla::Error::Kind::Argument, nullMessage("nabla_grad", "grad"));
+    // The argument count is checked before anything is written to the n entries of grad.
     *value = function->function.value_and_grad(std::span<const double>(args, nargs),
                                                 std::span<double>(grad, n));
   });
@@ -199,9 +225,10 @@ nabla_status nabla_grad(const nabla_function *function, const double *args, size
 nabla_status nabla_hessian(const nabla_function *function, const double *args, size_t nargs,
                            double *hess) {
   if (nabla_status s = checkCall("nabla_hessian", function, args, nargs); s != NABLA_OK) return s;
-  if (!hess && function->function.arity() > 0) return nullArgument("nabla_hessian", "hess");
   return guarded([&] {
     const std::size_t n = function->function.arity();
+    if (!hess && n > 0)
+      throw nabla::Error(nabla::Error::Kind::Argument, nullMessage("nabla_hessian", "hess"));
     function->function.hessian(std::span<const double>(args, nargs), std::span<double>(hess, n * n));
   });
 }

@@ -181,6 +181,10 @@ TEST_CASE("files: missing, a directory, statements only, errors located in the f
 
   nabla::Options small;
   small.max_source_bytes = 10;
-  CHECK(contains(errorOf([&] { (void)nabla::compile_file(bad.path, small); }).what(),
-                 "more than the limit of 10"));
+  nabla::Error large = errorOf([&] { (void)nabla::compile_file(bad.path, small); });
+  CHECK(large.kind() == nabla::Error::Kind::Compile);
+  CHECK(std::string(large.what()) ==
+        bad.path + ": error: the file is more than the limit of 10 bytes (raise it with "
+                   "Options::max_source_bytes)\n");
+  CHECK(large.diagnostics().at(0).file == bad.path);
 }
