@@ -36,6 +36,8 @@ const OptionInfo kOptions[] = {
     {"--fn", kOptFunction, true, "NAME", "the function of a file to use (`L` for the objective)"},
     {"--grad", kOptGrad, false, "", "also the gradient"},
     {"--hessian", kOptHessian, false, "", "also the Hessian"},
+    {"--interp", kOptInterp, false, "",
+     "evaluate with the reference interpreter instead of compiled code"},
     {"--stats", kOptStats, false, "", "print node counts instead of the graph"},
     {"--json", kOptJson, false, "", "print JSON"},
     {"--output", kOptOutput, true, "FILE", "write to FILE (.dot; .svg, .png or .pdf run Graphviz)"},
@@ -251,7 +253,8 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
         if (!validName(v))
           return usageError(inv,
                             "malformed variable name '" + v + "' in " + std::string(opt->name));
-        if (std::find(list.begin(), list.end(), v) != list.end())
+        // --vars may repeat a name (eval keeps it once, with a warning); --wrt may not.
+        if (opt->name == "--wrt" && std::find(list.begin(), list.end(), v) != list.end())
           return usageError(inv, "'" + v + "' is listed twice in " + std::string(opt->name));
         list.push_back(v);
       }
@@ -293,6 +296,8 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
       inv.stats = true;
     } else if (opt->name == "--json") {
       inv.json = true;
+    } else if (opt->name == "--interp") {
+      inv.interp = true;
     } else if (opt->name == "--no-simplify") {
       inv.compile.simplify = false;
     } else if (opt->name == "--trace") {
@@ -526,7 +531,8 @@ bool knowsVariable(const Graph &graph, const Entry &entry, const std::string &na
 std::optional<std::vector<NodeId>> resolveVars(const Invocation &inv, Graph &graph,
                                                const Entry &entry,
                                                const std::vector<std::string> &names, bool allowNew,
-                                               std::string_view option, int &exitCode) {
+                                               std::string_view option, int &exitCode,
+                                               bool dedupe) {
   std::vector<NodeId> out;
   std::vector<std::string> known;
   for (const VarGroup *g : entry.groups) {
@@ -544,6 +550,7 @@ std::optional<std::vector<NodeId>> resolveVars(const Invocation &inv, Graph &gra
     return std::nullopt;
   };
 
+  std::vector<std::pair<std::string, NodeId>> created;  // fresh variables (allowNew)
   for (const std::string &name : names) {
     bool found = false;
     for (const VarGroup *g : entry.groups) {
@@ -568,7 +575,12 @@ std::optional<std::vector<NodeId>> resolveVars(const Invocation &inv, Graph &gra
       continue;
     }
     if (allowNew) {
-      out.push_back(graph.variable(graph.addSymbol(name)));
+      // One fresh variable per name, however often it is listed.
+      auto fresh = std::find_if(created.begin(), created.end(),
+                                [&](const auto &c) { return c.first == name; });
+      if (fresh == created.end())
+        fresh = created.insert(created.end(), {name, graph.variable(graph.addSymbol(name))});
+      out.push_back(fresh->second);
       continue;
     }
     std::string message = "'" + name + "' in " + std::string(option) + " is not a variable of " +
@@ -586,14 +598,21 @@ std::optional<std::vector<NodeId>> resolveVars(const Invocation &inv, Graph &gra
   }
   // The same element named twice (`--wrt w,w[0]`) would give a repeated row.
   std::set<std::uint32_t> seen;
+  std::vector<NodeId> once;
   for (NodeId id : out) {
-    if (!seen.insert(id.index).second) {
-      exitCode = usageError(inv, "'" + graph.symbolName(graph[id].symbol) + "' is named twice in " +
-                                     std::string(option));
+    if (seen.insert(id.index).second) {
+      once.push_back(id);
+      continue;
+    }
+    const std::string message =
+        "'" + graph.symbolName(graph[id].symbol) + "' is named twice in " + std::string(option);
+    if (!dedupe) {
+      exitCode = usageError(inv, message);
       return std::nullopt;
     }
+    warn(inv, message + "; it is used once, where it first appears");
   }
-  return out;
+  return once;
 }
 
 std::string partialName(const std::string &f, const std::string &x) { return "∂" + f + "/∂" + x; }

@@ -30,6 +30,7 @@ enum OptionBit : unsigned {
   kOptStats = 1u << 8,      // --stats
   kOptOutput = 1u << 9,     // -o FILE
   kOptFunction = 1u << 10,  // --fn NAME
+  kOptInterp = 1u << 11,    // --interp
 };
 
 struct Invocation;
@@ -54,6 +55,7 @@ struct Invocation {
   std::vector<std::string> wrt, vars;
   std::vector<std::pair<std::string, double>> at;
   bool hessian = false, json = false, grad = false, stats = false;
+  bool interp = false;  // --interp: the reference interpreter instead of compiled code
   std::string output;    // -o
   std::string function;  // --fn
   CompileOptions compile;
@@ -116,10 +118,13 @@ bool knowsVariable(const Graph &graph, const Entry &entry, const std::string &na
 /// Resolves a list of variable names (--wrt, --vars) against an entry: a group name stands for
 /// all of its elements, an element (`w[2]`) for itself. With `allowNew`, a name the entry does not
 /// know becomes a fresh variable of the graph (its derivative is 0); otherwise it is an error.
+/// An element named twice (`w,w[0]`) is a usage error, or with `dedupe` kept once, where it
+/// first appears, with a warning.
 std::optional<std::vector<NodeId>> resolveVars(const Invocation &inv, Graph &graph,
                                                const Entry &entry,
                                                const std::vector<std::string> &names, bool allowNew,
-                                               std::string_view option, int &exitCode);
+                                               std::string_view option, int &exitCode,
+                                               bool dedupe = false);
 
 /// `∂f/∂x`, `∂²f/∂x∂y`, `∂²f/∂x²`.
 std::string partialName(const std::string &f, const std::string &x);

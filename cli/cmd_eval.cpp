@@ -1,7 +1,9 @@
-// `nabla eval`: value, gradient and Hessian of one function at a point, by the interpreter.
+// `nabla eval`: value, gradient and Hessian of one function at a point, by compiled code (the
+// JIT) or, with --interp, by the reference interpreter.
 #include "cli_common.h"
 
 #include "graph/interp.h"
+#include "jit/compiled_function.h"
 
 #include <llvm/Support/JSON.h>
 #include <llvm/Support/raw_ostream.h>
@@ -23,6 +25,32 @@ void jsonNumber(llvm::json::OStream &j, double v) {
     j.value(formatNumber(v));
 }
 
+/// The roots of `d` (value, gradient, Hessian row-major: the interpreter's layout) computed by
+/// compiled code: one function of `args`, whose first d.grad.size() entries are the
+/// differentiated variables and the rest the other symbols the value reads.
+std::vector<double> evaluateCompiled(const Graph &graph, const std::string &name,
+                                     const std::vector<SymbolId> &args, const Derivatives &d,
+                                     const std::vector<double> &symbolValues) {
+  jit::Session session;  // one evaluation per run: the default options
+  jit::CompiledFunction f = jit::compileFunction(session, graph, name, args, d);
+  std::vector<double> at;
+  for (SymbolId s : args)
+    at.push_back(symbolValues[s]);
+  std::vector<double> out;
+  if (d.grad.empty()) {
+    out.push_back(f(at));
+  } else {
+    auto [value, grad] = f.valueAndGrad(at);
+    out.push_back(value);
+    out.insert(out.end(), grad.begin(), grad.end());
+  }
+  if (!d.hessian.empty()) {
+    std::vector<double> hess = f.hessian(at);
+    out.insert(out.end(), hess.begin(), hess.end());
+  }
+  return out;
+}
+
 }  // namespace
 
 int runEval(Invocation &inv) {
@@ -38,14 +66,15 @@ int runEval(Invocation &inv) {
   std::vector<NodeId> vars = entry->vars;
   if (!inv.vars.empty()) {
     std::optional<std::vector<NodeId>> chosen =
-        resolveVars(inv, graph, *entry, inv.vars, true, "--vars", code);
+        resolveVars(inv, graph, *entry, inv.vars, true, "--vars", code, true);
     if (!chosen)
       return code;
     vars = std::move(*chosen);
   }
 
   // Every variable needs a value: the arguments, and whatever else the function uses (an
-  // objective's inputs). Checked before any derivative is built.
+  // objective's inputs). Checked before any derivative is built. The differentiated variables
+  // come first: compiled code takes its arguments in this order.
   std::vector<SymbolId> required;
   std::set<SymbolId> seen;
   for (NodeId v : vars)
@@ -82,7 +111,9 @@ int runEval(Invocation &inv) {
   roots.insert(roots.end(), d.grad.begin(), d.grad.end());
   for (const auto &row : d.hessian)
     roots.insert(roots.end(), row.begin(), row.end());
-  std::vector<double> results = evaluate(graph, roots, values);
+  std::vector<double> results = inv.interp
+                                    ? evaluate(graph, roots, values)
+                                    : evaluateCompiled(graph, entry->name, required, d, values);
 
   std::vector<std::string> names;
   for (NodeId v : vars)

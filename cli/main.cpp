@@ -30,21 +30,20 @@ const std::vector<CommandSpec> &commands() {
        "in\n"
        "order; a name that is not a variable is an error (exit 1).\n",
        kOptLimits | kOptSimplify | kOptJson | kOptWrt | kOptHessian | kOptFunction, runDiff},
-      {"eval", "eval EXPR|FILE --at x=1,y=2 [--vars x,y] [--grad] [--hessian] [--json]",
+      {"eval", "eval EXPR|FILE --at x=1,y=2 [--vars x,y] [--grad] [--hessian] [--json] [--interp]",
        "Evaluate a function, its gradient and its Hessian at a point.",
-       "Prints `f = VALUE`, with --grad the lines `∂f/∂x = VALUE`, with --hessian the lines\n"
-       "`∂²f/∂x∂y = VALUE` (upper triangle). The variables are the expression's free variables in "
-       "order\n"
-       "of first appearance, a function's arguments, or an objective's params (its inputs then "
-       "need\n"
-       "values too); --vars sets them exactly and may name variables the function does not use\n"
-       "(their derivatives are 0). Array elements are named w[0], W[1][2]. --json prints\n"
-       "{\"vars\": [...], \"value\": V, \"grad\": {...}, \"hessian\": [[...]]} with 17 significant "
-       "digits;\n"
-       "NaN and infinities, which JSON cannot hold, are the strings \"nan\", \"inf\" and "
-       "\"-inf\".\n",
+       "Compiles the function to native code (LLVM's JIT) and prints `f = VALUE`, with --grad\n"
+       "the lines `∂f/∂x = VALUE`, with --hessian the lines `∂²f/∂x∂y = VALUE` (upper triangle).\n"
+       "The variables are the expression's free variables in order of first appearance, a\n"
+       "function's arguments, or an objective's params (its inputs then need values too); --vars\n"
+       "sets them exactly and may name variables the function does not use (their derivatives\n"
+       "are 0; a name listed twice is used once). Array elements are named w[0], W[1][2].\n"
+       "--interp evaluates with the reference interpreter instead (the two agree to a few ulps).\n"
+       "--json prints {\"vars\": [...], \"value\": V, \"grad\": {...}, \"hessian\": [[...]]} with 17\n"
+       "significant digits; NaN and infinities, which JSON cannot hold, are the strings \"nan\",\n"
+       "\"inf\" and \"-inf\".\n",
        kOptLimits | kOptSimplify | kOptJson | kOptAt | kOptVars | kOptGrad | kOptHessian |
-           kOptFunction,
+           kOptFunction | kOptInterp,
        runEval},
       {"graph", "graph EXPR|FILE [--grad] [--stats [--json]] [-o out.dot|out.svg]",
        "Draw a function's DAG (Graphviz DOT), or count its nodes.",

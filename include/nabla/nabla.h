@@ -1,0 +1,111 @@
+/* nabla's C embedding API: compile nabla text at run time into native code and call its value,
+   gradient and Hessian. Plain C89 types only, so that any language with a C FFI (Python's ctypes
+   included) can use it.
+
+     nabla_module *m;
+     nabla_function *f;
+     double x[2] = {0.5, -0.5}, value, grad[2];
+     if (nabla_compile("f(x, y) = (x^2 + y)^2 * (y - x*y)", NULL, &m) != NABLA_OK) {
+       fprintf(stderr, "%s", nabla_last_error());
+       return 1;
+     }
+     nabla_module_function(m, "f", &f);
+     nabla_grad(f, x, 2, &value, grad);
+     nabla_function_free(f);
+     nabla_module_free(m);
+
+   Status: every call that can fail returns a nabla_status; on failure the message (for bad text,
+   the compiler's `file:line:col: error: ...` diagnostics) is kept per thread and read with
+   nabla_last_error(). No C++ exception ever leaves these functions.
+
+   Ownership: nabla_compile* and nabla_module_function hand out handles that the caller frees
+   (nabla_module_free, nabla_function_free; NULL is allowed). A function handle keeps its code
+   alive by itself: it stays valid after its module is freed. Strings returned by the library
+   stay valid as long as the handle they came from.
+
+   Threads: calls on handles are thread-safe (compiled code keeps no state; handles do not change
+   after they are made), and modules may be compiled on several threads at once. */
+#ifndef NABLA_H
+#define NABLA_H
+
+#include "nabla/export.h"
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum nabla_status {
+  NABLA_OK = 0,
+  NABLA_ERROR_COMPILE = 1,     /* the text has errors: nabla_last_error() has the diagnostics */
+  NABLA_ERROR_IO = 2,          /* a file that cannot be read */
+  NABLA_ERROR_NOT_FOUND = 3,   /* no function of that name */
+  NABLA_ERROR_ARGUMENT = 4,    /* a NULL pointer, the wrong number of arguments, a bad option */
+  NABLA_ERROR_UNAVAILABLE = 5, /* the Hessian of a module compiled without Hessians */
+  NABLA_ERROR_MEMORY = 6,      /* out of memory */
+  NABLA_ERROR_INTERNAL = 7     /* a failure inside LLVM or a bug in nabla */
+} nabla_status;
+
+typedef struct nabla_module nabla_module;
+typedef struct nabla_function nabla_function;
+
+/* Compile options; start from nabla_options_default(). */
+typedef struct nabla_options {
+  int opt_level; /* LLVM optimization level 0..3 (default 2) */
+  int fast_math; /* nonzero: LLVM's fast-math flags; 0 (default): IEEE arithmetic */
+  int hessian;   /* nonzero (default): also compile the Hessians */
+  int simplify;  /* nonzero (default): simplify functions and derivatives */
+} nabla_options;
+
+NABLA_API nabla_options nabla_options_default(void);
+
+/* The library's version, "0.1.0". */
+NABLA_API const char *nabla_version(void);
+
+/* The message of this thread's last failed call ("" if none failed yet). Valid until the next
+   failing call on this thread. */
+NABLA_API const char *nabla_last_error(void);
+
+/* Compiles NUL-terminated text: a bare expression (one function named "f" whose arguments are its
+   free variables in order of first appearance) or a program. `options` may be NULL (defaults).
+   On success *out is a new module; on failure *out is NULL. */
+NABLA_API nabla_status nabla_compile(const char *text, const nabla_options *options,
+                                     nabla_module **out);
+/* Compiles a .nabla program file. */
+NABLA_API nabla_status nabla_compile_file(const char *path, const nabla_options *options,
+                                          nabla_module **out);
+NABLA_API void nabla_module_free(nabla_module *module);
+
+/* The module's scalar functions, in declaration order; NULL when index is out of range. */
+NABLA_API size_t nabla_module_function_count(const nabla_module *module);
+NABLA_API const char *nabla_module_function_name(const nabla_module *module, size_t index);
+
+/* Looks a function up by name. On success *out is a new handle; NABLA_ERROR_NOT_FOUND names the
+   functions there are. */
+NABLA_API nabla_status nabla_module_function(const nabla_module *module, const char *name,
+                                             nabla_function **out);
+NABLA_API void nabla_function_free(nabla_function *function);
+
+NABLA_API const char *nabla_function_name(const nabla_function *function);
+/* The number of scalar arguments (arrays flattened, row-major); 0 for NULL. */
+NABLA_API size_t nabla_function_arity(const nabla_function *function);
+/* The name of argument `index` ("x", "w[2]"); NULL when out of range. */
+NABLA_API const char *nabla_function_arg_name(const nabla_function *function, size_t index);
+NABLA_API int nabla_function_has_hessian(const nabla_function *function);
+
+/* `nargs` must equal the arity (NABLA_ERROR_ARGUMENT otherwise). */
+NABLA_API nabla_status nabla_eval(const nabla_function *function, const double *args,
+                                  size_t nargs, double *value);
+/* The value and the gradient (arity entries) in one call. */
+NABLA_API nabla_status nabla_grad(const nabla_function *function, const double *args,
+                                  size_t nargs, double *value, double *grad);
+/* The Hessian: arity x arity entries, row-major. */
+NABLA_API nabla_status nabla_hessian(const nabla_function *function, const double *args,
+                                     size_t nargs, double *hess);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NABLA_H */

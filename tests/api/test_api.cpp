@@ -1,0 +1,312 @@
+// The C++ embedding API: the documented example, call forms, values, gradients and Hessians
+// against the interpreter and finite differences, derivative text against `nabla diff --json`,
+// options, and handle lifetimes.
+#include "api_test_util.h"
+#include "support/process.h"
+
+#include <catch2/catch.hpp>
+#include <llvm/Support/JSON.h>
+
+#include <cmath>
+
+using namespace nabla::apitest;
+using nabla::test::ProcessResult;
+using nabla::test::runNabla;
+
+namespace {
+
+constexpr std::uint64_t kMaxUlps = 4;
+
+/// The seed function f(x, y) = (x^2 + y)^2 * (y - x*y) and its derivatives, by hand.
+struct Seed {
+  double x, y;
+  double a() const { return x * x + y; }  // x^2 + y
+  double b() const { return y - x * y; }  // y - x*y
+  double f() const { return a() * a() * b(); }
+  double fx() const { return 4 * x * a() * b() - a() * a() * y; }
+  double fy() const { return 2 * a() * b() + a() * a() * (1 - x); }
+};
+
+/// Programs with several functions and the points to check them at.
+struct Program {
+  std::string text;
+  std::vector<std::vector<double>> points;
+};
+
+const std::vector<Program> &programs() {
+  static const std::vector<Program> kPrograms = {
+      {"f(x, y) = (x^2 + y)^2 * (y - x*y)\n"
+       "g(a, b, c) = sigmoid(a*b - c) + logsumexp([a, b, c]) + min(a, c)^3\n"
+       "h(t) = exp(-t^2) * sin(3*t) + softplus(t)\n",
+       {{0.5, -0.5, 0.25}, {1.3, 0.7, -2.0}, {-0.8, 1.9, 0.6}}},
+      {"r(x1, x2, x3) = 100*(x2 - x1^2)^2 + (1 - x1)^2 + 100*(x3 - x2^2)^2 + (1 - x2)^2\n"
+       "s(u, v) = atan2(u, v) + hypot(u, v) + log1p(u^2) * tanh(v)\n",
+       {{-1.2, 1.0, 0.5}, {0.9, 0.8, 0.7}, {2.0, -0.5, 1.5}}},
+  };
+  return kPrograms;
+}
+
+}  // namespace
+
+TEST_CASE("the documented example compiles and runs exactly as written", "[api]") {
+  nabla::Module m = nabla::compile("f(x, y) = (x^2 + y)^2 * (y - x*y)");  // throws nabla::Error on bad input
+  nabla::Function f = m.function("f");
+  double v = f(0.5, -0.5);
+  auto [value, grad] = f.value_and_grad({0.5, -0.5});                      // grad: std::vector<double>
+
+  // At (0.5, -0.5) every quantity is a short binary fraction (worked out by hand): exact.
+  CHECK(v == -0.015625);
+  CHECK(value == -0.015625);
+  CHECK(grad == std::vector<double>{0.15625, 0.15625});
+  CHECK(f.hessian({0.5, -0.5}) == std::vector<double>{-0.75, -1.0625, -1.0625, -1.0});
+  CHECK(f.name() == "f");
+  CHECK(f.arity() == 2);
+  CHECK(f.arg_names() == std::vector<std::string>{"x", "y"});
+  CHECK(f.has_hessian());
+  CHECK(m.functions() == std::vector<std::string>{"f"});
+  CHECK(m.name() == "<expr>");
+  CHECK_FALSE(m.has_objective());
+}
+
+TEST_CASE("every call form gives the same value", "[api]") {
+  nabla::Function f = nabla::compile("f(x, y) = (x^2 + y)^2 * (y - x*y)").function("f");
+  for (Seed s : {Seed{0.5, -0.5}, Seed{1.25, 0.75}, Seed{-2, 3}}) {
+    INFO("at " << s.x << ", " << s.y);
+    const std::vector<double> at{s.x, s.y};
+    const double want = f(s.x, s.y);
+    CHECK(want == Approx(s.f()).epsilon(1e-14));
+    CHECK(f({s.x, s.y}) == want);
+    CHECK(f(std::span<const double>(at)) == want);
+    CHECK(f.value(at) == want);
+    CHECK(f.value({s.x, s.y}) == want);
+
+    auto [v1, g1] = f.value_and_grad(at);
+    std::vector<double> g2(2);
+    const double v2 = f.value_and_grad(at, g2);
+    CHECK(v1 == want);
+    CHECK(v2 == want);
+    CHECK(g1 == g2);
+    CHECK(g1[0] == Approx(s.fx()).epsilon(1e-13));
+    CHECK(g1[1] == Approx(s.fy()).epsilon(1e-13));
+
+    std::vector<double> h(4);
+    f.hessian(at, h);
+    CHECK(h == f.hessian(at));
+  }
+  // Integers convert: f(2, 1) = (4 + 1)^2 * (1 - 2) = -25.
+  CHECK(f(2, 1) == -25);
+}
+
+TEST_CASE("a bare expression is the function f of its free variables in order of first appearance",
+          "[api]") {
+  nabla::Module m = nabla::compile("y*sin(x) + x");
+  CHECK(m.functions() == std::vector<std::string>{"f"});
+  nabla::Function f = m.function("f");
+  CHECK(f.arg_names() == std::vector<std::string>{"y", "x"});
+  CHECK(ulpDistance(f(2.0, 0.5), 2 * std::sin(0.5) + 0.5) <= kMaxUlps);
+  auto [v, g] = f.value_and_grad({2.0, 0.5});
+  CHECK(ulpDistance(g[0], std::sin(0.5)) <= kMaxUlps);
+  CHECK(ulpDistance(g[1], 2 * std::cos(0.5) + 1) <= kMaxUlps);
+
+  // No free variables: a function of no arguments.
+  nabla::Function c = nabla::compile("2 + 3*4").function("f");
+  CHECK(c.arity() == 0);
+  CHECK(c() == 14);
+  CHECK(c.value_and_grad({}).second.empty());
+  CHECK(c.hessian({}).empty());
+}
+
+TEST_CASE("values, gradients and Hessians equal the interpreter's", "[api]") {
+  for (const Program &p : programs()) {
+    nabla::Module m = nabla::compile(p.text);
+    REQUIRE(m.functions().size() >= 2);
+    for (const std::string &name : m.functions()) {
+      INFO(name);
+      nabla::Function f = m.function(name);
+      const Interpreted oracle(p.text, name);
+      const std::size_t n = f.arity();
+      REQUIRE(oracle.gradSize() == n);
+      for (const std::vector<double> &point : p.points) {
+        const std::vector<double> at(point.begin(), point.begin() + static_cast<std::ptrdiff_t>(n));
+        const std::vector<double> want = oracle.at(at);
+        auto [v, grad] = f.value_and_grad(at);
+        const std::vector<double> hess = f.hessian(at);
+        CHECK(ulpDistance(f(at), want[0]) <= kMaxUlps);
+        CHECK(ulpDistance(v, want[0]) <= kMaxUlps);
+        for (std::size_t i = 0; i < n; ++i) CHECK(ulpDistance(grad[i], want[1 + i]) <= kMaxUlps);
+        for (std::size_t k = 0; k < n * n; ++k)
+          CHECK(ulpDistance(hess[k], want[1 + n + k]) <= kMaxUlps);
+      }
+    }
+  }
+}
+
+TEST_CASE("gradients and Hessians match finite differences", "[api]") {
+  for (const Program &p : programs()) {
+    nabla::Module m = nabla::compile(p.text);
+    for (const std::string &name : m.functions()) {
+      nabla::Function f = m.function(name);
+      const std::size_t n = f.arity();
+      for (const std::vector<double> &point : p.points) {
+        const std::vector<double> at(point.begin(), point.begin() + static_cast<std::ptrdiff_t>(n));
+        INFO(name << " at point " << at[0]);
+        auto [v, grad] = f.value_and_grad(at);
+        const std::vector<double> hess = f.hessian(at);
+        for (std::size_t i = 0; i < n; ++i) {
+          auto value = [&](std::span<const double> x) { return f(x); };
+          CHECK(close(grad[i], centralDifference(value, at, i), 1e-6));
+          for (std::size_t j = 0; j < n; ++j) {
+            auto gradJ = [&](std::span<const double> x) { return f.value_and_grad(x).second[j]; };
+            CHECK(close(hess[i * n + j], centralDifference(gradJ, at, i), 1e-5));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("derivative text is the text nabla diff --json prints, and evaluates to the gradient",
+          "[api]") {
+  for (const std::string expr : {"(x^2 + y)^2 * (y - x*y)", "sigmoid(x*y) + log(1 + exp(x))",
+                                 "exp(-t^2) * sin(3*t)"}) {
+    INFO(expr);
+    nabla::Function f = nabla::compile(expr).function("f");
+    ProcessResult r = runNabla({"diff", expr, "--json", "--hessian"});
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+    auto parsed = llvm::json::parse(r.out);
+    REQUIRE(static_cast<bool>(parsed));
+    const llvm::json::Object &o = *parsed->getAsObject();
+    const std::vector<std::string> grad = f.gradient_text();
+    const std::vector<std::vector<std::string>> hess = f.hessian_text();
+    REQUIRE(grad.size() == f.arity());
+    REQUIRE(hess.size() == f.arity());
+    for (std::size_t i = 0; i < f.arity(); ++i) {
+      CHECK(grad[i] == o.getString(f.arg_names()[i])->str());
+      const llvm::json::Array &row = *(*o.getArray("hessian"))[i].getAsArray();
+      for (std::size_t j = 0; j < f.arity(); ++j) CHECK(hess[i][j] == row[j].getAsString()->str());
+    }
+
+    // The text is nabla: compiled again over the same arguments, it gives the gradient.
+    std::string args;
+    for (const std::string &a : f.arg_names()) args += (args.empty() ? "" : ", ") + a;
+    std::vector<double> at;
+    for (std::size_t i = 0; i < f.arity(); ++i) at.push_back(0.3 + 0.4 * static_cast<double>(i));
+    const std::vector<double> g = f.value_and_grad(at).second;
+    for (std::size_t i = 0; i < f.arity(); ++i) {
+      nabla::Function di = nabla::compile("deriv(" + args + ") = " + grad[i]).function("deriv");
+      CHECK(di(at) == Approx(g[i]).epsilon(1e-13).margin(1e-15));
+    }
+    nabla::Function value = nabla::compile("v(" + args + ") = " + f.text()).function("v");
+    CHECK(value(at) == Approx(f(at)).epsilon(1e-14));
+  }
+}
+
+TEST_CASE("options: optimization levels, fast math, no Hessian, no simplification", "[api]") {
+  const std::string text = "g(a, b, c) = sigmoid(a*b - c) + logsumexp([a, b, c]) + min(a, c)^3";
+  const Interpreted oracle(text, "g");
+  const std::vector<double> at{1.3, 0.7, -2.0};
+  const std::vector<double> want = oracle.at(at);
+  for (int level : {0, 1, 2, 3}) {
+    INFO("opt level " << level);
+    nabla::Options o;
+    o.opt_level = level;
+    nabla::Function g = nabla::compile(text, o).function("g");
+    auto [v, grad] = g.value_and_grad(at);
+    CHECK(ulpDistance(v, want[0]) <= kMaxUlps);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(ulpDistance(grad[i], want[1 + i]) <= kMaxUlps);
+  }
+
+  nabla::Options fast;
+  fast.fast_math = true;
+  auto [fv, fg] = nabla::compile(text, fast).function("g").value_and_grad(at);
+  CHECK(fv == Approx(want[0]).epsilon(1e-12));
+  for (std::size_t i = 0; i < 3; ++i) CHECK(fg[i] == Approx(want[1 + i]).epsilon(1e-12).margin(1e-12));
+
+  nabla::Options noHessian;
+  noHessian.hessian = false;
+  nabla::Function g = nabla::compile(text, noHessian).function("g");
+  CHECK_FALSE(g.has_hessian());
+  CHECK(ulpDistance(g(at), want[0]) <= kMaxUlps);
+  try {
+    (void)g.hessian(at);
+    FAIL("hessian() without a Hessian must throw");
+  } catch (const nabla::Error &e) {
+    CHECK(e.kind() == nabla::Error::Kind::Unavailable);
+    CHECK(std::string(e.what()).find("'g' was compiled without its Hessian") != std::string::npos);
+  }
+  CHECK_THROWS_AS(g.hessian_text(), nabla::Error);
+
+  nabla::Options raw;
+  raw.simplify = false;
+  nabla::Function unsimplified = nabla::compile(text, raw).function("g");
+  auto [rv, rg] = unsimplified.value_and_grad(at);
+  CHECK(rv == Approx(want[0]).epsilon(1e-13));
+  for (std::size_t i = 0; i < 3; ++i) CHECK(rg[i] == Approx(want[1 + i]).epsilon(1e-12).margin(1e-14));
+}
+
+TEST_CASE("handles share the compiled program and outlive their module", "[api]") {
+  nabla::Function f;
+  {
+    nabla::Module m = nabla::compile("f(x, y) = (x^2 + y)^2 * (y - x*y)\ng(x) = 2*x");
+    f = m.function("f");
+    nabla::Module copy = m;
+    CHECK(copy.function("g")(4.0) == 8);
+  }
+  CHECK(f(0.5, -0.5) == -0.015625);
+  nabla::Function g = f;
+  CHECK(g.value_and_grad({0.5, -0.5}).second == std::vector<double>{0.15625, 0.15625});
+
+  // Empty handles: an empty module has nothing; calls of an empty function throw.
+  nabla::Module empty;
+  CHECK(empty.functions().empty());
+  CHECK_FALSE(empty.has_function("f"));
+  CHECK_FALSE(empty.has_objective());
+  CHECK(empty.warnings().empty());
+  CHECK_THROWS_AS(empty.function("f"), nabla::Error);
+  nabla::Function none;
+  try {
+    (void)none(1.0);
+    FAIL("an empty Function must throw");
+  } catch (const nabla::Error &e) {
+    CHECK(e.kind() == nabla::Error::Kind::Internal);
+  }
+  CHECK_THROWS_AS(nabla::Objective().param_count(), nabla::Error);
+}
+
+TEST_CASE("files: functions and objectives of the samples", "[api]") {
+  const std::string samples = std::string(NABLA_SOURCE_DIR) + "/samples/";
+  nabla::Module seed = nabla::compile_file(samples + "seed.nabla");
+  CHECK(seed.name() == samples + "seed.nabla");
+  CHECK(seed.functions() == std::vector<std::string>{"f"});
+  CHECK(seed.function("f")(0.5, -0.5) == -0.015625);
+
+  // Rosenbrock, (1 - x)^2 + 100*(y - x^2)^2, at its start (-1.5, 2) and at its minimum (1, 1).
+  nabla::Module rosenbrock = nabla::compile_file(samples + "rosenbrock.nabla");
+  CHECK(rosenbrock.functions().empty());
+  REQUIRE(rosenbrock.has_objective());
+  nabla::Objective L = rosenbrock.objective();
+  CHECK(L.name() == "L");
+  CHECK_FALSE(L.maximize());
+  CHECK(L.param_count() == 2);
+  CHECK(L.input_count() == 0);
+  auto [v, grad] = L.value_and_grad(std::vector<double>{-1.5, 2.0});
+  CHECK(v == 12.5);
+  CHECK(grad == std::vector<double>{-155, -50});
+  CHECK(L.hessian(std::vector<double>{-1.5, 2.0}) == std::vector<double>{1902, 600, 600, 200});
+  CHECK(L.value(std::vector<double>{1.0, 1.0}) == 0);
+}
+
+TEST_CASE("functions whose value is an array are not compiled, and lookups say so", "[api]") {
+  nabla::Module m = nabla::compile("v(x) = [x, 2*x]\ng(x) = x^2\n");
+  CHECK(m.functions() == std::vector<std::string>{"g"});
+  CHECK(m.has_function("g"));
+  CHECK_FALSE(m.has_function("v"));
+  try {
+    (void)m.function("v");
+    FAIL("an array-valued function must not be found");
+  } catch (const nabla::Error &e) {
+    CHECK(e.kind() == nabla::Error::Kind::NotFound);
+    CHECK(std::string(e.what()) == "'v' has a value of shape [2]: only scalar functions are compiled");
+  }
+}
