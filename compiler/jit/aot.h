@@ -40,7 +40,7 @@ struct AotFunction {
   /// Over the args' nodes in order (grad has one entry per scalar argument); hessian empty or
   /// n x n (empty: no NAME_hess).
   Derivatives d;
-  SourceRange range;       // where it is defined, for diagnostics
+  SourceRange range;       // its name where it is defined, for diagnostics
   std::string definition;  // its source text, quoted in the header's comment (may be empty)
 };
 
@@ -85,7 +85,8 @@ struct AotNameProblem {
 /// Every exported symbol of `module`, in order (what the header declares).
 std::vector<std::string> exportedSymbols(const AotModule &module);
 
-/// The names of `module` that cannot be exported, one problem per clash; empty when all can.
+/// The names of `module` that cannot be exported, one problem per clash, in source order; empty
+/// when all can.
 std::vector<AotNameProblem> checkExportedNames(const AotModule &module);
 
 /// Whether `name` can name a parameter in the header's prototypes (not a C or C++ keyword, not

@@ -141,6 +141,10 @@ std::vector<AotNameProblem> checkExportedNames(const AotModule &module) {
     }
     problems.push_back(std::move(problem));
   }
+  // In source order, as the other diagnostics are (the library's own names come last above).
+  std::stable_sort(problems.begin(), problems.end(), [](const AotNameProblem &a, const AotNameProblem &b) {
+    return a.range.begin < b.range.begin;
+  });
   return problems;
 }
 
