@@ -30,6 +30,10 @@ enum OptionBit : unsigned {
   kOptStats = 1u << 8,      // --stats
   kOptOutput = 1u << 9,     // -o FILE
   kOptFunction = 1u << 10,  // --fn NAME
+  kOptCodegen = 1u << 11,   // -O LEVEL (-O0 .. -O3), --fast-math
+  kOptCompile = 1u << 12,   // --header FILE, --emit obj|asm|llvm-ir, --no-hessian
+  kOptAsm = 1u << 13,       // --asm
+  kOptLibrary = 1u << 14,   // -o FILE, described as the library to write
 };
 
 struct Invocation;
@@ -56,6 +60,10 @@ struct Invocation {
   bool hessian = false, json = false, grad = false, stats = false;
   std::string output;    // -o
   std::string function;  // --fn
+  int optLevel = 2;      // -O
+  bool fastMath = false, noHessian = false, assembly = false;
+  std::string header;    // --header
+  std::string emit;      // --emit: empty for a shared library
   CompileOptions compile;
   bool color = false;  // diagnostics in color (stderr is a terminal and NO_COLOR is unset)
 };
@@ -136,5 +144,7 @@ int runDiff(Invocation &inv);
 int runEval(Invocation &inv);
 int runGraph(Invocation &inv);
 int runCheck(Invocation &inv);
+int runCompile(Invocation &inv);
+int runIr(Invocation &inv);
 
 }  // namespace nabla::cli
