@@ -450,7 +450,8 @@ std::string cHeader(const AotModule &module, const std::string &headerName,
       options.emit.fastMath
           ? "Compiled with --fast-math: results may differ from IEEE arithmetic in the last bits, "
             "and NaN and infinities are assumed not to occur."
-          : "IEEE arithmetic: results equal nabla's interpreter and JIT up to a few ulps.",
+          : "IEEE arithmetic: the same results as nabla's JIT, and as its interpreter up to a "
+            "few ulps.",
   });
   out += "#ifndef " + guard + "\n#define " + guard + "\n\n#include <stddef.h>\n\n";
   out += "#ifdef __cplusplus\nextern \"C\" {\n#endif\n";
