@@ -70,6 +70,8 @@ std::optional<std::string> foreignVariable(const Graph &graph, NodeId value,
 int runCompile(Invocation &inv) {
   if (inv.output.empty())
     return usageError(inv, "missing -o FILE: the library to write (for example -o libmodel.so)");
+  if (!inv.header.empty() && inv.header == inv.output)
+    return usageError(inv, "--header and -o name the same file '" + inv.output + "'");
   std::optional<LoadedInput> input = loadInput(inv, true);
   if (!input)
     return kExitInput;

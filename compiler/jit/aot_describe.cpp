@@ -440,9 +440,11 @@ std::string cHeader(const AotModule &module, const std::string &headerName,
                     const std::string &libraryName, const AotOptions &options) {
   const std::string prefix = "NABLA_" + cIdentifier(module.name) + "_";
   const std::string guard = prefix + "H";
+  // File names are the user's: they must not end the comment either.
+  auto name = [](const std::string &text) { return commentText(text, 200).front(); };
   std::string out = comment({
-      headerName + ": the C interface of " + libraryName + ", compiled by nabla " NABLA_VERSION +
-          " from " + module.source + ". Generated: do not edit.",
+      name(headerName) + ": the C interface of " + name(libraryName) + ", compiled by nabla " NABLA_VERSION +
+          " from " + name(module.source) + ". Generated: do not edit.",
       "",
       "Every function is pure and thread-safe: it keeps no state, reads only its arguments and "
       "writes only its output array, after it has read every input. Arrays are flattened "

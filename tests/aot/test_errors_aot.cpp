@@ -138,6 +138,7 @@ TEST_CASE("usage errors of nabla compile exit 2", "[aot][errors]") {
       {"compile", kSeed, "-o", dir / "x", "-Ofast"},
       {"compile", kSeed, "-o", dir / "x", "--asm"},                   // an option of `ir`
       {"compile", kSeed, "-o", dir / "x", "--header"},
+      {"compile", kSeed, "-o", dir / "x", "--header", dir / "x"},    // the same file
   };
   for (const auto &args : bad) {
     ProcessResult r = runNablaWith(args);

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <sys/stat.h>
 
 using namespace nabla::aottest;
 
@@ -337,4 +338,21 @@ TEST_CASE("--emit writes an object, assembly or optimized IR instead of a librar
   TempDir other;
   REQUIRE(runNablaWith({"compile", seed, "-o", other / "seed.ll", "--emit", "llvm-ir"}).exitCode == 0);
   CHECK(readText(other / "seed.ll") == text);
+}
+
+TEST_CASE("file names that would end a C comment do not break the header", "[aot][library]") {
+  // The header's first comment names the source file, here `.../odd*/model.nabla`.
+  TempDir dir;
+  const std::string odd = dir / "odd*";
+  REQUIRE(mkdir(odd.c_str(), 0755) == 0);
+  writeText(odd + "/model.nabla", "f(x, y) = x * y\n");
+  nabla::test::ProcessResult r = runNablaWith(
+      {"compile", odd + "/model.nabla", "-o", odd + "/libmodel.so", "--header", odd + "/model.h"});
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CHECK(contains(readText(odd + "/model.h"), "odd* /model.nabla"));
+  nabla::test::ProcessResult c = run({"cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror",
+                                      "-fsyntax-only", "-x", "c", odd + "/model.h"});
+  INFO(c.err);
+  CHECK(c.exitCode == 0);
 }
