@@ -214,7 +214,7 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
   for (int i = 0; i < 9; ++i) CHECK(hess[i] == wantHess[i]);
 }
 
-TEST_CASE("--no-hessian and --fast-math show in the library and its description",
+TEST_CASE("the library and its description show --no-hessian and --fast-math",
           "[aot][library]") {
   auto built = build(kProgram, {"--no-hessian", "--fast-math", "-O3"});
   INFO(built->result.err);
@@ -295,7 +295,8 @@ TEST_CASE("a library needs only libc and libm", "[aot][library]") {
   }
 }
 
-TEST_CASE("--emit writes an object, assembly or optimized IR instead of a library", "[aot][library]") {
+TEST_CASE("nabla compile --emit writes an object, assembly or optimized IR instead of a library",
+          "[aot][library]") {
   TempDir dir;
   const std::string seed = std::string(NABLA_SOURCE_DIR) + "/samples/seed.nabla";
 
