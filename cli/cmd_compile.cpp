@@ -110,7 +110,8 @@ int runCompile(Invocation &inv) {
     f.definition = sourceText(buffer, fn.range);
     // Diagnostics about the exported name point at the name (the definition starts with it).
     f.range = f.definition.rfind(fn.name, 0) == 0
-                  ? SourceRange::of(fn.range.begin, fn.range.begin + static_cast<std::uint32_t>(fn.name.size()))
+                  ? SourceRange::of(fn.range.begin,
+                                    fn.range.begin + static_cast<std::uint32_t>(fn.name.size()))
                   : fn.range;
     module.functions.push_back(std::move(f));
   }
@@ -128,8 +129,9 @@ int runCompile(Invocation &inv) {
     module.objective = std::move(o);
   }
   if (module.functions.empty() && !module.objective)
-    return inputError(inv, "'" + buffer.name() +
-                               "' has no scalar function and no objective: the library would be empty");
+    return inputError(inv,
+                      "'" + buffer.name() +
+                          "' has no scalar function and no objective: the library would be empty");
 
   // Names that cannot be C symbols, reported where their functions are defined.
   std::vector<jit::AotNameProblem> problems = jit::checkExportedNames(module);

@@ -30,7 +30,8 @@ void addFastMathAttributes(llvm::Function &fn) {
 llvm::Function *createFunction(llvm::Module &module, const std::string &name,
                                llvm::FunctionType *type, const EmitOptions &options) {
   if (name.empty()) throw CodegenError("a C entry point needs a name");
-  if (module.getNamedValue(name)) throw CodegenError("'" + name + "' is defined twice in the module");
+  if (module.getNamedValue(name))
+    throw CodegenError("'" + name + "' is defined twice in the module");
   auto *fn = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, module);
   fn->setDoesNotThrow();
   if (options.fastMath) addFastMathAttributes(*fn);
@@ -62,7 +63,8 @@ Scratch allocateDoubles(llvm::Module &module, llvm::IRBuilder<> &b, std::uint64_
   }
   // The same declarations as emit_llvm.cpp's frames, so that both may share them.
   llvm::Type *ptr = b.getPtrTy();
-  auto malloc = module.getOrInsertFunction("malloc", llvm::FunctionType::get(ptr, {b.getInt64Ty()}, false));
+  auto malloc =
+      module.getOrInsertFunction("malloc", llvm::FunctionType::get(ptr, {b.getInt64Ty()}, false));
   s.free = module.getOrInsertFunction("free", llvm::FunctionType::get(b.getVoidTy(), {ptr}, false));
   s.ptr = b.CreateCall(malloc, {b.getInt64(bytes)}, name);
   llvm::Function *fn = b.GetInsertBlock()->getParent();
@@ -142,7 +144,8 @@ llvm::Function *emitCWrapper(llvm::Module &module, const std::string &name, llvm
   const bool hasOutput = kind != EntryKind::Value;
   if (hasOutput) types.push_back(ptr);
   llvm::Type *ret = kind == EntryKind::Array ? b.getVoidTy() : f64;
-  llvm::Function *fn = createFunction(module, name, llvm::FunctionType::get(ret, types, false), options);
+  llvm::Function *fn =
+      createFunction(module, name, llvm::FunctionType::get(ret, types, false), options);
   for (unsigned k = 0; k < params.size(); ++k) {
     if (params[k].byPointer)
       readOnlyPointer(*fn, k, params[k].name.c_str());
@@ -202,7 +205,9 @@ llvm::Function *emitCWrapper(llvm::Module &module, const std::string &name, llvm
     // No room for the arguments: every result is NaN, as for a split entry point's frame.
     b.SetInsertPoint(args.outOfMemory);
     if (hasOutput) {
-      auto nanFill = [&] { fill(b, out, outputs, std::numeric_limits<double>::quiet_NaN(), "nan"); };
+      auto nanFill = [&] {
+        fill(b, out, outputs, std::numeric_limits<double>::quiet_NaN(), "nan");
+      };
       if (valueOnly)
         ifNotNull(b, out, "fill", nanFill);
       else

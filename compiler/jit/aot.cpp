@@ -61,7 +61,8 @@ Inner emitInner(llvm::Module &module, const Graph &graph, const std::string &bas
   // The '.' keeps these names apart from every C identifier.
   inner.value = entry(".value", codegen::EntryKind::Value, {d.value});
   inner.grad = entry(".grad", codegen::EntryKind::ValueAndGrad, concat(d.value, d.grad));
-  if (!d.hessian.empty()) inner.hess = entry(".hess", codegen::EntryKind::Array, rowMajor(d.hessian));
+  if (!d.hessian.empty())
+    inner.hess = entry(".hess", codegen::EntryKind::Array, rowMajor(d.hessian));
   return inner;
 }
 
@@ -211,7 +212,8 @@ std::string linkSharedLibrary(const std::string &object, const std::string &sona
                               const LinkOptions &options) {
   if (options.driver.empty() || options.driver[0].empty())
     throw AotError("no C compiler driver to link with (set CC, or install cc)");
-  const std::string origin = options.driverOrigin.empty() ? "" : " (from " + options.driverOrigin + ")";
+  const std::string origin =
+      options.driverOrigin.empty() ? "" : " (from " + options.driverOrigin + ")";
   std::string program = options.driver[0];
   if (program.find('/') == std::string::npos) {
     llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName(program);
@@ -220,8 +222,9 @@ std::string linkSharedLibrary(const std::string &object, const std::string &sona
                      " is not on PATH: it links the library (install a C compiler, or set CC)");
     program = *found;
   } else if (!llvm::sys::fs::can_execute(program)) {
-    throw AotError("the C compiler driver '" + program + "'" + origin +
-                   " does not exist or cannot be run: it links the library (set CC to a C compiler)");
+    throw AotError(
+        "the C compiler driver '" + program + "'" + origin +
+        " does not exist or cannot be run: it links the library (set CC to a C compiler)");
   }
 
   TempDir dir;
@@ -265,15 +268,17 @@ std::string linkSharedLibrary(const std::string &object, const std::string &sona
 std::string entryPointCode(const Graph &graph, const std::string &name,
                            std::span<const SymbolId> args, const Derivatives &d, bool withGrad,
                            bool assembly, const AotOptions &options) {
-  codegen::EntryPoint entry = withGrad ? codegen::EntryPoint{name + "_grad", codegen::EntryKind::ValueAndGrad,
-                                                             concat(d.value, d.grad)}
-                                       : codegen::EntryPoint{name, codegen::EntryKind::Value, {d.value}};
+  codegen::EntryPoint entry =
+      withGrad ? codegen::EntryPoint{name + "_grad", codegen::EntryKind::ValueAndGrad,
+                                     concat(d.value, d.grad)}
+               : codegen::EntryPoint{name, codegen::EntryKind::Value, {d.value}};
   std::unique_ptr<llvm::TargetMachine> tm = createHostTargetMachine(options.optLevel);
   llvm::LLVMContext context;
   std::unique_ptr<llvm::Module> module =
       codegen::emitModule(context, name, graph, std::span(&entry, 1), args, options.emit);
   optimizeModule(*module, *tm, options.optLevel);
-  return assembly ? emitAssembly(*module, *tm, "'" + entry.name + "'") : codegen::printModule(*module);
+  return assembly ? emitAssembly(*module, *tm, "'" + entry.name + "'")
+                  : codegen::printModule(*module);
 }
 
 }  // namespace nabla::jit

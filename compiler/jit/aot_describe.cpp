@@ -52,7 +52,8 @@ std::string functionSignature(const AotFunction &f, Kind kind) {
     if (isSafeParameterName(g.name)) out += (g.shape.isScalar() ? " " : "") + g.name;
   }
   if (kind != Kind::Value)
-    out += std::string(first ? "" : ", ") + "double *" + outputName(f.args, kind == Kind::Grad ? "grad" : "hess");
+    out += std::string(first ? "" : ", ") + "double *" +
+           outputName(f.args, kind == Kind::Grad ? "grad" : "hess");
   else if (first)
     out += "void";
   return out + ")";
@@ -225,7 +226,9 @@ std::string comment(const std::vector<std::string> &paragraphs) {
 std::string cIdentifier(const std::string &name) {
   std::string out;
   for (char c : name)
-    out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : '_';
+    out += std::isalnum(static_cast<unsigned char>(c))
+               ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+               : '_';
   return out.empty() ? "MODULE" : out;
 }
 
@@ -239,7 +242,8 @@ std::vector<std::string> layoutTable(const std::vector<VarGroup> &groups, const 
     const std::size_t n = g.symbols.size();
     std::string where = array + (array.empty() ? "" : " ") + std::to_string(offset) +
                         (n == 1 ? "" : ".." + std::to_string(offset + n - 1));
-    if (!array.empty() && array != "argument") where = array + "[" + where.substr(array.size() + 1) + "]";
+    if (!array.empty() && array != "argument")
+      where = array + "[" + where.substr(array.size() + 1) + "]";
     rows.push_back({g.name, "double" + dimsText(g.shape), where, k < notes.size() ? notes[k] : ""});
     offset += n;
   }
@@ -273,9 +277,10 @@ void appendFunction(std::string &out, const AotFunction &f) {
   for (const std::string &line : source) intro.push_back("  " + line);
   if (f.definition.empty()) intro = {"  " + f.name + "(" + argumentList(f.args) + ")"};
   intro.push_back("");
-  intro.push_back(n == 0 ? "No arguments."
-                         : "Arguments, in this order; entry i of the gradient, and row and column i of "
-                           "the Hessian, belong to argument i:");
+  intro.push_back(
+      n == 0 ? "No arguments."
+             : "Arguments, in this order; entry i of the gradient, and row and column i of "
+               "the Hessian, belong to argument i:");
   if (n > 0)
     for (const std::string &line : layoutTable(f.args, "argument")) intro.push_back(line);
   out += "\n" + comment(intro);
@@ -284,8 +289,9 @@ void appendFunction(std::string &out, const AotFunction &f) {
   out += functionSignature(f, Kind::Value) + ";\n";
 
   const std::string grad = outputName(f.args, "grad");
-  out += "\n" + comment({"The value of " + f.name + ", returned, and its gradient: " + grad + "[i] = d" +
-                         f.name + "/d(argument i). " + grad + ": " + std::to_string(n) + " doubles."});
+  out += "\n" +
+         comment({"The value of " + f.name + ", returned, and its gradient: " + grad + "[i] = d" +
+                  f.name + "/d(argument i). " + grad + ": " + std::to_string(n) + " doubles."});
   out += functionSignature(f, Kind::Grad) + ";\n";
 
   if (!f.d.hessian.empty()) {
@@ -308,8 +314,9 @@ void appendObjective(std::string &out, const AotObjective &o, const std::string 
   for (const std::string &line : commentText(o.definition)) intro.push_back("  " + line);
   intro.push_back("");
   if (o.maximize)
-    intro.push_back("Sign convention: every entry point returns the objective as written, which is to be "
-                    "maximized, and its gradient (ascend it; negate both to minimize).");
+    intro.push_back(
+        "Sign convention: every entry point returns the objective as written, which is to be "
+        "maximized, and its gradient (ascend it; negate both to minimize).");
   intro.push_back("params: " + numParams + " doubles, in this order (the gradient and the Hessian "
                   "index them the same way; arrays row-major):");
   if (P == 0) intro.push_back("  (none)");
@@ -321,28 +328,30 @@ void appendObjective(std::string &out, const AotObjective &o, const std::string 
     std::string text;
     for (std::size_t k = 0; k < in.columns.size(); ++k)
       text += (k == 0 ? "" : in.columnRange ? " .. " : ", ") + in.columns[k];
-    columns.push_back(text.empty() ? "" : "column" + std::string(in.columns.size() > 1 ? "s " : " ") + text);
+    columns.push_back(
+        text.empty() ? "" : "column" + std::string(in.columns.size() > 1 ? "s " : " ") + text);
   }
   for (const std::string &line : layoutTable(inputs, "inputs", columns)) intro.push_back(line);
   out += "\n" + comment(intro);
   out += "#define " + numParams + " " + std::to_string(P) + "\n";
   out += "#define " + numInputs + " " + std::to_string(I) + "\n";
 
-  out += "\n" + comment({"The objective at one row, returned, and its gradient with respect to the params, "
-                         "written to grad (" + numParams + " doubles). grad may be NULL: then only the "
-                         "objective is computed."});
+  out += "\n" + comment({"The objective at one row, returned, and its gradient with respect to "
+                         "the params, written to grad (" + numParams + " doubles). grad may be "
+                         "NULL: then only the objective is computed."});
   out += std::string(kObjectiveSignature) + ";\n";
-  out += "\n" + comment({"The mean of the objective over n rows, returned, and the mean gradient, written "
-                         "to grad (" + numParams + " doubles; NULL: the mean alone). columns holds " +
-                         numInputs + " pointers, one per scalar input in the order above, each to n "
-                         "doubles: row r is columns[0][r], columns[1][r], ... Rows are summed in order "
-                         "and the sums divided by n; n == 0 gives NaN. grad must not overlap the "
-                         "columns."});
+  out += "\n" + comment({"The mean of the objective over n rows, returned, and the mean gradient, "
+                         "written to grad (" + numParams + " doubles; NULL: the mean alone). "
+                         "columns holds " + numInputs + " pointers, one per scalar input in the "
+                         "order above, each to n doubles: row r is columns[0][r], columns[1][r], "
+                         "... Rows are summed in order and the sums divided by n; n == 0 gives "
+                         "NaN. grad must not overlap the columns."});
   out += std::string(kBatchSignature) + ";\n";
   if (!o.d.hessian.empty()) {
     out += "\n" + comment({"The Hessian of the objective at one row with respect to the params, "
-                           "row-major and symmetric: hess[" + numParams + "*i + j] = d2L/(dparams[i] "
-                           "dparams[j]). hess: " + numParams + " * " + numParams + " doubles."});
+                           "row-major and symmetric: hess[" + numParams + "*i + j] = "
+                           "d2L/(dparams[i] dparams[j]). hess: " + numParams + " * " + numParams +
+                           " doubles."});
     out += std::string(kObjectiveHessSignature) + ";\n";
   }
 }
@@ -363,7 +372,8 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
     j.attributeArray("entry_points", [&] {
       for (const AotFunction &f : module.functions) {
         const std::size_t n = totalSize(f.args);
-        auto entry = [&](Kind kind, const char *kindName, const std::string &symbol, std::size_t outputs) {
+        auto entry = [&](Kind kind, const char *kindName, const std::string &symbol,
+                         std::size_t outputs) {
           j.object([&] {
             j.attribute("name", symbol);
             j.attribute("kind", kindName);
@@ -403,7 +413,8 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
         };
         entry("nabla_objective", "grad", kObjectiveSignature, "value", P);
         entry("nabla_objective_batch", "batch", kBatchSignature, "value", P);
-        if (!o.d.hessian.empty()) entry("nabla_objective_hess", "hess", kObjectiveHessSignature, "void", P * P);
+        if (!o.d.hessian.empty())
+          entry("nabla_objective_hess", "hess", kObjectiveHessSignature, "void", P * P);
       }
       j.object([&] {
         j.attribute("name", "nabla_module_info");
@@ -443,8 +454,9 @@ std::string cHeader(const AotModule &module, const std::string &headerName,
   // File names are the user's: they must not end the comment either.
   auto name = [](const std::string &text) { return commentText(text, 200).front(); };
   std::string out = comment({
-      name(headerName) + ": the C interface of " + name(libraryName) + ", compiled by nabla " NABLA_VERSION +
-          " from " + name(module.source) + ". Generated: do not edit.",
+      name(headerName) + ": the C interface of " + name(libraryName) +
+          ", compiled by nabla " NABLA_VERSION + " from " + name(module.source) +
+          ". Generated: do not edit.",
       "",
       "Every function is pure and thread-safe: it keeps no state, reads only its arguments and "
       "writes only its output array, after it has read every input. Arrays are flattened "
@@ -459,8 +471,9 @@ std::string cHeader(const AotModule &module, const std::string &headerName,
   out += "#ifdef __cplusplus\nextern \"C\" {\n#endif\n";
   for (const AotFunction &f : module.functions) appendFunction(out, f);
   if (module.objective) appendObjective(out, *module.objective, prefix);
-  out += "\n" + comment({"A description of every entry point as JSON, with the nabla version (see nabla's "
-                         "docs/aot.md). A constant string: do not free it."});
+  out += "\n" +
+         comment({"A description of every entry point as JSON, with the nabla version (see nabla's "
+                  "docs/aot.md). A constant string: do not free it."});
   out += std::string(kInfoSignature) + ";\n";
   out += "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " + guard + " */\n";
   return out;

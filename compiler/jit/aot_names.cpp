@@ -60,8 +60,10 @@ std::string whyNotExportable(const std::string &symbol) {
   if (listed(kKeywords, symbol)) return q + " is a C or C++ keyword";
   if (!symbol.empty() && symbol[0] == '_')
     return q + " begins with '_', which C reserves for its implementation at file scope";
-  if (symbol.rfind("NABLA_", 0) == 0) return q + " begins with 'NABLA_', which the header's macros use";
-  if (listed(kHeaderNames, symbol)) return q + " is a name the C header or its host program already uses";
+  if (symbol.rfind("NABLA_", 0) == 0)
+    return q + " begins with 'NABLA_', which the header's macros use";
+  if (listed(kHeaderNames, symbol))
+    return q + " is a name the C header or its host program already uses";
   if (listed(kNeededByLibrary, symbol))
     return q + " is a function of the C library that the compiled code calls";
   if (listed(kMathLibrary, symbol))
@@ -83,7 +85,8 @@ std::vector<Exported> exported(const AotModule &module) {
     const std::string q = "'" + f.name + "'";
     out.push_back({f.name, "the value of " + q, f.name, f.range});
     out.push_back({f.name + "_grad", "the gradient of " + q, f.name, f.range});
-    if (!f.d.hessian.empty()) out.push_back({f.name + "_hess", "the Hessian of " + q, f.name, f.range});
+    if (!f.d.hessian.empty())
+      out.push_back({f.name + "_hess", "the Hessian of " + q, f.name, f.range});
   }
   if (module.objective) {
     const SourceRange r = module.objective->range;
@@ -102,7 +105,8 @@ bool isSafeParameterName(const std::string &name) {
   if (name.empty() || listed(kKeywords, name) || listed(kHeaderNames, name)) return false;
   if (name.rfind("NABLA_", 0) == 0) return false;
   // C reserves `__x` and `_X` everywhere (a plain `_x` only at file scope).
-  return !(name[0] == '_' && name.size() > 1 && (name[1] == '_' || std::isupper(static_cast<unsigned char>(name[1]))));
+  return !(name[0] == '_' && name.size() > 1 &&
+           (name[1] == '_' || std::isupper(static_cast<unsigned char>(name[1]))));
 }
 
 std::vector<std::string> exportedSymbols(const AotModule &module) {
@@ -120,7 +124,8 @@ std::vector<AotNameProblem> checkExportedNames(const AotModule &module) {
     // are whenever NAME is); the library's own names are fixed and valid.
     if (!e.function.empty() && e.symbol == e.function) {
       if (std::string why = whyNotExportable(e.symbol); !why.empty()) {
-        problems.push_back({e.function, e.range, "cannot export '" + e.function + "': " + why, {}, {}});
+        problems.push_back(
+            {e.function, e.range, "cannot export '" + e.function + "': " + why, {}, {}});
         continue;
       }
     }
@@ -142,9 +147,10 @@ std::vector<AotNameProblem> checkExportedNames(const AotModule &module) {
     problems.push_back(std::move(problem));
   }
   // In source order, as the other diagnostics are (the library's own names come last above).
-  std::stable_sort(problems.begin(), problems.end(), [](const AotNameProblem &a, const AotNameProblem &b) {
-    return a.range.begin < b.range.begin;
-  });
+  std::stable_sort(problems.begin(), problems.end(),
+                   [](const AotNameProblem &a, const AotNameProblem &b) {
+                     return a.range.begin < b.range.begin;
+                   });
   return problems;
 }
 

@@ -23,7 +23,8 @@ namespace nabla::aottest {
 class TempDir {
 public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "nabla-aot-test-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "nabla-aot-test-XXXXXX").string();
     std::vector<char> buf(pattern.begin(), pattern.end());
     buf.push_back('\0');
     if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");

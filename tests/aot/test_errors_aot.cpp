@@ -36,7 +36,8 @@ TEST_CASE("a model with errors gets located diagnostics and no library", "[aot][
   CHECK_FALSE(exists(dir / "bad.h"));
 
   // A missing file, and a program with nothing to export.
-  ProcessResult missing = runNablaWith({"compile", dir / "missing.nabla", "-o", dir / "libmissing.so"});
+  ProcessResult missing =
+      runNablaWith({"compile", dir / "missing.nabla", "-o", dir / "libmissing.so"});
   CHECK(missing.exitCode == 1);
   CHECK(contains(missing.err, "cannot read"));
   writeText(dir / "empty.nabla", "v(a) = [a, a]\n");
@@ -66,7 +67,8 @@ TEST_CASE("names that cannot be C symbols are errors at their definitions", "[ao
   CHECK(contains(r.err, "clash.nabla:1:1: note: 'f' is defined here"));
   CHECK(contains(r.err, "clash.nabla:3:1: error: cannot export 'free': 'free' is a function of the "
                         "C library that the compiled code calls"));
-  CHECK(contains(r.err, "clash.nabla:4:1: error: cannot export 'int': 'int' is a C or C++ keyword"));
+  CHECK(contains(r.err, "clash.nabla:4:1: error: cannot export 'int': 'int' is a C or C++ "
+                        "keyword"));
   CHECK(contains(r.err, "clash.nabla:5:1: error: cannot export '_g'"));
   CHECK(contains(r.err, "clash.nabla:6:1: error: cannot export 'erf'"));
   CHECK(contains(r.err, "clash.nabla:7:1: error: 'nabla_module_info' would be exported twice"));

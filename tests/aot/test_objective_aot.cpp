@@ -203,7 +203,8 @@ TEST_CASE("the batched objective is the mean of the one-row objective over the r
     const double mean = batch(params.data(), n, columns.data(), grad.data());
     CHECK(closeRelative(mean, sum / static_cast<double>(n), 1e-12));
     for (std::size_t i = 0; i < P; ++i) {
-      INFO("grad[" << i << "] = " << grad[i] << ", mean of rows " << gradSum[i] / static_cast<double>(n));
+      INFO("grad[" << i << "] = " << grad[i] << ", mean of rows "
+                   << gradSum[i] / static_cast<double>(n));
       CHECK(closeRelative(grad[i], gradSum[i] / static_cast<double>(n), 1e-12));
     }
     // Without a gradient: the same mean.
@@ -239,8 +240,8 @@ TEST_CASE("a maximize objective returns the expression as written and its gradie
 }
 
 TEST_CASE("an objective without inputs reads neither inputs nor columns", "[aot][objective]") {
-  auto compiled = compileModel(readText(std::string(NABLA_SOURCE_DIR) + "/samples/rosenbrock.nabla"),
-                               "rosenbrock");
+  auto compiled = compileModel(
+      readText(std::string(NABLA_SOURCE_DIR) + "/samples/rosenbrock.nabla"), "rosenbrock");
   const Library &lib = *compiled->lib;
   auto objective = lib.get<ObjectiveFn>("nabla_objective");
   auto batch = lib.get<BatchFn>("nabla_objective_batch");

@@ -70,7 +70,8 @@ std::size_t checkLibrary(const std::vector<ReferenceCase> &cases, jit::OptLevel 
     Derivatives d = differentiate(graph, fn.result.elems[0], vars, true, options);
     jit::CompiledFunction jitted = jit::compileFunction(session, graph, fn, d);
 
-    void *value = lib.find(name), *grad = lib.find(name + "_grad"), *hess = lib.find(name + "_hess");
+    void *value = lib.find(name), *grad = lib.find(name + "_grad"),
+         *hess = lib.find(name + "_hess");
     REQUIRE(value);
     REQUIRE(grad);
     REQUIRE(hess);
@@ -98,7 +99,8 @@ std::size_t checkLibrary(const std::vector<ReferenceCase> &cases, jit::OptLevel 
         CHECK(sameDouble(aotGrad[i], jitGrad[i]));
       }
       for (std::size_t i = 0; i < n * n; ++i) {
-        INFO("hessian[" << i / n << "][" << i % n << "]: aot " << aotHess[i] << ", jit " << jitHess[i]);
+        INFO("hessian[" << i / n << "][" << i % n << "]: aot " << aotHess[i] << ", jit "
+                        << jitHess[i]);
         CHECK(sameDouble(aotHess[i], jitHess[i]));
       }
 
