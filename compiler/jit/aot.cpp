@@ -42,8 +42,9 @@ std::vector<NodeId> rowMajor(const std::vector<std::vector<NodeId>> &matrix) {
   return out;
 }
 
-/// The array entry points of one function or of the objective, internal to the module: the C
-/// wrappers are their only callers, so LLVM inlines them there.
+/// The array entry points of one function or of the objective, internal to the module: only the
+/// C wrappers (and the batch loop) call them, so LLVM inlines them there where it pays and
+/// drops the copies nobody calls any more.
 struct Inner {
   llvm::Function *value = nullptr, *grad = nullptr, *hess = nullptr;
 };
