@@ -237,6 +237,17 @@ TEST_CASE("a maximize objective returns the expression as written and its gradie
   const double *columns[] = {xs};
   CHECK(batch(&m, 2, columns, &grad) == -5);  // (-2 + -8) / 2
   CHECK(grad == 3);                           // (2 + 4) / 2
+
+  // The description and the header say so.
+  auto info = lib.get<const char *(*)()>("nabla_module_info");
+  CHECK(contains(info(), "\"sense\":\"maximize\""));
+  const TempDir &dir = compiled->dir;
+  test::ProcessResult r = runNablaWith({"compile", dir / "gauss.nabla", "-o", dir / "gauss.o",
+                                        "--emit", "obj", "--header", dir / "gauss.h"});
+  REQUIRE(r.exitCode == 0);
+  const std::string header = readText(dir / "gauss.h");
+  CHECK(contains(header, "maximize -(x - m)^2 / 2"));
+  CHECK(contains(header, "Sign convention: every entry point returns the objective as written"));
 }
 
 TEST_CASE("an objective without inputs reads neither inputs nor columns", "[aot][objective]") {
