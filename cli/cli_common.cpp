@@ -41,6 +41,16 @@ const OptionInfo kOptions[] = {
     {"--stats", kOptStats, false, "", "print node counts instead of the graph"},
     {"--json", kOptJson, false, "", "print JSON"},
     {"--output", kOptOutput, true, "FILE", "write to FILE (.dot; .svg, .png or .pdf run Graphviz)"},
+    {"--output", kOptLibrary, true, "FILE",
+     "the file to write (required): the library, or what --emit names"},
+    {"--header", kOptCompile, true, "FILE.h", "also write the C header that declares the library"},
+    {"--emit", kOptCompile, true, "obj|asm|llvm-ir",
+     "write the object, the assembly or the optimized IR instead of a library"},
+    {"--no-hessian", kOptCompile, false, "", "leave out the Hessian entry points"},
+    {"--asm", kOptAsm, false, "", "print the host's assembly instead of LLVM IR"},
+    {"-O", kOptCodegen, true, "LEVEL", "optimization level 0, 1, 2 or 3; also -O0 .. -O3 (default 2)"},
+    {"--fast-math", kOptCodegen, false, "",
+     "let LLVM reassociate, contract to FMA and assume no NaN or infinity"},
     {"--no-simplify", kOptSimplify, false, "", "skip simplification"},
     {"--trace", kOptSimplify, true, "rewrites", "print each rewrite of the simplifier to stderr"},
     {"--max-source-bytes", kOptLimits, true, "N", "largest input accepted, in bytes"},
@@ -48,13 +58,16 @@ const OptionInfo kOptions[] = {
     {"--max-nodes", kOptLimits, true, "N", "largest graph built, in nodes"},
 };
 
-const OptionInfo *findOption(std::string_view name) {
+/// The option called `name`, preferring the variant that the command accepts (-o is described
+/// differently for a graph and for a library).
+const OptionInfo *findOption(std::string_view name, unsigned commandOptions) {
   if (name == "-o")
     name = "--output";
+  const OptionInfo *found = nullptr;
   for (const OptionInfo &o : kOptions)
-    if (o.name == name)
-      return &o;
-  return nullptr;
+    if (o.name == name && (!found || (o.bit & commandOptions)))
+      found = &o;
+  return found;
 }
 
 bool validName(std::string_view s) {
@@ -217,6 +230,13 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
         value = arg.substr(eq + 1);
         hasValue = true;
       }
+    } else if (arg.rfind("-O", 0) == 0 && (command.options & kOptCodegen)) {
+      // -O2, -O=2 or -O 2.
+      name = "-O";
+      if (arg.size() > 2) {
+        value = arg.substr(arg[2] == '=' ? 3 : 2);
+        hasValue = true;
+      }
     } else if (arg != "-o") {
       // `-x^2`, `-2*x`, `-(a + b)`: an expression that starts with a minus. A lone word after one
       // dash (`-q`) is more likely a mistyped option.
@@ -233,7 +253,7 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
                                  "nabla " +
                                  std::string(command.name) + " -- " + arg + ")");
     }
-    const OptionInfo *opt = findOption(name);
+    const OptionInfo *opt = findOption(name, command.options);
     if (!opt)
       return usageError(inv, "unknown option '" + name + "'");
     if (!(command.options & opt->bit))
@@ -288,6 +308,24 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
       if (value.empty())
         return usageError(inv, "option '-o' needs a file name");
       inv.output = value;
+    } else if (opt->name == "-O") {
+      if (value.size() != 1 || value[0] < '0' || value[0] > '3')
+        return usageError(inv, "unknown optimization level '" + value + "' (0, 1, 2 or 3: -O0 .. -O3)");
+      inv.optLevel = value[0] - '0';
+    } else if (opt->name == "--fast-math") {
+      inv.fastMath = true;
+    } else if (opt->name == "--header") {
+      if (value.empty())
+        return usageError(inv, "option '--header' needs a file name");
+      inv.header = value;
+    } else if (opt->name == "--emit") {
+      if (value != "obj" && value != "asm" && value != "llvm-ir")
+        return usageError(inv, "unknown --emit '" + value + "' (obj, asm or llvm-ir)");
+      inv.emit = value;
+    } else if (opt->name == "--no-hessian") {
+      inv.noHessian = true;
+    } else if (opt->name == "--asm") {
+      inv.assembly = true;
     } else if (opt->name == "--grad") {
       inv.grad = true;
     } else if (opt->name == "--hessian") {
@@ -319,7 +357,7 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
     }
   }
   if (!inv.hasInput) {
-    return usageError(inv, command.name == "check"
+    return usageError(inv, command.name == "check" || command.name == "compile"
                                ? "missing input: give a .nabla file or '-'"
                                : "missing input: give an expression, a file or '-'");
   }

@@ -31,6 +31,10 @@ enum OptionBit : unsigned {
   kOptOutput = 1u << 9,     // -o FILE
   kOptFunction = 1u << 10,  // --fn NAME
   kOptInterp = 1u << 11,    // --interp
+  kOptCodegen = 1u << 12,   // -O LEVEL (-O0 .. -O3), --fast-math
+  kOptCompile = 1u << 13,   // --header FILE, --emit obj|asm|llvm-ir, --no-hessian
+  kOptAsm = 1u << 14,       // --asm
+  kOptLibrary = 1u << 15,   // -o FILE, described as the library to write
 };
 
 struct Invocation;
@@ -58,6 +62,10 @@ struct Invocation {
   bool interp = false;  // --interp: the reference interpreter instead of compiled code
   std::string output;    // -o
   std::string function;  // --fn
+  int optLevel = 2;      // -O
+  bool fastMath = false, noHessian = false, assembly = false;
+  std::string header;    // --header
+  std::string emit;      // --emit: empty for a shared library
   CompileOptions compile;
   bool color = false;  // diagnostics in color (stderr is a terminal and NO_COLOR is unset)
 };
@@ -141,5 +149,7 @@ int runDiff(Invocation &inv);
 int runEval(Invocation &inv);
 int runGraph(Invocation &inv);
 int runCheck(Invocation &inv);
+int runCompile(Invocation &inv);
+int runIr(Invocation &inv);
 
 }  // namespace nabla::cli

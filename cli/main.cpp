@@ -59,6 +59,39 @@ const std::vector<CommandSpec> &commands() {
        "Reports every error it finds (exit 1); exit 0 and no output when there is none. The\n"
        "argument is always a file (or '-' for standard input).\n",
        kOptLimits, runCheck},
+      {"compile",
+       "compile FILE -o libNAME.so [--header NAME.h] [--emit obj|asm|llvm-ir] [-O0..-O3] "
+       "[--fast-math] [--no-hessian]",
+       "Compile a program ahead of time into a shared library with a C ABI.",
+       "Writes a shared library (linked by the C compiler driver: $CC, else `cc` on PATH) that\n"
+       "needs only libc and libm. For each scalar function f(x, y) of the file it exports\n"
+       "  double f(double x, double y)\n"
+       "  double f_grad(double x, double y, double *grad)   the value; grad[2]\n"
+       "  void   f_hess(double x, double y, double *hess)   2 x 2, row-major\n"
+       "and for the objective (params, then inputs, in declaration order, arrays row-major)\n"
+       "  double nabla_objective(const double *params, const double *inputs, double *grad)\n"
+       "  double nabla_objective_batch(const double *params, size_t n,\n"
+       "                               const double *const *columns, double *grad)\n"
+       "  void   nabla_objective_hess(const double *params, const double *inputs, double *hess)\n"
+       "(the batch returns the mean over n rows, columns[k] holding input k of every row;\n"
+       "for `maximize` every entry point returns the objective as written), and\n"
+       "  const char *nabla_module_info(void)   a JSON description of every entry point.\n"
+       "--header writes a C header declaring all of it; --emit writes the object (obj), the\n"
+       "assembly (asm) or the optimized LLVM IR (llvm-ir) to -o instead of linking. Functions\n"
+       "whose value is an array are skipped (with a note). A name that cannot be a C symbol (a\n"
+       "C or C++ keyword, a C library function the code calls or libm has, a clash between\n"
+       "exported names) is an error (exit 1), as is a failing linker. The argument is always a\n"
+       "file (or '-'). docs/aot.md describes the ABI, the header and the module description.\n",
+       kOptLimits | kOptSimplify | kOptLibrary | kOptCompile | kOptCodegen, runCompile},
+      {"ir", "ir EXPR|FILE [--grad] [--asm] [-O LEVEL] [--fast-math] [--fn NAME]",
+       "Print the optimized LLVM IR (or assembly) of a function's entry point.",
+       "Prints the value entry point of the function, as the JIT compiles it for this machine,\n"
+       "`double f(const double *args)` with args[k] the k-th argument (for the objective `L`:\n"
+       "the params, then the inputs), after LLVM's optimizations at -O LEVEL. With --grad the\n"
+       "value-and-gradient entry point `double f_grad(const double *args, double *grad)`; with\n"
+       "--asm the host's assembly instead of IR. For a file, --fn chooses the function when\n"
+       "there are several.\n",
+       kOptLimits | kOptSimplify | kOptGrad | kOptAsm | kOptCodegen | kOptFunction, runIr},
   };
   return kCommands;
 }
@@ -87,8 +120,12 @@ void printGeneralHelp(llvm::raw_ostream &os) {
 
 int main(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty())
-    return usageError(Invocation{}, "missing command (one of diff, eval, graph, check)");
+  if (args.empty()) {
+    std::string names;
+    for (const CommandSpec &c : commands())
+      names += (names.empty() ? "" : ", ") + std::string(c.name);
+    return usageError(Invocation{}, "missing command (one of " + names + ")");
+  }
   const std::string &first = args[0];
   if (first == "--help" || first == "-h" || first == "help") {
     if (first == "help" && args.size() > 1) {

@@ -1,0 +1,285 @@
+#include "jit/aot.h"
+
+#include "codegen/emit_c_abi.h"
+
+#include <llvm/ADT/SmallString.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/Program.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+namespace nabla::jit {
+
+namespace {
+
+std::vector<SymbolId> flatten(const std::vector<VarGroup> &groups) {
+  std::vector<SymbolId> out;
+  for (const VarGroup &g : groups) out.insert(out.end(), g.symbols.begin(), g.symbols.end());
+  return out;
+}
+
+std::vector<codegen::CParam> cParams(const std::vector<VarGroup> &groups) {
+  std::vector<codegen::CParam> out;
+  for (const VarGroup &g : groups) out.push_back({g.name, g.symbols.size(), !g.shape.isScalar()});
+  return out;
+}
+
+std::vector<NodeId> concat(NodeId first, const std::vector<NodeId> &rest) {
+  std::vector<NodeId> out{first};
+  out.insert(out.end(), rest.begin(), rest.end());
+  return out;
+}
+
+std::vector<NodeId> rowMajor(const std::vector<std::vector<NodeId>> &matrix) {
+  std::vector<NodeId> out;
+  for (const auto &row : matrix) out.insert(out.end(), row.begin(), row.end());
+  return out;
+}
+
+/// The array entry points of one function or of the objective, internal to the module: only the
+/// C wrappers (and the batch loop) call them, so LLVM inlines them there where it pays and
+/// drops the copies nobody calls any more.
+struct Inner {
+  llvm::Function *value = nullptr, *grad = nullptr, *hess = nullptr;
+};
+
+Inner emitInner(llvm::Module &module, const Graph &graph, const std::string &base,
+                std::span<const SymbolId> args, const Derivatives &d,
+                const codegen::EmitOptions &options) {
+  auto entry = [&](const char *suffix, codegen::EntryKind kind, std::vector<NodeId> roots) {
+    codegen::EntryPoint e{base + suffix, kind, std::move(roots)};
+    llvm::Function *fn = codegen::emitEntryPoint(module, graph, e, args, options);
+    fn->setLinkage(llvm::GlobalValue::InternalLinkage);
+    return fn;
+  };
+  Inner inner;
+  // The '.' keeps these names apart from every C identifier.
+  inner.value = entry(".value", codegen::EntryKind::Value, {d.value});
+  inner.grad = entry(".grad", codegen::EntryKind::ValueAndGrad, concat(d.value, d.grad));
+  if (!d.hessian.empty())
+    inner.hess = entry(".hess", codegen::EntryKind::Array, rowMajor(d.hessian));
+  return inner;
+}
+
+void checkDerivatives(const std::string &what, std::size_t n, const Derivatives &d) {
+  if (d.grad.size() != n)
+    throw codegen::CodegenError(what + " has " + std::to_string(n) + " arguments but " +
+                                std::to_string(d.grad.size()) + " gradient entries");
+  if (d.hessian.empty()) return;
+  bool square = d.hessian.size() == n;
+  for (const auto &row : d.hessian) square = square && row.size() == n;
+  if (!square)
+    throw codegen::CodegenError("the Hessian of " + what + " is not " + std::to_string(n) + " x " +
+                                std::to_string(n));
+}
+
+/// The batched objective. The plain loop over rows of codegen/emit_c_abi.h, behind this one
+/// call so that a vectorized kernel can replace it.
+void emitObjectiveBatch(llvm::Module &module, const Inner &inner, std::size_t nParams,
+                        std::size_t nInputs, const codegen::EmitOptions &options) {
+  codegen::emitBatchByRows(module, "nabla_objective_batch", *inner.value, *inner.grad, nParams,
+                           nInputs, options);
+}
+
+std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext &context, const AotModule &aot,
+                                          const AotOptions &options, llvm::TargetMachine &tm) {
+  if (!aot.graph) throw codegen::CodegenError("an AOT module needs its graph");
+  if (std::vector<AotNameProblem> problems = checkExportedNames(aot); !problems.empty())
+    throw codegen::CodegenError(problems.front().message);
+  const Graph &graph = *aot.graph;
+  auto module = std::make_unique<llvm::Module>(aot.name, context);
+  module->setSourceFileName(aot.source);
+  // The C wrappers use the target's size_t.
+  module->setDataLayout(tm.createDataLayout());
+  module->setTargetTriple(tm.getTargetTriple().str());
+
+  for (const AotFunction &f : aot.functions) {
+    const std::vector<SymbolId> args = flatten(f.args);
+    checkDerivatives("'" + f.name + "'", args.size(), f.d);
+    const Inner inner = emitInner(*module, graph, f.name, args, f.d, options.emit);
+    const std::vector<codegen::CParam> params = cParams(f.args);
+    const std::size_t n = args.size();
+    codegen::emitCWrapper(*module, f.name, *inner.value, codegen::EntryKind::Value, params, 0,
+                          nullptr, options.emit);
+    codegen::emitCWrapper(*module, f.name + "_grad", *inner.grad, codegen::EntryKind::ValueAndGrad,
+                          params, n, nullptr, options.emit);
+    if (inner.hess)
+      codegen::emitCWrapper(*module, f.name + "_hess", *inner.hess, codegen::EntryKind::Array,
+                            params, n * n, nullptr, options.emit);
+  }
+
+  if (aot.objective) {
+    const AotObjective &o = *aot.objective;
+    std::vector<VarGroup> params, inputs;
+    for (const ParamDecl &p : o.params) params.push_back(p.vars);
+    for (const InputDecl &i : o.inputs) inputs.push_back(i.vars);
+    const std::vector<SymbolId> paramSymbols = flatten(params), inputSymbols = flatten(inputs);
+    std::vector<SymbolId> args = paramSymbols;
+    args.insert(args.end(), inputSymbols.begin(), inputSymbols.end());
+    const std::size_t P = paramSymbols.size(), I = inputSymbols.size();
+    checkDerivatives("the objective", P, o.d);
+    const Inner inner = emitInner(*module, graph, "nabla_objective", args, o.d, options.emit);
+    const codegen::CParam rowParams[] = {{"params", P, true}, {"inputs", I, true}};
+    codegen::emitCWrapper(*module, "nabla_objective", *inner.grad, codegen::EntryKind::ValueAndGrad,
+                          rowParams, P, inner.value, options.emit);
+    emitObjectiveBatch(*module, inner, P, I, options.emit);
+    if (inner.hess)
+      codegen::emitCWrapper(*module, "nabla_objective_hess", *inner.hess, codegen::EntryKind::Array,
+                            rowParams, P * P, nullptr, options.emit);
+  }
+
+  codegen::emitStringFunction(*module, "nabla_module_info", moduleInfoJson(aot, options));
+
+  std::string problems;
+  llvm::raw_string_ostream os(problems);
+  if (llvm::verifyModule(*module, &os))
+    throw std::logic_error("LLVM rejects the library module '" + aot.name + "': " + os.str());
+  return module;
+}
+
+/// Removes a temporary directory and what it holds when it goes out of scope.
+class TempDir {
+public:
+  TempDir() {
+    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("nabla-aot", path_))
+      throw AotError("cannot create a temporary directory: " + ec.message());
+  }
+  ~TempDir() {
+    for (const std::string &f : files_) llvm::sys::fs::remove(f);
+    llvm::sys::fs::remove(path_);
+  }
+  TempDir(const TempDir &) = delete;
+  TempDir &operator=(const TempDir &) = delete;
+  /// A path inside, removed with the directory.
+  std::string file(const std::string &name) {
+    llvm::SmallString<256> p(path_);
+    llvm::sys::path::append(p, name);
+    files_.push_back(std::string(p.str()));
+    return files_.back();
+  }
+
+private:
+  llvm::SmallString<256> path_;
+  std::vector<std::string> files_;
+};
+
+void writeBytes(const std::string &path, const std::string &bytes) {
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec);
+  if (!ec) {
+    out << bytes;
+    out.close();
+    ec = out.error();
+  }
+  if (ec) throw AotError("cannot write '" + path + "': " + ec.message());
+}
+
+std::string readBytes(const std::string &path) {
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buffer) throw AotError("cannot read '" + path + "': " + buffer.getError().message());
+  return (*buffer)->getBuffer().str();
+}
+
+std::string commandLine(const std::vector<std::string> &words) {
+  std::string out;
+  for (const std::string &w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+}  // namespace
+
+std::string emitAot(const AotModule &module, const AotOptions &options, AotEmitKind kind) {
+  std::unique_ptr<llvm::TargetMachine> tm = createHostTargetMachine(options.optLevel);
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> m = buildModule(context, module, options, *tm);
+  optimizeModule(*m, *tm, options.optLevel);
+  const std::string what = "the library '" + module.name + "'";
+  switch (kind) {
+  case AotEmitKind::Object: return emitObject(*m, *tm, what);
+  case AotEmitKind::Assembly: return emitAssembly(*m, *tm, what);
+  case AotEmitKind::LlvmIr: return codegen::printModule(*m);
+  }
+  throw std::logic_error("emitAot: unknown output kind");
+}
+
+std::string linkSharedLibrary(const std::string &object, const std::string &soname,
+                              const LinkOptions &options) {
+  if (options.driver.empty() || options.driver[0].empty())
+    throw AotError("no C compiler driver to link with (set CC, or install cc)");
+  const std::string origin =
+      options.driverOrigin.empty() ? "" : " (from " + options.driverOrigin + ")";
+  std::string program = options.driver[0];
+  if (program.find('/') == std::string::npos) {
+    llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName(program);
+    if (!found)
+      throw AotError("the C compiler driver '" + program + "'" + origin +
+                     " is not on PATH: it links the library (install a C compiler, or set CC)");
+    program = *found;
+  } else if (!llvm::sys::fs::can_execute(program)) {
+    throw AotError(
+        "the C compiler driver '" + program + "'" + origin +
+        " does not exist or cannot be run: it links the library (set CC to a C compiler)");
+  }
+
+  TempDir dir;
+  const std::string objectPath = dir.file("library.o");
+  const std::string libraryPath = dir.file(soname.empty() ? "library.so" : soname);
+  const std::string logPath = dir.file("link.log");
+  writeBytes(objectPath, object);
+
+  std::vector<std::string> words = options.driver;
+  // -z defs: an unresolved symbol is an error now, not when a host loads the library.
+  // --as-needed: libm is recorded only when the code calls it.
+  for (const char *w : {"-shared", "-o"}) words.emplace_back(w);
+  words.push_back(libraryPath);
+  words.push_back(objectPath);
+  if (!soname.empty()) words.push_back("-Wl,-soname," + soname);
+  for (const char *w : {"-Wl,-z,defs", "-Wl,--as-needed", "-lm"}) words.emplace_back(w);
+  std::vector<llvm::StringRef> argv(words.begin(), words.end());
+  const std::optional<llvm::StringRef> redirects[] = {llvm::StringRef(""), llvm::StringRef(logPath),
+                                                      llvm::StringRef(logPath)};
+  std::string error;
+  bool failed = false;
+  const int status = llvm::sys::ExecuteAndWait(program, argv, std::nullopt, redirects, 0, 0,
+                                               &error, &failed);
+  if (failed || status != 0) {
+    std::string output;
+    try {
+      output = readBytes(logPath);
+    } catch (const AotError &) {
+    }
+    while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+    const std::string why = failed       ? "could not be run"
+                            : status < 0 ? "crashed"
+                                         : "exited with status " + std::to_string(status);
+    throw AotError("cannot link '" + soname + "': the C compiler driver" + origin + " " + why +
+                   "\n  " + commandLine(words) + (error.empty() ? "" : "\n" + error) +
+                   (output.empty() ? "" : "\n" + output));
+  }
+  return readBytes(libraryPath);
+}
+
+std::string entryPointCode(const Graph &graph, const std::string &name,
+                           std::span<const SymbolId> args, const Derivatives &d, bool withGrad,
+                           bool assembly, const AotOptions &options) {
+  codegen::EntryPoint entry =
+      withGrad ? codegen::EntryPoint{name + "_grad", codegen::EntryKind::ValueAndGrad,
+                                     concat(d.value, d.grad)}
+               : codegen::EntryPoint{name, codegen::EntryKind::Value, {d.value}};
+  std::unique_ptr<llvm::TargetMachine> tm = createHostTargetMachine(options.optLevel);
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> module =
+      codegen::emitModule(context, name, graph, std::span(&entry, 1), args, options.emit);
+  optimizeModule(*module, *tm, options.optLevel);
+  return assembly ? emitAssembly(*module, *tm, "'" + entry.name + "'")
+                  : codegen::printModule(*module);
+}
+
+}  // namespace nabla::jit

@@ -1,0 +1,142 @@
+// Ahead-of-time compilation: a program's scalar functions and its objective as one LLVM module
+// with a plain C ABI, emitted as an object, assembly or IR, or linked into a shared library by
+// the system's C compiler driver; the C header that declares it; and the JSON description that
+// the library returns from nabla_module_info(). docs/aot.md describes the ABI for users.
+//
+// For a function f(x, y) of the program:
+//   double f(double x, double y);
+//   double f_grad(double x, double y, double *grad);   // returns the value; grad[2]
+//   void   f_hess(double x, double y, double *hess);   // 2 x 2, row-major
+// For the objective, over P params and I inputs (declaration order, arrays flattened row-major):
+//   double nabla_objective(const double *params, const double *inputs, double *grad);
+//   double nabla_objective_batch(const double *params, size_t n, const double *const *columns,
+//                                double *grad);
+//   void   nabla_objective_hess(const double *params, const double *inputs, double *hess);
+// And always: const char *nabla_module_info(void);
+//
+// The library needs only the C library and libm at run time. LLVM stays behind this header.
+#pragma once
+
+#include "codegen/emit_llvm.h"
+#include "graph/graph.h"
+#include "jit/target.h"
+#include "pipeline.h"  // Derivatives (the struct only: nothing of nabla_core is called here)
+#include "sema/lowered.h"
+#include "source/source.h"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace nabla::jit {
+
+/// A scalar function of the program, exported as NAME, NAME_grad and (with a Hessian) NAME_hess.
+struct AotFunction {
+  std::string name;
+  std::vector<VarGroup> args;  // in order; each flattened row-major
+  /// Over the args' nodes in order (grad has one entry per scalar argument); hessian empty or
+  /// n x n (empty: no NAME_hess).
+  Derivatives d;
+  SourceRange range;       // its name where it is defined, for diagnostics
+  std::string definition;  // its source text, quoted in the header's comment (may be empty)
+};
+
+/// The objective: nabla_objective, nabla_objective_batch and (with a Hessian)
+/// nabla_objective_hess. Its value is the expression as written, also for `maximize`.
+struct AotObjective {
+  bool maximize = false;
+  std::vector<ParamDecl> params;  // declaration order: what is differentiated
+  std::vector<InputDecl> inputs;  // declaration order: one row of data
+  Derivatives d;                  // over the params' nodes in order; hessian empty or P x P
+  SourceRange range;
+  std::string definition;
+};
+
+/// Everything one library holds. Every function and the objective read only their own
+/// arguments (params and inputs for the objective).
+struct AotModule {
+  const Graph *graph = nullptr;
+  std::string name;    // the library's base name (`seed` for libseed.so): header guard, macros
+  std::string source;  // the input's name, for comments and the module info
+  std::vector<AotFunction> functions;
+  std::optional<AotObjective> objective;
+};
+
+struct AotOptions {
+  OptLevel optLevel = OptLevel::O2;
+  codegen::EmitOptions emit;
+};
+
+/// A symbol the library would export that cannot be exported: a clash with another exported
+/// symbol, with a function of the C library that the library calls, with a C or C++ keyword, or
+/// a name reserved by C. `range` is the definition of the function concerned.
+struct AotNameProblem {
+  std::string function;
+  SourceRange range;
+  std::string message;  // names the symbol and says why
+  /// For a clash between two functions: the other one's definition, and a note about it.
+  SourceRange otherRange;
+  std::string otherNote;
+};
+
+/// Every exported symbol of `module`, in order (what the header declares).
+std::vector<std::string> exportedSymbols(const AotModule &module);
+
+/// The names of `module` that cannot be exported, one problem per clash, in source order; empty
+/// when all can.
+std::vector<AotNameProblem> checkExportedNames(const AotModule &module);
+
+/// Whether `name` can name a parameter in the header's prototypes (not a C or C++ keyword, not
+/// reserved by C, not a name of <stddef.h>); the header leaves other parameter names out.
+bool isSafeParameterName(const std::string &name);
+
+/// A failure to make a library: the C compiler driver is missing or fails (the message holds
+/// its output).
+class AotError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class AotEmitKind : std::uint8_t { Object, Assembly, LlvmIr };
+
+/// The module of `module` (its names must pass checkExportedNames), optimized for the host at
+/// `options.optLevel`, as an ELF (or the host's) relocatable object, assembly text or textual
+/// IR. Same input, same bytes. Throws codegen::CodegenError for inconsistent input and JitError
+/// for LLVM failures.
+std::string emitAot(const AotModule &module, const AotOptions &options, AotEmitKind kind);
+
+/// How to run the C compiler driver that links the library.
+struct LinkOptions {
+  /// The driver and its leading arguments (`cc`; the words of $CC). The first is looked up on
+  /// PATH unless it holds a '/'.
+  std::vector<std::string> driver{"cc"};
+  /// Says where the driver came from in messages (`$CC`), or empty for the default.
+  std::string driverOrigin;
+};
+
+/// Links `object` (from emitAot) into a shared library with soname `soname`, needing only libc
+/// and libm, and returns the library's bytes. Works in a temporary directory that it removes.
+/// Throws AotError with the driver's output when linking fails.
+std::string linkSharedLibrary(const std::string &object, const std::string &soname,
+                              const LinkOptions &options = {});
+
+/// The JSON that nabla_module_info() returns (schema in docs/aot.md).
+std::string moduleInfoJson(const AotModule &module, const AotOptions &options);
+
+/// The C header declaring the library's entry points, with `headerName` (`seed.h`) in its
+/// comment; its include guard and size macros come from `module.name`.
+std::string cHeader(const AotModule &module, const std::string &headerName,
+                    const std::string &libraryName, const AotOptions &options);
+
+/// One array-ABI entry point of codegen/emit_llvm.h for `d` over `args`, as the JIT compiles it
+/// (`double NAME(const double *args)`, or with `withGrad` `double NAME_grad(const double *args,
+/// double *grad)`), optimized for the host: its textual IR, or with `assembly` its assembly.
+/// Throws codegen::CodegenError for inconsistent input and JitError for LLVM failures.
+std::string entryPointCode(const Graph &graph, const std::string &name,
+                           std::span<const SymbolId> args, const Derivatives &d, bool withGrad,
+                           bool assembly, const AotOptions &options);
+
+}  // namespace nabla::jit

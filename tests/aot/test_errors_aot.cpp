@@ -1,0 +1,164 @@
+// `nabla compile` on bad input and bad usage: located diagnostics (exit 1), usage errors
+// (exit 2), names that cannot be C symbols, an unwritable output, a missing or failing linker;
+// and nothing is written when it fails.
+#include "aot_test_util.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace nabla::aottest;
+using nabla::test::ProcessResult;
+
+namespace {
+
+bool exists(const std::string &path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+const std::string kSeed = std::string(NABLA_SOURCE_DIR) + "/samples/seed.nabla";
+
+}  // namespace
+
+TEST_CASE("a model with errors gets located diagnostics and no library", "[aot][errors]") {
+  TempDir dir;
+  writeText(dir / "syntax.nabla", "f(x) = x +\n");
+  writeText(dir / "names.nabla", "f(x) = x\ng(y) = sinh2(y)\n");
+  ProcessResult r = runNablaWith({"compile", dir / "syntax.nabla", "-o", dir / "libbad.so",
+                                  "--header", dir / "bad.h"});
+  CHECK(r.exitCode == 1);
+  CHECK(contains(r.err, "syntax.nabla:1:11: error: expected expression after '+'"));
+  ProcessResult names = runNablaWith({"compile", dir / "names.nabla", "-o", dir / "libbad.so",
+                                      "--header", dir / "bad.h"});
+  CHECK(names.exitCode == 1);
+  CHECK(contains(names.err, "names.nabla:2:8: error: unknown function 'sinh2'"));
+  CHECK_FALSE(exists(dir / "libbad.so"));
+  CHECK_FALSE(exists(dir / "bad.h"));
+
+  // A missing file, and a program with nothing to export.
+  ProcessResult missing =
+      runNablaWith({"compile", dir / "missing.nabla", "-o", dir / "libmissing.so"});
+  CHECK(missing.exitCode == 1);
+  CHECK(contains(missing.err, "cannot read"));
+  writeText(dir / "empty.nabla", "v(a) = [a, a]\n");
+  ProcessResult empty = runNablaWith({"compile", dir / "empty.nabla", "-o", dir / "libempty.so"});
+  CHECK(empty.exitCode == 1);
+  CHECK(contains(empty.err, "note: skipping 'v'"));
+  CHECK(contains(empty.err, "no scalar function and no objective"));
+  CHECK_FALSE(exists(dir / "libempty.so"));
+}
+
+TEST_CASE("names that cannot be C symbols are errors at their definitions", "[aot][errors]") {
+  TempDir dir;
+  writeText(dir / "clash.nabla",
+            "f(x) = x^2\n"
+            "f_grad(x) = 2*x\n"
+            "free(p) = p\n"
+            "int(y) = y\n"
+            "_g(x) = x\n"
+            "erf(x) = x\n"
+            "nabla_module_info(t) = t\n"
+            "fine(t) = t\n");
+  ProcessResult r = runNablaWith({"compile", dir / "clash.nabla", "-o", dir / "libclash.so"});
+  INFO(r.err);
+  CHECK(r.exitCode == 1);
+  CHECK(contains(r.err, "clash.nabla:2:1: error: 'f_grad' would be exported twice: as the gradient "
+                        "of 'f' and as the value of 'f_grad'"));
+  CHECK(contains(r.err, "clash.nabla:1:1: note: 'f' is defined here"));
+  CHECK(contains(r.err, "clash.nabla:3:1: error: cannot export 'free': 'free' is a function of the "
+                        "C library that the compiled code calls"));
+  CHECK(contains(r.err, "clash.nabla:4:1: error: cannot export 'int': 'int' is a C or C++ "
+                        "keyword"));
+  CHECK(contains(r.err, "clash.nabla:5:1: error: cannot export '_g'"));
+  CHECK(contains(r.err, "clash.nabla:6:1: error: cannot export 'erf'"));
+  CHECK(contains(r.err, "clash.nabla:7:1: error: 'nabla_module_info' would be exported twice"));
+  CHECK_FALSE(contains(r.err, "'fine'"));
+  CHECK_FALSE(exists(dir / "libclash.so"));
+
+  // Without the Hessian, f and f_hess no longer clash.
+  writeText(dir / "hess.nabla", "f(x) = x^2\nf_hess(x) = 2\n");
+  ProcessResult clash = runNablaWith({"compile", dir / "hess.nabla", "-o", dir / "libhess.so"});
+  CHECK(clash.exitCode == 1);
+  CHECK(contains(clash.err, "'f_hess' would be exported twice"));
+  ProcessResult fine =
+      runNablaWith({"compile", dir / "hess.nabla", "-o", dir / "libhess.so", "--no-hessian"});
+  INFO(fine.err);
+  CHECK(fine.exitCode == 0);
+}
+
+TEST_CASE("an output that cannot be written is an error", "[aot][errors]") {
+  TempDir dir;
+  ProcessResult r = runNablaWith({"compile", kSeed, "-o", dir / "no/such/dir/libseed.so"});
+  CHECK(r.exitCode == 1);
+  CHECK(contains(r.err, "cannot write '" + (dir / "no/such/dir/libseed.so") + "'"));
+  // The library is written, the header is not: an error, and the header's path is named.
+  ProcessResult header = runNablaWith(
+      {"compile", kSeed, "-o", dir / "libseed.so", "--header", dir / "missing/seed.h"});
+  CHECK(header.exitCode == 1);
+  CHECK(contains(header.err, "cannot write '" + (dir / "missing/seed.h") + "'"));
+}
+
+TEST_CASE("a missing or failing C compiler driver is an error that says so", "[aot][errors]") {
+  TempDir dir;
+  ProcessResult missing =
+      runNablaWith({"compile", kSeed, "-o", dir / "libseed.so"}, {"CC=/nonexistent"});
+  CHECK(missing.exitCode == 1);
+  CHECK(contains(missing.err, "the C compiler driver '/nonexistent' (from $CC)"));
+  CHECK_FALSE(exists(dir / "libseed.so"));
+  ProcessResult notOnPath =
+      runNablaWith({"compile", kSeed, "-o", dir / "libseed.so"}, {"CC=no-such-cc-driver"});
+  CHECK(notOnPath.exitCode == 1);
+  CHECK(contains(notOnPath.err, "'no-such-cc-driver' (from $CC) is not on PATH"));
+
+  // A driver that fails: its own message is shown, with the command that ran.
+  writeText(dir / "fakecc", "#!/bin/sh\necho \"fakecc: cannot find -lsomething\" >&2\nexit 3\n");
+  REQUIRE(chmod((dir / "fakecc").c_str(), 0755) == 0);
+  ProcessResult failing = runNablaWith({"compile", kSeed, "-o", dir / "libseed.so"},
+                                       {"CC=" + (dir / "fakecc") + " -m64"});
+  INFO(failing.err);
+  CHECK(failing.exitCode == 1);
+  CHECK(contains(failing.err, "cannot link 'libseed.so'"));
+  CHECK(contains(failing.err, "exited with status 3"));
+  CHECK(contains(failing.err, "fakecc: cannot find -lsomething"));
+  CHECK(contains(failing.err, dir / "fakecc" + " -m64 -shared"));
+  CHECK_FALSE(exists(dir / "libseed.so"));
+
+  // --emit needs no linker.
+  ProcessResult object = runNablaWith({"compile", kSeed, "-o", dir / "seed.o", "--emit", "obj"},
+                                      {"CC=/nonexistent"});
+  CHECK(object.exitCode == 0);
+}
+
+TEST_CASE("usage errors of nabla compile exit 2", "[aot][errors]") {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> bad = {
+      {"compile", kSeed},                                            // no -o
+      {"compile", "-o", dir / "libx.so"},                             // no input
+      {"compile", kSeed, "-o", dir / "x", "--emit", "exe"},           // bad --emit
+      {"compile", kSeed, "-o", dir / "x", "--emit"},                  // --emit without value
+      {"compile", kSeed, "-o", dir / "x", "-O4"},                     // bad level
+      {"compile", kSeed, "-o", dir / "x", "-Ofast"},
+      {"compile", kSeed, "-o", dir / "x", "--asm"},                   // an option of `ir`
+      {"compile", kSeed, "-o", dir / "x", "--header"},
+      {"compile", kSeed, "-o", dir / "x", "--header", dir / "x"},    // the same file
+  };
+  for (const auto &args : bad) {
+    ProcessResult r = runNablaWith(args);
+    INFO(args.back() << ": " << r.err);
+    CHECK(r.exitCode == 2);
+    CHECK(contains(r.err, "nabla compile: error:"));
+    CHECK(contains(r.err, "run 'nabla compile --help'"));
+  }
+  ProcessResult help = runNablaWith({"compile", "--help"});
+  CHECK(help.exitCode == 0);
+  for (const char *part : {"nabla_objective_batch", "--emit obj|asm|llvm-ir", "--header FILE.h",
+                           "-O LEVEL", "--fast-math", "--no-hessian", "$CC"})
+    CHECK(contains(help.out, part));
+  for (const char *level : {"-O0", "-O1", "-O=3", "-O"}) {
+    std::vector<std::string> args{"compile", kSeed, "-o", dir / "libseed.so", level};
+    if (std::string(level) == "-O") args.push_back("2");
+    ProcessResult r = runNablaWith(args);
+    INFO(level << ": " << r.err);
+    CHECK(r.exitCode == 0);
+  }
+}

@@ -1,0 +1,364 @@
+// What an AOT library holds and says about itself: nabla_module_info() against the program, the
+// exported symbols, the header compiled as C and C++, the libraries it needs (DT_NEEDED), and
+// the --emit outputs.
+#include "aot_test_util.h"
+
+#include <llvm/Support/JSON.h>
+
+#include <cmath>
+#include <cstring>
+#include <sys/stat.h>
+
+using namespace nabla::aottest;
+
+namespace {
+
+/// Functions of scalars (one with arguments whose names C cannot take in a prototype), one
+/// array-valued function and one that reads a param (both skipped), and an objective.
+const char *const kProgram = R"(# what a library exports
+param W[2][3] = [[1, 2, 3], [4, 5, 6]]
+param b ~ normal(0, 0.1)
+param c ~ uniform(-1, 1)
+input x[3] from (first .. third)
+input y from (label)
+f(x, y) = (x^2 + y)^2 * (y - x*y)
+g(_Bool, hess, restrict) = _Bool * hess - restrict^2
+pair(a) = [a, 2*a]
+scaled(u) = u * b
+minimize (sum(W @ x) + b - y)^2 + c^2
+)";
+
+struct Built {
+  TempDir dir;
+  nabla::test::ProcessResult result;
+  std::string library, header;
+};
+
+std::unique_ptr<Built> build(const std::string &text, const std::vector<std::string> &extra = {}) {
+  auto out = std::make_unique<Built>();
+  writeText(out->dir / "model.nabla", text);
+  out->library = out->dir / "libmodel.so";
+  out->header = out->dir / "model.h";
+  std::vector<std::string> args{"compile", out->dir / "model.nabla", "-o", out->library,
+                                "--header", out->header};
+  args.insert(args.end(), extra.begin(), extra.end());
+  out->result = runNablaWith(args);
+  return out;
+}
+
+const llvm::json::Array &array(const llvm::json::Object &o, const char *key) {
+  const llvm::json::Array *a = o.getArray(key);
+  INFO(key);
+  REQUIRE(a);
+  return *a;
+}
+
+std::string string(const llvm::json::Object &o, const char *key) {
+  std::optional<llvm::StringRef> s = o.getString(key);
+  INFO(key);
+  REQUIRE(s);
+  return s->str();
+}
+
+std::int64_t integer(const llvm::json::Object &o, const char *key) {
+  std::optional<std::int64_t> n = o.getInteger(key);
+  INFO(key);
+  REQUIRE(n);
+  return *n;
+}
+
+/// {name, shape, offset, size} of a group entry.
+void checkGroup(const llvm::json::Value &v, const std::string &name,
+                const std::vector<std::int64_t> &shape, std::int64_t offset, std::int64_t size) {
+  const llvm::json::Object *o = v.getAsObject();
+  REQUIRE(o);
+  INFO(name);
+  CHECK(string(*o, "name") == name);
+  std::vector<std::int64_t> dims;
+  for (const llvm::json::Value &d : array(*o, "shape")) dims.push_back(*d.getAsInteger());
+  CHECK(dims == shape);
+  CHECK(integer(*o, "offset") == offset);
+  CHECK(integer(*o, "size") == size);
+}
+
+/// The shared libraries a library needs, from `readelf -d`.
+std::vector<std::string> neededLibraries(const std::string &library) {
+  nabla::test::ProcessResult r = run({"readelf", "-d", library});
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  std::vector<std::string> needed;
+  std::size_t at = 0;
+  while ((at = r.out.find("(NEEDED)", at)) != std::string::npos) {
+    std::size_t open = r.out.find('[', at), close = r.out.find(']', open);
+    REQUIRE(close != std::string::npos);
+    needed.push_back(r.out.substr(open + 1, close - open - 1));
+    at = close;
+  }
+  return needed;
+}
+
+}  // namespace
+
+TEST_CASE("nabla_module_info describes every entry point, and the library exports just those",
+          "[aot][library]") {
+  auto built = build(kProgram);
+  INFO(built->result.err);
+  REQUIRE(built->result.exitCode == 0);
+  CHECK(contains(built->result.err, "note: skipping 'pair'"));
+  CHECK(contains(built->result.err, "note: skipping 'scaled'"));
+  Library lib(built->library);
+  auto info = lib.get<const char *(*)()>("nabla_module_info");
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(info());
+  INFO(info());
+  REQUIRE(static_cast<bool>(parsed));
+  const llvm::json::Object &root = *parsed->getAsObject();
+  CHECK(string(root, "nabla_version") == NABLA_VERSION);
+  CHECK(integer(root, "abi_version") == 1);
+  CHECK(string(root, "module") == "model");
+  CHECK(string(root, "opt_level") == "O2");
+  CHECK(root.getBoolean("fast_math") == false);
+
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"f", "value"},
+      {"f_grad", "grad"},
+      {"f_hess", "hess"},
+      {"g", "value"},
+      {"g_grad", "grad"},
+      {"g_hess", "hess"},
+      {"nabla_objective", "grad"},
+      {"nabla_objective_batch", "batch"},
+      {"nabla_objective_hess", "hess"},
+      {"nabla_module_info", "info"}};
+  const llvm::json::Array &entries = array(root, "entry_points");
+  REQUIRE(entries.size() == expected.size());
+  const std::string header = readText(built->header);
+  for (std::size_t k = 0; k < expected.size(); ++k) {
+    const llvm::json::Object &e = *entries[k].getAsObject();
+    INFO(expected[k].first);
+    CHECK(string(e, "name") == expected[k].first);
+    CHECK(string(e, "kind") == expected[k].second);
+    // Each one is a symbol of the library, declared in the header with the same signature.
+    CHECK(lib.find(expected[k].first) != nullptr);
+    CHECK(contains(header, string(e, "signature") + ";"));
+  }
+  // Skipped functions are not exported, and nor are the internal array entry points.
+  for (const char *absent : {"pair", "scaled", "f.value", "f.grad"})
+    CHECK(lib.find(absent) == nullptr);
+
+  const llvm::json::Object &f = *entries[1].getAsObject();
+  CHECK(string(f, "function") == "f");
+  CHECK(string(f, "signature") == "double f_grad(double x, double y, double *grad)");
+  CHECK(integer(f, "outputs") == 2);
+  REQUIRE(array(f, "args").size() == 2);
+  checkGroup(array(f, "args")[0], "x", {}, 0, 1);
+  checkGroup(array(f, "args")[1], "y", {}, 1, 1);
+  CHECK(integer(*entries[2].getAsObject(), "outputs") == 4);
+  // C cannot take `_Bool` or `restrict` as parameter names, and `hess` is the output's name.
+  CHECK(string(*entries[5].getAsObject(), "signature") ==
+        "void g_hess(double, double hess, double, double *hess_out)");
+
+  const llvm::json::Object &objective = *entries[7].getAsObject();
+  CHECK(string(objective, "function") == "objective");
+  CHECK(integer(objective, "outputs") == 8);
+  const llvm::json::Array &params = array(objective, "params");
+  REQUIRE(params.size() == 3);
+  checkGroup(params[0], "W", {2, 3}, 0, 6);
+  checkGroup(params[1], "b", {}, 6, 1);
+  checkGroup(params[2], "c", {}, 7, 1);
+  const llvm::json::Array &inputs = array(objective, "inputs");
+  REQUIRE(inputs.size() == 2);
+  checkGroup(inputs[0], "x", {3}, 0, 3);
+  checkGroup(inputs[1], "y", {}, 3, 1);
+  CHECK(integer(*entries[8].getAsObject(), "outputs") == 64);
+
+  // The objective block: sense, sizes, initializers and data columns.
+  const llvm::json::Object *o = root.getObject("objective");
+  REQUIRE(o);
+  CHECK(string(*o, "sense") == "minimize");
+  CHECK(integer(*o, "num_params") == 8);
+  CHECK(integer(*o, "num_inputs") == 4);
+  const llvm::json::Object &w = *array(*o, "params")[0].getAsObject();
+  const llvm::json::Object &winit = *w.getObject("init");
+  CHECK(string(winit, "kind") == "value");
+  std::vector<double> values;
+  for (const llvm::json::Value &v : array(winit, "values")) values.push_back(*v.getAsNumber());
+  CHECK(values == std::vector<double>{1, 2, 3, 4, 5, 6});
+  const llvm::json::Object &binit = *array(*o, "params")[1].getAsObject()->getObject("init");
+  CHECK(string(binit, "kind") == "normal");
+  CHECK(binit.getNumber("mean") == 0.0);
+  CHECK(binit.getNumber("std") == 0.1);
+  const llvm::json::Object &cinit = *array(*o, "params")[2].getAsObject()->getObject("init");
+  CHECK(string(cinit, "kind") == "uniform");
+  CHECK(cinit.getNumber("lo") == -1.0);
+  CHECK(cinit.getNumber("hi") == 1.0);
+  const llvm::json::Object &x = *array(*o, "inputs")[0].getAsObject();
+  CHECK(x.getBoolean("column_range") == true);
+  REQUIRE(array(x, "columns").size() == 2);
+  CHECK(*array(x, "columns")[0].getAsString() == "first");
+  CHECK(*array(x, "columns")[1].getAsString() == "third");
+  const llvm::json::Object &y = *array(*o, "inputs")[1].getAsObject();
+  CHECK(y.getBoolean("column_range") == false);
+  CHECK(*array(y, "columns")[0].getAsString() == "label");
+
+  // The functions with those odd argument names compute what they say.
+  double grad[3], hess[9];
+  auto g = lib.get<double (*)(double, double, double)>("g");
+  auto gGrad = lib.get<double (*)(double, double, double, double *)>("g_grad");
+  auto gHess = lib.get<void (*)(double, double, double, double *)>("g_hess");
+  CHECK(g(2, 3, 4) == -10);
+  CHECK(gGrad(2, 3, 4, grad) == -10);
+  CHECK(grad[0] == 3);
+  CHECK(grad[1] == 2);
+  CHECK(grad[2] == -8);
+  gHess(2, 3, 4, hess);
+  const double wantHess[9] = {0, 1, 0, 1, 0, 0, 0, 0, -2};
+  for (int i = 0; i < 9; ++i) CHECK(hess[i] == wantHess[i]);
+}
+
+TEST_CASE("the library and its description show --no-hessian and --fast-math",
+          "[aot][library]") {
+  auto built = build(kProgram, {"--no-hessian", "--fast-math", "-O3"});
+  INFO(built->result.err);
+  REQUIRE(built->result.exitCode == 0);
+  Library lib(built->library);
+  for (const char *absent : {"f_hess", "g_hess", "nabla_objective_hess"})
+    CHECK(lib.find(absent) == nullptr);
+  const std::string header = readText(built->header);
+  CHECK_FALSE(contains(header, "_hess"));
+  CHECK(contains(header, "--fast-math"));
+  auto info = lib.get<const char *(*)()>("nabla_module_info");
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(info());
+  REQUIRE(static_cast<bool>(parsed));
+  const llvm::json::Object &root = *parsed->getAsObject();
+  CHECK(root.getBoolean("fast_math") == true);
+  CHECK(string(root, "opt_level") == "O3");
+  CHECK(array(root, "entry_points").size() == 7);
+  // Fast math may change the last bits, not the value of this polynomial at binary fractions.
+  auto f = lib.get<double (*)(double, double)>("f");
+  CHECK(f(0.5, -0.5) == -0.015625);
+}
+
+TEST_CASE("the generated header compiles as C99 and C++ without warnings", "[aot][library]") {
+  auto built = build(kProgram);
+  REQUIRE(built->result.exitCode == 0);
+  // A host that includes the header twice (the guard) and calls every declaration.
+  const std::string body = R"(#include "model.h"
+#include "model.h"
+int main(void) {
+  double grad[NABLA_MODEL_NUM_PARAMS], hess[NABLA_MODEL_NUM_PARAMS * NABLA_MODEL_NUM_PARAMS];
+  double params[NABLA_MODEL_NUM_PARAMS] = {0}, inputs[NABLA_MODEL_NUM_INPUTS] = {0};
+  double g3[3], h9[9], h4[4];
+  const double *columns[NABLA_MODEL_NUM_INPUTS] = {inputs, inputs + 1, inputs + 2, inputs + 3};
+  double sum = f(1, 2) + f_grad(1, 2, g3) + g(1, 2, 3) + g_grad(1, 2, 3, g3);
+  f_hess(1, 2, h4);
+  g_hess(1, 2, 3, h9);
+  sum += nabla_objective(params, inputs, grad) + nabla_objective_batch(params, 1, columns, grad);
+  nabla_objective_hess(params, inputs, hess);
+  return sum == sum && nabla_module_info()[0] == '{' ? 0 : 1;
+}
+)";
+  writeText(built->dir / "host.c", body);
+  writeText(built->dir / "host.cpp", body);
+  nabla::test::ProcessResult c = run({"cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror",
+                                      "-I", built->dir.path(), "-c", built->dir / "host.c", "-o",
+                                      built->dir / "host_c.o"});
+  INFO(c.out << c.err);
+  CHECK(c.exitCode == 0);
+  nabla::test::ProcessResult cxx = run({"c++", "-std=c++11", "-Wall", "-Wextra", "-pedantic",
+                                        "-Werror", "-I", built->dir.path(), "-c",
+                                        built->dir / "host.cpp", "-o", built->dir / "host_cxx.o"});
+  INFO(cxx.out << cxx.err);
+  CHECK(cxx.exitCode == 0);
+
+  // Linked against the library, the C host runs.
+  nabla::test::ProcessResult link = run({"cc", built->dir / "host_c.o", "-o", built->dir / "host",
+                                         "-L", built->dir.path(), "-lmodel",
+                                         "-Wl,-rpath," + built->dir.path()});
+  INFO(link.out << link.err);
+  REQUIRE(link.exitCode == 0);
+  CHECK(nabla::test::runProcess(built->dir / "host", {}).exitCode == 0);
+}
+
+TEST_CASE("a library needs only libc and libm", "[aot][library]") {
+  for (const std::vector<std::string> &extra :
+       {std::vector<std::string>{}, {"--fast-math"}, {"-O0"}}) {
+    auto built = build(kProgram, extra);
+    REQUIRE(built->result.exitCode == 0);
+    std::vector<std::string> needed = neededLibraries(built->library);
+    for (const std::string &lib : needed) {
+      INFO(lib);
+      CHECK((lib == "libc.so.6" || lib == "libm.so.6"));
+    }
+    nabla::test::ProcessResult r = run({"readelf", "-d", built->library});
+    CHECK_FALSE(contains(r.out, "LLVM"));
+    CHECK_FALSE(contains(r.out, "nabla"));
+    CHECK(contains(r.out, "(SONAME)"));
+    CHECK(contains(r.out, "[libmodel.so]"));
+  }
+}
+
+TEST_CASE("nabla compile --emit writes an object, assembly or optimized IR instead of a library",
+          "[aot][library]") {
+  TempDir dir;
+  const std::string seed = std::string(NABLA_SOURCE_DIR) + "/samples/seed.nabla";
+
+  nabla::test::ProcessResult obj = runNablaWith(
+      {"compile", seed, "-o", dir / "seed.o", "--emit", "obj", "--header", dir / "seed.h"});
+  INFO(obj.err);
+  REQUIRE(obj.exitCode == 0);
+  const std::string object = readText(dir / "seed.o");
+  REQUIRE(object.size() > 64);
+  CHECK(object.compare(0, 4, "\x7f" "ELF") == 0);
+  std::uint16_t type = 0;
+  std::memcpy(&type, object.data() + 16, 2);
+  CHECK(type == 1);  // ET_REL: a relocatable object, not linked
+  nabla::test::ProcessResult symbols = run({"readelf", "-s", "-W", dir / "seed.o"});
+  for (const char *s : {" f\n", " f_grad\n", " f_hess\n", " nabla_module_info\n"}) {
+    INFO(s);
+    CHECK(contains(symbols.out, s));
+  }
+  CHECK(contains(readText(dir / "seed.h"), "double f(double x, double y);"));
+
+  nabla::test::ProcessResult asmOut =
+      runNablaWith({"compile", seed, "-o", dir / "seed.s", "--emit=asm"});
+  REQUIRE(asmOut.exitCode == 0);
+  const std::string assembly = readText(dir / "seed.s");
+  CHECK(contains(assembly, "f_grad:"));
+  CHECK(contains(assembly, ".globl\tf_hess"));
+  CHECK_FALSE(contains(assembly, "define"));
+
+  nabla::test::ProcessResult ir =
+      runNablaWith({"compile", seed, "-o", dir / "seed.ll", "--emit", "llvm-ir"});
+  REQUIRE(ir.exitCode == 0);
+  const std::string text = readText(dir / "seed.ll");
+  CHECK(contains(text, "define double @f(double %x, double %y)"));
+  CHECK(contains(text, "define double @f_grad(double %x, double %y, ptr"));
+  CHECK(contains(text, "define void @f_hess("));
+  CHECK(contains(text, "define noundef nonnull ptr @nabla_module_info()"));
+  // Optimized: the array entry points are inlined into the C wrappers and gone.
+  CHECK_FALSE(contains(text, "@f.value"));
+
+  // The same input gives the same bytes (the module is named after the output file).
+  TempDir other;
+  nabla::test::ProcessResult again =
+      runNablaWith({"compile", seed, "-o", other / "seed.ll", "--emit", "llvm-ir"});
+  REQUIRE(again.exitCode == 0);
+  CHECK(readText(other / "seed.ll") == text);
+}
+
+TEST_CASE("file names that would end a C comment do not break the header", "[aot][library]") {
+  // The header's first comment names the source file, here `.../odd*/model.nabla`.
+  TempDir dir;
+  const std::string odd = dir / "odd*";
+  REQUIRE(mkdir(odd.c_str(), 0755) == 0);
+  writeText(odd + "/model.nabla", "f(x, y) = x * y\n");
+  nabla::test::ProcessResult r = runNablaWith(
+      {"compile", odd + "/model.nabla", "-o", odd + "/libmodel.so", "--header", odd + "/model.h"});
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CHECK(contains(readText(odd + "/model.h"), "odd* /model.nabla"));
+  nabla::test::ProcessResult c = run({"cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror",
+                                      "-fsyntax-only", "-x", "c", odd + "/model.h"});
+  INFO(c.err);
+  CHECK(c.exitCode == 0);
+}
