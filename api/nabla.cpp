@@ -2,7 +2,6 @@
 // of compiler/jit behind handles that share one immutable compiled program.
 #include "nabla/nabla.hpp"
 
-#include "batch.h"
 #include "graph/print.h"
 #include "jit/compiled_function.h"
 #include "pipeline.h"
@@ -70,28 +69,21 @@ namespace {
 // The self-contained text of the derivatives may not exceed this, as for `nabla diff --json`.
 constexpr std::uint64_t kMaxTextBytes = std::uint64_t{1} << 27;
 
-/// The process's JIT: LLJIT fixes the optimization level when a session is made, so there is one
-/// session per level, each created on first use (function-local statics: thread-safe). They are
+/// The process's JIT session, created on first use (a function-local static: thread-safe) and
 /// never destroyed, so that code stays valid for hosts that call it from their own static
-/// destructors or from threads still running at exit.
-jit::Session &processSession(int level) {
+/// destructors or from threads still running at exit. Each function asks for its own
+/// optimization level (jit::FunctionOptions::optLevel).
+jit::Session &processSession() {
+  static jit::Session *session = new jit::Session();
+  return *session;
+}
+
+jit::OptLevel optLevelOf(int level) {
   switch (level) {
-  case 0: {
-    static jit::Session *session = new jit::Session(jit::SessionOptions{jit::OptLevel::O0});
-    return *session;
-  }
-  case 1: {
-    static jit::Session *session = new jit::Session(jit::SessionOptions{jit::OptLevel::O1});
-    return *session;
-  }
-  case 3: {
-    static jit::Session *session = new jit::Session(jit::SessionOptions{jit::OptLevel::O3});
-    return *session;
-  }
-  default: {
-    static jit::Session *session = new jit::Session(jit::SessionOptions{jit::OptLevel::O2});
-    return *session;
-  }
+  case 0: return jit::OptLevel::O0;
+  case 1: return jit::OptLevel::O1;
+  case 3: return jit::OptLevel::O3;
+  default: return jit::OptLevel::O2;
   }
 }
 
@@ -337,7 +329,9 @@ double Objective::batch(std::span<const double> params, std::size_t n,
     if (!columns[k])
       throw Error(Error::Kind::Argument, "input column " + std::to_string(k) + " of a batch of '" +
                                              o.name + "' is a null pointer");
-  return api::meanLossAndGrad(o.code, params, n, columns, grad);
+  // The batched kernel (vectorized across rows, over the session's threads), or row by row until
+  // the optimized tier with the kernel is in.
+  return o.code.batchMean(params, n, columns, grad);
 }
 
 // --- Module ------------------------------------------------------------------------------------
@@ -409,10 +403,12 @@ namespace {
 
 Module compileBuffer(const SourceBuffer &buffer, bool allowBare, const Options &options) {
   const CompileOptions co = compilerOptions(options, allowBare);
-  const jit::FunctionOptions codeOptions{options.fast_math};
+  jit::FunctionOptions codeOptions;
+  codeOptions.fastMath = options.fast_math;
+  codeOptions.optLevel = optLevelOf(options.opt_level);
   jit::Session *sessionPtr = nullptr;
   try {
-    sessionPtr = &processSession(options.opt_level);
+    sessionPtr = &processSession();
   } catch (const jit::JitError &e) {
     throw Error(Error::Kind::Internal, std::string("cannot start the JIT: ") + e.what());
   }
@@ -506,9 +502,11 @@ Module compileBuffer(const SourceBuffer &buffer, bool allowBare, const Options &
         f.name, detail::Access::make<Function>(std::shared_ptr<const Function::Impl>(functions[i])));
   }
   if (objective) {
+    jit::FunctionOptions objectiveOptions = codeOptions;
+    objectiveOptions.batched = true;
     objective->code = compileOrThrow("the objective of '" + buffer.name() + "'", [&] {
       return jit::compileFunction(session, graph, objective->name, objectiveArgs, objective->d,
-                                  codeOptions);
+                                  objectiveOptions);
     });
     objective->program = program;
     module->objective =

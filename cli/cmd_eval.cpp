@@ -31,7 +31,11 @@ void jsonNumber(llvm::json::OStream &j, double v) {
 std::vector<double> evaluateCompiled(const Graph &graph, const std::string &name,
                                      const std::vector<SymbolId> &args, const Derivatives &d,
                                      const std::vector<double> &symbolValues) {
-  jit::Session session;  // one evaluation per run: the default options
+  // One evaluation per run: the first tier (nabla's baseline code, ready at once) is all it needs;
+  // nothing is optimized in the background.
+  jit::SessionOptions options;
+  options.optimizeInBackground = false;
+  jit::Session session(options);
   jit::CompiledFunction f = jit::compileFunction(session, graph, name, args, d);
   std::vector<double> at;
   for (SymbolId s : args)

@@ -208,4 +208,51 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
   return fn;
 }
 
+llvm::Function *emitBatchMean(llvm::Module &module, const std::string &name, llvm::Function &sums,
+                              std::size_t gradSize) {
+  if (module.getNamedValue(name)) throw CodegenError("entry point '" + name + "' is defined twice");
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Type *f64 = llvm::Type::getDoubleTy(ctx);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  auto *fn = llvm::Function::Create(llvm::FunctionType::get(f64, {ptr, i64, ptr, ptr}, false),
+                                    llvm::Function::ExternalLinkage, name, module);
+  fn->setDoesNotThrow();
+  const char *names[] = {"params", "n", "columns", "grad"};
+  for (unsigned k = 0; k < 4; ++k) fn->getArg(k)->setName(names[k]);
+  for (unsigned k : {0u, 2u, 3u}) fn->addParamAttr(k, llvm::Attribute::NoCapture);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  Scratch totals = allocateScratch(module, b, f64, gradSize + 1, "sums");
+  b.CreateCall(&sums, {fn->getArg(0), b.getInt64(0), fn->getArg(1), fn->getArg(2), totals.pointer});
+  llvm::Value *count = b.CreateUIToFP(fn->getArg(1), f64, "count");
+  llvm::Value *mean = b.CreateFDiv(b.CreateLoad(f64, totals.pointer), count, "mean");
+  auto *write = llvm::BasicBlock::Create(ctx, "grad", fn);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", fn);
+  b.CreateCondBr(b.CreateIsNull(fn->getArg(3)), done, write);
+  b.SetInsertPoint(write);
+  for (std::uint64_t i = 0; i < gradSize; ++i) {
+    llvm::Value *g = b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, totals.pointer, 1 + i));
+    b.CreateStore(b.CreateFDiv(g, count), b.CreateConstInBoundsGEP1_64(f64, fn->getArg(3), i));
+  }
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  if (totals.onHeap) b.CreateCall(totals.free, {totals.pointer});
+  b.CreateRet(mean);
+  if (totals.failed) {
+    // No room for the sums: NaN everywhere, as for every other out-of-memory path.
+    b.SetInsertPoint(totals.failed);
+    llvm::Value *nan = llvm::ConstantFP::getNaN(f64);
+    auto *fill = llvm::BasicBlock::Create(ctx, "nan.grad", fn);
+    auto *out = llvm::BasicBlock::Create(ctx, "nan.done", fn);
+    b.CreateCondBr(b.CreateIsNull(fn->getArg(3)), out, fill);
+    b.SetInsertPoint(fill);
+    for (std::uint64_t i = 0; i < gradSize; ++i)
+      b.CreateStore(nan, b.CreateConstInBoundsGEP1_64(f64, fn->getArg(3), i));
+    b.CreateBr(out);
+    b.SetInsertPoint(out);
+    b.CreateRet(nan);
+  }
+  return fn;
+}
+
 }  // namespace nabla::codegen

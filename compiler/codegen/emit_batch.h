@@ -42,4 +42,11 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
                                 std::size_t paramCount, std::size_t inputCount,
                                 const BatchOptions &options);
 
+/// Adds `double name(const double *params, size_t n, const double *const *columns, double *grad)`
+/// over the kernel `sums` (made by emitBatchKernel, with 1 + gradSize roots: the loss, then its
+/// gradient): the mean loss over rows [0, n), returned, and the mean gradient, written to grad
+/// unless it is null. n == 0 gives NaN (0/0). Throws CodegenError when `name` is taken.
+llvm::Function *emitBatchMean(llvm::Module &module, const std::string &name, llvm::Function &sums,
+                              std::size_t gradSize);
+
 }  // namespace nabla::codegen

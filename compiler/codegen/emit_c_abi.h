@@ -5,8 +5,6 @@
 //   double f_grad(double x, double y, double *grad)     -> f.grad(args, grad)
 //   void   f_hess(double x, double y, double *hess)     -> f.hess(args, hess)
 //   double nabla_objective(const double *params, const double *inputs, double *grad)
-//   double nabla_objective_batch(const double *params, size_t n, const double *const *columns,
-//                                double *grad)
 //   const char *nabla_module_info(void)
 //
 // A wrapper copies its arguments into one local array of doubles, in order, and calls the array
@@ -46,18 +44,6 @@ struct CParam {
 llvm::Function *emitCWrapper(llvm::Module &module, const std::string &name, llvm::Function &inner,
                              EntryKind kind, std::span<const CParam> params, std::size_t outputs,
                              llvm::Function *valueOnly = nullptr, const EmitOptions &options = {});
-
-/// Adds `double name(const double *params, size_t n, const double *const *columns, double *grad)`:
-/// the mean over n rows of `rowGrad` (a ValueAndGrad entry point over nParams params, then
-/// nInputs inputs, with nParams gradient entries), row r's input k being columns[k][r]; the mean
-/// gradient goes to `grad`. A null `grad` calls `rowValue` (a Value entry point over the same
-/// arguments) and computes the mean value alone. Rows are summed in order, then divided by n
-/// (n == 0 gives NaN). This is the plain loop over rows; a vectorized kernel can take its
-/// place behind the same signature. Throws CodegenError when `name` is taken.
-llvm::Function *emitBatchByRows(llvm::Module &module, const std::string &name,
-                                llvm::Function &rowValue, llvm::Function &rowGrad,
-                                std::size_t nParams, std::size_t nInputs,
-                                const EmitOptions &options = {});
 
 /// Adds `const char *name(void)`, returning `text` as a constant NUL-terminated string of the
 /// module. Throws CodegenError when `name` is taken.

@@ -164,42 +164,6 @@ Tape balanceSums(const Tape &tape) {
   return out;
 }
 
-Tape scheduleDepthFirst(const Tape &tape) {
-  const std::size_t n = tape.size();
-  std::vector<std::uint32_t> slotOf(n, Tape::kNoSlot);
-  Tape out;
-  out.entries.reserve(n);
-  // Explicit stack of (slot, next argument to visit).
-  std::vector<std::pair<std::uint32_t, int>> stack;
-  for (std::uint32_t root : tape.roots) {
-    if (slotOf[root] != Tape::kNoSlot) continue;
-    stack.emplace_back(root, 0);
-    while (!stack.empty()) {
-      auto &[s, next] = stack.back();
-      const Tape::Entry &e = tape.entries[s];
-      if (next < arity(e.op)) {
-        std::uint32_t a = e.args[next++];
-        if (slotOf[a] == Tape::kNoSlot) stack.emplace_back(a, 0);
-        continue;
-      }
-      Tape::Entry copy = e;
-      for (std::uint32_t &a : copy.args)
-        if (a != Tape::kNoSlot) a = slotOf[a];
-      slotOf[s] = static_cast<std::uint32_t>(out.entries.size());
-      out.entries.push_back(copy);
-      stack.pop_back();
-    }
-  }
-  out.roots.reserve(tape.roots.size());
-  for (std::uint32_t r : tape.roots) out.roots.push_back(slotOf[r]);
-  out.lastUse.assign(out.entries.size(), 0);
-  for (std::size_t i = 0; i < out.entries.size(); ++i)
-    for (std::uint32_t a : out.entries[i].args)
-      if (a != Tape::kNoSlot) out.lastUse[a] = static_cast<std::uint32_t>(i);
-  for (std::uint32_t r : out.roots) out.lastUse[r] = Tape::kLiveOut;
-  return out;
-}
-
 std::string printTape(const Graph &graph, const Tape &tape) {
   std::string out;
   char buf[64];

@@ -63,12 +63,6 @@ Tape buildTape(const Graph &graph, std::span<const NodeId> roots, std::span<cons
 /// costs logarithmic rather than linear latency. Roots keep their order; no recursion.
 Tape balanceSums(const Tape &tape);
 
-/// The same computation in depth-first order from the roots (each root's operands just before
-/// it, a shared value where it is first needed), which keeps fewer values alive at once than
-/// NodeId order, where a gradient's backward sweep reads forward values from far back. Values
-/// are unchanged: the same operations on the same operands. No recursion.
-Tape scheduleDepthFirst(const Tape &tape);
-
 /// One line per entry, `%3 = sin %1`, `%0 = var x`, `%1 = const 0.5`, then `roots %3 %5`: for dumps
 /// and tests. Constants are printed so that they read back to the same double.
 std::string printTape(const Graph &graph, const Tape &tape);

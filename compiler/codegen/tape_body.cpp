@@ -184,8 +184,10 @@ Scratch allocateScratch(llvm::Module &module, llvm::IRBuilder<> &b, llvm::Type *
 }
 
 void addFastMathAttributes(llvm::Function &fn) {
-  for (const char *attr : {"unsafe-fp-math", "no-infs-fp-math", "no-nans-fp-math",
-                           "no-signed-zeros-fp-math", "approx-func-fp-math"})
+  // Not "unsafe-fp-math": it lets the code generator reassociate, which turns the balanced sums
+  // (balanceSums) back into long chains of fused multiply-adds.
+  for (const char *attr : {"no-infs-fp-math", "no-nans-fp-math", "no-signed-zeros-fp-math",
+                           "approx-func-fp-math"})
     fn.addFnAttr(attr, "true");
 }
 

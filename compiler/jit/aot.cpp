@@ -1,6 +1,9 @@
 #include "jit/aot.h"
 
+#include "codegen/emit_batch.h"
 #include "codegen/emit_c_abi.h"
+
+#include <algorithm>
 
 #include <llvm/ADT/SmallString.h>
 #include <llvm/IR/Function.h>
@@ -79,12 +82,29 @@ void checkDerivatives(const std::string &what, std::size_t n, const Derivatives 
                                 std::to_string(n));
 }
 
-/// The batched objective. The plain loop over rows of codegen/emit_c_abi.h, behind this one
-/// call so that a vectorized kernel can replace it.
-void emitObjectiveBatch(llvm::Module &module, const Inner &inner, std::size_t nParams,
-                        std::size_t nInputs, const codegen::EmitOptions &options) {
-  codegen::emitBatchByRows(module, "nabla_objective_batch", *inner.value, *inner.grad, nParams,
-                           nInputs, options);
+/// The batched objective: the kernel that sums loss and gradient over a range of rows,
+/// vectorized across rows for the host (codegen/emit_batch.h), exported as
+/// nabla_objective_batch_sums so that a host can split rows over its own threads, and the mean
+/// over all rows as nabla_objective_batch.
+void emitObjectiveBatch(llvm::Module &module, const Graph &graph, std::span<const SymbolId> args,
+                        const Derivatives &d, std::size_t nParams, std::size_t nInputs,
+                        const codegen::EmitOptions &options) {
+  const codegen::TapeEntryPoint kernel = codegen::bindEntryPoint(
+      graph, {"nabla_objective_batch_sums", codegen::EntryKind::Array, concat(d.value, d.grad)},
+      args);
+  const VectorTarget vector = hostVectorTarget();
+  const std::vector<std::string> available = hostVectorMath(vector);
+  codegen::BatchOptions batch;
+  batch.lanes = vector.lanes;
+  batch.vectorMathPrefix = available.empty() ? "" : vector.mathPrefix;
+  batch.hasVectorMath = [available](std::string_view name) {
+    return std::find(available.begin(), available.end(), name) != available.end();
+  };
+  batch.fastMath = options.fastMath;
+  batch.maxPartSize = options.maxPartSize;
+  batch.splitAbove = options.splitAbove;
+  llvm::Function *sums = codegen::emitBatchKernel(module, kernel, nParams, nInputs, batch);
+  codegen::emitBatchMean(module, "nabla_objective_batch", *sums, nParams);
 }
 
 std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext &context, const AotModule &aot,
@@ -128,7 +148,7 @@ std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext &context, const AotM
     const codegen::CParam rowParams[] = {{"params", P, true}, {"inputs", I, true}};
     codegen::emitCWrapper(*module, "nabla_objective", *inner.grad, codegen::EntryKind::ValueAndGrad,
                           rowParams, P, inner.value, options.emit);
-    emitObjectiveBatch(*module, inner, P, I, options.emit);
+    emitObjectiveBatch(*module, graph, args, o.d, P, I, options.emit);
     if (inner.hess)
       codegen::emitCWrapper(*module, "nabla_objective_hess", *inner.hess, codegen::EntryKind::Array,
                             rowParams, P * P, nullptr, options.emit);
@@ -241,7 +261,11 @@ std::string linkSharedLibrary(const std::string &object, const std::string &sona
   words.push_back(libraryPath);
   words.push_back(objectPath);
   if (!soname.empty()) words.push_back("-Wl,-soname," + soname);
-  for (const char *w : {"-Wl,-z,defs", "-Wl,--as-needed", "-lm"}) words.emplace_back(w);
+  for (const char *w : {"-Wl,-z,defs", "-Wl,--as-needed"}) words.emplace_back(w);
+  // glibc's vector math library, for a batched kernel that calls it (its symbols are the only
+  // ones that start so; see codegen/emit_batch.h).
+  if (object.find("_ZGV") != std::string::npos) words.emplace_back("-lmvec");
+  words.emplace_back("-lm");
   std::vector<llvm::StringRef> argv(words.begin(), words.end());
   const std::optional<llvm::StringRef> redirects[] = {llvm::StringRef(""), llvm::StringRef(logPath),
                                                       llvm::StringRef(logPath)};

@@ -64,6 +64,9 @@ constexpr const char *kObjectiveSignature =
 constexpr const char *kBatchSignature =
     "double nabla_objective_batch(const double *params, size_t n, const double *const *columns, "
     "double *grad)";
+constexpr const char *kBatchSumsSignature =
+    "void nabla_objective_batch_sums(const double *params, size_t begin, size_t end, "
+    "const double *const *columns, double *sums)";
 constexpr const char *kObjectiveHessSignature =
     "void nabla_objective_hess(const double *params, const double *inputs, double *hess)";
 constexpr const char *kInfoSignature = "const char *nabla_module_info(void)";
@@ -344,9 +347,17 @@ void appendObjective(std::string &out, const AotObjective &o, const std::string 
                          "written to grad (" + numParams + " doubles; NULL: the mean alone). "
                          "columns holds " + numInputs + " pointers, one per scalar input in the "
                          "order above, each to n doubles: row r is columns[0][r], columns[1][r], "
-                         "... Rows are summed in order and the sums divided by n; n == 0 gives "
-                         "NaN. grad must not overlap the columns."});
+                         "... The rows are summed (several at a time, see below) and the sums "
+                         "divided by n; n == 0 gives NaN. grad must not overlap the columns."});
   out += std::string(kBatchSignature) + ";\n";
+  out += "\n" + comment({"The sums, not the means, over rows begin <= r < end of the same columns: "
+                         "sums[0] is the sum of the objective, sums[1 + i] that of gradient entry "
+                         "i (1 + " + numParams + " doubles). Disjoint ranges may run on several "
+                         "threads at once, each with its own sums; adding their sums and dividing "
+                         "by the row count gives nabla_objective_batch's results up to rounding. "
+                         "nabla_objective_batch is this over [0, n) divided by n. The rows are "
+                         "computed several at a time in SIMD registers."});
+  out += std::string(kBatchSumsSignature) + ";\n";
   if (!o.d.hessian.empty()) {
     out += "\n" + comment({"The Hessian of the objective at one row with respect to the params, "
                            "row-major and symmetric: hess[" + numParams + "*i + j] = "
@@ -413,6 +424,7 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
         };
         entry("nabla_objective", "grad", kObjectiveSignature, "value", P);
         entry("nabla_objective_batch", "batch", kBatchSignature, "value", P);
+        entry("nabla_objective_batch_sums", "batch_sums", kBatchSumsSignature, "void", 1 + P);
         if (!o.d.hessian.empty())
           entry("nabla_objective_hess", "hess", kObjectiveHessSignature, "void", P * P);
       }

@@ -92,6 +92,7 @@ std::vector<Exported> exported(const AotModule &module) {
     const SourceRange r = module.objective->range;
     out.push_back({"nabla_objective", "the objective", "", r});
     out.push_back({"nabla_objective_batch", "the batched objective", "", r});
+    out.push_back({"nabla_objective_batch_sums", "the batched objective's sums", "", r});
     if (!module.objective->d.hessian.empty())
       out.push_back({"nabla_objective_hess", "the objective's Hessian", "", r});
   }

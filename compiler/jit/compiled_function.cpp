@@ -333,10 +333,14 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
 
   out.code_ = std::make_shared<FunctionCode>();
   out.code_->workers = session.workers();
-  const bool tiered = session.tiered();
-  const OptLevel firstLevel = tiered ? OptLevel::O0 : session.optLevel();
+  // The tiers: the final level is the function's or the session's; O0 has nothing above it.
+  const SessionOptions &sessionOptions = session.options();
+  const OptLevel finalLevel = options.optLevel.value_or(sessionOptions.optLevel);
+  const bool tiered = sessionOptions.tiered && finalLevel != OptLevel::O0;
+  const bool baselineFirst = tiered && sessionOptions.baseline && codegen::baselineSupported();
+  const OptLevel firstLevel = tiered ? OptLevel::O0 : finalLevel;
   const std::string what = "function '" + fn + "'";
-  if (session.baselineFirstTier()) {
+  if (baselineFirst) {
     // Machine code of our own, straight from the tapes; the batched kernel waits for the
     // optimized tier (until then batches run row by row on the fused entry point).
     std::vector<codegen::TapeEntryPoint> entries{tapes.value, tapes.grad};
@@ -360,7 +364,7 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
     out.code_->state = FunctionCode::State::Optimized;
     return out;
   }
-  if (!session.optimizesInBackground()) {
+  if (!sessionOptions.optimizeInBackground) {
     out.code_->state = FunctionCode::State::FirstTierOnly;
     return out;
   }
@@ -389,7 +393,7 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   auto unrun = std::make_shared<Unrun>();  // built in place: a temporary would settle at once
   unrun->settle.code = out.code_;
   TierOptions second{emitOptions(options, false), batchOptions(session, options, false), false};
-  session.runInBackground([&session, unrun, tapes = std::move(tapes), second,
+  session.runInBackground([&session, unrun, tapes = std::move(tapes), second, finalLevel,
                            symbol = out.symbol_ + ".opt", what]() mutable {
     unrun->ran = true;
     std::shared_ptr<FunctionCode> code = unrun->settle.code.lock();
@@ -398,7 +402,7 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
       auto context = std::make_unique<llvm::LLVMContext>();
       auto module = emitFunction(*context, symbol, tapes, second);
       ModuleHandle handle = install(session, *code, symbol, tapes, std::move(module),
-                                    std::move(context), what + " (optimized)", session.optLevel());
+                                    std::move(context), what + " (optimized)", finalLevel);
       unrun->settle(FunctionCode::State::Optimized, std::move(handle));
     } catch (...) {
       // The first tier stays installed: same values, slower code.

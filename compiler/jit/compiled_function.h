@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,6 +50,9 @@ struct FunctionOptions {
   bool batched = false;
   /// Run LLVM's verifier over the generated IR (a check of nabla's code generator).
   bool verify = true;
+  /// The level of the code that runs in the end, instead of the session's (SessionOptions::
+  /// optLevel). O0 has nothing to tier up to.
+  std::optional<OptLevel> optLevel;
 };
 
 /// The installed entry points and the modules behind them; shared with the background compile.

@@ -107,18 +107,7 @@ Session::Session(SessionOptions options)
   // this process once the library is loaded. Without it (or for a function an older glibc lacks)
   // those kernels call the scalar functions lane by lane.
   impl_->vectorTarget = hostVectorTarget();
-  if (!impl_->vectorTarget.mathPrefix.empty() &&
-      !llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1")) {
-    for (const char *name : {"exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh",
-                             "cosh", "tanh", "log1p", "expm1"})
-      if (llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(impl_->vectorTarget.mathPrefix +
-                                                              "v_" + name))
-        impl_->vectorMath.emplace_back(name);
-    for (const char *name : {"pow", "atan2", "hypot"})
-      if (llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(impl_->vectorTarget.mathPrefix +
-                                                              "vv_" + name))
-        impl_->vectorMath.emplace_back(name);
-  }
+  impl_->vectorMath = hostVectorMath(impl_->vectorTarget);
 
   llvm::Expected<llvm::orc::JITTargetMachineBuilder> jtmb =
       llvm::orc::JITTargetMachineBuilder::detectHost();
@@ -229,6 +218,7 @@ std::string Session::uniqueName(std::string_view base) {
 }
 
 OptLevel Session::optLevel() const { return impl_->options.optLevel; }
+const SessionOptions &Session::options() const { return impl_->options; }
 bool Session::tiered() const {
   return impl_->options.tiered && impl_->options.optLevel != OptLevel::O0;
 }

@@ -107,6 +107,7 @@ public:
   std::string uniqueName(std::string_view base);
 
   OptLevel optLevel() const;
+  const SessionOptions &options() const;
   bool tiered() const;
   /// Whether the first tier is the baseline code generator (tiered, asked for and supported).
   bool baselineFirstTier() const;

@@ -6,6 +6,7 @@
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/CodeGen.h>
+#include <llvm/Support/DynamicLibrary.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -87,6 +88,21 @@ VectorTarget hostVectorTarget() {
     }
   }
   return v;
+}
+
+std::vector<std::string> hostVectorMath(const VectorTarget &target) {
+  std::vector<std::string> out;
+  if (target.mathPrefix.empty() ||
+      llvm::sys::DynamicLibrary::LoadLibraryPermanently("libmvec.so.1"))
+    return out;
+  for (const char *name : {"exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh",
+                           "cosh", "tanh", "log1p", "expm1"})
+    if (llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(target.mathPrefix + "v_" + name))
+      out.emplace_back(name);
+  for (const char *name : {"pow", "atan2", "hypot"})
+    if (llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(target.mathPrefix + "vv_" + name))
+      out.emplace_back(name);
+  return out;
 }
 
 std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(OptLevel level) {

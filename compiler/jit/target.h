@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace llvm {
 class Module;
@@ -46,6 +47,10 @@ struct VectorTarget {
   std::string mathPrefix;
 };
 VectorTarget hostVectorTarget();
+
+/// The math functions (scalar names: `exp`, `pow`, ...) that glibc's vector math library has at
+/// `target`'s width in this process, after loading it (libmvec.so.1); empty without it.
+std::vector<std::string> hostVectorMath(const VectorTarget &target);
 
 /// A target machine for the host at `level`: position-independent code, small code model (what
 /// both the JIT linker and shared libraries take). A target machine is not thread-safe: use one

@@ -77,7 +77,7 @@ TEST_CASE("nabla ir --grad prints the value-and-gradient entry point", "[aot][ir
   CHECK(contains(r.out, "store double"));
   // Fast-math flags, all but reassoc: nabla balances sums itself (codegen::balanceSums).
   CHECK(contains(r.out, "fmul nnan ninf nsz arcp contract afn double"));
-  CHECK(contains(r.out, "\"unsafe-fp-math\"=\"true\""));
+  CHECK(contains(r.out, "\"no-nans-fp-math\"=\"true\""));
 }
 
 TEST_CASE("nabla ir --asm prints the host's assembly", "[aot][ir]") {

@@ -151,21 +151,3 @@ TEST_CASE("balanceSums turns a long sum into a tree of logarithmic depth over th
   checkWellFormed(ht);
   CHECK(runTape(ht, {1, 2, 4, 8}) == std::vector<double>{15, 3});
 }
-
-TEST_CASE("scheduleDepthFirst keeps every value and only reorders", "[jit][tape]") {
-  auto diff = nabla::jittest::differentiateText("sin(x*y) * exp(-x^2) + log1p(y^2) * x", {"x", "y"},
-                                                true, true);
-  REQUIRE(diff);
-  const std::vector<NodeId> roots = nabla::jittest::allRoots(diff->d);
-  Tape t = buildTape(diff->program.graph, roots, diff->args, "test");
-  Tape s = scheduleDepthFirst(t);
-  checkWellFormed(s);
-  CHECK(s.size() == t.size());
-  for (double x : {-1.5, 0.25, 2.0})
-    for (double y : {-0.5, 3.0}) {
-      const std::vector<double> a = runTape(t, {x, y}), b = runTape(s, {x, y});
-      REQUIRE(a.size() == b.size());
-      for (std::size_t k = 0; k < a.size(); ++k)
-        CHECK(std::bit_cast<std::uint64_t>(a[k]) == std::bit_cast<std::uint64_t>(b[k]));
-    }
-}
