@@ -74,7 +74,18 @@ constexpr std::uint64_t kMaxTextBytes = std::uint64_t{1} << 27;
 /// destructors or from threads still running at exit. Each function asks for its own
 /// optimization level (jit::FunctionOptions::optLevel).
 jit::Session &processSession() {
-  static jit::Session *session = new jit::Session();
+  static jit::Session *session = [] {
+    auto *s = new jit::Session();
+    // LLVM's lazily made static state exists after this, so the exit handler below, registered
+    // later, runs before that state is destroyed (exit handlers run in reverse order).
+    jit::warmUp(*s);
+    return s;
+  }();
+  // Destroyed at exit: stops the background compilation so that none still runs while the
+  // process tears LLVM down. The session itself stays, with every function's code.
+  static struct StopAtExit {
+    ~StopAtExit() { session->stopBackground(); }
+  } stopAtExit;
   return *session;
 }
 

@@ -100,5 +100,6 @@ int main(int argc, char **argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  session().stopBackground();  // no compilation may still run while the process tears LLVM down
   return 0;
 }

@@ -412,6 +412,33 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   return out;
 }
 
+void warmUp(Session &session) {
+  Graph g;
+  SymbolId w = g.addSymbol("w"), x = g.addSymbol("x");
+  NodeId z = g.make(Op::Mul, g.variable(w), g.variable(x));
+  NodeId loss = g.make(Op::Add, g.make(Op::Softplus, z), g.make(Op::Tanh, g.make(Op::Pow, z, g.constant(2))));
+  // d/dw by hand is not needed: any roots will do; these use exp, log1p, tanh and pow.
+  Derivatives d{loss, {g.make(Op::Mul, g.make(Op::Sigmoid, z), g.variable(x))}, {}};
+  const std::vector<SymbolId> args{w, x};
+  FunctionTapes tapes;
+  tapes.gradSize = 1;
+  tapes.inputCount = 1;
+  tapes.value = codegen::bindEntryPoint(g, {"warmup", codegen::EntryKind::Value, {loss}}, args);
+  tapes.grad = codegen::bindEntryPoint(g, {"warmup_grad", codegen::EntryKind::ValueAndGrad, {loss, d.grad[0]}}, args);
+  tapes.batch = codegen::bindEntryPoint(g, {"warmup_batch", codegen::EntryKind::Array, {loss, d.grad[0]}}, args);
+  FunctionOptions options;
+  TierOptions tier{emitOptions(options, false), batchOptions(session, options, false), false};
+  FunctionCode code;
+  const std::string symbol = session.uniqueName("warmup");
+  auto context = std::make_unique<llvm::LLVMContext>();
+  auto module = emitFunction(*context, symbol, tapes, tier);
+  ModuleHandle handle = install(session, code, symbol, tapes, std::move(module), std::move(context),
+                                "the warm-up function", session.optLevel());
+  const double at[2] = {0.5, 2.0};
+  double grad = 0;
+  (void)code.valueAndGrad.load()(at, &grad);
+}
+
 CompiledFunction compileFunction(Session &session, const Graph &graph, const FunctionEntry &entry,
                                  const Derivatives &d, const FunctionOptions &options) {
   const std::string name = entry.name.empty() ? "expr" : entry.name;

@@ -144,6 +144,14 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
                                  std::span<const SymbolId> args, const Derivatives &d,
                                  const FunctionOptions &options = {});
 
+/// Compiles and runs, in the calling thread at the session's level, a small function with a
+/// batched kernel (libm and vector math calls, a loop), then drops it. Its use: LLVM creates
+/// some of its static state on first use, and a process-wide session that is never destroyed
+/// (the C++ API's) warms up before it registers the exit handler that stops its background
+/// thread (Session::stopBackground), so that the handler runs before that state is torn down
+/// at exit.
+void warmUp(Session &session);
+
 /// A FunctionEntry of a LoweredProgram (or its bare entry, named `expr`): its arguments are its
 /// VarGroups' symbols in order, and `d` must come from differentiate over their `nodes` in that
 /// order. The result must be a scalar.

@@ -132,14 +132,19 @@ Session::Session(SessionOptions options)
   impl_->jit = std::move(*jit);
 }
 
-Session::~Session() {
+Session::~Session() { stopBackground(); }
+
+void Session::stopBackground() {
+  std::deque<std::function<void()>> dropped;
   {
     std::lock_guard lock(background_->mutex);
     background_->stopping = true;
-    background_->queue.clear();
+    dropped.swap(background_->queue);
   }
   background_->wake.notify_all();
-  if (background_->thread.joinable()) background_->thread.join();
+  if (background_->thread.joinable() && background_->thread.get_id() != std::this_thread::get_id())
+    background_->thread.join();
+  // `dropped` goes here, outside the lock: the jobs settle their functions as not optimized.
 }
 
 ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,

@@ -101,6 +101,12 @@ public:
   void runInBackground(std::function<void()> job);
   /// Blocks until every job queued so far has finished (benchmarks and tests).
   void waitForBackground();
+  /// Drops the queued jobs, waits for the running one and ends the background thread; later jobs
+  /// are dropped at once. The destructor does this too; a session that is never destroyed (a
+  /// process-wide one) calls it before the process exits, so that no compilation still runs
+  /// while static destructors tear LLVM down. Functions whose optimized tier was dropped keep
+  /// their first code.
+  void stopBackground();
 
   /// `base` with a suffix never handed out before by this session (`f.3`): a symbol name that
   /// cannot clash with other modules, with nabla identifiers or with C library functions.

@@ -61,6 +61,17 @@ ProcessResult runPython(std::vector<std::string> args) {
 
 }  // namespace
 
+TEST_CASE("a host may exit while the JIT still optimizes in the background", "[api][hosts]") {
+  // Several runs: the background compilation is at a different point each time.
+  for (int run = 0; run < 3; ++run) {
+    ProcessResult r = runPython({std::string(kSource) + "/tests/api/exit_ctypes.py", NABLA_LIBRARY});
+    INFO("run " << run << "\n" << r.out << r.err);
+    CHECK(r.exitCode == 0);
+    CHECK(r.signal == 0);
+    CHECK(r.out == "ok\n");
+  }
+}
+
 TEST_CASE("Python's ctypes drives libnabla.so: the seed function's value and gradient",
           "[api][hosts]") {
   REQUIRE(std::string(NABLA_PYTHON).find("NOTFOUND") == std::string::npos);  // scripts/setup.sh

@@ -296,10 +296,14 @@ TEST_CASE("fast math is opt-in, marks the IR and stays close to IEEE on smooth f
   // Every fast-math flag but reassociation (the emitter balances sums itself).
   CHECK(contains(codegen::printModule(*module), " nnan ninf nsz arcp contract afn "));
 
-  jit::Session session(jit::SessionOptions{jit::OptLevel::O3});
+  jit::SessionOptions o3;
+  o3.optLevel = jit::OptLevel::O3;
+  jit::Session session(o3);
   jit::CompiledFunction ieee = jit::compileFunction(session, diff->program.graph, "ieee", diff->args, diff->d);
+  jit::FunctionOptions quickOptions;
+  quickOptions.fastMath = true;
   jit::CompiledFunction quick =
-      jit::compileFunction(session, diff->program.graph, "quick", diff->args, diff->d, {true});
+      jit::compileFunction(session, diff->program.graph, "quick", diff->args, diff->d, quickOptions);
   for (double x : {-1.5, 0.25, 1.0, 2.0})
     for (double y : {-0.5, 0.5, 3.0}) {
       const std::vector<double> at{x, y};
@@ -312,7 +316,8 @@ TEST_CASE("fast math is opt-in, marks the IR and stays close to IEEE on smooth f
     }
 }
 
-TEST_CASE("functions compile from several threads at once and run concurrently", "[jit][session]") {
+TEST_CASE("functions compile from several threads at once and run concurrently",
+          "[jit][session][threads]") {
   jit::Session session;  // tiered: the background thread compiles while the others do too
   const std::vector<std::string> texts = {"x*y + sin(x)", "exp(x) / (1 + y^2)",
                                           "softplus(x - y) * tanh(y)", "sqrt(x^2 + y^2 + 1)"};
