@@ -89,8 +89,8 @@ std::unique_ptr<llvm::Module> emitFunction(llvm::LLVMContext &context, const std
 ModuleHandle install(Session &session, FunctionCode &code, const std::string &symbol,
                      const FunctionTapes &tapes, std::unique_ptr<llvm::Module> module,
                      std::unique_ptr<llvm::LLVMContext> context, const std::string &what,
-                     OptLevel level) {
-  ModuleHandle handle = session.addModule(std::move(module), std::move(context), what, level);
+                     OptLevel level, IrPipeline pipeline = IrPipeline::Default) {
+  ModuleHandle handle = session.addModule(std::move(module), std::move(context), what, level, pipeline);
   auto value = reinterpret_cast<ValueFn>(session.lookup(symbol));
   auto grad = reinterpret_cast<ValueAndGradFn>(session.lookup(symbol + "_grad"));
   HessianFn hess =
@@ -364,10 +364,17 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
     out.code_->state = FunctionCode::State::Optimized;
     return out;
   }
-  if (!sessionOptions.optimizeInBackground) {
+  std::size_t entries = tapes.value.tape.size() + tapes.grad.tape.size();
+  if (tapes.hessian) entries += tapes.hessian->tape.size();
+  if (tapes.batch) entries += tapes.batch->tape.size();
+  if (!sessionOptions.optimizeInBackground || entries > sessionOptions.maxOptimizedEntries) {
     out.code_->state = FunctionCode::State::FirstTierOnly;
     return out;
   }
+  // Split functions are long straight-line code: the lean IR pipeline serves them as well as the
+  // default one at half the time.
+  const IrPipeline pipeline = entries > 2 * partSizes(options, false).splitAbove ? IrPipeline::Lean
+                                                                                : IrPipeline::Default;
 
   // The optimized tier: generated from the tapes on the session's thread, installed when ready.
   // The job holds the code weakly: a function dropped before its turn is not compiled again. A
@@ -393,16 +400,20 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   auto unrun = std::make_shared<Unrun>();  // built in place: a temporary would settle at once
   unrun->settle.code = out.code_;
   TierOptions second{emitOptions(options, false), batchOptions(session, options, false), false};
-  session.runInBackground([&session, unrun, tapes = std::move(tapes), second, finalLevel,
+  session.runInBackground([&session, unrun, tapes = std::move(tapes), second, finalLevel, pipeline,
                            symbol = out.symbol_ + ".opt", what]() mutable {
     unrun->ran = true;
     std::shared_ptr<FunctionCode> code = unrun->settle.code.lock();
     if (!code) return;
+    if (session.backgroundStopping()) {
+      unrun->settle(FunctionCode::State::Failed);
+      return;
+    }
     try {
       auto context = std::make_unique<llvm::LLVMContext>();
       auto module = emitFunction(*context, symbol, tapes, second);
       ModuleHandle handle = install(session, *code, symbol, tapes, std::move(module),
-                                    std::move(context), what + " (optimized)", finalLevel);
+                                    std::move(context), what + " (optimized)", finalLevel, pipeline);
       unrun->settle(FunctionCode::State::Optimized, std::move(handle));
     } catch (...) {
       // The first tier stays installed: same values, slower code.

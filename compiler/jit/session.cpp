@@ -55,15 +55,21 @@ struct Session::Impl {
   }
 };
 
+namespace {
+thread_local bool onBackgroundThread = false;  // set for the session threads' whole life
+}  // namespace
+
 struct Session::Background {
   std::mutex mutex;
   std::condition_variable wake, idle;
   std::deque<std::function<void()>> queue;
   bool running = false;  // a job is executing
   bool stopping = false;
+  std::atomic<bool> stopRequested{false};  // stopping, readable without the mutex
   std::thread thread;     // started by the first job
 
   void loop() {
+    onBackgroundThread = true;
     std::unique_lock lock(mutex);
     while (true) {
       wake.wait(lock, [&] { return stopping || !queue.empty(); });
@@ -136,6 +142,7 @@ Session::~Session() { stopBackground(); }
 
 void Session::stopBackground() {
   std::deque<std::function<void()>> dropped;
+  background_->stopRequested = true;
   {
     std::lock_guard lock(background_->mutex);
     background_->stopping = true;
@@ -154,7 +161,7 @@ ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
 
 ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
                                 std::unique_ptr<llvm::LLVMContext> context, std::string_view what,
-                                OptLevel level) {
+                                OptLevel level, IrPipeline pipeline) {
   if (!module || !context || &module->getContext() != context.get())
     throw std::logic_error("Session::addModule: a module needs its own context");
   const std::string description(what);
@@ -164,7 +171,9 @@ ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
   {
     std::unique_ptr<llvm::TargetMachine> tm = impl_->borrow(level);
     try {
-      optimizeModule(*module, *tm, level);
+      optimizeModule(*module, *tm, level, pipeline);
+      if (onBackgroundThread && background_->stopRequested)
+        throw JitError("the session stopped while " + description + " was being compiled");
       object = emitObject(*module, *tm, description);
     } catch (...) {
       impl_->giveBack(level, std::move(tm));
@@ -210,6 +219,8 @@ void Session::runInBackground(std::function<void()> job) {
   }
   background_->wake.notify_one();
 }
+
+bool Session::backgroundStopping() const { return background_->stopRequested; }
 
 void Session::waitForBackground() {
   std::unique_lock lock(background_->mutex);

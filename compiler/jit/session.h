@@ -35,6 +35,9 @@ struct SessionOptions {
   bool optimizeInBackground = true;
   /// Threads of batched kernels, the calling thread included (0: one per hardware thread).
   unsigned threads = 0;
+  /// Functions with more tape entries than this (all entry points together) are not optimized
+  /// in the background and keep their first code: LLVM's time grows to minutes beyond it.
+  std::size_t maxOptimizedEntries = 100000;
 };
 
 class Session;
@@ -85,7 +88,8 @@ public:
   /// symbol is already defined).
   [[nodiscard]] ModuleHandle addModule(std::unique_ptr<llvm::Module> module,
                                        std::unique_ptr<llvm::LLVMContext> context,
-                                       std::string_view what, OptLevel level);
+                                       std::string_view what, OptLevel level,
+                                       IrPipeline pipeline = IrPipeline::Default);
   /// The same at the session's optLevel.
   [[nodiscard]] ModuleHandle addModule(std::unique_ptr<llvm::Module> module,
                                        std::unique_ptr<llvm::LLVMContext> context,
@@ -101,6 +105,9 @@ public:
   void runInBackground(std::function<void()> job);
   /// Blocks until every job queued so far has finished (benchmarks and tests).
   void waitForBackground();
+  /// True once stopBackground has begun: a running job checks it between its stages and gives up
+  /// (with JitError from addModule), so that stopping waits for one stage at most.
+  bool backgroundStopping() const;
   /// Drops the queued jobs, waits for the running one and ends the background thread; later jobs
   /// are dropped at once. The destructor does this too; a session that is never destroyed (a
   /// process-wide one) calls it before the process exits, so that no compilation still runs

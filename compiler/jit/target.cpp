@@ -119,7 +119,8 @@ std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(OptLevel level) {
   return tm;
 }
 
-void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, OptLevel level) {
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, OptLevel level,
+                    IrPipeline pipeline) {
   module.setDataLayout(tm.createDataLayout());
   module.setTargetTriple(tm.getTargetTriple().str());
   // Declared in this order so that they are destroyed in the right order (they refer to each
@@ -134,9 +135,15 @@ void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, OptLevel leve
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  llvm::ModulePassManager mpm = level == OptLevel::O0
-                                    ? pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0)
-                                    : pb.buildPerModuleDefaultPipeline(irLevel(level));
+  llvm::ModulePassManager mpm;
+  if (level == OptLevel::O0) {
+    mpm = pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0);
+  } else if (pipeline == IrPipeline::Lean) {
+    if (llvm::Error err = pb.parsePassPipeline(mpm, "always-inline,function(instcombine,early-cse,simplifycfg)"))
+      throw JitError("cannot build the lean IR pipeline: " + llvm::toString(std::move(err)));
+  } else {
+    mpm = pb.buildPerModuleDefaultPipeline(irLevel(level));
+  }
   mpm.run(module, mam);
 }
 

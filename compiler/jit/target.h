@@ -57,9 +57,16 @@ std::vector<std::string> hostVectorMath(const VectorTarget &target);
 /// per thread at a time. Throws JitError.
 std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(OptLevel level);
 
-/// Sets the module's data layout and triple from `tm`, then runs the new pass manager's default
-/// pipeline for `level` (O0 runs only what correctness needs).
-void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, OptLevel level);
+/// The IR passes before code generation. Default: the new pass manager's default pipeline for the
+/// level. Lean: instcombine, early CSE and CFG simplification only, for very large straight-line
+/// functions, where the default pipeline costs as much as code generation and gains little
+/// (inlining, loops and vectorization have nothing to work on there).
+enum class IrPipeline : std::uint8_t { Default, Lean };
+
+/// Sets the module's data layout and triple from `tm`, then runs the IR pipeline for `level`
+/// (O0 runs only what correctness needs, whatever `pipeline` says).
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, OptLevel level,
+                    IrPipeline pipeline = IrPipeline::Default);
 
 /// Runs the code generator: an ELF (or the host's) relocatable object, or assembly text.
 /// `what` names the module in messages. Throws JitError.

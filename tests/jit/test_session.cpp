@@ -382,3 +382,48 @@ TEST_CASE("a DAG of 10^5 terms and its gradient compile and agree with the inter
   CHECK(ulpDistance(grad[1], want[2]) <= 4);
   CHECK(ulpDistance(f(at), want[0]) <= 4);
 }
+
+TEST_CASE("functions over the size cap keep their first code; stopping settles the rest",
+          "[jit][session][tiers]") {
+  // A few thousand tape entries: split, so its optimized tier takes the lean IR pipeline.
+  std::string text = "x";
+  for (int i = 1; i <= 400; ++i) text += " + sin(" + std::to_string(i) + "*x + y)*exp(-y^2/" + std::to_string(i) + ")";
+  auto diff = differentiateText(text, {"x", "y"}, false, true);
+  REQUIRE(diff);
+  const std::vector<double> at{0.3, -0.7};
+  const std::vector<double> want = evaluate(diff->program.graph, allRoots(diff->d), at);
+  auto check = [&](const jit::CompiledFunction &f) {
+    auto [v, grad] = f.valueAndGrad(at);
+    CHECK(ulpDistance(v, want[0]) <= 4);
+    CHECK(ulpDistance(grad[0], want[1]) <= 4);
+    CHECK(ulpDistance(grad[1], want[2]) <= 4);
+  };
+
+  jit::SessionOptions capped;
+  capped.maxOptimizedEntries = 100;
+  jit::Session small(capped);
+  jit::CompiledFunction big = jit::compileFunction(small, diff->program.graph, "big", diff->args, diff->d);
+  CHECK_FALSE(big.waitOptimized());  // at once: over the cap
+  check(big);
+
+  jit::Session session;
+  jit::CompiledFunction lean = jit::compileFunction(session, diff->program.graph, "lean", diff->args, diff->d);
+  REQUIRE(lean.waitOptimized());
+  check(lean);
+
+  // Stopping the background thread while jobs are queued or running: every function settles
+  // (none waits forever) and keeps working code.
+  std::vector<jit::CompiledFunction> pending;
+  for (int i = 0; i < 4; ++i)
+    pending.push_back(jit::compileFunction(session, diff->program.graph, "p", diff->args, diff->d));
+  session.stopBackground();
+  CHECK(session.backgroundStopping());
+  for (const jit::CompiledFunction &f : pending) {
+    (void)f.waitOptimized();
+    check(f);
+  }
+  // Later functions are not optimized at all.
+  jit::CompiledFunction after = jit::compileFunction(session, diff->program.graph, "q", diff->args, diff->d);
+  CHECK_FALSE(after.waitOptimized());
+  check(after);
+}
