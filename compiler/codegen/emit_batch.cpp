@@ -173,37 +173,66 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
   b.SetInsertPoint(tailCheck);
   b.CreateCondBr(b.CreateICmpEQ(left, b.getInt64(0)), done, tail);
 
+  // The last rows, copied column by column into zero-padded blocks: a loop over the columns, so
+  // that the code stays small whatever their number.
   b.SetInsertPoint(tail);
   b.CreateMemSet(padded, b.getInt8(0), b.getInt64(std::max<std::uint64_t>(inputCount, 1) * vecBytes), kAlign);
-  for (std::uint64_t c = 0; c < inputCount; ++c) {
-    llvm::Value *to = b.CreateConstInBoundsGEP1_64(f64, padded, c * lanes);
-    llvm::Value *column = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, columns, c));
-    b.CreateMemCpy(to, kAlign, b.CreateInBoundsGEP(f64, column, row), kAlign,
-                   b.CreateMul(left, b.getInt64(8)));
-    b.CreateStore(to, b.CreateConstInBoundsGEP1_64(ptr, paddedColumns, c));
-  }
+  auto *copy = llvm::BasicBlock::Create(ctx, "tail.copy", fn);
+  auto *copied = llvm::BasicBlock::Create(ctx, "tail.run", fn);
+  b.CreateCondBr(b.CreateICmpEQ(b.getInt64(inputCount), b.getInt64(0)), copied, copy);
+  b.SetInsertPoint(copy);
+  llvm::PHINode *c = b.CreatePHI(i64, 2, "c");
+  c->addIncoming(b.getInt64(0), tail);
+  llvm::Value *to = b.CreateInBoundsGEP(f64, padded, b.CreateMul(c, b.getInt64(lanes)));
+  llvm::Value *column = b.CreateLoad(ptr, b.CreateInBoundsGEP(ptr, columns, c));
+  b.CreateMemCpy(to, kAlign, b.CreateInBoundsGEP(f64, column, row), kAlign,
+                 b.CreateMul(left, b.getInt64(8)));
+  b.CreateStore(to, b.CreateInBoundsGEP(ptr, paddedColumns, c));
+  llvm::Value *next = b.CreateAdd(c, b.getInt64(1));
+  c->addIncoming(next, copy);
+  b.CreateCondBr(b.CreateICmpULT(next, b.getInt64(inputCount)), copy, copied);
+  b.SetInsertPoint(copied);
   b.CreateCall(block, {params, paddedColumns, b.getInt64(0), left, frame, acc});
   b.CreateBr(done);
 
+  // A loop over the roots (the code stays small whatever their number): body(k) for k < roots.
+  auto forEachRoot = [&](const char *name, auto body) {
+    if (roots == 0) return;
+    llvm::BasicBlock *before = b.GetInsertBlock();
+    auto *loop = llvm::BasicBlock::Create(ctx, name, fn);
+    auto *after = llvm::BasicBlock::Create(ctx, std::string(name) + ".end", fn);
+    b.CreateBr(loop);
+    b.SetInsertPoint(loop);
+    llvm::PHINode *k = b.CreatePHI(i64, 2, "k");
+    k->addIncoming(b.getInt64(0), before);
+    body(k);
+    llvm::Value *next = b.CreateAdd(k, b.getInt64(1));
+    k->addIncoming(next, b.GetInsertBlock());
+    b.CreateCondBr(b.CreateICmpULT(next, b.getInt64(roots)), loop, after);
+    b.SetInsertPoint(after);
+  };
+
   // The sums: lanes added in order (no reassociation, so the result is reproducible).
   b.SetInsertPoint(done);
-  for (std::uint64_t k = 0; k < roots; ++k) {
-    llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateConstInBoundsGEP1_64(vec, acc, k), kAlign);
+  forEachRoot("reduce", [&](llvm::Value *k) {
+    llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(vec, acc, k), kAlign);
     llvm::Value *total = lanes == 1 ? v : b.CreateFAddReduce(llvm::ConstantFP::getNegativeZero(f64), v);
-    b.CreateStore(total, b.CreateConstInBoundsGEP1_64(f64, sums, k));
-  }
+    b.CreateStore(total, b.CreateInBoundsGEP(f64, sums, k));
+  });
   for (const Scratch &h : heap) b.CreateCall(h.free, {h.pointer});
   b.CreateRetVoid();
 
   b.SetInsertPoint(empty);
-  for (std::uint64_t k = 0; k < roots; ++k)
-    b.CreateStore(llvm::ConstantFP::get(f64, 0.0), b.CreateConstInBoundsGEP1_64(f64, sums, k));
+  forEachRoot("zero", [&](llvm::Value *k) {
+    b.CreateStore(llvm::ConstantFP::get(f64, 0.0), b.CreateInBoundsGEP(f64, sums, k));
+  });
   for (const Scratch &h : heap) b.CreateCall(h.free, {h.pointer});
   b.CreateRetVoid();
 
   b.SetInsertPoint(failed);
-  for (std::uint64_t k = 0; k < roots; ++k)
-    b.CreateStore(llvm::ConstantFP::getNaN(f64), b.CreateConstInBoundsGEP1_64(f64, sums, k));
+  forEachRoot("nan", [&](llvm::Value *k) {
+    b.CreateStore(llvm::ConstantFP::getNaN(f64), b.CreateInBoundsGEP(f64, sums, k));
+  });
   b.CreateRetVoid();
   return fn;
 }
