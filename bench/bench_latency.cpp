@@ -46,11 +46,27 @@ std::size_t generatorSize(std::size_t nodes) {
 }
 
 jit::Session &session() {
-  static jit::Session s;  // O2, tiered
+  static jit::Session s;  // O2, tiered: the baseline tier first
   return s;
 }
 
-void BM_CompileLatency(benchmark::State &state) {
+/// The same with LLVM at O0 (FastISel) as the first tier: what the baseline generator replaces.
+jit::Session &llvmFirstSession() {
+  static jit::Session s([] {
+    jit::SessionOptions o;
+    o.baseline = false;
+    o.optimizeInBackground = false;  // only the first tier is timed
+    return o;
+  }());
+  return s;
+}
+
+void compileLatency(benchmark::State &state, jit::Session &session);
+
+void BM_CompileLatency(benchmark::State &state) { compileLatency(state, session()); }
+void BM_CompileLatency_LlvmO0(benchmark::State &state) { compileLatency(state, llvmFirstSession()); }
+
+void compileLatency(benchmark::State &state, jit::Session &session) {
   const std::size_t nodes = static_cast<std::size_t>(state.range(0));
   const std::size_t size = generatorSize(nodes);
   static std::uint64_t seed = 100;
@@ -60,7 +76,7 @@ void BM_CompileLatency(benchmark::State &state) {
     state.PauseTiming();
     const std::string text = randomExpression(size, kVariables, ++seed);
     state.ResumeTiming();
-    jit::CompiledFunction f = compileExpressionText(session(), text);
+    jit::CompiledFunction f = compileExpressionText(session, text);
     state.PauseTiming();
     at.resize(f.arity(), 0.3);
     grad.resize(f.gradSize());
@@ -76,6 +92,9 @@ BENCHMARK(BM_CompileLatency)->Arg(100)->Iterations(1)->Repetitions(21)->Unit(ben
 BENCHMARK(BM_CompileLatency)->Arg(1000)->Iterations(1)->Repetitions(15)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CompileLatency)->Arg(10000)->Iterations(1)->Repetitions(9)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CompileLatency)->Arg(100000)->Iterations(1)->Repetitions(3)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CompileLatency_LlvmO0)->Arg(100)->Iterations(1)->Repetitions(21)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CompileLatency_LlvmO0)->Arg(1000)->Iterations(1)->Repetitions(15)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CompileLatency_LlvmO0)->Arg(10000)->Iterations(1)->Repetitions(9)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 /// `--first N`: the first compilation of this process, with the session's set-up (LLVM's target
 /// registry, the JIT, a target machine) included.

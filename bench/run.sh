@@ -24,8 +24,10 @@ cmake --build build-bench -j2 >/dev/null
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 if [ "$what" = all ] || [ "$what" = kernels ]; then
-  build-bench/bench/nabla_bench_kernels --benchmark_repetitions=5 \
-    --benchmark_report_aggregates_only=true "$@"
+  # Repetitions in random order, so that a slow spell of the machine spreads over all of them;
+  # the minimum and the median of the repetitions are the figures.
+  build-bench/bench/nabla_bench_kernels --benchmark_repetitions=15 \
+    --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true "$@"
 fi
 if [ "$what" = all ] || [ "$what" = latency ]; then
   build-bench/bench/nabla_bench_latency "$@"

@@ -32,13 +32,13 @@ const std::vector<CommandSpec> &commands() {
        kOptLimits | kOptSimplify | kOptJson | kOptWrt | kOptHessian | kOptFunction, runDiff},
       {"eval", "eval EXPR|FILE --at x=1,y=2 [--vars x,y] [--grad] [--hessian] [--json] [--interp]",
        "Evaluate a function, its gradient and its Hessian at a point.",
-       "Compiles the function to native code (LLVM's JIT) and prints `f = VALUE`, with --grad\n"
+       "Compiles the function to native code (nabla's baseline JIT) and prints `f = VALUE`, with --grad\n"
        "the lines `∂f/∂x = VALUE`, with --hessian the lines `∂²f/∂x∂y = VALUE` (upper triangle).\n"
        "The variables are the expression's free variables in order of first appearance, a\n"
        "function's arguments, or an objective's params (its inputs then need values too); --vars\n"
        "sets them exactly and may name variables the function does not use (their derivatives\n"
        "are 0; a name listed twice is used once). Array elements are named w[0], W[1][2].\n"
-       "--interp evaluates with the reference interpreter instead (the two agree to a few ulps).\n"
+       "--interp evaluates with the reference interpreter instead (the results are the same).\n"
        "--json prints {\"vars\": [...], \"value\": V, \"grad\": {...}, \"hessian\": [[...]]} with 17\n"
        "significant digits; NaN and infinities, which JSON cannot hold, are the strings \"nan\",\n"
        "\"inf\" and \"-inf\".\n",
@@ -64,7 +64,8 @@ const std::vector<CommandSpec> &commands() {
        "[--fast-math] [--no-hessian]",
        "Compile a program ahead of time into a shared library with a C ABI.",
        "Writes a shared library (linked by the C compiler driver: $CC, else `cc` on PATH) that\n"
-       "needs only libc and libm. For each scalar function f(x, y) of the file it exports\n"
+       "needs only glibc (libc, libm, and libmvec for a batched objective). For each scalar\n"
+       "function f(x, y) of the file it exports\n"
        "  double f(double x, double y)\n"
        "  double f_grad(double x, double y, double *grad)   the value; grad[2]\n"
        "  void   f_hess(double x, double y, double *hess)   2 x 2, row-major\n"
@@ -72,8 +73,12 @@ const std::vector<CommandSpec> &commands() {
        "  double nabla_objective(const double *params, const double *inputs, double *grad)\n"
        "  double nabla_objective_batch(const double *params, size_t n,\n"
        "                               const double *const *columns, double *grad)\n"
+       "  void   nabla_objective_batch_sums(const double *params, size_t begin, size_t end,\n"
+       "                                    const double *const *columns, double *sums)\n"
        "  void   nabla_objective_hess(const double *params, const double *inputs, double *hess)\n"
-       "(the batch returns the mean over n rows, columns[k] holding input k of every row;\n"
+       "(the batch returns the mean over n rows, columns[k] holding input k of every row, its\n"
+       "rows vectorized with SIMD; the sums are its totals over a range of rows, for hosts that\n"
+       "split rows over their own threads;\n"
        "for `maximize` every entry point returns the objective as written), and\n"
        "  const char *nabla_module_info(void)   a JSON description of every entry point.\n"
        "--header writes a C header declaring all of it; --emit writes the object (obj), the\n"

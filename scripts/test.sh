@@ -10,7 +10,7 @@ build=build
 cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 mode=all
 case "${1:-}" in
-  "") ;;
+  "") cmake_args+=(-DNABLA_BUILD_BENCH=ON) ;;  # the benchmarks are built (not run), so they keep compiling
   --sanitize) build=build-asan; cmake_args+=(-DNABLA_SANITIZE=ON) ;;
   --tsan) build=build-tsan; cmake_args+=(-DNABLA_TSAN=ON); mode=threads ;;
   -h|--help) sed -n '2,5p' "$0"; exit 0 ;;

@@ -1,6 +1,7 @@
 // Hand-written C++ with hand-derived gradients: the limit nabla's generated code is measured
-// against. kernels.cpp is compiled twice, with -O3 -march=native into namespace hand_o3 and with
-// -ffast-math added into namespace hand_fast (see bench/CMakeLists.txt).
+// against. kernels.cpp is compiled three times (see bench/CMakeLists.txt): with -O3 -march=native
+// into namespace hand_o3, with -ffp-contract=off added (no fused multiply-adds: IEEE arithmetic as
+// written) into hand_ieee, and with -ffast-math added into hand_fast.
 #pragma once
 
 #include <cstddef>
@@ -22,4 +23,5 @@
   }
 
 NABLA_HAND_KERNELS(hand_o3)
+NABLA_HAND_KERNELS(hand_ieee)
 NABLA_HAND_KERNELS(hand_fast)
