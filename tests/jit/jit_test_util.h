@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,23 @@ inline std::uint64_t ulpDistance(double a, double b) {
 /// The same bit pattern, or both NaN (NaN payloads are not part of nabla's arithmetic).
 inline bool sameDouble(double a, double b) {
   return (std::isnan(a) && std::isnan(b)) || std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b);
+}
+
+inline const double kInf = std::numeric_limits<double>::infinity();
+inline const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// The points every op is checked at: ±0, ±1, ordinary values, subnormals, the overflow edges of
+/// exp, huge values, ±inf and NaN of both signs.
+inline const std::vector<double> kSpecialPoints = {
+    0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -3.25, 0.7853981633974483, 1e-310, -4.9e-324,
+    709.8, -745.2, 40.0, -40.0, 1e300, -1e300, kInf, -kInf, kNaN, -kNaN};
+
+/// A double with every digit that matters, for messages.
+inline std::string show(double x) {
+  std::ostringstream s;
+  s.precision(17);
+  s << x;
+  return s.str();
 }
 
 /// A bare expression lowered and differentiated over `vars` (by name; a name the expression does

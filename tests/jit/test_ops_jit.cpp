@@ -18,24 +18,12 @@ using namespace nabla::jittest;
 
 namespace {
 
-const double kInf = std::numeric_limits<double>::infinity();
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-const std::vector<double> kPoints = {
-    0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -3.25, 0.7853981633974483, 1e-310, -4.9e-324,
-    709.8, -745.2, 40.0, -40.0, 1e300, -1e300, kInf, -kInf, kNaN, -kNaN};
+const std::vector<double> &kPoints = kSpecialPoints;
 
 /// A few points for the third argument of where: its values only need to come through.
 const std::vector<double> kThirdPoints = {0.0, -0.0, -2.5, kInf, kNaN};
 
 using Fn3 = double (*)(const double *);
-
-std::string show(double x) {
-  std::ostringstream s;
-  s.precision(17);
-  s << x;
-  return s.str();
-}
 
 /// One module with an entry point per op (`op.Add`, ...) over the arguments a, b, c, emitted as
 /// for the O0 tier (`forFastIsel`) or as for the others.
