@@ -1,0 +1,167 @@
+// nabla's optimizers: torch.optim's update rules and defaults (2.x), L-BFGS with torch's strong Wolfe
+// line search, and Newton's method with a Hessian, behind one interface that any C++ objective can
+// use (a nabla::Objective, a nabla::Function, or plain C++ code).
+//
+//   nabla::optim::Hyper h;
+//   h.lr = 0.05;
+//   auto opt = nabla::optim::make("adam", params.size(), h);   // throws nabla::Error on a bad name
+//   for (int k = 0; k < 200; ++k)
+//     opt->step(params, [&](std::span<const double> x, std::span<double> g) {
+//       return objective.batch(x, n, columns, g);                 // the loss; writes the gradient
+//     });
+//
+// One step() is one call of torch's `optimizer.step(closure)`: gradient methods call the closure
+// once; L-BFGS up to max_eval times; Newton once plus its line search. The header needs only the
+// C++20 standard library and nabla.hpp (for nabla::Error).
+#pragma once
+
+#include "nabla/export.h"
+#include "nabla/nabla.hpp"
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nabla::optim {
+
+/// The loss at `x` (what is minimized); writes its gradient to `grad` (x.size() entries).
+using Closure = std::function<double(std::span<const double> x, std::span<double> grad)>;
+/// The Hessian at `x`, row-major, x.size() x x.size() (Newton only).
+using HessianClosure = std::function<void(std::span<const double> x, std::span<double> hess)>;
+
+/// Hyperparameters under torch.optim's names. Unset ones take the chosen optimizer's torch
+/// default; setting one the optimizer does not have is an error (Error::Kind::Argument) that names
+/// the optimizer and the options it has.
+struct Hyper {
+  std::optional<double> lr;
+  // sgd
+  std::optional<double> momentum;  // also rmsprop
+  std::optional<double> dampening;
+  std::optional<bool> nesterov;
+  // all but lbfgs and newton
+  std::optional<double> weight_decay;
+  // adagrad
+  std::optional<double> lr_decay;
+  std::optional<double> initial_accumulator_value;
+  // adagrad, rmsprop, adadelta, adam, nadam, adamw
+  std::optional<double> eps;
+  // rmsprop
+  std::optional<double> alpha;
+  std::optional<bool> centered;
+  // adadelta
+  std::optional<double> rho;
+  // adam, nadam, adamw
+  std::optional<std::array<double, 2>> betas;
+  std::optional<bool> amsgrad;  // adam, adamw
+  std::optional<double> momentum_decay;  // nadam
+  // lbfgs (and newton: max_iter, tolerance_grad, line_search)
+  std::optional<int> max_iter;
+  std::optional<int> max_eval;
+  std::optional<double> tolerance_grad;
+  std::optional<double> tolerance_change;
+  std::optional<int> history_size;
+  std::optional<std::string> line_search;  // "none" or "strong_wolfe"
+};
+
+/// What the last step() saw, for logs: the loss and the norm of the raw gradient (before weight
+/// decay) at the parameters before the step, and cumulative counts since the optimizer was made
+/// (or its state was restored): closure evaluations and (L-BFGS, Newton) inner iterations.
+struct StepInfo {
+  double loss = 0;
+  double grad_norm = 0;
+  std::size_t evaluations = 0;
+  std::size_t iterations = 0;
+  std::size_t steps = 0;
+};
+
+/// Everything step() depends on besides the parameters, exactly (buffers, counters, L-BFGS
+/// history): a checkpoint that saves it bit for bit and restores it resumes the same trajectory.
+using State = std::map<std::string, std::vector<double>>;
+
+class NABLA_API Optimizer {
+public:
+  virtual ~Optimizer();
+  Optimizer(const Optimizer &) = delete;
+  Optimizer &operator=(const Optimizer &) = delete;
+
+  /// "sgd", "adam", ... (the name make() took).
+  virtual std::string_view name() const = 0;
+  /// Number of parameters (scalars) it was made for.
+  std::size_t size() const { return size_; }
+
+  /// One step: updates `params` (size() entries) in place and returns the loss the step computed
+  /// its first gradient from (torch's `step(closure)` value). Throws Error::Kind::Argument when
+  /// params has the wrong size, or when the Newton step needs a Hessian closure it was not given.
+  virtual double step(std::span<double> params, const Closure &closure) = 0;
+  /// Newton: with the Hessian. Other optimizers ignore `hessian`.
+  virtual double step(std::span<double> params, const Closure &closure,
+                      const HessianClosure &hessian) {
+    return step(params, closure);
+  }
+
+  /// The learning rate of the next step (torch's param_groups[0]["lr"]); schedules change it.
+  double lr() const { return lr_; }
+  void set_lr(double lr) { lr_ = lr; }
+
+  const StepInfo &last() const { return last_; }
+
+  virtual State state() const = 0;
+  /// Throws Error::Kind::Argument when the state does not belong to this optimizer and size.
+  virtual void set_state(const State &state) = 0;
+
+protected:
+  Optimizer(std::size_t size, double lr) : size_(size), lr_(lr) {}
+  std::size_t size_;
+  double lr_;
+  StepInfo last_;
+};
+
+/// "sgd", "adagrad", "rmsprop", "adadelta", "adam", "nadam", "adamw", "lbfgs", "newton".
+NABLA_API std::unique_ptr<Optimizer> make(std::string_view name, std::size_t size,
+                                          const Hyper &hyper = {});
+NABLA_API std::vector<std::string> names();
+
+/// Learning-rate schedules: the rate for step k (0-based) of epoch e from the base rate.
+///   constant   lr
+///   inv_sqrt   lr / sqrt(k + 1)
+///   step       lr * gamma^floor(e / step_size)          (torch's StepLR, stepped per epoch)
+///   cosine     eta_min + (lr - eta_min) (1 + cos(pi k / total)) / 2   (CosineAnnealingLR per step)
+struct NABLA_API Schedule {
+  enum class Kind { Constant, InvSqrt, Step, Cosine };
+  Kind kind = Kind::Constant;
+  std::size_t step_size = 1;  // Step: epochs per factor
+  double gamma = 0.1;         // Step: the factor
+  std::size_t total = 0;      // Cosine: the number of steps of the run
+  double eta_min = 0;         // Cosine: the final rate
+  double rate(double base, std::size_t k, std::size_t epoch) const;
+};
+/// "constant", "inv_sqrt", "step[:N[:GAMMA]]", "cosine[:ETA_MIN]". Throws Error::Kind::Argument.
+NABLA_API Schedule parse_schedule(std::string_view text);
+
+/// The averaged iterate x̂ = Σ α_i x_i / Σ α_i of the SGD convergence bound (α_i: the rate of
+/// step i, x_i: the parameters after it).
+class NABLA_API Average {
+public:
+  explicit Average(std::size_t size = 0) : sum_(size, 0.0) {}
+  void add(double rate, std::span<const double> x);
+  std::vector<double> value() const;  // empty before the first add()
+  double weight() const { return weight_; }
+  const std::vector<double> &sum() const { return sum_; }
+  void restore(std::vector<double> sum, double weight) {
+    sum_ = std::move(sum);
+    weight_ = weight;
+  }
+
+private:
+  std::vector<double> sum_;
+  double weight_ = 0;
+};
+
+}  // namespace nabla::optim
