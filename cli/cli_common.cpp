@@ -166,6 +166,10 @@ void note(const Invocation &inv, const std::string &message) {
 void printCommandHelp(const CommandSpec &command) {
   llvm::raw_ostream &os = llvm::outs();
   os << "usage: nabla " << command.usage << "\n\n" << command.summary << "\n\n" << command.details;
+  if (command.options & kOptOwn) {  // the details list the options
+    os.flush();
+    return;
+  }
   os << "\nThe input is an expression, a .nabla file, or '-' for standard input. An argument that\n"
         "names an existing file (or ends in .nabla) is read as a file.\n\noptions:\n";
   for (const OptionInfo &o : kOptions) {
@@ -196,6 +200,17 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
   inv.command = &command;
   const char *noColor = std::getenv("NO_COLOR");
   inv.color = isatty(STDERR_FILENO) && !(noColor && *noColor);
+  if (command.options & kOptOwn) {
+    for (const std::string &arg : args) {
+      if (arg == "--") break;
+      if (arg == "-h" || arg == "--help") {
+        printCommandHelp(command);
+        return kExitOk;
+      }
+    }
+    inv.rawArgs = args;
+    return std::nullopt;
+  }
 
   auto positional = [&](const std::string &arg) -> std::optional<int> {
     if (inv.hasInput)

@@ -35,6 +35,7 @@ enum OptionBit : unsigned {
   kOptCompile = 1u << 13,   // --header FILE, --emit obj|asm|llvm-ir, --no-hessian
   kOptAsm = 1u << 14,       // --asm
   kOptLibrary = 1u << 15,   // -o FILE, described as the library to write
+  kOptOwn = 1u << 16,       // the command parses its own options (Invocation::rawArgs)
 };
 
 struct Invocation;
@@ -68,6 +69,7 @@ struct Invocation {
   std::string emit;      // --emit: empty for a shared library
   CompileOptions compile;
   bool color = false;  // diagnostics in color (stderr is a terminal and NO_COLOR is unset)
+  std::vector<std::string> rawArgs;  // kOptOwn: the arguments after the command name
 };
 
 /// Parses `args` (after the command name). Returns an exit code when the run is over (help
@@ -151,5 +153,10 @@ int runGraph(Invocation &inv);
 int runCheck(Invocation &inv);
 int runCompile(Invocation &inv);
 int runIr(Invocation &inv);
+int runFit(Invocation &inv);
+int runPredict(Invocation &inv);
+/// The help texts of `fit` and `predict` (their option tables live in their files).
+std::string_view fitDetails();
+std::string_view predictDetails();
 
 }  // namespace nabla::cli

@@ -97,6 +97,12 @@ const std::vector<CommandSpec> &commands() {
        "--asm the host's assembly instead of IR. For a file, --fn chooses the function when\n"
        "there are several.\n",
        kOptLimits | kOptSimplify | kOptGrad | kOptAsm | kOptCodegen | kOptFunction, runIr},
+      {"fit", "fit MODEL [--data FILE.csv] [--optimizer NAME] [--lr LR] [--batch M] [--epochs E | --steps K] [options]",
+       "Train a model's params with an optimizer, on data from a CSV file.", fitDetails(), kOptOwn,
+       runFit},
+      {"predict", "predict MODEL --params PARAMS.json --data FILE.csv [--output NAME,...] [-o FILE.csv]",
+       "Write a model's definitions for every row of a CSV file.", predictDetails(), kOptOwn,
+       runPredict},
   };
   return kCommands;
 }
