@@ -100,7 +100,7 @@ const std::vector<CommandSpec> &commands() {
       {"fit", "fit MODEL [--data FILE.csv] [--optimizer NAME] [--lr LR] [--batch M] [--epochs E | --steps K] [options]",
        "Train a model's params with an optimizer, on data from a CSV file.", fitDetails(), kOptOwn,
        runFit},
-      {"predict", "predict MODEL --params PARAMS.json --data FILE.csv [--output NAME,...] [-o FILE.csv]",
+      {"predict", "predict MODEL --params PARAMS.json --data FILE.csv [--output NAME,...]",
        "Write a model's definitions for every row of a CSV file.", predictDetails(), kOptOwn,
        runPredict},
   };

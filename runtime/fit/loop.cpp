@@ -89,9 +89,8 @@ public:
         drawn_ = true;
       }
     } else {
-      const bool print = perEpoch_ > 1 ? epochEnd
-                                       : (done % std::max<std::size_t>(1, total_ / 20) == 0 ||
-                                          done == total_);
+      const bool print = (perEpoch_ > 1 ? epochEnd : done % std::max<std::size_t>(1, total_ / 20) == 0) ||
+                         done == total_;
       if (print) *os_ << line << "\n" << std::flush;
     }
     if (epochEnd) {
@@ -351,7 +350,6 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     lastCheckpoint = Clock::now();
   };
 
-  const std::size_t baseIterations = iterations;
   while (step < total) {
     if (o.interrupted && *o.interrupted) {
       result.stop = StopReason::Interrupted;
@@ -423,7 +421,9 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     }
     ++step;
     evaluations += calls;
-    if (lbfgs) iterations = baseIterations + opt->last().iterations;
+    // Cumulative, like torch's state['n_iter']: the count is part of the optimizer's state, so a
+    // resumed run continues it.
+    if (lbfgs) iterations = opt->last().iterations;
     if (s.average) average.add(lr, params);
     losses.push_back(firstLoss);
 
