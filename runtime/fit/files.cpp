@@ -117,11 +117,11 @@ std::string paramsJson(const Model &model, const Dataset *data, const Settings &
   out += "  \"params\": ";
   writeParams(out, model.params(), result.params);
   if (!result.averaged.empty()) {
-    out += ",\n  \"averaged\": ";
+    out += ",\n  \"average\": ";
     writeParams(out, model.params(), result.averaged);
-    if (result.averagedLoss) out += ",\n  \"averaged_loss\": " + jsonNumber(*result.averagedLoss);
+    if (result.averagedLoss) out += ",\n  \"average_loss\": " + jsonNumber(*result.averagedLoss);
     if (!model.reportNames().empty()) {
-      out += ",\n  \"averaged_reports\": ";
+      out += ",\n  \"average_reports\": ";
       writeReports(out, model.reportNames(), result.averagedReports);
     }
   }
@@ -146,7 +146,6 @@ std::string paramsJson(const Model &model, const Dataset *data, const Settings &
     }
     out += "\n  }";
   }
-  (void)settings;
   out += "\n}\n";
   return out;
 }

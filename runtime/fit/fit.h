@@ -222,7 +222,7 @@ std::string formatNumber(double v);
 ///   {"model": "m.nabla", "optimizer": "adam", "steps": 200, "epochs": 25, "stop": "finished",
 ///    "loss": L, "reports": {"acc": A},
 ///    "params": {"w": [..], "W": [[..], ..], "b": B},
-///    "averaged": {...}, "averaged_loss": .., "averaged_reports": {...},
+///    "average": {...}, "average_loss": .., "average_reports": {...},  (with --average)
 ///    "standardize": {"x": {"mean": [..], "std": [..]}}}
 /// Numbers are shortest round-trip decimals; NaN and infinities are the strings "nan", "inf",
 /// "-inf". Keys in this order; arrays in their shapes.

@@ -59,7 +59,7 @@ TEST_CASE("fit: usage errors exit 2 and name the problem", "[fit][cli]") {
   };
   usage({"fit"}, "missing input");
   usage({"fit", m, "--data", kLinreg, "--optimiser", "sgd"}, "unknown option '--optimiser' (did you mean '--optimizer'?)");
-  usage({"fit", m, "--data", kLinreg, "--optimizer", "adma"}, "unknown optimizer 'adma' (did you mean 'adam'?)");
+  usage({"fit", m, "--data", kLinreg, "--optimizer", "adamx"}, "unknown optimizer 'adamx' (did you mean 'adam'?)");
   usage({"fit", m, "--data", kLinreg, "--epochs", "2", "--steps", "3"}, "give --epochs or --steps, not both");
   usage({"fit", m, "--data", kLinreg, "--lr", "fast"}, "option '--lr' needs a finite decimal number, not 'fast'");
   usage({"fit", m, "--data", kLinreg, "--batch", "0"}, "option '--batch' needs a positive whole number");
