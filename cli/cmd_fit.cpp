@@ -20,23 +20,31 @@ using K = OwnOption::Kind;
 
 const std::vector<OwnOption> &fitOptions() {
   static const std::vector<OwnOption> kOptions = {
-      {"--data", K::Value, "FILE.csv", "the data: a header row of column names, one row per example",
-       "data and batches"},
-      {"--batch", K::Value, "M", "rows per mini-batch (default 32; the last batch of an epoch may be smaller)"},
-      {"--epochs", K::Value, "E", "passes over the data (default 10; without inputs: steps, default 100)"},
+      {"--data", K::Value, "FILE.csv",
+       "the data: a header row of column names, one row per example", "data and batches"},
+      {"--batch", K::Value, "M",
+       "rows per mini-batch (default 32; the last batch of an epoch may be smaller)"},
+      {"--epochs", K::Value, "E",
+       "passes over the data (default 10; without inputs: steps, default 100)"},
       {"--steps", K::Value, "K", "optimizer steps in all, instead of --epochs"},
       {"--in-order", K::Flag, "", "batches in file order (default: a seeded shuffle each epoch)"},
-      {"--seed", K::Value, "S", "seed of the shuffles and of `~ normal`/`~ uniform` params (default 0)"},
+      {"--seed", K::Value, "S",
+       "seed of the shuffles and of `~ normal`/`~ uniform` params (default 0)"},
       {"--standardize", K::OptionalValue, "x,z",
        "scale the named inputs (default: all but the last declared) to mean 0, variance 1"},
-      {"--threads", K::Value, "T", "threads of the batched kernel (default: one per hardware thread)"},
+      {"--threads", K::Value, "T",
+       "threads of the batched kernel (default: one per hardware thread)"},
+      {"--jit", K::Value, "KIND",
+       "auto (default), optimized (LLVM O2, vectorized) or baseline (ready at once)"},
       {"--optimizer", K::Value, "NAME",
-       "sgd, adagrad, rmsprop, adadelta, adam (default), nadam, adamw, lbfgs or newton", "optimizer"},
+       "sgd, adagrad, rmsprop, adadelta, adam (default), nadam, adamw, lbfgs or newton",
+       "optimizer"},
       {"--lr", K::Value, "LR", "learning rate (default: the optimizer's, as torch.optim)"},
       {"--schedule", K::Value, "S", "constant, inv_sqrt, step[:N[:GAMMA]] or cosine[:ETA_MIN]"},
       {"--average", K::Flag, "", "also the averaged iterate sum(lr_k x_k) / sum(lr_k)"},
       {"--tol", K::Value, "G", "stop after a step whose gradient norm is at most G"},
-      {"--momentum", K::Value, "M", "sgd, rmsprop", "hyperparameters (torch.optim's names, - for _)"},
+      {"--momentum", K::Value, "M", "sgd, rmsprop",
+       "hyperparameters (torch.optim's names, - for _)"},
       {"--dampening", K::Value, "D", "sgd"},
       {"--nesterov", K::Flag, "", "sgd"},
       {"--weight-decay", K::Value, "W", "all but lbfgs and newton"},
@@ -57,7 +65,8 @@ const std::vector<OwnOption> &fitOptions() {
       {"--line-search", K::Value, "NAME", "lbfgs, newton: none or strong_wolfe"},
       {"--init", K::Value, "PARAMS.json", "start from these params (a -o file, or {\"w\": ...})",
        "files"},
-      {"--output", K::Value, "PARAMS.json", "write the final (and averaged) params, loss and reports"},
+      {"--output", K::Value, "PARAMS.json",
+       "write the final (and averaged) params, loss and reports"},
       {"--log", K::Value, "LOG.csv", "one row per step: step,epoch,loss,grad_norm,lr, the reports"},
       {"--log-params", K::Flag, "", "also every param element after the step, in the log"},
       {"--plot", K::Value, "loss.svg", "draw the loss of every step as SVG"},
@@ -75,7 +84,8 @@ extern "C" void onInterrupt(int) { gInterrupted = 1; }
 
 /// Installs the handler for the run and restores the previous one after it.
 struct InterruptGuard {
-  struct sigaction previousInt {}, previousTerm {};
+  struct sigaction previousInt {
+  }, previousTerm{};
   InterruptGuard() {
     gInterrupted = 0;
     struct sigaction sa {};
@@ -97,7 +107,7 @@ std::string summaryNumber(double v) {
   return buf;
 }
 
-}  // namespace
+} // namespace
 
 std::string_view fitDetails() {
   static const std::string text =
@@ -188,8 +198,10 @@ int runFit(Invocation &inv) {
     } else {
       b1 = numberOption(inv, "--betas", v->substr(0, comma));
       if (b1) b2 = numberOption(inv, "--betas", v->substr(comma + 1));
-      if (b1 && b2) h.betas = std::array<double, 2>{*b1, *b2};
-      else ok = false;
+      if (b1 && b2)
+        h.betas = std::array<double, 2>{*b1, *b2};
+      else
+        ok = false;
     }
   }
   flag("--amsgrad", h.amsgrad);
@@ -210,6 +222,15 @@ int runFit(Invocation &inv) {
   }
   s.average = flagValue("--average");
   count("--threads", s.threads);
+  fit::Tier tier = fit::Tier::Auto;
+  if (const std::string *v = a.get("--jit")) {
+    if (*v == "baseline")
+      tier = fit::Tier::Baseline;
+    else if (*v == "optimized")
+      tier = fit::Tier::Optimized;
+    else if (*v != "auto")
+      return usageError(inv, "unknown --jit '" + *v + "' (auto, optimized or baseline)");
+  }
   std::optional<std::size_t> epochs, steps, every;
   count("--epochs", epochs);
   count("--steps", steps);
@@ -230,11 +251,11 @@ int runFit(Invocation &inv) {
   run.resumePath = path("--resume");
   const std::string output = path("--output"), plot = path("--plot"), initPath = path("--init"),
                     dataPath = path("--data");
-  for (const char *name : {"--log", "--checkpoint", "--resume", "--output", "--plot", "--init", "--data"})
+  for (const char *name :
+       {"--log", "--checkpoint", "--resume", "--output", "--plot", "--init", "--data"})
     if (a.has(name) && a.get(name)->empty())
       return usageError(inv, "option '" + std::string(name) + "' needs a file name");
-  if (run.logParams && run.logPath.empty())
-    return usageError(inv, "--log-params needs --log FILE");
+  if (run.logParams && run.logPath.empty()) return usageError(inv, "--log-params needs --log FILE");
   {
     std::vector<std::string> names = optim::names();
     if (std::find(names.begin(), names.end(), s.optimizer) == names.end()) {
@@ -257,9 +278,11 @@ int runFit(Invocation &inv) {
     fit::ModelOptions mo;
     mo.threads = s.threads;
     mo.hessian = s.optimizer == "newton";
+    mo.tier = tier;
     const bool hasInputs = !program->inputs.empty();
     if (hasInputs && dataPath.empty())
-      return usageError(inv, "'" + inv.input + "' has inputs: give their data with --data FILE.csv");
+      return usageError(inv,
+                        "'" + inv.input + "' has inputs: give their data with --data FILE.csv");
     if (!hasInputs && !dataPath.empty())
       warn(inv, "'" + inv.input + "' has no inputs: --data is not read");
     std::vector<fit::ArrayInfo> inputs = fit::describeInputs(*program);
@@ -274,18 +297,20 @@ int runFit(Invocation &inv) {
         if (inputs.size() < 2)
           return usageError(inv, "--standardize without names scales every input but the last "
                                  "declared (the target); name the inputs: --standardize=" +
-                                 inputs[0].name);
+                                     inputs[0].name);
         for (std::size_t k = 0; k + 1 < inputs.size(); ++k) names.push_back(inputs[k].name);
       } else {
         std::size_t start = 0;
         while (start <= list.size()) {
           std::size_t comma = list.find(',', start);
-          std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+          std::string name =
+              list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
           std::vector<std::string> known;
           for (const fit::ArrayInfo &in : inputs) known.push_back(in.name);
           if (std::find(known.begin(), known.end(), name) == known.end()) {
             std::string close = closestName(name, known);
-            return usageError(inv, "--standardize: '" + name + "' is not an input of '" + inv.input + "'" +
+            return usageError(inv, "--standardize: '" + name + "' is not an input of '" +
+                                       inv.input + "'" +
                                        (close.empty() ? "" : " (did you mean '" + close + "'?)"));
           }
           names.push_back(name);
@@ -307,7 +332,8 @@ int runFit(Invocation &inv) {
     run.terminal = interactive;
     if (run.checkpointPath.empty()) {
       std::string stem = inv.input;
-      if (std::size_t slash = stem.rfind('/'); slash != std::string::npos) stem = stem.substr(slash + 1);
+      if (std::size_t slash = stem.rfind('/'); slash != std::string::npos)
+        stem = stem.substr(slash + 1);
       if (stem.size() > 6 && stem.ends_with(".nabla")) stem.resize(stem.size() - 6);
       run.interruptPath = stem + ".checkpoint";
     }
@@ -316,17 +342,20 @@ int runFit(Invocation &inv) {
     fit::RunResult result = fit::run(model, dataset, run);
 
     if (!output.empty())
-      fit::writeFileAtomically(output, fit::paramsJson(model, hasInputs ? &dataset : nullptr, s, result));
+      fit::writeFileAtomically(output,
+                               fit::paramsJson(model, hasInputs ? &dataset : nullptr, s, result));
     if (!plot.empty())
-      fit::writeFileAtomically(plot, fit::lossPlotSvg(result.losses, "loss of " + inv.input + " (" +
-                                                                          s.optimizer + ")"));
+      fit::writeFileAtomically(
+          plot, fit::lossPlotSvg(result.losses, "loss of " + inv.input + " (" + s.optimizer + ")"));
 
     llvm::raw_ostream &os = llvm::outs();
-    const char *how = result.stop == fit::StopReason::Finished    ? "finished"
-                      : result.stop == fit::StopReason::Tolerance ? "stopped: gradient norm within --tol"
-                                                                  : "interrupted";
-    os << s.optimizer << ": " << result.steps << " steps, " << result.epochs
-       << (result.epochs == 1 ? " epoch" : " epochs") << " (" << how << ")\n";
+    const char *how = result.stop == fit::StopReason::Finished ? "finished"
+                      : result.stop == fit::StopReason::Tolerance
+                          ? "stopped: gradient norm within --tol"
+                          : "interrupted";
+    os << s.optimizer << ": " << result.steps << (result.steps == 1 ? " step" : " steps");
+    if (hasInputs) os << ", " << result.epochs << (result.epochs == 1 ? " epoch" : " epochs");
+    os << " (" << how << ")\n";
     auto line = [&](const std::string &prefix, double loss, const std::vector<double> &reports) {
       os << prefix << "loss " << summaryNumber(loss);
       if (hasInputs) os << " (mean over " << dataset.rows << " rows)";
@@ -352,4 +381,4 @@ int runFit(Invocation &inv) {
   }
 }
 
-}  // namespace nabla::cli
+} // namespace nabla::cli

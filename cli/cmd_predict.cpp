@@ -17,13 +17,15 @@ using K = OwnOption::Kind;
 const std::vector<OwnOption> &predictOptions() {
   static const std::vector<OwnOption> kOptions = {
       {"--params", K::Value, "PARAMS.json", "the params (the -o file of `nabla fit`); required"},
-      {"--data", K::Value, "FILE.csv", "the rows to predict; only the inputs the outputs use are read"},
-      {"--output", K::Value, "NAME,...", "the definitions (or reports) to write (default: every definition)"},
+      {"--data", K::Value, "FILE.csv",
+       "the rows to predict; only the inputs the outputs use are read"},
+      {"--output", K::Value, "NAME,...",
+       "the definitions (or reports) to write (default: every definition)"},
   };
   return kOptions;
 }
 
-}  // namespace
+} // namespace
 
 std::string_view predictDetails() {
   static const std::string text =
@@ -48,7 +50,8 @@ int runPredict(Invocation &inv) {
   inv.input = a.positional[0];
   inv.hasInput = true;
   const std::string *paramsPath = a.get("--params"), *dataPath = a.get("--data");
-  if (!paramsPath || paramsPath->empty()) return usageError(inv, "give the params with --params PARAMS.json");
+  if (!paramsPath || paramsPath->empty())
+    return usageError(inv, "give the params with --params PARAMS.json");
   if (!dataPath || dataPath->empty()) return usageError(inv, "give the data with --data FILE.csv");
   std::vector<std::string> names;
   if (const std::string *list = a.get("--output")) {
@@ -88,4 +91,4 @@ int runPredict(Invocation &inv) {
   }
 }
 
-}  // namespace nabla::cli
+} // namespace nabla::cli

@@ -54,8 +54,7 @@ std::optional<int> parseOwnOptions(const Invocation &inv, const std::vector<OwnO
     case OwnOption::Kind::Flag:
       if (!hasValue) value = "true";
       break;
-    case OwnOption::Kind::OptionalValue:
-      break;  // only `--name=VALUE` gives it a value
+    case OwnOption::Kind::OptionalValue: break; // only `--name=VALUE` gives it a value
     }
     if (out.values.count(name)) return usageError(inv, "option '" + name + "' is given twice");
     out.values[name] = value;
@@ -71,8 +70,10 @@ std::string ownOptionsHelp(const std::vector<OwnOption> &table, bool dashO) {
     if (o.kind == OwnOption::Kind::Value) left += " " + std::string(o.valueName);
     if (o.kind == OwnOption::Kind::OptionalValue) left += "[=" + std::string(o.valueName) + "]";
     out += "  " + left;
-    if (left.size() >= 30) out += "\n" + std::string(32, ' ');
-    else out += std::string(30 - left.size(), ' ');
+    if (left.size() >= 30)
+      out += "\n" + std::string(32, ' ');
+    else
+      out += std::string(30 - left.size(), ' ');
     out += std::string(o.help) + "\n";
   }
   out += "  -h, --help                    show this help\n";
@@ -116,4 +117,4 @@ std::optional<bool> boolOption(const Invocation &inv, const std::string &name,
 
 bool stderrIsTerminal() { return isatty(STDERR_FILENO) != 0; }
 
-}  // namespace nabla::cli
+} // namespace nabla::cli

@@ -14,11 +14,11 @@ namespace nabla::cli {
 
 struct OwnOption {
   enum class Kind { Value, Flag, OptionalValue };
-  std::string_view name;  // with its dashes
+  std::string_view name; // with its dashes
   Kind kind = Kind::Value;
   std::string_view valueName;
   std::string_view help;
-  std::string_view group = {};  // a heading printed before it, when not empty
+  std::string_view group = {}; // a heading printed before it, when not empty
 };
 
 /// What was given: option name -> value ("true" for a flag), positional arguments in order.
@@ -32,9 +32,9 @@ struct OwnArguments {
   }
 };
 
-/// Parses `inv.rawArgs` against the table; with `dashO`, `-o` stands for `--output`. An option given twice, an
-/// unknown option (with a suggestion) or a missing value is a usage error: then the error is
-/// printed and the exit code returned.
+/// Parses `inv.rawArgs` against the table; with `dashO`, `-o` stands for `--output`. An option
+/// given twice, an unknown option (with a suggestion) or a missing value is a usage error: then the
+/// error is printed and the exit code returned.
 std::optional<int> parseOwnOptions(const Invocation &inv, const std::vector<OwnOption> &table,
                                    OwnArguments &out, bool dashO);
 
@@ -53,4 +53,4 @@ std::optional<bool> boolOption(const Invocation &inv, const std::string &name,
 /// Whether stderr is a terminal, for progress bars.
 bool stderrIsTerminal();
 
-}  // namespace nabla::cli
+} // namespace nabla::cli

@@ -17,7 +17,7 @@ std::uint64_t mix(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-}  // namespace
+} // namespace
 
 std::uint64_t Rng::next() {
   state_ += kGolden;
@@ -38,7 +38,7 @@ std::uint64_t Rng::below(std::uint64_t n) {
 double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1p-53; }
 
 double Rng::normal() {
-  const double u1 = 1.0 - uniform();  // (0, 1]: log is finite
+  const double u1 = 1.0 - uniform(); // (0, 1]: log is finite
   const double u2 = uniform();
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
@@ -114,4 +114,4 @@ std::uint64_t fnv1a(std::span<const double> values, std::uint64_t h) {
   return h;
 }
 
-}  // namespace nabla::data
+} // namespace nabla::data

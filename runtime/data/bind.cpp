@@ -1,7 +1,7 @@
 // Inputs to columns by name: listed, defaulted, or a run of columns in file order.
 #include "runtime/data/data.h"
 
-#include "source/source.h"  // closestName
+#include "source/source.h" // closestName
 
 #include <map>
 
@@ -17,7 +17,7 @@ std::string listColumns(const std::vector<std::string> &header) {
   return out;
 }
 
-}  // namespace
+} // namespace
 
 std::vector<std::size_t> bindColumns(const CsvFile &file, const std::vector<InputColumns> &inputs) {
   std::map<std::string, std::vector<std::size_t>> positions;
@@ -25,23 +25,24 @@ std::vector<std::size_t> bindColumns(const CsvFile &file, const std::vector<Inpu
 
   std::vector<std::size_t> out;
   for (const InputColumns &input : inputs) {
-    const std::string prefix = (input.where.empty() ? "" : input.where + ": ") + "input '" +
-                               input.name + "'";
+    const std::string prefix =
+        (input.where.empty() ? "" : input.where + ": ") + "input '" + input.name + "'";
     auto find = [&](const std::string &name) -> std::size_t {
       auto it = positions.find(name);
       if (it == positions.end()) {
-        std::string message = prefix + " reads column '" + name + "', which '" + file.path +
-                              "' does not have";
+        std::string message =
+            prefix + " reads column '" + name + "', which '" + file.path + "' does not have";
         std::string close = closestName(name, file.header);
-        if (!close.empty()) message += " (did you mean '" + close + "'?)";
-        else message += " (its columns: " + listColumns(file.header) + ")";
+        if (!close.empty())
+          message += " (did you mean '" + close + "'?)";
+        else
+          message += " (its columns: " + listColumns(file.header) + ")";
         throw DataError(message);
       }
       if (it->second.size() > 1)
-        throw DataError(prefix + " reads column '" + name + "', which the header of '" +
-                        file.path + "' has more than once (columns " +
-                        std::to_string(it->second[0] + 1) + " and " +
-                        std::to_string(it->second[1] + 1) + ")");
+        throw DataError(prefix + " reads column '" + name + "', which the header of '" + file.path +
+                        "' has more than once (columns " + std::to_string(it->second[0] + 1) +
+                        " and " + std::to_string(it->second[1] + 1) + ")");
       return it->second[0];
     };
     std::vector<std::size_t> mine;
@@ -69,4 +70,4 @@ std::vector<std::size_t> bindColumns(const CsvFile &file, const std::vector<Inpu
   return out;
 }
 
-}  // namespace nabla::data
+} // namespace nabla::data

@@ -18,9 +18,12 @@ bool isBlank(char c) { return c == ' ' || c == '\t'; }
 std::string ordinal(std::size_t n) {
   const char *suffix = "th";
   if (n % 100 < 11 || n % 100 > 13) {
-    if (n % 10 == 1) suffix = "st";
-    else if (n % 10 == 2) suffix = "nd";
-    else if (n % 10 == 3) suffix = "rd";
+    if (n % 10 == 1)
+      suffix = "st";
+    else if (n % 10 == 2)
+      suffix = "nd";
+    else if (n % 10 == 3)
+      suffix = "rd";
   }
   return std::to_string(n) + suffix;
 }
@@ -73,8 +76,8 @@ public:
         }
         while (pos_ < end_ && isBlank(text_[pos_])) ++pos_;
         if (pos_ < end_ && text_[pos_] != ',' && text_[pos_] != '\n' && text_[pos_] != '\r')
-          throw DataError(file_.path + ": " + where() + ": the " +
-                          ordinal(count) + " cell has text after its closing quote");
+          throw DataError(file_.path + ": " + where() + ": the " + ordinal(count) +
+                          " cell has text after its closing quote");
       } else {
         std::size_t start = pos_;
         while (pos_ < end_ && text_[pos_] != ',' && text_[pos_] != '\n' && text_[pos_] != '\r')
@@ -118,7 +121,7 @@ std::size_t meaningfulEnd(const std::string &text) {
   return end;
 }
 
-}  // namespace
+} // namespace
 
 CsvFile csvFromText(std::string path, std::string text) {
   CsvFile file;
@@ -186,8 +189,7 @@ Table readColumns(const CsvFile &file, const std::vector<std::size_t> &columns) 
       char *stop = nullptr;
       const double v = std::strtod(cell.c_str(), &stop);
       const bool hex = cell.find_first_of("xX") != std::string::npos;
-      if (stop != cell.c_str() + cell.size() || hex)
-        throw fail("'" + cell + "' is not a number");
+      if (stop != cell.c_str() + cell.size() || hex) throw fail("'" + cell + "' is not a number");
       if (std::isnan(v) || std::isinf(v)) {
         if (errno == ERANGE) throw fail("'" + cell + "' is out of the range of a double");
         throw fail("'" + cell + "' is not a finite number");
@@ -200,4 +202,4 @@ Table readColumns(const CsvFile &file, const std::vector<std::size_t> &columns) 
   return table;
 }
 
-}  // namespace nabla::data
+} // namespace nabla::data

@@ -26,11 +26,11 @@ public:
 /// quote inside, line breaks allowed); spaces and tabs around a cell (trimmed); blank lines at
 /// the end of the file (ignored). Every other row must have the header's number of cells.
 struct CsvFile {
-  std::string path;                 // as given, for messages
-  std::string text;                 // the whole file, without the byte-order mark
-  std::vector<std::string> header;  // the column names, trimmed and unquoted
-  std::size_t bodyOffset = 0;       // where the first data row starts in `text`
-  std::size_t bodyLine = 2;         // its line number (1-based)
+  std::string path;                // as given, for messages
+  std::string text;                // the whole file, without the byte-order mark
+  std::vector<std::string> header; // the column names, trimmed and unquoted
+  std::size_t bodyOffset = 0;      // where the first data row starts in `text`
+  std::size_t bodyLine = 2;        // its line number (1-based)
 };
 
 /// Reads the file and its header row. Throws DataError when the file cannot be read, is empty
@@ -55,7 +55,7 @@ Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen);
 /// order. `where` ("model.nabla:3:7") starts messages about it.
 struct InputColumns {
   std::string name;
-  std::size_t size = 1;  // elements
+  std::size_t size = 1; // elements
   std::vector<std::string> columns;
   bool range = false;
   std::string where;
@@ -132,7 +132,7 @@ public:
 
 private:
   const std::vector<std::vector<double>> *data_;
-  std::vector<std::size_t> order_;  // the rows of orderEpoch_ (shuffled plans)
+  std::vector<std::size_t> order_; // the rows of orderEpoch_ (shuffled plans)
   std::size_t orderEpoch_ = SIZE_MAX;
   std::vector<std::vector<double>> gathered_;
   std::vector<const double *> pointers_;
@@ -144,4 +144,4 @@ private:
 std::uint64_t fnv1a(std::string_view bytes, std::uint64_t h = 0xcbf29ce484222325ull);
 std::uint64_t fnv1a(std::span<const double> values, std::uint64_t h = 0xcbf29ce484222325ull);
 
-}  // namespace nabla::data
+} // namespace nabla::data

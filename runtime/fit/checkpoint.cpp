@@ -43,7 +43,8 @@ public:
   Reader(const std::string &path, const llvm::json::Object &root) : path_(path), root_(root) {}
 
   [[noreturn]] void fail(const std::string &field) const {
-    throw FitError(path_ + ": not a valid checkpoint: field '" + field + "' is missing or malformed");
+    throw FitError(path_ + ": not a valid checkpoint: field '" + field +
+                   "' is missing or malformed");
   }
   const llvm::json::Value &get(const llvm::json::Object &o, const std::string &key) const {
     const llvm::json::Value *v = o.get(key);
@@ -85,7 +86,9 @@ public:
     for (const llvm::json::Value &e : *a) out.push_back(number(e, key));
     return out;
   }
-  std::vector<double> numbers(const std::string &key) const { return numbers(get(root_, key), key); }
+  std::vector<double> numbers(const std::string &key) const {
+    return numbers(get(root_, key), key);
+  }
   const llvm::json::Object &object(const std::string &key) const {
     const llvm::json::Object *o = get(root_, key).getAsObject();
     if (!o) fail(key);
@@ -97,7 +100,7 @@ private:
   const llvm::json::Object &root_;
 };
 
-}  // namespace
+} // namespace
 
 std::string checkpointText(const Checkpoint &c) {
   llvm::json::Object settings;
@@ -195,11 +198,12 @@ Checkpoint readCheckpoint(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;
-    throw FitError("cannot read the checkpoint '" + path + "': " + std::strerror(err ? err : ENOENT));
+    throw FitError("cannot read the checkpoint '" + path +
+                   "': " + std::strerror(err ? err : ENOENT));
   }
   std::ostringstream ss;
   ss << in.rdbuf();
   return parseCheckpoint(path, ss.str());
 }
 
-}  // namespace nabla::fit
+} // namespace nabla::fit

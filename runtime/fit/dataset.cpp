@@ -13,7 +13,7 @@ const InputDecl *findInput(const LoweredProgram &program, const std::string &nam
   return nullptr;
 }
 
-}  // namespace
+} // namespace
 
 Dataset loadDataset(const std::string &path, const LoweredProgram &program,
                     const std::vector<ArrayInfo> &inputs, const std::string &modelPath) {
@@ -77,4 +77,4 @@ void applyScaling(Dataset &data, const std::vector<ArrayInfo> &inputs,
   }
 }
 
-}  // namespace nabla::fit
+} // namespace nabla::fit

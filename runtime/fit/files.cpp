@@ -98,7 +98,7 @@ const char *stopName(StopReason s) {
   return "finished";
 }
 
-}  // namespace
+} // namespace
 
 std::string paramsJson(const Model &model, const Dataset *data, const Settings &settings,
                        const RunResult &result) {
@@ -156,8 +156,8 @@ std::string readText(const std::string &path, const char *what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;
-    throw FitError(std::string("cannot read ") + what + " '" + path + "': " +
-                   std::strerror(err ? err : ENOENT));
+    throw FitError(std::string("cannot read ") + what + " '" + path +
+                   "': " + std::strerror(err ? err : ENOENT));
   }
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -195,14 +195,13 @@ std::string shapeText(const Shape &shape) {
   return shape.isScalar() ? "a number" : "an array of shape " + toString(shape);
 }
 
-}  // namespace
+} // namespace
 
 ParamsFile readParamsFile(const std::string &path, const std::vector<ArrayInfo> &params,
                           const std::vector<ArrayInfo> &inputs, std::vector<double> init) {
   const std::string text = readText(path, "the params file");
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
-  if (!parsed)
-    throw FitError(path + ": not a JSON file: " + llvm::toString(parsed.takeError()));
+  if (!parsed) throw FitError(path + ": not a JSON file: " + llvm::toString(parsed.takeError()));
   const llvm::json::Object *root = parsed->getAsObject();
   if (!root) throw FitError(path + ": expected a JSON object of params");
   const llvm::json::Object *values = root;
@@ -241,7 +240,7 @@ ParamsFile readParamsFile(const std::string &path, const std::vector<ArrayInfo> 
       const ArrayInfo *input = nullptr;
       for (const ArrayInfo &in : inputs)
         if (in.name == name) input = &in;
-      if (!input) continue;  // an input this use of the model does not read
+      if (!input) continue; // an input this use of the model does not read
       const llvm::json::Object *stats = value.getAsObject();
       std::vector<double> mean, scale;
       if (!stats || !stats->get("mean") || !stats->get("std") ||
@@ -321,7 +320,7 @@ std::string tickLabel(double v) {
   return buf;
 }
 
-}  // namespace
+} // namespace
 
 std::string lossPlotSvg(std::span<const double> losses, const std::string &title) {
   const double width = 720, height = 420, left = 80, right = 20, top = 40, bottom = 50;
@@ -339,7 +338,7 @@ std::string lossPlotSvg(std::span<const double> losses, const std::string &title
     return top + plotH * (1 - (t - a) / (b - a));
   };
   const std::size_t n = losses.size();
-  auto xOf = [&](double step) {  // steps are 1-based
+  auto xOf = [&](double step) { // steps are 1-based
     return n <= 1 ? left + plotW / 2 : left + plotW * (step - 1) / static_cast<double>(n - 1);
   };
 
@@ -370,8 +369,9 @@ std::string lossPlotSvg(std::span<const double> losses, const std::string &title
   }
   svg += "<text x=\"" + fixed(left + plotW / 2) + "\" y=\"" + fixed(height - 10) +
          "\" text-anchor=\"middle\">step</text>\n";
-  svg += "<text x=\"16\" y=\"" + fixed(top + plotH / 2) + "\" text-anchor=\"middle\" transform=\"rotate(-90 16 " +
-         fixed(top + plotH / 2) + ")\">" + (logScale ? "loss (log scale)" : "loss") + "</text>\n";
+  svg += "<text x=\"16\" y=\"" + fixed(top + plotH / 2) +
+         "\" text-anchor=\"middle\" transform=\"rotate(-90 16 " + fixed(top + plotH / 2) + ")\">" +
+         (logScale ? "loss (log scale)" : "loss") + "</text>\n";
   // The curve: at most ~2000 points (every k-th step), non-finite losses leave gaps.
   const std::size_t stride = std::max<std::size_t>(1, n / 2000);
   std::string points;
@@ -394,4 +394,4 @@ std::string lossPlotSvg(std::span<const double> losses, const std::string &title
   return svg;
 }
 
-}  // namespace nabla::fit
+} // namespace nabla::fit

@@ -38,13 +38,26 @@ struct ArrayInfo {
   std::size_t size() const { return elements.size(); }
 };
 
+/// Which code runs the training functions. Both compute the same values to a few ulps but not
+/// bit for bit, so the choice is part of a run's settings.
+enum class Tier {
+  Auto,      // Optimized for objectives of at most kAutoOptimizedNodes nodes, else Baseline
+  Baseline,  // nabla's baseline code, ready at once; batches row by row
+  Optimized, // LLVM at O2 with the vectorized batch kernel, compiled before the first step
+};
+/// LLVM's O2 time grows faster than linearly with the size of a function: about a second at
+/// 1,500 nodes (value and gradient), tens of seconds at 5,000, where the baseline code, some
+/// six times slower per row, finishes a small data set long before O2 is ready.
+inline constexpr std::size_t kAutoOptimizedNodes = 1000;
+
 struct ModelOptions {
-  unsigned threads = 0;  // of the batched kernels (0: one per hardware thread)
-  bool hessian = false;  // Newton's method needs the objective's Hessian
+  unsigned threads = 0; // of the batched kernels (0: one per hardware thread)
+  bool hessian = false; // Newton's method needs the objective's Hessian
+  Tier tier = Tier::Auto;
 };
 
-/// The compiled training functions of a program. The code is O2 from the start (no tiers), so
-/// every evaluation of a run uses the same code and a run is reproducible bit for bit.
+/// The compiled training functions of a program: one kind of code for the whole run (see Tier),
+/// so that a run, and a resumed run, is reproducible bit for bit.
 class Model {
 public:
   /// Compiles the objective (batched over rows when the program has inputs) and the reports.
@@ -63,6 +76,10 @@ public:
   /// The reports' scalar names (`acc`; `acc[0]` for an array report), in declaration order.
   const std::vector<std::string> &reportNames() const { return reportNames_; }
   bool hasHessian() const;
+  /// Whether the code is LLVM's O2 (Tier::Optimized, or Auto that chose it).
+  bool optimized() const { return optimized_; }
+  /// The nodes of the objective's value and gradient.
+  std::size_t objectiveNodes() const { return objectiveNodes_; }
 
   /// The declared initial values: `= value`, 0, or draws from `~ normal(..)` / `~ uniform(..)` by
   /// data::Rng(seed), params in declaration order and elements row-major, one draw each.
@@ -85,7 +102,7 @@ public:
   /// order, whose value is not finite, printed as nabla text. Empty when every value is finite.
   struct NonFinite {
     std::size_t row = 0;
-    std::string what;  // "the loss is nan; the first non-finite value is log(p) = -inf"
+    std::string what; // "the loss is nan; the first non-finite value is log(p) = -inf"
   };
   std::optional<NonFinite> explainNonFinite(std::span<const double> params, std::size_t rows,
                                             std::span<const double *const> columns) const;
@@ -97,6 +114,8 @@ private:
   std::vector<ArrayInfo> params_, inputs_;
   std::size_t paramCount_ = 0, inputCount_ = 0;
   std::vector<std::string> reportNames_;
+  bool optimized_ = false;
+  std::size_t objectiveNodes_ = 0;
   std::unique_ptr<Code> code_;
 };
 
@@ -111,7 +130,7 @@ struct Dataset {
   std::vector<std::vector<double>> columns;
   /// The standardization of each standardized input, one Scaling per element.
   std::map<std::string, std::vector<data::Scaling>> scaling;
-  std::uint64_t checksum = 0;  // fnv1a of the columns as read (before standardization)
+  std::uint64_t checksum = 0; // fnv1a of the columns as read (before standardization)
 };
 
 /// Reads the columns of `inputs` (all of the program's, or those `predict` needs) from a CSV
@@ -130,14 +149,15 @@ struct Settings {
   std::string optimizer = "adam";
   optim::Hyper hyper;
   std::string schedule = "constant";
-  std::size_t batch = 32;  // rows per batch (programs with inputs)
+  std::size_t batch = 32; // rows per batch (programs with inputs)
   bool shuffle = true;
   std::uint64_t seed = 0;
   bool average = false;
   unsigned threads = 0;
-  std::vector<std::string> standardize;  // inputs
+  std::vector<std::string> standardize; // inputs
 };
-/// Each setting as flag -> text, for the checkpoint and for messages (`--lr` -> `0.05`).
+/// Each setting as flag -> text, for the checkpoint and for messages (`--lr` -> `0.05`). run()
+/// adds `--jit`, the code the model runs on (Model::optimized).
 std::map<std::string, std::string> describeSettings(const Settings &settings);
 
 struct RunOptions {
@@ -145,18 +165,18 @@ struct RunOptions {
   /// How long: epochs (passes over the data) or steps; neither gives the default (10 epochs, or
   /// 100 steps for a program without inputs, where an epoch is one step).
   std::optional<std::size_t> epochs, steps;
-  std::optional<double> tol;  // stop after a step whose gradient norm is at most this
-  std::vector<double> init;   // the starting params (ignored when resuming)
+  std::optional<double> tol; // stop after a step whose gradient norm is at most this
+  std::vector<double> init;  // the starting params (ignored when resuming)
   std::string logPath;
   bool logParams = false;
-  std::string checkpointPath;  // written every checkpointEvery steps, at the end and on interrupt
-  std::size_t checkpointEvery = 0;  // 0: at the end of an epoch, at most every 30 s
+  std::string checkpointPath; // written every checkpointEvery steps, at the end and on interrupt
+  std::size_t checkpointEvery = 0; // 0: at the end of an epoch, at most every 30 s
   std::string interruptPath;       // where an interrupt writes one without checkpointPath
   std::string resumePath;
-  std::uint64_t modelHash = 0;  // identifies the model in checkpoints (e.g. fnv1a of its text)
+  std::uint64_t modelHash = 0; // identifies the model in checkpoints (e.g. fnv1a of its text)
   /// Set by a signal handler; checked between steps.
   const volatile std::sig_atomic_t *interrupted = nullptr;
-  std::ostream *progress = nullptr;  // the progress bar (terminal) or one line per epoch
+  std::ostream *progress = nullptr; // the progress bar (terminal) or one line per epoch
   bool terminal = false;
 };
 
@@ -164,40 +184,40 @@ enum class StopReason { Finished, Tolerance, Interrupted };
 
 struct RunResult {
   StopReason stop = StopReason::Finished;
-  std::size_t steps = 0;   // steps done in all, a resumed run's earlier ones included
-  std::size_t epochs = 0;  // whole epochs done
+  std::size_t steps = 0;  // steps done in all, a resumed run's earlier ones included
+  std::size_t epochs = 0; // whole epochs done
   std::vector<double> params;
-  std::vector<double> averaged;  // with Settings::average
+  std::vector<double> averaged; // with Settings::average
   /// The objective (as written) and the reports over all rows at the final params, and at the
   /// averaged ones.
   double loss = 0;
   std::vector<double> reports;
   std::optional<double> averagedLoss;
   std::vector<double> averagedReports;
-  std::vector<double> losses;     // the batch loss of every step (for the plot)
-  std::string checkpointWritten;  // the path, when one was written
+  std::vector<double> losses;    // the batch loss of every step (for the plot)
+  std::string checkpointWritten; // the path, when one was written
 };
 
 /// Everything a run needs to continue exactly where it stopped.
 struct Checkpoint {
   static constexpr int kVersion = 1;
   std::string modelPath;
-  std::uint64_t modelHash = 0;  // RunOptions::modelHash of the run that wrote it
+  std::uint64_t modelHash = 0; // RunOptions::modelHash of the run that wrote it
   std::string dataPath;
   std::size_t rows = 0;
   std::uint64_t dataHash = 0;
-  std::map<std::string, std::string> settings;  // describeSettings
-  std::size_t step = 0;                         // steps done
+  std::map<std::string, std::string> settings; // describeSettings
+  std::size_t step = 0;                        // steps done
   std::vector<double> params;
   std::string optimizer;
   optim::State state;
   std::vector<double> averageSum;
   double averageWeight = 0;
-  std::size_t evaluations = 0, iterations = 0;  // as logged (cumulative)
+  std::size_t evaluations = 0, iterations = 0; // as logged (cumulative)
   std::string logPath;
   std::string logHeader;
-  std::uint64_t logBytes = 0;  // the log's length after the row of step `step`
-  std::vector<double> losses;  // the batch loss of every step so far (for the plot)
+  std::uint64_t logBytes = 0; // the log's length after the row of step `step`
+  std::vector<double> losses; // the batch loss of every step so far (for the plot)
 };
 /// The file: a first line `nabla-checkpoint VERSION BYTES FNV1A64` (the length and the FNV-1a
 /// hash of the rest, in hex) and a JSON body in which every double is a C99 hex float string
@@ -230,8 +250,8 @@ std::string paramsJson(const Model &model, const Dataset *data, const Settings &
                        const RunResult &result);
 
 struct ParamsFile {
-  std::vector<double> params;           // in the model's order; entries not in the file keep init
-  std::vector<bool> given;              // per param array: whether the file had it
+  std::vector<double> params; // in the model's order; entries not in the file keep init
+  std::vector<bool> given;    // per param array: whether the file had it
   std::map<std::string, std::vector<data::Scaling>> scaling;
 };
 /// Reads a params file for `params` (a bare {"w": ..} object also works). A name the model
@@ -271,4 +291,4 @@ private:
   std::unique_ptr<Code> code_;
 };
 
-}  // namespace nabla::fit
+} // namespace nabla::fit

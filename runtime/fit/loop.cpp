@@ -37,9 +37,12 @@ std::string duration(double s) {
 
 std::string rate(double rowsPerSecond) {
   char buf[32];
-  if (rowsPerSecond >= 1e6) std::snprintf(buf, sizeof buf, "%.1fM", rowsPerSecond / 1e6);
-  else if (rowsPerSecond >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk", rowsPerSecond / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f", rowsPerSecond);
+  if (rowsPerSecond >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.1fM", rowsPerSecond / 1e6);
+  else if (rowsPerSecond >= 1e3)
+    std::snprintf(buf, sizeof buf, "%.1fk", rowsPerSecond / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", rowsPerSecond);
   return buf;
 }
 
@@ -67,11 +70,13 @@ public:
     lossSum_ += loss * weight;
     for (std::size_t k = 0; k < reports.size(); ++k) sums_[k] += reports[k] * weight;
     const bool epochEnd = done % perEpoch_ == 0;
-    const std::size_t epoch = (done - 1) / perEpoch_ + 1, epochs = (total_ + perEpoch_ - 1) / perEpoch_;
+    const std::size_t epoch = (done - 1) / perEpoch_ + 1,
+                      epochs = (total_ + perEpoch_ - 1) / perEpoch_;
     const Clock::time_point now = Clock::now();
     const double elapsed = seconds(start_, now);
     const double perStep = elapsed / static_cast<double>(done - startStep_);
-    std::string line = rows ? "epoch " + std::to_string(epoch) + "/" + std::to_string(epochs) + "  " : "";
+    std::string line =
+        rows ? "epoch " + std::to_string(epoch) + "/" + std::to_string(epochs) + "  " : "";
     line += "step " + std::to_string(done) + "/" + std::to_string(total_) + "  loss " +
             short5(lossSum_ / epochRows_);
     for (std::size_t k = 0; k < sums_.size(); ++k)
@@ -89,8 +94,9 @@ public:
         drawn_ = true;
       }
     } else {
-      const bool print = (perEpoch_ > 1 ? epochEnd : done % std::max<std::size_t>(1, total_ / 20) == 0) ||
-                         done == total_;
+      const bool print =
+          (perEpoch_ > 1 ? epochEnd : done % std::max<std::size_t>(1, total_ / 20) == 0) ||
+          done == total_;
       if (print) *os_ << line << "\n" << std::flush;
     }
     if (epochEnd) {
@@ -130,8 +136,9 @@ public:
     if (append) {
       struct stat st {};
       if (::stat(path.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) < keepBytes)
-        throw FitError("cannot resume the log '" + path + "': it is shorter than at the checkpoint (" +
-                       std::to_string(keepBytes) + " bytes)");
+        throw FitError("cannot resume the log '" + path +
+                       "': it is shorter than at the checkpoint (" + std::to_string(keepBytes) +
+                       " bytes)");
       if (::truncate(path.c_str(), static_cast<off_t>(keepBytes)) != 0)
         throw FitError("cannot resume the log '" + path + "': " + std::strerror(errno));
       file_ = std::fopen(path.c_str(), "ab");
@@ -176,10 +183,11 @@ void check(const std::map<std::string, std::string> &mine,
   if (!differences.empty())
     throw FitError("cannot resume from '" + path +
                    "': it was made with other settings (a resumed run takes the same options as "
-                   "the run that wrote it):" + differences);
+                   "the run that wrote it):" +
+                   differences);
 }
 
-}  // namespace
+} // namespace
 
 std::map<std::string, std::string> describeSettings(const Settings &s) {
   std::map<std::string, std::string> out;
@@ -238,9 +246,12 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   plan.seed = s.seed;
   const std::size_t perEpoch = plan.perEpoch();
   std::size_t total = 0;
-  if (o.steps) total = *o.steps;
-  else if (o.epochs) total = *o.epochs * perEpoch;
-  else total = hasInputs ? 10 * perEpoch : 100;
+  if (o.steps)
+    total = *o.steps;
+  else if (o.epochs)
+    total = *o.epochs * perEpoch;
+  else
+    total = hasInputs ? 10 * perEpoch : 100;
 
   std::unique_ptr<optim::Optimizer> opt;
   optim::Schedule schedule;
@@ -255,7 +266,8 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     throw FitError("newton needs the objective's Hessian (compile the model with it)");
   const double baseLr = opt->lr();
   const bool lbfgs = s.optimizer == "lbfgs";
-  const std::map<std::string, std::string> settings = describeSettings(s);
+  std::map<std::string, std::string> settings = describeSettings(s);
+  settings["--jit"] = model.optimized() ? "optimized" : "baseline";
 
   // The log's columns.
   std::string header = "step,epoch,loss,grad_norm,lr";
@@ -397,8 +409,10 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
         for (double &hi : h) hi = -hi;
     };
     try {
-      if (s.optimizer == "newton") opt->step(params, closure, hessian);
-      else opt->step(params, closure);
+      if (s.optimizer == "newton")
+        opt->step(params, closure, hessian);
+      else
+        opt->step(params, closure);
     } catch (const NonFiniteStop &) {
       log.flush();
       progress.finish();
@@ -406,12 +420,12 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
                             std::to_string(epoch + 1) + "): the loss or its gradient is not finite";
       if (calls > 1) message += " at evaluation " + std::to_string(calls) + " of the step";
       if (std::optional<Model::NonFinite> why = model.explainNonFinite(lastX, rows, columns)) {
-        message = "step " + std::to_string(step + 1) + " (epoch " + std::to_string(epoch + 1) + "): " +
-                  why->what;
+        message = "step " + std::to_string(step + 1) + " (epoch " + std::to_string(epoch + 1) +
+                  "): " + why->what;
         if (hasInputs) {
           const std::size_t position = plan.begin(b) + why->row;
-          const std::size_t fileRow = plan.shuffle ? data::shuffledRows(plan.rows, plan.seed, epoch)[position]
-                                                   : position;
+          const std::size_t fileRow =
+              plan.shuffle ? data::shuffledRows(plan.rows, plan.seed, epoch)[position] : position;
           message += "\n  at row " + std::to_string(fileRow + 1) + " of '" + data.path + "'";
         }
       }
@@ -449,8 +463,9 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
       writeCheckpoint(o.checkpointPath);
   }
   progress.finish();
-  writeCheckpoint(result.stop == StopReason::Interrupted && o.checkpointPath.empty() ? o.interruptPath
-                                                                                    : o.checkpointPath);
+  writeCheckpoint(result.stop == StopReason::Interrupted && o.checkpointPath.empty()
+                      ? o.interruptPath
+                      : o.checkpointPath);
   log.flush();
 
   result.steps = step;
@@ -470,4 +485,4 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   return result;
 }
 
-}  // namespace nabla::fit
+} // namespace nabla::fit

@@ -21,7 +21,7 @@ ArrayInfo describe(const Graph &graph, const VarGroup &group, std::size_t offset
   return a;
 }
 
-}  // namespace
+} // namespace
 
 std::vector<ArrayInfo> describeParams(const LoweredProgram &program) {
   std::vector<ArrayInfo> out;
@@ -49,17 +49,18 @@ std::vector<ArrayInfo> describeInputs(const LoweredProgram &program) {
 /// are more reports than params).
 struct Model::Code {
   std::unique_ptr<jit::Session> session;
-  jit::CompiledFunction objective;  // args: params, then inputs
-  jit::CompiledFunction reports;    // args: params, padding, then inputs
-  std::size_t reportSlots = 0;      // 1 + gradSize() of `reports`
-  Derivatives derivatives;          // of the objective (for explainNonFinite)
-  std::vector<SymbolId> args;       // of the objective
+  jit::CompiledFunction objective; // args: params, then inputs
+  jit::CompiledFunction reports;   // args: params, padding, then inputs
+  std::size_t reportSlots = 0;     // 1 + gradSize() of `reports`
+  Derivatives derivatives;         // of the objective (for explainNonFinite)
+  std::vector<SymbolId> args;      // of the objective
 };
 
 Model::Model(LoweredProgram program, std::string path, const ModelOptions &options)
     : program_(std::move(program)), path_(std::move(path)) {
   if (!program_.objective)
-    throw FitError(path_ + ": nothing to fit: the program has no `minimize` or `maximize` statement");
+    throw FitError(path_ +
+                   ": nothing to fit: the program has no `minimize` or `maximize` statement");
   if (program_.params.empty())
     throw FitError(path_ + ": nothing to fit: the program has no `param`");
   params_ = describeParams(program_);
@@ -69,14 +70,6 @@ Model::Model(LoweredProgram program, std::string path, const ModelOptions &optio
 
   Graph &graph = program_.graph;
   code_ = std::make_unique<Code>();
-  jit::SessionOptions sessionOptions;
-  sessionOptions.tiered = false;  // one tier: the same code, hence the same bits, all run long
-  sessionOptions.threads = options.threads;
-  try {
-    code_->session = std::make_unique<jit::Session>(sessionOptions);
-  } catch (const jit::JitError &e) {
-    throw FitError(std::string("cannot start the JIT: ") + e.what());
-  }
 
   std::vector<NodeId> paramNodes;
   std::vector<SymbolId> paramSymbols, inputSymbols;
@@ -90,6 +83,30 @@ Model::Model(LoweredProgram program, std::string path, const ModelOptions &optio
   code_->args.insert(code_->args.end(), inputSymbols.begin(), inputSymbols.end());
 
   code_->derivatives = differentiate(graph, program_.objective->expr, paramNodes, options.hessian);
+  {
+    std::vector<NodeId> roots{code_->derivatives.value};
+    roots.insert(roots.end(), code_->derivatives.grad.begin(), code_->derivatives.grad.end());
+    objectiveNodes_ = graph.reachable(roots).size();
+  }
+  switch (options.tier) {
+  case Tier::Auto: optimized_ = objectiveNodes_ <= kAutoOptimizedNodes; break;
+  case Tier::Baseline: optimized_ = false; break;
+  case Tier::Optimized: optimized_ = true; break;
+  }
+  // One kind of code for the whole run, so that every evaluation, in this run and in a resumed
+  // one, gives the same bits: LLVM at O2 compiled before the first step (no tiers), or nabla's
+  // baseline code alone (batches row by row).
+  jit::SessionOptions sessionOptions;
+  sessionOptions.threads = options.threads;
+  if (optimized_)
+    sessionOptions.tiered = false;
+  else
+    sessionOptions.optimizeInBackground = false;
+  try {
+    code_->session = std::make_unique<jit::Session>(sessionOptions);
+  } catch (const jit::JitError &e) {
+    throw FitError(std::string("cannot start the JIT: ") + e.what());
+  }
 
   // Reports: every element of every report, simplified together.
   std::vector<NodeId> reportRoots;
@@ -144,7 +161,8 @@ Model::Model(LoweredProgram program, std::string path, const ModelOptions &optio
     Derivatives d;
     d.value = reportRoots[0];
     const NodeId zero = graph.constant(0);
-    for (std::size_t k = 1; k < slots; ++k) d.grad.push_back(k < reportRoots.size() ? reportRoots[k] : zero);
+    for (std::size_t k = 1; k < slots; ++k)
+      d.grad.push_back(k < reportRoots.size() ? reportRoots[k] : zero);
     code_->reportSlots = slots;
     code_->reports = compile("the reports", [&] {
       return jit::compileFunction(session, graph, "reports", args, d, fo);
@@ -187,7 +205,7 @@ std::vector<double> rowArgs(std::span<const double> params, std::span<const doub
   return args;
 }
 
-}  // namespace
+} // namespace
 
 double Model::evaluate(std::span<const double> params, std::size_t rows,
                        std::span<const double *const> columns, std::span<double> grad) const {
@@ -200,7 +218,7 @@ void Model::reports(std::span<const double> params, std::size_t rows,
   if (reportNames_.empty()) return;
   const std::size_t slots = code_->reportSlots;
   std::vector<double> args(params.begin(), params.end());
-  args.resize(slots - 1, 0.0);  // the padding arguments (unused)
+  args.resize(slots - 1, 0.0); // the padding arguments (unused)
   std::vector<double> values(slots);
   if (inputCount_ == 0) {
     values[0] = code_->reports.valueAndGrad(args, std::span<double>(values).subspan(1));
@@ -227,9 +245,9 @@ void Model::hessian(std::span<const double> params, std::size_t rows,
   for (std::size_t k = 0; k < n * n; ++k) hess[k] = sum[k] / static_cast<double>(rows);
 }
 
-std::optional<Model::NonFinite> Model::explainNonFinite(std::span<const double> params,
-                                                        std::size_t rows,
-                                                        std::span<const double *const> columns) const {
+std::optional<Model::NonFinite>
+Model::explainNonFinite(std::span<const double> params, std::size_t rows,
+                        std::span<const double *const> columns) const {
   const Graph &graph = program_.graph;
   const Derivatives &d = code_->derivatives;
   std::vector<NodeId> roots{d.value};
@@ -277,7 +295,8 @@ std::optional<Model::NonFinite> Model::explainNonFinite(std::span<const double> 
       const Node &n = graph[*first];
       std::string text;
       if (n.op == Op::Var) {
-        out.what += "; the value of '" + graph.symbolName(n.symbol) + "' is " + formatNumber(value[first->index]);
+        out.what += "; the value of '" + graph.symbolName(n.symbol) + "' is " +
+                    formatNumber(value[first->index]);
         return out;
       }
       // A long expression is shown by its operation, with its operands' values.
@@ -298,4 +317,4 @@ std::optional<Model::NonFinite> Model::explainNonFinite(std::span<const double> 
   return std::nullopt;
 }
 
-}  // namespace nabla::fit
+} // namespace nabla::fit

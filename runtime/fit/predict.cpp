@@ -17,7 +17,7 @@ namespace nabla::fit {
 struct Predictor::Code {
   std::unique_ptr<jit::Session> session;
   jit::CompiledFunction outputs;
-  std::size_t argCount = 0;  // params + inputs used + padding
+  std::size_t argCount = 0; // params + inputs used + padding
   std::size_t usedInputColumns = 0;
 };
 
@@ -35,7 +35,7 @@ std::string elementName(const std::string &name, const Shape &shape, std::size_t
   return out;
 }
 
-}  // namespace
+} // namespace
 
 Predictor::Predictor(LoweredProgram programIn, const std::vector<std::string> &namesIn) {
   LoweredProgram program = std::move(programIn);
@@ -105,7 +105,7 @@ Predictor::Predictor(LoweredProgram programIn, const std::vector<std::string> &n
   d.value = roots[0];
   d.grad.assign(roots.begin() + 1, roots.end());
   jit::SessionOptions options;
-  options.optimizeInBackground = false;  // baseline code only: ready at once
+  options.optimizeInBackground = false; // baseline code only: ready at once
   try {
     code_->session = std::make_unique<jit::Session>(options);
     code_->outputs = jit::compileFunction(*code_->session, graph, "outputs", args, d);
@@ -116,7 +116,8 @@ Predictor::Predictor(LoweredProgram programIn, const std::vector<std::string> &n
 
 Predictor::~Predictor() = default;
 
-void Predictor::write(std::ostream &out, std::span<const double> params, const Dataset &data) const {
+void Predictor::write(std::ostream &out, std::span<const double> params,
+                      const Dataset &data) const {
   std::string line;
   for (std::size_t k = 0; k < columns_.size(); ++k) line += (k ? "," : "") + columns_[k];
   out << line << "\n";
@@ -129,9 +130,10 @@ void Predictor::write(std::ostream &out, std::span<const double> params, const D
       args[paramCount_ + c] = data.columns[c][r];
     values[0] = code_->outputs.valueAndGrad(args, std::span<double>(values).subspan(1));
     line.clear();
-    for (std::size_t k = 0; k < values.size(); ++k) line += (k ? "," : "") + formatNumber(values[k]);
+    for (std::size_t k = 0; k < values.size(); ++k)
+      line += (k ? "," : "") + formatNumber(values[k]);
     out << line << "\n";
   }
 }
 
-}  // namespace nabla::fit
+} // namespace nabla::fit

@@ -73,11 +73,13 @@ inline CsvTable readCsvTable(const std::string &text) {
     std::string cell;
     while (std::getline(ls, cell, ',')) cells.push_back(cell);
     if (!line.empty() && line.back() == ',') cells.emplace_back();
-    if (first) t.header = cells;
-    else t.rows.push_back(cells);
+    if (first)
+      t.header = cells;
+    else
+      t.rows.push_back(cells);
     first = false;
   }
   return t;
 }
 
-}  // namespace nabla::test
+} // namespace nabla::test

@@ -26,7 +26,7 @@ std::string errorOf(const std::string &text, const std::vector<std::size_t> &col
   return "";
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("CSV: header, numbers read with strtod, only the chosen columns", "[data]") {
   CsvFile f = csvFromText("d.csv", "a,b,label\n1.5,-2e-3,cat\n0.1,7,dog\n");
@@ -37,7 +37,8 @@ TEST_CASE("CSV: header, numbers read with strtod, only the chosen columns", "[da
   CHECK(t.columns[1] == std::vector<double>{1.5, std::strtod("0.1", nullptr)});
 }
 
-TEST_CASE("CSV: CRLF and CR line ends, a byte-order mark, blanks, quotes, trailing blank lines", "[data]") {
+TEST_CASE("CSV: CRLF and CR line ends, a byte-order mark, blanks, quotes, trailing blank lines",
+          "[data]") {
   const std::vector<double> want{1, 2};
   CHECK(read("x,y\r\n1,5\r\n2,6\r\n", {0}).columns[0] == want);
   CHECK(read("x,y\r1,5\r2,6", {0}).columns[0] == want);
@@ -45,7 +46,8 @@ TEST_CASE("CSV: CRLF and CR line ends, a byte-order mark, blanks, quotes, traili
   CHECK(bom.header[0] == "x");
   CHECK(readColumns(bom, {0}).columns[0] == want);
   CHECK(read("x , y\n 1 ,\t5\n2,6\n\n\n  \n", {0}).columns[0] == want);
-  CsvFile quoted = csvFromText("d.csv", "\"x\",\"a, \"\"quoted\"\"\nline\"\n\"1\",\"text,\n more\"\n2,z\n");
+  CsvFile quoted =
+      csvFromText("d.csv", "\"x\",\"a, \"\"quoted\"\"\nline\"\n\"1\",\"text,\n more\"\n2,z\n");
   CHECK(quoted.header[1] == "a, \"quoted\"\nline");
   Table t = readColumns(quoted, {0});
   CHECK(t.columns[0] == want);
@@ -54,16 +56,23 @@ TEST_CASE("CSV: CRLF and CR line ends, a byte-order mark, blanks, quotes, traili
 TEST_CASE("CSV: every bad cell names the file, the row, the line and the column", "[data]") {
   CHECK_THAT(errorOf("x,y\n1,2\n3,\n", {0, 1}),
              Contains("d.csv: row 2 (line 3), column 2 'y': empty cell"));
-  CHECK_THAT(errorOf("x,y\n1,2\n3,abc\n", {1}), Contains("d.csv: row 2 (line 3), column 2 'y': 'abc' is not a number"));
-  CHECK_THAT(errorOf("x,y\n1,2\nnan,4\n", {0}), Contains("row 2 (line 3), column 1 'x': 'nan' is not a finite number"));
+  CHECK_THAT(errorOf("x,y\n1,2\n3,abc\n", {1}),
+             Contains("d.csv: row 2 (line 3), column 2 'y': 'abc' is not a number"));
+  CHECK_THAT(errorOf("x,y\n1,2\nnan,4\n", {0}),
+             Contains("row 2 (line 3), column 1 'x': 'nan' is not a finite number"));
   CHECK_THAT(errorOf("x,y\n1,2\n-inf,4\n", {0}), Contains("'-inf' is not a finite number"));
-  CHECK_THAT(errorOf("x,y\n1,2\n1e999,4\n", {0}), Contains("'1e999' is out of the range of a double"));
+  CHECK_THAT(errorOf("x,y\n1,2\n1e999,4\n", {0}),
+             Contains("'1e999' is out of the range of a double"));
   CHECK_THAT(errorOf("x,y\n0x10,2\n", {0}), Contains("'0x10' is not a number"));
-  CHECK_THAT(errorOf("x,y\n1,2,3\n", {0}), Contains("d.csv: row 1 (line 2) has 3 cells, but the header has 2"));
-  CHECK_THAT(errorOf("x,y\n1,2\n4\n", {0}), Contains("row 2 (line 3) has 1 cell, but the header has 2"));
+  CHECK_THAT(errorOf("x,y\n1,2,3\n", {0}),
+             Contains("d.csv: row 1 (line 2) has 3 cells, but the header has 2"));
+  CHECK_THAT(errorOf("x,y\n1,2\n4\n", {0}),
+             Contains("row 2 (line 3) has 1 cell, but the header has 2"));
   CHECK_THAT(errorOf("x,y\n1,2\n\n3,4\n", {0}), Contains("row 2 (line 3) has 1 cell"));
-  CHECK_THAT(errorOf("x,y\n1,\"2\n", {0}), Contains("row 1 (line 2): the quote opened on line 2 is never closed"));
-  CHECK_THAT(errorOf("x,y\n1,\"2\"z\n", {0}), Contains("the 2nd cell has text after its closing quote"));
+  CHECK_THAT(errorOf("x,y\n1,\"2\n", {0}),
+             Contains("row 1 (line 2): the quote opened on line 2 is never closed"));
+  CHECK_THAT(errorOf("x,y\n1,\"2\"z\n", {0}),
+             Contains("the 2nd cell has text after its closing quote"));
   // A bad cell in a column nobody reads is no error.
   CHECK(read("x,y\n1,abc\n2,\n", {0}).rows == 2);
 }
@@ -100,9 +109,10 @@ TEST_CASE("binding inputs to columns: names, defaults, runs of columns, and the 
     c.where = "m.nabla";
     return c;
   };
-  CHECK(bindColumns(f, {spec("x", 3, {"x0", "x1", "x2"}, false), spec("y", 1, {"target"}, false)}) ==
+  CHECK(bindColumns(f, {spec("x", 3, {"x0", "x1", "x2"}, false),
+                        spec("y", 1, {"target"}, false)}) == std::vector<std::size_t>{1, 2, 3, 4});
+  CHECK(bindColumns(f, {spec("x", 4, {"x0", "target"}, true)}) ==
         std::vector<std::size_t>{1, 2, 3, 4});
-  CHECK(bindColumns(f, {spec("x", 4, {"x0", "target"}, true)}) == std::vector<std::size_t>{1, 2, 3, 4});
   auto error = [&](const InputColumns &c) {
     try {
       bindColumns(f, {c});
@@ -112,9 +122,11 @@ TEST_CASE("binding inputs to columns: names, defaults, runs of columns, and the 
     return std::string();
   };
   CHECK_THAT(error(spec("y", 1, {"targte"}, false)),
-             Contains("m.nabla: input 'y' reads column 'targte', which 'd.csv' does not have (did you mean 'target'?)"));
+             Contains("m.nabla: input 'y' reads column 'targte', which 'd.csv' does not have (did "
+                      "you mean 'target'?)"));
   CHECK(error(spec("x", 3, {"x0", "x2"}, true)).empty());
-  CHECK_THAT(error(spec("x", 2, {"x0", "x2"}, true)), Contains("input 'x' has 2 elements, but 'x0 .. x2' is 3 columns of 'd.csv'"));
+  CHECK_THAT(error(spec("x", 2, {"x0", "x2"}, true)),
+             Contains("input 'x' has 2 elements, but 'x0 .. x2' is 3 columns of 'd.csv'"));
   CHECK_THAT(error(spec("x", 3, {"x2", "x0"}, true)), Contains("column 'x0' comes before 'x2'"));
   CsvFile twice = csvFromText("d.csv", "a,b,a\n");
   try {
@@ -126,7 +138,7 @@ TEST_CASE("binding inputs to columns: names, defaults, runs of columns, and the 
 }
 
 TEST_CASE("standardization: the mean and the population standard deviation", "[data]") {
-  std::vector<double> column{2, 4, 4, 4, 5, 5, 7, 9};  // mean 5, population sd 2
+  std::vector<double> column{2, 4, 4, 4, 5, 5, 7, 9}; // mean 5, population sd 2
   Scaling s = computeScaling(column);
   CHECK(s.mean == 5);
   CHECK(s.scale == 2);
@@ -135,7 +147,7 @@ TEST_CASE("standardization: the mean and the population standard deviation", "[d
   std::vector<double> constant{3, 3, 3};
   Scaling c = computeScaling(constant);
   CHECK(c.mean == 3);
-  CHECK(c.scale == 1);  // a constant column is centred, not divided by 0
+  CHECK(c.scale == 1); // a constant column is centred, not divided by 0
 }
 
 TEST_CASE("the generator is splitmix64, the shuffle Fisher-Yates over it", "[data]") {

@@ -23,14 +23,13 @@ namespace {
 
 const std::string kLinreg = std::string(NABLA_TEST_DATA) + "/reference/optimizers/linreg.csv";
 
-const char *kLinModel =
-    "param w[3] ~ normal(0, 0.1)\n"
-    "param b = 0\n"
-    "input x[3] from (x1 .. x3)\n"
-    "input y\n"
-    "p = dot(w, x) + b\n"
-    "minimize (p - y)^2\n"
-    "report abs_err = abs(p - y)\n";
+const char *kLinModel = "param w[3] ~ normal(0, 0.1)\n"
+                        "param b = 0\n"
+                        "input x[3] from (x1 .. x3)\n"
+                        "input y\n"
+                        "p = dot(w, x) + b\n"
+                        "minimize (p - y)^2\n"
+                        "report abs_err = abs(p - y)\n";
 
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string> &b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -45,7 +44,7 @@ std::size_t countLines(const std::string &path) {
   return n;
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("fit: usage errors exit 2 and name the problem", "[fit][cli]") {
   ScratchDir dir("fit_usage");
@@ -58,14 +57,20 @@ TEST_CASE("fit: usage errors exit 2 and name the problem", "[fit][cli]") {
     CHECK_THAT(r.err, Contains(message));
   };
   usage({"fit"}, "missing input");
-  usage({"fit", m, "--data", kLinreg, "--optimiser", "sgd"}, "unknown option '--optimiser' (did you mean '--optimizer'?)");
-  usage({"fit", m, "--data", kLinreg, "--optimizer", "adamx"}, "unknown optimizer 'adamx' (did you mean 'adam'?)");
-  usage({"fit", m, "--data", kLinreg, "--epochs", "2", "--steps", "3"}, "give --epochs or --steps, not both");
-  usage({"fit", m, "--data", kLinreg, "--lr", "fast"}, "option '--lr' needs a finite decimal number, not 'fast'");
-  usage({"fit", m, "--data", kLinreg, "--batch", "0"}, "option '--batch' needs a positive whole number");
+  usage({"fit", m, "--data", kLinreg, "--optimiser", "sgd"},
+        "unknown option '--optimiser' (did you mean '--optimizer'?)");
+  usage({"fit", m, "--data", kLinreg, "--optimizer", "adamx"},
+        "unknown optimizer 'adamx' (did you mean 'adam'?)");
+  usage({"fit", m, "--data", kLinreg, "--epochs", "2", "--steps", "3"},
+        "give --epochs or --steps, not both");
+  usage({"fit", m, "--data", kLinreg, "--lr", "fast"},
+        "option '--lr' needs a finite decimal number, not 'fast'");
+  usage({"fit", m, "--data", kLinreg, "--batch", "0"},
+        "option '--batch' needs a positive whole number");
   usage({"fit", m, "--data", kLinreg, "--betas", "0.9"}, "option '--betas' needs two numbers");
   usage({"fit", m, "--data", kLinreg, "--log-params"}, "--log-params needs --log FILE");
-  usage({"fit", m, "--data", kLinreg, "--lr", "0.1", "--lr", "0.2"}, "option '--lr' is given twice");
+  usage({"fit", m, "--data", kLinreg, "--lr", "0.1", "--lr", "0.2"},
+        "option '--lr' is given twice");
   usage({"fit", m}, "has inputs: give their data with --data FILE.csv");
   usage({"fit", m, "--data", kLinreg, "--standardize=z"}, "--standardize: 'z' is not an input");
   usage({"fit", m, "--data", kLinreg, "--steps"}, "option '--steps' needs a value");
@@ -81,7 +86,8 @@ TEST_CASE("fit: bad data is an error naming the file, the row and the column", "
   writeText(dir.file("m.nabla"), "param w = 0\ninput x\ninput y\nminimize (w*x - y)^2\n");
   auto fails = [&](const std::string &csv, const std::string &message) {
     writeText(dir.file("d.csv"), csv);
-    ProcessResult r = runNabla({"fit", dir.file("m.nabla"), "--data", dir.file("d.csv"), "--optimizer", "sgd"});
+    ProcessResult r =
+        runNabla({"fit", dir.file("m.nabla"), "--data", dir.file("d.csv"), "--optimizer", "sgd"});
     INFO(r.err);
     CHECK(r.exitCode == 1);
     CHECK_THAT(r.err, Contains(message));
@@ -107,10 +113,12 @@ TEST_CASE("fit: a byte-order mark and CRLF line ends read the same data", "[fit]
   std::string crlf;
   for (char c : plain) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
   writeText(dir.file("crlf.csv"), "\xEF\xBB\xBF" + crlf);
-  std::vector<std::string> common = {"fit", dir.file("m.nabla"), "--optimizer", "sgd", "--lr", "0.01",
-                                     "--epochs", "3", "--log-params"};
+  std::vector<std::string> common = {
+      "fit",  dir.file("m.nabla"), "--optimizer", "sgd",         "--lr",
+      "0.01", "--epochs",          "3",           "--log-params"};
   REQUIRE(runNabla(concat(common, {"--data", kLinreg, "--log", dir.file("a.csv")})).exitCode == 0);
-  REQUIRE(runNabla(concat(common, {"--data", dir.file("crlf.csv"), "--log", dir.file("b.csv")})).exitCode == 0);
+  REQUIRE(runNabla(concat(common, {"--data", dir.file("crlf.csv"), "--log", dir.file("b.csv")}))
+              .exitCode == 0);
   CHECK(readText(dir.file("a.csv")) == readText(dir.file("b.csv")));
 }
 
@@ -119,18 +127,21 @@ TEST_CASE("fit: a NaN stops the run and names the step, the row and the node", "
   writeText(dir.file("m.nabla"), "param w = 1\ninput x\nminimize log(w*x)\n");
   writeText(dir.file("d.csv"), "x\n1\n2\n-1\n3\n");
   // Batches of 2 in file order: row 3 is in the second batch, so the second step meets it.
-  ProcessResult r = runNabla({"fit", dir.file("m.nabla"), "--data", dir.file("d.csv"), "--optimizer",
-                              "sgd", "--in-order", "--batch", "2", "--log", dir.file("log.csv")});
+  ProcessResult r =
+      runNabla({"fit", dir.file("m.nabla"), "--data", dir.file("d.csv"), "--optimizer", "sgd",
+                "--in-order", "--batch", "2", "--log", dir.file("log.csv")});
   INFO(r.err);
   CHECK(r.exitCode == 1);
-  CHECK_THAT(r.err, Contains("step 2 (epoch 1): the loss is nan; the first non-finite value is log(w*x) = nan (in the loss)"));
+  CHECK_THAT(r.err, Contains("step 2 (epoch 1): the loss is nan; the first non-finite value is "
+                             "log(w*x) = nan (in the loss)"));
   CHECK_THAT(r.err, Contains("at row 3 of '" + dir.file("d.csv") + "'"));
-  CHECK(countLines(dir.file("log.csv")) == 2);  // the header and step 1
+  CHECK(countLines(dir.file("log.csv")) == 2); // the header and step 1
 
   // Finite loss, non-finite gradient: sqrt at 0.
   writeText(dir.file("g.nabla"), "param w = 1\ninput x\nminimize sqrt(w*x)\n");
   writeText(dir.file("g.csv"), "x\n0\n");
-  ProcessResult g = runNabla({"fit", dir.file("g.nabla"), "--data", dir.file("g.csv"), "--optimizer", "sgd"});
+  ProcessResult g =
+      runNabla({"fit", dir.file("g.nabla"), "--data", dir.file("g.csv"), "--optimizer", "sgd"});
   INFO(g.err);
   CHECK(g.exitCode == 1);
   CHECK_THAT(g.err, Contains("step 1 (epoch 1): the derivative with respect to 'w' is"));
@@ -138,7 +149,8 @@ TEST_CASE("fit: a NaN stops the run and names the step, the row and the node", "
 
   // Without inputs: a param that overflows.
   writeText(dir.file("o.nabla"), "param x = 1\nminimize exp(x^2)\n");
-  ProcessResult o = runNabla({"fit", dir.file("o.nabla"), "--optimizer", "sgd", "--lr", "10", "--steps", "50"});
+  ProcessResult o =
+      runNabla({"fit", dir.file("o.nabla"), "--optimizer", "sgd", "--lr", "10", "--steps", "50"});
   INFO(o.err);
   CHECK(o.exitCode == 1);
   CHECK_THAT(o.err, Contains("step "));
@@ -149,8 +161,8 @@ TEST_CASE("fit: --tol stops at the first step whose gradient norm is within it",
   ScratchDir dir("fit_tol");
   // x^2 from 3 with SGD at lr 0.1: x_k = 3 * 0.8^k, so step k starts from gradient 6 * 0.8^(k-1).
   writeText(dir.file("q.nabla"), "param x = 3\nminimize x^2\n");
-  ProcessResult r = runNabla({"fit", dir.file("q.nabla"), "--optimizer", "sgd", "--lr", "0.1", "--tol",
-                              "1e-3", "--steps", "1000", "--log", dir.file("log.csv")});
+  ProcessResult r = runNabla({"fit", dir.file("q.nabla"), "--optimizer", "sgd", "--lr", "0.1",
+                              "--tol", "1e-3", "--steps", "1000", "--log", dir.file("log.csv")});
   INFO(r.err);
   REQUIRE(r.exitCode == 0);
   std::size_t expected = 1;
@@ -167,17 +179,35 @@ TEST_CASE("fit: reports in the log and the output, --init, the plot", "[fit][cli
   ScratchDir dir("fit_reports");
   writeText(dir.file("m.nabla"), kLinModel);
   writeText(dir.file("init.json"), "{\"w\": [1, -2, 0.5], \"b\": 0.25}");
-  ProcessResult r = runNabla({"fit", dir.file("m.nabla"), "--data", kLinreg, "--optimizer", "sgd",
-                              "--lr", "0.01", "--in-order", "--batch", "64", "--steps", "1", "--init",
-                              dir.file("init.json"), "--log", dir.file("log.csv"), "-o",
-                              dir.file("out.json"), "--plot", dir.file("loss.svg")});
+  ProcessResult r = runNabla({"fit",
+                              dir.file("m.nabla"),
+                              "--data",
+                              kLinreg,
+                              "--optimizer",
+                              "sgd",
+                              "--lr",
+                              "0.01",
+                              "--in-order",
+                              "--batch",
+                              "64",
+                              "--steps",
+                              "1",
+                              "--init",
+                              dir.file("init.json"),
+                              "--log",
+                              dir.file("log.csv"),
+                              "-o",
+                              dir.file("out.json"),
+                              "--plot",
+                              dir.file("loss.svg")});
   INFO(r.err);
   REQUIRE(r.exitCode == 0);
   // The first step's loss and report over all 64 rows at the initial params, computed here.
   CsvTable data = readCsvTable(readText(kLinreg));
   double loss = 0, err = 0;
   for (std::size_t i = 0; i < data.rows.size(); ++i) {
-    double p = 1 * data.number(i, "x1") - 2 * data.number(i, "x2") + 0.5 * data.number(i, "x3") + 0.25;
+    double p =
+        1 * data.number(i, "x1") - 2 * data.number(i, "x2") + 0.5 * data.number(i, "x3") + 0.25;
     double e = p - data.number(i, "y");
     loss += e * e;
     err += std::fabs(e);
@@ -186,7 +216,8 @@ TEST_CASE("fit: reports in the log and the output, --init, the plot", "[fit][cli
   err /= 64;
   CsvTable log = readCsvTable(readText(dir.file("log.csv")));
   REQUIRE(log.rows.size() == 1);
-  CHECK(log.header == std::vector<std::string>{"step", "epoch", "loss", "grad_norm", "lr", "abs_err"});
+  CHECK(log.header ==
+        std::vector<std::string>{"step", "epoch", "loss", "grad_norm", "lr", "abs_err"});
   CHECK(log.number(0, "loss") == Approx(loss).epsilon(1e-12));
   CHECK(log.number(0, "abs_err") == Approx(err).epsilon(1e-12));
   const std::string out = readText(dir.file("out.json"));
@@ -198,7 +229,8 @@ TEST_CASE("fit: reports in the log and the output, --init, the plot", "[fit][cli
   CHECK_THAT(svg, Contains("</svg>"));
 
   writeText(dir.file("bad.json"), "{\"w\": [1, 2], \"b\": 0}");
-  ProcessResult bad = runNabla({"fit", dir.file("m.nabla"), "--data", kLinreg, "--init", dir.file("bad.json")});
+  ProcessResult bad =
+      runNabla({"fit", dir.file("m.nabla"), "--data", kLinreg, "--init", dir.file("bad.json")});
   CHECK(bad.exitCode == 1);
   CHECK_THAT(bad.err, Contains("param 'w' must be an array of shape [3]"));
   writeText(dir.file("bad.json"), "{\"v\": 1}");
@@ -210,9 +242,9 @@ TEST_CASE("fit: the seed decides the shuffles and the initial draws", "[fit][cli
   ScratchDir dir("fit_seed");
   writeText(dir.file("m.nabla"), kLinModel);
   auto log = [&](const std::string &seed, const std::string &name) {
-    REQUIRE(runNabla({"fit", dir.file("m.nabla"), "--data", kLinreg, "--optimizer", "sgd", "--lr", "0.01",
-                      "--batch", "8", "--epochs", "2", "--seed", seed, "--log", dir.file(name),
-                      "--log-params"})
+    REQUIRE(runNabla({"fit", dir.file("m.nabla"), "--data", kLinreg, "--optimizer", "sgd", "--lr",
+                      "0.01", "--batch", "8", "--epochs", "2", "--seed", seed, "--log",
+                      dir.file(name), "--log-params"})
                 .exitCode == 0);
     return readText(dir.file(name));
   };
@@ -223,18 +255,25 @@ TEST_CASE("fit: the seed decides the shuffles and the initial draws", "[fit][cli
 TEST_CASE("fit: a resumed run is the uninterrupted run, bit for bit", "[fit][cli]") {
   ScratchDir dir("fit_resume");
   writeText(dir.file("m.nabla"), kLinModel);
-  const std::vector<std::string> common = {"fit", dir.file("m.nabla"), "--data", kLinreg, "--optimizer", "sgd",
-                                           "--lr", "0.01", "--momentum", "0.9", "--batch", "10",
-                                           "--average", "--log-params", "--standardize"};
-  REQUIRE(runNabla(concat(common, {"--steps", "100", "--log", dir.file("a.csv"), "-o", dir.file("a.json")}))
+  const std::vector<std::string> common = {"fit",          dir.file("m.nabla"),
+                                           "--data",       kLinreg,
+                                           "--optimizer",  "sgd",
+                                           "--lr",         "0.01",
+                                           "--momentum",   "0.9",
+                                           "--batch",      "10",
+                                           "--average",    "--log-params",
+                                           "--standardize"};
+  REQUIRE(runNabla(concat(common,
+                          {"--steps", "100", "--log", dir.file("a.csv"), "-o", dir.file("a.json")}))
               .exitCode == 0);
   // Stop after 37 steps (inside an epoch of 7 batches), then continue to 100.
-  ProcessResult first = runNabla(concat(common, {"--steps", "37", "--log", dir.file("b.csv"), "-o",
-                                                 dir.file("b.json"), "--checkpoint", dir.file("ck")}));
+  ProcessResult first =
+      runNabla(concat(common, {"--steps", "37", "--log", dir.file("b.csv"), "-o",
+                               dir.file("b.json"), "--checkpoint", dir.file("ck")}));
   REQUIRE(first.exitCode == 0);
-  ProcessResult second = runNabla(concat(common, {"--steps", "100", "--log", dir.file("b.csv"), "-o",
-                                                  dir.file("b.json"), "--checkpoint", dir.file("ck"),
-                                                  "--resume", dir.file("ck")}));
+  ProcessResult second = runNabla(
+      concat(common, {"--steps", "100", "--log", dir.file("b.csv"), "-o", dir.file("b.json"),
+                      "--checkpoint", dir.file("ck"), "--resume", dir.file("ck")}));
   INFO(second.err);
   REQUIRE(second.exitCode == 0);
   CHECK(readText(dir.file("a.csv")) == readText(dir.file("b.csv")));
@@ -248,35 +287,40 @@ TEST_CASE("fit: a resumed run is the uninterrupted run, bit for bit", "[fit][cli
                                    dir.file("ck3"), "--checkpoint-every", "10"}))
               .exitCode == 0);
   writeText(dir.file("d.csv"), readText(dir.file("c.csv")));
-  REQUIRE(runNabla(concat(common, {"--steps", "100", "--log", dir.file("d.csv"), "-o", dir.file("d.json"),
-                                   "--resume", dir.file("ck3")}))
+  REQUIRE(runNabla(concat(common, {"--steps", "100", "--log", dir.file("d.csv"), "-o",
+                                   dir.file("d.json"), "--resume", dir.file("ck3")}))
               .exitCode == 0);
   CHECK(readText(dir.file("a.csv")) == readText(dir.file("d.csv")));
   CHECK(readText(dir.file("a.json")) == readText(dir.file("d.json")));
 
   // Other settings than the checkpoint's are refused, naming them.
-  ProcessResult other = runNabla({"fit", dir.file("m.nabla"), "--data", kLinreg, "--optimizer", "sgd", "--lr",
-                                  "0.02", "--momentum", "0.9", "--batch", "10", "--average", "--standardize",
-                                  "--steps", "100", "--resume", dir.file("ck")});
+  ProcessResult other =
+      runNabla({"fit", dir.file("m.nabla"), "--data", kLinreg, "--optimizer", "sgd", "--lr", "0.02",
+                "--momentum", "0.9", "--batch", "10", "--average", "--standardize", "--steps",
+                "100", "--resume", dir.file("ck")});
   CHECK(other.exitCode == 1);
   CHECK_THAT(other.err, Contains("--lr: 0.01 in the checkpoint, 0.02 now"));
-  ProcessResult beyond = runNabla(concat(common, {"--steps", "20", "--log", dir.file("e.csv"), "--resume", dir.file("ck")}));
+  ProcessResult beyond = runNabla(
+      concat(common, {"--steps", "20", "--log", dir.file("e.csv"), "--resume", dir.file("ck")}));
   CHECK(beyond.exitCode == 1);
   CHECK_THAT(beyond.err, Contains("it is at step 100, beyond the 20 steps of this run"));
   // Another data file is refused.
   writeText(dir.file("other.csv"), readText(kLinreg) + "0,0,0,0\n");
-  ProcessResult data = runNabla({"fit", dir.file("m.nabla"), "--data", dir.file("other.csv"), "--optimizer",
-                                 "sgd", "--lr", "0.01", "--momentum", "0.9", "--batch", "10", "--average",
-                                 "--standardize", "--steps", "100", "--resume", dir.file("ck")});
+  ProcessResult data =
+      runNabla({"fit", dir.file("m.nabla"), "--data", dir.file("other.csv"), "--optimizer", "sgd",
+                "--lr", "0.01", "--momentum", "0.9", "--batch", "10", "--average", "--standardize",
+                "--steps", "100", "--resume", dir.file("ck")});
   CHECK(data.exitCode == 1);
   CHECK_THAT(data.err, Contains("it was made on other data"));
 }
 
-TEST_CASE("fit: a damaged checkpoint is refused, a failed write keeps the previous one", "[fit][cli]") {
+TEST_CASE("fit: a damaged checkpoint is refused, a failed write keeps the previous one",
+          "[fit][cli]") {
   ScratchDir dir("fit_checkpoint");
   writeText(dir.file("m.nabla"), kLinModel);
-  const std::vector<std::string> common = {"fit", dir.file("m.nabla"), "--data", kLinreg, "--optimizer",
-                                           "sgd", "--lr", "0.01", "--batch", "16"};
+  const std::vector<std::string> common = {
+      "fit",  dir.file("m.nabla"), "--data", kLinreg, "--optimizer", "sgd", "--lr",
+      "0.01", "--batch",           "16"};
   REQUIRE(runNabla(concat(common, {"--steps", "8", "--checkpoint", dir.file("ck")})).exitCode == 0);
   const std::string good = readText(dir.file("ck"));
   REQUIRE(good.rfind("nabla-checkpoint 1 ", 0) == 0);
@@ -316,30 +360,36 @@ TEST_CASE("fit: a damaged checkpoint is refused, a failed write keeps the previo
 TEST_CASE("fit: Ctrl-C writes a checkpoint, exits 130, and the run resumes exactly", "[fit][cli]") {
   ScratchDir dir("fit_sigint");
   writeText(dir.file("m.nabla"), kLinModel);
-  const std::vector<std::string> common = {"fit", dir.file("m.nabla"), "--data", kLinreg, "--optimizer",
-                                           "sgd", "--lr", "0.001", "--batch", "8", "--log-params"};
+  const std::vector<std::string> common = {
+      "fit",   dir.file("m.nabla"), "--data", kLinreg,       "--optimizer", "sgd", "--lr",
+      "0.001", "--batch",           "8",      "--log-params"};
   // A run far too long to finish, interrupted once it has logged a few steps.
-  std::vector<std::string> args = concat(common, {"--steps", "1000000000", "--log", dir.file("b.csv"),
-                                                  "--checkpoint", dir.file("ck")});
+  std::vector<std::string> args =
+      concat(common,
+             {"--steps", "1000000000", "--log", dir.file("b.csv"), "--checkpoint", dir.file("ck")});
   args.insert(args.begin(), NABLA_BINARY);
   std::vector<char *> argv;
   for (std::string &a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, dir.file("out.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, dir.file("err.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, dir.file("out.txt").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, dir.file("err.txt").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = 0;
   REQUIRE(posix_spawn(&pid, NABLA_BINARY, &actions, nullptr, argv.data(), environ) == 0);
   posix_spawn_file_actions_destroy(&actions);
-  auto waitFor = [&](auto condition) {  // evaluates condition once per try (waitpid reaps)
+  auto waitFor = [&](auto condition) { // evaluates condition once per try (waitpid reaps)
     for (int i = 0; i < 6000; ++i) {
       if (condition()) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return false;
   };
-  const bool started = waitFor([&] { return std::filesystem::exists(dir.file("b.csv")) && countLines(dir.file("b.csv")) > 20; });
+  const bool started = waitFor([&] {
+    return std::filesystem::exists(dir.file("b.csv")) && countLines(dir.file("b.csv")) > 20;
+  });
   kill(pid, SIGINT);
   int status = 0;
   const bool ended = waitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; });
@@ -358,11 +408,13 @@ TEST_CASE("fit: Ctrl-C writes a checkpoint, exits 130, and the run resumes exact
 
   // Continue to `logged + 25` steps, and compare with one run of that length.
   const std::string total = std::to_string(logged + 25);
-  ProcessResult resumed = runNabla(concat(common, {"--steps", total, "--log", dir.file("b.csv"), "-o",
-                                                   dir.file("b.json"), "--resume", dir.file("ck")}));
+  ProcessResult resumed =
+      runNabla(concat(common, {"--steps", total, "--log", dir.file("b.csv"), "-o",
+                               dir.file("b.json"), "--resume", dir.file("ck")}));
   INFO(resumed.err);
   REQUIRE(resumed.exitCode == 0);
-  REQUIRE(runNabla(concat(common, {"--steps", total, "--log", dir.file("a.csv"), "-o", dir.file("a.json")}))
+  REQUIRE(runNabla(concat(common,
+                          {"--steps", total, "--log", dir.file("a.csv"), "-o", dir.file("a.json")}))
               .exitCode == 0);
   CHECK(readText(dir.file("a.csv")) == readText(dir.file("b.csv")));
   CHECK(readText(dir.file("a.json")) == readText(dir.file("b.json")));
@@ -371,13 +423,13 @@ TEST_CASE("fit: Ctrl-C writes a checkpoint, exits 130, and the run resumes exact
 TEST_CASE("predict: definitions per row, with the training standardization applied", "[fit][cli]") {
   ScratchDir dir("fit_predict");
   const std::string logreg = std::string(NABLA_TEST_DATA) + "/reference/optimizers/logreg.csv";
-  writeText(dir.file("m.nabla"),
-            "param w[3]\nparam b = 0\ninput x[3] from (x1 .. x3)\ninput t\n"
-            "z = dot(w, x) + b\np = sigmoid(z)\n"
-            "minimize softplus(z) - t*z\n"
-            "report acc = where((p > 0.5) == (t > 0.5), 1, 0)\n");
-  ProcessResult fit = runNabla({"fit", dir.file("m.nabla"), "--data", logreg, "--optimizer", "sgd", "--lr",
-                                "0.5", "--epochs", "20", "--standardize", "-o", dir.file("p.json")});
+  writeText(dir.file("m.nabla"), "param w[3]\nparam b = 0\ninput x[3] from (x1 .. x3)\ninput t\n"
+                                 "z = dot(w, x) + b\np = sigmoid(z)\n"
+                                 "minimize softplus(z) - t*z\n"
+                                 "report acc = where((p > 0.5) == (t > 0.5), 1, 0)\n");
+  ProcessResult fit =
+      runNabla({"fit", dir.file("m.nabla"), "--data", logreg, "--optimizer", "sgd", "--lr", "0.5",
+                "--epochs", "20", "--standardize", "-o", dir.file("p.json")});
   INFO(fit.err);
   REQUIRE(fit.exitCode == 0);
   // The data without the target column: predictions need only the inputs they use.
@@ -385,8 +437,8 @@ TEST_CASE("predict: definitions per row, with the training standardization appli
   std::string features = "x1,x2,x3\n";
   for (const auto &row : data.rows) features += row[0] + "," + row[1] + "," + row[2] + "\n";
   writeText(dir.file("features.csv"), features);
-  ProcessResult r = runNabla({"predict", dir.file("m.nabla"), "--params", dir.file("p.json"), "--data",
-                              dir.file("features.csv"), "--output", "p,z"});
+  ProcessResult r = runNabla({"predict", dir.file("m.nabla"), "--params", dir.file("p.json"),
+                              "--data", dir.file("features.csv"), "--output", "p,z"});
   INFO(r.err);
   REQUIRE(r.exitCode == 0);
   CsvTable out = readCsvTable(r.out);
@@ -405,7 +457,8 @@ TEST_CASE("predict: definitions per row, with the training standardization appli
     mean[j] = *(*stats.getArray("mean"))[j].getAsNumber();
     sd[j] = *(*stats.getArray("std"))[j].getAsNumber();
     long double s = 0, q = 0;
-    for (std::size_t i = 0; i < data.rows.size(); ++i) s += data.number(i, "x" + std::to_string(j + 1));
+    for (std::size_t i = 0; i < data.rows.size(); ++i)
+      s += data.number(i, "x" + std::to_string(j + 1));
     const long double m = s / data.rows.size();
     for (std::size_t i = 0; i < data.rows.size(); ++i) {
       long double d = data.number(i, "x" + std::to_string(j + 1)) - m;
@@ -422,14 +475,15 @@ TEST_CASE("predict: definitions per row, with the training standardization appli
     CHECK(out.number(i, "p") == Approx(1 / (1 + std::exp(-z))).epsilon(1e-12));
   }
 
-  ProcessResult unknown = runNabla({"predict", dir.file("m.nabla"), "--params", dir.file("p.json"), "--data",
-                                    dir.file("features.csv"), "--output", "q"});
+  ProcessResult unknown = runNabla({"predict", dir.file("m.nabla"), "--params", dir.file("p.json"),
+                                    "--data", dir.file("features.csv"), "--output", "q"});
   CHECK(unknown.exitCode == 1);
   CHECK_THAT(unknown.err, Contains("'q' is not a definition or report of the program"));
-  ProcessResult needsT = runNabla({"predict", dir.file("m.nabla"), "--params", dir.file("p.json"), "--data",
-                                   dir.file("features.csv"), "--output", "acc"});
+  ProcessResult needsT = runNabla({"predict", dir.file("m.nabla"), "--params", dir.file("p.json"),
+                                   "--data", dir.file("features.csv"), "--output", "acc"});
   CHECK(needsT.exitCode == 1);
   CHECK_THAT(needsT.err, Contains("input 't' reads column 't'"));
-  ProcessResult noParams = runNabla({"predict", dir.file("m.nabla"), "--data", dir.file("features.csv")});
+  ProcessResult noParams =
+      runNabla({"predict", dir.file("m.nabla"), "--data", dir.file("features.csv")});
   CHECK(noParams.exitCode == 2);
 }

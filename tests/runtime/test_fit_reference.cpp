@@ -22,18 +22,33 @@ std::string number(double v) {
 
 double at(const llvm::json::Array &a, std::size_t k) { return *a[k].getAsNumber(); }
 
-bool close(double got, double ref) { return std::fabs(got - ref) <= 1e-9 * std::max(1.0, std::fabs(ref)); }
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string> &b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+bool close(double got, double ref) {
+  return std::fabs(got - ref) <= 1e-9 * std::max(1.0, std::fabs(ref));
+}
 
 /// torch's hyperparameter names -> `nabla fit` flags. Returns false for a name it does not know.
 bool addHyper(std::vector<std::string> &args, const std::string &key, const llvm::json::Value &v,
               bool &maximize) {
-  static const char *kNumbers[][2] = {
-      {"lr", "--lr"}, {"momentum", "--momentum"}, {"dampening", "--dampening"},
-      {"weight_decay", "--weight-decay"}, {"lr_decay", "--lr-decay"},
-      {"initial_accumulator_value", "--initial-accumulator-value"}, {"eps", "--eps"},
-      {"alpha", "--alpha"}, {"rho", "--rho"}, {"momentum_decay", "--momentum-decay"},
-      {"max_iter", "--max-iter"}, {"max_eval", "--max-eval"}, {"tolerance_grad", "--tolerance-grad"},
-      {"tolerance_change", "--tolerance-change"}, {"history_size", "--history-size"}};
+  static const char *kNumbers[][2] = {{"lr", "--lr"},
+                                      {"momentum", "--momentum"},
+                                      {"dampening", "--dampening"},
+                                      {"weight_decay", "--weight-decay"},
+                                      {"lr_decay", "--lr-decay"},
+                                      {"initial_accumulator_value", "--initial-accumulator-value"},
+                                      {"eps", "--eps"},
+                                      {"alpha", "--alpha"},
+                                      {"rho", "--rho"},
+                                      {"momentum_decay", "--momentum-decay"},
+                                      {"max_iter", "--max-iter"},
+                                      {"max_eval", "--max-eval"},
+                                      {"tolerance_grad", "--tolerance-grad"},
+                                      {"tolerance_change", "--tolerance-change"},
+                                      {"history_size", "--history-size"}};
   static const char *kFlags[][2] = {
       {"nesterov", "--nesterov"}, {"centered", "--centered"}, {"amsgrad", "--amsgrad"}};
   for (const auto &[name, flag] : kNumbers)
@@ -70,9 +85,10 @@ bool addHyper(std::vector<std::string> &args, const std::string &key, const llvm
   return key == "foreach" || key == "differentiable" || key == "capturable" || key == "fused";
 }
 
-}  // namespace
+} // namespace
 
-TEST_CASE("every reference trajectory of torch.optim is reproduced by nabla fit", "[fit][reference]") {
+TEST_CASE("every reference trajectory of torch.optim is reproduced by nabla fit",
+          "[fit][reference]") {
   auto index = llvm::json::parse(readTestFile("reference/optimizers/index.json"));
   REQUIRE(bool(index));
   const llvm::json::Array &runs = *index->getAsArray();
@@ -88,17 +104,26 @@ TEST_CASE("every reference trajectory of torch.optim is reproduced by nabla fit"
       const llvm::json::Object &ref = *parsed->getAsObject();
       const std::string optimizer = ref.getString("optimizer")->str();
       std::string name;
-      for (char c : optimizer) name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (char c : optimizer)
+        name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 
       // The model: params with their initial values, inputs for the data columns, the per-row loss.
       std::vector<std::string> params;
-      for (const llvm::json::Value &p : *ref.getArray("params")) params.push_back(p.getAsString()->str());
+      for (const llvm::json::Value &p : *ref.getArray("params"))
+        params.push_back(p.getAsString()->str());
       std::string model;
       for (const std::string &p : params)
         model += "param " + p + " = " + number(*ref.getObject("init")->getNumber(p)) + "\n";
-      std::vector<std::string> args = {"fit", dir.file("model.nabla"), "--optimizer", name,
-                                       "--in-order", "--log", dir.file("log.csv"), "--log-params",
-                                       "--steps", std::to_string(*ref.getInteger("n_steps"))};
+      std::vector<std::string> args = {"fit",
+                                       dir.file("model.nabla"),
+                                       "--optimizer",
+                                       name,
+                                       "--in-order",
+                                       "--log",
+                                       dir.file("log.csv"),
+                                       "--log-params",
+                                       "--steps",
+                                       std::to_string(*ref.getInteger("n_steps"))};
       if (const llvm::json::Object *data = ref.getObject("data")) {
         for (const llvm::json::Value &c : *data->getArray("columns"))
           model += "input " + c.getAsString()->str() + "\n";
@@ -119,50 +144,57 @@ TEST_CASE("every reference trajectory of torch.optim is reproduced by nabla fit"
         INFO("hyperparameter " << key.str());
         REQUIRE(addHyper(args, key.str(), value, maximize));
       }
-      model += std::string(maximize ? "maximize " : "minimize ") + ref.getString("expr")->str() + "\n";
+      model +=
+          std::string(maximize ? "maximize " : "minimize ") + ref.getString("expr")->str() + "\n";
       writeText(dir.file("model.nabla"), model);
 
-      ProcessResult r = runNabla(args);
-      INFO(model << r.err);
-      REQUIRE(r.exitCode == 0);
-      const CsvTable log = readCsvTable(readText(dir.file("log.csv")));
-      const llvm::json::Array &steps = *ref.getArray("steps");
-      const llvm::json::Array &loss = *ref.getArray("loss");
-      const llvm::json::Array &gradNorm = *ref.getArray("grad_norm");
-      REQUIRE(log.rows.size() == steps.size());
-      const bool lbfgs = ref.getArray("lbfgs_func_evals") != nullptr;
-      std::size_t mismatches = 0;
-      for (std::size_t k = 0; k < steps.size() && mismatches < 5; ++k) {
-        const llvm::json::Array &x = *steps[k].getAsArray();
-        INFO("step " << k + 1);
-        bool ok = true;
-        for (std::size_t i = 0; i < params.size(); ++i) {
-          const double got = log.number(k, params[i]), want = at(x, i);
-          if (!close(got, want)) {
-            ok = false;
-            UNSCOPED_INFO(params[i] << " = " << number(got) << ", reference " << number(want));
+      // Both kinds of code: LLVM's vectorized kernel and the baseline code row by row.
+      for (const char *jit : {"optimized", "baseline"}) {
+        INFO("--jit " << jit);
+        ProcessResult r = runNabla(concat(args, {"--jit", jit}));
+        INFO(model << r.err);
+        REQUIRE(r.exitCode == 0);
+        const CsvTable log = readCsvTable(readText(dir.file("log.csv")));
+        const llvm::json::Array &steps = *ref.getArray("steps");
+        const llvm::json::Array &loss = *ref.getArray("loss");
+        const llvm::json::Array &gradNorm = *ref.getArray("grad_norm");
+        REQUIRE(log.rows.size() == steps.size());
+        const bool lbfgs = ref.getArray("lbfgs_func_evals") != nullptr;
+        std::size_t mismatches = 0;
+        for (std::size_t k = 0; k < steps.size() && mismatches < 5; ++k) {
+          const llvm::json::Array &x = *steps[k].getAsArray();
+          INFO("step " << k + 1);
+          bool ok = true;
+          for (std::size_t i = 0; i < params.size(); ++i) {
+            const double got = log.number(k, params[i]), want = at(x, i);
+            if (!close(got, want)) {
+              ok = false;
+              UNSCOPED_INFO(params[i] << " = " << number(got) << ", reference " << number(want));
+            }
           }
-        }
-        if (!close(log.number(k, "loss"), at(loss, k))) {
-          ok = false;
-          UNSCOPED_INFO("loss " << number(log.number(k, "loss")) << ", reference " << number(at(loss, k)));
-        }
-        if (!close(log.number(k, "grad_norm"), at(gradNorm, k))) {
-          ok = false;
-          UNSCOPED_INFO("grad_norm " << number(log.number(k, "grad_norm")) << ", reference "
-                                     << number(at(gradNorm, k)));
-        }
-        if (lbfgs) {
-          const double evals = at(*ref.getArray("lbfgs_func_evals"), k);
-          const double iters = at(*ref.getArray("lbfgs_n_iter"), k);
-          if (log.number(k, "evals") != evals || log.number(k, "iters") != iters) {
+          if (!close(log.number(k, "loss"), at(loss, k))) {
             ok = false;
-            UNSCOPED_INFO("evals,iters " << log.number(k, "evals") << "," << log.number(k, "iters")
-                                         << ", reference " << evals << "," << iters);
+            UNSCOPED_INFO("loss " << number(log.number(k, "loss")) << ", reference "
+                                  << number(at(loss, k)));
           }
+          if (!close(log.number(k, "grad_norm"), at(gradNorm, k))) {
+            ok = false;
+            UNSCOPED_INFO("grad_norm " << number(log.number(k, "grad_norm")) << ", reference "
+                                       << number(at(gradNorm, k)));
+          }
+          if (lbfgs) {
+            const double evals = at(*ref.getArray("lbfgs_func_evals"), k);
+            const double iters = at(*ref.getArray("lbfgs_n_iter"), k);
+            if (log.number(k, "evals") != evals || log.number(k, "iters") != iters) {
+              ok = false;
+              UNSCOPED_INFO("evals,iters " << log.number(k, "evals") << ","
+                                           << log.number(k, "iters") << ", reference " << evals
+                                           << "," << iters);
+            }
+          }
+          CHECK(ok);
+          if (!ok) ++mismatches;
         }
-        CHECK(ok);
-        if (!ok) ++mismatches;
       }
     }
   }
