@@ -487,3 +487,30 @@ TEST_CASE("predict: definitions per row, with the training standardization appli
       runNabla({"predict", dir.file("m.nabla"), "--data", dir.file("features.csv")});
   CHECK(noParams.exitCode == 2);
 }
+
+TEST_CASE("fit: L-BFGS resumes with its history and its counts", "[fit][cli]") {
+  ScratchDir dir("fit_resume_lbfgs");
+  const std::string model = std::string(NABLA_SOURCE_DIR) + "/samples/rosenbrock.nabla";
+  const std::vector<std::string> common = {"fit", model, "--optimizer", "lbfgs", "--line-search",
+                                           "strong_wolfe", "--history-size", "5", "--max-iter", "4",
+                                           "--log-params"};
+  REQUIRE(runNabla(concat(common, {"--steps", "12", "--log", dir.file("a.csv"), "-o", dir.file("a.json")}))
+              .exitCode == 0);
+  REQUIRE(runNabla(concat(common, {"--steps", "5", "--log", dir.file("b.csv"), "--checkpoint", dir.file("ck")}))
+              .exitCode == 0);
+  ProcessResult r = runNabla(concat(common, {"--steps", "12", "--log", dir.file("b.csv"), "-o", dir.file("b.json"),
+                                             "--resume", dir.file("ck")}));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CHECK(readText(dir.file("a.csv")) == readText(dir.file("b.csv")));
+  CHECK(readText(dir.file("a.json")) == readText(dir.file("b.json")));
+  CsvTable log = readCsvTable(readText(dir.file("a.csv")));
+  REQUIRE(log.rows.size() == 12);
+  // The counts are cumulative: at most --max-iter iterations per step, and they run on across the
+  // resume (step 6 is the first of the resumed run).
+  for (std::size_t k = 1; k < 12; ++k) {
+    CHECK(log.number(k, "iters") > log.number(k - 1, "iters"));
+    CHECK(log.number(k, "iters") - log.number(k - 1, "iters") <= 4);
+    CHECK(log.number(k, "evals") > log.number(k - 1, "evals"));
+  }
+}
