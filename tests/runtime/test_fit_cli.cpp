@@ -514,3 +514,38 @@ TEST_CASE("fit: L-BFGS resumes with its history and its counts", "[fit][cli]") {
     CHECK(log.number(k, "evals") > log.number(k - 1, "evals"));
   }
 }
+
+TEST_CASE("fit: maximize ascends and logs the objective as written; schedules set lr", "[fit][cli]") {
+  ScratchDir dir("fit_maximize");
+  writeText(dir.file("m.nabla"), "param x = 0\nmaximize -(x - 2)^2\n");
+  ProcessResult r = runNabla({"fit", dir.file("m.nabla"), "--optimizer", "sgd", "--lr", "0.1", "--steps",
+                              "50", "--schedule", "inv_sqrt", "--log", dir.file("log.csv"), "--log-params"});
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CsvTable log = readCsvTable(readText(dir.file("log.csv")));
+  REQUIRE(log.rows.size() == 50);
+  // Step k uses lr / sqrt(k) and ascends the gradient -2 (x - 2), from x = 0.
+  double x = 0;
+  for (std::size_t k = 0; k < 50; ++k) {
+    const double lr = 0.1 / std::sqrt(static_cast<double>(k + 1));
+    CHECK(log.number(k, "lr") == Approx(lr).epsilon(1e-15));
+    CHECK(log.number(k, "loss") == Approx(-(x - 2) * (x - 2)).epsilon(1e-12));
+    x += lr * (-2 * (x - 2));
+    CHECK(log.number(k, "x") == Approx(x).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("fit: Newton's method solves least squares in one step", "[fit][cli]") {
+  ScratchDir dir("fit_newton");
+  writeText(dir.file("m.nabla"), kLinModel);
+  ProcessResult r = runNabla({"fit", dir.file("m.nabla"), "--data", kLinreg, "--optimizer", "newton",
+                              "--in-order", "--batch", "64", "--steps", "3", "--log", dir.file("log.csv")});
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CsvTable log = readCsvTable(readText(dir.file("log.csv")));
+  REQUIRE(log.rows.size() == 3);
+  // The loss is quadratic in the params: after one full Newton step its gradient is zero.
+  CHECK(log.number(0, "grad_norm") > 1);
+  CHECK(log.number(1, "grad_norm") < 1e-10);
+  CHECK(log.number(2, "loss") == Approx(log.number(1, "loss")).epsilon(1e-14));
+}
