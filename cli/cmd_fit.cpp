@@ -268,6 +268,15 @@ int runFit(Invocation &inv) {
     }
   }
 
+  // The optimizer's own checks of its hyperparameters and the schedule are usage errors: they
+  // need no model.
+  try {
+    (void)optim::make(s.optimizer, 1, h);
+    (void)optim::parse_schedule(s.schedule);
+  } catch (const nabla::Error &e) {
+    return usageError(inv, e.what());
+  }
+
   std::optional<LoadedInput> input = loadInput(inv, true);
   if (!input) return kExitInput;
   std::optional<LoweredProgram> program = compileInput(inv, *input);

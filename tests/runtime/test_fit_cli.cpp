@@ -74,6 +74,9 @@ TEST_CASE("fit: usage errors exit 2 and name the problem", "[fit][cli]") {
   usage({"fit", m}, "has inputs: give their data with --data FILE.csv");
   usage({"fit", m, "--data", kLinreg, "--standardize=z"}, "--standardize: 'z' is not an input");
   usage({"fit", m, "--data", kLinreg, "--steps"}, "option '--steps' needs a value");
+  usage({"fit", m, "--data", kLinreg, "--optimizer", "adam", "--momentum", "0.9"}, "adam has no option momentum");
+  usage({"fit", m, "--data", kLinreg, "--schedule", "bogus"}, "unknown schedule 'bogus'");
+  usage({"fit", m, "--data", kLinreg, "--jit", "fast"}, "unknown --jit 'fast'");
   ProcessResult help = runNabla({"fit", "--help"});
   CHECK(help.exitCode == 0);
   CHECK_THAT(help.out, Contains("--line-search NAME"));
