@@ -146,12 +146,13 @@ struct NABLA_API Schedule {
 NABLA_API Schedule parse_schedule(std::string_view text);
 
 /// The averaged iterate x̂ = Σ α_i x_i / Σ α_i of the SGD convergence bound (α_i: the rate of
-/// step i, x_i: the parameters after it).
+/// step i, x_i: the parameters after it). A default-made Average takes the size of its first add();
+/// a rate that is negative or not finite, or x of another size, throws Error::Kind::Argument.
 class NABLA_API Average {
 public:
   explicit Average(std::size_t size = 0) : sum_(size, 0.0) {}
   void add(double rate, std::span<const double> x);
-  std::vector<double> value() const;  // empty before the first add()
+  std::vector<double> value() const;  // empty while the weight is 0 (before the first add())
   double weight() const { return weight_; }
   const std::vector<double> &sum() const { return sum_; }
   void restore(std::vector<double> sum, double weight) {

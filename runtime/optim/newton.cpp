@@ -52,7 +52,8 @@ public:
       : Optimizer(n, o.lr), o_(o), g_(n), d_(n), h_(n * n), l_(n * n) {}
   std::string_view name() const override { return "newton"; }
 
-  double step(std::span<double>, const Closure &) override {
+  double step(std::span<double> params, const Closure &) override {
+    checkSize(*this, params);
     fail("newton needs the Hessian: call step(params, closure, hessian)");
   }
   double step(std::span<double> params, const Closure &closure,

@@ -2,8 +2,9 @@
 // first-order methods.
 #include "optim/optimizer.h"
 
-#include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 
 namespace nabla::optim {
@@ -15,9 +16,12 @@ namespace detail {
 void fail(const std::string &message) { throw Error(Error::Kind::Argument, message); }
 
 std::string formatNumber(double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, end) : std::string("?");
+  char buf[40];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
 }
 
 void require(bool ok, std::string_view optimizer, std::string_view what, std::string_view option,

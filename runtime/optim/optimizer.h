@@ -17,7 +17,7 @@ namespace nabla::optim::detail {
 
 /// Throws Error::Kind::Argument with `message`.
 [[noreturn]] void fail(const std::string &message);
-/// The shortest text that reads back as `v` ("0.001", "-1", "nan").
+/// The shortest %g text that reads back as `v` ("0.001", "-1", "1e-08", "nan").
 std::string formatNumber(double v);
 
 /// Validation of one hyperparameter, worded like torch's checks: unless `ok`, throws
