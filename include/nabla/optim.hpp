@@ -102,7 +102,7 @@ public:
   virtual double step(std::span<double> params, const Closure &closure) = 0;
   /// Newton: with the Hessian. Other optimizers ignore `hessian`.
   virtual double step(std::span<double> params, const Closure &closure,
-                      const HessianClosure &hessian) {
+                      const HessianClosure & /*hessian*/) {
     return step(params, closure);
   }
 

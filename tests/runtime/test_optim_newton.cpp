@@ -81,10 +81,9 @@ TEST_CASE("Newton on Rosenbrock-100 reaches a gradient norm of 1e-8", "[optim][n
   h.tolerance_grad = 1e-10;
 
   SECTION("the chained function: a local minimum") {
-    // From (-1.2, 1, ...) every Newton variant tried (this line search, Armijo backtracking, a
-    // trust region, Levenberg-Marquardt, the pure step) first flattens the iterate to x ~ 0.01,
-    // then creeps along the chain and ends at the local minimum with x[0] ~ -0.99, f ~ 3.9866,
-    // in 70 to 200 iterations; ~156 here (docs/optim.md, bench/RESULTS.md).
+    // From (-1.2, 1, ...) Newton's method first flattens the iterate (f ~ 99, most x[i] near 0),
+    // then creeps along the chain and ends at the local minimum with x[0] ~ -0.99, f ~ 3.9866, in ~156
+    // iterations (bench/RESULTS.md); the uncoupled function below is the fast case.
     const Problem p = compiled(rosenbrockProgram(100));
     auto newton = optim::make("newton", 100, h);
     std::vector<double> x = Rosenbrock::start(100);
@@ -96,7 +95,7 @@ TEST_CASE("Newton on Rosenbrock-100 reaches a gradient norm of 1e-8", "[optim][n
     CHECK(newton->last().iterations == k);  // one Newton iteration per step() by default
     CHECK(newton->last().steps == k);
     CHECK(positiveDefinite(p.objective.hessian(x), 100));  // a minimum, not a saddle
-    // The local minimum's value (also found by NumPy's Newton iterations, and in the literature).
+    // The local minimum's value, computed apart with NumPy (float64 Newton iterations).
     std::vector<double> g(100);
     CHECK(p.objective.value_and_grad(x, {}, g) == Approx(3.986623854300934).epsilon(1e-12));
     CHECK(x[0] == Approx(-0.99).epsilon(0.01));
@@ -180,7 +179,7 @@ TEST_CASE("Newton from a start where the Hessian is not positive definite", "[op
 
   SECTION("a saddle: x^4 - 2x^2 + y^2 near x = 0, where the undamped step heads for it") {
     // At (0.1, 1), H = [[12x^2 - 4, 0], [0, 2]] = [[-3.88, 0], [0, 2]]: the pure Newton step in x,
-    // -f'/f'' = -(4x^3 - 4x)/(12x^2 - 4), goes from 0.1 to -0.0102, towards the saddle at 0.
+    // -f'/f'' = -(4x^3 - 4x)/(12x^2 - 4), goes from 0.1 to -0.002, next to the saddle at 0.
     const Problem p = compiled("param x = 0.1\nparam y = 1\nminimize x^4 - 2*x^2 + y^2\n");
     std::vector<double> x{0.1, 1};
     REQUIRE_FALSE(positiveDefinite(p.objective.hessian(x), 2));
