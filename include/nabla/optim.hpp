@@ -72,7 +72,8 @@ struct Hyper {
 
 /// What the last step() saw, for logs: the loss and the norm of the raw gradient (before weight
 /// decay) at the parameters before the step, and cumulative counts since the optimizer was made
-/// (or its state was restored): closure evaluations and (L-BFGS, Newton) inner iterations.
+/// (set_state() restores them with the rest of the state, so a resumed run counts on): closure
+/// evaluations, inner iterations (L-BFGS's and Newton's; one per step for the others), steps.
 struct StepInfo {
   double loss = 0;
   double grad_norm = 0;

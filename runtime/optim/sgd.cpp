@@ -18,7 +18,8 @@ struct SgdOptions {
 class Sgd final : public GradientOptimizer {
 public:
   Sgd(std::size_t n, const SgdOptions &o)
-      : GradientOptimizer(n, o.lr), o_(o), buf_(buffer("momentum_buffer", o.momentum != 0 ? n : 0)) {}
+      : GradientOptimizer(n, o.lr), o_(o),
+        buf_(o.momentum != 0 ? &buffer("momentum_buffer", n) : nullptr) {}
   std::string_view name() const override { return "sgd"; }
 
 private:
@@ -26,17 +27,18 @@ private:
     for (std::size_t i = 0; i < p.size(); ++i) {
       double d = g[i];
       if (o_.weightDecay != 0) d = d + o_.weightDecay * p[i];
-      if (o_.momentum != 0) {
+      if (buf_) {
         // torch starts the buffer at the gradient itself: no dampening on the first step.
-        buf_[i] = t == 1 ? d : o_.momentum * buf_[i] + (1 - o_.dampening) * d;
-        d = o_.nesterov ? d + o_.momentum * buf_[i] : buf_[i];
+        double &b = (*buf_)[i];
+        b = t == 1 ? d : o_.momentum * b + (1 - o_.dampening) * d;
+        d = o_.nesterov ? d + o_.momentum * b : b;
       }
       p[i] = p[i] + -lr_ * d;
     }
   }
 
   SgdOptions o_;
-  std::vector<double> &buf_;
+  std::vector<double> *buf_;  // momentum_buffer, when momentum != 0
 };
 
 }  // namespace

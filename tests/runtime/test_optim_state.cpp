@@ -124,6 +124,10 @@ TEST_CASE("the state holds torch's buffers and counters", "[optim][state]") {
   CHECK(s.at("exp_avg_sq")[0] == Approx(0.004).epsilon(1e-15));
   CHECK(s.at("exp_avg_sq")[1] == Approx(0.016).epsilon(1e-15));
   CHECK(s.count("max_exp_avg_sq") == 0);
+  CHECK(optim::make("sgd", 2)->state().count("momentum_buffer") == 0);  // torch's None
+  optim::Hyper momentum;
+  momentum.momentum = 0.9;
+  CHECK(optim::make("sgd", 2, momentum)->state().at("momentum_buffer").size() == 2);
   // The first Adam step moves each coordinate by lr (m / sqrt(v) after bias correction is ±1).
   CHECK(x[0] == Approx(0.9).epsilon(1e-7));
   CHECK(x[1] == Approx(1.9).epsilon(1e-7));
