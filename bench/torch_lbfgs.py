@@ -17,6 +17,12 @@ def rosenbrock(x):
     return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
 
 
+def uncoupled(x):
+    """Fifty 2-D Rosenbrock functions, (x[0], x[1]), (x[2], x[3]), ...: More, Garbow and
+    Hillstrom's extended Rosenbrock function, whose standard start is (-1.2, 1, -1.2, 1, ...)."""
+    return (100 * (x[1::2] - x[0::2] ** 2) ** 2 + (1 - x[0::2]) ** 2).sum()
+
+
 def start(nudged=-1):
     x = torch.tensor([-1.2 if i % 2 == 0 else 1.0 for i in range(N)])
     if nudged >= 0:
@@ -24,20 +30,20 @@ def start(nudged=-1):
     return x
 
 
-def run(x0, **hyper):
+def run(x0, f=rosenbrock, **hyper):
     x = x0.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([x], line_search_fn="strong_wolfe", **hyper)
 
     def closure():
         opt.zero_grad()
-        loss = rosenbrock(x)
+        loss = f(x)
         loss.backward()
         return loss
 
     steps = 0
     while True:
         probe = x.detach().clone().requires_grad_(True)
-        loss = rosenbrock(probe)
+        loss = f(probe)
         loss.backward()
         norm = probe.grad.norm().item()
         if norm < 1e-8 or steps == MAX_STEPS:
@@ -69,3 +75,6 @@ if __name__ == "__main__":
     if reached:
         print(f"  reached from {len(reached)} of 20; evaluations min {reached[0]}, "
               f"median {reached[len(reached) // 2]}, max {reached[-1]}")
+    show("lbfgs, uncoupled, torch's defaults", run(start(), uncoupled))
+    show("lbfgs, uncoupled, tolerance_grad 1e-10, tolerance_change 0",
+         run(start(), uncoupled, **tuned))
