@@ -5,9 +5,11 @@
 
 #include "runtime/fit/fit.h"
 
+#include <llvm/Support/FormatVariadic.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -296,7 +298,10 @@ int runFit(Invocation &inv) {
       warn(inv, "'" + inv.input + "' has no inputs: --data is not read");
     std::vector<fit::ArrayInfo> inputs = fit::describeInputs(*program);
     fit::Dataset dataset;
+    const auto loadStart = std::chrono::steady_clock::now();
     if (hasInputs) dataset = fit::loadDataset(dataPath, *program, inputs, inv.input);
+    const double loadSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - loadStart).count();
 
     if (a.has("--standardize")) {
       if (!hasInputs) return usageError(inv, "--standardize needs a model with inputs");
@@ -375,6 +380,20 @@ int runFit(Invocation &inv) {
     line("", result.loss, result.reports);
     if (result.averagedLoss) line("averaged: ", *result.averagedLoss, result.averagedReports);
     os.flush();
+    // Where the time went, on stderr beside the progress (stdout stays the same from run to run).
+    const fit::RunResult::Timing &t = result.timing;
+    if (t.loop > 0) {
+      const double outside = std::max(0.0, t.loop - t.kernel);
+      std::cerr << llvm::formatv("time: {0:f3} s for the steps", t.loop).str();
+      if (t.rows) std::cerr << llvm::formatv(" ({0:e2} rows/s)", t.rows / t.loop).str();
+      std::cerr << llvm::formatv(": compiled code {0:f3} s, outside it {1:f3} s ({2:f1}%: batches "
+                                 "{3:f3} s, optimizer, log and progress {4:f3} s)",
+                                 t.kernel, outside, 100 * outside / t.loop, t.batching,
+                                 std::max(0.0, outside - t.batching))
+                       .str();
+      if (hasInputs) std::cerr << llvm::formatv("; data loaded in {0:f2} s", loadSeconds).str();
+      std::cerr << "\n";
+    }
     if (result.stop == fit::StopReason::Interrupted) {
       note(inv, "interrupted after step " + std::to_string(result.steps) +
                     (result.checkpointWritten.empty()

@@ -1,8 +1,11 @@
 // Seeded row orders, the columns of a batch, standardization and checksums.
 #include "runtime/data/data.h"
 
+#include <sys/mman.h>
+
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <numbers>
 
 namespace nabla::data {
@@ -15,6 +18,23 @@ std::uint64_t mix(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
+}
+
+/// Memory for `count` doubles, not yet touched, on transparent huge pages where the system offers
+/// them: rows picked at random then cost far fewer TLB misses than on 4 KiB pages.
+std::shared_ptr<double> allocateRows(std::size_t count) {
+  constexpr std::size_t huge = std::size_t{2} << 20;
+  const std::size_t bytes = count * sizeof(double) + huge;
+  void *base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) throw std::bad_alloc();
+  const std::uintptr_t aligned =
+      (reinterpret_cast<std::uintptr_t>(base) + huge - 1) / huge * huge;
+#ifdef MADV_HUGEPAGE
+  madvise(reinterpret_cast<void *>(aligned), bytes - (aligned - reinterpret_cast<std::uintptr_t>(base)),
+          MADV_HUGEPAGE);
+#endif
+  return std::shared_ptr<double>(reinterpret_cast<double *>(aligned),
+                                 [base, bytes](double *) { munmap(base, bytes); });
 }
 
 } // namespace
@@ -58,6 +78,33 @@ std::vector<std::size_t> shuffledRows(std::size_t rows, std::uint64_t seed, std:
   return order;
 }
 
+void BatchColumns::startOrder(const BatchPlan &plan, std::size_t epoch) {
+  if (nextEpoch_ == epoch && next_.valid()) return;
+  if (next_.valid()) next_.wait();
+  nextEpoch_ = epoch;
+  next_ = std::async(std::launch::async, [rows = plan.rows, seed = plan.seed, epoch] {
+    return shuffledRows(rows, seed, epoch);
+  });
+}
+
+void BatchColumns::makeRowMajor(const BatchPlan &plan) {
+  const std::vector<std::vector<double>> &data = *data_;
+  const std::size_t width = data.size();
+  if (rowMajor_ || width == 0) return;
+  rowMajor_ = allocateRows(plan.rows * width);
+  std::vector<const double *> in(width);
+  for (std::size_t c = 0; c < width; ++c) in[c] = data[c].data();
+  double *to = rowMajor_.get();
+  for (std::size_t r = 0; r < plan.rows; ++r)
+    for (std::size_t c = 0; c < width; ++c) *to++ = in[c][r];
+}
+
+void BatchColumns::prepare(const BatchPlan &plan, std::size_t epoch) {
+  if (!plan.shuffle || plan.rows == 0) return;
+  makeRowMajor(plan);
+  startOrder(plan, epoch);
+}
+
 void BatchColumns::select(const BatchPlan &plan, std::size_t epoch, std::size_t b) {
   const std::vector<std::vector<double>> &data = *data_;
   const std::size_t begin = plan.begin(b), end = plan.end(b);
@@ -68,15 +115,36 @@ void BatchColumns::select(const BatchPlan &plan, std::size_t epoch, std::size_t 
     return;
   }
   if (orderEpoch_ != epoch) {
-    order_ = shuffledRows(plan.rows, plan.seed, epoch);
+    if (nextEpoch_ == epoch && next_.valid()) {
+      order_ = next_.get();
+    } else {
+      order_ = shuffledRows(plan.rows, plan.seed, epoch);
+    }
     orderEpoch_ = epoch;
+    startOrder(plan, epoch + 1);
   }
-  gathered_.resize(data.size());
-  for (std::size_t c = 0; c < data.size(); ++c) {
-    std::vector<double> &column = gathered_[c];
-    column.resize(rows_);
-    for (std::size_t r = 0; r < rows_; ++r) column[r] = data[c][order_[begin + r]];
-    pointers_[c] = column.data();
+  const std::size_t width = data.size();
+  makeRowMajor(plan);
+  gathered_.resize(width);
+  std::vector<double *> out(width);
+  for (std::size_t c = 0; c < width; ++c) {
+    gathered_[c].resize(rows_);
+    out[c] = gathered_[c].data();
+    pointers_[c] = gathered_[c].data();
+  }
+  // Prefetch the cache lines of the row `ahead` positions on, so that many rows are on their way
+  // from memory at once.
+  constexpr std::size_t ahead = 8;
+  const std::size_t *order = order_.data() + begin;
+  const double *rows = rowMajor_.get();
+  const std::size_t bytes = width * sizeof(double);
+  for (std::size_t r = 0; r < rows_; ++r) {
+    if (r + ahead < rows_ || begin + r + ahead < plan.rows) {
+      const char *next = reinterpret_cast<const char *>(rows + order[r + ahead] * width);
+      for (std::size_t line = 0; line < bytes + 63; line += 64) __builtin_prefetch(next + line);
+    }
+    const double *row = rows + order[r] * width;
+    for (std::size_t c = 0; c < width; ++c) out[c][r] = row[c];
   }
 }
 

@@ -196,6 +196,13 @@ struct RunResult {
   std::vector<double> averagedReports;
   std::vector<double> losses;    // the batch loss of every step (for the plot)
   std::string checkpointWritten; // the path, when one was written
+  /// Where the steps of this run (not a resumed run's earlier ones) spent their time, in seconds:
+  /// all of the loop, the compiled objective (value and gradient, Hessian, reports), and making
+  /// the batches. The rest is the optimizer's own arithmetic, the log, progress and checkpoints.
+  struct Timing {
+    double loop = 0, kernel = 0, batching = 0;
+    std::size_t rows = 0; // rows of all batches, for rows/s
+  } timing;
 };
 
 /// Everything a run needs to continue exactly where it stopped.

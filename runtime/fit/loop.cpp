@@ -362,6 +362,9 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     lastCheckpoint = Clock::now();
   };
 
+  if (hasInputs && step < total) batch.prepare(plan, step / perEpoch);
+  RunResult::Timing &timing = result.timing;
+  const Clock::time_point loopStart = Clock::now();
   while (step < total) {
     if (o.interrupted && *o.interrupted) {
       result.stop = StopReason::Interrupted;
@@ -371,18 +374,27 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     std::size_t rows = 1;
     std::span<const double *const> columns;
     if (hasInputs) {
+      const Clock::time_point t0 = Clock::now();
       batch.select(plan, epoch, b);
       rows = batch.rows();
       columns = batch.pointers();
+      timing.batching += seconds(t0, Clock::now());
+      timing.rows += rows;
     }
     const double lr = schedule.rate(baseLr, step, epoch);
     opt->set_lr(lr);
-    if (!reports.empty()) model.reports(params, rows, columns, reports);
+    if (!reports.empty()) {
+      const Clock::time_point t0 = Clock::now();
+      model.reports(params, rows, columns, reports);
+      timing.kernel += seconds(t0, Clock::now());
+    }
 
     std::size_t calls = 0;
     double firstLoss = 0, firstNorm = 0;
     auto closure = [&](std::span<const double> x, std::span<double> g) {
+      const Clock::time_point t0 = Clock::now();
       const double v = model.evaluate(x, rows, columns, g);
+      timing.kernel += seconds(t0, Clock::now());
       bool finite = std::isfinite(v);
       double squares = 0;
       for (double gi : g) {
@@ -404,7 +416,9 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
       return v;
     };
     auto hessian = [&](std::span<const double> x, std::span<double> h) {
+      const Clock::time_point t0 = Clock::now();
       model.hessian(x, rows, columns, h);
+      timing.kernel += seconds(t0, Clock::now());
       if (model.maximize())
         for (double &hi : h) hi = -hi;
     };
@@ -462,6 +476,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
                           : epochEnd && seconds(lastCheckpoint, Clock::now()) >= 30)
       writeCheckpoint(o.checkpointPath);
   }
+  timing.loop = seconds(loopStart, Clock::now());
   progress.finish();
   writeCheckpoint(result.stop == StopReason::Interrupted && o.checkpointPath.empty()
                       ? o.interruptPath
