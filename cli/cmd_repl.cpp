@@ -9,12 +9,16 @@
 #include <llvm/Support/Path.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <csignal>
 #include <iostream>
 #include <unistd.h>
 
 namespace nabla::cli {
 
 namespace {
+
+volatile std::sig_atomic_t interrupted = 0;
+extern "C" void onInterrupt(int) { interrupted = 1; }
 
 /// Collects lines into one input while brackets are open, then hands it to the session.
 class InputAssembler {
@@ -44,6 +48,11 @@ public:
       return;
     if (!session_.handle(repl::inputBuffer("<stdin>", firstLine_, text_)))
       failed_ = true;
+    text_.clear();
+    pending_ = false;
+  }
+  /// Drops what was read of an unfinished input (Ctrl-C).
+  void discard() {
     text_.clear();
     pending_ = false;
   }
@@ -85,10 +94,24 @@ void runInteractive(repl::Session &session, InputAssembler &input) {
       out.emplace_back(c.substr(std::min(c.size(), pos - begin)), c);
     return out;
   });
+  // Ctrl-C while a line is read abandons it (libedit's read then fails with EINTR, and the
+  // line comes back empty-handed like an end of input; the flag tells them apart). Elsewhere it
+  // keeps its default: it ends a computation that takes too long, and the session with it.
+  struct sigaction onInt {}, byDefault {};
+  onInt.sa_handler = onInterrupt;  // no SA_RESTART: the read must fail
+  sigemptyset(&onInt.sa_mask);
   while (!session.quitRequested()) {
     editor.setPrompt(input.continuing() ? "  ...> " : "nabla> ");
     llvm::outs().flush();
+    interrupted = 0;
+    sigaction(SIGINT, &onInt, &byDefault);
     std::optional<std::string> line = editor.readLine();
+    sigaction(SIGINT, &byDefault, nullptr);
+    if (!line && interrupted) {
+      input.discard();
+      llvm::outs() << "\n";
+      continue;
+    }
     if (!line)
       break;  // Ctrl-D
     if (!history.empty())

@@ -155,3 +155,21 @@ TEST_CASE("an error shows a caret under the typed line and the session goes on",
   s.send(":quit" + kEnter);
   CHECK(s.wait() == 0);
 }
+
+TEST_CASE("Ctrl-C abandons the line being typed, and an unfinished input, but not the session",
+          "[repl]") {
+  TempHome home;
+  PtySession s({"repl"}, home.path);
+  REQUIRE(s.expect("nabla> "));
+  s.send("1 + 2 +");
+  s.send("\x03");
+  REQUIRE(s.expect("nabla> "));
+  result(s, "40+2", "42");
+  s.send("(2 +" + kEnter);
+  REQUIRE(s.expect("...> "));
+  s.send("\x03");
+  REQUIRE(s.expect("nabla> "));
+  result(s, "3", "3");  // not `(2 + 3`
+  s.send(kCtrlD);
+  CHECK(s.wait() == 0);
+}
