@@ -220,6 +220,13 @@ bool Session::printExpression(const Origin &text, bool requireValues) {
   std::optional<Target> t = resolve(text, true, false);
   if (!t)
     return false;
+  // A call whose function reads a variable without a value (a param drawn at random): the
+  // expression, with the call inlined, is what can be shown.
+  if (t->kind == Target::Kind::Call && !t->missing.empty() && !requireValues) {
+    t = resolve(text, false, false);
+    if (!t)
+      return false;
+  }
   Graph &graph = t->program->graph;
   llvm::raw_ostream &os = llvm::outs();
   if (!t->missing.empty() && requireValues) {
@@ -345,6 +352,12 @@ bool Session::derivatives(const Origin &args, bool hessian) {
     }
   }
   llvm::raw_ostream &os = llvm::outs();
+  if (t->kind == Target::Kind::Call && !t->missing.empty()) {
+    const std::string &name = graph.symbolName(t->missing.front());
+    printError("no value for '" + name + "', which '" + t->label + "' reads (set it with :at " +
+               name + "=...)");
+    return false;
+  }
   if (t->kind == Target::Kind::Named || !t->missing.empty()) {
     printRoots(graph, labels, roots, os);
     return true;

@@ -418,3 +418,33 @@ TEST_CASE("repl --help and usage errors", "[repl]") {
   CHECK(runNabla({"repl", "-"}).exitCode == 2);
   CHECK(runNabla({"--help"}).out.find("repl") != std::string::npos);
 }
+
+TEST_CASE(":load reports errors in the file by its name and line, and adds nothing", "[repl]") {
+  TempPath file(".nabla");
+  {
+    std::ofstream out(file.path);
+    out << "a = 1\n\nb = sinh2(a)\n";
+  }
+  ProcessResult r = repl(":load " + file.path + "\n:list\nc = 2\n:list\n");
+  CHECK(r.out == "c = 2\n");
+  CHECK(r.err.find(file.path + ":3:5: error: unknown function 'sinh2'") != std::string::npos);
+  // A directory, and a file with a bare expression.
+  r = repl(":load /tmp\n");
+  CHECK(r.err.find("'/tmp' is a directory") != std::string::npos);
+  {
+    std::ofstream out(file.path);
+    out << "x + 1\n";
+  }
+  r = repl(":load " + file.path + "\n");
+  CHECK(r.err.find(file.path + ":1:1: error: an expression on its own is not a statement") !=
+        std::string::npos);
+}
+
+TEST_CASE("a function that reads a param drawn at random has a value once the param has one",
+          "[repl]") {
+  ProcessResult r = repl("param w ~ normal(0, 1)\nf(x) = w*x^2\nf(2)\n:grad f(2)\n:at w=3\nf(2)\n"
+                         ":grad f(2)\n");
+  // f(2) = 4w, symbolic until w has a value; then 12, and f'(2) = 2*w*2 = 12.
+  CHECK(r.out == "4*w\n12\n∂f/∂x = 12\n");
+  CHECK(r.err.find("no value for 'w', which 'f' reads") != std::string::npos);
+}
