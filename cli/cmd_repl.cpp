@@ -13,6 +13,12 @@
 #include <iostream>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+// libedit keeps two wide strings it makes with wcsdup after el_end; under LeakSanitizer
+// (NABLA_SANITIZE builds) that is libedit's leak, not nabla's.
+extern "C" const char *__lsan_default_suppressions() { return "leak:wcsdup\n"; }
+#endif
+
 namespace nabla::cli {
 
 namespace {

@@ -169,7 +169,9 @@ std::optional<std::size_t> findWord(std::string_view text, std::string_view word
 
 }  // namespace
 
-bool Session::runCommand(const Origin &line) {
+bool Session::runCommand(const Origin &whole) {
+  // A comment may follow the command, as it may follow a statement.
+  const Origin line = whole.sub(0, whole.text().find('#'));
   std::string_view text = line.text();
   std::size_t nameEnd = 1;
   while (nameEnd < text.size() && !std::isspace(static_cast<unsigned char>(text[nameEnd])))

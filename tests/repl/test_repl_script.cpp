@@ -448,3 +448,11 @@ TEST_CASE("a function that reads a param drawn at random has a value once the pa
   CHECK(r.out == "4*w\n12\n∂f/∂x = 12\n");
   CHECK(r.err.find("no value for 'w', which 'f' reads") != std::string::npos);
 }
+
+TEST_CASE("comments and blank lines do nothing, after statements and commands alike", "[repl]") {
+  ProcessResult r = repl("# a comment\n\n   \ng(x) = 3*x  # triple\n:eval g(2)  # six\n"
+                         ":at x=1 # one\nx\n", {"--strict"});
+  INFO(r.err);
+  CHECK(r.exitCode == 0);
+  CHECK(r.out == "6\n1\n");
+}
