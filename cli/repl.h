@@ -18,10 +18,6 @@
 #include <utility>
 #include <vector>
 
-namespace nabla::jit {
-class Session;
-}  // namespace nabla::jit
-
 namespace nabla::cli::repl {
 
 /// A piece of text as it was read: the whole input it came from (its name and line numbers are
