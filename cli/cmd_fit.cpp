@@ -82,7 +82,7 @@ const std::vector<OwnOption> &fitOptions() {
 
 volatile std::sig_atomic_t gInterrupted = 0;
 
-extern "C" void onInterrupt(int) { gInterrupted = 1; }
+extern "C" void onFitInterrupt(int) { gInterrupted = 1; }
 
 /// Installs the handler for the run and restores the previous one after it.
 struct InterruptGuard {
@@ -91,7 +91,7 @@ struct InterruptGuard {
   InterruptGuard() {
     gInterrupted = 0;
     struct sigaction sa {};
-    sa.sa_handler = onInterrupt;
+    sa.sa_handler = onFitInterrupt;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, &previousInt);

@@ -24,7 +24,7 @@ namespace nabla::cli {
 namespace {
 
 volatile std::sig_atomic_t interrupted = 0;
-extern "C" void onInterrupt(int) { interrupted = 1; }
+extern "C" void onReplInterrupt(int) { interrupted = 1; }
 
 /// Collects lines into one input while brackets are open, then hands it to the session.
 class InputAssembler {
@@ -104,7 +104,7 @@ void runInteractive(repl::Session &session, InputAssembler &input) {
   // line comes back empty-handed like an end of input; the flag tells them apart). Elsewhere it
   // keeps its default: it ends a computation that takes too long, and the session with it.
   struct sigaction onInt {}, byDefault {};
-  onInt.sa_handler = onInterrupt;  // no SA_RESTART: the read must fail
+  onInt.sa_handler = onReplInterrupt;  // no SA_RESTART: the read must fail
   sigemptyset(&onInt.sa_mask);
   while (!session.quitRequested()) {
     editor.setPrompt(input.continuing() ? "  ...> " : "nabla> ");
