@@ -175,6 +175,7 @@ CompileOptions compilerOptions(const Options &options, bool allowBare) {
   if (options.max_source_bytes) co.parse.limits.maxSourceBytes = options.max_source_bytes;
   if (options.max_nesting) co.parse.limits.maxNesting = options.max_nesting;
   if (options.max_nodes) co.lower.maxNodes = options.max_nodes;
+  if (options.max_array) co.lower.maxArrayElements = options.max_array;
   co.simplify = options.simplify;
   co.lower.simplifyDerivatives = options.simplify;
   return co;
@@ -443,6 +444,14 @@ Module compileBuffer(const SourceBuffer &buffer, bool allowBare, const Options &
   module->name = buffer.name();
   for (const Error::Diagnostic &d : structured(sink)) module->warnings.push_back(d);
 
+  // A limit that differentiation reaches (the Hessian of many variables) is an error of the text.
+  auto limitError = [&](const std::string &what, const LimitError &e) {
+    Error::Diagnostic d;
+    d.file = buffer.name();
+    d.message = what + ": " + e.what() + "; Options::hessian off leaves the Hessians out";
+    return Error(Error::Kind::Compile, buffer.name() + ": error: " + d.message + "\n", {d});
+  };
+
   // Functions first (the bare expression is the one function `f`), each over its arguments.
   std::vector<std::pair<const FunctionEntry *, std::string>> entries;
   if (p.bare) entries.emplace_back(&*p.bare, "f");
@@ -463,7 +472,11 @@ Module compileBuffer(const SourceBuffer &buffer, bool allowBare, const Options &
       args.insert(args.end(), g.symbols.begin(), g.symbols.end());
     }
     for (SymbolId s : args) f->argNames.push_back(graph.symbolName(s));
-    f->d = differentiate(graph, entry->result.elems[0], vars, options.hessian, co);
+    try {
+      f->d = differentiate(graph, entry->result.elems[0], vars, options.hessian, co);
+    } catch (const LimitError &e) {
+      throw limitError("function '" + name + "'", e);
+    }
     f->hessian = options.hessian;
     functions.push_back(f);
     functionArgs.push_back(std::move(args));
@@ -498,7 +511,11 @@ Module compileBuffer(const SourceBuffer &buffer, bool allowBare, const Options &
       objective->inputCount += input.vars.symbols.size();
       objectiveArgs.insert(objectiveArgs.end(), input.vars.symbols.begin(), input.vars.symbols.end());
     }
-    objective->d = differentiate(graph, p.objective->expr, vars, options.hessian, co);
+    try {
+      objective->d = differentiate(graph, p.objective->expr, vars, options.hessian, co);
+    } catch (const LimitError &e) {
+      throw limitError("the objective", e);
+    }
     objective->hessian = options.hessian;
   }
 

@@ -86,6 +86,10 @@ nabla::Options toOptions(const nabla_options *options) {
   o.fast_math = options->fast_math != 0;
   o.hessian = options->hessian != 0;
   o.simplify = options->simplify != 0;
+  o.max_source_bytes = options->max_source_bytes;
+  o.max_nesting = options->max_nesting;
+  o.max_nodes = options->max_nodes;
+  o.max_array = options->max_array;
   return o;
 }
 
@@ -118,6 +122,10 @@ nabla_options nabla_options_default(void) {
   o.fast_math = defaults.fast_math;
   o.hessian = defaults.hessian;
   o.simplify = defaults.simplify;
+  o.max_source_bytes = defaults.max_source_bytes;
+  o.max_nesting = defaults.max_nesting;
+  o.max_nodes = defaults.max_nodes;
+  o.max_array = defaults.max_array;
   return o;
 }
 

@@ -59,6 +59,7 @@ const OptionInfo kOptions[] = {
     {"--max-source-bytes", kOptLimits, true, "N", "largest input accepted, in bytes"},
     {"--max-nesting", kOptLimits, true, "N", "deepest nesting of parentheses and brackets"},
     {"--max-nodes", kOptLimits, true, "N", "largest graph built, in nodes"},
+    {"--max-array", kOptLimits, true, "N", "most elements of one array"},
 };
 
 /// The option called `name`, preferring the variant that the command accepts (-o is described
@@ -195,6 +196,8 @@ void printCommandHelp(const CommandSpec &command) {
       os << " (default " << defaults.parse.limits.maxNesting << ")";
     if (o.name == "--max-nodes")
       os << " (default " << defaults.lower.maxNodes << ")";
+    if (o.name == "--max-array")
+      os << " (default " << defaults.lower.maxArrayElements << ")";
     os << "\n";
   }
   os << "  -h, --help                show this help\n";
@@ -375,8 +378,10 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
       else if (opt->name == "--max-nesting")
         inv.compile.parse.limits.maxNesting =
             static_cast<unsigned>(std::min<std::size_t>(*n, UINT32_MAX));
-      else
+      else if (opt->name == "--max-nodes")
         inv.compile.lower.maxNodes = *n;
+      else
+        inv.compile.lower.maxArrayElements = *n;
     }
   }
   if (!inv.hasInput && !(command.options & kOptRepl)) {

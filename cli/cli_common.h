@@ -27,7 +27,7 @@ enum ExitCode : int { kExitOk = 0, kExitInput = 1, kExitUsage = 2, kExitInternal
 
 /// The options a command accepts, as bits of CommandSpec::options.
 enum OptionBit : unsigned {
-  kOptLimits = 1u << 0,     // --max-source-bytes, --max-nesting, --max-nodes
+  kOptLimits = 1u << 0,     // --max-source-bytes, --max-nesting, --max-nodes, --max-array
   kOptSimplify = 1u << 1,   // --no-simplify, --trace=rewrites
   kOptJson = 1u << 2,       // --json
   kOptWrt = 1u << 3,        // --wrt x,y

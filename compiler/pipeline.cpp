@@ -2,7 +2,44 @@
 
 #include "diff/reverse.h"
 
+#include <cstdint>
+#include <string>
+
 namespace nabla {
+
+namespace {
+
+constexpr std::uint64_t kHessianWorkFactor = 64;
+
+std::string raiseHint() { return " (raise the limit with --max-nodes)"; }
+
+/// hessian(), refused up front when its entries or its sweeps would exceed the node limit.
+std::vector<std::vector<NodeId>> boundedHessian(Graph &graph, NodeId f,
+                                                const std::vector<NodeId> &grad,
+                                                const std::vector<NodeId> &vars,
+                                                std::size_t maxNodes) {
+  const std::uint64_t n = vars.size();
+  if (n > 0 && n > maxNodes / n)
+    throw LimitError("the Hessian of " + std::to_string(n) + " variables has " +
+                     std::to_string(n * n) + " entries, more than the limit of " +
+                     std::to_string(maxNodes) + raiseHint());
+  // Row i sweeps the nodes that d f / d vars[i] reaches, at most those all the gradient reaches.
+  const std::uint64_t swept = n > 1 ? graph.reachable(grad).size() : 0;
+  const std::uint64_t budget = kHessianWorkFactor * maxNodes;
+  if (n > 1 && swept > budget / n)
+    throw LimitError("the Hessian of " + std::to_string(n) + " variables takes " +
+                     std::to_string(n) + " sweeps over a gradient of " + std::to_string(swept) +
+                     " nodes, more than " + std::to_string(kHessianWorkFactor) +
+                     " times the node limit of " + std::to_string(maxNodes) + raiseHint());
+  try {
+    return hessian(graph, f, vars, maxNodes);
+  } catch (const std::length_error &) {
+    throw LimitError("the Hessian of " + std::to_string(n) + " variables adds more than " +
+                     std::to_string(maxNodes) + " nodes to the graph" + raiseHint());
+  }
+}
+
+}  // namespace
 
 std::optional<LoweredProgram> compileSource(const SourceBuffer &buffer, DiagnosticSink &sink,
                                             const CompileOptions &options) {
@@ -23,7 +60,7 @@ Derivatives differentiate(Graph &graph, NodeId f, const std::vector<NodeId> &var
   Derivatives out;
   out.value = f;
   out.grad = gradient(graph, f, vars);
-  if (withHessian) out.hessian = hessian(graph, f, vars);
+  if (withHessian) out.hessian = boundedHessian(graph, f, out.grad, vars, options.lower.maxNodes);
   if (!options.simplify) return out;
 
   // Simplify all roots in one call so that shared subexpressions stay shared.

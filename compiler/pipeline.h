@@ -7,6 +7,7 @@
 #include "simplify/simplifier.h"
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,19 @@ struct CompileOptions {
 std::optional<LoweredProgram> compileSource(const SourceBuffer &buffer, DiagnosticSink &sink,
                                             const CompileOptions &options = {});
 
+/// A limit of CompileOptions reached after lowering, by differentiate(). The message starts
+/// lower-case and names the flag that raises the limit.
+class LimitError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
 /// The value, gradient and (when asked) Hessian of one scalar function of `vars`, as nodes of
 /// `graph`. With `options.simplify`, the function is simplified before it is differentiated (so the
 /// stability rewrites reach the derivatives) and all results are simplified together.
+/// The Hessian is bounded by `options.lower.maxNodes` (--max-nodes): its n^2 entries, the nodes it
+/// adds, and its n sweeps over the gradient (at most 64 times the limit in nodes visited); beyond
+/// any of them it throws LimitError before the work is done.
 struct Derivatives {
   NodeId value;
   std::vector<NodeId> grad;                   // one per var

@@ -73,7 +73,7 @@ template <typename Ctx> It skipped(It p, It end, Ctx const &ctx) {
 
 struct Blank : x3::parser<Blank> {
   using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
+  [[maybe_unused]] static bool const has_attribute = false;
   template <typename Ctx, typename RCtx, typename Attr>
   bool parse(It &first, It const &last, Ctx const &, RCtx &, Attr &) const {
     It p = skipBlanks(first, last);
@@ -104,7 +104,7 @@ constexpr std::array<OpSpelling, 3> kMulOps = {
 
 template <std::size_t N> struct BinOp : x3::parser<BinOp<N>> {
   using attribute_type = BinaryOp;
-  static bool const has_attribute = true;
+  [[maybe_unused]] static bool const has_attribute = true;
   constexpr BinOp(const std::array<OpSpelling, N> &ops) : ops(&ops) {}
   const std::array<OpSpelling, N> *ops;
 
@@ -205,7 +205,7 @@ SourceRange expectName(AstBuilder &b, It &first, It last, std::string_view what,
 template <typename Subject> struct Postfix : x3::unary_parser<Subject, Postfix<Subject>> {
   using base = x3::unary_parser<Subject, Postfix<Subject>>;
   using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
+  [[maybe_unused]] static bool const has_attribute = false;
   constexpr Postfix(Subject const &subject) : base(subject) {}
 
   template <typename Ctx, typename RCtx>
@@ -325,7 +325,7 @@ template <typename Subject> struct Postfix : x3::unary_parser<Subject, Postfix<S
 template <typename Subject> struct UnaryPower : x3::unary_parser<Subject, UnaryPower<Subject>> {
   using base = x3::unary_parser<Subject, UnaryPower<Subject>>;
   using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
+  [[maybe_unused]] static bool const has_attribute = false;
   constexpr UnaryPower(Subject const &subject) : base(subject) {}
 
   static It collectPrefix(AstBuilder &b, It p, It last, std::vector<parse::PrefixOp> &ops) {
@@ -404,7 +404,7 @@ BOOST_SPIRIT_DEFINE(expr, and_expr, cmp_expr, add_expr, mul_expr, unary_expr, po
 /// A keyword at the start of the statement (the dispatcher has already checked it).
 struct Keyword : x3::parser<Keyword> {
   using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
+  [[maybe_unused]] static bool const has_attribute = false;
   constexpr Keyword(const char *word) : word(word) {}
   const char *word;
   template <typename Ctx, typename RCtx, typename Attr>
@@ -437,7 +437,7 @@ std::string keywordOf(StmtKind kind) {
 /// The declared or defined name.
 struct DeclName : x3::parser<DeclName> {
   using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
+  [[maybe_unused]] static bool const has_attribute = false;
   template <typename Ctx, typename RCtx, typename Attr>
   bool parse(It &first, It const &last, Ctx const &ctx, RCtx &, Attr &) const {
     AstBuilder &b = builderOf(ctx);
@@ -453,7 +453,7 @@ struct DeclName : x3::parser<DeclName> {
 template <typename Subject> struct Operand : x3::unary_parser<Subject, Operand<Subject>> {
   using base = x3::unary_parser<Subject, Operand<Subject>>;
   using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
+  [[maybe_unused]] static bool const has_attribute = false;
   constexpr Operand(Subject const &subject) : base(subject) {}
   template <typename Ctx, typename RCtx>
   ast::ExprId parseOne(It &first, It const &last, Ctx const &ctx, RCtx &rctx) const {
@@ -474,7 +474,7 @@ auto const body = Operand<ExprRule>(expr);
 /// dim = "[" expr "]"
 struct Dim : x3::parser<Dim> {
   using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
+  [[maybe_unused]] static bool const has_attribute = false;
   template <typename Ctx, typename RCtx, typename Attr>
   bool parse(It &first, It const &last, Ctx const &ctx, RCtx &rctx, Attr &) const {
     AstBuilder &b = builderOf(ctx);
@@ -498,7 +498,7 @@ bool atEquals(It p, It last) { return p != last && *p == '=' && (p + 1 == last |
 /// "=" (never the start of "==")
 struct Equals : x3::parser<Equals> {
   using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
+  [[maybe_unused]] static bool const has_attribute = false;
   template <typename Ctx, typename RCtx, typename Attr>
   bool parse(It &first, It const &last, Ctx const &ctx, RCtx &, Attr &) const {
     AstBuilder &b = builderOf(ctx);
@@ -518,7 +518,7 @@ struct Equals : x3::parser<Equals> {
 /// param initializer: "=" expr | "~" ("normal" | "uniform") "(" expr "," expr ")"
 struct ParamInit : x3::parser<ParamInit> {
   using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
+  [[maybe_unused]] static bool const has_attribute = false;
   template <typename Ctx, typename RCtx, typename Attr>
   bool parse(It &first, It const &last, Ctx const &ctx, RCtx &rctx, Attr &) const {
     AstBuilder &b = builderOf(ctx);
@@ -572,7 +572,7 @@ struct ParamInit : x3::parser<ParamInit> {
 /// input columns: "from" "(" name ( ".." name | ("," name)* ) ")"
 struct FromColumns : x3::parser<FromColumns> {
   using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
+  [[maybe_unused]] static bool const has_attribute = false;
   template <typename Ctx, typename RCtx, typename Attr>
   bool parse(It &first, It const &last, Ctx const &ctx, RCtx &, Attr &) const {
     AstBuilder &b = builderOf(ctx);
@@ -624,7 +624,7 @@ struct FromColumns : x3::parser<FromColumns> {
 /// name "(" name ("," name)* ")" -- the dispatcher has checked the shape already.
 struct FunctionHead : x3::parser<FunctionHead> {
   using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
+  [[maybe_unused]] static bool const has_attribute = false;
   template <typename Ctx, typename RCtx, typename Attr>
   bool parse(It &first, It const &last, Ctx const &ctx, RCtx &, Attr &) const {
     AstBuilder &b = builderOf(ctx);

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <map>
 #include <stdexcept>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -285,9 +286,17 @@ std::vector<NodeId> gradient(Graph &graph, NodeId f, const std::vector<NodeId> &
   return Sweep(graph).run(f, wrt);
 }
 
-std::vector<std::vector<NodeId>> hessian(Graph &graph, NodeId f, const std::vector<NodeId> &wrt) {
+std::vector<std::vector<NodeId>> hessian(Graph &graph, NodeId f, const std::vector<NodeId> &wrt,
+                                         std::size_t maxNewNodes) {
   const std::size_t n = wrt.size();
+  const std::size_t sizeBefore = graph.size();
+  auto checkGrowth = [&] {
+    if (graph.size() - sizeBefore > maxNewNodes)
+      throw std::length_error("the Hessian adds more than " + std::to_string(maxNewNodes) +
+                              " nodes to the graph");
+  };
   std::vector<NodeId> grad = gradient(graph, f, wrt);
+  checkGrowth();
   std::vector<std::vector<NodeId>> h(n, std::vector<NodeId>(n));
   // Reverse over reverse: row i differentiates d f/d wrt[i] with respect to wrt[i..]; the lower
   // triangle is the mirror image, so the result is exactly symmetric.
@@ -296,6 +305,7 @@ std::vector<std::vector<NodeId>> hessian(Graph &graph, NodeId f, const std::vect
     std::vector<NodeId> row = gradient(graph, grad[i], rest);
     for (std::size_t j = i; j < n; ++j)
       h[i][j] = h[j][i] = row[j - i];
+    checkGrowth();
   }
   return h;
 }

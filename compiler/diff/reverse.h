@@ -4,6 +4,8 @@
 
 #include "graph/graph.h"
 
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace nabla {
@@ -15,7 +17,10 @@ namespace nabla {
 /// branch not taken never reaches the result.
 std::vector<NodeId> gradient(Graph &graph, NodeId f, const std::vector<NodeId> &wrt);
 
-/// Second derivatives: entry [i][j] = d^2 f / d wrt[i] d wrt[j], symmetric by construction.
-std::vector<std::vector<NodeId>> hessian(Graph &graph, NodeId f, const std::vector<NodeId> &wrt);
+/// Second derivatives: entry [i][j] = d^2 f / d wrt[i] d wrt[j], symmetric by construction. One
+/// gradient sweep per row: once the rows have added more than `maxNewNodes` nodes to the graph
+/// (checked after each row), throws std::length_error, leaving the nodes made so far in the graph.
+std::vector<std::vector<NodeId>> hessian(Graph &graph, NodeId f, const std::vector<NodeId> &wrt,
+                                         std::size_t maxNewNodes = SIZE_MAX);
 
 }  // namespace nabla

@@ -162,7 +162,13 @@ ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
 ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
                                 std::unique_ptr<llvm::LLVMContext> context, std::string_view what,
                                 OptLevel level, IrPipeline pipeline) {
-  if (!module || !context || &module->getContext() != context.get())
+  // Owned by locals from here on, declared so that the module always goes before its context:
+  // the parameters' own order of destruction is the compiler's choice (clang destroys `context`
+  // first), and a module that outlives its context crashes in its destructor. That happened when
+  // an exception left this function, as when the session stops during a background compile.
+  std::unique_ptr<llvm::LLVMContext> ownedContext = std::move(context);
+  std::unique_ptr<llvm::Module> ownedModule = std::move(module);
+  if (!ownedModule || !ownedContext || &ownedModule->getContext() != ownedContext.get())
     throw std::logic_error("Session::addModule: a module needs its own context");
   const std::string description(what);
 
@@ -171,18 +177,18 @@ ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
   {
     std::unique_ptr<llvm::TargetMachine> tm = impl_->borrow(level);
     try {
-      optimizeModule(*module, *tm, level, pipeline);
+      optimizeModule(*ownedModule, *tm, level, pipeline);
       if (onBackgroundThread && background_->stopRequested)
         throw JitError("the session stopped while " + description + " was being compiled");
-      object = emitObject(*module, *tm, description);
+      object = emitObject(*ownedModule, *tm, description);
     } catch (...) {
       impl_->giveBack(level, std::move(tm));
       throw;
     }
     impl_->giveBack(level, std::move(tm));
   }
-  module.reset();
-  context.reset();
+  ownedModule.reset();
+  ownedContext.reset();
 
   std::lock_guard lock(impl_->jitMutex);
   llvm::orc::LLJIT &jit = *impl_->jit;

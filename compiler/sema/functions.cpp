@@ -7,6 +7,7 @@
 #include "diff/reverse.h"
 #include "simplify/simplifier.h"
 
+#include <stdexcept>
 #include <unordered_set>
 
 namespace nabla::sema {
@@ -184,8 +185,16 @@ std::optional<Value> Lowerer::gradOrHessian(ast::ExprId id, const ExprScope &sco
   }
   std::vector<NodeId> flat;
   flat.reserve(n * n);
-  for (const auto &row : hessian(out_.graph, body, vars))
-    flat.insert(flat.end(), row.begin(), row.end());
+  // Row by row the Hessian may grow the graph far past the limit: it stops as soon as it has.
+  const std::size_t room =
+      out_.graph.size() < options_.maxNodes ? options_.maxNodes - out_.graph.size() : 0;
+  try {
+    for (const auto &row : hessian(out_.graph, body, vars, room))
+      flat.insert(flat.end(), row.begin(), row.end());
+  } catch (const std::length_error &) {
+    reportNodeLimit(call.range);
+    return std::nullopt;
+  }
   flat = simplifyDerivative(std::move(flat));
   return Value{Shape{{static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(n)}}, std::move(flat)};
 }

@@ -56,6 +56,12 @@ typedef struct nabla_options {
   int fast_math; /* nonzero: LLVM's fast-math flags; 0 (default): IEEE arithmetic */
   int hessian;   /* nonzero (default): also compile the Hessians */
   int simplify;  /* nonzero (default): simplify functions and derivatives */
+  /* Limits for untrusted text; 0 keeps nabla's default (16 MiB, 256 levels, 4M nodes, 1M
+     elements). Text beyond one is a NABLA_ERROR_COMPILE whose message names the limit. */
+  size_t max_source_bytes; /* largest text accepted, in bytes */
+  unsigned max_nesting;    /* deepest nesting of parentheses and brackets */
+  size_t max_nodes;        /* largest graph built (the Hessian's entries and sweeps too) */
+  size_t max_array;        /* most elements of one array */
 } nabla_options;
 
 NABLA_API nabla_options nabla_options_default(void);

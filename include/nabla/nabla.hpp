@@ -85,10 +85,12 @@ struct Options {
   bool simplify = true;
   /// The name diagnostics give the text passed to compile() (compile_file uses the path).
   std::string source_name = "<expr>";
-  /// Limits for untrusted text; 0 keeps nabla's default (16 MiB, 256 levels, 4M nodes).
+  /// Limits for untrusted text; 0 keeps nabla's default (16 MiB, 256 levels, 4M nodes, 1M
+  /// elements). Text beyond one is an Error::Kind::Compile whose message names the limit.
   std::size_t max_source_bytes = 0;
   unsigned max_nesting = 0;
-  std::size_t max_nodes = 0;
+  std::size_t max_nodes = 0;  // the graph, and the Hessian's entries and sweeps
+  std::size_t max_array = 0;  // elements of one array
 };
 
 /// A group of scalars of the objective: one param or input declaration.

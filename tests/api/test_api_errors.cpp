@@ -118,6 +118,24 @@ TEST_CASE("empty text, limits and bad options are errors with messages", "[api][
   shallow.max_nesting = 3;
   CHECK(compileError("((((x))))", shallow).kind() == nabla::Error::Kind::Compile);
 
+  nabla::Options narrow;
+  narrow.max_array = 10;
+  nabla::Error wide = compileError("param v[11]\nminimize sum(v)", narrow);
+  CHECK(wide.kind() == nabla::Error::Kind::Compile);
+  CHECK(contains(wide.what(), "1:9: error: the array has more than 10 elements (raise the limit with --max-array)"));
+
+  // A Hessian beyond the node limit: its 30^2 entries, before any is built.
+  nabla::Options fewEntries;
+  fewEntries.max_nodes = 800;
+  nabla::Error hess = compileError("param w[30]\nminimize sum(w)^2", fewEntries);
+  CHECK(hess.kind() == nabla::Error::Kind::Compile);
+  CHECK(std::string(hess.what()) ==
+        "<expr>: error: the objective: the Hessian of 30 variables has 900 entries, more than the "
+        "limit of 800 (raise the limit with --max-nodes); Options::hessian off leaves the "
+        "Hessians out\n");
+  fewEntries.hessian = false;
+  CHECK(nabla::compile("param w[30]\nminimize sum(w)^2", fewEntries).has_objective());
+
   nabla::Options level;
   level.opt_level = 7;
   nabla::Error e = compileError("x", level);

@@ -78,6 +78,33 @@ TEST_CASE("C API: options", "[api][c]") {
   CHECK(o.fast_math == 0);
   CHECK(o.hessian == 1);
   CHECK(o.simplify == 1);
+  CHECK(o.max_source_bytes == 0);
+  CHECK(o.max_nesting == 0);
+  CHECK(o.max_nodes == 0);
+  CHECK(o.max_array == 0);
+
+  // Each limit reaches the compiler.
+  nabla_module *limited = reinterpret_cast<nabla_module *>(1);
+  nabla_options l = nabla_options_default();
+  l.max_array = 2;
+  CHECK(nabla_compile("param v[3]\nminimize sum(v)", &l, &limited) == NABLA_ERROR_COMPILE);
+  CHECK(limited == nullptr);
+  CHECK(std::strstr(nabla_last_error(), "more than 2 elements (raise the limit with --max-array)"));
+  l = nabla_options_default();
+  l.max_nesting = 2;
+  CHECK(nabla_compile("((x))+(((y)))", &l, &limited) == NABLA_ERROR_COMPILE);
+  CHECK(std::strstr(nabla_last_error(), "nesting deeper than 2 levels"));
+  l = nabla_options_default();
+  l.max_source_bytes = 3;
+  CHECK(nabla_compile("x + y", &l, &limited) == NABLA_ERROR_COMPILE);
+  CHECK(std::strstr(nabla_last_error(), "more than the limit of 3"));
+  l = nabla_options_default();
+  l.max_nodes = 8;  // the Hessian of 3 variables has 9 entries
+  CHECK(nabla_compile("x*y*z", &l, &limited) == NABLA_ERROR_COMPILE);
+  CHECK(std::strstr(nabla_last_error(), "the Hessian of 3 variables has 9 entries"));
+  l.hessian = 0;
+  REQUIRE(nabla_compile("x*y*z", &l, &limited) == NABLA_OK);
+  nabla_module_free(limited);
 
   o.hessian = 0;
   o.opt_level = 0;

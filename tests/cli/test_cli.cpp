@@ -253,6 +253,30 @@ TEST_CASE("input errors exit 1 with located diagnostics", "[cli]") {
   r = runNabla({"eval", "x^2", "--at", "x=1", "--max-source-bytes", "2"});
   CHECK(r.exitCode == 1);
   CHECK(r.err.find("--max-source-bytes") != std::string::npos);
+
+  r = runNabla({"check", "-", "--max-array", "5"}, "param w[2][3]\n");
+  CHECK(r.exitCode == 1);
+  CHECK(r.err.rfind("<stdin>:1:7: error: the array has more than 5 elements (raise the limit with "
+                    "--max-array)\n", 0) == 0);
+  r = runNabla({"check", "-", "--max-array", "6"}, "param w[2][3]\n");
+  CHECK(r.exitCode == 0);
+}
+
+TEST_CASE("a Hessian beyond the node limit is an error that names the flag", "[cli]") {
+  // 40 variables: 1600 entries, refused before any is built; the gradient alone is fine.
+  const std::string model = "param w[40]\nminimize sum(w)^2\n";
+  ProcessResult r = runNabla({"diff", "-", "--hessian", "--max-nodes", "1000"}, model);
+  CHECK(r.exitCode == 1);
+  CHECK(r.err == "nabla: error: the Hessian of 40 variables has 1600 entries, more than the limit "
+                 "of 1000 (raise the limit with --max-nodes)\n");
+  r = runNabla({"diff", "-", "--max-nodes", "1000"}, model);
+  CHECK(r.exitCode == 0);
+  r = runNabla({"diff", "-", "--hessian", "--max-nodes", "1600"}, model);
+  CHECK(r.exitCode == 0);
+  // nabla compile builds Hessians by default, and says how to leave them out.
+  r = runNabla({"compile", "-", "-o", "unused.so", "--max-nodes", "1000"}, model);
+  CHECK(r.exitCode == 1);
+  CHECK(r.err.find("--no-hessian leaves the Hessians out") != std::string::npos);
 }
 
 TEST_CASE("standard input is read byte for byte", "[cli]") {

@@ -10,6 +10,7 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
+#include <atomic>
 #include <cmath>
 #include <thread>
 
@@ -77,6 +78,28 @@ TEST_CASE("a handle keeps its JIT alive after the session object is gone", "[jit
   const double x = 0.5;
   CHECK(fn(&x) == 3);
   h.remove();
+}
+
+TEST_CASE("a background compile interrupted by stopping frees its module before its context",
+          "[jit][session][threads]") {
+  // The job starts, waits until the session is stopping and then adds a module: addModule gives
+  // up after optimizing it and throws, and what it owned must go in the right order (a module
+  // destroyed after its context crashed, in builds whose compiler destroys parameters first to
+  // last: a host of a clang-built libnabla.so exiting during a background compile).
+  jit::Session session;
+  std::atomic<bool> started{false}, threw{false};
+  session.runInBackground([&] {
+    started = true;
+    while (!session.backgroundStopping()) std::this_thread::yield();
+    try {
+      (void)addScaled(session, "interrupted", 2);
+    } catch (const jit::JitError &e) {
+      threw = contains(e.what(), "the session stopped while 'interrupted' was being compiled");
+    }
+  });
+  while (!started) std::this_thread::yield();
+  session.stopBackground();
+  CHECK(threw);
 }
 
 TEST_CASE("JIT errors say what was being compiled or looked up", "[jit][session]") {

@@ -137,3 +137,26 @@ TEST_CASE("many references to a large array", "[sema]") {
   for (int i = 0; i < 20000; ++i) at["w[" + std::to_string(i * 5) + "]"] = 1.0;
   CHECK(eval1(*l.program, l.program->objective->expr, at) == 20000);
 }
+
+TEST_CASE("hessian() that grows the graph past the limit stops at once", "[sema]") {
+  // Each row of the Hessian of sin(sin(...prod(w)...)) sweeps the chain again and adds nodes
+  // along it: thousands for 10 variables, more than the limit, which the sweep notices after the
+  // row that crosses it.
+  std::string text = "param w[10]\na0 = prod(w)\n";
+  for (int k = 1; k <= 300; ++k)
+    text += "a" + std::to_string(k) + " = sin(a" + std::to_string(k - 1) + ")\n";
+  text += "h = hessian(a300)\nminimize h[0][1]\n";
+  LowerOptions options;
+  options.maxNodes = 3000;
+  Lowered l = lower(text, options);
+  CHECK_FALSE(l.ok());
+  CHECK(l.firstError() == "303:5: the expression graph exceeds 3000 nodes (raise the limit with --max-nodes)");
+  options.maxNodes = 1u << 20;
+  Lowered big = lower(text, options);
+  INFO(big.firstError());
+  REQUIRE(big.ok());
+  // At w = 0 every second derivative of the chain is 0 (see tests/diff/test_limits.cpp).
+  std::map<std::string, double> at;
+  for (int i = 0; i < 10; ++i) at["w[" + std::to_string(i) + "]"] = 0.0;
+  CHECK(eval1(*big.program, big.program->objective->expr, at) == 0);
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of the fuzz targets, fuzz/corpus/<target>/seed-*, from the repository's
+own inputs: the bad inputs of tests/reference/ (generated ones scaled down to fuzzing size), the
+sample models, some reference expressions and a few programs that use every kind of statement.
+Regression inputs (corpus/<target>/regress-*) are kept. Run it from anywhere; it is deterministic.
+
+  python3 fuzz/seed_corpus.py
+"""
+import hashlib
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "fuzz" / "corpus"
+
+PROGRAMS = [
+    "f(x, y) = (x^2 + y)^2 * (y - x*y)\n",
+    "param w[3] = [1, 2, 3]\nparam b ~ normal(0, 0.1)\ninput x[3]\ninput y\n"
+    "p = sigmoid(dot(w, x) + b)\nminimize -(y*log(p) + (1-y)*log(1-p))\n"
+    "report acc = where((p > 0.5) == (y > 0.5), 1, 0)\n",
+    "param W[2][3] ~ uniform(-1, 1)\ninput x[3] from (a .. c)\ninput k from (label)\n"
+    "z = W @ x\nminimize logsumexp(z) - dot(onehot(k, 2), z)\n",
+    "param a\nparam b\nconst c = 2\nr = (1-a)^2 + 100*(b-a^2)^2\ng = grad(r)\nh = hessian(r)\n"
+    "minimize r + c*sum(g^2) + h[0][1]\n",
+    "g(x) = d(sin(x)*x^3, x)\nh(x, y) = grad(x*y^2 + exp(x))[1]\nh(1, 2) + g(0.5)\n",
+    "param v[4]\nminimize norm(v) + prod(v) + mean(softmax(v)) + max(v) + sum(abs(v))\n",
+    "x^y^2 - -x^2 + !(x < y) * (x >= 0 && y != 1 || x == 2)\n",
+    "where(x > 0, sqrt(x), 0) + relu(x) + floor(x) + sign(x) + min(x, 1) + atan2(x, 2) + hypot(x, 3)\n",
+    "log(1 + exp(x)) + log(sigmoid(x)) + log(exp(x) + exp(y)) + log(1 + x^2) + expm1(x) + log1p(x)\n",
+    "asin(x) + acos(x) + atan(x) + sinh(x) + cosh(x) + tanh(x) + tan(x) + softplus(x) + pow(x, 3)\n",
+    "param m[2][2] = [[1, 2], [3, 4]]\nminimize sum(m @ m) + m[1][0]\n",
+    "f(x) = x + 1; g(y) = f(y) * f(y); g(f(z))\n",
+    "d(d(d(x^5, x), x), x)\n",
+    "hessian(x^2*y + y^3)\n",
+]
+
+def bad_inputs():
+    out = [line for line in (ROOT / "tests/reference/bad_inputs.txt").read_text().split("\n") if line]
+    data = json.loads((ROOT / "tests/reference/bad_inputs.json").read_text())
+    out += data["escaped"]
+    out += [bytes.fromhex(item["hex"]) for item in data["bytes_hex"]]
+    for group in ("generated_reject", "generated_no_crash"):
+        for item in data[group]:
+            # Scaled to 100 repetitions: past the fuzzing nesting limit (64), still small.
+            out.append("".join(part * min(count, 100) for part, count in item["parts"]))
+    return out
+
+def seeds():
+    items = bad_inputs()
+    items += [p.read_text() for p in sorted((ROOT / "samples").glob("*.nabla"))]
+    cases = json.loads((ROOT / "tests/reference/gradients.json").read_text())
+    items += [c["expr"] for c in cases[::8]]
+    items += PROGRAMS
+    return [i.encode() if isinstance(i, str) else i for i in items]
+
+def write(target, inputs):
+    folder = CORPUS / target
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("seed-*"):
+        old.unlink()
+    for data in inputs:
+        name = "seed-" + hashlib.sha1(data).hexdigest()[:16]
+        (folder / name).write_bytes(data)
+
+def main():
+    inputs = seeds()
+    write("diagnostics", inputs)
+    write("pipeline", inputs)
+    # The C API target's first byte chooses the options: cycle through all of them.
+    write("c_api", [bytes([k % 32]) + data for k, data in enumerate(inputs)])
+
+if __name__ == "__main__":
+    main()
