@@ -79,6 +79,8 @@ std::vector<std::size_t> shuffledRows(std::size_t rows, std::uint64_t seed, std:
 }
 
 void BatchColumns::startOrder(const BatchPlan &plan, std::size_t epoch) {
+  // Small data sets draw their orders in select(): a thread would cost more than the shuffle.
+  if (plan.rows < (std::size_t{1} << 16)) return;
   if (nextEpoch_ == epoch && next_.valid()) return;
   if (next_.valid()) next_.wait();
   nextEpoch_ = epoch;
