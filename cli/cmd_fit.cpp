@@ -131,12 +131,7 @@ std::string_view fitDetails() {
 int runFit(Invocation &inv) {
   OwnArguments a;
   if (auto done = parseOwnOptions(inv, fitOptions(), a, true)) return *done;
-  if (a.positional.empty()) return usageError(inv, "missing input: give a .nabla file");
-  if (a.positional.size() > 1)
-    return usageError(inv, "unexpected argument '" + a.positional[1] + "' (the model is '" +
-                               a.positional[0] + "')");
-  inv.input = a.positional[0];
-  inv.hasInput = true;
+  if (auto done = takeModelArgument(inv, a)) return *done;
 
   fit::RunOptions run;
   fit::Settings &s = run.settings;

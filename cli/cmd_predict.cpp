@@ -43,12 +43,7 @@ std::string_view predictDetails() {
 int runPredict(Invocation &inv) {
   OwnArguments a;
   if (auto done = parseOwnOptions(inv, predictOptions(), a, false)) return *done;
-  if (a.positional.empty()) return usageError(inv, "missing input: give a .nabla file");
-  if (a.positional.size() > 1)
-    return usageError(inv, "unexpected argument '" + a.positional[1] + "' (the model is '" +
-                               a.positional[0] + "')");
-  inv.input = a.positional[0];
-  inv.hasInput = true;
+  if (auto done = takeModelArgument(inv, a)) return *done;
   const std::string *paramsPath = a.get("--params"), *dataPath = a.get("--data");
   if (!paramsPath || paramsPath->empty())
     return usageError(inv, "give the params with --params PARAMS.json");

@@ -117,4 +117,14 @@ std::optional<bool> boolOption(const Invocation &inv, const std::string &name,
 
 bool stderrIsTerminal() { return isatty(STDERR_FILENO) != 0; }
 
+std::optional<int> takeModelArgument(Invocation &inv, const OwnArguments &args) {
+  if (args.positional.empty()) return usageError(inv, "missing input: give a .nabla file");
+  if (args.positional.size() > 1)
+    return usageError(inv, "unexpected argument '" + args.positional[1] + "' (the model is '" +
+                               args.positional[0] + "')");
+  inv.input = args.positional[0];
+  inv.hasInput = true;
+  return std::nullopt;
+}
+
 } // namespace nabla::cli

@@ -38,6 +38,10 @@ struct OwnArguments {
 std::optional<int> parseOwnOptions(const Invocation &inv, const std::vector<OwnOption> &table,
                                    OwnArguments &out, bool dashO);
 
+/// The one positional argument, the model: sets inv.input. Otherwise a usage error is printed and
+/// its exit code returned.
+std::optional<int> takeModelArgument(Invocation &inv, const OwnArguments &args);
+
 /// The options part of the help text.
 std::string ownOptionsHelp(const std::vector<OwnOption> &table, bool dashO);
 

@@ -3,6 +3,7 @@
 // derivatives worked out by hand; symbolic results against `nabla diff`, `nabla ir` and the
 // values they take.
 #include "support/process.h"
+#include "support/seed.h"
 
 #include <catch2/catch.hpp>
 
@@ -24,19 +25,7 @@ namespace {
 
 const char *const kSeed = "f(x, y) = (x^2 + y)^2 * (y - x*y)";
 
-// The seed function f = u^2 v with u = x^2 + y, v = y - x*y, and its derivatives worked out by
-// hand (product and chain rule).
-struct Seed {
-  double x, y;
-  double u() const { return x * x + y; }
-  double v() const { return y - x * y; }
-  double f() const { return u() * u() * v(); }
-  double fx() const { return 4 * x * u() * v() - y * u() * u(); }
-  double fy() const { return 2 * u() * v() + u() * u() * (1 - x); }
-  double fxx() const { return 4 * u() * v() + 4 * x * (2 * x * v() - y * u()) - 4 * x * y * u(); }
-  double fxy() const { return 4 * x * (v() + u() * (1 - x)) - u() * u() - 2 * y * u(); }
-  double fyy() const { return 2 * (v() + u() * (1 - x)) + 2 * u() * (1 - x); }
-};
+using nabla::test::Seed;
 
 ProcessResult repl(const std::string &script, std::vector<std::string> args = {}) {
   args.insert(args.begin(), "repl");
