@@ -56,7 +56,11 @@ std::string rosenbrockText(int n) {
 
 const jit::CompiledFunction &rosenbrock(bool fastMath) {
   static jit::CompiledFunction ieee = compileFunctionText(session(), rosenbrockText(100), {});
-  static jit::CompiledFunction fast = compileFunctionText(session(), rosenbrockText(100), {true});
+  static jit::CompiledFunction fast = [] {
+    jit::FunctionOptions options;
+    options.fastMath = true;
+    return compileFunctionText(session(), rosenbrockText(100), options);
+  }();
   return fastMath ? fast : ieee;
 }
 

@@ -5,6 +5,8 @@
 #   bench/run.sh kernels    generated code against hand-written C++ (per call and batched)
 #   bench/run.sh latency    compile latency, and the first compilation in fresh processes
 #   bench/run.sh swell      expression swell (bench/swell.sh)
+#   bench/run.sh optim      L-BFGS and Newton evaluation counts on Rosenbrock-100, and torch's
+#                           (bench/torch_lbfgs.py: needs Debian's python3-torch)
 # Extra arguments go to Google Benchmark (e.g. --benchmark_filter=LogReg).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,8 +14,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 case "$what" in
-  all|kernels|latency|swell) ;;
-  -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+  all|kernels|latency|swell|optim) ;;
+  -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
   *) echo "bench/run.sh: unknown benchmark '$what' (see --help)" >&2; exit 2 ;;
 esac
 
@@ -38,4 +40,12 @@ fi
 if [ "$what" = all ] || [ "$what" = swell ]; then
   cmake --build build-bench -j2 --target nabla >/dev/null
   bash bench/swell.sh build-bench/nabla
+fi
+if [ "$what" = all ] || [ "$what" = optim ]; then
+  build-bench/bench/nabla_bench_optim
+  if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    /usr/bin/python3 bench/torch_lbfgs.py
+  else
+    echo "torch_lbfgs.py: skipped (needs Debian's python3-torch: apt-get install python3-torch)"
+  fi
 fi

@@ -1,5 +1,7 @@
 #include "cli_common.h"
 
+#include "graph/print.h"
+
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
@@ -51,6 +53,7 @@ const OptionInfo kOptions[] = {
     {"-O", kOptCodegen, true, "LEVEL", "optimization level 0, 1, 2 or 3; also -O0 .. -O3 (default 2)"},
     {"--fast-math", kOptCodegen, false, "",
      "let LLVM reassociate, contract to FMA and assume no NaN or infinity"},
+    {"--strict", kOptRepl, false, "", "exit with status 1 if any line failed"},
     {"--no-simplify", kOptSimplify, false, "", "skip simplification"},
     {"--trace", kOptSimplify, true, "rewrites", "print each rewrite of the simplifier to stderr"},
     {"--max-source-bytes", kOptLimits, true, "N", "largest input accepted, in bytes"},
@@ -128,7 +131,8 @@ std::optional<std::size_t> parseCount(const std::string &text) {
 void printLabel(const Invocation &inv, std::string_view prefix, std::string_view label,
                 llvm::raw_ostream::Colors color, const std::string &message) {
   llvm::raw_ostream &os = llvm::errs();
-  os << prefix << ": ";
+  if (!inv.inRepl)
+    os << prefix << ": ";
   if (inv.color)
     os.changeColor(color, true);
   os << label << ":";
@@ -167,8 +171,14 @@ void note(const Invocation &inv, const std::string &message) {
 void printCommandHelp(const CommandSpec &command) {
   llvm::raw_ostream &os = llvm::outs();
   os << "usage: nabla " << command.usage << "\n\n" << command.summary << "\n\n" << command.details;
-  os << "\nThe input is an expression, a .nabla file, or '-' for standard input. An argument that\n"
-        "names an existing file (or ends in .nabla) is read as a file.\n\noptions:\n";
+  if (command.options & kOptOwn) {  // the details list the options
+    os.flush();
+    return;
+  }
+  if (!(command.options & kOptRepl))
+    os << "\nThe input is an expression, a .nabla file, or '-' for standard input. An argument that\n"
+          "names an existing file (or ends in .nabla) is read as a file.\n";
+  os << "\noptions:\n";
   for (const OptionInfo &o : kOptions) {
     if (!(command.options & o.bit))
       continue;
@@ -199,6 +209,17 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
   inv.command = &command;
   const char *noColor = std::getenv("NO_COLOR");
   inv.color = isatty(STDERR_FILENO) && !(noColor && *noColor);
+  if (command.options & kOptOwn) {
+    for (const std::string &arg : args) {
+      if (arg == "--") break;
+      if (arg == "-h" || arg == "--help") {
+        printCommandHelp(command);
+        return kExitOk;
+      }
+    }
+    inv.rawArgs = args;
+    return std::nullopt;
+  }
 
   auto positional = [&](const std::string &arg) -> std::optional<int> {
     if (inv.hasInput)
@@ -327,6 +348,8 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
       inv.emit = value;
     } else if (opt->name == "--no-hessian") {
       inv.noHessian = true;
+    } else if (opt->name == "--strict") {
+      inv.strict = true;
     } else if (opt->name == "--asm") {
       inv.assembly = true;
     } else if (opt->name == "--grad") {
@@ -361,7 +384,7 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
         inv.compile.lower.maxArrayElements = *n;
     }
   }
-  if (!inv.hasInput) {
+  if (!inv.hasInput && !(command.options & kOptRepl)) {
     return usageError(inv, command.name == "check" || command.name == "compile"
                                ? "missing input: give a .nabla file or '-'"
                                : "missing input: give an expression, a file or '-'");
@@ -692,6 +715,35 @@ bool writeFile(const Invocation &inv, const std::string &path, const std::string
     return false;
   }
   return true;
+}
+
+void printRoots(const Graph &graph, const std::vector<std::string> &labels,
+                const std::vector<NodeId> &roots, llvm::raw_ostream &os) {
+  auto addSat = [](std::uint64_t a, std::uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; };
+  auto prefix = [&](std::size_t k) { return labels[k].empty() ? std::string() : labels[k] + " = "; };
+  std::vector<std::uint64_t> lengths = printedLengths(graph, roots);
+  std::uint64_t inlineBytes = 0;
+  for (std::size_t k = 0; k < roots.size(); ++k)
+    inlineBytes = addSat(inlineBytes, addSat(lengths[k], prefix(k).size() + 1));
+
+  PrintedSet shared = printShared(graph, roots);
+  std::uint64_t sharedBytes = 6;  // "where\n"
+  for (std::size_t k = 0; k < roots.size(); ++k)
+    sharedBytes += prefix(k).size() + 1 + shared.exprs[k].size();
+  for (const auto &[name, text] : shared.temporaries)
+    sharedBytes += name.size() + text.size() + 6;
+
+  if (shared.temporaries.empty() || inlineBytes <= sharedBytes) {
+    std::vector<std::string> exprs = printExprs(graph, roots);
+    for (std::size_t k = 0; k < roots.size(); ++k)
+      os << prefix(k) << exprs[k] << "\n";
+    return;
+  }
+  for (std::size_t k = 0; k < roots.size(); ++k)
+    os << prefix(k) << shared.exprs[k] << "\n";
+  os << "where\n";
+  for (const auto &[name, text] : shared.temporaries)
+    os << "  " << name << " = " << text << "\n";
 }
 
 }  // namespace nabla::cli

@@ -12,6 +12,14 @@
 #include <utility>
 #include <vector>
 
+namespace llvm {
+class raw_ostream;
+}  // namespace llvm
+
+namespace nabla::jit {
+class Session;
+}  // namespace nabla::jit
+
 namespace nabla::cli {
 
 /// Exit statuses: success, bad input (diagnostics), bad usage, a bug in nabla.
@@ -35,6 +43,8 @@ enum OptionBit : unsigned {
   kOptCompile = 1u << 13,   // --header FILE, --emit obj|asm|llvm-ir, --no-hessian
   kOptAsm = 1u << 14,       // --asm
   kOptLibrary = 1u << 15,   // -o FILE, described as the library to write
+  kOptOwn = 1u << 16,       // the command parses its own options (Invocation::rawArgs)
+  kOptRepl = 1u << 17,      // --strict; the input (a file to load first) is optional
 };
 
 struct Invocation;
@@ -66,8 +76,11 @@ struct Invocation {
   bool fastMath = false, noHessian = false, assembly = false;
   std::string header;    // --header
   std::string emit;      // --emit: empty for a shared library
+  bool strict = false;   // --strict (repl): exit status 1 when any line failed
   CompileOptions compile;
   bool color = false;  // diagnostics in color (stderr is a terminal and NO_COLOR is unset)
+  std::vector<std::string> rawArgs;  // kOptOwn: the arguments after the command name
+  bool inRepl = false;  // messages without the `nabla: ` prefix (the REPL prints them)
 };
 
 /// Parses `args` (after the command name). Returns an exit code when the run is over (help
@@ -144,6 +157,31 @@ std::string formatNumber(double v);
 /// Writes `text` to `path`, or prints an error and returns false.
 bool writeFile(const Invocation &inv, const std::string &path, const std::string &text);
 
+/// Prints `label = EXPR` for each root (just `EXPR` for an empty label), naming the
+/// subexpressions the roots share once, after `where`, when that makes the whole shorter.
+void printRoots(const Graph &graph, const std::vector<std::string> &labels,
+                const std::vector<NodeId> &roots, llvm::raw_ostream &os);
+
+/// The roots of `d` (value, gradient, Hessian row-major: the interpreter's layout) computed by
+/// code compiled in `session`: one function of `args`, whose first d.grad.size() entries are the
+/// differentiated variables and the rest the other symbols the value reads (cmd_eval.cpp).
+std::vector<double> evaluateCompiled(jit::Session &session, const Graph &graph,
+                                     const std::string &name, const std::vector<SymbolId> &args,
+                                     const Derivatives &d, const std::vector<double> &symbolValues);
+
+/// The arguments of an entry's compiled code: its variables; for the objective then every input;
+/// then any other variable its value reads (cmd_ir.cpp).
+std::vector<SymbolId> entryArguments(const LoweredProgram &program, const Entry &entry);
+
+/// The optimized LLVM IR (`inv.assembly`: the host's assembly) of the entry's value entry point
+/// (`inv.grad`: value and gradient), at `inv.optLevel` and `inv.fastMath`. Prints the error and
+/// returns nothing when it cannot be compiled (cmd_ir.cpp).
+std::optional<std::string> entryPointText(const Invocation &inv, LoweredProgram &program,
+                                          const Entry &entry);
+
+/// Writes DOT text to `path`; .svg, .png and .pdf run Graphviz's `dot` (cmd_graph.cpp).
+int writeDot(const Invocation &inv, const std::string &dotText, const std::string &path);
+
 /// The subcommands (cmd_*.cpp).
 int runDiff(Invocation &inv);
 int runEval(Invocation &inv);
@@ -151,5 +189,11 @@ int runGraph(Invocation &inv);
 int runCheck(Invocation &inv);
 int runCompile(Invocation &inv);
 int runIr(Invocation &inv);
+int runFit(Invocation &inv);
+int runPredict(Invocation &inv);
+/// The help texts of `fit` and `predict` (their option tables live in their files).
+std::string_view fitDetails();
+std::string_view predictDetails();
+int runRepl(Invocation &inv);
 
 }  // namespace nabla::cli

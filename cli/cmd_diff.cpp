@@ -41,29 +41,7 @@ void printText(const Graph &graph, const Block &b, bool hessian, llvm::raw_ostre
         roots.push_back(b.d.hessian[i][j]);
       }
   }
-  std::vector<std::uint64_t> lengths = printedLengths(graph, roots);
-  std::uint64_t inlineBytes = 0;
-  for (std::size_t k = 0; k < roots.size(); ++k)
-    inlineBytes = addSat(inlineBytes, addSat(lengths[k], labels[k].size() + 4));
-
-  PrintedSet shared = printShared(graph, roots);
-  std::uint64_t sharedBytes = 6;  // "where\n"
-  for (std::size_t k = 0; k < roots.size(); ++k)
-    sharedBytes += labels[k].size() + 4 + shared.exprs[k].size();
-  for (const auto &[name, text] : shared.temporaries)
-    sharedBytes += name.size() + text.size() + 6;
-
-  if (shared.temporaries.empty() || inlineBytes <= sharedBytes) {
-    std::vector<std::string> exprs = printExprs(graph, roots);
-    for (std::size_t k = 0; k < roots.size(); ++k)
-      os << labels[k] << " = " << exprs[k] << "\n";
-    return;
-  }
-  for (std::size_t k = 0; k < roots.size(); ++k)
-    os << labels[k] << " = " << shared.exprs[k] << "\n";
-  os << "where\n";
-  for (const auto &[name, text] : shared.temporaries)
-    os << "  " << name << " = " << text << "\n";
+  printRoots(graph, labels, roots, os);
 }
 
 void printJsonBlock(const Graph &graph, const Block &b, bool hessian, llvm::json::OStream &j) {

@@ -25,17 +25,11 @@ void jsonNumber(llvm::json::OStream &j, double v) {
     j.value(formatNumber(v));
 }
 
-/// The roots of `d` (value, gradient, Hessian row-major: the interpreter's layout) computed by
-/// compiled code: one function of `args`, whose first d.grad.size() entries are the
-/// differentiated variables and the rest the other symbols the value reads.
-std::vector<double> evaluateCompiled(const Graph &graph, const std::string &name,
-                                     const std::vector<SymbolId> &args, const Derivatives &d,
-                                     const std::vector<double> &symbolValues) {
-  // One evaluation per run: the first tier (nabla's baseline code, ready at once) is all it needs;
-  // nothing is optimized in the background.
-  jit::SessionOptions options;
-  options.optimizeInBackground = false;
-  jit::Session session(options);
+}  // namespace
+
+std::vector<double> evaluateCompiled(jit::Session &session, const Graph &graph,
+                                     const std::string &name, const std::vector<SymbolId> &args,
+                                     const Derivatives &d, const std::vector<double> &symbolValues) {
   jit::CompiledFunction f = jit::compileFunction(session, graph, name, args, d);
   std::vector<double> at;
   for (SymbolId s : args)
@@ -54,8 +48,6 @@ std::vector<double> evaluateCompiled(const Graph &graph, const std::string &name
   }
   return out;
 }
-
-}  // namespace
 
 int runEval(Invocation &inv) {
   std::optional<LoweredProgram> program = loadAndCompile(inv);
@@ -115,9 +107,17 @@ int runEval(Invocation &inv) {
   roots.insert(roots.end(), d.grad.begin(), d.grad.end());
   for (const auto &row : d.hessian)
     roots.insert(roots.end(), row.begin(), row.end());
-  std::vector<double> results = inv.interp
-                                    ? evaluate(graph, roots, values)
-                                    : evaluateCompiled(graph, entry->name, required, d, values);
+  std::vector<double> results;
+  if (inv.interp) {
+    results = evaluate(graph, roots, values);
+  } else {
+    // One evaluation per run: the first tier (nabla's baseline code, ready at once) is all it
+    // needs; nothing is optimized in the background.
+    jit::SessionOptions options;
+    options.optimizeInBackground = false;
+    jit::Session session(options);
+    results = evaluateCompiled(session, graph, entry->name, required, d, values);
+  }
 
   std::vector<std::string> names;
   for (NodeId v : vars)

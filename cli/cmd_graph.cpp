@@ -96,10 +96,14 @@ int runGraph(Invocation &inv) {
     os.flush();
     return kExitOk;
   }
-  std::string ext = llvm::sys::path::extension(inv.output).lower();
+  return writeDot(inv, dotText, inv.output);
+}
+
+int writeDot(const Invocation &inv, const std::string &dotText, const std::string &path) {
+  std::string ext = llvm::sys::path::extension(path).lower();
   if (ext == ".svg" || ext == ".png" || ext == ".pdf")
-    return runGraphviz(inv, dotText, ext.substr(1), inv.output);
-  return writeFile(inv, inv.output, dotText) ? kExitOk : kExitInput;
+    return runGraphviz(inv, dotText, ext.substr(1), path);
+  return writeFile(inv, path, dotText) ? kExitOk : kExitInput;
 }
 
 }  // namespace nabla::cli

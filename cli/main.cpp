@@ -97,6 +97,20 @@ const std::vector<CommandSpec> &commands() {
        "--asm the host's assembly instead of IR. For a file, --fn chooses the function when\n"
        "there are several.\n",
        kOptLimits | kOptSimplify | kOptGrad | kOptAsm | kOptCodegen | kOptFunction, runIr},
+      {"fit", "fit MODEL [--data FILE.csv] [--optimizer NAME] [--lr LR] [--batch M] [--epochs E | --steps K] [options]",
+       "Train a model's params with an optimizer, on data from a CSV file.", fitDetails(), kOptOwn,
+       runFit},
+      {"predict", "predict MODEL --params PARAMS.json --data FILE.csv [--output NAME,...]",
+       "Write a model's definitions for every row of a CSV file.", predictDetails(), kOptOwn,
+       runPredict},
+      {"repl", "repl [FILE] [--strict]",
+       "Start an interactive session: define, differentiate, evaluate, time and see the code.",
+       "Reads nabla statements, expressions and commands (:help lists them) line by line, with\n"
+       "line editing, history (~/.nabla_history) and tab completion on a terminal. FILE is loaded\n"
+       "first (as :load FILE). Without a terminal (nabla repl < script) it prints results only:\n"
+       "no prompts, no colours; errors go to standard error and the session goes on. --strict\n"
+       "makes the exit status 1 when any line failed. docs/repl.md has the details.\n",
+       kOptLimits | kOptSimplify | kOptRepl, runRepl},
   };
   return kCommands;
 }

@@ -49,8 +49,6 @@ struct Builtin {
 };
 
 const Builtin *findBuiltin(std::string_view name);
-/// Every built-in name, for "did you mean" suggestions.
-const std::vector<std::string> &builtinNames();
 /// Words the grammar reserves for statements.
 bool isKeyword(std::string_view name);
 
@@ -158,6 +156,7 @@ public:
   std::vector<VarGroup> bareVars_;
   std::vector<std::size_t> paramOrder_;  // globals_ of the params, declaration order
   std::optional<std::size_t> objectiveStmt_;
+  std::optional<std::size_t> bareStmt_;  // the bare expression (alone, or bareAmongStatements)
   bool stopped_ = false;  // the node limit was hit
 };
 

@@ -97,7 +97,17 @@ void Lowerer::registerNames() {
   for (std::size_t i = 0; i < stmts.size(); ++i) {
     const ast::Stmt &stmt = stmts[i];
     if (stmt.kind == ast::StmtKind::Bare && stmts.size() > 1) {
-      error(stmt.range, "a bare expression must be the only statement");
+      if (!options_.bareAmongStatements) {
+        error(stmt.range, "a bare expression must be the only statement");
+      } else if (bareStmt_) {
+        error(stmt.range, "a program has at most one bare expression");
+      } else {
+        bareStmt_ = i;
+      }
+      continue;
+    }
+    if (stmt.kind == ast::StmtKind::Bare) {
+      bareStmt_ = i;
       continue;
     }
     if (stmt.kind == ast::StmtKind::Minimize || stmt.kind == ast::StmtKind::Maximize) {
@@ -152,7 +162,7 @@ std::vector<std::size_t> Lowerer::loweringOrder() {
   std::vector<std::vector<Edge>> edges(stmts.size());
   for (std::size_t i = 0; i < stmts.size(); ++i) {
     const ast::Stmt &stmt = stmts[i];
-    if (stmt.kind == ast::StmtKind::Bare) continue;  // alone in its program: nothing to order
+    if (stmt.kind == ast::StmtKind::Bare && bareStmt_ != i) continue;  // a rejected one
     const bool inFunction = stmt.kind == ast::StmtKind::Function;
     auto shadowed = [&](const std::string &name) {
       if (!inFunction) return false;

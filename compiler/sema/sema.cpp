@@ -272,7 +272,7 @@ void Lowerer::lowerStatement(std::size_t stmtIndex) {
     return;
   }
   case ast::StmtKind::Bare: {
-    if (program_.stmts.size() != 1) return;
+    if (bareStmt_ != stmtIndex) return;  // a rejected one, already reported
     ExprScope scope;
     scope.freeVars = &bareVars_;
     std::optional<Value> v = lowerExpr(stmt.body, scope);
@@ -285,12 +285,14 @@ void Lowerer::lowerStatement(std::size_t stmtIndex) {
 LoweredProgram Lowerer::run() {
   registerNames();
   const auto &stmts = program_.stmts;
-  if (stmts.size() == 1 && stmts[0].kind == ast::StmtKind::Bare && options_.bareFreeVariables &&
-      stmts[0].body != ast::kNoExpr) {
-    // Free variables in order of first appearance: leaves in post-order are left to right.
-    for (ast::ExprId id : subtree({stmts[0].body})) {
+  if (bareStmt_ && options_.bareFreeVariables && stmts[*bareStmt_].body != ast::kNoExpr) {
+    // Free variables in order of first appearance: leaves in post-order are left to right. The
+    // names of the program's declarations are not free.
+    for (ast::ExprId id : subtree({stmts[*bareStmt_].body})) {
       const ast::Expr &e = program_[id];
-      if (e.kind != ast::ExprKind::Name || findBuiltin(e.name) || isKeyword(e.name)) continue;
+      if (e.kind != ast::ExprKind::Name || findBuiltin(e.name) || isKeyword(e.name) ||
+          globalIndex_.count(e.name))
+        continue;
       bool seen = false;
       for (const VarGroup &v : bareVars_) seen = seen || v.name == e.name;
       if (!seen) bareVars_.push_back(makeVarGroup(e.name, Shape{}, e.range));

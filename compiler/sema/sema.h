@@ -8,12 +8,18 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace nabla {
 
 struct LowerOptions {
   /// Unknown names in a bare expression become its free variables (`nabla eval 'x^2 + y'`).
   bool bareFreeVariables = true;
+  /// A bare expression may follow other statements (the REPL evaluates one in the context of its
+  /// session): it sees their names, and its other names are its free variables. There is still
+  /// at most one bare expression.
+  bool bareAmongStatements = false;
   /// Graph size limit (--max-nodes): exceeding it is a located error, not an exhausted machine
   /// (4M nodes take about 0.5 GiB).
   std::size_t maxNodes = std::size_t{1} << 22;
@@ -23,6 +29,11 @@ struct LowerOptions {
   /// derivatives from swelling).
   bool simplifyDerivatives = true;
 };
+
+namespace sema {
+/// Every built-in function's name, for "did you mean" suggestions and completion.
+const std::vector<std::string> &builtinNames();
+}  // namespace sema
 
 std::optional<LoweredProgram> lowerProgram(const ast::Program &program, DiagnosticSink &sink,
                                            const LowerOptions &options = {});

@@ -72,7 +72,8 @@ struct Hyper {
 
 /// What the last step() saw, for logs: the loss and the norm of the raw gradient (before weight
 /// decay) at the parameters before the step, and cumulative counts since the optimizer was made
-/// (or its state was restored): closure evaluations and (L-BFGS, Newton) inner iterations.
+/// (set_state() restores them with the rest of the state, so a resumed run counts on): closure
+/// evaluations, inner iterations (L-BFGS's and Newton's; one per step for the others), steps.
 struct StepInfo {
   double loss = 0;
   double grad_norm = 0;
@@ -102,7 +103,7 @@ public:
   virtual double step(std::span<double> params, const Closure &closure) = 0;
   /// Newton: with the Hessian. Other optimizers ignore `hessian`.
   virtual double step(std::span<double> params, const Closure &closure,
-                      const HessianClosure &hessian) {
+                      const HessianClosure & /*hessian*/) {
     return step(params, closure);
   }
 
@@ -146,12 +147,13 @@ struct NABLA_API Schedule {
 NABLA_API Schedule parse_schedule(std::string_view text);
 
 /// The averaged iterate x̂ = Σ α_i x_i / Σ α_i of the SGD convergence bound (α_i: the rate of
-/// step i, x_i: the parameters after it).
+/// step i, x_i: the parameters after it). A default-made Average takes the size of its first add();
+/// a rate that is negative or not finite, or x of another size, throws Error::Kind::Argument.
 class NABLA_API Average {
 public:
   explicit Average(std::size_t size = 0) : sum_(size, 0.0) {}
   void add(double rate, std::span<const double> x);
-  std::vector<double> value() const;  // empty before the first add()
+  std::vector<double> value() const;  // empty while the weight is 0 (before the first add())
   double weight() const { return weight_; }
   const std::vector<double> &sum() const { return sum_; }
   void restore(std::vector<double> sum, double weight) {

@@ -2,6 +2,7 @@
 // diagnostics, inputs (expression, file, standard input), and --json output compared with values
 // computed here by hand.
 #include "support/process.h"
+#include "support/seed.h"
 
 #include <catch2/catch.hpp>
 #include <llvm/Support/JSON.h>
@@ -22,19 +23,7 @@ namespace {
 
 const char *const kSeed = "(x^2 + y)^2 * (y - x*y)";
 
-// The seed function f = u^2 v with u = x^2 + y, v = y - x*y, and its derivatives worked out by
-// hand (product and chain rule), in double precision.
-struct Seed {
-  double x, y;
-  double u() const { return x * x + y; }
-  double v() const { return y - x * y; }
-  double f() const { return u() * u() * v(); }
-  double fx() const { return 4 * x * u() * v() - y * u() * u(); }
-  double fy() const { return 2 * u() * v() + u() * u() * (1 - x); }
-  double fxx() const { return 4 * u() * v() + 4 * x * (2 * x * v() - y * u()) - 4 * x * y * u(); }
-  double fxy() const { return 4 * x * (v() + u() * (1 - x)) - u() * u() - 2 * y * u(); }
-  double fyy() const { return 2 * (v() + u() * (1 - x)) + 2 * u() * (1 - x); }
-};
+using nabla::test::Seed;
 
 llvm::json::Object parseJson(const std::string &text) {
   auto parsed = llvm::json::parse(text);

@@ -1,0 +1,407 @@
+// `nabla fit`: trains a program's params with an optimizer of runtime/optim on CSV data
+// (runtime/fit does the work; this file reads the options and reports).
+#include "cli_common.h"
+#include "own_options.h"
+
+#include "runtime/fit/fit.h"
+
+#include <llvm/Support/FormatVariadic.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+namespace nabla::cli {
+
+namespace {
+
+using K = OwnOption::Kind;
+
+const std::vector<OwnOption> &fitOptions() {
+  static const std::vector<OwnOption> kOptions = {
+      {"--data", K::Value, "FILE.csv",
+       "the data: a header row of column names, one row per example", "data and batches"},
+      {"--batch", K::Value, "M",
+       "rows per mini-batch (default 32; the last batch of an epoch may be smaller)"},
+      {"--epochs", K::Value, "E",
+       "passes over the data (default 10; without inputs: steps, default 100)"},
+      {"--steps", K::Value, "K", "optimizer steps in all, instead of --epochs"},
+      {"--in-order", K::Flag, "", "batches in file order (default: a seeded shuffle each epoch)"},
+      {"--seed", K::Value, "S",
+       "seed of the shuffles and of `~ normal`/`~ uniform` params (default 0)"},
+      {"--standardize", K::OptionalValue, "x,z",
+       "scale the named inputs (default: all but the last declared) to mean 0, variance 1"},
+      {"--threads", K::Value, "T",
+       "threads of the batched kernel (default: one per hardware thread)"},
+      {"--jit", K::Value, "KIND",
+       "auto (default), optimized (LLVM O2, vectorized) or baseline (ready at once)"},
+      {"--optimizer", K::Value, "NAME",
+       "sgd, adagrad, rmsprop, adadelta, adam (default), nadam, adamw, lbfgs or newton",
+       "optimizer"},
+      {"--lr", K::Value, "LR", "learning rate (default: the optimizer's, as torch.optim)"},
+      {"--schedule", K::Value, "S", "constant, inv_sqrt, step[:N[:GAMMA]] or cosine[:ETA_MIN]"},
+      {"--average", K::Flag, "", "also the averaged iterate sum(lr_k x_k) / sum(lr_k)"},
+      {"--tol", K::Value, "G", "stop after a step whose gradient norm is at most G"},
+      {"--momentum", K::Value, "M", "sgd, rmsprop",
+       "hyperparameters (torch.optim's names, - for _)"},
+      {"--dampening", K::Value, "D", "sgd"},
+      {"--nesterov", K::Flag, "", "sgd"},
+      {"--weight-decay", K::Value, "W", "all but lbfgs and newton"},
+      {"--lr-decay", K::Value, "D", "adagrad"},
+      {"--initial-accumulator-value", K::Value, "V", "adagrad"},
+      {"--eps", K::Value, "E", "adagrad, rmsprop, adadelta, adam, nadam, adamw"},
+      {"--alpha", K::Value, "A", "rmsprop"},
+      {"--centered", K::Flag, "", "rmsprop"},
+      {"--rho", K::Value, "R", "adadelta"},
+      {"--betas", K::Value, "B1,B2", "adam, nadam, adamw (e.g. 0.9,0.999)"},
+      {"--amsgrad", K::Flag, "", "adam, adamw"},
+      {"--momentum-decay", K::Value, "D", "nadam"},
+      {"--max-iter", K::Value, "N", "lbfgs, newton: inner iterations per step"},
+      {"--max-eval", K::Value, "N", "lbfgs: evaluations per step"},
+      {"--tolerance-grad", K::Value, "G", "lbfgs, newton"},
+      {"--tolerance-change", K::Value, "C", "lbfgs"},
+      {"--history-size", K::Value, "N", "lbfgs"},
+      {"--line-search", K::Value, "NAME", "lbfgs, newton: none or strong_wolfe"},
+      {"--init", K::Value, "PARAMS.json", "start from these params (a -o file, or {\"w\": ...})",
+       "files"},
+      {"--output", K::Value, "PARAMS.json",
+       "write the final (and averaged) params, loss and reports"},
+      {"--log", K::Value, "LOG.csv", "one row per step: step,epoch,loss,grad_norm,lr, the reports"},
+      {"--log-params", K::Flag, "", "also every param element after the step, in the log"},
+      {"--plot", K::Value, "loss.svg", "draw the loss of every step as SVG"},
+      {"--checkpoint", K::Value, "FILE",
+       "checkpoint at the end, on Ctrl-C and at epoch ends (at most every 30 s)"},
+      {"--checkpoint-every", K::Value, "K", "checkpoint every K steps instead"},
+      {"--resume", K::Value, "FILE", "continue a run from its checkpoint, exactly"},
+  };
+  return kOptions;
+}
+
+volatile std::sig_atomic_t gInterrupted = 0;
+
+extern "C" void onFitInterrupt(int) { gInterrupted = 1; }
+
+/// Installs the handler for the run and restores the previous one after it.
+struct InterruptGuard {
+  struct sigaction previousInt {
+  }, previousTerm{};
+  InterruptGuard() {
+    gInterrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = onFitInterrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, &previousInt);
+    sigaction(SIGTERM, &sa, &previousTerm);
+  }
+  ~InterruptGuard() {
+    sigaction(SIGINT, &previousInt, nullptr);
+    sigaction(SIGTERM, &previousTerm, nullptr);
+  }
+};
+
+std::string summaryNumber(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+} // namespace
+
+std::string_view fitDetails() {
+  static const std::string text =
+      "Compiles MODEL's objective (`minimize` or `maximize`) with its gradient and runs an\n"
+      "optimizer on it: torch.optim's update rules and defaults, L-BFGS as torch's, Newton's\n"
+      "method with the compiled Hessian. A model with `input`s reads them from the CSV file's\n"
+      "columns by name and takes the mean loss and gradient of each mini-batch; without inputs,\n"
+      "every step uses the whole objective. One step of L-BFGS is one call of torch's step().\n"
+      "Progress goes to stderr (a bar on a terminal, else one line per epoch); the summary (the\n"
+      "loss and reports over all rows at the final params) to stdout. A NaN or infinity in the\n"
+      "loss or gradient stops the run (exit 1) with the step and the first non-finite node.\n"
+      "Ctrl-C writes a checkpoint (--checkpoint, else MODEL's name + .checkpoint) and exits with\n"
+      "status 130; --resume continues it as if it had never stopped. docs/fit.md has the details.\n"
+      "\noptions:\n" +
+      ownOptionsHelp(fitOptions(), true);
+  return text;
+}
+
+int runFit(Invocation &inv) {
+  OwnArguments a;
+  if (auto done = parseOwnOptions(inv, fitOptions(), a, true)) return *done;
+  if (auto done = takeModelArgument(inv, a)) return *done;
+
+  fit::RunOptions run;
+  fit::Settings &s = run.settings;
+  optim::Hyper &h = s.hyper;
+  // Reads the option's value when it was given; false after a usage error.
+  bool ok = true;
+  auto number = [&](const char *name, std::optional<double> &into) {
+    if (const std::string *v = a.get(name)) {
+      into = numberOption(inv, name, *v);
+      ok = ok && into.has_value();
+    }
+  };
+  auto integer = [&](const char *name, std::optional<int> &into) {
+    if (const std::string *v = a.get(name)) {
+      std::optional<std::size_t> n = countOption(inv, name, *v, true);
+      if (n && *n > 1000000000) {
+        usageError(inv, "option '" + std::string(name) + "' is too large");
+        n.reset();
+      }
+      if (n) into = static_cast<int>(*n);
+      ok = ok && n.has_value();
+    }
+  };
+  auto flag = [&](const char *name, std::optional<bool> &into) {
+    if (const std::string *v = a.get(name)) {
+      into = boolOption(inv, name, *v);
+      ok = ok && into.has_value();
+    }
+  };
+  auto count = [&](const char *name, auto &into, bool allowZero = false) {
+    if (const std::string *v = a.get(name)) {
+      std::optional<std::size_t> n = countOption(inv, name, *v, allowZero);
+      if (n) into = *n;
+      ok = ok && n.has_value();
+    }
+  };
+  auto flagValue = [&](const char *name) {
+    std::optional<bool> b;
+    flag(name, b);
+    return b.value_or(false);
+  };
+
+  if (const std::string *v = a.get("--optimizer")) s.optimizer = *v;
+  number("--lr", h.lr);
+  number("--momentum", h.momentum);
+  number("--dampening", h.dampening);
+  flag("--nesterov", h.nesterov);
+  number("--weight-decay", h.weight_decay);
+  number("--lr-decay", h.lr_decay);
+  number("--initial-accumulator-value", h.initial_accumulator_value);
+  number("--eps", h.eps);
+  number("--alpha", h.alpha);
+  flag("--centered", h.centered);
+  number("--rho", h.rho);
+  if (const std::string *v = a.get("--betas")) {
+    std::size_t comma = v->find(',');
+    std::optional<double> b1, b2;
+    if (comma == std::string::npos) {
+      usageError(inv, "option '--betas' needs two numbers, e.g. --betas 0.9,0.999");
+      ok = false;
+    } else {
+      b1 = numberOption(inv, "--betas", v->substr(0, comma));
+      if (b1) b2 = numberOption(inv, "--betas", v->substr(comma + 1));
+      if (b1 && b2)
+        h.betas = std::array<double, 2>{*b1, *b2};
+      else
+        ok = false;
+    }
+  }
+  flag("--amsgrad", h.amsgrad);
+  number("--momentum-decay", h.momentum_decay);
+  integer("--max-iter", h.max_iter);
+  integer("--max-eval", h.max_eval);
+  number("--tolerance-grad", h.tolerance_grad);
+  number("--tolerance-change", h.tolerance_change);
+  integer("--history-size", h.history_size);
+  if (const std::string *v = a.get("--line-search")) h.line_search = *v;
+  if (const std::string *v = a.get("--schedule")) s.schedule = *v;
+  count("--batch", s.batch);
+  s.shuffle = !flagValue("--in-order");
+  if (const std::string *v = a.get("--seed")) {
+    std::optional<std::size_t> n = countOption(inv, "--seed", *v, true);
+    if (n) s.seed = *n;
+    ok = ok && n.has_value();
+  }
+  s.average = flagValue("--average");
+  count("--threads", s.threads);
+  fit::Tier tier = fit::Tier::Auto;
+  if (const std::string *v = a.get("--jit")) {
+    if (*v == "baseline")
+      tier = fit::Tier::Baseline;
+    else if (*v == "optimized")
+      tier = fit::Tier::Optimized;
+    else if (*v != "auto")
+      return usageError(inv, "unknown --jit '" + *v + "' (auto, optimized or baseline)");
+  }
+  std::optional<std::size_t> epochs, steps, every;
+  count("--epochs", epochs);
+  count("--steps", steps);
+  count("--checkpoint-every", every);
+  number("--tol", run.tol);
+  run.logParams = flagValue("--log-params");
+  if (!ok) return kExitUsage;
+  if (epochs && steps) return usageError(inv, "give --epochs or --steps, not both");
+  run.epochs = epochs;
+  run.steps = steps;
+  run.checkpointEvery = every.value_or(0);
+  auto path = [&](const char *name) {
+    const std::string *v = a.get(name);
+    return v ? *v : std::string();
+  };
+  run.logPath = path("--log");
+  run.checkpointPath = path("--checkpoint");
+  run.resumePath = path("--resume");
+  const std::string output = path("--output"), plot = path("--plot"), initPath = path("--init"),
+                    dataPath = path("--data");
+  for (const char *name :
+       {"--log", "--checkpoint", "--resume", "--output", "--plot", "--init", "--data"})
+    if (a.has(name) && a.get(name)->empty())
+      return usageError(inv, "option '" + std::string(name) + "' needs a file name");
+  if (run.logParams && run.logPath.empty()) return usageError(inv, "--log-params needs --log FILE");
+  {
+    std::vector<std::string> names = optim::names();
+    if (std::find(names.begin(), names.end(), s.optimizer) == names.end()) {
+      std::string list;
+      for (const std::string &n : names) list += (list.empty() ? "" : ", ") + n;
+      std::string close = closestName(s.optimizer, names);
+      return usageError(inv, "unknown optimizer '" + s.optimizer + "'" +
+                                 (close.empty() ? "" : " (did you mean '" + close + "'?)") +
+                                 "; the optimizers are " + list);
+    }
+  }
+
+  // The optimizer's own checks of its hyperparameters and the schedule are usage errors: they
+  // need no model.
+  try {
+    (void)optim::make(s.optimizer, 1, h);
+    (void)optim::parse_schedule(s.schedule);
+  } catch (const nabla::Error &e) {
+    return usageError(inv, e.what());
+  }
+
+  std::optional<LoadedInput> input = loadInput(inv, true);
+  if (!input) return kExitInput;
+  std::optional<LoweredProgram> program = compileInput(inv, *input);
+  if (!program) return kExitInput;
+  run.modelHash = data::fnv1a(input->buffer->text());
+
+  try {
+    fit::ModelOptions mo;
+    mo.threads = s.threads;
+    mo.hessian = s.optimizer == "newton";
+    mo.tier = tier;
+    const bool hasInputs = !program->inputs.empty();
+    if (hasInputs && dataPath.empty())
+      return usageError(inv,
+                        "'" + inv.input + "' has inputs: give their data with --data FILE.csv");
+    if (!hasInputs && !dataPath.empty())
+      warn(inv, "'" + inv.input + "' has no inputs: --data is not read");
+    std::vector<fit::ArrayInfo> inputs = fit::describeInputs(*program);
+    fit::Dataset dataset;
+    const auto loadStart = std::chrono::steady_clock::now();
+    if (hasInputs) dataset = fit::loadDataset(dataPath, *program, inputs, inv.input);
+    const double loadSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - loadStart).count();
+
+    if (a.has("--standardize")) {
+      if (!hasInputs) return usageError(inv, "--standardize needs a model with inputs");
+      const std::string &list = *a.get("--standardize");
+      std::vector<std::string> names;
+      if (list.empty()) {
+        if (inputs.size() < 2)
+          return usageError(inv, "--standardize without names scales every input but the last "
+                                 "declared (the target); name the inputs: --standardize=" +
+                                     inputs[0].name);
+        for (std::size_t k = 0; k + 1 < inputs.size(); ++k) names.push_back(inputs[k].name);
+      } else {
+        std::size_t start = 0;
+        while (start <= list.size()) {
+          std::size_t comma = list.find(',', start);
+          std::string name =
+              list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+          std::vector<std::string> known;
+          for (const fit::ArrayInfo &in : inputs) known.push_back(in.name);
+          if (std::find(known.begin(), known.end(), name) == known.end()) {
+            std::string close = closestName(name, known);
+            return usageError(inv, "--standardize: '" + name + "' is not an input of '" +
+                                       inv.input + "'" +
+                                       (close.empty() ? "" : " (did you mean '" + close + "'?)"));
+          }
+          names.push_back(name);
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+      }
+      s.standardize = names;
+      fit::standardize(dataset, inputs, names);
+    }
+
+    fit::Model model(std::move(*program), inv.input, mo);
+    run.init = model.initialParams(s.seed);
+    if (!initPath.empty())
+      run.init = fit::readParamsFile(initPath, model.params(), model.inputs(), run.init).params;
+
+    const bool interactive = stderrIsTerminal();
+    run.progress = &std::cerr;
+    run.terminal = interactive;
+    if (run.checkpointPath.empty()) {
+      std::string stem = inv.input;
+      if (std::size_t slash = stem.rfind('/'); slash != std::string::npos)
+        stem = stem.substr(slash + 1);
+      if (stem.size() > 6 && stem.ends_with(".nabla")) stem.resize(stem.size() - 6);
+      run.interruptPath = stem + ".checkpoint";
+    }
+    InterruptGuard guard;
+    run.interrupted = &gInterrupted;
+    fit::RunResult result = fit::run(model, dataset, run);
+
+    if (!output.empty())
+      fit::writeFileAtomically(output,
+                               fit::paramsJson(model, hasInputs ? &dataset : nullptr, s, result));
+    if (!plot.empty())
+      fit::writeFileAtomically(
+          plot, fit::lossPlotSvg(result.losses, "loss of " + inv.input + " (" + s.optimizer + ")"));
+
+    llvm::raw_ostream &os = llvm::outs();
+    const char *how = result.stop == fit::StopReason::Finished ? "finished"
+                      : result.stop == fit::StopReason::Tolerance
+                          ? "stopped: gradient norm within --tol"
+                          : "interrupted";
+    os << s.optimizer << ": " << result.steps << (result.steps == 1 ? " step" : " steps");
+    if (hasInputs) os << ", " << result.epochs << (result.epochs == 1 ? " epoch" : " epochs");
+    os << " (" << how << ")\n";
+    auto line = [&](const std::string &prefix, double loss, const std::vector<double> &reports) {
+      os << prefix << "loss " << summaryNumber(loss);
+      if (hasInputs) os << " (mean over " << dataset.rows << " rows)";
+      for (std::size_t k = 0; k < reports.size(); ++k)
+        os << ", " << model.reportNames()[k] << " " << summaryNumber(reports[k]);
+      os << "\n";
+    };
+    line("", result.loss, result.reports);
+    if (result.averagedLoss) line("averaged: ", *result.averagedLoss, result.averagedReports);
+    os.flush();
+    // Where the time went, on stderr beside the progress (stdout stays the same from run to run).
+    const fit::RunResult::Timing &t = result.timing;
+    if (t.loop > 0) {
+      const double outside = std::max(0.0, t.loop - t.kernel);
+      std::cerr << llvm::formatv("time: {0:f3} s for the steps", t.loop).str();
+      if (t.rows) std::cerr << llvm::formatv(" ({0:e2} rows/s)", t.rows / t.loop).str();
+      std::cerr << llvm::formatv(": compiled code {0:f3} s, outside it {1:f3} s ({2:f1}%: batches "
+                                 "{3:f3} s, optimizer, log and progress {4:f3} s)",
+                                 t.kernel, outside, 100 * outside / t.loop, t.batching,
+                                 std::max(0.0, outside - t.batching))
+                       .str();
+      if (hasInputs) std::cerr << llvm::formatv("; data loaded in {0:f2} s", loadSeconds).str();
+      std::cerr << "\n";
+    }
+    if (result.stop == fit::StopReason::Interrupted) {
+      note(inv, "interrupted after step " + std::to_string(result.steps) +
+                    (result.checkpointWritten.empty()
+                         ? ""
+                         : "; continue with --resume " + result.checkpointWritten));
+      return 130;
+    }
+    return kExitOk;
+  } catch (const fit::FitError &e) {
+    return inputError(inv, e.what());
+  } catch (const data::DataError &e) {
+    return inputError(inv, e.what());
+  }
+}
+
+} // namespace nabla::cli

@@ -1,0 +1,554 @@
+// The REPL's session: its statements, compiling them (with an expression after them), showing
+// diagnostics under the line they were typed on, :load, and what a command's argument names.
+#include "repl.h"
+
+#include "jit/session.h"
+
+#include <llvm/Support/raw_ostream.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sys/stat.h>
+
+namespace nabla::cli::repl {
+
+namespace {
+
+bool isSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+bool isNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+bool isIdentifier(std::string_view s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0])))
+    return false;
+  return std::all_of(s.begin(), s.end(), isNameChar);
+}
+
+/// The key under which a statement replaces an earlier one.
+std::string keyOf(const ast::Stmt &stmt) {
+  switch (stmt.kind) {
+  case ast::StmtKind::Minimize:
+  case ast::StmtKind::Maximize:
+    return "minimize";  // a keyword: no name can clash with it
+  case ast::StmtKind::Bare:
+    return "";
+  case ast::StmtKind::Param:
+  case ast::StmtKind::Input:
+  case ast::StmtKind::Const:
+  case ast::StmtKind::Define:
+  case ast::StmtKind::Function:
+  case ast::StmtKind::Report:
+    return stmt.name.text;
+  }
+  return "";
+}
+
+/// One diagnostic, or one note of another statement's diagnostic, as it is shown: in the buffer
+/// its text was read from.
+struct Fragment {
+  const SourceBuffer *buffer;
+  Diagnostic diagnostic;
+};
+
+std::string renderFragments(const std::vector<Fragment> &fragments, bool color) {
+  std::string out;
+  for (const Fragment &f : fragments) {
+    DiagnosticSink sink(*f.buffer);
+    Diagnostic &d = f.diagnostic.severity == Severity::Error
+                        ? sink.error(f.diagnostic.range, f.diagnostic.message)
+                        : sink.warning(f.diagnostic.range, f.diagnostic.message);
+    d.severity = f.diagnostic.severity;
+    d.notes = f.diagnostic.notes;
+    out += renderDiagnostics(sink, color);
+  }
+  return out;
+}
+
+/// A copy of the buffer's text with everything outside [begin, end) blanked out (line breaks
+/// kept): parsed in its place, a piece of a buffer keeps its offsets, lines and columns.
+SourceBuffer maskedBuffer(const SourceBuffer &buffer, std::uint32_t begin, std::uint32_t end) {
+  std::string text = buffer.text();
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if ((i < begin || i >= end) && text[i] != '\n')
+      text[i] = ' ';
+  return SourceBuffer(buffer.name(), std::move(text));
+}
+
+}  // namespace
+
+Origin Origin::sub(std::size_t from, std::size_t to) const {
+  std::string_view t = text();
+  to = std::min(to, t.size());
+  from = std::min(from, to);
+  while (from < to && isSpace(t[from]))
+    ++from;
+  while (to > from && isSpace(t[to - 1]))
+    --to;
+  Origin o = *this;
+  o.begin = begin + static_cast<std::uint32_t>(from);
+  o.end = begin + static_cast<std::uint32_t>(to);
+  return o;
+}
+
+std::shared_ptr<const SourceBuffer> inputBuffer(const std::string &name, unsigned line,
+                                                const std::string &text) {
+  return std::make_shared<const SourceBuffer>(name,
+                                              std::string(line > 1 ? line - 1 : 0, '\n') + text);
+}
+
+int openBrackets(std::string_view text) {
+  int depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n')
+        ++i;
+      continue;
+    }
+    if (c == '(' || c == '[')
+      ++depth;
+    else if ((c == ')' || c == ']') && depth > 0)
+      --depth;
+  }
+  return depth;
+}
+
+Session::Session(Invocation &inv) : inv_(inv) {}
+Session::~Session() = default;
+
+void Session::printError(const std::string &message) const { inputError(inv_, message); }
+void Session::printNote(const std::string &message) const { note(inv_, message); }
+
+jit::Session &Session::evalJit() const {
+  if (!evalJit_) {
+    // Evaluations need code at once and run it a few times: the first tier only.
+    jit::SessionOptions options;
+    options.optimizeInBackground = false;
+    evalJit_ = std::make_unique<jit::Session>(options);
+  }
+  return *evalJit_;
+}
+
+jit::Session &Session::optimizingJit() const {
+  if (!optimizingJit_) {
+    jit::SessionOptions options;
+    options.tiered = false;  // LLVM at O2 in the calling thread: :time waits for it anyway
+    optimizingJit_ = std::make_unique<jit::Session>(options);
+  }
+  return *optimizingJit_;
+}
+
+bool Session::handle(const std::shared_ptr<const SourceBuffer> &input) {
+  Origin whole;
+  whole.buffer = input;
+  whole.end = static_cast<std::uint32_t>(input->text().size());
+  Origin text = whole.trimmed();
+  // Blank lines and comments do nothing.
+  bool blank = true;
+  for (std::string_view rest = text.text(); !rest.empty() && blank;) {
+    std::size_t eol = rest.find('\n');
+    std::string_view line = rest.substr(0, eol);
+    std::size_t first = line.find_first_not_of(" \t\r");
+    blank = first == std::string_view::npos || line[first] == '#';
+    rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
+  }
+  if (blank)
+    return true;
+  try {
+    bool ok = text.text()[0] == ':' ? runCommand(text) : handleText(text);
+    llvm::outs().flush();
+    return ok;
+  } catch (const std::bad_alloc &) {
+    llvm::outs().flush();
+    printError("out of memory (the input is too large; lower --max-nodes to stop sooner)");
+  } catch (const std::exception &e) {
+    llvm::outs().flush();
+    printError(std::string("internal error: ") + e.what() +
+               " (this is a bug in nabla; please report it with the input)");
+  }
+  return false;
+}
+
+bool Session::handleText(const Origin &text) {
+  std::optional<std::vector<Statement>> parsed = parseStatements(text, true);
+  if (!parsed)
+    return false;
+  // Statements are added a run at a time (a run may refer forward within itself); expressions
+  // are shown where they stand.
+  std::vector<Statement> run;
+  for (const Statement &s : *parsed) {
+    if (s.kind != ast::StmtKind::Bare) {
+      run.push_back(s);
+      continue;
+    }
+    if (!run.empty() && !addStatements(run))
+      return false;
+    run.clear();
+    if (!printExpression(s.origin, false))
+      return false;
+  }
+  return run.empty() || addStatements(run);
+}
+
+std::optional<std::vector<Statement>> Session::parseStatements(const Origin &origin,
+                                                               bool allowExpressions) const {
+  SourceBuffer masked = maskedBuffer(*origin.buffer, origin.begin, origin.end);
+  DiagnosticSink sink(masked);
+  ParseOptions options = inv_.compile.parse;
+  options.allowBareExpression = allowExpressions;
+  std::optional<ast::Program> program = parseProgram(masked, sink, options);
+  if (!sink.diagnostics().empty()) {
+    std::vector<Fragment> fragments;
+    for (const Diagnostic &d : sink.diagnostics())
+      fragments.push_back({origin.buffer.get(), d});
+    llvm::errs() << renderFragments(fragments, inv_.color);
+    llvm::errs().flush();
+  }
+  if (!program)
+    return std::nullopt;
+  std::vector<Statement> out;
+  for (const ast::Stmt &stmt : program->stmts) {
+    Statement s;
+    s.origin = origin;
+    s.origin.begin = stmt.range.begin;
+    s.origin.end = stmt.range.end;
+    s.kind = stmt.kind;
+    s.key = keyOf(stmt);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool Session::addStatements(const std::vector<Statement> &added) {
+  std::vector<Statement> candidate = statements_;
+  std::vector<bool> fresh(candidate.size(), false);
+  for (const Statement &s : added) {
+    auto same = std::find_if(candidate.begin(), candidate.end(),
+                             [&](const Statement &c) { return c.key == s.key; });
+    if (same != candidate.end()) {
+      *same = s;  // in place: :save keeps the order the names were first defined in
+      fresh[static_cast<std::size_t>(same - candidate.begin())] = true;
+    } else {
+      candidate.push_back(s);
+      fresh.push_back(true);
+    }
+  }
+  bool brokeOthers = false;
+  if (!compile(candidate, fresh, nullptr, &brokeOthers)) {
+    if (brokeOthers)
+      printNote("the session is unchanged: statements already in it would not compile with this");
+    return false;
+  }
+  statements_ = std::move(candidate);
+  return true;
+}
+
+std::unique_ptr<LoweredProgram> Session::compile(const std::vector<Statement> &statements,
+                                                 const std::vector<bool> &fresh,
+                                                 const Origin *expression,
+                                                 bool *brokeOthers) const {
+  if (statements.empty() && !expression)
+    return std::make_unique<LoweredProgram>();
+  // One line (or more) per statement, then the expression.
+  struct Span {
+    std::uint32_t begin, end;
+    const Origin *origin;
+    bool fresh;
+  };
+  std::string text;
+  std::vector<Span> spans;
+  auto add = [&](const Origin &o, bool isFresh) {
+    Span s{static_cast<std::uint32_t>(text.size()), 0, &o, isFresh};
+    text += o.text();
+    s.end = static_cast<std::uint32_t>(text.size());
+    text += '\n';
+    spans.push_back(s);
+  };
+  for (std::size_t i = 0; i < statements.size(); ++i)
+    add(statements[i].origin, i < fresh.size() && fresh[i]);
+  if (expression)
+    add(*expression, true);
+
+  SourceBuffer buffer("<session>", text);
+  DiagnosticSink sink(buffer);
+  ParseOptions parseOptions = inv_.compile.parse;
+  parseOptions.allowBareExpression = expression != nullptr;
+  std::optional<ast::Program> program = parseProgram(buffer, sink, parseOptions);
+  if (program && expression) {
+    const Span &e = spans.back();
+    std::size_t count = 0;
+    for (const ast::Stmt &stmt : program->stmts) {
+      if (stmt.range.begin < e.begin)
+        continue;
+      if (++count > 1)
+        sink.error(stmt.range, "expected one expression");
+      else if (stmt.kind != ast::StmtKind::Bare)
+        sink.error(stmt.range, "expected an expression, not a statement");
+    }
+    if (count == 0)
+      sink.error(SourceRange::point(e.begin), "expected an expression");
+  }
+  std::unique_ptr<LoweredProgram> out;
+  if (program && !sink.hasErrors()) {
+    LowerOptions lowerOptions = inv_.compile.lower;
+    lowerOptions.bareAmongStatements = true;
+    std::optional<LoweredProgram> lowered = lowerProgram(*program, sink, lowerOptions);
+    if (lowered && !sink.hasErrors())
+      out = std::make_unique<LoweredProgram>(std::move(*lowered));
+  }
+
+  // Each diagnostic is shown in the text it was typed in; a note about another statement goes
+  // with that statement's text.
+  auto spanOf = [&](SourceRange r) -> const Span & {
+    for (const Span &s : spans)
+      if (r.valid() && r.begin <= s.end)
+        return s;
+    return spans.back();
+  };
+  auto translate = [](const Span &s, SourceRange r) {
+    if (!r.valid())
+      return r;
+    auto map = [&](std::uint32_t o) {
+      std::uint32_t rel = std::min(o < s.begin ? 0 : o - s.begin, s.end - s.begin);
+      return s.origin->begin + rel;
+    };
+    return SourceRange::of(map(r.begin), map(std::max(r.end, r.begin)));
+  };
+  std::vector<Fragment> fragments;
+  for (const Diagnostic &d : sink.diagnostics()) {
+    const Span &span = spanOf(d.range);
+    if (d.severity == Severity::Error && !span.fresh && brokeOthers)
+      *brokeOthers = true;
+    if (d.severity != Severity::Error && !span.fresh)
+      continue;  // a warning the session had before: shown when its statement was typed
+    Fragment f{span.origin->buffer.get(), d};
+    f.diagnostic.range = translate(span, d.range);
+    f.diagnostic.notes.clear();
+    std::vector<Fragment> elsewhere;
+    for (const DiagnosticNote &n : d.notes) {
+      const Span &noteSpan = n.range.valid() ? spanOf(n.range) : span;
+      if (&noteSpan == &span) {
+        f.diagnostic.notes.push_back({translate(span, n.range), n.message});
+        continue;
+      }
+      Diagnostic other;
+      other.severity = Severity::Note;
+      other.range = translate(noteSpan, n.range);
+      other.message = n.message;
+      elsewhere.push_back({noteSpan.origin->buffer.get(), std::move(other)});
+    }
+    fragments.push_back(std::move(f));
+    fragments.insert(fragments.end(), elsewhere.begin(), elsewhere.end());
+  }
+  if (!fragments.empty()) {
+    llvm::outs().flush();
+    llvm::errs() << renderFragments(fragments, inv_.color);
+    llvm::errs().flush();
+  }
+  if (!out && !sink.hasErrors())
+    printError("the session could not be compiled");
+  return out;
+}
+
+std::unique_ptr<LoweredProgram> Session::compileSession() const {
+  return compile(statements_, {}, nullptr, nullptr);
+}
+
+std::unique_ptr<LoweredProgram> Session::compileExpression(const Origin &expression) const {
+  return compile(statements_, {}, &expression, nullptr);
+}
+
+const Statement *Session::findStatement(std::string_view key) const {
+  for (const Statement &s : statements_)
+    if (s.key == key)
+      return &s;
+  return nullptr;
+}
+
+std::optional<Target> Session::resolve(const Origin &text, bool calls, bool names) const {
+  const Origin t = text.trimmed();
+  if (t.empty()) {
+    printError("expected an expression");
+    return std::nullopt;
+  }
+  const std::string s(t.text());
+  Target target;
+
+  auto finish = [&](Target &tg) {
+    std::vector<bool> known;
+    fillValues(*tg.program, tg.values, known);
+    for (SymbolId a : tg.args)
+      if (!known[a])
+        tg.missing.push_back(a);
+  };
+
+  // `f` alone: the function (or `L`, the objective).
+  if (names && isIdentifier(s)) {
+    std::unique_ptr<LoweredProgram> program = compileSession();
+    if (!program)
+      return std::nullopt;
+    for (Entry &e : allEntries(inv_, *program, false)) {
+      if (e.name != s)
+        continue;
+      target.kind = Target::Kind::Named;
+      target.entry = e;
+      target.label = e.name;
+      target.result = Value{Shape{}, {e.value}};
+      target.args = entryArguments(*program, e);
+      target.program = std::move(program);
+      finish(target);
+      return target;
+    }
+  }
+
+  // `f(1, 2)`: the function at a point, whose coordinates are constant expressions.
+  if (calls) {
+    SourceBuffer alone("", s);
+    DiagnosticSink quiet(alone);
+    ParseOptions options = inv_.compile.parse;
+    options.allowBareExpression = true;
+    std::optional<ast::Program> ast = parseProgram(alone, quiet, options);
+    const Statement *fn = nullptr;
+    const ast::Expr *call = nullptr;
+    if (ast && ast->stmts.size() == 1 && ast->stmts[0].kind == ast::StmtKind::Bare) {
+      call = &(*ast)[ast->stmts[0].body];
+      if (call->kind == ast::ExprKind::Call)
+        fn = findStatement(call->name);
+    }
+    if (fn && fn->kind == ast::StmtKind::Function) {
+      std::unique_ptr<LoweredProgram> program = compileSession();
+      if (!program)
+        return std::nullopt;
+      for (Entry &e : allEntries(inv_, *program, false)) {
+        if (e.name != call->name || e.objective || e.vars.size() != call->args.size())
+          continue;
+        std::vector<double> coordinates;
+        for (ast::ExprId a : call->args) {
+          const ast::Expr &arg = (*ast)[a];
+          Origin argText = t.sub(arg.range.begin, arg.range.end);
+          std::vector<double> numbers;
+          std::optional<Value> v = evaluateConstant(argText, numbers);
+          if (!v)
+            return std::nullopt;
+          if (!v->shape.isScalar()) {
+            printError("the argument '" + std::string(argText.text()) + "' of '" + e.name +
+                       "' has shape " + toString(v->shape) + ", not scalar");
+            return std::nullopt;
+          }
+          coordinates.push_back(numbers[0]);
+        }
+        target.kind = Target::Kind::Call;
+        target.entry = e;
+        target.label = e.name;
+        target.result = Value{Shape{}, {e.value}};
+        target.args = entryArguments(*program, e);
+        target.program = std::move(program);
+        finish(target);
+        // The call's coordinates are the values of the function's arguments.
+        for (std::size_t k = 0; k < e.vars.size(); ++k) {
+          SymbolId sym = target.program->graph[e.vars[k]].symbol;
+          target.values[sym] = coordinates[k];
+          target.missing.erase(std::remove(target.missing.begin(), target.missing.end(), sym),
+                               target.missing.end());
+        }
+        return target;
+      }
+    }
+  }
+
+  // An expression: its free variables, then the params it reads, are its variables.
+  std::unique_ptr<LoweredProgram> program = compileExpression(t);
+  if (!program)
+    return std::nullopt;
+  const FunctionEntry &bare = *program->bare;
+  const Graph &graph = program->graph;
+  target.kind = Target::Kind::Expression;
+  target.result = bare.result;
+  target.entry.name = s;  // for messages: "'z' is not a variable of 'x^2 + y'"
+  for (const VarGroup &g : bare.args) {
+    target.entry.groups.push_back(&g);
+    target.entry.vars.insert(target.entry.vars.end(), g.nodes.begin(), g.nodes.end());
+  }
+  std::vector<NodeId> used = graph.reachable(bare.result.elems);
+  std::set<SymbolId> read;
+  for (NodeId id : used)
+    if (graph[id].op == Op::Var)
+      read.insert(graph[id].symbol);
+  for (const ParamDecl &p : program->params) {
+    bool reads = std::any_of(p.vars.symbols.begin(), p.vars.symbols.end(),
+                             [&](SymbolId sym) { return read.count(sym) > 0; });
+    if (!reads)
+      continue;
+    target.entry.groups.push_back(&p.vars);
+    target.entry.vars.insert(target.entry.vars.end(), p.vars.nodes.begin(), p.vars.nodes.end());
+  }
+  if (bare.result.shape.isScalar())
+    target.entry.value = bare.result.elems[0];
+  std::set<SymbolId> seen;
+  for (NodeId v : target.entry.vars)
+    if (seen.insert(graph[v].symbol).second)
+      target.args.push_back(graph[v].symbol);
+  for (NodeId id : used)
+    if (graph[id].op == Op::Var && seen.insert(graph[id].symbol).second)
+      target.args.push_back(graph[id].symbol);
+  target.program = std::move(program);
+  finish(target);
+  return target;
+}
+
+std::string Session::sessionText() const {
+  std::string out;
+  for (const Statement &s : statements_)
+    out += std::string(s.origin.text()) + "\n";
+  if (!point_.empty())
+    out += "# :at " + pointText(point_) + "\n";
+  return out;
+}
+
+bool Session::load(const std::string &path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    printError("'" + path + "' is a directory, not a .nabla file");
+    return false;
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    int err = errno;
+    printError("cannot read '" + path + "': " + std::strerror(err ? err : ENOENT));
+    return false;
+  }
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (file.bad()) {
+    printError("cannot read '" + path + "'");
+    return false;
+  }
+  auto buffer = std::make_shared<const SourceBuffer>(path, std::move(text));
+  Origin whole;
+  whole.buffer = buffer;
+  whole.end = static_cast<std::uint32_t>(std::min<std::size_t>(buffer->text().size(), UINT32_MAX));
+  std::optional<std::vector<Statement>> parsed = parseStatements(whole, false);
+  if (!parsed)
+    return false;
+  std::vector<std::pair<std::string, double>> before = point_;
+  if (!parsed->empty() && !addStatements(*parsed))
+    return false;
+  // The point :save writes, as a comment: `# :at x=1, y=2`.
+  const std::string &t = buffer->text();
+  for (std::size_t lineStart = 0; lineStart < t.size();) {
+    std::size_t eol = t.find('\n', lineStart);
+    if (eol == std::string::npos)
+      eol = t.size();
+    const std::string_view line(t.data() + lineStart, eol - lineStart);
+    if (line.rfind("# :at ", 0) == 0 && !setPoint(whole.sub(lineStart + 6, eol))) {
+      point_ = before;
+      return false;
+    }
+    lineStart = eol + 1;
+  }
+  return true;
+}
+
+}  // namespace nabla::cli::repl

@@ -1,0 +1,162 @@
+// The runtime's data: CSV files read into columns of doubles, inputs bound to columns by name,
+// standardization, and the rows of each mini-batch (a seeded shuffle per epoch, or file order).
+// Nothing here knows the compiler; errors are DataError values whose message names the file, the
+// row and the column.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nabla::data {
+
+/// Bad data or a binding that does not fit the file. The message is complete (it names the file
+/// and, where there is one, the row and the column) and starts lower-case.
+class DataError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A CSV file's text and its header. Accepted: `,` between cells; `\n`, `\r\n` or `\r` line ends;
+/// a UTF-8 byte-order mark at the start (skipped); cells in double quotes (`"a,b"`, `""` for a
+/// quote inside, line breaks allowed); spaces and tabs around a cell (trimmed); blank lines at
+/// the end of the file (ignored). Every other row must have the header's number of cells.
+struct CsvFile {
+  std::string path;                // as given, for messages
+  std::string text;                // the whole file, without the byte-order mark
+  std::vector<std::string> header; // the column names, trimmed and unquoted
+  std::size_t bodyOffset = 0;      // where the first data row starts in `text`
+  std::size_t bodyLine = 2;        // its line number (1-based)
+};
+
+/// Reads the file and its header row. Throws DataError when the file cannot be read, is empty
+/// (no header) or has a malformed header (an unterminated quote).
+CsvFile openCsv(const std::string &path);
+/// The same for text in memory (tests); `path` names it in messages.
+CsvFile csvFromText(std::string path, std::string text);
+
+/// The rows of the chosen columns as numbers: columns[k][r] is row r of header column
+/// `chosen[k]`. Every row must have as many cells as the header, and every chosen cell must be a
+/// finite decimal number read with strtod (hex, `nan`, `inf` and out-of-range numbers are
+/// refused); other cells may hold anything. A file with a header and no rows is an error.
+/// Throws DataError naming the row (1-based, after the header), its line and the column.
+struct Table {
+  std::size_t rows = 0;
+  std::vector<std::vector<double>> columns;
+};
+Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen);
+
+/// How a model input reads the file: the columns of its elements (`y`; `x0, x1, x2`; a listed
+/// `from (a, b)`), or with `range` the run of columns from `columns[0]` to `columns[1]` in file
+/// order. `where` ("model.nabla:3:7") starts messages about it.
+struct InputColumns {
+  std::string name;
+  std::size_t size = 1; // elements
+  std::vector<std::string> columns;
+  bool range = false;
+  std::string where;
+};
+
+/// The header index of every input element, inputs in order and each one's elements in order.
+/// Throws DataError for a column the header does not have (with a suggestion), a name that the
+/// header has twice, a range whose last column comes before its first, or a number of columns
+/// that is not the input's size.
+std::vector<std::size_t> bindColumns(const CsvFile &file, const std::vector<InputColumns> &inputs);
+
+/// Standardization of one column: x' = (x - mean) / scale. `scale` is the population standard
+/// deviation (divided by the number of rows, as scikit-learn's StandardScaler), or 1 for a
+/// column whose values are all equal.
+struct Scaling {
+  double mean = 0;
+  double scale = 1;
+};
+/// Two passes (the mean, then the squared deviations from it), in row order.
+Scaling computeScaling(std::span<const double> column);
+void applyScaling(const Scaling &s, std::span<double> column);
+
+/// splitmix64 (Steele, Lea, Flood 2014): a 64-bit state advanced by 0x9e3779b97f4a7c15 and mixed.
+/// Chosen over <random>'s engines and distributions so that a seed gives the same numbers with
+/// every compiler and library.
+class Rng {
+public:
+  explicit Rng(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next();
+  /// Uniform in [0, n) without bias (rejection of the top partial range); n > 0.
+  std::uint64_t below(std::uint64_t n);
+  /// Uniform in [0, 1): the top 53 bits of next() times 2^-53.
+  double uniform();
+  /// A standard normal by Box-Muller: u1 = 1 - uniform(), u2 = uniform(), one draw per call
+  /// (sqrt(-2 log u1) cos(2 pi u2)).
+  double normal();
+  std::uint64_t state() const { return state_; }
+
+private:
+  std::uint64_t state_;
+};
+
+/// The row order of epoch `epoch` (0-based): 0, 1, ..., rows-1 shuffled by Fisher-Yates (for
+/// i = rows-1 down to 1, swap i with below(i + 1)) driven by Rng(epochSeed(seed, epoch)).
+std::vector<std::size_t> shuffledRows(std::size_t rows, std::uint64_t seed, std::size_t epoch);
+/// splitmix64's mix of seed + (epoch + 1) * 0x9e3779b97f4a7c15: each epoch's stream depends only on
+/// the seed and the epoch, so a resumed run needs no generator state.
+std::uint64_t epochSeed(std::uint64_t seed, std::size_t epoch);
+
+/// The batches of an epoch: ceil(rows / size) of them, the last one partial when size does not
+/// divide rows; batch b holds positions [b*size, min((b+1)*size, rows)) of the epoch's order.
+struct BatchPlan {
+  std::size_t rows = 0;
+  std::size_t size = 0;
+  bool shuffle = true;
+  std::uint64_t seed = 0;
+
+  std::size_t perEpoch() const { return rows == 0 ? 0 : (rows + size - 1) / size; }
+  std::size_t begin(std::size_t b) const { return b * size; }
+  std::size_t end(std::size_t b) const { return b * size + size < rows ? b * size + size : rows; }
+};
+
+/// The columns of one batch, contiguous: in file order a view into the data, shuffled a copy of
+/// the batch's rows.
+class BatchColumns {
+public:
+  /// `columns` stay owned by the caller and must outlive this object.
+  explicit BatchColumns(const std::vector<std::vector<double>> &columns) : data_(&columns) {}
+  /// Selects batch `b` of `epoch`; afterwards pointers() has one pointer per column and rows()
+  /// rows.
+  void select(const BatchPlan &plan, std::size_t epoch, std::size_t b);
+  /// Optional, before the first select() of a run that starts at `epoch`: the row-major copy of a
+  /// shuffled plan's data is made here, and the epoch's order is started, so that neither is
+  /// counted in the epoch.
+  void prepare(const BatchPlan &plan, std::size_t epoch);
+  const std::vector<const double *> &pointers() const { return pointers_; }
+  std::size_t rows() const { return rows_; }
+
+private:
+  const std::vector<std::vector<double>> *data_;
+  /// Shuffled plans: the data again, row-major (row r's cells at r * columns), made at the first
+  /// select(). A batch of scattered rows then reads a few whole cache lines per row, prefetched
+  /// ahead, instead of one line per cell.
+  std::shared_ptr<double> rowMajor_; // in memory of its own, on huge pages where the system has them
+  std::vector<std::size_t> order_; // the rows of orderEpoch_ (shuffled plans)
+  std::size_t orderEpoch_ = SIZE_MAX;
+  /// The order of nextEpoch_, computed on a thread of its own while the current epoch runs.
+  std::future<std::vector<std::size_t>> next_;
+  std::size_t nextEpoch_ = SIZE_MAX;
+  void startOrder(const BatchPlan &plan, std::size_t epoch);
+  void makeRowMajor(const BatchPlan &plan);
+  std::vector<std::vector<double>> gathered_;
+  std::vector<const double *> pointers_;
+  std::size_t rows_ = 0;
+};
+
+/// FNV-1a (64 bits) of bytes, continuing from `h`: checksums of checkpoints and of the data a
+/// checkpoint was made on.
+std::uint64_t fnv1a(std::string_view bytes, std::uint64_t h = 0xcbf29ce484222325ull);
+std::uint64_t fnv1a(std::span<const double> values, std::uint64_t h = 0xcbf29ce484222325ull);
+
+} // namespace nabla::data

@@ -1,0 +1,301 @@
+// The training loop of `nabla fit` and the predictions of `nabla predict`: a lowered program's
+// objective, reports and definitions compiled as functions of params and inputs, data bound to
+// its inputs, mini-batches, an optimizer of nabla/optim.hpp, the log, checkpoints, the params
+// file and the loss plot. Nothing here prints to the terminal except the progress stream it is
+// given; problems are FitError (or data::DataError) values with complete messages.
+#pragma once
+
+#include "nabla/optim.hpp"
+#include "runtime/data/data.h"
+#include "sema/lowered.h"
+
+#include <csignal>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace nabla::fit {
+
+/// A problem with the model, the options, a file, or the run (a NaN). The message is complete.
+class FitError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A param or input array: its name, shape, place among all params (inputs) and the names of its
+/// elements (`w`; `w[0]`, `W[1][2]`, row-major).
+struct ArrayInfo {
+  std::string name;
+  Shape shape;
+  std::size_t offset = 0;
+  std::vector<std::string> elements;
+  std::size_t size() const { return elements.size(); }
+};
+
+/// Which code runs the training functions. Both compute the same values to a few ulps but not
+/// bit for bit, so the choice is part of a run's settings.
+enum class Tier {
+  Auto,      // Optimized for objectives of at most kAutoOptimizedNodes nodes, else Baseline
+  Baseline,  // nabla's baseline code, ready at once; batches row by row
+  Optimized, // LLVM at O2 with the vectorized batch kernel, compiled before the first step
+};
+/// LLVM's O2 time grows faster than linearly with the size of a function: about a second at
+/// 1,500 nodes (value and gradient), tens of seconds at 5,000, where the baseline code, some
+/// six times slower per row, finishes a small data set long before O2 is ready.
+inline constexpr std::size_t kAutoOptimizedNodes = 1000;
+
+struct ModelOptions {
+  unsigned threads = 0; // of the batched kernels (0: one per hardware thread)
+  bool hessian = false; // Newton's method needs the objective's Hessian
+  Tier tier = Tier::Auto;
+};
+
+/// The compiled training functions of a program: one kind of code for the whole run (see Tier),
+/// so that a run, and a resumed run, is reproducible bit for bit.
+class Model {
+public:
+  /// Compiles the objective (batched over rows when the program has inputs) and the reports.
+  /// Throws FitError when the program has no objective or no params.
+  Model(LoweredProgram program, std::string path, const ModelOptions &options);
+  ~Model();
+  Model(Model &&) noexcept;
+
+  const std::string &path() const { return path_; }
+  const LoweredProgram &program() const { return program_; }
+  const std::vector<ArrayInfo> &params() const { return params_; }
+  const std::vector<ArrayInfo> &inputs() const { return inputs_; }
+  std::size_t paramCount() const { return paramCount_; }
+  std::size_t inputCount() const { return inputCount_; }
+  bool maximize() const { return program_.objective->maximize; }
+  /// The reports' scalar names (`acc`; `acc[0]` for an array report), in declaration order.
+  const std::vector<std::string> &reportNames() const { return reportNames_; }
+  bool hasHessian() const;
+  /// Whether the code is LLVM's O2 (Tier::Optimized, or Auto that chose it).
+  bool optimized() const { return optimized_; }
+  /// The nodes of the objective's value and gradient.
+  std::size_t objectiveNodes() const { return objectiveNodes_; }
+
+  /// The declared initial values: `= value`, 0, or draws from `~ normal(..)` / `~ uniform(..)` by
+  /// data::Rng(seed), params in declaration order and elements row-major, one draw each.
+  std::vector<double> initialParams(std::uint64_t seed) const;
+
+  /// The objective as written and its gradient, averaged over `rows` rows of `columns` (one
+  /// column per input element; none for a program without inputs, where rows is ignored).
+  double evaluate(std::span<const double> params, std::size_t rows,
+                  std::span<const double *const> columns, std::span<double> grad) const;
+  /// The mean of each report over the rows, into `out` (reportNames().size() entries).
+  void reports(std::span<const double> params, std::size_t rows,
+               std::span<const double *const> columns, std::span<double> out) const;
+  /// The objective's Hessian averaged over the rows (row-major, paramCount()^2). Needs
+  /// ModelOptions::hessian.
+  void hessian(std::span<const double> params, std::size_t rows,
+               std::span<const double *const> columns, std::span<double> hess) const;
+
+  /// Why the objective or its gradient is not finite at `params` on these rows: the first row
+  /// (0-based, of the batch) where it is not, and the first node of the graph, in evaluation
+  /// order, whose value is not finite, printed as nabla text. Empty when every value is finite.
+  struct NonFinite {
+    std::size_t row = 0;
+    std::string what; // "the loss is nan; the first non-finite value is log(p) = -inf"
+  };
+  std::optional<NonFinite> explainNonFinite(std::span<const double> params, std::size_t rows,
+                                            std::span<const double *const> columns) const;
+
+private:
+  struct Code;
+  LoweredProgram program_;
+  std::string path_;
+  std::vector<ArrayInfo> params_, inputs_;
+  std::size_t paramCount_ = 0, inputCount_ = 0;
+  std::vector<std::string> reportNames_;
+  bool optimized_ = false;
+  std::size_t objectiveNodes_ = 0;
+  std::unique_ptr<Code> code_;
+};
+
+/// Param and input arrays of a program, as Model describes them (also without compiling).
+std::vector<ArrayInfo> describeParams(const LoweredProgram &program);
+std::vector<ArrayInfo> describeInputs(const LoweredProgram &program);
+
+/// The data of a run: one column per input element, standardized where asked.
+struct Dataset {
+  std::string path;
+  std::size_t rows = 0;
+  std::vector<std::vector<double>> columns;
+  /// The standardization of each standardized input, one Scaling per element.
+  std::map<std::string, std::vector<data::Scaling>> scaling;
+  std::uint64_t checksum = 0; // fnv1a of the columns as read (before standardization)
+};
+
+/// Reads the columns of `inputs` (all of the program's, or those `predict` needs) from a CSV
+/// file; `where(input)` locates an input's declaration for messages. Throws data::DataError.
+Dataset loadDataset(const std::string &path, const LoweredProgram &program,
+                    const std::vector<ArrayInfo> &inputs, const std::string &modelPath);
+/// Standardizes the named inputs with statistics of the data itself.
+void standardize(Dataset &data, const std::vector<ArrayInfo> &inputs,
+                 const std::vector<std::string> &names);
+/// Applies given statistics (from a params file) to the inputs they name that `inputs` has.
+void applyScaling(Dataset &data, const std::vector<ArrayInfo> &inputs,
+                  const std::map<std::string, std::vector<data::Scaling>> &scaling);
+
+/// What decides a run's trajectory: checked against a checkpoint on --resume, by flag.
+struct Settings {
+  std::string optimizer = "adam";
+  optim::Hyper hyper;
+  std::string schedule = "constant";
+  std::size_t batch = 32; // rows per batch (programs with inputs)
+  bool shuffle = true;
+  std::uint64_t seed = 0;
+  bool average = false;
+  unsigned threads = 0;
+  std::vector<std::string> standardize; // inputs
+};
+/// Each setting as flag -> text, for the checkpoint and for messages (`--lr` -> `0.05`). run()
+/// adds `--jit`, the code the model runs on (Model::optimized).
+std::map<std::string, std::string> describeSettings(const Settings &settings);
+
+struct RunOptions {
+  Settings settings;
+  /// How long: epochs (passes over the data) or steps; neither gives the default (10 epochs, or
+  /// 100 steps for a program without inputs, where an epoch is one step).
+  std::optional<std::size_t> epochs, steps;
+  std::optional<double> tol; // stop after a step whose gradient norm is at most this
+  std::vector<double> init;  // the starting params (ignored when resuming)
+  std::string logPath;
+  bool logParams = false;
+  std::string checkpointPath; // written every checkpointEvery steps, at the end and on interrupt
+  std::size_t checkpointEvery = 0; // 0: at the end of an epoch, at most every 30 s
+  std::string interruptPath;       // where an interrupt writes one without checkpointPath
+  std::string resumePath;
+  std::uint64_t modelHash = 0; // identifies the model in checkpoints (e.g. fnv1a of its text)
+  /// Set by a signal handler; checked between steps.
+  const volatile std::sig_atomic_t *interrupted = nullptr;
+  std::ostream *progress = nullptr; // the progress bar (terminal) or one line per epoch
+  bool terminal = false;
+};
+
+enum class StopReason { Finished, Tolerance, Interrupted };
+
+struct RunResult {
+  StopReason stop = StopReason::Finished;
+  std::size_t steps = 0;  // steps done in all, a resumed run's earlier ones included
+  std::size_t epochs = 0; // whole epochs done
+  std::vector<double> params;
+  std::vector<double> averaged; // with Settings::average
+  /// The objective (as written) and the reports over all rows at the final params, and at the
+  /// averaged ones.
+  double loss = 0;
+  std::vector<double> reports;
+  std::optional<double> averagedLoss;
+  std::vector<double> averagedReports;
+  std::vector<double> losses;    // the batch loss of every step (for the plot)
+  std::string checkpointWritten; // the path, when one was written
+  /// Where the steps of this run (not a resumed run's earlier ones) spent their time, in seconds:
+  /// all of the loop, the compiled objective (value and gradient, Hessian, reports), and making
+  /// the batches. The rest is the optimizer's own arithmetic, the log, progress and checkpoints.
+  struct Timing {
+    double loop = 0, kernel = 0, batching = 0;
+    std::size_t rows = 0; // rows of all batches, for rows/s
+  } timing;
+};
+
+/// Everything a run needs to continue exactly where it stopped.
+struct Checkpoint {
+  static constexpr int kVersion = 1;
+  std::string modelPath;
+  std::uint64_t modelHash = 0; // RunOptions::modelHash of the run that wrote it
+  std::string dataPath;
+  std::size_t rows = 0;
+  std::uint64_t dataHash = 0;
+  std::map<std::string, std::string> settings; // describeSettings
+  std::size_t step = 0;                        // steps done
+  std::vector<double> params;
+  std::string optimizer;
+  optim::State state;
+  std::vector<double> averageSum;
+  double averageWeight = 0;
+  std::size_t evaluations = 0, iterations = 0; // as logged (cumulative)
+  std::string logPath;
+  std::string logHeader;
+  std::uint64_t logBytes = 0; // the log's length after the row of step `step`
+  std::vector<double> losses; // the batch loss of every step so far (for the plot)
+};
+/// The file: a first line `nabla-checkpoint VERSION BYTES FNV1A64` (the length and the FNV-1a
+/// hash of the rest, in hex) and a JSON body in which every double is a C99 hex float string
+/// ("0x1.91eb851eb851fp+1"), so that it reads back bit for bit.
+std::string checkpointText(const Checkpoint &checkpoint);
+/// Throws FitError naming the file when it is not a checkpoint, was written by another format
+/// version, is truncated or does not match its checksum.
+Checkpoint parseCheckpoint(const std::string &path, const std::string &text);
+Checkpoint readCheckpoint(const std::string &path);
+
+/// Runs the loop. Throws FitError (a non-finite loss or gradient names the step and the node;
+/// an unusable checkpoint, a settings mismatch on resume, an unwritable file) or
+/// data::DataError.
+RunResult run(const Model &model, const Dataset &data, const RunOptions &options);
+
+// --- files --------------------------------------------------------------------------------------
+
+/// The shortest decimal that reads back as the same double (std::to_chars); `nan`, `inf`, `-inf`.
+std::string formatNumber(double v);
+
+/// The params file (`-o`, `--init`, `predict --params`):
+///   {"model": "m.nabla", "optimizer": "adam", "steps": 200, "epochs": 25, "stop": "finished",
+///    "loss": L, "reports": {"acc": A},
+///    "params": {"w": [..], "W": [[..], ..], "b": B},
+///    "average": {...}, "average_loss": .., "average_reports": {...},  (with --average)
+///    "standardize": {"x": {"mean": [..], "std": [..]}}}
+/// Numbers are shortest round-trip decimals; NaN and infinities are the strings "nan", "inf",
+/// "-inf". Keys in this order; arrays in their shapes.
+std::string paramsJson(const Model &model, const Dataset *data, const Settings &settings,
+                       const RunResult &result);
+
+struct ParamsFile {
+  std::vector<double> params; // in the model's order; entries not in the file keep init
+  std::vector<bool> given;    // per param array: whether the file had it
+  std::map<std::string, std::vector<data::Scaling>> scaling;
+};
+/// Reads a params file for `params` (a bare {"w": ..} object also works). A name the model
+/// does not have, a wrong shape or a non-number is an error naming the file and the param.
+ParamsFile readParamsFile(const std::string &path, const std::vector<ArrayInfo> &params,
+                          const std::vector<ArrayInfo> &inputs, std::vector<double> init);
+
+/// The loss curve as a stand-alone SVG (steps on x; log scale on y when every loss is positive
+/// and they span more than two decades).
+std::string lossPlotSvg(std::span<const double> losses, const std::string &title);
+
+/// Writes `text` to `path` atomically: a temporary file in the same folder, then rename.
+void writeFileAtomically(const std::string &path, const std::string &text);
+
+// --- predictions --------------------------------------------------------------------------------
+
+/// The named definitions (and reports) of a program as one function of params and inputs, for
+/// `nabla predict`: evaluated row by row.
+class Predictor {
+public:
+  /// `names` empty: every definition. Throws FitError for a name that is not a definition or
+  /// report (with a suggestion).
+  Predictor(LoweredProgram program, const std::vector<std::string> &names);
+  ~Predictor();
+  /// The output columns' names (`p`, `z[0]`, ...).
+  const std::vector<std::string> &columns() const { return columns_; }
+  /// The inputs the outputs read (only these need data).
+  const std::vector<ArrayInfo> &inputs() const { return inputs_; }
+  /// Writes the CSV (header, then one line per row) for the data's rows.
+  void write(std::ostream &out, std::span<const double> params, const Dataset &data) const;
+
+private:
+  struct Code;
+  std::vector<std::string> columns_;
+  std::vector<ArrayInfo> inputs_;
+  std::size_t paramCount_ = 0;
+  std::unique_ptr<Code> code_;
+};
+
+} // namespace nabla::fit

@@ -1,0 +1,503 @@
+// The training loop: batches, optimizer steps, the log, progress, checkpoints and resuming.
+#include "runtime/fit/fit.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace nabla::fit {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::string optionalText(const std::optional<double> &v) { return formatNumber(*v); }
+
+/// Thrown out of the optimizer's closure at the first non-finite loss or gradient entry.
+struct NonFiniteStop {};
+
+std::string duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  long t = std::lround(s);
+  char buf[32];
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
+  return buf;
+}
+
+std::string rate(double rowsPerSecond) {
+  char buf[32];
+  if (rowsPerSecond >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.1fM", rowsPerSecond / 1e6);
+  else if (rowsPerSecond >= 1e3)
+    std::snprintf(buf, sizeof buf, "%.1fk", rowsPerSecond / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", rowsPerSecond);
+  return buf;
+}
+
+std::string short5(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.5g", v);
+  return buf;
+}
+
+/// The progress bar on a terminal (redrawn at most ten times a second), or one line per epoch
+/// (for a program without inputs, where every step is an epoch, about twenty lines per run).
+class Progress {
+public:
+  Progress(std::ostream *os, bool terminal, std::size_t total, std::size_t perEpoch,
+           std::size_t startStep, const std::vector<std::string> &reportNames)
+      : os_(os), terminal_(terminal), total_(total), perEpoch_(perEpoch), startStep_(startStep),
+        reportNames_(reportNames), sums_(reportNames.size(), 0.0), start_(Clock::now()) {}
+
+  /// `rows` 0: a program without inputs (no epochs to show, steps per second).
+  void step(std::size_t done, double loss, std::span<const double> reports, std::size_t rows) {
+    if (!os_) return;
+    const double weight = rows ? static_cast<double>(rows) : 1.0;
+    rowsDone_ += rows;
+    epochRows_ += weight;
+    lossSum_ += loss * weight;
+    for (std::size_t k = 0; k < reports.size(); ++k) sums_[k] += reports[k] * weight;
+    const bool epochEnd = done % perEpoch_ == 0;
+    const std::size_t epoch = (done - 1) / perEpoch_ + 1,
+                      epochs = (total_ + perEpoch_ - 1) / perEpoch_;
+    const Clock::time_point now = Clock::now();
+    const double elapsed = seconds(start_, now);
+    const double perStep = elapsed / static_cast<double>(done - startStep_);
+    std::string line =
+        rows ? "epoch " + std::to_string(epoch) + "/" + std::to_string(epochs) + "  " : "";
+    line += "step " + std::to_string(done) + "/" + std::to_string(total_) + "  loss " +
+            short5(lossSum_ / epochRows_);
+    for (std::size_t k = 0; k < sums_.size(); ++k)
+      line += "  " + reportNames_[k] + " " + short5(sums_[k] / epochRows_);
+    if (rows)
+      line += "  " + rate(elapsed > 0 ? static_cast<double>(rowsDone_) / elapsed : 0) + " rows/s";
+    else
+      line += "  " + rate(elapsed > 0 ? static_cast<double>(done - startStep_) / elapsed : 0) +
+              " steps/s";
+    if (terminal_) {
+      if (seconds(lastDraw_, now) >= 0.1 || done == total_) {
+        lastDraw_ = now;
+        line += "  ETA " + duration(perStep * static_cast<double>(total_ - done));
+        *os_ << "\r" << line << "\x1b[K" << std::flush;
+        drawn_ = true;
+      }
+    } else {
+      const bool print =
+          (perEpoch_ > 1 ? epochEnd : done % std::max<std::size_t>(1, total_ / 20) == 0) ||
+          done == total_;
+      if (print) *os_ << line << "\n" << std::flush;
+    }
+    if (epochEnd) {
+      epochRows_ = 0;
+      lossSum_ = 0;
+      std::fill(sums_.begin(), sums_.end(), 0.0);
+    }
+  }
+  /// Ends the bar's line, so that later messages start on their own.
+  void finish() {
+    if (os_ && terminal_ && drawn_) *os_ << "\n" << std::flush;
+    drawn_ = false;
+  }
+
+private:
+  std::ostream *os_;
+  bool terminal_;
+  std::size_t total_, perEpoch_, startStep_;
+  const std::vector<std::string> &reportNames_;
+  std::vector<double> sums_;
+  double lossSum_ = 0, epochRows_ = 0;
+  std::size_t rowsDone_ = 0;
+  Clock::time_point start_, lastDraw_{};
+  bool drawn_ = false;
+};
+
+/// The CSV log: a row per step, written through stdio and flushed before each checkpoint so that
+/// the checkpoint's byte count is the file's length.
+class Log {
+public:
+  ~Log() {
+    if (file_) std::fclose(file_);
+  }
+  void open(const std::string &path, const std::string &header, std::uint64_t keepBytes,
+            bool append) {
+    path_ = path;
+    if (append) {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) < keepBytes)
+        throw FitError("cannot resume the log '" + path +
+                       "': it is shorter than at the checkpoint (" + std::to_string(keepBytes) +
+                       " bytes)");
+      if (::truncate(path.c_str(), static_cast<off_t>(keepBytes)) != 0)
+        throw FitError("cannot resume the log '" + path + "': " + std::strerror(errno));
+      file_ = std::fopen(path.c_str(), "ab");
+      bytes_ = keepBytes;
+    } else {
+      file_ = std::fopen(path.c_str(), "wb");
+    }
+    if (!file_) throw FitError("cannot write the log '" + path + "': " + std::strerror(errno));
+    if (!append) write(header);
+  }
+  bool isOpen() const { return file_ != nullptr; }
+  void write(const std::string &line) {
+    if (!file_) return;
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size())
+      throw FitError("cannot write the log '" + path_ + "': " + std::strerror(errno));
+    bytes_ += line.size();
+  }
+  void flush() {
+    if (file_ && std::fflush(file_) != 0)
+      throw FitError("cannot write the log '" + path_ + "': " + std::strerror(errno));
+  }
+  std::uint64_t bytes() const { return bytes_; }
+
+private:
+  std::string path_;
+  std::FILE *file_ = nullptr;
+  std::uint64_t bytes_ = 0;
+};
+
+void check(const std::map<std::string, std::string> &mine,
+           const std::map<std::string, std::string> &theirs, const std::string &path) {
+  std::string differences;
+  std::map<std::string, std::string> all = mine;
+  all.insert(theirs.begin(), theirs.end());
+  for (const auto &[flag, unused] : all) {
+    auto a = mine.find(flag), b = theirs.find(flag);
+    std::string now = a == mine.end() ? "not given" : a->second;
+    std::string then = b == theirs.end() ? "not given" : b->second;
+    if (now != then)
+      differences += "\n  " + flag + ": " + then + " in the checkpoint, " + now + " now";
+  }
+  if (!differences.empty())
+    throw FitError("cannot resume from '" + path +
+                   "': it was made with other settings (a resumed run takes the same options as "
+                   "the run that wrote it):" +
+                   differences);
+}
+
+} // namespace
+
+std::map<std::string, std::string> describeSettings(const Settings &s) {
+  std::map<std::string, std::string> out;
+  out["--optimizer"] = s.optimizer;
+  const optim::Hyper &h = s.hyper;
+  auto number = [&](const char *flag, const std::optional<double> &v) {
+    if (v) out[flag] = optionalText(v);
+  };
+  auto integer = [&](const char *flag, const std::optional<int> &v) {
+    if (v) out[flag] = std::to_string(*v);
+  };
+  auto boolean = [&](const char *flag, const std::optional<bool> &v) {
+    if (v) out[flag] = *v ? "true" : "false";
+  };
+  number("--lr", h.lr);
+  number("--momentum", h.momentum);
+  number("--dampening", h.dampening);
+  boolean("--nesterov", h.nesterov);
+  number("--weight-decay", h.weight_decay);
+  number("--lr-decay", h.lr_decay);
+  number("--initial-accumulator-value", h.initial_accumulator_value);
+  number("--eps", h.eps);
+  number("--alpha", h.alpha);
+  boolean("--centered", h.centered);
+  number("--rho", h.rho);
+  if (h.betas) out["--betas"] = formatNumber((*h.betas)[0]) + "," + formatNumber((*h.betas)[1]);
+  boolean("--amsgrad", h.amsgrad);
+  number("--momentum-decay", h.momentum_decay);
+  integer("--max-iter", h.max_iter);
+  integer("--max-eval", h.max_eval);
+  number("--tolerance-grad", h.tolerance_grad);
+  number("--tolerance-change", h.tolerance_change);
+  integer("--history-size", h.history_size);
+  if (h.line_search) out["--line-search"] = *h.line_search;
+  out["--schedule"] = s.schedule;
+  out["--batch"] = std::to_string(s.batch);
+  out["--in-order"] = s.shuffle ? "false" : "true";
+  out["--seed"] = std::to_string(s.seed);
+  out["--average"] = s.average ? "true" : "false";
+  out["--threads"] = std::to_string(s.threads);
+  std::string names;
+  for (const std::string &n : s.standardize) names += (names.empty() ? "" : ",") + n;
+  out["--standardize"] = names.empty() ? "none" : names;
+  return out;
+}
+
+RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
+  const Settings &s = o.settings;
+  const std::size_t n = model.paramCount();
+  const bool hasInputs = model.inputCount() > 0;
+
+  data::BatchPlan plan;
+  plan.rows = hasInputs ? data.rows : 1;
+  plan.size = hasInputs ? std::min(std::max<std::size_t>(s.batch, 1), data.rows) : 1;
+  plan.shuffle = s.shuffle && hasInputs;
+  plan.seed = s.seed;
+  const std::size_t perEpoch = plan.perEpoch();
+  std::size_t total = 0;
+  if (o.steps)
+    total = *o.steps;
+  else if (o.epochs)
+    total = *o.epochs * perEpoch;
+  else
+    total = hasInputs ? 10 * perEpoch : 100;
+
+  std::unique_ptr<optim::Optimizer> opt;
+  optim::Schedule schedule;
+  try {
+    opt = optim::make(s.optimizer, n, s.hyper);
+    schedule = optim::parse_schedule(s.schedule);
+  } catch (const nabla::Error &e) {
+    throw FitError(e.what());
+  }
+  if (schedule.kind == optim::Schedule::Kind::Cosine && schedule.total == 0) schedule.total = total;
+  if (s.optimizer == "newton" && !model.hasHessian())
+    throw FitError("newton needs the objective's Hessian (compile the model with it)");
+  const double baseLr = opt->lr();
+  const bool lbfgs = s.optimizer == "lbfgs";
+  std::map<std::string, std::string> settings = describeSettings(s);
+  settings["--jit"] = model.optimized() ? "optimized" : "baseline";
+
+  // The log's columns.
+  std::string header = "step,epoch,loss,grad_norm,lr";
+  for (const std::string &r : model.reportNames()) header += "," + r;
+  if (lbfgs) header += ",evals,iters";
+  if (o.logParams)
+    for (const ArrayInfo &p : model.params())
+      for (const std::string &e : p.elements) header += "," + e;
+  header += "\n";
+
+  RunResult result;
+  std::vector<double> params = o.init;
+  if (params.size() != n) throw FitError("the initial params have the wrong size");
+  optim::Average average(n);
+  std::size_t step = 0, evaluations = 0, iterations = 0;
+  std::vector<double> &losses = result.losses;
+  Log log;
+
+  if (!o.resumePath.empty()) {
+    Checkpoint c = readCheckpoint(o.resumePath);
+    if (c.modelHash != o.modelHash)
+      throw FitError("cannot resume from '" + o.resumePath + "': it was made for another model ('" +
+                     c.modelPath + "', or that file has changed since)");
+    const std::uint64_t dataHash = hasInputs ? data.checksum : 0;
+    if (c.dataHash != dataHash || c.rows != (hasInputs ? data.rows : 0))
+      throw FitError("cannot resume from '" + o.resumePath + "': it was made on other data ('" +
+                     c.dataPath + "', " + std::to_string(c.rows) + " rows)");
+    check(settings, c.settings, o.resumePath);
+    if (c.params.size() != n || c.averageSum.size() != n)
+      throw FitError("cannot resume from '" + o.resumePath + "': it has " +
+                     std::to_string(c.params.size()) + " params, the model " + std::to_string(n));
+    if (c.step > total)
+      throw FitError("cannot resume from '" + o.resumePath + "': it is at step " +
+                     std::to_string(c.step) + ", beyond the " + std::to_string(total) +
+                     " steps of this run");
+    try {
+      opt->set_state(c.state);
+    } catch (const nabla::Error &e) {
+      throw FitError("cannot resume from '" + o.resumePath + "': " + e.what());
+    }
+    params = c.params;
+    average.restore(c.averageSum, c.averageWeight);
+    step = c.step;
+    evaluations = c.evaluations;
+    iterations = c.iterations;
+    losses = c.losses;
+    if (!o.logPath.empty()) {
+      const bool append = c.logPath == o.logPath && c.logHeader == header;
+      if (c.logPath == o.logPath && c.logHeader != header)
+        throw FitError("cannot resume the log '" + o.logPath +
+                       "': its columns differ from this run's (--log-params, or the model)");
+      log.open(o.logPath, header, c.logBytes, append);
+    }
+  } else if (!o.logPath.empty()) {
+    log.open(o.logPath, header, 0, false);
+  }
+
+  // Columns of all rows (the final evaluation) and of the current batch.
+  std::vector<const double *> allColumns;
+  for (const auto &c : data.columns) allColumns.push_back(c.data());
+  data::BatchColumns batch(data.columns);
+
+  std::vector<double> reports(model.reportNames().size());
+  std::vector<double> lastX(n);
+  Progress progress(o.progress, o.terminal, total, perEpoch, step, model.reportNames());
+  Clock::time_point lastCheckpoint = Clock::now();
+
+  auto writeCheckpoint = [&](const std::string &path) {
+    if (path.empty()) return;
+    log.flush();
+    Checkpoint c;
+    c.modelPath = model.path();
+    c.modelHash = o.modelHash;
+    c.dataPath = hasInputs ? data.path : "";
+    c.rows = hasInputs ? data.rows : 0;
+    c.dataHash = hasInputs ? data.checksum : 0;
+    c.settings = settings;
+    c.step = step;
+    c.params = params;
+    c.optimizer = s.optimizer;
+    c.state = opt->state();
+    c.averageSum = average.sum();
+    c.averageWeight = average.weight();
+    c.evaluations = evaluations;
+    c.iterations = iterations;
+    c.logPath = log.isOpen() ? o.logPath : "";
+    c.logHeader = log.isOpen() ? header : "";
+    c.logBytes = log.bytes();
+    c.losses = losses;
+    writeFileAtomically(path, checkpointText(c));
+    result.checkpointWritten = path;
+    lastCheckpoint = Clock::now();
+  };
+
+  if (hasInputs && step < total) batch.prepare(plan, step / perEpoch);
+  RunResult::Timing &timing = result.timing;
+  const Clock::time_point loopStart = Clock::now();
+  while (step < total) {
+    if (o.interrupted && *o.interrupted) {
+      result.stop = StopReason::Interrupted;
+      break;
+    }
+    const std::size_t epoch = step / perEpoch, b = step % perEpoch;
+    std::size_t rows = 1;
+    std::span<const double *const> columns;
+    if (hasInputs) {
+      const Clock::time_point t0 = Clock::now();
+      batch.select(plan, epoch, b);
+      rows = batch.rows();
+      columns = batch.pointers();
+      timing.batching += seconds(t0, Clock::now());
+      timing.rows += rows;
+    }
+    const double lr = schedule.rate(baseLr, step, epoch);
+    opt->set_lr(lr);
+    if (!reports.empty()) {
+      const Clock::time_point t0 = Clock::now();
+      model.reports(params, rows, columns, reports);
+      timing.kernel += seconds(t0, Clock::now());
+    }
+
+    std::size_t calls = 0;
+    double firstLoss = 0, firstNorm = 0;
+    auto closure = [&](std::span<const double> x, std::span<double> g) {
+      const Clock::time_point t0 = Clock::now();
+      const double v = model.evaluate(x, rows, columns, g);
+      timing.kernel += seconds(t0, Clock::now());
+      bool finite = std::isfinite(v);
+      double squares = 0;
+      for (double gi : g) {
+        finite = finite && std::isfinite(gi);
+        squares += gi * gi;
+      }
+      if (calls++ == 0) {
+        firstLoss = v;
+        firstNorm = std::sqrt(squares);
+      }
+      if (!finite) {
+        std::copy(x.begin(), x.end(), lastX.begin());
+        throw NonFiniteStop{};
+      }
+      if (model.maximize()) {
+        for (double &gi : g) gi = -gi;
+        return -v;
+      }
+      return v;
+    };
+    auto hessian = [&](std::span<const double> x, std::span<double> h) {
+      const Clock::time_point t0 = Clock::now();
+      model.hessian(x, rows, columns, h);
+      timing.kernel += seconds(t0, Clock::now());
+      if (model.maximize())
+        for (double &hi : h) hi = -hi;
+    };
+    try {
+      if (s.optimizer == "newton")
+        opt->step(params, closure, hessian);
+      else
+        opt->step(params, closure);
+    } catch (const NonFiniteStop &) {
+      log.flush();
+      progress.finish();
+      std::string message = "step " + std::to_string(step + 1) + " (epoch " +
+                            std::to_string(epoch + 1) + "): the loss or its gradient is not finite";
+      if (calls > 1) message += " at evaluation " + std::to_string(calls) + " of the step";
+      if (std::optional<Model::NonFinite> why = model.explainNonFinite(lastX, rows, columns)) {
+        message = "step " + std::to_string(step + 1) + " (epoch " + std::to_string(epoch + 1) +
+                  "): " + why->what;
+        if (hasInputs) {
+          const std::size_t position = plan.begin(b) + why->row;
+          const std::size_t fileRow =
+              plan.shuffle ? data::shuffledRows(plan.rows, plan.seed, epoch)[position] : position;
+          message += "\n  at row " + std::to_string(fileRow + 1) + " of '" + data.path + "'";
+        }
+      }
+      throw FitError(message);
+    } catch (const nabla::Error &e) {
+      throw FitError("step " + std::to_string(step + 1) + ": " + e.what());
+    }
+    ++step;
+    evaluations += calls;
+    // Cumulative, like torch's state['n_iter']: the count is part of the optimizer's state, so a
+    // resumed run continues it.
+    if (lbfgs) iterations = opt->last().iterations;
+    if (s.average) average.add(lr, params);
+    losses.push_back(firstLoss);
+
+    if (log.isOpen()) {
+      std::string line = std::to_string(step) + "," + std::to_string(epoch + 1) + "," +
+                         formatNumber(firstLoss) + "," + formatNumber(firstNorm) + "," +
+                         formatNumber(lr);
+      for (double r : reports) line += "," + formatNumber(r);
+      if (lbfgs) line += "," + std::to_string(evaluations) + "," + std::to_string(iterations);
+      if (o.logParams)
+        for (double p : params) line += "," + formatNumber(p);
+      log.write(line + "\n");
+    }
+    progress.step(step, firstLoss, reports, hasInputs ? rows : 0);
+
+    if (o.tol && firstNorm <= *o.tol) {
+      result.stop = StopReason::Tolerance;
+      break;
+    }
+    const bool epochEnd = step % perEpoch == 0;
+    if (o.checkpointEvery ? step % o.checkpointEvery == 0
+                          : epochEnd && seconds(lastCheckpoint, Clock::now()) >= 30)
+      writeCheckpoint(o.checkpointPath);
+  }
+  timing.loop = seconds(loopStart, Clock::now());
+  progress.finish();
+  writeCheckpoint(result.stop == StopReason::Interrupted && o.checkpointPath.empty()
+                      ? o.interruptPath
+                      : o.checkpointPath);
+  log.flush();
+
+  result.steps = step;
+  result.epochs = step / perEpoch;
+  result.params = params;
+  std::vector<double> grad(n);
+  const std::size_t allRows = hasInputs ? data.rows : 1;
+  result.loss = model.evaluate(params, allRows, allColumns, grad);
+  result.reports.assign(model.reportNames().size(), 0.0);
+  model.reports(params, allRows, allColumns, result.reports);
+  if (s.average && average.weight() > 0) {
+    result.averaged = average.value();
+    result.averagedLoss = model.evaluate(result.averaged, allRows, allColumns, grad);
+    result.averagedReports.assign(model.reportNames().size(), 0.0);
+    model.reports(result.averaged, allRows, allColumns, result.averagedReports);
+  }
+  return result;
+}
+
+} // namespace nabla::fit
