@@ -158,7 +158,8 @@ CsvFile openCsv(const std::string &path) {
   return csvFromText(path, std::move(text));
 }
 
-Table readColumns(const CsvFile &file, const std::vector<std::size_t> &columns) {
+Table readColumns(const CsvFile &file, const std::vector<std::size_t> &columns,
+                  std::size_t maxRows) {
   const std::size_t width = file.header.size();
   for (std::size_t c : columns)
     if (c >= width) throw DataError(file.path + ": no column " + std::to_string(c + 1));
@@ -171,6 +172,9 @@ Table readColumns(const CsvFile &file, const std::vector<std::size_t> &columns) 
   std::size_t row = 0;
   while (true) {
     if (!records.next(cells, row + 1)) break;
+    if (row == maxRows)
+      throw DataError(file.path + ": more than " + std::to_string(maxRows) +
+                      " data rows (raise the limit with --max-rows)");
     ++row;
     auto where = [&] { return describeRow(row, records.recordLine()); };
     if (records.count() != width)

@@ -41,16 +41,21 @@ CsvFile openCsv(const std::string &path);
 /// The same for text in memory (tests); `path` names it in messages.
 CsvFile csvFromText(std::string path, std::string text);
 
+/// The most data rows read by default (--max-rows): a clear error instead of an exhausted machine.
+inline constexpr std::size_t kDefaultMaxRows = std::size_t{1} << 24;
+
 /// The rows of the chosen columns as numbers: columns[k][r] is row r of header column
 /// `chosen[k]`. Every row must have as many cells as the header, and every chosen cell must be a
 /// finite decimal number read with strtod (hex, `nan`, `inf` and out-of-range numbers are
-/// refused); other cells may hold anything. A file with a header and no rows is an error.
+/// refused); other cells may hold anything. A file with a header and no rows is an error, and so
+/// is one with more than `maxRows` rows (the message names --max-rows).
 /// Throws DataError naming the row (1-based, after the header), its line and the column.
 struct Table {
   std::size_t rows = 0;
   std::vector<std::vector<double>> columns;
 };
-Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen);
+Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen,
+                  std::size_t maxRows = kDefaultMaxRows);
 
 /// How a model input reads the file: the columns of its elements (`y`; `x0, x1, x2`; a listed
 /// `from (a, b)`), or with `range` the run of columns from `columns[0]` to `columns[1]` in file

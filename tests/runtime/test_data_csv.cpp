@@ -98,6 +98,18 @@ TEST_CASE("CSV: an empty file and a header without rows are errors", "[data]") {
   }
 }
 
+TEST_CASE("CSV: more rows than the limit are an error naming --max-rows", "[data]") {
+  CsvFile f = csvFromText("d.csv", "x\n1\n2\n3\n\n");
+  CHECK(readColumns(f, {0}, 3).rows == 3);  // trailing blank lines are not rows
+  try {
+    readColumns(f, {0}, 2);
+    FAIL("no error");
+  } catch (const DataError &e) {
+    CHECK(std::string(e.what()) == "d.csv: more than 2 data rows (raise the limit with --max-rows)");
+  }
+  CHECK(kDefaultMaxRows == std::size_t{1} << 24);
+}
+
 TEST_CASE("binding inputs to columns: names, defaults, runs of columns, and the errors", "[data]") {
   CsvFile f = csvFromText("d.csv", "id,x0,x1,x2,target,x1b\n");
   auto spec = [](std::string name, std::size_t size, std::vector<std::string> columns, bool range) {
