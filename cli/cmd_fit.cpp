@@ -21,7 +21,7 @@ namespace {
 using K = OwnOption::Kind;
 
 const std::vector<OwnOption> &fitOptions() {
-  static const std::vector<OwnOption> kOptions = {
+  static const std::vector<OwnOption> kOptions = withLimitOptions({
       {"--data", K::Value, "FILE.csv",
        "the data: a header row of column names, one row per example", "data and batches"},
       {"--batch", K::Value, "M",
@@ -76,7 +76,7 @@ const std::vector<OwnOption> &fitOptions() {
        "checkpoint at the end, on Ctrl-C and at epoch ends (at most every 30 s)"},
       {"--checkpoint-every", K::Value, "K", "checkpoint every K steps instead"},
       {"--resume", K::Value, "FILE", "continue a run from its checkpoint, exactly"},
-  };
+   });
   return kOptions;
 }
 
@@ -234,6 +234,8 @@ int runFit(Invocation &inv) {
   count("--checkpoint-every", every);
   number("--tol", run.tol);
   run.logParams = flagValue("--log-params");
+  std::size_t maxRows = data::kDefaultMaxRows;
+  ok = readLimitOptions(inv, a, maxRows) && ok;
   if (!ok) return kExitUsage;
   if (epochs && steps) return usageError(inv, "give --epochs or --steps, not both");
   run.epochs = epochs;
@@ -294,7 +296,7 @@ int runFit(Invocation &inv) {
     std::vector<fit::ArrayInfo> inputs = fit::describeInputs(*program);
     fit::Dataset dataset;
     const auto loadStart = std::chrono::steady_clock::now();
-    if (hasInputs) dataset = fit::loadDataset(dataPath, *program, inputs, inv.input);
+    if (hasInputs) dataset = fit::loadDataset(dataPath, *program, inputs, inv.input, maxRows);
     const double loadSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - loadStart).count();
 

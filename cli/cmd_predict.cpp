@@ -15,13 +15,13 @@ namespace {
 using K = OwnOption::Kind;
 
 const std::vector<OwnOption> &predictOptions() {
-  static const std::vector<OwnOption> kOptions = {
+  static const std::vector<OwnOption> kOptions = withLimitOptions({
       {"--params", K::Value, "PARAMS.json", "the params (the -o file of `nabla fit`); required"},
       {"--data", K::Value, "FILE.csv",
        "the rows to predict; only the inputs the outputs use are read"},
       {"--output", K::Value, "NAME,...",
        "the definitions (or reports) to write (default: every definition)"},
-  };
+   });
   return kOptions;
 }
 
@@ -48,6 +48,8 @@ int runPredict(Invocation &inv) {
   if (!paramsPath || paramsPath->empty())
     return usageError(inv, "give the params with --params PARAMS.json");
   if (!dataPath || dataPath->empty()) return usageError(inv, "give the data with --data FILE.csv");
+  std::size_t maxRows = data::kDefaultMaxRows;
+  if (!readLimitOptions(inv, a, maxRows)) return kExitUsage;
   std::vector<std::string> names;
   if (const std::string *list = a.get("--output")) {
     std::stringstream ss(*list);
@@ -74,7 +76,8 @@ int runPredict(Invocation &inv) {
     for (std::size_t k = 0; k < params.size(); ++k)
       if (!file.given[k])
         return inputError(inv, *paramsPath + ": no value for param '" + params[k].name + "'");
-    fit::Dataset data = fit::loadDataset(*dataPath, lowered, predictor.inputs(), inv.input);
+    fit::Dataset data =
+        fit::loadDataset(*dataPath, lowered, predictor.inputs(), inv.input, maxRows);
     fit::applyScaling(data, predictor.inputs(), file.scaling);
     predictor.write(std::cout, file.params, data);
     std::cout.flush();

@@ -2,7 +2,9 @@
 
 #include "source/source.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cmath>
 #include <cstdlib>
 #include <unistd.h>
@@ -113,6 +115,35 @@ std::optional<bool> boolOption(const Invocation &inv, const std::string &name,
   if (text == "false" || text == "0" || text == "no") return false;
   usageError(inv, "option '" + name + "' takes true or false, not '" + text + "'");
   return std::nullopt;
+}
+
+std::vector<OwnOption> withLimitOptions(std::vector<OwnOption> table) {
+  using K = OwnOption::Kind;
+  table.push_back({"--max-source-bytes", K::Value, "N", "largest model accepted, in bytes", "limits"});
+  table.push_back({"--max-nesting", K::Value, "N", "deepest nesting of parentheses and brackets"});
+  table.push_back({"--max-nodes", K::Value, "N", "largest graph built, in nodes (and Hessian)"});
+  table.push_back({"--max-array", K::Value, "N", "most elements of one array"});
+  table.push_back({"--max-rows", K::Value, "N", "most data rows read"});
+  return table;
+}
+
+bool readLimitOptions(Invocation &inv, const OwnArguments &args, std::size_t &maxRows) {
+  bool ok = true;
+  auto read = [&](const char *name, auto &&store) {
+    if (const std::string *v = args.get(name)) {
+      std::optional<std::size_t> n = countOption(inv, name, *v);
+      if (n) store(*n);
+      ok = ok && n.has_value();
+    }
+  };
+  read("--max-source-bytes", [&](std::size_t n) { inv.compile.parse.limits.maxSourceBytes = n; });
+  read("--max-nesting", [&](std::size_t n) {
+    inv.compile.parse.limits.maxNesting = static_cast<unsigned>(std::min<std::size_t>(n, UINT32_MAX));
+  });
+  read("--max-nodes", [&](std::size_t n) { inv.compile.lower.maxNodes = n; });
+  read("--max-array", [&](std::size_t n) { inv.compile.lower.maxArrayElements = n; });
+  read("--max-rows", [&](std::size_t n) { maxRows = n; });
+  return ok;
 }
 
 bool stderrIsTerminal() { return isatty(STDERR_FILENO) != 0; }

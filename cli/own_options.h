@@ -54,6 +54,13 @@ std::optional<std::size_t> countOption(const Invocation &inv, const std::string 
 std::optional<bool> boolOption(const Invocation &inv, const std::string &name,
                                const std::string &text);
 
+/// `table` followed by the limits of untrusted input, under the heading "limits": the model's
+/// (--max-source-bytes, --max-nesting, --max-nodes, --max-array, as for the other commands) and
+/// the data's (--max-rows).
+std::vector<OwnOption> withLimitOptions(std::vector<OwnOption> table);
+/// Reads the limits given into inv.compile and `maxRows`; false after a usage error (printed).
+bool readLimitOptions(Invocation &inv, const OwnArguments &args, std::size_t &maxRows);
+
 /// Whether stderr is a terminal, for progress bars.
 bool stderrIsTerminal();
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of the fuzz targets, fuzz/corpus/<target>/seed-*, from the repository's
 own inputs: the bad inputs of tests/reference/ (generated ones scaled down to fuzzing size), the
-sample models, some reference expressions and a few programs that use every kind of statement.
-Regression inputs (corpus/<target>/regress-*) are kept. Run it from anywhere; it is deterministic.
+sample models, some reference expressions and a few programs that use every kind of statement;
+for the CSV target the heads of the sample data and every kind of bad data; for the checkpoint
+target the two checkpoints of `nabla fit` in fuzz/checkpoint_*.txt, whole, cut short and with a
+byte changed. Regression inputs (corpus/<target>/regress-*) are kept. Run it from anywhere; it is
+deterministic.
 
   python3 fuzz/seed_corpus.py
 """
@@ -62,12 +65,44 @@ def write(target, inputs):
         name = "seed-" + hashlib.sha1(data).hexdigest()[:16]
         (folder / name).write_bytes(data)
 
+CSV_CASES = [
+    "x,y\n1,2\n3,4\n", "x,y\n1,2\n3,\n", "x,y\n1,2\nthree,4\n", "x,y\n1,2\n3,nan\n",
+    "x,y\n1,inf\n", "x,y\n1,2\n3,4,5\n", "x,y\n1\n", "", "x,y\n", "x,y", "\ufeffx,y\n1,2\n",
+    "x,y\r\n1,2\r\n3,4\r\n", "x,y\r1,2\r", "\"a,b\",\"c\"\"d\"\n\"1\",\"2\"\n",
+    "\"a\nb\",c\n1,2\n", "\"unterminated,c\n1,2\n", " x , y \n 1 , 2 \n\n\n", "x,x\n1,2\n",
+    "x\n0x10\n", "x\n1e999\n", "x\n1e-400\n", "x\n-0\n", "x,y\n,\n", "x\n1\x002\n",
+    "a,b,c\n1,\x1b[31m,3\n",
+]
+
+def csv_seeds():
+    items = list(CSV_CASES)
+    for path in sorted((ROOT / "samples" / "data").glob("*.csv")):
+        items.append("".join(path.read_text().splitlines(keepends=True)[:6]))
+    return [i.encode() for i in items]
+
+def checkpoint_seeds():
+    out = []
+    for path in sorted((ROOT / "fuzz").glob("checkpoint_*.txt")):
+        whole = path.read_bytes()
+        body = whole[whole.index(b"\n") + 1:]
+        out.append(b"\x01" + whole)                    # the file as written
+        out.append(b"\x01" + whole[: len(whole) // 2])  # truncated
+        changed = bytearray(whole)
+        changed[len(changed) // 2] ^= 0x01
+        out.append(b"\x01" + bytes(changed))           # corrupted: the checksum fails
+        out.append(b"\x00" + body)                     # the body, given a valid header
+        out.append(b"\x00" + body.replace(b'"0x', b'"-0x', 3))
+        out.append(b"\x00" + body[: len(body) // 3])
+    return out
+
 def main():
     inputs = seeds()
     write("diagnostics", inputs)
     write("pipeline", inputs)
     # The C API target's first byte chooses the options: cycle through all of them.
     write("c_api", [bytes([k % 32]) + data for k, data in enumerate(inputs)])
+    write("csv", csv_seeds())
+    write("checkpoint", checkpoint_seeds())
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build  # compiler, build system
+  clang-19 libclang-rt-19-dev        # the sanitizer build with libFuzzer (scripts/test.sh --sanitize)
   llvm-19-dev                        # code generation, SourceMgr diagnostics, JSON
   libboost-dev                       # Boost.Spirit X3 (header-only)
   catch2                             # unit tests (v2)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds nabla and runs every test.
 #   scripts/test.sh             RelWithDebInfo build in build/, all tests
-#   scripts/test.sh --sanitize  AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/, all tests
+#   scripts/test.sh --sanitize  AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/ with
+#                               clang, all tests, then each libFuzzer target of fuzz/ for
+#                               NABLA_FUZZ_SECONDS seconds (default 20; 0 skips it)
 #   scripts/test.sh --tsan      ThreadSanitizer build in build-tsan/, the tests of threads (tag [threads])
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,19 +11,49 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 build=build
 cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 mode=all
+cxx=""
+fuzz_seconds=0
 case "${1:-}" in
   "") cmake_args+=(-DNABLA_BUILD_BENCH=ON) ;;  # the benchmarks are built (not run), so they keep compiling
-  --sanitize) build=build-asan; cmake_args+=(-DNABLA_SANITIZE=ON) ;;
+  --sanitize)
+    # clang, so that the same build also links the libFuzzer targets (docs/testing.md).
+    build=build-asan; cxx=clang++-19
+    cmake_args+=(-DNABLA_SANITIZE=ON -DNABLA_FUZZ=ON -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19)
+    fuzz_seconds=${NABLA_FUZZ_SECONDS:-20} ;;
   --tsan) build=build-tsan; cmake_args+=(-DNABLA_TSAN=ON); mode=threads ;;
-  -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
   *) echo "scripts/test.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 esac
 
 bash scripts/setup.sh
+# A build folder configured with another compiler starts over (CMake cannot switch compilers).
+if [ -n "$cxx" ] && [ -f "$build/CMakeCache.txt" ] &&
+   ! grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=.*$cxx\$" "$build/CMakeCache.txt"; then
+  rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
+fi
 cmake -S . -B "$build" -G Ninja "${cmake_args[@]}" >/dev/null
 if [ "$mode" = all ]; then
   cmake --build "$build" -j2
   ctest --test-dir "$build" --output-on-failure -j2
+  # Bounded fuzzing: each target from its corpus, new inputs in a scratch folder. A finding stops
+  # the run with its input saved as $build/fuzz/<target>-crash-* (add it to fuzz/corpus/<target>/).
+  if [ "$fuzz_seconds" -gt 0 ]; then
+    for corpus in fuzz/corpus/*/; do
+      target=$(basename "$corpus")
+      work=$(mktemp -d)
+      log="$build/fuzz/fuzz_$target.log"
+      if ! "$build/fuzz/fuzz_$target" "$work" "$corpus" -dict=fuzz/nabla.dict -max_len=4096 \
+          -timeout=30 -rss_limit_mb=2048 -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+          -artifact_prefix="$build/fuzz/$target-" >"$log" 2>&1; then
+        tail -n 60 "$log" >&2
+        echo "scripts/test.sh: fuzz_$target found a failure (log: $log)" >&2
+        rm -rf "$work"
+        exit 1
+      fi
+      rm -rf "$work"
+      echo "fuzz_$target: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$log")"
+    done
+  fi
 else
   # Only what the threaded tests need: compiling from several threads, the background tier,
   # batched kernels over the worker pool, the API's shared session. Any report fails the run.

@@ -1,7 +1,10 @@
 // The symbols an ahead-of-time library exports, and the names it may not take: a library is
 // linked into C and C++ programs next to the C library, so an exported name must be a valid,
-// unreserved identifier in both languages and must not replace a function of the C library.
+// unreserved identifier in both languages and must not replace a function (or any name) of the
+// C library: an untrusted model must not take the place of `exit` or `system` in its host.
 #include "jit/aot.h"
+
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cctype>
@@ -49,6 +52,21 @@ constexpr std::string_view kMathLibrary[] = {
     "round", "scalbln", "scalbn", "tgamma",  "trunc",  "gamma",    "j0",      "j1",
     "jn",    "y0",    "y1",     "yn",        "significand"};
 
+/// Whether the C library (or its math library) of this process defines `symbol`: a library that
+/// exported it would take its place in every host that loads the library, so that a host's call
+/// of `exit` or `system` would run the model's arithmetic instead. Both are loaded already
+/// (nabla links them), so RTLD_NOLOAD only looks them up.
+bool definedByCLibrary(const std::string &symbol) {
+  for (const char *library : {"libc.so.6", "libm.so.6"}) {
+    void *handle = dlopen(library, RTLD_LAZY | RTLD_NOLOAD);
+    if (!handle) continue;
+    const bool found = dlsym(handle, symbol.c_str()) != nullptr;
+    dlclose(handle);
+    if (found) return true;
+  }
+  return false;
+}
+
 template <std::size_t N>
 bool listed(const std::string_view (&list)[N], std::string_view name) {
   return std::find(std::begin(list), std::end(list), name) != std::end(list);
@@ -68,6 +86,8 @@ std::string whyNotExportable(const std::string &symbol) {
     return q + " is a function of the C library that the compiled code calls";
   if (listed(kMathLibrary, symbol))
     return q + " is a function of the C math library, which the library would replace in its host";
+  if (definedByCLibrary(symbol))
+    return q + " is a name of the C library, which the library would replace in its host";
   return {};
 }
 

@@ -12,7 +12,7 @@ namespace {
 std::string listColumns(const std::vector<std::string> &header) {
   std::string out;
   const std::size_t shown = header.size() < 8 ? header.size() : 8;
-  for (std::size_t i = 0; i < shown; ++i) out += (i ? ", " : "") + header[i];
+  for (std::size_t i = 0; i < shown; ++i) out += (i ? ", " : "") + printable(header[i]);
   if (shown < header.size()) out += ", ... (" + std::to_string(header.size()) + " in all)";
   return out;
 }
@@ -31,16 +31,16 @@ std::vector<std::size_t> bindColumns(const CsvFile &file, const std::vector<Inpu
       auto it = positions.find(name);
       if (it == positions.end()) {
         std::string message =
-            prefix + " reads column '" + name + "', which '" + file.path + "' does not have";
+            prefix + " reads column '" + printable(name) + "', which '" + file.path + "' does not have";
         std::string close = closestName(name, file.header);
         if (!close.empty())
-          message += " (did you mean '" + close + "'?)";
+          message += " (did you mean '" + printable(close) + "'?)";
         else
           message += " (its columns: " + listColumns(file.header) + ")";
         throw DataError(message);
       }
       if (it->second.size() > 1)
-        throw DataError(prefix + " reads column '" + name + "', which the header of '" + file.path +
+        throw DataError(prefix + " reads column '" + printable(name) + "', which the header of '" + file.path +
                         "' has more than once (columns " + std::to_string(it->second[0] + 1) +
                         " and " + std::to_string(it->second[1] + 1) + ")");
       return it->second[0];
@@ -51,13 +51,13 @@ std::vector<std::size_t> bindColumns(const CsvFile &file, const std::vector<Inpu
         throw DataError(prefix + ": a range of columns needs a first and a last column");
       std::size_t first = find(input.columns[0]), last = find(input.columns[1]);
       if (last < first)
-        throw DataError(prefix + ": column '" + input.columns[1] + "' comes before '" +
-                        input.columns[0] + "' in '" + file.path + "' (columns " +
+        throw DataError(prefix + ": column '" + printable(input.columns[1]) + "' comes before '" +
+                        printable(input.columns[0]) + "' in '" + file.path + "' (columns " +
                         std::to_string(last + 1) + " and " + std::to_string(first + 1) + ")");
       for (std::size_t c = first; c <= last; ++c) mine.push_back(c);
       if (mine.size() != input.size)
         throw DataError(prefix + " has " + std::to_string(input.size) + " elements, but '" +
-                        input.columns[0] + " .. " + input.columns[1] + "' is " +
+                        printable(input.columns[0]) + " .. " + printable(input.columns[1]) + "' is " +
                         std::to_string(mine.size()) + " columns of '" + file.path + "'");
     } else {
       if (input.columns.size() != input.size)

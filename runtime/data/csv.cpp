@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -158,7 +159,25 @@ CsvFile openCsv(const std::string &path) {
   return csvFromText(path, std::move(text));
 }
 
-Table readColumns(const CsvFile &file, const std::vector<std::size_t> &columns) {
+std::string printable(std::string_view text) {
+  constexpr std::size_t kShown = 60;
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < kShown; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > kShown) out += "...";
+  return out;
+}
+
+Table readColumns(const CsvFile &file, const std::vector<std::size_t> &columns,
+                  std::size_t maxRows) {
   const std::size_t width = file.header.size();
   for (std::size_t c : columns)
     if (c >= width) throw DataError(file.path + ": no column " + std::to_string(c + 1));
@@ -171,6 +190,9 @@ Table readColumns(const CsvFile &file, const std::vector<std::size_t> &columns) 
   std::size_t row = 0;
   while (true) {
     if (!records.next(cells, row + 1)) break;
+    if (row == maxRows)
+      throw DataError(file.path + ": more than " + std::to_string(maxRows) +
+                      " data rows (raise the limit with --max-rows)");
     ++row;
     auto where = [&] { return describeRow(row, records.recordLine()); };
     if (records.count() != width)
@@ -182,17 +204,17 @@ Table readColumns(const CsvFile &file, const std::vector<std::size_t> &columns) 
       const std::string &cell = cells[c];
       auto fail = [&](const std::string &why) {
         return DataError(file.path + ": " + where() + ", column " + std::to_string(c + 1) + " '" +
-                         file.header[c] + "': " + why);
+                         printable(file.header[c]) + "': " + why);
       };
       if (cell.empty()) throw fail("empty cell (a number is needed)");
       errno = 0;
       char *stop = nullptr;
       const double v = std::strtod(cell.c_str(), &stop);
       const bool hex = cell.find_first_of("xX") != std::string::npos;
-      if (stop != cell.c_str() + cell.size() || hex) throw fail("'" + cell + "' is not a number");
+      if (stop != cell.c_str() + cell.size() || hex) throw fail("'" + printable(cell) + "' is not a number");
       if (std::isnan(v) || std::isinf(v)) {
-        if (errno == ERANGE) throw fail("'" + cell + "' is out of the range of a double");
-        throw fail("'" + cell + "' is not a finite number");
+        if (errno == ERANGE) throw fail("'" + printable(cell) + "' is out of the range of a double");
+        throw fail("'" + printable(cell) + "' is not a finite number");
       }
       out[k].push_back(v);
     }

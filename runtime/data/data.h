@@ -23,6 +23,11 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/// `text` as messages show a cell or a column name: bytes below 0x20 and 0x7f as `\xNN` (a
+/// terminal is never fed control characters from a data file), and at most 60 bytes of it, then
+/// `...`.
+std::string printable(std::string_view text);
+
 /// A CSV file's text and its header. Accepted: `,` between cells; `\n`, `\r\n` or `\r` line ends;
 /// a UTF-8 byte-order mark at the start (skipped); cells in double quotes (`"a,b"`, `""` for a
 /// quote inside, line breaks allowed); spaces and tabs around a cell (trimmed); blank lines at
@@ -41,16 +46,21 @@ CsvFile openCsv(const std::string &path);
 /// The same for text in memory (tests); `path` names it in messages.
 CsvFile csvFromText(std::string path, std::string text);
 
+/// The most data rows read by default (--max-rows): a clear error instead of an exhausted machine.
+inline constexpr std::size_t kDefaultMaxRows = std::size_t{1} << 24;
+
 /// The rows of the chosen columns as numbers: columns[k][r] is row r of header column
 /// `chosen[k]`. Every row must have as many cells as the header, and every chosen cell must be a
 /// finite decimal number read with strtod (hex, `nan`, `inf` and out-of-range numbers are
-/// refused); other cells may hold anything. A file with a header and no rows is an error.
+/// refused); other cells may hold anything. A file with a header and no rows is an error, and so
+/// is one with more than `maxRows` rows (the message names --max-rows).
 /// Throws DataError naming the row (1-based, after the header), its line and the column.
 struct Table {
   std::size_t rows = 0;
   std::vector<std::vector<double>> columns;
 };
-Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen);
+Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen,
+                  std::size_t maxRows = kDefaultMaxRows);
 
 /// How a model input reads the file: the columns of its elements (`y`; `x0, x1, x2`; a listed
 /// `from (a, b)`), or with `range` the run of columns from `columns[0]` to `columns[1]` in file

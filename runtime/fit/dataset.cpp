@@ -16,7 +16,8 @@ const InputDecl *findInput(const LoweredProgram &program, const std::string &nam
 } // namespace
 
 Dataset loadDataset(const std::string &path, const LoweredProgram &program,
-                    const std::vector<ArrayInfo> &inputs, const std::string &modelPath) {
+                    const std::vector<ArrayInfo> &inputs, const std::string &modelPath,
+                    std::size_t maxRows) {
   data::CsvFile file = data::openCsv(path);
   std::vector<data::InputColumns> specs;
   for (const ArrayInfo &a : inputs) {
@@ -33,7 +34,7 @@ Dataset loadDataset(const std::string &path, const LoweredProgram &program,
   const std::vector<std::size_t> columns = data::bindColumns(file, specs);
   Dataset out;
   out.path = path;
-  data::Table table = data::readColumns(file, columns);
+  data::Table table = data::readColumns(file, columns, maxRows);
   out.rows = table.rows;
   out.columns = std::move(table.columns);
   std::uint64_t h = data::fnv1a(std::to_string(out.rows));

@@ -134,9 +134,11 @@ struct Dataset {
 };
 
 /// Reads the columns of `inputs` (all of the program's, or those `predict` needs) from a CSV
-/// file; `where(input)` locates an input's declaration for messages. Throws data::DataError.
+/// file; `where(input)` locates an input's declaration for messages. At most `maxRows` rows
+/// (--max-rows). Throws data::DataError.
 Dataset loadDataset(const std::string &path, const LoweredProgram &program,
-                    const std::vector<ArrayInfo> &inputs, const std::string &modelPath);
+                    const std::vector<ArrayInfo> &inputs, const std::string &modelPath,
+                    std::size_t maxRows = data::kDefaultMaxRows);
 /// Standardizes the named inputs with statistics of the data itself.
 void standardize(Dataset &data, const std::vector<ArrayInfo> &inputs,
                  const std::vector<std::string> &names);

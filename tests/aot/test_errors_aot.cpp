@@ -58,7 +58,11 @@ TEST_CASE("names that cannot be C symbols are errors at their definitions", "[ao
             "_g(x) = x\n"
             "erf(x) = x\n"
             "nabla_module_info(t) = t\n"
-            "fine(t) = t\n");
+            "fine(t) = t\n"
+            "exit(t) = t\n"
+            "system(t) = t\n"
+            "fopen(t) = t\n"
+            "environ(t) = t\n");
   ProcessResult r = runNablaWith({"compile", dir / "clash.nabla", "-o", dir / "libclash.so"});
   INFO(r.err);
   CHECK(r.exitCode == 1);
@@ -73,6 +77,12 @@ TEST_CASE("names that cannot be C symbols are errors at their definitions", "[ao
   CHECK(contains(r.err, "clash.nabla:6:1: error: cannot export 'erf'"));
   CHECK(contains(r.err, "clash.nabla:7:1: error: 'nabla_module_info' would be exported twice"));
   CHECK_FALSE(contains(r.err, "'fine'"));
+  // Any name of the C library: a host that loads the library would call the model instead.
+  CHECK(contains(r.err, "clash.nabla:9:1: error: cannot export 'exit': 'exit' is a name of the C "
+                        "library, which the library would replace in its host"));
+  CHECK(contains(r.err, "clash.nabla:10:1: error: cannot export 'system'"));
+  CHECK(contains(r.err, "clash.nabla:11:1: error: cannot export 'fopen'"));
+  CHECK(contains(r.err, "clash.nabla:12:1: error: cannot export 'environ'"));
   CHECK_FALSE(exists(dir / "libclash.so"));
 
   // Without the Hessian, f and f_hess no longer clash.

@@ -121,7 +121,10 @@ TEST_CASE("the C host sample builds with the C compiler and prints the right num
                                    std::string(kSource) + "/samples/embed/c_host/main.c",
                                    "-L" NABLA_LIBRARY_DIR, "-lnabla",
                                    "-Wl,-rpath," NABLA_LIBRARY_DIR, "-o", exe};
-  if (*kSanitizeFlags) args.insert(args.begin(), kSanitizeFlags);
+  std::istringstream flags(kSanitizeFlags);  // words separated by spaces
+  std::vector<std::string> words;
+  for (std::string w; flags >> w;) words.push_back(w);
+  args.insert(args.begin(), words.begin(), words.end());
   mustRun(NABLA_CC, args);
 
   ProcessResult r = mustRun(exe, {}, 120);

@@ -98,6 +98,32 @@ TEST_CASE("CSV: an empty file and a header without rows are errors", "[data]") {
   }
 }
 
+TEST_CASE("CSV: messages show cells and names without control characters, and cut long ones",
+          "[data]") {
+  CHECK(errorOf("a,b\n1,\x1b[31mred\n", {1}) ==
+        "d.csv: row 1 (line 2), column 2 'b': '\\x1B[31mred' is not a number");
+  CHECK(errorOf("a\x07,b\n1,x\n", {0, 1}) ==
+        "d.csv: row 1 (line 2), column 2 'b': 'x' is not a number");
+  CHECK(errorOf("a\x07,b\nz,1\n", {0}) ==
+        "d.csv: row 1 (line 2), column 1 'a\\x07': 'z' is not a number");
+  CHECK(errorOf("a\n" + std::string(100, 'q') + "\n", {0}) ==
+        "d.csv: row 1 (line 2), column 1 'a': '" + std::string(60, 'q') + "...' is not a number");
+  CHECK(printable("ok") == "ok");
+  CHECK(printable(std::string("\0\x7f", 2)) == "\\x00\\x7F");
+}
+
+TEST_CASE("CSV: more rows than the limit are an error naming --max-rows", "[data]") {
+  CsvFile f = csvFromText("d.csv", "x\n1\n2\n3\n\n");
+  CHECK(readColumns(f, {0}, 3).rows == 3);  // trailing blank lines are not rows
+  try {
+    readColumns(f, {0}, 2);
+    FAIL("no error");
+  } catch (const DataError &e) {
+    CHECK(std::string(e.what()) == "d.csv: more than 2 data rows (raise the limit with --max-rows)");
+  }
+  CHECK(kDefaultMaxRows == std::size_t{1} << 24);
+}
+
 TEST_CASE("binding inputs to columns: names, defaults, runs of columns, and the errors", "[data]") {
   CsvFile f = csvFromText("d.csv", "id,x0,x1,x2,target,x1b\n");
   auto spec = [](std::string name, std::size_t size, std::vector<std::string> columns, bool range) {

@@ -104,6 +104,26 @@ TEST_CASE("fit: bad data is an error naming the file, the row and the column", "
   fails("", d + ": the file is empty");
   fails("x,y\n", d + ": the file has a header but no data rows");
   fails("x,z\n1,2\n", "input 'y' reads column 'y', which '" + d + "' does not have");
+  // The limits of fit and predict: rows of data and the model's own.
+  writeText(dir.file("d.csv"), "x,y\n1,2\n3,4\n5,6\n");
+  ProcessResult rows = runNabla({"fit", dir.file("m.nabla"), "--data", dir.file("d.csv"),
+                                 "--optimizer", "sgd", "--max-rows", "2"});
+  CHECK(rows.exitCode == 1);
+  CHECK_THAT(rows.err, Contains(d + ": more than 2 data rows (raise the limit with --max-rows)"));
+  CHECK(runNabla({"fit", dir.file("m.nabla"), "--data", dir.file("d.csv"), "--optimizer", "sgd",
+                  "--max-rows", "3", "--epochs", "1"})
+            .exitCode == 0);
+  ProcessResult nodes = runNabla({"fit", dir.file("m.nabla"), "--data", dir.file("d.csv"),
+                                  "--max-nodes", "3"});
+  CHECK(nodes.exitCode == 1);
+  CHECK_THAT(nodes.err, Contains("(raise the limit with --max-nodes)"));
+  CHECK(runNabla({"fit", dir.file("m.nabla"), "--max-rows", "0"}).exitCode == 2);
+  writeText(dir.file("p.json"), "{\"w\": 1}");
+  writeText(dir.file("pm.nabla"), "param w = 0\ninput x\np = w*x\nminimize p^2\n");
+  ProcessResult predicted = runNabla({"predict", dir.file("pm.nabla"), "--params", dir.file("p.json"),
+                                      "--data", dir.file("d.csv"), "--max-rows", "1"});
+  CHECK(predicted.exitCode == 1);
+  CHECK_THAT(predicted.err, Contains("more than 1 data rows"));
   ProcessResult missing = runNabla({"fit", dir.file("m.nabla"), "--data", dir.file("none.csv")});
   CHECK(missing.exitCode == 1);
   CHECK_THAT(missing.err, Contains("cannot read '" + dir.file("none.csv") + "'"));

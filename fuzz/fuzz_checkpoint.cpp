@@ -1,0 +1,46 @@
+// Fuzz target: reading checkpoints (runtime/fit/checkpoint.cpp), as `nabla fit --resume` does.
+// The first byte chooses the mode: odd, the rest is the whole file; even, the rest is the body
+// and a header with its right length and checksum is put before it, so that the JSON reader is
+// reached too.
+//
+// Properties: a file that is not a complete, valid checkpoint is refused with a FitError that
+// names the file; one that is accepted writes back to text that reads back to the same text.
+#include "fuzz_support.h"
+
+#include "runtime/data/data.h"
+#include "runtime/fit/fit.h"
+
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+constexpr const char *kPath = "fuzz.checkpoint";
+
+std::string withHeader(const std::string &body) {
+  char hash[20];
+  std::snprintf(hash, sizeof hash, "%016" PRIx64, nabla::data::fnv1a(body));
+  return "nabla-checkpoint 1 " + std::to_string(body.size()) + " " + hash + "\n" + body;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+  if (size == 0) return 0;
+  std::string rest(reinterpret_cast<const char *>(data + 1), size - 1);
+  const std::string text = data[0] % 2 ? rest : withHeader(rest);
+  nabla::fit::Checkpoint c;
+  try {
+    c = nabla::fit::parseCheckpoint(kPath, text);
+  } catch (const nabla::fit::FitError &e) {
+    NABLA_FUZZ_CHECK(std::string(e.what()).rfind(kPath, 0) == 0);
+    return 0;
+  }
+  NABLA_FUZZ_CHECK(c.losses.size() == c.step);
+  const std::string again = nabla::fit::checkpointText(c);
+  nabla::fit::Checkpoint d = nabla::fit::parseCheckpoint(kPath, again);
+  NABLA_FUZZ_CHECK(nabla::fit::checkpointText(d) == again);
+  return 0;
+}

@@ -1,0 +1,84 @@
+// Fuzz target: CSV loading (runtime/data): the header, every column as numbers, single columns,
+// and inputs bound to columns by name and by a run of columns, with a small row limit.
+//
+// Properties: bad data is a DataError whose message names the file and shows no raw control
+// character; a table read has at least one row, one value per row and chosen column, and only
+// finite numbers.
+#include "fuzz_support.h"
+
+#include "runtime/data/data.h"
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace nabla::data;
+
+constexpr const char *kPath = "fuzz.csv";
+constexpr std::size_t kMaxRows = 256;
+
+void checkError(const DataError &e) {
+  const std::string m = e.what();
+  NABLA_FUZZ_CHECK(!m.empty());
+  NABLA_FUZZ_CHECK(m.find(kPath) != std::string::npos);
+  for (char c : m) NABLA_FUZZ_CHECK(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
+}
+
+void readAndCheck(const CsvFile &file, const std::vector<std::size_t> &chosen) {
+  try {
+    Table t = readColumns(file, chosen, kMaxRows);
+    NABLA_FUZZ_CHECK(t.rows >= 1 && t.rows <= kMaxRows);
+    NABLA_FUZZ_CHECK(t.columns.size() == chosen.size());
+    for (const std::vector<double> &c : t.columns) {
+      NABLA_FUZZ_CHECK(c.size() == t.rows);
+      for (double v : c) NABLA_FUZZ_CHECK(std::isfinite(v));
+    }
+  } catch (const DataError &e) {
+    checkError(e);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+  std::string text = size ? std::string(reinterpret_cast<const char *>(data), size) : "";
+  CsvFile file;
+  try {
+    file = csvFromText(kPath, std::move(text));
+  } catch (const DataError &e) {
+    checkError(e);
+    return 0;
+  }
+  const std::size_t width = file.header.size();
+  NABLA_FUZZ_CHECK(width >= 1);
+  NABLA_FUZZ_CHECK(file.bodyOffset <= file.text.size());
+  std::vector<std::size_t> all;
+  for (std::size_t c = 0; c < width && c < 64; ++c) all.push_back(c);
+  readAndCheck(file, all);
+  for (std::size_t c = 0; c < width && c < 4; ++c) readAndCheck(file, {c});
+  readAndCheck(file, {});
+
+  // Binding: the first column by name, and the run from the first column to the last.
+  InputColumns one;
+  one.name = "x";
+  one.columns = {file.header[0]};
+  InputColumns run;
+  run.name = "v";
+  run.size = width;
+  run.columns = {file.header[0], file.header[width - 1]};
+  run.range = true;
+  for (const InputColumns &input : {one, run}) {
+    try {
+      std::vector<std::size_t> bound = bindColumns(file, {input});
+      NABLA_FUZZ_CHECK(bound.size() == input.size);
+      for (std::size_t c : bound) NABLA_FUZZ_CHECK(c < width);
+      readAndCheck(file, bound);
+    } catch (const DataError &e) {
+      checkError(e);
+    }
+  }
+  return 0;
+}
