@@ -6,6 +6,7 @@
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/DerivedTypes.h>
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/Module.h>
 
 namespace nabla::codegen {
@@ -25,6 +26,191 @@ bool libmvecHas(std::string_view name) {
     if (f == name) return true;
   return false;
 }
+
+namespace {
+
+/// Rows prefetched ahead of the block being computed by the gathered kernel: a few blocks, so
+/// that the rows' cache lines are on their way from memory while the blocks before them compute.
+constexpr std::uint64_t kPrefetchRows = 32;
+
+/// The gathered kernel (BatchOptions::gatherName) over the block function of a batched kernel:
+/// each block's rows are gathered from the table into a small column-major buffer, which the
+/// block reads as its columns. One loop covers the last partial block too: its missing rows
+/// repeat the block's first row and are masked out of the sums, as the padding of the column
+/// kernel is.
+void emitGatherKernel(llvm::Module &module, const std::string &name, llvm::Function &block,
+                      const FrameLayout &layout, std::uint64_t roots, std::size_t inputCount,
+                      unsigned lanes, bool fastMath) {
+  if (module.getNamedValue(name)) throw CodegenError("entry point '" + name + "' is defined twice");
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Type *f64 = llvm::Type::getDoubleTy(ctx);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type *vec = lanes == 1 ? f64 : static_cast<llvm::Type *>(llvm::FixedVectorType::get(f64, lanes));
+  llvm::Type *indexVec = lanes == 1 ? i64 : static_cast<llvm::Type *>(llvm::FixedVectorType::get(i64, lanes));
+  auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i64, i64, ptr, i64, ptr, ptr}, false);
+  auto *fn = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, module);
+  fn->setDoesNotThrow();
+  const char *names[] = {"params", "begin", "end", "table", "stride", "index", "sums"};
+  for (unsigned k = 0; k < 7; ++k) fn->getArg(k)->setName(names[k]);
+  for (unsigned k : {0u, 3u, 5u, 6u}) fn->addParamAttr(k, llvm::Attribute::NoCapture);
+  for (unsigned k : {0u, 3u, 5u}) fn->addParamAttr(k, llvm::Attribute::ReadOnly);
+  if (fastMath) addFastMathAttributes(*fn);
+  llvm::Value *params = fn->getArg(0), *begin = fn->getArg(1), *end = fn->getArg(2),
+              *table = fn->getArg(3), *stride = fn->getArg(4), *index = fn->getArg(5),
+              *sums = fn->getArg(6);
+
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  auto *failed = llvm::BasicBlock::Create(ctx, "failed", fn);
+  std::vector<Scratch> heap;
+  auto scratch = [&](llvm::Type *t, std::uint64_t count, const char *what) {
+    Scratch s = allocateScratch(module, b, t, count, what);
+    if (s.failed) {
+      llvm::IRBuilder<> fb(s.failed);
+      for (const Scratch &h : heap) fb.CreateCall(h.free, {h.pointer});
+      fb.CreateBr(failed);
+      heap.push_back(s);
+    }
+    return s.pointer;
+  };
+  const std::uint64_t width = std::max<std::uint64_t>(inputCount, 1);
+  llvm::Value *acc = scratch(vec, roots, "acc");
+  llvm::Value *frame = layout.split ? scratch(vec, layout.size, "frame")
+                                    : llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
+  llvm::Value *rows = scratch(f64, width * lanes, "block.rows");
+  llvm::Value *columns = scratch(ptr, width, "block.columns");
+  llvm::Value *padded = scratch(i64, lanes, "block.index");
+  b.CreateMemSet(acc, b.getInt8(0), b.getInt64(std::max<std::uint64_t>(roots, 1) * lanes * 8), kAlign);
+  // A counted loop (the code stays small whatever the count): body(k) for k < count.
+  auto forEach = [&](const char *what, std::uint64_t count, auto body) {
+    if (count == 0) return;
+    llvm::BasicBlock *before = b.GetInsertBlock();
+    auto *each = llvm::BasicBlock::Create(ctx, what, fn);
+    auto *after = llvm::BasicBlock::Create(ctx, std::string(what) + ".end", fn);
+    b.CreateBr(each);
+    b.SetInsertPoint(each);
+    llvm::PHINode *k = b.CreatePHI(i64, 2, "k");
+    k->addIncoming(b.getInt64(0), before);
+    body(k);
+    llvm::Value *next = b.CreateAdd(k, b.getInt64(1));
+    k->addIncoming(next, b.GetInsertBlock());
+    b.CreateCondBr(b.CreateICmpULT(next, b.getInt64(count)), each, after);
+    b.SetInsertPoint(after);
+  };
+  forEach("columns", inputCount, [&](llvm::Value *c) {
+    b.CreateStore(b.CreateInBoundsGEP(f64, rows, b.CreateMul(c, b.getInt64(lanes))),
+                  b.CreateInBoundsGEP(ptr, columns, c));
+  });
+  // Cache lines per row, counting the one a row that starts inside a line spills into.
+  llvm::Value *lines = b.CreateAdd(b.CreateUDiv(b.CreateMul(stride, b.getInt64(8)), b.getInt64(64)),
+                                   b.getInt64(2), "lines");
+  llvm::BasicBlock *start = b.GetInsertBlock();
+  auto *loop = llvm::BasicBlock::Create(ctx, "loop", fn);
+  auto *whole = llvm::BasicBlock::Create(ctx, "whole", fn);
+  auto *partial = llvm::BasicBlock::Create(ctx, "partial", fn);
+  auto *prefetch = llvm::BasicBlock::Create(ctx, "prefetch", fn);
+  auto *prefetchLine = llvm::BasicBlock::Create(ctx, "prefetch.line", fn);
+  auto *gather = llvm::BasicBlock::Create(ctx, "gather", fn);
+  auto *gatherColumn = llvm::BasicBlock::Create(ctx, "gather.column", fn);
+  auto *run = llvm::BasicBlock::Create(ctx, "run", fn);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", fn);
+  b.CreateCondBr(b.CreateICmpUGE(begin, end), done, loop);
+
+  b.SetInsertPoint(loop);
+  llvm::PHINode *row = b.CreatePHI(i64, 2, "row");
+  row->addIncoming(begin, start);
+  llvm::Value *left = b.CreateSub(end, row, "left");
+  b.CreateCondBr(b.CreateICmpUGE(left, b.getInt64(lanes)), whole, partial);
+
+  // A partial block: its rows, then the first of them again.
+  b.SetInsertPoint(partial);
+  for (unsigned l = 0; l < lanes; ++l) {
+    llvm::Value *inside = b.CreateICmpULT(b.getInt64(l), left);
+    llvm::Value *at = b.CreateInBoundsGEP(i64, index, b.CreateAdd(row, b.CreateSelect(inside, b.getInt64(l), b.getInt64(0))));
+    b.CreateStore(b.CreateLoad(i64, at), b.CreateConstInBoundsGEP1_64(i64, padded, l));
+  }
+  b.CreateBr(gather);
+
+  // A whole block: prefetch the rows kPrefetchRows on, when there are that many.
+  b.SetInsertPoint(whole);
+  llvm::Value *ahead = b.CreateAdd(row, b.getInt64(kPrefetchRows + lanes));
+  b.CreateCondBr(b.CreateICmpULE(ahead, end), prefetch, gather);
+  b.SetInsertPoint(prefetch);
+  llvm::Function *prefetchFn = llvm::Intrinsic::getDeclaration(&module, llvm::Intrinsic::prefetch, {ptr});
+  std::vector<llvm::Value *> rowStarts;
+  for (unsigned l = 0; l < lanes; ++l) {
+    llvm::Value *at = b.CreateAdd(row, b.getInt64(kPrefetchRows + l));
+    llvm::Value *r = b.CreateLoad(i64, b.CreateInBoundsGEP(i64, index, at));
+    rowStarts.push_back(b.CreateInBoundsGEP(f64, table, b.CreateMul(r, stride)));
+  }
+  b.CreateBr(prefetchLine);
+  b.SetInsertPoint(prefetchLine);
+  llvm::PHINode *line = b.CreatePHI(i64, 2, "line");
+  line->addIncoming(b.getInt64(0), prefetch);
+  llvm::Value *offset = b.CreateMul(line, b.getInt64(64));
+  for (llvm::Value *p : rowStarts)
+    b.CreateCall(prefetchFn, {b.CreateGEP(b.getInt8Ty(), p, offset), b.getInt32(0), b.getInt32(3), b.getInt32(1)});
+  llvm::Value *nextLine = b.CreateAdd(line, b.getInt64(1));
+  line->addIncoming(nextLine, prefetchLine);
+  b.CreateCondBr(b.CreateICmpULT(nextLine, lines), prefetchLine, gather);
+
+  // The block's rows into its columns: one vector gather per input.
+  b.SetInsertPoint(gather);
+  llvm::PHINode *indices = b.CreatePHI(ptr, 3, "indices");
+  indices->addIncoming(padded, partial);
+  llvm::Value *here = nullptr;
+  {
+    llvm::IRBuilder<> wb(whole->getTerminator());
+    here = wb.CreateInBoundsGEP(i64, index, row, "here");
+  }
+  indices->addIncoming(here, whole);
+  indices->addIncoming(here, prefetchLine);
+  llvm::PHINode *valid = b.CreatePHI(i64, 3, "valid");
+  valid->addIncoming(left, partial);
+  valid->addIncoming(b.getInt64(lanes), whole);
+  valid->addIncoming(b.getInt64(lanes), prefetchLine);
+  llvm::Value *base = b.CreateMul(b.CreateAlignedLoad(indexVec, indices, kAlign), lanes == 1 ? stride : b.CreateVectorSplat(lanes, stride), "base");
+  if (inputCount == 0) {
+    b.CreateBr(run);
+  } else {
+    b.CreateBr(gatherColumn);
+    b.SetInsertPoint(gatherColumn);
+    llvm::PHINode *c = b.CreatePHI(i64, 2, "c");
+    c->addIncoming(b.getInt64(0), gather);
+    llvm::Value *offsets = b.CreateAdd(base, lanes == 1 ? c : b.CreateVectorSplat(lanes, c));
+    llvm::Value *cells = b.CreateInBoundsGEP(f64, table, offsets);
+    llvm::Value *values = lanes == 1 ? static_cast<llvm::Value *>(b.CreateAlignedLoad(f64, cells, kAlign))
+                                     : b.CreateMaskedGather(vec, cells, kAlign);
+    b.CreateAlignedStore(values, b.CreateInBoundsGEP(f64, rows, b.CreateMul(c, b.getInt64(lanes))), kAlign);
+    llvm::Value *next = b.CreateAdd(c, b.getInt64(1));
+    c->addIncoming(next, gatherColumn);
+    b.CreateCondBr(b.CreateICmpULT(next, b.getInt64(inputCount)), gatherColumn, run);
+  }
+
+  b.SetInsertPoint(run);
+  b.CreateCall(&block, {params, columns, b.getInt64(0), valid, frame, acc});
+  llvm::Value *nextRow = b.CreateAdd(row, valid);
+  row->addIncoming(nextRow, run);
+  b.CreateCondBr(b.CreateICmpULT(nextRow, end), loop, done);
+
+  // The sums: lanes added in order, as in the column kernel.
+  b.SetInsertPoint(done);
+  forEach("reduce", roots, [&](llvm::Value *k) {
+    llvm::Value *total = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(vec, acc, k), kAlign);
+    if (lanes > 1) total = b.CreateFAddReduce(llvm::ConstantFP::getNegativeZero(f64), total);
+    b.CreateStore(total, b.CreateInBoundsGEP(f64, sums, k));
+  });
+  for (const Scratch &h : heap) b.CreateCall(h.free, {h.pointer});
+  b.CreateRetVoid();
+
+  b.SetInsertPoint(failed);
+  forEach("nan", roots, [&](llvm::Value *k) {
+    b.CreateStore(llvm::ConstantFP::getNaN(f64), b.CreateInBoundsGEP(f64, sums, k));
+  });
+  b.CreateRetVoid();
+}
+
+}  // namespace
 
 llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entry,
                                 std::size_t paramCount, std::size_t inputCount,
@@ -234,6 +420,9 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
     b.CreateStore(llvm::ConstantFP::getNaN(f64), b.CreateInBoundsGEP(f64, sums, k));
   });
   b.CreateRetVoid();
+  if (!options.gatherName.empty()) 
+    emitGatherKernel(module, options.gatherName, *block, layout, roots, inputCount, lanes,
+                     options.fastMath);
   return fn;
 }
 

@@ -31,6 +31,13 @@ struct BatchOptions {
   std::size_t maxPartSize = 256;
   std::size_t splitAbove = 0;
   bool forFastIsel = false;
+  /// When not empty, emitBatchKernel also adds the gathered kernel of that name:
+  ///   void NAME(const double *params, uint64_t begin, uint64_t end, const double *table,
+  ///             uint64_t stride, const uint64_t *index, double *sums)
+  /// Row r of it (begin <= r < end) is row index[r] of the row-major `table`: its input c is
+  /// table[index[r] * stride + c]. The sums have the same bits as the kernel's over columns that
+  /// hold those rows at positions begin..end. The rows a few blocks ahead are prefetched.
+  std::string gatherName;
 };
 
 /// The math functions glibc's libmvec has vector variants of (since glibc 2.35), by scalar name.

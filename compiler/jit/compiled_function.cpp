@@ -25,6 +25,7 @@ struct FunctionCode {
   std::atomic<ValueAndGradFn> valueAndGrad{nullptr};
   std::atomic<HessianFn> hessian{nullptr};
   std::atomic<BatchFn> batch{nullptr};
+  std::atomic<BatchGatherFn> batchGather{nullptr};
   std::shared_ptr<Workers> workers;  // for batchMean
   ModuleHandle first;      // the first tier (kept: a call may still be running in it), from LLVM
   ExecutableMemory baseline;  // or from the baseline generator
@@ -79,7 +80,9 @@ std::unique_ptr<llvm::Module> emitFunction(llvm::LLVMContext &context, const std
   }
   if (tapes.batch) {
     tapes.batch->name = symbol + "_batch";
-    codegen::emitBatchKernel(*module, *tapes.batch, tapes.gradSize, tapes.inputCount, tier.batch);
+    codegen::BatchOptions batch = tier.batch;
+    batch.gatherName = symbol + "_batchg";
+    codegen::emitBatchKernel(*module, *tapes.batch, tapes.gradSize, tapes.inputCount, batch);
   }
   if (tier.emit.verify) codegen::verifyModule(*module);
   return module;
@@ -96,9 +99,12 @@ ModuleHandle install(Session &session, FunctionCode &code, const std::string &sy
   HessianFn hess =
       tapes.hessian ? reinterpret_cast<HessianFn>(session.lookup(symbol + "_hess")) : nullptr;
   BatchFn batch = tapes.batch ? reinterpret_cast<BatchFn>(session.lookup(symbol + "_batch")) : nullptr;
+  BatchGatherFn gather =
+      tapes.batch ? reinterpret_cast<BatchGatherFn>(session.lookup(symbol + "_batchg")) : nullptr;
   code.value.store(value, std::memory_order_release);
   code.valueAndGrad.store(grad, std::memory_order_release);
   code.hessian.store(hess, std::memory_order_release);
+  code.batchGather.store(gather, std::memory_order_release);
   code.batch.store(batch, std::memory_order_release);
   return handle;
 }
@@ -153,6 +159,20 @@ void sumByRows(ValueAndGradFn fn, std::size_t gradSize, std::size_t arity, const
   }
 }
 
+/// sumByRows over rows picked from a table.
+void sumByRows(ValueAndGradFn fn, std::size_t gradSize, std::size_t arity, const double *params,
+               std::size_t begin, std::size_t end, const TableRows &rows, double *sums) {
+  std::vector<double> args(arity), grad(gradSize);
+  std::copy(params, params + gradSize, args.begin());
+  for (std::size_t k = 0; k <= gradSize; ++k) sums[k] = 0;
+  for (std::size_t r = begin; r < end; ++r) {
+    const double *row = rows.table + rows.index[r] * rows.stride;
+    std::copy(row, row + (arity - gradSize), args.begin() + static_cast<std::ptrdiff_t>(gradSize));
+    sums[0] += fn(args.data(), grad.data());
+    for (std::size_t k = 0; k < gradSize; ++k) sums[1 + k] += grad[k];
+  }
+}
+
 }  // namespace
 
 CompiledFunction::CompiledFunction() = default;
@@ -171,6 +191,9 @@ HessianFn CompiledFunction::hessianFn() const {
 }
 BatchFn CompiledFunction::batchFn() const {
   return code_ ? code_->batch.load(std::memory_order_acquire) : nullptr;
+}
+BatchGatherFn CompiledFunction::batchGatherFn() const {
+  return code_ ? code_->batchGather.load(std::memory_order_acquire) : nullptr;
 }
 
 bool CompiledFunction::optimized() const {
@@ -240,6 +263,35 @@ void CompiledFunction::batchSums(std::span<const double> params, std::size_t beg
               sums.data());
 }
 
+template <class SumChunk>
+double CompiledFunction::meanOverChunks(std::size_t n, std::span<double> grad, unsigned threads,
+                                        const SumChunk &sumChunk) const {
+  const std::size_t width = gradSize_ + 1;
+  if (n == 0) {
+    for (double &g : grad) g = std::numeric_limits<double>::quiet_NaN();
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  // Chunks of whole vector blocks (64 rows is a multiple of every lane count), one partial sum
+  // each, added in chunk order.
+  Workers &workers = *code_->workers;
+  const unsigned use = threads == 0 ? workers.size() : std::min(threads, workers.size());
+  std::size_t chunks = std::min<std::size_t>(use, (n + kRowsPerChunk - 1) / kRowsPerChunk);
+  if (chunks < 1) chunks = 1;
+  const std::size_t per = ((n + chunks - 1) / chunks + 63) / 64 * 64;
+  chunks = (n + per - 1) / per;
+  std::vector<double> partial(chunks * width);
+  workers.parallelFor(chunks, use, [&](std::size_t c) {
+    const std::size_t begin = c * per, end = std::min(n, begin + per);
+    sumChunk(begin, end, partial.data() + c * width);
+  });
+  std::vector<double> total(partial.begin(), partial.begin() + static_cast<std::ptrdiff_t>(width));
+  for (std::size_t c = 1; c < chunks; ++c)
+    for (std::size_t k = 0; k < width; ++k) total[k] += partial[c * width + k];
+  const double rows = static_cast<double>(n);
+  for (std::size_t i = 0; i < gradSize_; ++i) grad[i] = total[1 + i] / rows;
+  return total[0] / rows;
+}
+
 double CompiledFunction::batchMean(std::span<const double> params, std::size_t n,
                                    std::span<const double *const> columns, std::span<double> grad,
                                    unsigned threads) const {
@@ -251,36 +303,39 @@ double CompiledFunction::batchMean(std::span<const double> params, std::size_t n
   BatchFn fn = batchFn();
   ValueAndGradFn rowFn = valueAndGradFn();
   const std::size_t gradSize = gradSize_, arity = this->arity();
-  const std::size_t width = gradSize_ + 1;
-  if (n == 0) {
-    for (double &g : grad) g = std::numeric_limits<double>::quiet_NaN();
-    return std::numeric_limits<double>::quiet_NaN();
-  }
-
-  // Chunks of whole vector blocks (64 rows is a multiple of every lane count), one partial sum
-  // each, added in chunk order.
-  Workers &workers = *code_->workers;
-  const unsigned use = threads == 0 ? workers.size() : std::min(threads, workers.size());
-  std::size_t chunks = std::min<std::size_t>(use, (n + kRowsPerChunk - 1) / kRowsPerChunk);
-  if (chunks < 1) chunks = 1;
-  const std::size_t per = ((n + chunks - 1) / chunks + 63) / 64 * 64;
-  chunks = (n + per - 1) / per;
-  std::vector<double> partial(chunks * width);
   const double *p = params.data();
   const double *const *cols = columns.data();
-  workers.parallelFor(chunks, use, [&](std::size_t c) {
-    const std::size_t begin = c * per, end = std::min(n, begin + per);
+  return meanOverChunks(n, grad, threads, [&](std::size_t begin, std::size_t end, double *sums) {
     if (fn)
-      fn(p, begin, end, cols, partial.data() + c * width);
+      fn(p, begin, end, cols, sums);
     else
-      sumByRows(rowFn, gradSize, arity, p, begin, end, cols, partial.data() + c * width);
+      sumByRows(rowFn, gradSize, arity, p, begin, end, cols, sums);
   });
-  std::vector<double> total(partial.begin(), partial.begin() + static_cast<std::ptrdiff_t>(width));
-  for (std::size_t c = 1; c < chunks; ++c)
-    for (std::size_t k = 0; k < width; ++k) total[k] += partial[c * width + k];
-  const double rows = static_cast<double>(n);
-  for (std::size_t i = 0; i < gradSize_; ++i) grad[i] = total[1 + i] / rows;
-  return total[0] / rows;
+}
+
+double CompiledFunction::batchMean(std::span<const double> params, std::size_t n,
+                                   const TableRows &rows, std::span<double> grad,
+                                   unsigned threads) const {
+  if (code_ && !hasBatch_) throw std::logic_error("'" + name_ + "' was compiled without its batched kernel");
+  checkCompiled(code_.get());
+  checkSize("params", params.size(), gradSize_, name_);
+  checkSize("gradient entries", grad.size(), gradSize_, name_);
+  if (rows.stride < inputCount())
+    throw std::invalid_argument("'" + name_ + "' reads " + std::to_string(inputCount()) +
+                                " inputs per row, but the table's rows have " +
+                                std::to_string(rows.stride));
+  if (n > 0 && (rows.table == nullptr || rows.index == nullptr))
+    throw std::invalid_argument("'" + name_ + "': rows of a null table or index");
+  BatchGatherFn fn = batchGatherFn();
+  ValueAndGradFn rowFn = valueAndGradFn();
+  const std::size_t gradSize = gradSize_, arity = this->arity();
+  const double *p = params.data();
+  return meanOverChunks(n, grad, threads, [&](std::size_t begin, std::size_t end, double *sums) {
+    if (fn)
+      fn(p, begin, end, rows.table, rows.stride, rows.index, sums);
+    else
+      sumByRows(rowFn, gradSize, arity, p, begin, end, rows, sums);
+  });
 }
 
 CompiledFunction compileFunction(Session &session, const Graph &graph, std::string_view name,

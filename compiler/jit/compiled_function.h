@@ -36,6 +36,20 @@ using HessianFn = void (*)(const double *args, double *hess);         // n x n, 
 /// sum of gradient entry i.
 using BatchFn = void (*)(const double *params, std::uint64_t begin, std::uint64_t end,
                          const double *const *columns, double *sums);
+/// The gathered kernel (codegen::BatchOptions::gatherName): the same sums over rows [begin, end)
+/// where row r is row index[r] of a row-major table, `stride` doubles apart.
+using BatchGatherFn = void (*)(const double *params, std::uint64_t begin, std::uint64_t end,
+                               const double *table, std::uint64_t stride,
+                               const std::uint64_t *index, double *sums);
+
+/// Rows picked from a row-major table: row r of the batch is row index[r] of the table, whose
+/// inputs are the `stride` doubles at table + index[r] * stride (stride >= the input count; the
+/// inputs come first). A mini-batch of shuffled rows, read where they lie.
+struct TableRows {
+  const double *table = nullptr;
+  std::size_t stride = 0;
+  const std::uint64_t *index = nullptr;
+};
 
 struct FunctionOptions {
   /// LLVM's `fast` flags on every floating-point instruction (see codegen::EmitOptions); IEEE
@@ -101,6 +115,10 @@ public:
   double batchMean(std::span<const double> params, std::size_t n,
                    std::span<const double *const> columns, std::span<double> grad,
                    unsigned threads = 0) const;
+  /// The same over n rows picked from a table: the same bits as batchMean over columns holding
+  /// those rows, with the gather done inside the compiled kernel.
+  double batchMean(std::span<const double> params, std::size_t n, const TableRows &rows,
+                   std::span<double> grad, unsigned threads = 0) const;
   /// The raw sums of rows [begin, end) in the calling thread: sums has 1 + gradSize() entries.
   void batchSums(std::span<const double> params, std::size_t begin, std::size_t end,
                  std::span<const double *const> columns, std::span<double> sums) const;
@@ -111,6 +129,7 @@ public:
   ValueAndGradFn valueAndGradFn() const;
   HessianFn hessianFn() const;
   BatchFn batchFn() const;
+  BatchGatherFn batchGatherFn() const;
   /// The JIT symbol of the value function; `_grad` and `_hess` are appended for the others. The
   /// optimized tier's symbols add `.opt` to it.
   const std::string &symbol() const { return symbol_; }
@@ -133,6 +152,11 @@ private:
   bool hasHessian_ = false;
   bool hasBatch_ = false;
   std::shared_ptr<FunctionCode> code_;
+
+  /// batchMean's chunks over threads: sumChunk(begin, end, sums) for each, added in order.
+  template <class SumChunk>
+  double meanOverChunks(std::size_t n, std::span<double> grad, unsigned threads,
+                        const SumChunk &sumChunk) const;
 };
 
 /// Compiles `d` as a function of `args`. `d` comes from differentiate over the Var nodes of the

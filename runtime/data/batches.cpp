@@ -111,6 +111,9 @@ void BatchColumns::select(const BatchPlan &plan, std::size_t epoch, std::size_t 
   const std::vector<std::vector<double>> &data = *data_;
   const std::size_t begin = plan.begin(b), end = plan.end(b);
   rows_ = end - begin;
+  begin_ = begin;
+  shuffled_ = plan.shuffle;
+  copied_ = false;
   pointers_.resize(data.size());
   if (!plan.shuffle) {
     for (std::size_t c = 0; c < data.size(); ++c) pointers_[c] = data[c].data() + begin;
@@ -125,8 +128,18 @@ void BatchColumns::select(const BatchPlan &plan, std::size_t epoch, std::size_t 
     orderEpoch_ = epoch;
     startOrder(plan, epoch + 1);
   }
-  const std::size_t width = data.size();
   makeRowMajor(plan);
+}
+
+std::optional<PickedRows> BatchColumns::picked() const {
+  if (!shuffled_ || !rowMajor_) return std::nullopt;
+  return PickedRows{rowMajor_.get(), data_->size(), order_.data() + begin_};
+}
+
+const std::vector<const double *> &BatchColumns::pointers() {
+  if (!shuffled_ || copied_) return pointers_;
+  copied_ = true;
+  const std::size_t width = data_->size();
   gathered_.resize(width);
   std::vector<double *> out(width);
   for (std::size_t c = 0; c < width; ++c) {
@@ -134,20 +147,22 @@ void BatchColumns::select(const BatchPlan &plan, std::size_t epoch, std::size_t 
     out[c] = gathered_[c].data();
     pointers_[c] = gathered_[c].data();
   }
+  if (width == 0) return pointers_;
   // Prefetch the cache lines of the row `ahead` positions on, so that many rows are on their way
   // from memory at once.
-  constexpr std::size_t ahead = 8;
-  const std::size_t *order = order_.data() + begin;
+  constexpr std::size_t ahead = 16;
+  const std::size_t *order = order_.data() + begin_;
   const double *rows = rowMajor_.get();
   const std::size_t bytes = width * sizeof(double);
   for (std::size_t r = 0; r < rows_; ++r) {
-    if (r + ahead < rows_ || begin + r + ahead < plan.rows) {
+    if (r + ahead < rows_) {
       const char *next = reinterpret_cast<const char *>(rows + order[r + ahead] * width);
       for (std::size_t line = 0; line < bytes + 63; line += 64) __builtin_prefetch(next + line);
     }
     const double *row = rows + order[r] * width;
     for (std::size_t c = 0; c < width; ++c) out[c][r] = row[c];
   }
+  return pointers_;
 }
 
 Scaling computeScaling(std::span<const double> column) {

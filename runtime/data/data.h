@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -130,20 +131,31 @@ struct BatchPlan {
   std::size_t end(std::size_t b) const { return b * size + size < rows ? b * size + size : rows; }
 };
 
-/// The columns of one batch, contiguous: in file order a view into the data, shuffled a copy of
-/// the batch's rows.
+/// Rows picked from a row-major table: row r is the `stride` doubles at table + index[r] * stride.
+struct PickedRows {
+  const double *table = nullptr;
+  std::size_t stride = 0;
+  const std::size_t *index = nullptr;
+};
+
+/// The rows of one batch. In file order they are a view into the columns; shuffled they are
+/// picked from a row-major copy of the data where they lie (picked()), for kernels that gather
+/// them themselves, and copied into columns only when pointers() asks for them.
 class BatchColumns {
 public:
   /// `columns` stay owned by the caller and must outlive this object.
   explicit BatchColumns(const std::vector<std::vector<double>> &columns) : data_(&columns) {}
-  /// Selects batch `b` of `epoch`; afterwards pointers() has one pointer per column and rows()
-  /// rows.
+  /// Selects batch `b` of `epoch`, of rows() rows.
   void select(const BatchPlan &plan, std::size_t epoch, std::size_t b);
   /// Optional, before the first select() of a run that starts at `epoch`: the row-major copy of a
   /// shuffled plan's data is made here, and the epoch's order is started, so that neither is
   /// counted in the epoch.
   void prepare(const BatchPlan &plan, std::size_t epoch);
-  const std::vector<const double *> &pointers() const { return pointers_; }
+  /// One pointer per column to the batch's rows() values (shuffled: copied at the first call
+  /// after select()).
+  const std::vector<const double *> &pointers();
+  /// Shuffled plans: the batch's rows in the row-major copy (stride: the number of columns).
+  std::optional<PickedRows> picked() const;
   std::size_t rows() const { return rows_; }
 
 private:
@@ -162,6 +174,10 @@ private:
   std::vector<std::vector<double>> gathered_;
   std::vector<const double *> pointers_;
   std::size_t rows_ = 0;
+  std::size_t begin_ = 0;   // the batch's first position in the epoch's order
+  bool shuffled_ = false;   // the last select() was of a shuffled plan
+  bool copied_ = false;     // and pointers() has copied its rows
+
 };
 
 /// FNV-1a (64 bits) of bytes, continuing from `h`: checksums of checkpoints and of the data a

@@ -85,13 +85,18 @@ public:
   /// data::Rng(seed), params in declaration order and elements row-major, one draw each.
   std::vector<double> initialParams(std::uint64_t seed) const;
 
-  /// The objective as written and its gradient, averaged over `rows` rows of `columns` (one
-  /// column per input element; none for a program without inputs, where rows is ignored).
-  double evaluate(std::span<const double> params, std::size_t rows,
-                  std::span<const double *const> columns, std::span<double> grad) const;
+  /// The rows a batch is computed on: `count` rows of `columns` (one column per input element;
+  /// none for a program without inputs, where count is ignored), or, when `picked` is set, rows
+  /// picked from a row-major table, which the compiled kernel gathers itself.
+  struct Rows {
+    std::size_t count = 0;
+    std::span<const double *const> columns;
+    std::optional<data::PickedRows> picked;
+  };
+  /// The objective as written and its gradient, averaged over the rows.
+  double evaluate(std::span<const double> params, const Rows &rows, std::span<double> grad) const;
   /// The mean of each report over the rows, into `out` (reportNames().size() entries).
-  void reports(std::span<const double> params, std::size_t rows,
-               std::span<const double *const> columns, std::span<double> out) const;
+  void reports(std::span<const double> params, const Rows &rows, std::span<double> out) const;
   /// The objective's Hessian averaged over the rows (row-major, paramCount()^2). Needs
   /// ModelOptions::hessian.
   void hessian(std::span<const double> params, std::size_t rows,

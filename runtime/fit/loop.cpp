@@ -371,21 +371,34 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
       break;
     }
     const std::size_t epoch = step / perEpoch, b = step % perEpoch;
-    std::size_t rows = 1;
-    std::span<const double *const> columns;
+    Model::Rows batchRows;
+    batchRows.count = 1;
     if (hasInputs) {
       const Clock::time_point t0 = Clock::now();
       batch.select(plan, epoch, b);
-      rows = batch.rows();
-      columns = batch.pointers();
+      batchRows.count = batch.rows();
+      // Shuffled rows are gathered by the compiled kernel where they lie; in file order the
+      // batch is a view into the columns.
+      batchRows.picked = batch.picked();
+      if (!batchRows.picked) batchRows.columns = batch.pointers();
       timing.batching += seconds(t0, Clock::now());
-      timing.rows += rows;
+      timing.rows += batchRows.count;
     }
+    const std::size_t rows = batchRows.count;
+    // The batch as columns, for what has no gathering kernel (the Hessian, the diagnosis of a
+    // non-finite value): copied when first asked for.
+    auto columns = [&]() -> std::span<const double *const> {
+      if (!hasInputs) return {};
+      const Clock::time_point t0 = Clock::now();
+      std::span<const double *const> out = batch.pointers();
+      timing.batching += seconds(t0, Clock::now());
+      return out;
+    };
     const double lr = schedule.rate(baseLr, step, epoch);
     opt->set_lr(lr);
     if (!reports.empty()) {
       const Clock::time_point t0 = Clock::now();
-      model.reports(params, rows, columns, reports);
+      model.reports(params, batchRows, reports);
       timing.kernel += seconds(t0, Clock::now());
     }
 
@@ -393,7 +406,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     double firstLoss = 0, firstNorm = 0;
     auto closure = [&](std::span<const double> x, std::span<double> g) {
       const Clock::time_point t0 = Clock::now();
-      const double v = model.evaluate(x, rows, columns, g);
+      const double v = model.evaluate(x, batchRows, g);
       timing.kernel += seconds(t0, Clock::now());
       bool finite = std::isfinite(v);
       double squares = 0;
@@ -417,7 +430,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     };
     auto hessian = [&](std::span<const double> x, std::span<double> h) {
       const Clock::time_point t0 = Clock::now();
-      model.hessian(x, rows, columns, h);
+      model.hessian(x, rows, columns(), h);
       timing.kernel += seconds(t0, Clock::now());
       if (model.maximize())
         for (double &hi : h) hi = -hi;
@@ -433,7 +446,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
       std::string message = "step " + std::to_string(step + 1) + " (epoch " +
                             std::to_string(epoch + 1) + "): the loss or its gradient is not finite";
       if (calls > 1) message += " at evaluation " + std::to_string(calls) + " of the step";
-      if (std::optional<Model::NonFinite> why = model.explainNonFinite(lastX, rows, columns)) {
+      if (std::optional<Model::NonFinite> why = model.explainNonFinite(lastX, rows, columns())) {
         message = "step " + std::to_string(step + 1) + " (epoch " + std::to_string(epoch + 1) +
                   "): " + why->what;
         if (hasInputs) {
@@ -487,15 +500,17 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   result.epochs = step / perEpoch;
   result.params = params;
   std::vector<double> grad(n);
-  const std::size_t allRows = hasInputs ? data.rows : 1;
-  result.loss = model.evaluate(params, allRows, allColumns, grad);
+  Model::Rows all;
+  all.count = hasInputs ? data.rows : 1;
+  all.columns = allColumns;
+  result.loss = model.evaluate(params, all, grad);
   result.reports.assign(model.reportNames().size(), 0.0);
-  model.reports(params, allRows, allColumns, result.reports);
+  model.reports(params, all, result.reports);
   if (s.average && average.weight() > 0) {
     result.averaged = average.value();
-    result.averagedLoss = model.evaluate(result.averaged, allRows, allColumns, grad);
+    result.averagedLoss = model.evaluate(result.averaged, all, grad);
     result.averagedReports.assign(model.reportNames().size(), 0.0);
-    model.reports(result.averaged, allRows, allColumns, result.averagedReports);
+    model.reports(result.averaged, all, result.averagedReports);
   }
   return result;
 }

@@ -7,6 +7,7 @@
 #include "pipeline.h"
 
 #include <cmath>
+#include <type_traits>
 
 namespace nabla::fit {
 
@@ -207,14 +208,32 @@ std::vector<double> rowArgs(std::span<const double> params, std::span<const doub
 
 } // namespace
 
-double Model::evaluate(std::span<const double> params, std::size_t rows,
-                       std::span<const double *const> columns, std::span<double> grad) const {
-  if (inputCount_ == 0) return code_->objective.valueAndGrad(params, grad);
-  return code_->objective.batchMean(params, rows, columns, grad);
+namespace {
+
+static_assert(std::is_same_v<std::size_t, std::uint64_t>,
+              "row indices are passed to compiled code as 64-bit unsigned integers");
+
+/// The batch mean of `f` over the rows, columns or picked.
+double batchMean(const jit::CompiledFunction &f, std::span<const double> args,
+                 const Model::Rows &rows, std::span<double> grad) {
+  if (!rows.picked) return f.batchMean(args, rows.count, rows.columns, grad);
+  jit::TableRows table;
+  table.table = rows.picked->table;
+  table.stride = rows.picked->stride;
+  table.index = rows.picked->index;
+  return f.batchMean(args, rows.count, table, grad);
 }
 
-void Model::reports(std::span<const double> params, std::size_t rows,
-                    std::span<const double *const> columns, std::span<double> out) const {
+} // namespace
+
+double Model::evaluate(std::span<const double> params, const Rows &rows,
+                       std::span<double> grad) const {
+  if (inputCount_ == 0) return code_->objective.valueAndGrad(params, grad);
+  return batchMean(code_->objective, params, rows, grad);
+}
+
+void Model::reports(std::span<const double> params, const Rows &rows,
+                    std::span<double> out) const {
   if (reportNames_.empty()) return;
   const std::size_t slots = code_->reportSlots;
   std::vector<double> args(params.begin(), params.end());
@@ -223,7 +242,7 @@ void Model::reports(std::span<const double> params, std::size_t rows,
   if (inputCount_ == 0) {
     values[0] = code_->reports.valueAndGrad(args, std::span<double>(values).subspan(1));
   } else {
-    values[0] = code_->reports.batchMean(args, rows, columns, std::span<double>(values).subspan(1));
+    values[0] = batchMean(code_->reports, args, rows, std::span<double>(values).subspan(1));
   }
   for (std::size_t k = 0; k < out.size(); ++k) out[k] = values[k];
 }

@@ -11,7 +11,9 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
+#include <bit>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -300,7 +302,8 @@ TEST_CASE("batch calls check their sizes and need the kernel", "[jit][batch]") {
   jit::CompiledFunction f = jit::compileFunction(session, plain->program.graph, "f", plain->args, plain->d);
   CHECK_FALSE(f.hasBatch());
   CHECK(f.batchFn() == nullptr);
-  CHECK_THROWS_AS(f.batchMean(std::vector<double>{1.0}, 1, {}, grad), std::logic_error);
+  CHECK_THROWS_AS(f.batchMean(std::vector<double>{1.0}, 1, std::span<const double *const>(), grad),
+                  std::logic_error);
 }
 
 TEST_CASE("the batched kernel's IR is vector code with vector math calls", "[jit][batch][codegen]") {
@@ -322,6 +325,7 @@ TEST_CASE("the batched kernel's IR is vector code with vector math calls", "[jit
   options.hasVectorMath = [&](std::string_view name) { return session.hasVectorMath(name); };
   llvm::LLVMContext context;
   llvm::Module module("batch", context);
+  options.gatherName = "loss_batchg";
   codegen::emitBatchKernel(module, entry, 4, 4, options);
   codegen::verifyModule(module);
   const std::string ir = codegen::printModule(module);
@@ -331,9 +335,165 @@ TEST_CASE("the batched kernel's IR is vector code with vector math calls", "[jit
   CHECK(ir.find("fadd " + vec) != std::string::npos);
   CHECK(ir.find("load " + vec) != std::string::npos);
   CHECK(ir.find("define void @loss_batch(ptr") != std::string::npos);
+  // The gathered kernel reads each input of a block's rows with one vector gather, and
+  // prefetches the rows ahead.
+  CHECK(ir.find("define void @loss_batchg(ptr") != std::string::npos);
+  if (options.lanes > 1)
+    CHECK(ir.find("@llvm.masked.gather.v" + std::to_string(options.lanes) + "f64") != std::string::npos);
+  CHECK(ir.find("@llvm.prefetch") != std::string::npos);
   if (!options.vectorMathPrefix.empty() && session.hasVectorMath("exp")) {
     CHECK(ir.find(options.vectorMathPrefix + "v_exp(" + vec) != std::string::npos);
     CHECK(ir.find(options.vectorMathPrefix + "v_log1p(" + vec) != std::string::npos);
     CHECK(ir.find("call double @exp(") == std::string::npos);  // no lane-by-lane fallback
   }
+}
+
+namespace {
+
+/// A row-major table of `rows` rows of `stride` doubles (the inputs first, then filler), and an
+/// index that picks n of them at random, repeats included.
+struct Table {
+  std::vector<double> cells;
+  std::size_t stride = 0;
+  std::vector<std::uint64_t> index;
+};
+Table randomTable(std::size_t inputs, std::size_t stride, std::size_t rows, std::size_t n,
+                  std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0, 1);
+  Table t;
+  t.stride = stride;
+  t.cells.resize(rows * stride);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < stride; ++c)
+      t.cells[r * stride + c] = c < inputs ? normal(rng) : std::numeric_limits<double>::quiet_NaN();
+  std::uniform_int_distribution<std::uint64_t> pick(0, rows - 1);
+  for (std::size_t k = 0; k < n; ++k) t.index.push_back(pick(rng));
+  return t;
+}
+
+/// The picked rows copied into columns, as the column kernel takes them.
+Data columnsOf(const Table &t, std::size_t inputs) {
+  Data d;
+  d.rows = t.index.size();
+  d.columns.assign(inputs, std::vector<double>(std::max<std::size_t>(d.rows, 1)));
+  for (std::size_t r = 0; r < d.rows; ++r)
+    for (std::size_t c = 0; c < inputs; ++c) d.columns[c][r] = t.cells[t.index[r] * t.stride + c];
+  for (auto &column : d.columns) d.pointers.push_back(column.data());
+  return d;
+}
+
+std::uint64_t bits(double v) { return std::bit_cast<std::uint64_t>(v); }
+
+/// The gathered batch against the column batch of the same rows: the same bits, value and
+/// gradient, for every row count around the lane count. With fast math LLVM may contract the
+/// inlined block differently in the two kernels: there they agree to 1e-12 relative.
+void checkGatheredEqualsColumns(const Model &m, const std::vector<double> &params,
+                                std::size_t stride, bool exact = true) {
+  const unsigned threads = 0;
+  const std::size_t inputs = m.f.inputCount();
+  for (std::size_t n : {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 1024, 1027}) {
+    const Table t = randomTable(inputs, stride, 500, n, n + 17);
+    const Data d = columnsOf(t, inputs);
+    std::vector<double> want(m.f.gradSize()), got(m.f.gradSize());
+    const double v = m.f.batchMean(params, n, d.pointers, want, threads);
+    const double u = m.f.batchMean(params, n, jit::TableRows{t.cells.data(), t.stride, t.index.data()},
+                                   got, threads);
+    INFO(n << " rows, stride " << stride << ": columns " << v << ", gathered " << u);
+    auto same = [&](double a, double b) {
+      return exact ? bits(a) == bits(b) : std::fabs(a - b) <= 1e-12 * std::max(std::fabs(b), 1.0);
+    };
+    CHECK(same(u, v));
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      INFO("gradient " << i << ": columns " << want[i] << ", gathered " << got[i]);
+      CHECK(same(got[i], want[i]));
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a batch of rows picked from a table equals the batch of the same rows as columns, bit for bit",
+          "[jit][batch]") {
+  const std::vector<std::string> params{"w1", "w2", "w3", "b"}, inputs{"x1", "x2", "x3", "t"};
+  const std::vector<double> at{0.5, -1.25, 0.75, 0.1};
+  for (jit::OptLevel level : {jit::OptLevel::O0, jit::OptLevel::O2, jit::OptLevel::O3}) {
+    INFO("level " << static_cast<int>(level));
+    jit::Session session(untiered(level));
+    Model m = compileModel(session, kLogistic, params, inputs);
+    REQUIRE(m.f.batchGatherFn() != nullptr);
+    checkGatheredEqualsColumns(m, at, 4);
+    checkGatheredEqualsColumns(m, at, 7);  // the inputs first, then columns nobody reads
+  }
+  jit::Session session(untiered(jit::OptLevel::O2));
+  SECTION("fast math") {
+    jit::FunctionOptions fast;
+    fast.fastMath = true;
+    Model m = compileModel(session, kLogistic, params, inputs, fast);
+    checkGatheredEqualsColumns(m, at, 5, false);
+  }
+  SECTION("a body split into parts, with transcendental functions") {
+    jit::FunctionOptions tiny;
+    tiny.maxPartSize = 3;
+    Model m = compileModel(session, "exp(w1*sin(x1)) + log1p(w2^2*x2^2) - t*atan(w3*x3 + b)",
+                           params, inputs, tiny);
+    checkGatheredEqualsColumns(m, at, 4);
+  }
+  SECTION("an input the loss does not read, and a single input") {
+    Model unread = compileModel(session, "(w1*x1 - t)^2", {"w1"}, {"x1", "unused", "t"});
+    checkGatheredEqualsColumns(unread, {0.75}, 3);
+    Model one = compileModel(session, "(w1 - x1)^2", {"w1"}, {"x1"});
+    checkGatheredEqualsColumns(one, {0.75}, 1);
+  }
+}
+
+TEST_CASE("gathered batches over threads equal the column batches, before and after tiering up",
+          "[jit][batch][threads][tiers]") {
+  const std::vector<std::string> params{"w1", "w2", "w3", "b"}, inputs{"x1", "x2", "x3", "t"};
+  const std::vector<double> at{0.25, 0.5, -0.75, 0.2};
+  {
+    jit::Session session(jit::SessionOptions{.optLevel = jit::OptLevel::O2, .tiered = false, .threads = 2});
+    Model m = compileModel(session, kLogistic, params, inputs);
+    // Rows enough for two chunks.
+    const Table t = randomTable(4, 4, 3000, 70001, 3);
+    const Data d = columnsOf(t, 4);
+    std::vector<double> want(4), got(4);
+    const double v = m.f.batchMean(at, d.rows, d.pointers, want, 2);
+    const double u = m.f.batchMean(at, d.rows, jit::TableRows{t.cells.data(), 4, t.index.data()}, got, 2);
+    CHECK(bits(u) == bits(v));
+    CHECK(got == want);
+  }
+  // The first tier of our own code generator has no batched kernels: rows go one by one through
+  // the fused entry point (a session that stays there, so that both calls see the same code).
+  {
+    jit::Session session(jit::SessionOptions{.optLevel = jit::OptLevel::O2, .tiered = true,
+                                             .baseline = true, .optimizeInBackground = false});
+    Model m = compileModel(session, kLogistic, params, inputs);
+    CHECK(m.f.batchGatherFn() == nullptr);
+    checkGatheredEqualsColumns(m, at, 4);
+  }
+  jit::Session session;
+  Model m = compileModel(session, kLogistic, params, inputs);
+  REQUIRE(m.f.waitOptimized());
+  REQUIRE(m.f.batchGatherFn() != nullptr);
+  checkGatheredEqualsColumns(m, at, 4);
+}
+
+TEST_CASE("gathered batch calls check their table", "[jit][batch]") {
+  jit::Session session(untiered(jit::OptLevel::O0));
+  Model m = compileModel(session, kLogistic, {"w1", "w2", "w3", "b"}, {"x1", "x2", "x3", "t"});
+  const Table t = randomTable(4, 4, 10, 10, 1);
+  std::vector<double> grad(4), params(4, 0.0);
+  // Rows narrower than the inputs, and a null table or index.
+  CHECK_THROWS_AS(m.f.batchMean(params, 10, jit::TableRows{t.cells.data(), 3, t.index.data()}, grad),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(m.f.batchMean(params, 10, jit::TableRows{nullptr, 4, t.index.data()}, grad),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(m.f.batchMean(params, 10, jit::TableRows{t.cells.data(), 4, nullptr}, grad),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(m.f.batchMean(std::vector<double>(3), 10, jit::TableRows{t.cells.data(), 4, t.index.data()}, grad),
+                  std::invalid_argument);
+  // No rows: NaN, whatever the pointers.
+  CHECK(std::isnan(m.f.batchMean(params, 0, jit::TableRows{nullptr, 4, nullptr}, grad)));
+  CHECK(std::isnan(grad[3]));
 }

@@ -211,6 +211,7 @@ TEST_CASE("batches: full ones and a partial last one, in file order or shuffled"
   BatchColumns batch(data);
   batch.select(plan, 0, 2);
   REQUIRE(batch.rows() == 2);
+  CHECK_FALSE(batch.picked());  // file order: a view into the columns
   CHECK(batch.pointers()[0][0] == 8);
   CHECK(batch.pointers()[1][1] == 109);
   plan.shuffle = true;
@@ -219,9 +220,16 @@ TEST_CASE("batches: full ones and a partial last one, in file order or shuffled"
   std::vector<double> seen;
   for (std::size_t b = 0; b < 3; ++b) {
     batch.select(plan, 1, b);
+    // The rows where they lie, in the row-major copy, and as columns.
+    std::optional<PickedRows> picked = batch.picked();
+    REQUIRE(picked);
+    REQUIRE(picked->stride == 2);
     for (std::size_t r = 0; r < batch.rows(); ++r) {
-      seen.push_back(batch.pointers()[0][r]);
-      CHECK(batch.pointers()[1][r] == 100 + batch.pointers()[0][r]);
+      const double *row = picked->table + picked->index[r] * picked->stride;
+      seen.push_back(row[0]);
+      CHECK(row[1] == 100 + row[0]);
+      CHECK(batch.pointers()[0][r] == row[0]);
+      CHECK(batch.pointers()[1][r] == row[1]);
     }
   }
   REQUIRE(seen.size() == 10);
