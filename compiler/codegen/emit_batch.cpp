@@ -111,7 +111,6 @@ void emitGatherKernel(llvm::Module &module, const std::string &name, llvm::Funct
   auto *prefetch = llvm::BasicBlock::Create(ctx, "prefetch", fn);
   auto *prefetchLine = llvm::BasicBlock::Create(ctx, "prefetch.line", fn);
   auto *gather = llvm::BasicBlock::Create(ctx, "gather", fn);
-  auto *gatherColumn = llvm::BasicBlock::Create(ctx, "gather.column", fn);
   auto *run = llvm::BasicBlock::Create(ctx, "run", fn);
   auto *done = llvm::BasicBlock::Create(ctx, "done", fn);
   b.CreateCondBr(b.CreateICmpUGE(begin, end), done, loop);
@@ -173,6 +172,7 @@ void emitGatherKernel(llvm::Module &module, const std::string &name, llvm::Funct
   if (inputCount == 0) {
     b.CreateBr(run);
   } else {
+    auto *gatherColumn = llvm::BasicBlock::Create(ctx, "gather.column", fn);
     b.CreateBr(gatherColumn);
     b.SetInsertPoint(gatherColumn);
     llvm::PHINode *c = b.CreatePHI(i64, 2, "c");
@@ -282,7 +282,7 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
     std::vector<llvm::Value *> values =
         emitTapeBody(module, b, tape, emit, environment, env, layout,
                      layout.split ? block->getArg(4) : nullptr,
-                     {options.maxPartSize, options.fastMath, entry.name});
+                     {options.maxPartSize, options.fastMath, entry.name, {}});
     // Lanes at or beyond `valid` hold padding: they add 0 (whatever they computed, NaN included).
     llvm::Value *mask = nullptr;
     if (lanes > 1) {

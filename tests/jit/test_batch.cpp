@@ -444,6 +444,9 @@ TEST_CASE("a batch of rows picked from a table equals the batch of the same rows
     checkGatheredEqualsColumns(unread, {0.75}, 3);
     Model one = compileModel(session, "(w1 - x1)^2", {"w1"}, {"x1"});
     checkGatheredEqualsColumns(one, {0.75}, 1);
+    // No inputs at all: every row is the same.
+    Model none = compileModel(session, "(w1 - 2)^2", {"w1"}, {});
+    checkGatheredEqualsColumns(none, {0.75}, 1);
   }
 }
 
