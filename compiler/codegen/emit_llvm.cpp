@@ -9,6 +9,7 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_ostream.h>
@@ -49,7 +50,12 @@ llvm::Function *emitEntryPoint(llvm::Module &module, const TapeEntryPoint &entry
     throw CodegenError("entry point '" + entry.name + "' is defined twice");
   // Fast math may reassociate: long sums become balanced trees, for latency.
   const Tape balanced = options.fastMath ? balanceSums(entry.tape) : Tape();
-  const Tape &tape = options.fastMath ? balanced : entry.tape;
+  const Tape &unscheduled = options.fastMath ? balanced : entry.tape;
+  const FrameLayout layout = layOutFrame(unscheduled, options.maxPartSize, options.splitAbove);
+  // Straight-line code in an order that keeps few values live, each output stored when computed.
+  const bool straight = options.schedule && !layout.split;
+  const Tape scheduled = straight ? scheduleForRegisters(unscheduled) : Tape();
+  const Tape &tape = straight ? scheduled : unscheduled;
 
   llvm::LLVMContext &ctx = module.getContext();
   llvm::Type *f64 = llvm::Type::getDoubleTy(ctx);
@@ -87,20 +93,65 @@ llvm::Function *emitEntryPoint(llvm::Module &module, const TapeEntryPoint &entry
                                    std::uint32_t argument) -> llvm::Value * {
     return b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(f64, env[0], argument));
   };
-  const FrameLayout layout = layOutFrame(tape, options.maxPartSize, options.splitAbove);
   Scratch frame;
   if (layout.split) frame = allocateScratch(module, b, f64, layout.size, "frame");
   llvm::Value *args = fn->getArg(0);
-  BodyOptions bodyOptions{options.maxPartSize, options.fastMath, entry.name};
-  // Outputs last: every argument has been read by now.
+  BodyOptions bodyOptions{options.maxPartSize, options.fastMath, entry.name, {}};
+  const std::size_t first = entry.kind == EntryKind::Array ? 0 : 1;
+  std::vector<char> stored(tape.roots.size(), 0);
+  std::vector<std::vector<std::size_t>> rootsOf;  // slot -> the outputs it is
+  std::uint64_t reads = 0, variables = 0;
+  for (const Tape::Entry &e : tape.entries)
+    if (e.op == Op::Var && e.argument != Tape::kNoSlot) {
+      reads = std::max<std::uint64_t>(reads, e.argument + 1ull);
+      ++variables;
+    }
+  // The copy of the args lives on the stack: at most 32 KiB of it.
+  constexpr std::uint64_t kMaxCopied = 4096;
+  if (straight && entry.kind != EntryKind::Value && reads <= kMaxCopied) {
+    // Outputs as they are computed. They may overlap args (the API allows it). A few args are
+    // all read first; with more, the function calls itself on a copy of the args when they
+    // overlap the outputs (a copy cannot).
+    const std::uint64_t outputs = tape.roots.size() - first;
+    constexpr std::uint64_t kReadFirst = 8;
+    if (variables <= kReadFirst) {
+      bodyOptions.variablesFirst = true;
+    } else if (outputs > 0) {
+      llvm::Value *out = fn->getArg(1);
+      llvm::Value *copy = b.CreateAlloca(llvm::ArrayType::get(f64, reads), nullptr, "args.copy");
+      llvm::Value *overlap = b.CreateAnd(
+          b.CreateICmpULT(out, b.CreateConstInBoundsGEP1_64(f64, args, reads)),
+          b.CreateICmpULT(args, b.CreateConstInBoundsGEP1_64(f64, out, outputs)), "overlap");
+      auto *copying = llvm::BasicBlock::Create(ctx, "copy.args", fn);
+      auto *body = llvm::BasicBlock::Create(ctx, "body", fn);
+      b.CreateCondBr(overlap, copying, body, llvm::MDBuilder(ctx).createBranchWeights(1, 1000));
+      b.SetInsertPoint(copying);
+      b.CreateMemCpy(copy, llvm::Align(8), args, llvm::Align(8), reads * 8);
+      llvm::Value *again = b.CreateCall(fn, {copy, out});
+      if (entry.kind == EntryKind::Array)
+        b.CreateRetVoid();
+      else
+        b.CreateRet(again);
+      b.SetInsertPoint(body);
+    }
+    rootsOf.resize(tape.size());
+    for (std::size_t r = first; r < tape.roots.size(); ++r) rootsOf[tape.roots[r]].push_back(r);
+    bodyOptions.computed = [&](std::uint32_t slot, llvm::Value *value) {
+      for (std::size_t r : rootsOf[slot]) {
+        b.CreateStore(value, b.CreateConstInBoundsGEP1_64(f64, fn->getArg(1), r - first));
+        stored[r] = 1;
+      }
+    };
+  }
+  // Otherwise outputs last: every argument has been read by then.
   std::vector<llvm::Value *> results = emitTapeBody(module, b, tape, emit, environment,
                                                     std::span(&args, 1), layout, frame.pointer,
                                                     bodyOptions);
   if (frame.onHeap) b.CreateCall(frame.free, {frame.pointer});
   auto finish = [&](auto result) {
-    std::size_t first = entry.kind == EntryKind::Array ? 0 : 1;
     for (std::size_t r = first; r < results.size(); ++r)
-      b.CreateStore(result(r), b.CreateConstInBoundsGEP1_64(f64, fn->getArg(1), r - first));
+      if (!stored[r])
+        b.CreateStore(result(r), b.CreateConstInBoundsGEP1_64(f64, fn->getArg(1), r - first));
     if (entry.kind == EntryKind::Array)
       b.CreateRetVoid();
     else

@@ -5,9 +5,12 @@
 //   Array         void NAME_hess(const double *args, double *out)     out[i] = root i (row-major)
 //
 // `args[k]` is the value of the k-th symbol of the argument order. One function evaluates all its
-// roots over one shared tape, so value and gradient share the forward pass. Every argument is
-// read before any output is written, so `out` may even overlap `args`. A long tape is emitted as
-// internal part functions called in order (EmitOptions::maxPartSize); the C ABI is the same.
+// roots over one shared tape, so value and gradient share the forward pass. `out` may overlap
+// `args`: the results are those of separate arrays. A long tape is emitted as internal part
+// functions called in order (EmitOptions::maxPartSize), which read every argument before writing
+// any output; a straight-line one stores each output as soon as it is computed (after reading its
+// few arguments, or, when `out` overlaps more of them, calling itself on a copy of them). The C
+// ABI is the same.
 //
 // The arithmetic is evalOp's (compiler/graph/graph.cpp) op for op: the same libm functions and
 // the same branch formulas as selects, so that in IEEE mode compiled code equals the interpreter.
@@ -47,6 +50,10 @@ struct EmitOptions {
   bool forFastIsel = false;
   /// Run LLVM's IR verifier over the finished module (a check of our own emitter, linear time).
   bool verify = true;
+  /// Straight-line (unsplit) entry points: emit the tape in scheduleForRegisters order and store
+  /// each output as soon as it is computed (from a copy of `args` when the outputs overlap
+  /// them). Same values; fewer spills.
+  bool schedule = true;
 };
 
 enum class EntryKind : std::uint8_t { Value, ValueAndGrad, Array };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <queue>
 #include <stdexcept>
 
 namespace nabla::codegen {
@@ -161,6 +162,121 @@ Tape balanceSums(const Tape &tape) {
     for (std::uint32_t a : out.entries[i].args)
       if (a != Tape::kNoSlot) out.lastUse[a] = static_cast<std::uint32_t>(i);
   for (std::uint32_t r : out.roots) out.lastUse[r] = Tape::kLiveOut;
+  return out;
+}
+
+namespace {
+
+/// lastUse of every slot of a tape whose entries and roots are set.
+void computeLastUse(Tape &tape) {
+  tape.lastUse.assign(tape.entries.size(), 0);
+  for (std::size_t i = 0; i < tape.entries.size(); ++i)
+    for (std::uint32_t a : tape.entries[i].args)
+      if (a != Tape::kNoSlot) tape.lastUse[a] = static_cast<std::uint32_t>(i);
+  for (std::uint32_t r : tape.roots) tape.lastUse[r] = Tape::kLiveOut;
+}
+
+}  // namespace
+
+Tape scheduleForRegisters(const Tape &tape) {
+  const std::size_t n = tape.size();
+  auto leaf = [&](std::uint32_t s) {
+    const Op op = tape.entries[s].op;
+    return op == Op::Const || op == Op::Var;
+  };
+  // The distinct computed (non-leaf) operands of each entry, and the users of each slot.
+  std::vector<std::array<std::uint32_t, 3>> operands(n);
+  std::vector<std::uint8_t> operandCount(n, 0);
+  std::vector<std::uint32_t> userStart(n + 1, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::uint32_t a : tape.entries[i].args) {
+      if (a == Tape::kNoSlot || leaf(a)) continue;
+      bool seen = false;
+      for (std::uint8_t k = 0; k < operandCount[i]; ++k) seen = seen || operands[i][k] == a;
+      if (seen) continue;
+      operands[i][operandCount[i]++] = a;
+      ++userStart[a + 1];
+    }
+  }
+  for (std::size_t s = 0; s < n; ++s) userStart[s + 1] += userStart[s];
+  std::vector<std::uint32_t> users(userStart[n]);
+  {
+    std::vector<std::uint32_t> fill(userStart.begin(), userStart.end() - 1);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::uint8_t k = 0; k < operandCount[i]; ++k)
+        users[fill[operands[i][k]]++] = static_cast<std::uint32_t>(i);
+  }
+  std::vector<std::uint32_t> unscheduledUsers(n), pending(n);
+  for (std::size_t s = 0; s < n; ++s) {
+    unscheduledUsers[s] = userStart[s + 1] - userStart[s];
+    pending[s] = operandCount[s];
+  }
+
+  constexpr std::uint32_t kUnplaced = Tape::kNoSlot;
+  std::vector<std::uint32_t> newSlot(n, kUnplaced);
+  Tape out;
+  out.entries.reserve(n);
+  auto place = [&](std::uint32_t s) {
+    Tape::Entry e = tape.entries[s];
+    for (std::uint32_t &a : e.args)
+      if (a != Tape::kNoSlot) a = newSlot[a];
+    newSlot[s] = static_cast<std::uint32_t>(out.entries.size());
+    out.entries.push_back(e);
+  };
+
+  // Ready entries by (operands whose last user this is, latest operand position, earliest slot).
+  struct Ready {
+    std::uint32_t kills;
+    std::int64_t latest;
+    std::uint32_t slot;
+    bool operator<(const Ready &o) const {
+      if (kills != o.kills) return kills < o.kills;
+      if (latest != o.latest) return latest < o.latest;
+      return slot > o.slot;
+    }
+  };
+  auto priority = [&](std::uint32_t s) {
+    Ready r{0, -1, s};
+    for (std::uint8_t k = 0; k < operandCount[s]; ++k) {
+      const std::uint32_t a = operands[s][k];
+      if (unscheduledUsers[a] == 1) ++r.kills;
+      r.latest = std::max<std::int64_t>(r.latest, newSlot[a]);
+    }
+    return r;
+  };
+  std::priority_queue<Ready> ready;
+  for (std::uint32_t s = 0; s < n; ++s)
+    if (!leaf(s) && pending[s] == 0) ready.push(priority(s));
+  while (!ready.empty()) {
+    const Ready top = ready.top();
+    ready.pop();
+    const std::uint32_t s = top.slot;
+    if (newSlot[s] != kUnplaced) continue;  // an older entry of a slot pushed again
+    if (priority(s).kills != top.kills) continue;  // a fresher entry is in the queue
+    for (std::uint32_t a : tape.entries[s].args)
+      if (a != Tape::kNoSlot && newSlot[a] == kUnplaced) place(a);  // a leaf, first used here
+    place(s);
+    for (std::uint8_t k = 0; k < operandCount[s]; ++k) {
+      const std::uint32_t a = operands[s][k];
+      if (--unscheduledUsers[a] != 1) continue;
+      // One user of `a` is left: if it is ready, taking it now ends a's life.
+      for (std::uint32_t u = userStart[a]; u < userStart[a + 1]; ++u) {
+        const std::uint32_t w = users[u];
+        if (newSlot[w] == kUnplaced) {
+          if (pending[w] == 0) ready.push(priority(w));
+          break;
+        }
+      }
+    }
+    for (std::uint32_t u = userStart[s]; u < userStart[s + 1]; ++u)
+      if (--pending[users[u]] == 0) ready.push(priority(users[u]));
+  }
+  // Leaves that nothing computed reads (roots, or read only by leaves: none), in tape order.
+  for (std::uint32_t s = 0; s < n; ++s)
+    if (newSlot[s] == kUnplaced) place(s);
+  out.roots.reserve(tape.roots.size());
+  for (std::uint32_t r : tape.roots) out.roots.push_back(newSlot[r]);
+  computeLastUse(out);
   return out;
 }
 

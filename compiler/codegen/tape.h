@@ -63,6 +63,14 @@ Tape buildTape(const Graph &graph, std::span<const NodeId> roots, std::span<cons
 /// costs logarithmic rather than linear latency. Roots keep their order; no recursion.
 Tape balanceSums(const Tape &tape);
 
+/// The same entries in an order that keeps few values live at once, for straight-line code: a
+/// list schedule that takes, among the entries whose operands are computed, the one that ends the
+/// most operands' lives, then the one whose operands were computed last (so that a gradient's
+/// terms follow the forward values they read), then the earliest in the tape. Leaves (constants,
+/// variables) are placed just before their first user. The values are the same, bit for bit:
+/// only independent entries change places. O(n log n), no recursion.
+Tape scheduleForRegisters(const Tape &tape);
+
 /// One line per entry, `%3 = sin %1`, `%0 = var x`, `%1 = const 0.5`, then `roots %3 %5`: for dumps
 /// and tests. Constants are printed so that they read back to the same double.
 std::string printTape(const Graph &graph, const Tape &tape);

@@ -151,7 +151,15 @@ std::vector<llvm::Value *> emitTapeBody(llvm::Module &module, llvm::IRBuilder<> 
     body.startFunction(outerEnv, frame);
   } else {
     body.startFunction(outerEnv, nullptr);
-    for (std::size_t i = 0; i < tape.size(); ++i) body.emit(i);
+    if (options.variablesFirst)
+      for (std::size_t i = 0; i < tape.size(); ++i)
+        if (tape.entries[i].op == Op::Var) (void)body.get(static_cast<std::uint32_t>(i));
+    for (std::size_t i = 0; i < tape.size(); ++i) {
+      body.emit(i);
+      const Op op = tape.entries[i].op;
+      if (options.computed && op != Op::Const && op != Op::Var)
+        options.computed(static_cast<std::uint32_t>(i), body.get(static_cast<std::uint32_t>(i)));
+    }
   }
   std::vector<llvm::Value *> roots;
   roots.reserve(tape.roots.size());

@@ -36,6 +36,10 @@ struct BodyOptions {
   std::size_t maxPartSize = 256;  // 0 or more than the tape: no parts
   bool fastMath = false;          // function attributes of the parts
   std::string partName;           // parts are `partName.part0`, `partName.part1`, ...
+  /// Unsplit bodies: called after each computed (non-leaf) entry with its slot and value.
+  std::function<void(std::uint32_t slot, llvm::Value *value)> computed;
+  /// Unsplit bodies: read every variable before computing anything.
+  bool variablesFirst = false;
 };
 
 /// The frame a split body needs: slot -> frame index (Tape::kNoSlot: not in the frame) and the
