@@ -67,7 +67,13 @@ struct AotModule {
 
 struct AotOptions {
   OptLevel optLevel = OptLevel::O2;
-  codegen::EmitOptions emit;
+  /// Parts as the JIT's optimized tier cuts them: none up to 4096 tape entries, then 1024.
+  codegen::EmitOptions emit = [] {
+    codegen::EmitOptions e;
+    e.maxPartSize = 1024;
+    e.splitAbove = 4096;
+    return e;
+  }();
 };
 
 /// A symbol the library would export that cannot be exported: a clash with another exported
