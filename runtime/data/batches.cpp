@@ -103,8 +103,9 @@ void BatchColumns::makeRowMajor(const BatchPlan &plan) {
 
 void BatchColumns::prepare(const BatchPlan &plan, std::size_t epoch) {
   if (!plan.shuffle || plan.rows == 0) return;
-  makeRowMajor(plan);
+  // The order first: it is drawn on its own thread while the copy is made.
   startOrder(plan, epoch);
+  makeRowMajor(plan);
 }
 
 void BatchColumns::select(const BatchPlan &plan, std::size_t epoch, std::size_t b) {
