@@ -70,21 +70,13 @@ std::vector<double> rosenbrockPoint() {
   return x;
 }
 
-void BM_SeedGrad_nabla(benchmark::State &state) {
-  jit::ValueAndGradFn fn = seed().valueAndGradFn();
-  double args[2] = {0.5, -0.5}, grad[2];
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(args);
-    benchmark::DoNotOptimize(fn(args, grad));
-    benchmark::ClobberMemory();
-  }
-}
+/// One loop for every variant, so that the code around the call is the same and only the called
+/// address differs; `which` gives it at run time (after main() has let the optimized tier in).
 /// The hand code is called through a function pointer too, as generated code always is (a JIT
 /// address, or a shared library's PLT), so that both pay the same call.
-template <double (*Hand)(const double *, double *)>
-void BM_SeedGrad_hand(benchmark::State &state) {
-  double (*fn)(const double *, double *) = Hand;
-  benchmark::DoNotOptimize(fn);
+using SeedFn = double (*)(const double *, double *);
+void BM_SeedGrad(benchmark::State &state, SeedFn (*which)()) {
+  const SeedFn fn = which();
   double args[2] = {0.5, -0.5}, grad[2];
   for (auto _ : state) {
     benchmark::DoNotOptimize(args);
@@ -92,10 +84,14 @@ void BM_SeedGrad_hand(benchmark::State &state) {
     benchmark::ClobberMemory();
   }
 }
-BENCHMARK(BM_SeedGrad_nabla)->ComputeStatistics("min", minimum);
-BENCHMARK(BM_SeedGrad_hand<hand_o3::seedGrad>)->ComputeStatistics("min", minimum)->Name("BM_SeedGrad_hand_O3");
-BENCHMARK(BM_SeedGrad_hand<hand_ieee::seedGrad>)->ComputeStatistics("min", minimum)->Name("BM_SeedGrad_hand_O3_nofma");
-BENCHMARK(BM_SeedGrad_hand<hand_fast::seedGrad>)->ComputeStatistics("min", minimum)->Name("BM_SeedGrad_hand_fastmath");
+SeedFn seedNabla() { return seed().valueAndGradFn(); }
+SeedFn seedHandO3() { return hand_o3::seedGrad; }
+SeedFn seedHandNofma() { return hand_ieee::seedGrad; }
+SeedFn seedHandFast() { return hand_fast::seedGrad; }
+BENCHMARK_CAPTURE(BM_SeedGrad, nabla, seedNabla)->ComputeStatistics("min", minimum)->Name("BM_SeedGrad_nabla");
+BENCHMARK_CAPTURE(BM_SeedGrad, hand_O3, seedHandO3)->ComputeStatistics("min", minimum)->Name("BM_SeedGrad_hand_O3");
+BENCHMARK_CAPTURE(BM_SeedGrad, hand_O3_nofma, seedHandNofma)->ComputeStatistics("min", minimum)->Name("BM_SeedGrad_hand_O3_nofma");
+BENCHMARK_CAPTURE(BM_SeedGrad, hand_fastmath, seedHandFast)->ComputeStatistics("min", minimum)->Name("BM_SeedGrad_hand_fastmath");
 
 void BM_Rosenbrock100Grad_nabla(benchmark::State &state) {
   jit::ValueAndGradFn fn = rosenbrock(state.range(0) != 0).valueAndGradFn();
