@@ -1,5 +1,6 @@
 #include "jit/executable_memory.h"
 
+#include "jit/near_memory.h"
 #include "jit/target.h"
 
 #include <algorithm>
@@ -16,8 +17,8 @@ namespace nabla::jit {
 ExecutableMemory::ExecutableMemory(std::span<const std::uint8_t> code) {
   const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   size_ = (std::max<std::size_t>(code.size(), 1) + page - 1) / page * page;
-  void *p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) {
+  void *p = mapNearProgram(size_);
+  if (!p) {
     size_ = 0;
     throw JitError(std::string("cannot map memory for code: ") + std::strerror(errno));
   }

@@ -1,11 +1,15 @@
 #include "jit/session.h"
 
 #include "codegen/baseline_x86.h"
+#include "jit/near_memory.h"
 
 #include <llvm/ExecutionEngine/Orc/Core.h>
+#include <llvm/ExecutionEngine/Orc/EPCEHFrameRegistrar.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/MapperJITLinkMemoryManager.h>
+#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/DynamicLibrary.h>
@@ -129,9 +133,26 @@ Session::Session(SessionOptions options)
     dylib.addGenerator(std::move(*generator));
     return llvm::orc::JITDylibSP(&dylib);
   };
+  // JITLink, as LLJIT chooses it on x86-64 ELF, with its code mapped near the program's
+  // (jit/near_memory.h); so LLJIT's settings for it are made here: the small code model,
+  // position-independent code, and registered unwind tables.
+  jtmb->setCodeModel(llvm::CodeModel::Small);
+  jtmb->setRelocationModel(llvm::Reloc::PIC_);
+  auto linkingLayer = [](llvm::orc::ExecutionSession &session,
+                         const llvm::Triple &) -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
+    constexpr std::size_t kReservation = std::size_t{64} << 20;  // address space, mapped lazily
+    auto memory = std::make_unique<llvm::orc::MapperJITLinkMemoryManager>(kReservation,
+                                                                           makeNearMemoryMapper());
+    auto layer = std::make_unique<llvm::orc::ObjectLinkingLayer>(session, std::move(memory));
+    auto registrar = llvm::orc::EPCEHFrameRegistrar::Create(session);
+    if (!registrar) return registrar.takeError();
+    layer->addPlugin(std::make_unique<llvm::orc::EHFrameRegistrationPlugin>(session, std::move(*registrar)));
+    return std::unique_ptr<llvm::orc::ObjectLayer>(std::move(layer));
+  };
   llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> jit =
       llvm::orc::LLJITBuilder()
           .setJITTargetMachineBuilder(std::move(*jtmb))
+          .setObjectLinkingLayerCreator(std::move(linkingLayer))
           .setProcessSymbolsJITDylibSetup(std::move(processSymbols))
           .create();
   if (!jit) throw JitError("cannot create the JIT for " + impl_->triple + ": " + message(jit.takeError()));
