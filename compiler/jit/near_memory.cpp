@@ -130,20 +130,12 @@ public:
 
   void deinitialize(llvm::ArrayRef<ExecutorAddr> bases, OnDeinitializedFunction done) override {
     llvm::Error error = llvm::Error::success();
-    std::lock_guard lock(mutex_);
-    for (ExecutorAddr base : llvm::reverse(bases)) {
-      auto it = allocations_.find(base);
-      if (it == allocations_.end()) continue;
-      if (llvm::Error e = llvm::orc::shared::runDeallocActions(it->second.undo))
-        error = llvm::joinErrors(std::move(error), std::move(e));
-      // Read-write again, so that the range can be used for new code.
-      if (it->second.size > 0)
-        if (std::error_code e = llvm::sys::Memory::protectMappedMemory(
-                {base.toPtr<void *>(), it->second.size},
-                llvm::sys::Memory::MF_READ | llvm::sys::Memory::MF_WRITE))
-          error = llvm::joinErrors(std::move(error), llvm::errorCodeToError(e));
-      allocations_.erase(it);
+    {
+      std::lock_guard lock(mutex_);
+      deinitializeLocked(bases, error);
     }
+    // Outside the lock: the caller's callback takes the memory manager's lock, which is held
+    // around reserve() (the other order).
     done(std::move(error));
   }
 
@@ -161,7 +153,10 @@ public:
         for (auto a = allocations_.lower_bound(base); a != allocations_.end() && a->first < base + size; ++a)
           inside.push_back(a->first);
       }
-      deinitialize(inside, [&](llvm::Error e) { error = llvm::joinErrors(std::move(error), std::move(e)); });
+      {
+        std::lock_guard lock(mutex_);
+        deinitializeLocked(inside, error);
+      }
       if (munmap(base.toPtr<void *>(), size) != 0)
         error = llvm::joinErrors(std::move(error),
                                  llvm::errorCodeToError(std::error_code(errno, std::generic_category())));
@@ -170,6 +165,23 @@ public:
   }
 
 private:
+  /// Runs the allocations' deallocation actions and makes them read-write again, so that their
+  /// ranges can take new code. Called with mutex_ held.
+  void deinitializeLocked(llvm::ArrayRef<ExecutorAddr> bases, llvm::Error &error) {
+    for (ExecutorAddr base : llvm::reverse(bases)) {
+      auto it = allocations_.find(base);
+      if (it == allocations_.end()) continue;
+      if (llvm::Error e = llvm::orc::shared::runDeallocActions(it->second.undo))
+        error = llvm::joinErrors(std::move(error), std::move(e));
+      if (it->second.size > 0)
+        if (std::error_code e = llvm::sys::Memory::protectMappedMemory(
+                {base.toPtr<void *>(), it->second.size},
+                llvm::sys::Memory::MF_READ | llvm::sys::Memory::MF_WRITE))
+          error = llvm::joinErrors(std::move(error), llvm::errorCodeToError(e));
+      allocations_.erase(it);
+    }
+  }
+
   struct Allocation {
     std::size_t size = 0;
     std::vector<llvm::orc::shared::WrapperFunctionCall> undo;
