@@ -1,7 +1,7 @@
 // Memory for compiled code near the program's own code. An indirect call from the program into
-// code gigabytes away costs this machine kind about a nanosecond more than a call to code within
-// a few hundred megabytes (measured on the seed function's value and gradient, bench/RESULTS.md),
-// so the JIT maps its code just below the main executable when that address range is free, and
+// code gigabytes away is slower than a call to code a few hundred megabytes away (the seed
+// function's value and gradient went from 3.04 to 2.47 ns per call, bench/RESULTS.md), so the
+// JIT maps its code just below the main executable when that address range is free, and
 // wherever the system puts it otherwise.
 #pragma once
 
