@@ -1,9 +1,11 @@
 // The JIT session: removable modules, errors with messages, optimization levels, fast math,
-// deterministic IR, concurrent compilation, and a 10^5-node DAG.
+// deterministic IR, concurrent compilation, a 10^5-node DAG, and code mapped near the program.
 #include "jit_test_util.h"
 
 #include "codegen/emit_llvm.h"
 #include "graph/interp.h"
+#include "jit/executable_memory.h"
+#include "jit/near_memory.h"
 
 #include <catch2/catch.hpp>
 
@@ -12,7 +14,10 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <thread>
+
+#include <sys/mman.h>
 
 using namespace nabla;
 using namespace nabla::jittest;
@@ -449,4 +454,33 @@ TEST_CASE("functions over the size cap keep their first code; stopping settles t
   jit::CompiledFunction after = jit::compileFunction(session, diff->program.graph, "q", diff->args, diff->d);
   CHECK_FALSE(after.waitOptimized());
   check(after);
+}
+
+TEST_CASE("compiled code is mapped near the program's own code", "[jit][session]") {
+  // This test program is position-independent (Debian's default), so there is room below it.
+  const auto program = reinterpret_cast<std::uintptr_t>(&addScaled);
+  auto distance = [&](const void *p) {
+    const auto at = reinterpret_cast<std::uintptr_t>(p);
+    return at > program ? at - program : program - at;
+  };
+  constexpr std::uintptr_t kNear = std::uintptr_t{1} << 31;  // within a 32-bit displacement
+  jit::Session session(jit::SessionOptions{jit::OptLevel::O2, false});
+  for (int round = 0; round < 3; ++round) {
+    jit::ModuleHandle h = addScaled(session, "near", 2.0);
+    auto fn = reinterpret_cast<ValueFn>(session.lookup("near"));
+    INFO("code at " << reinterpret_cast<const void *>(fn) << ", program at "
+                    << reinterpret_cast<const void *>(program));
+    CHECK(distance(reinterpret_cast<const void *>(fn)) < kNear);
+    const double x = 1.5;
+    CHECK(fn(&x) == 4.0);
+    h.remove();
+  }
+  // The baseline tier's pages too.
+  jit::ExecutableMemory page(std::vector<std::uint8_t>{0xc3});  // ret
+  CHECK(distance(page.at(0)) < kNear);
+  void *raw = jit::mapNearProgram(4096);
+  REQUIRE(raw != nullptr);
+  CHECK(distance(raw) < kNear);
+  static_cast<char *>(raw)[4095] = 1;  // writable
+  munmap(raw, 4096);
 }
