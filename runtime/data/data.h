@@ -177,7 +177,6 @@ private:
   std::size_t begin_ = 0;   // the batch's first position in the epoch's order
   bool shuffled_ = false;   // the last select() was of a shuffled plan
   bool copied_ = false;     // and pointers() has copied its rows
-
 };
 
 /// FNV-1a (64 bits) of bytes, continuing from `h`: checksums of checkpoints and of the data a
