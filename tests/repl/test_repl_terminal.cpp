@@ -162,6 +162,7 @@ TEST_CASE("Ctrl-C abandons the line being typed, and an unfinished input, but no
   PtySession s({"repl"}, home.path);
   REQUIRE(s.expect("nabla> "));
   s.send("1 + 2 +");
+  REQUIRE(s.expect("1 + 2 +"));  // echoed: the line editor has the text before Ctrl-C comes
   s.send("\x03");
   REQUIRE(s.expect("nabla> "));
   result(s, "40+2", "42");
