@@ -3,7 +3,7 @@
 #   scripts/test.sh             RelWithDebInfo build in build/, all tests
 #   scripts/test.sh --sanitize  AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/ with
 #                               clang, all tests, then each libFuzzer target of fuzz/ for
-#                               NABLA_FUZZ_SECONDS seconds (default 20; 0 skips it)
+#                               NABLA_FUZZ_SECONDS seconds (default 10; 0 skips it)
 #   scripts/test.sh --tsan      ThreadSanitizer build in build-tsan/, the tests of threads (tag [threads])
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,7 +19,7 @@ case "${1:-}" in
     # clang, so that the same build also links the libFuzzer targets (docs/testing.md).
     build=build-asan; cxx=clang++-19
     cmake_args+=(-DNABLA_SANITIZE=ON -DNABLA_FUZZ=ON -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19)
-    fuzz_seconds=${NABLA_FUZZ_SECONDS:-20} ;;
+    fuzz_seconds=${NABLA_FUZZ_SECONDS:-10} ;;
   --tsan) build=build-tsan; cmake_args+=(-DNABLA_TSAN=ON); mode=threads ;;
   -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
   *) echo "scripts/test.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
