@@ -13,16 +13,7 @@
 #include <iostream>
 #include <unistd.h>
 
-// GCC says AddressSanitizer with __SANITIZE_ADDRESS__, clang with __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-#define NABLA_REPL_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NABLA_REPL_ASAN 1
-#endif
-#endif
-
-#if defined(NABLA_REPL_ASAN)
+#if defined(NABLA_ASAN)
 // libedit keeps two wide strings it makes with wcsdup after el_end; under LeakSanitizer
 // (NABLA_SANITIZE builds) that is libedit's leak, not nabla's.
 extern "C" const char *__lsan_default_suppressions() { return "leak:wcsdup\n"; }

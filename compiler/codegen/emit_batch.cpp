@@ -29,6 +29,75 @@ bool libmvecHas(std::string_view name) {
 
 namespace {
 
+/// A counted loop at the builder's position (the code stays small whatever the count): body(k)
+/// for k < count, then the builder continues after the loop.
+template <class Body>
+void countedLoop(llvm::IRBuilder<> &b, const char *name, std::uint64_t count, const Body &body) {
+  if (count == 0) return;
+  llvm::Function *fn = b.GetInsertBlock()->getParent();
+  llvm::LLVMContext &ctx = fn->getContext();
+  llvm::BasicBlock *before = b.GetInsertBlock();
+  auto *each = llvm::BasicBlock::Create(ctx, name, fn);
+  auto *after = llvm::BasicBlock::Create(ctx, std::string(name) + ".end", fn);
+  b.CreateBr(each);
+  b.SetInsertPoint(each);
+  llvm::PHINode *k = b.CreatePHI(b.getInt64Ty(), 2, "k");
+  k->addIncoming(b.getInt64(0), before);
+  body(k);
+  llvm::Value *next = b.CreateAdd(k, b.getInt64(1));
+  k->addIncoming(next, b.GetInsertBlock());
+  b.CreateCondBr(b.CreateICmpULT(next, b.getInt64(count)), each, after);
+  b.SetInsertPoint(after);
+}
+
+/// A kernel's scratch buffers (allocateScratch): on the stack, or from malloc, each checked; a
+/// failed malloc frees the buffers before it and branches to `failed`.
+class KernelScratch {
+public:
+  KernelScratch(llvm::Module &module, llvm::IRBuilder<> &b, llvm::BasicBlock *failed)
+      : module_(module), b_(b), failed_(failed) {}
+  llvm::Value *allocate(llvm::Type *type, std::uint64_t count, const char *name) {
+    Scratch s = allocateScratch(module_, b_, type, count, name);
+    if (s.failed) {
+      llvm::IRBuilder<> fb(s.failed);
+      for (const Scratch &h : heap_) fb.CreateCall(h.free, {h.pointer});
+      fb.CreateBr(failed_);
+      heap_.push_back(s);
+    }
+    return s.pointer;
+  }
+  /// Frees the heap buffers at the builder's position.
+  void free() {
+    for (const Scratch &h : heap_) b_.CreateCall(h.free, {h.pointer});
+  }
+
+private:
+  llvm::Module &module_;
+  llvm::IRBuilder<> &b_;
+  llvm::BasicBlock *failed_;
+  std::vector<Scratch> heap_;
+};
+
+/// sums[k] = the lanes of accumulator k added in order (no reassociation: reproducible), k < roots.
+void storeSums(llvm::IRBuilder<> &b, llvm::Value *acc, llvm::Value *sums, std::uint64_t roots,
+               unsigned lanes) {
+  llvm::Type *f64 = b.getDoubleTy();
+  llvm::Type *vec = lanes == 1 ? f64 : static_cast<llvm::Type *>(llvm::FixedVectorType::get(f64, lanes));
+  countedLoop(b, "reduce", roots, [&](llvm::Value *k) {
+    llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(vec, acc, k), kAlign);
+    llvm::Value *total = lanes == 1 ? v : b.CreateFAddReduce(llvm::ConstantFP::getNegativeZero(f64), v);
+    b.CreateStore(total, b.CreateInBoundsGEP(f64, sums, k));
+  });
+}
+
+/// sums[k] = value for k < roots.
+void fillSums(llvm::IRBuilder<> &b, const char *name, llvm::Value *sums, std::uint64_t roots,
+              llvm::Constant *value) {
+  countedLoop(b, name, roots, [&](llvm::Value *k) {
+    b.CreateStore(value, b.CreateInBoundsGEP(b.getDoubleTy(), sums, k));
+  });
+}
+
 /// Rows prefetched ahead of the block being computed by the gathered kernel: a few blocks, so
 /// that the rows' cache lines are on their way from memory while the blocks before them compute.
 constexpr std::uint64_t kPrefetchRows = 32;
@@ -62,42 +131,16 @@ void emitGatherKernel(llvm::Module &module, const std::string &name, llvm::Funct
 
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
   auto *failed = llvm::BasicBlock::Create(ctx, "failed", fn);
-  std::vector<Scratch> heap;
-  auto scratch = [&](llvm::Type *t, std::uint64_t count, const char *what) {
-    Scratch s = allocateScratch(module, b, t, count, what);
-    if (s.failed) {
-      llvm::IRBuilder<> fb(s.failed);
-      for (const Scratch &h : heap) fb.CreateCall(h.free, {h.pointer});
-      fb.CreateBr(failed);
-      heap.push_back(s);
-    }
-    return s.pointer;
-  };
+  KernelScratch scratch(module, b, failed);
   const std::uint64_t width = std::max<std::uint64_t>(inputCount, 1);
-  llvm::Value *acc = scratch(vec, roots, "acc");
-  llvm::Value *frame = layout.split ? scratch(vec, layout.size, "frame")
+  llvm::Value *acc = scratch.allocate(vec, roots, "acc");
+  llvm::Value *frame = layout.split ? scratch.allocate(vec, layout.size, "frame")
                                     : llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
-  llvm::Value *rows = scratch(f64, width * lanes, "block.rows");
-  llvm::Value *columns = scratch(ptr, width, "block.columns");
-  llvm::Value *padded = scratch(i64, lanes, "block.index");
+  llvm::Value *rows = scratch.allocate(f64, width * lanes, "block.rows");
+  llvm::Value *columns = scratch.allocate(ptr, width, "block.columns");
+  llvm::Value *padded = scratch.allocate(i64, lanes, "block.index");
   b.CreateMemSet(acc, b.getInt8(0), b.getInt64(std::max<std::uint64_t>(roots, 1) * lanes * 8), kAlign);
-  // A counted loop (the code stays small whatever the count): body(k) for k < count.
-  auto forEach = [&](const char *what, std::uint64_t count, auto body) {
-    if (count == 0) return;
-    llvm::BasicBlock *before = b.GetInsertBlock();
-    auto *each = llvm::BasicBlock::Create(ctx, what, fn);
-    auto *after = llvm::BasicBlock::Create(ctx, std::string(what) + ".end", fn);
-    b.CreateBr(each);
-    b.SetInsertPoint(each);
-    llvm::PHINode *k = b.CreatePHI(i64, 2, "k");
-    k->addIncoming(b.getInt64(0), before);
-    body(k);
-    llvm::Value *next = b.CreateAdd(k, b.getInt64(1));
-    k->addIncoming(next, b.GetInsertBlock());
-    b.CreateCondBr(b.CreateICmpULT(next, b.getInt64(count)), each, after);
-    b.SetInsertPoint(after);
-  };
-  forEach("columns", inputCount, [&](llvm::Value *c) {
+  countedLoop(b, "columns", inputCount, [&](llvm::Value *c) {
     b.CreateStore(b.CreateInBoundsGEP(f64, rows, b.CreateMul(c, b.getInt64(lanes))),
                   b.CreateInBoundsGEP(ptr, columns, c));
   });
@@ -169,23 +212,14 @@ void emitGatherKernel(llvm::Module &module, const std::string &name, llvm::Funct
   valid->addIncoming(b.getInt64(lanes), whole);
   valid->addIncoming(b.getInt64(lanes), prefetchLine);
   llvm::Value *base = b.CreateMul(b.CreateAlignedLoad(indexVec, indices, kAlign), lanes == 1 ? stride : b.CreateVectorSplat(lanes, stride), "base");
-  if (inputCount == 0) {
-    b.CreateBr(run);
-  } else {
-    auto *gatherColumn = llvm::BasicBlock::Create(ctx, "gather.column", fn);
-    b.CreateBr(gatherColumn);
-    b.SetInsertPoint(gatherColumn);
-    llvm::PHINode *c = b.CreatePHI(i64, 2, "c");
-    c->addIncoming(b.getInt64(0), gather);
+  countedLoop(b, "gather.column", inputCount, [&](llvm::Value *c) {
     llvm::Value *offsets = b.CreateAdd(base, lanes == 1 ? c : b.CreateVectorSplat(lanes, c));
     llvm::Value *cells = b.CreateInBoundsGEP(f64, table, offsets);
     llvm::Value *values = lanes == 1 ? static_cast<llvm::Value *>(b.CreateAlignedLoad(f64, cells, kAlign))
                                      : b.CreateMaskedGather(vec, cells, kAlign);
     b.CreateAlignedStore(values, b.CreateInBoundsGEP(f64, rows, b.CreateMul(c, b.getInt64(lanes))), kAlign);
-    llvm::Value *next = b.CreateAdd(c, b.getInt64(1));
-    c->addIncoming(next, gatherColumn);
-    b.CreateCondBr(b.CreateICmpULT(next, b.getInt64(inputCount)), gatherColumn, run);
-  }
+  });
+  b.CreateBr(run);
 
   b.SetInsertPoint(run);
   b.CreateCall(&block, {params, columns, b.getInt64(0), valid, frame, acc});
@@ -193,20 +227,13 @@ void emitGatherKernel(llvm::Module &module, const std::string &name, llvm::Funct
   row->addIncoming(nextRow, run);
   b.CreateCondBr(b.CreateICmpULT(nextRow, end), loop, done);
 
-  // The sums: lanes added in order, as in the column kernel.
   b.SetInsertPoint(done);
-  forEach("reduce", roots, [&](llvm::Value *k) {
-    llvm::Value *total = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(vec, acc, k), kAlign);
-    if (lanes > 1) total = b.CreateFAddReduce(llvm::ConstantFP::getNegativeZero(f64), total);
-    b.CreateStore(total, b.CreateInBoundsGEP(f64, sums, k));
-  });
-  for (const Scratch &h : heap) b.CreateCall(h.free, {h.pointer});
+  storeSums(b, acc, sums, roots, lanes);
+  scratch.free();
   b.CreateRetVoid();
 
   b.SetInsertPoint(failed);
-  forEach("nan", roots, [&](llvm::Value *k) {
-    b.CreateStore(llvm::ConstantFP::getNaN(f64), b.CreateInBoundsGEP(f64, sums, k));
-  });
+  fillSums(b, "nan", sums, roots, llvm::ConstantFP::getNaN(f64));
   b.CreateRetVoid();
 }
 
@@ -325,21 +352,11 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
 
   // Scratch: the accumulators, the frame of a split body, the padded tail block and its column
   // pointers. Every heap buffer is checked; a failure leaves NaN in every sum.
-  std::vector<Scratch> heap;
-  auto scratch = [&](llvm::Type *type, std::uint64_t count, const char *name) {
-    Scratch s = allocateScratch(module, b, type, count, name);
-    if (s.failed) {
-      llvm::IRBuilder<> fb(s.failed);
-      for (const Scratch &h : heap) fb.CreateCall(h.free, {h.pointer});
-      fb.CreateBr(failed);
-      heap.push_back(s);
-    }
-    return s.pointer;
-  };
-  llvm::Value *acc = scratch(vec, roots, "acc");
-  llvm::Value *frame = layout.split ? scratch(vec, layout.size, "frame") : llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
-  llvm::Value *padded = scratch(f64, std::max<std::uint64_t>(inputCount, 1) * lanes, "padded");
-  llvm::Value *paddedColumns = scratch(ptr, std::max<std::uint64_t>(inputCount, 1), "padded.columns");
+  KernelScratch scratch(module, b, failed);
+  llvm::Value *acc = scratch.allocate(vec, roots, "acc");
+  llvm::Value *frame = layout.split ? scratch.allocate(vec, layout.size, "frame") : llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
+  llvm::Value *padded = scratch.allocate(f64, std::max<std::uint64_t>(inputCount, 1) * lanes, "padded");
+  llvm::Value *paddedColumns = scratch.allocate(ptr, std::max<std::uint64_t>(inputCount, 1), "padded.columns");
   const std::uint64_t vecBytes = lanes * 8;
   b.CreateMemSet(acc, b.getInt8(0), b.getInt64(std::max<std::uint64_t>(roots, 1) * vecBytes), kAlign);
   llvm::BasicBlock *start = b.GetInsertBlock();
@@ -363,64 +380,31 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
   // that the code stays small whatever their number.
   b.SetInsertPoint(tail);
   b.CreateMemSet(padded, b.getInt8(0), b.getInt64(std::max<std::uint64_t>(inputCount, 1) * vecBytes), kAlign);
-  auto *copy = llvm::BasicBlock::Create(ctx, "tail.copy", fn);
-  auto *copied = llvm::BasicBlock::Create(ctx, "tail.run", fn);
-  b.CreateCondBr(b.CreateICmpEQ(b.getInt64(inputCount), b.getInt64(0)), copied, copy);
-  b.SetInsertPoint(copy);
-  llvm::PHINode *c = b.CreatePHI(i64, 2, "c");
-  c->addIncoming(b.getInt64(0), tail);
-  llvm::Value *to = b.CreateInBoundsGEP(f64, padded, b.CreateMul(c, b.getInt64(lanes)));
-  llvm::Value *column = b.CreateLoad(ptr, b.CreateInBoundsGEP(ptr, columns, c));
-  b.CreateMemCpy(to, kAlign, b.CreateInBoundsGEP(f64, column, row), kAlign,
-                 b.CreateMul(left, b.getInt64(8)));
-  b.CreateStore(to, b.CreateInBoundsGEP(ptr, paddedColumns, c));
-  llvm::Value *next = b.CreateAdd(c, b.getInt64(1));
-  c->addIncoming(next, copy);
-  b.CreateCondBr(b.CreateICmpULT(next, b.getInt64(inputCount)), copy, copied);
-  b.SetInsertPoint(copied);
+  countedLoop(b, "tail.copy", inputCount, [&](llvm::Value *c) {
+    llvm::Value *to = b.CreateInBoundsGEP(f64, padded, b.CreateMul(c, b.getInt64(lanes)));
+    llvm::Value *column = b.CreateLoad(ptr, b.CreateInBoundsGEP(ptr, columns, c));
+    b.CreateMemCpy(to, kAlign, b.CreateInBoundsGEP(f64, column, row), kAlign,
+                   b.CreateMul(left, b.getInt64(8)));
+    b.CreateStore(to, b.CreateInBoundsGEP(ptr, paddedColumns, c));
+  });
   b.CreateCall(block, {params, paddedColumns, b.getInt64(0), left, frame, acc});
   b.CreateBr(done);
 
-  // A loop over the roots (the code stays small whatever their number): body(k) for k < roots.
-  auto forEachRoot = [&](const char *name, auto body) {
-    if (roots == 0) return;
-    llvm::BasicBlock *before = b.GetInsertBlock();
-    auto *loop = llvm::BasicBlock::Create(ctx, name, fn);
-    auto *after = llvm::BasicBlock::Create(ctx, std::string(name) + ".end", fn);
-    b.CreateBr(loop);
-    b.SetInsertPoint(loop);
-    llvm::PHINode *k = b.CreatePHI(i64, 2, "k");
-    k->addIncoming(b.getInt64(0), before);
-    body(k);
-    llvm::Value *next = b.CreateAdd(k, b.getInt64(1));
-    k->addIncoming(next, b.GetInsertBlock());
-    b.CreateCondBr(b.CreateICmpULT(next, b.getInt64(roots)), loop, after);
-    b.SetInsertPoint(after);
-  };
-
   // The sums: lanes added in order (no reassociation, so the result is reproducible).
   b.SetInsertPoint(done);
-  forEachRoot("reduce", [&](llvm::Value *k) {
-    llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(vec, acc, k), kAlign);
-    llvm::Value *total = lanes == 1 ? v : b.CreateFAddReduce(llvm::ConstantFP::getNegativeZero(f64), v);
-    b.CreateStore(total, b.CreateInBoundsGEP(f64, sums, k));
-  });
-  for (const Scratch &h : heap) b.CreateCall(h.free, {h.pointer});
+  storeSums(b, acc, sums, roots, lanes);
+  scratch.free();
   b.CreateRetVoid();
 
   b.SetInsertPoint(empty);
-  forEachRoot("zero", [&](llvm::Value *k) {
-    b.CreateStore(llvm::ConstantFP::get(f64, 0.0), b.CreateInBoundsGEP(f64, sums, k));
-  });
-  for (const Scratch &h : heap) b.CreateCall(h.free, {h.pointer});
+  fillSums(b, "zero", sums, roots, llvm::ConstantFP::get(f64, 0.0));
+  scratch.free();
   b.CreateRetVoid();
 
   b.SetInsertPoint(failed);
-  forEachRoot("nan", [&](llvm::Value *k) {
-    b.CreateStore(llvm::ConstantFP::getNaN(f64), b.CreateInBoundsGEP(f64, sums, k));
-  });
+  fillSums(b, "nan", sums, roots, llvm::ConstantFP::getNaN(f64));
   b.CreateRetVoid();
-  if (!options.gatherName.empty()) 
+  if (!options.gatherName.empty())
     emitGatherKernel(module, options.gatherName, *block, layout, roots, inputCount, lanes,
                      options.fastMath);
   return fn;

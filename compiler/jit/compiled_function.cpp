@@ -147,30 +147,31 @@ constexpr std::size_t kRowsPerChunk = 16384;
 
 /// The batched kernel's sums computed row by row with the fused value+gradient entry point: what
 /// batches run on before the optimized tier (and its kernel) is installed.
+/// `inputs(r, to)` writes row r's inputs to `to`.
+template <class ReadRow>
 void sumByRows(ValueAndGradFn fn, std::size_t gradSize, std::size_t arity, const double *params,
-               std::size_t begin, std::size_t end, const double *const *columns, double *sums) {
+               std::size_t begin, std::size_t end, const ReadRow &inputs, double *sums) {
   std::vector<double> args(arity), grad(gradSize);
   std::copy(params, params + gradSize, args.begin());
   for (std::size_t k = 0; k <= gradSize; ++k) sums[k] = 0;
   for (std::size_t r = begin; r < end; ++r) {
-    for (std::size_t c = gradSize; c < arity; ++c) args[c] = columns[c - gradSize][r];
+    inputs(r, args.data() + gradSize);
     sums[0] += fn(args.data(), grad.data());
     for (std::size_t k = 0; k < gradSize; ++k) sums[1 + k] += grad[k];
   }
 }
 
-/// sumByRows over rows picked from a table.
-void sumByRows(ValueAndGradFn fn, std::size_t gradSize, std::size_t arity, const double *params,
-               std::size_t begin, std::size_t end, const TableRows &rows, double *sums) {
-  std::vector<double> args(arity), grad(gradSize);
-  std::copy(params, params + gradSize, args.begin());
-  for (std::size_t k = 0; k <= gradSize; ++k) sums[k] = 0;
-  for (std::size_t r = begin; r < end; ++r) {
+/// Row r's inputs from columns, or from rows picked from a table.
+auto columnRows(const double *const *columns, std::size_t count) {
+  return [=](std::size_t r, double *to) {
+    for (std::size_t c = 0; c < count; ++c) to[c] = columns[c][r];
+  };
+}
+auto tableRows(const TableRows &rows, std::size_t count) {
+  return [=](std::size_t r, double *to) {
     const double *row = rows.table + rows.index[r] * rows.stride;
-    std::copy(row, row + (arity - gradSize), args.begin() + static_cast<std::ptrdiff_t>(gradSize));
-    sums[0] += fn(args.data(), grad.data());
-    for (std::size_t k = 0; k < gradSize; ++k) sums[1 + k] += grad[k];
-  }
+    std::copy(row, row + count, to);
+  };
 }
 
 }  // namespace
@@ -259,8 +260,8 @@ void CompiledFunction::batchSums(std::span<const double> params, std::size_t beg
   if (BatchFn fn = batchFn())
     fn(params.data(), begin, end, columns.data(), sums.data());
   else
-    sumByRows(valueAndGradFn(), gradSize_, arity(), params.data(), begin, end, columns.data(),
-              sums.data());
+    sumByRows(valueAndGradFn(), gradSize_, arity(), params.data(), begin, end,
+              columnRows(columns.data(), inputCount()), sums.data());
 }
 
 template <class SumChunk>
@@ -309,7 +310,7 @@ double CompiledFunction::batchMean(std::span<const double> params, std::size_t n
     if (fn)
       fn(p, begin, end, cols, sums);
     else
-      sumByRows(rowFn, gradSize, arity, p, begin, end, cols, sums);
+      sumByRows(rowFn, gradSize, arity, p, begin, end, columnRows(cols, arity - gradSize), sums);
   });
 }
 
@@ -334,7 +335,7 @@ double CompiledFunction::batchMean(std::span<const double> params, std::size_t n
     if (fn)
       fn(p, begin, end, rows.table, rows.stride, rows.index, sums);
     else
-      sumByRows(rowFn, gradSize, arity, p, begin, end, rows, sums);
+      sumByRows(rowFn, gradSize, arity, p, begin, end, tableRows(rows, arity - gradSize), sums);
   });
 }
 

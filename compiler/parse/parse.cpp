@@ -90,13 +90,8 @@ std::vector<StatementSpan> scanStatements(const SourceBuffer &buffer, Diagnostic
 // Stack budget for the grammar per bracket level: about 1.2 KiB at -O2, several times that
 // without optimization or under AddressSanitizer. Only reserved address space: pages are touched
 // as the recursion goes.
-// (gcc says __SANITIZE_ADDRESS__, clang only __has_feature.)
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NABLA_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(NABLA_ASAN)
+// (NABLA_ASAN: defined by CMake in NABLA_SANITIZE builds.)
+#if defined(NABLA_ASAN)
 constexpr std::size_t kStackPerLevel = std::size_t{64} << 10;
 #else
 constexpr std::size_t kStackPerLevel = std::size_t{16} << 10;

@@ -21,12 +21,7 @@ namespace {
 
 // Under a sanitizer 2*10^5 terms (ten times slower per term; its larger stack frames would show
 // any recursion at a smaller depth anyway).
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define NABLA_TEST_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(NABLA_TEST_SANITIZED)
+#if defined(NABLA_ASAN) || defined(NABLA_TSAN)
 constexpr int kTerms = 200000;
 #else
 constexpr int kTerms = 1000000;

@@ -2,6 +2,7 @@
 // and builds main.c against them with cc; the program's numbers equal the seed function and its
 // derivatives worked out by hand.
 #include "aot_test_util.h"
+#include "support/seed.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,21 +10,9 @@
 #include <map>
 
 using namespace nabla::aottest;
+using nabla::test::Seed;
 
 namespace {
-
-// f = u^2 v with u = x^2 + y, v = y - x*y (product and chain rule, by hand).
-struct Seed {
-  double x, y;
-  double u() const { return x * x + y; }
-  double v() const { return y - x * y; }
-  double f() const { return u() * u() * v(); }
-  double fx() const { return 4 * x * u() * v() - y * u() * u(); }
-  double fy() const { return 2 * u() * v() + u() * u() * (1 - x); }
-  double fxx() const { return 4 * u() * v() + 4 * x * (2 * x * v() - y * u()) - 4 * x * y * u(); }
-  double fxy() const { return 4 * x * (v() + u() * (1 - x)) - u() * u() - 2 * y * u(); }
-  double fyy() const { return 2 * (v() + u() * (1 - x)) + 2 * u() * (1 - x); }
-};
 
 /// `name = number` lines of the program's output (the first line is `f(x, y) = value`).
 std::map<std::string, double> parseOutput(const std::string &out) {

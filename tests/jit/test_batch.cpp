@@ -390,15 +390,14 @@ std::uint64_t bits(double v) { return std::bit_cast<std::uint64_t>(v); }
 /// inlined block differently in the two kernels: there they agree to 1e-12 relative.
 void checkGatheredEqualsColumns(const Model &m, const std::vector<double> &params,
                                 std::size_t stride, bool exact = true) {
-  const unsigned threads = 0;
   const std::size_t inputs = m.f.inputCount();
   for (std::size_t n : {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 1024, 1027}) {
     const Table t = randomTable(inputs, stride, 500, n, n + 17);
     const Data d = columnsOf(t, inputs);
     std::vector<double> want(m.f.gradSize()), got(m.f.gradSize());
-    const double v = m.f.batchMean(params, n, d.pointers, want, threads);
+    const double v = m.f.batchMean(params, n, d.pointers, want);
     const double u = m.f.batchMean(params, n, jit::TableRows{t.cells.data(), t.stride, t.index.data()},
-                                   got, threads);
+                                   got);
     INFO(n << " rows, stride " << stride << ": columns " << v << ", gathered " << u);
     auto same = [&](double a, double b) {
       return exact ? bits(a) == bits(b) : std::fabs(a - b) <= 1e-12 * std::max(std::fabs(b), 1.0);
