@@ -142,8 +142,14 @@ codegen::BatchOptions batchOptions(const Session &session, const FunctionOptions
   return b;
 }
 
-/// Rows per chunk of a threaded batch: below this a batch runs in the calling thread.
-constexpr std::size_t kRowsPerChunk = 16384;
+/// Rows per chunk of a threaded batch: below this a batch runs in the calling thread. Rows read
+/// from columns stream from memory at a few nanoseconds each, so a mini-batch of 1024 of them
+/// is over before a helper would join in (splitting it measured slower). Rows gathered from a
+/// table cost a cache miss each, tens of nanoseconds, and two cores have twice the misses in
+/// flight: a mini-batch of 1024 is worth splitting in two (waiting helpers spin, so they join
+/// within a microsecond).
+constexpr std::size_t kColumnRowsPerChunk = 16384;
+constexpr std::size_t kGatheredRowsPerChunk = 512;
 
 /// The batched kernel's sums computed row by row with the fused value+gradient entry point: what
 /// batches run on before the optimized tier (and its kernel) is installed.
@@ -266,7 +272,7 @@ void CompiledFunction::batchSums(std::span<const double> params, std::size_t beg
 
 template <class SumChunk>
 double CompiledFunction::meanOverChunks(std::size_t n, std::span<double> grad, unsigned threads,
-                                        const SumChunk &sumChunk) const {
+                                        std::size_t rowsPerChunk, const SumChunk &sumChunk) const {
   const std::size_t width = gradSize_ + 1;
   if (n == 0) {
     for (double &g : grad) g = std::numeric_limits<double>::quiet_NaN();
@@ -276,7 +282,7 @@ double CompiledFunction::meanOverChunks(std::size_t n, std::span<double> grad, u
   // each, added in chunk order.
   Workers &workers = *code_->workers;
   const unsigned use = threads == 0 ? workers.size() : std::min(threads, workers.size());
-  std::size_t chunks = std::min<std::size_t>(use, (n + kRowsPerChunk - 1) / kRowsPerChunk);
+  std::size_t chunks = std::min<std::size_t>(use, (n + rowsPerChunk - 1) / rowsPerChunk);
   if (chunks < 1) chunks = 1;
   const std::size_t per = ((n + chunks - 1) / chunks + 63) / 64 * 64;
   chunks = (n + per - 1) / per;
@@ -306,7 +312,8 @@ double CompiledFunction::batchMean(std::span<const double> params, std::size_t n
   const std::size_t gradSize = gradSize_, arity = this->arity();
   const double *p = params.data();
   const double *const *cols = columns.data();
-  return meanOverChunks(n, grad, threads, [&](std::size_t begin, std::size_t end, double *sums) {
+  return meanOverChunks(n, grad, threads, kColumnRowsPerChunk,
+                        [&](std::size_t begin, std::size_t end, double *sums) {
     if (fn)
       fn(p, begin, end, cols, sums);
     else
@@ -331,7 +338,8 @@ double CompiledFunction::batchMean(std::span<const double> params, std::size_t n
   ValueAndGradFn rowFn = valueAndGradFn();
   const std::size_t gradSize = gradSize_, arity = this->arity();
   const double *p = params.data();
-  return meanOverChunks(n, grad, threads, [&](std::size_t begin, std::size_t end, double *sums) {
+  return meanOverChunks(n, grad, threads, kGatheredRowsPerChunk,
+                        [&](std::size_t begin, std::size_t end, double *sums) {
     if (fn)
       fn(p, begin, end, rows.table, rows.stride, rows.index, sums);
     else

@@ -115,8 +115,11 @@ public:
   double batchMean(std::span<const double> params, std::size_t n,
                    std::span<const double *const> columns, std::span<double> grad,
                    unsigned threads = 0) const;
-  /// The same over n rows picked from a table: the same bits as batchMean over columns holding
-  /// those rows, with the gather done inside the compiled kernel.
+  /// The same over n rows picked from a table, with the gather done inside the compiled kernel.
+  /// Such rows cost a cache miss each, so batches of more than 512 rows are split over threads
+  /// (more than 16384 over columns). Split alike (one thread, or n > 16384 * (threads - 1), when
+  /// both use every thread), the result has the same bits as batchMean over columns holding
+  /// those rows.
   double batchMean(std::span<const double> params, std::size_t n, const TableRows &rows,
                    std::span<double> grad, unsigned threads = 0) const;
   /// The raw sums of rows [begin, end) in the calling thread: sums has 1 + gradSize() entries.
@@ -153,10 +156,11 @@ private:
   bool hasBatch_ = false;
   std::shared_ptr<FunctionCode> code_;
 
-  /// batchMean's chunks over threads: sumChunk(begin, end, sums) for each, added in order.
+  /// batchMean's chunks over threads, each of at least `rowsPerChunk` rows:
+  /// sumChunk(begin, end, sums) for each, added in order.
   template <class SumChunk>
   double meanOverChunks(std::size_t n, std::span<double> grad, unsigned threads,
-                        const SumChunk &sumChunk) const;
+                        std::size_t rowsPerChunk, const SumChunk &sumChunk) const;
 };
 
 /// Compiles `d` as a function of `args`. `d` comes from differentiate over the Var nodes of the

@@ -1,13 +1,39 @@
 #include "jit/workers.h"
 
 #include <algorithm>
-#include <atomic>
+#include <chrono>
 #include <exception>
 
 namespace nabla::jit {
 
 namespace {
+
 thread_local bool insideWorkerBody = false;  // nested loops run inline
+
+/// How long a thread spins before it blocks: a helper waiting for the next loop, the caller
+/// waiting for the helpers to finish. A mini-batch step of `nabla fit` takes tens of
+/// microseconds, so a helper that spins this long meets the next batch awake; a wake-up through
+/// the kernel costs about as much as the work it would share.
+constexpr std::chrono::microseconds kSpin{200};
+
+void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/// Spins until `ready()` or until kSpin has passed; says which.
+template <class Ready> bool spinUntil(const Ready &ready) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  do {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+      pause();
+    }
+  } while (std::chrono::steady_clock::now() < until);
+  return ready();
+}
+
 }  // namespace
 
 struct Workers::Loop {
@@ -15,10 +41,12 @@ struct Workers::Loop {
   const std::function<void(std::size_t)> *body = nullptr;
   std::atomic<std::size_t> next{0};
   unsigned helpersWanted = 0;  // how many helper threads may join, guarded by Workers::mutex_
-  std::mutex mutex;           // guards what follows
+  std::atomic<std::size_t> done{0};  // indices finished; the caller spins on it, then blocks
+  std::mutex mutex;                  // guards error; taken to notify `finished`
   std::condition_variable finished;
-  std::size_t done = 0;
   std::exception_ptr error;
+
+  bool complete() const { return done.load(std::memory_order_acquire) == count; }
 
   /// Takes indices until none are left.
   void run() {
@@ -35,10 +63,17 @@ struct Workers::Loop {
       ++mine;
     }
     insideWorkerBody = nested;
-    std::lock_guard lock(mutex);
-    if (caught && !error) error = caught;
-    done += mine;
-    if (done == count) finished.notify_all();
+    if (caught) {
+      std::lock_guard lock(mutex);
+      if (!error) error = caught;
+    }
+    if (mine == 0) return;
+    // The last one to finish wakes a caller that has stopped spinning. It counts before it
+    // locks, and the caller tests the count under the lock, so the wake-up is never lost.
+    if (done.fetch_add(mine, std::memory_order_acq_rel) + mine == count) {
+      std::lock_guard lock(mutex);
+      finished.notify_all();
+    }
   }
 };
 
@@ -59,13 +94,25 @@ void Workers::start() {
   while (threads_.size() + 1 < size_) threads_.emplace_back([this] { work(); });
 }
 
+void Workers::spinForWork() const {
+  spinUntil([&] { return queued_.load(std::memory_order_relaxed) != 0; });
+}
+
 void Workers::work() {
   std::unique_lock lock(mutex_);
   while (true) {
+    if (loops_.empty() && !stopping_) {
+      lock.unlock();
+      spinForWork();
+      lock.lock();
+    }
     wake_.wait(lock, [&] { return stopping_ || !loops_.empty(); });
     if (stopping_) return;
     std::shared_ptr<Loop> loop = loops_.front();
-    if (--loop->helpersWanted == 0) loops_.pop_front();
+    if (--loop->helpersWanted == 0) {
+      loops_.pop_front();
+      queued_.store(loops_.size(), std::memory_order_relaxed);
+    }
     lock.unlock();
     loop->run();
     lock.lock();
@@ -88,6 +135,7 @@ void Workers::parallelFor(std::size_t count, unsigned threads,
     std::lock_guard lock(mutex_);
     start();
     loops_.push_back(loop);
+    queued_.store(loops_.size(), std::memory_order_relaxed);
   }
   wake_.notify_all();
   loop->run();
@@ -99,9 +147,13 @@ void Workers::parallelFor(std::size_t count, unsigned threads,
         loops_.erase(it);
         break;
       }
+    queued_.store(loops_.size(), std::memory_order_relaxed);
   }
-  std::unique_lock lock(loop->mutex);
-  loop->finished.wait(lock, [&] { return loop->done == loop->count; });
+  if (!spinUntil([&] { return loop->complete(); })) {
+    std::unique_lock lock(loop->mutex);
+    loop->finished.wait(lock, [&] { return loop->complete(); });
+  }
+  std::lock_guard lock(loop->mutex);
   if (loop->error) std::rethrow_exception(loop->error);
 }
 

@@ -2,6 +2,7 @@
 // functions of a session. No LLVM here.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -36,11 +37,15 @@ private:
   struct Loop;
   void start();
   void work();
+  /// Spins for a short while until a loop is queued (or the time is up), so that a loop that
+  /// follows soon after the last one starts without a wake-up through the kernel.
+  void spinForWork() const;
 
   unsigned size_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Loop>> loops_;
+  std::atomic<std::size_t> queued_{0}; // loops_.size(), for spinning helpers to read unlocked
   std::vector<std::thread> threads_;
   bool stopping_ = false;
 };

@@ -3,6 +3,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -71,9 +72,18 @@ std::vector<std::size_t> shuffledRows(std::size_t rows, std::uint64_t seed, std:
   std::vector<std::size_t> order(rows);
   for (std::size_t i = 0; i < rows; ++i) order[i] = i;
   Rng rng(epochSeed(seed, epoch));
-  for (std::size_t i = rows; i > 1; --i) {
-    const std::size_t j = static_cast<std::size_t>(rng.below(i));
-    std::swap(order[i - 1], order[j]);
+  // Fisher-Yates, with the random positions drawn a block ahead and prefetched: the swaps are
+  // the same, in the same order, but a large order no longer waits on one cache miss at a time.
+  constexpr std::size_t kAhead = 32;
+  std::size_t picks[kAhead];
+  for (std::size_t i = rows; i > 1;) {
+    const std::size_t count = std::min(kAhead, i - 1);
+    for (std::size_t k = 0; k < count; ++k) {
+      picks[k] = static_cast<std::size_t>(rng.below(i - k));
+      __builtin_prefetch(&order[picks[k]], 1);
+    }
+    for (std::size_t k = 0; k < count; ++k) std::swap(order[i - 1 - k], order[picks[k]]);
+    i -= count;
   }
   return order;
 }
@@ -127,7 +137,7 @@ void BatchColumns::select(const BatchPlan &plan, std::size_t epoch, std::size_t 
       order_ = shuffledRows(plan.rows, plan.seed, epoch);
     }
     orderEpoch_ = epoch;
-    startOrder(plan, epoch + 1);
+    if (epoch + 1 < plan.epochs) startOrder(plan, epoch + 1);
   }
   makeRowMajor(plan);
 }

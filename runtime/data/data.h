@@ -125,6 +125,7 @@ struct BatchPlan {
   std::size_t size = 0;
   bool shuffle = true;
   std::uint64_t seed = 0;
+  std::size_t epochs = SIZE_MAX; // epochs the run has steps in: no order is drawn for a later one
 
   std::size_t perEpoch() const { return rows == 0 ? 0 : (rows + size - 1) / size; }
   std::size_t begin(std::size_t b) const { return b * size; }

@@ -252,6 +252,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     total = *o.epochs * perEpoch;
   else
     total = hasInputs ? 10 * perEpoch : 100;
+  plan.epochs = perEpoch == 0 ? 0 : (total + perEpoch - 1) / perEpoch;
 
   std::unique_ptr<optim::Optimizer> opt;
   optim::Schedule schedule;

@@ -390,23 +390,36 @@ std::uint64_t bits(double v) { return std::bit_cast<std::uint64_t>(v); }
 /// inlined block differently in the two kernels: there they agree to 1e-12 relative.
 void checkGatheredEqualsColumns(const Model &m, const std::vector<double> &params,
                                 std::size_t stride, bool exact = true) {
-  const std::size_t inputs = m.f.inputCount();
+  const std::size_t inputs = m.f.inputCount(), width = m.f.gradSize() + 1;
   for (std::size_t n : {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 1024, 1027}) {
     const Table t = randomTable(inputs, stride, 500, n, n + 17);
     const Data d = columnsOf(t, inputs);
-    std::vector<double> want(m.f.gradSize()), got(m.f.gradSize());
-    const double v = m.f.batchMean(params, n, d.pointers, want);
-    const double u = m.f.batchMean(params, n, jit::TableRows{t.cells.data(), t.stride, t.index.data()},
-                                   got);
-    INFO(n << " rows, stride " << stride << ": columns " << v << ", gathered " << u);
+    const jit::TableRows rows{t.cells.data(), t.stride, t.index.data()};
     auto same = [&](double a, double b) {
       return exact ? bits(a) == bits(b) : std::fabs(a - b) <= 1e-12 * std::max(std::fabs(b), 1.0);
     };
+    std::vector<double> want(m.f.gradSize()), got(m.f.gradSize());
+    // In one thread both add the rows in one chunk.
+    const double v = m.f.batchMean(params, n, d.pointers, want, 1);
+    const double u = m.f.batchMean(params, n, rows, got, 1);
+    INFO(n << " rows, stride " << stride << ": columns " << v << ", gathered " << u);
     CHECK(same(u, v));
     for (std::size_t i = 0; i < got.size(); ++i) {
       INFO("gradient " << i << ": columns " << want[i] << ", gathered " << got[i]);
       CHECK(same(got[i], want[i]));
     }
+    // Over two threads gathered rows split from 513 rows on, in chunks of whole 64-row blocks:
+    // the same as the column sums of those chunks, added in order.
+    const double split = m.f.batchMean(params, n, rows, got, 2);
+    const bool twoThreads = std::thread::hardware_concurrency() >= 2; // the sessions' default
+    const std::size_t per = n > 512 && twoThreads ? ((n + 1) / 2 + 63) / 64 * 64 : n;
+    std::vector<double> first(width), second(width, 0.0);
+    m.f.batchSums(params, 0, per, d.pointers, first);
+    if (per < n) m.f.batchSums(params, per, n, d.pointers, second);
+    INFO("two threads: gathered " << split << ", first chunk " << per << " rows");
+    CHECK(same(split, (first[0] + second[0]) / static_cast<double>(n)));
+    for (std::size_t i = 0; i < got.size(); ++i)
+      CHECK(same(got[i], (first[1 + i] + second[1 + i]) / static_cast<double>(n)));
   }
 }
 

@@ -195,6 +195,16 @@ TEST_CASE("the generator is splitmix64, the shuffle Fisher-Yates over it", "[dat
   for (int i = 0; i < 1000; ++i) CHECK(b.below(7) < 7);
   std::vector<std::size_t> big = shuffledRows(1000, 5, 3);
   CHECK(std::set<std::size_t>(big.begin(), big.end()).size() == 1000);
+  // Large orders draw their positions in blocks: the same shuffle as the textbook loop, one
+  // draw and one swap at a time, at block edges and beyond.
+  for (std::size_t rows : {2, 31, 32, 33, 34, 64, 65, 1000, 100003}) {
+    std::vector<std::size_t> plain(rows);
+    for (std::size_t i = 0; i < rows; ++i) plain[i] = i;
+    Rng rng(epochSeed(9, 2));
+    for (std::size_t i = rows; i > 1; --i) std::swap(plain[i - 1], plain[rng.below(i)]);
+    INFO(rows << " rows");
+    CHECK(shuffledRows(rows, 9, 2) == plain);
+  }
 }
 
 TEST_CASE("batches: full ones and a partial last one, in file order or shuffled", "[data]") {
