@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -191,6 +192,40 @@ void BM_LogReg_nabla(benchmark::State &state) {
   for (auto _ : state) benchmark::DoNotOptimize(f.batchMean(params, kLogRegRows, c.pointers, grad, kThreads));
   reportRows(state, kLogRegRows, 17);
 }
+
+/// One epoch of shuffled mini-batches of 1024 rows, as `nabla fit` runs it: the gathered kernel
+/// reads each batch's rows through their indices into a row-major copy of the data. The argument
+/// is the thread count (the batch is split in halves of 512 rows over 2 threads).
+void BM_LogRegShuffled_nabla(benchmark::State &state) {
+  const jit::CompiledFunction &f = logregModel();
+  const Columns &c = logregData();
+  const std::size_t width = c.data.size();
+  static const std::vector<double> table = [&] {
+    std::vector<double> t(kLogRegRows * width);
+    for (std::size_t r = 0; r < kLogRegRows; ++r)
+      for (std::size_t k = 0; k < width; ++k) t[r * width + k] = c.data[k][r];
+    return t;
+  }();
+  static const std::vector<std::uint64_t> order = [] {
+    std::vector<std::uint64_t> o(kLogRegRows);
+    std::iota(o.begin(), o.end(), std::uint64_t{0});
+    std::shuffle(o.begin(), o.end(), std::mt19937_64(3));
+    return o;
+  }();
+  const unsigned threads = static_cast<unsigned>(state.range(0));
+  constexpr std::size_t kBatch = 1024;
+  std::vector<double> params(17, 0.05), grad(17);
+  for (auto _ : state) {
+    for (std::size_t begin = 0; begin < kLogRegRows; begin += kBatch) {
+      const std::size_t n = std::min(kBatch, kLogRegRows - begin);
+      jit::TableRows rows{table.data(), width, order.data() + begin};
+      benchmark::DoNotOptimize(f.batchMean(params, n, rows, grad, threads));
+      params[0] -= 1e-9 * grad[0]; // a dependency from one batch to the next, as an optimizer has
+    }
+  }
+  reportRows(state, kLogRegRows, 17);
+}
+BENCHMARK(BM_LogRegShuffled_nabla)->ComputeStatistics("min", minimum)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 /// A hand kernel over 2 threads, each summing half of the rows, as nabla's batchMean does.
 template <typename Kernel>
