@@ -128,6 +128,9 @@ Local localOf(Op op, double a, double b, double c, double v) {
   case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: case Op::Eq: case Op::Ne:
   case Op::And: case Op::Or: l.ulps = 0; break;
   case Op::Where: l.slope[a != 0 ? 1 : 2] = 1, l.ulps = 0; (void)c; break;
+  case Op::Fma: case Op::Fms: case Op::Fnma:
+    l.slope[0] = std::fabs(b), l.slope[1] = std::fabs(a), l.slope[2] = 1, l.ulps = 0.5;
+    break;
   }
   return l;
 }
@@ -153,7 +156,7 @@ bool nearDiscontinuity(Op op, double a, double b, double ea, double eb) {
   }
 }
 
-/// The interpreter's arithmetic (evalOp) with the running error analysis beside it.
+/// The interpreter's arithmetic (evalNode) with the running error analysis beside it.
 Evaluated evaluateWithError(const Graph &graph, const std::vector<NodeId> &roots,
                             const std::vector<double> &symbols) {
   Evaluated out;
@@ -165,7 +168,9 @@ Evaluated evaluateWithError(const Graph &graph, const std::vector<NodeId> &roots
     if (n.args[0].valid()) a = v[n.args[0].index], ea = e[n.args[0].index];
     if (n.args[1].valid()) b = v[n.args[1].index], eb = e[n.args[1].index];
     if (n.args[2].valid()) c = v[n.args[2].index], ec = e[n.args[2].index];
-    double value = n.op == Op::Const ? n.value : n.op == Op::Var ? symbols[n.symbol] : evalOp(n.op, a, b, c);
+    // The interpreter's value (a fused multiply-add where it fuses); the error model below is
+    // that of the unfused operation, an upper bound for the fused one, which rounds once less.
+    double value = n.op == Op::Const ? n.value : n.op == Op::Var ? symbols[n.symbol] : evalNode(graph, n, v.data());
     Local l = localOf(n.op, a, b, c, value);
     double err = l.ulps * kUnit * std::fabs(value) + l.slope[0] * ea + l.slope[1] * eb + l.slope[2] * ec;
     if (std::isnan(err)) err = std::numeric_limits<double>::infinity();

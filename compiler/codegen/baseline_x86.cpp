@@ -185,10 +185,12 @@ public:
 
 using Unary = double (*)(double);
 using Binary = double (*)(double, double);
+using Ternary = double (*)(double, double, double);
 
 // The C library functions evalOp calls (graph/graph.cpp), taken at this process's addresses.
 std::uint64_t address(Unary f) { return reinterpret_cast<std::uint64_t>(f); }
 std::uint64_t address(Binary f) { return reinterpret_cast<std::uint64_t>(f); }
+std::uint64_t address(Ternary f) { return reinterpret_cast<std::uint64_t>(f); }
 
 std::uint64_t unaryFunction(Op op) {
   switch (op) {
@@ -322,6 +324,12 @@ private:
     a_.movImm(RAX, fn);
     a_.call(RAX);
   }
+  /// xmm<xmm> = -(slot s), by flipping the sign bit as the other tiers' fneg does.
+  void loadNegated(unsigned xmm, std::uint32_t s) {
+    a_.load(RAX, kFrame, slot(s));
+    a_.bitOp(7, RAX, 63);  // btc: flip the sign bit
+    a_.movqXmmGpr(xmm, RAX);
+  }
   /// xmm0 = -|slot s| (the argument of exp in sigmoid, softplus and logaddexp).
   void negativeAbs(std::uint32_t s) {
     a_.load(RAX, kFrame, slot(s));
@@ -389,6 +397,19 @@ private:
     case Op::Expm1:
       load(0, x);
       callUnary(unaryFunction(e.op));
+      store(d, 0);
+      return;
+    case Op::Fma:
+    case Op::Fms:
+    case Op::Fnma:
+      // The C library's fma, which rounds once like the instruction (glibc uses it where the CPU
+      // has it): fma(a, b, c), fma(a, b, -c), fma(-a, b, c).
+      if (e.op == Op::Fnma) loadNegated(0, x);
+      else load(0, x);
+      load(1, y);
+      if (e.op == Op::Fms) loadNegated(2, z);
+      else load(2, z);
+      callUnary(address(static_cast<Ternary>(std::fma)));
       store(d, 0);
       return;
     case Op::Pow:

@@ -36,7 +36,7 @@ TapeEntryPoint bindEntryPoint(const Graph &graph, const EntryPoint &entry,
     throw CodegenError("entry point '" + entry.name + "' has " +
                        std::to_string(entry.roots.size()) + " roots");
   return {entry.name, entry.kind,
-          buildTape(graph, entry.roots, args, "entry point '" + entry.name + "'")};
+          fuseMultiplyAdds(buildTape(graph, entry.roots, args, "entry point '" + entry.name + "'"))};
 }
 
 llvm::Function *emitEntryPoint(llvm::Module &module, const Graph &graph, const EntryPoint &entry,

@@ -14,7 +14,7 @@ namespace {
 constexpr std::string_view kReservedNames[] = {
     "exp",   "log",   "sin",  "cos",    "tan",    "asin", "acos", "atan", "sinh", "cosh",
     "tanh",  "log1p", "expm1", "pow",   "atan2",  "hypot", "sqrt", "fabs", "floor", "malloc",
-    "free",  "memcpy", "memset"};
+    "free",  "memcpy", "memset", "fma"};
 
 }  // namespace
 
@@ -159,6 +159,10 @@ llvm::Value *OpEmitter::op(Op op, llvm::Value *a, llvm::Value *b, llvm::Value *x
   case Op::Or:
     return truth(b_.CreateOr(b_.CreateFCmpUNE(a, constant(0)), b_.CreateFCmpUNE(b, constant(0))));
   case Op::Where: return b_.CreateSelect(b_.CreateFCmpUNE(a, constant(0)), b, x);  // NaN is true
+  // llvm.fma rounds once: the instruction where the target has it, else the C library's fma.
+  case Op::Fma: return b_.CreateIntrinsic(llvm::Intrinsic::fma, {type_}, {a, b, x});
+  case Op::Fms: return b_.CreateIntrinsic(llvm::Intrinsic::fma, {type_}, {a, b, b_.CreateFNeg(x)});
+  case Op::Fnma: return b_.CreateIntrinsic(llvm::Intrinsic::fma, {type_}, {b_.CreateFNeg(a), b, x});
   }
   throw std::logic_error("codegen: no code for op " + std::string(opName(op)));
 }

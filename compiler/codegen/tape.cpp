@@ -69,6 +69,55 @@ Tape buildTape(const Graph &graph, std::span<const NodeId> roots, std::span<cons
   return tape;
 }
 
+Tape fuseMultiplyAdds(const Tape &tape) {
+  const std::size_t n = tape.size();
+  auto isProduct = [&](std::uint32_t s) {
+    const Tape::Entry &e = tape.entries[s];
+    return isFusableProduct(e.op, e.op == Op::Pow && tape.entries[e.args[1]].op == Op::Const &&
+                                      tape.entries[e.args[1]].constant == 2);
+  };
+  std::vector<Tape::Entry> fused(tape.entries);
+  for (Tape::Entry &e : fused) {
+    if (e.op != Op::Add && e.op != Op::Sub) continue;
+    const Tape::Entry &right = tape.entries[e.args[1]];
+    const FusedForm f = fusedMultiplyAdd(e.op, isProduct(e.args[0]), isProduct(e.args[1]),
+                                         right.args[0] == e.args[0] || right.args[1] == e.args[0]);
+    if (f.side < 0) continue;
+    // a*b, or a^2 as a*a.
+    const Tape::Entry &product = tape.entries[e.args[f.side]];
+    const std::uint32_t second = product.op == Op::Pow ? product.args[0] : product.args[1];
+    e.args = {product.args[0], second, e.args[1 - f.side]};
+    e.op = f.op;
+  }
+  // What the roots still need, in one backward pass (operands come before their readers).
+  std::vector<char> needed(n, 0);
+  for (std::uint32_t r : tape.roots) needed[r] = 1;
+  for (std::size_t i = n; i-- > 0;)
+    if (needed[i])
+      for (std::uint32_t a : fused[i].args)
+        if (a != Tape::kNoSlot) needed[a] = 1;
+
+  Tape out;
+  std::vector<std::uint32_t> slotOf(n, Tape::kNoSlot);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!needed[i]) continue;
+    Tape::Entry e = fused[i];
+    for (std::uint32_t &a : e.args)
+      if (a != Tape::kNoSlot) a = slotOf[a];
+    slotOf[i] = static_cast<std::uint32_t>(out.entries.size());
+    out.entries.push_back(e);
+  }
+  out.lastUse.assign(out.entries.size(), 0);
+  for (std::size_t i = 0; i < out.entries.size(); ++i)
+    for (std::uint32_t a : out.entries[i].args)
+      if (a != Tape::kNoSlot) out.lastUse[a] = static_cast<std::uint32_t>(i);
+  for (std::uint32_t r : tape.roots) {
+    out.roots.push_back(slotOf[r]);
+    out.lastUse[slotOf[r]] = Tape::kLiveOut;
+  }
+  return out;
+}
+
 Tape balanceSums(const Tape &tape) {
   const std::size_t n = tape.size();
   std::vector<std::uint32_t> uses(n, 0);

@@ -58,6 +58,12 @@ Tape buildTape(const Graph &graph, std::span<const NodeId> roots);
 Tape buildTape(const Graph &graph, std::span<const NodeId> roots, std::span<const SymbolId> args,
                const std::string &what);
 
+/// Every addition or subtraction with a product operand becomes the fused multiply-add that the
+/// interpreter evaluates (fusedMultiplyAdd in graph.h): Fma, Fms or Fnma of the product's operands
+/// and the other operand, computing the same node. A product left with no reader is dropped.
+/// Applied to every entry point's tape (bindEntryPoint). Linear, no recursion.
+Tape fuseMultiplyAdds(const Tape &tape);
+
 /// Fast math only (it changes rounding): every maximal tree of additions whose inner sums are used
 /// nowhere else becomes a balanced tree over the same terms in the same order, so that a long sum
 /// costs logarithmic rather than linear latency. Roots keep their order; no recursion.

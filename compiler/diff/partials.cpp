@@ -4,6 +4,7 @@
 #include "diff/partials.h"
 
 #include <cmath>
+#include <stdexcept>
 
 namespace nabla::diff {
 
@@ -308,6 +309,12 @@ void partials(TermBuilder &b, NodeId id, Signed adj, const std::array<bool, 3> &
     push(1, adj, u, true);
     push(2, adj, u, false);
     return;
+  case Op::Fma:
+  case Op::Fms:
+  case Op::Fnma:
+    // Made by code generation from a tape (and evaluated by the interpreter) after every
+    // derivative is taken; never a node of a graph that is differentiated.
+    throw std::logic_error("differentiate: a fused multiply-add in the graph");
   }
 }
 

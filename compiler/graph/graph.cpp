@@ -92,6 +92,9 @@ double evalOp(Op op, double a, double b, double c) {
   case Op::And: return truth(a != 0 && b != 0);
   case Op::Or: return truth(a != 0 || b != 0);
   case Op::Where: return a != 0 ? b : c;
+  case Op::Fma: return std::fma(a, b, c);
+  case Op::Fms: return std::fma(a, b, -c);
+  case Op::Fnma: return std::fma(-a, b, c);
   }
   return std::nan("");
 }

@@ -28,6 +28,38 @@ std::string_view opName(Op op);    // "Add", "Sin", ... (dumps, DOT, rule traces
 /// sign, floor).
 bool isPiecewiseConstant(Op op);
 
+/// How an addition or subtraction with a product operand is evaluated, everywhere (interpreter,
+/// JIT, AOT): as one fused multiply-add, rounded once, like C's fma and what compilers make of
+/// `a*b + c` by default. A product is a multiplication a*b or a square a^2 (that is a*a).
+/// `side` is the operand that is the product: a*b + c and c + a*b are Fma(a, b, c), a*b - c is
+/// Fms(a, b, c), c - a*b is Fnma(a, b, c). When both are products the left one fuses, unless
+/// the right one reads it (`rightReadsLeft`, as in t - t*x, where fusing t*x leaves t off the
+/// critical path). `op` is Op::Add (side -1) when nothing fuses. A rule on the structure of the
+/// node and its operands alone, so that a node has the same value in every function and entry
+/// point it is part of, and in every graph of the same expression (printed and parsed again).
+struct FusedForm {
+  Op op = Op::Add;
+  int side = -1;
+};
+constexpr FusedForm fusedMultiplyAdd(Op op, bool leftIsProduct, bool rightIsProduct,
+                                     bool rightReadsLeft) {
+  if (op != Op::Add && op != Op::Sub) return {};
+  const int side = leftIsProduct && rightIsProduct ? (rightReadsLeft ? 1 : 0)
+                   : leftIsProduct                 ? 0
+                   : rightIsProduct                ? 1
+                                                   : -1;
+  if (side < 0) return {};
+  if (op == Op::Add) return {Op::Fma, side};
+  return {side == 0 ? Op::Fms : Op::Fnma, side};
+}
+/// The fused multiply-adds (Fma, Fms, Fnma): ops of tapes and of the interpreter's arithmetic,
+/// never nodes of a graph.
+constexpr bool isFusedMultiplyAdd(Op op) { return op == Op::Fma || op == Op::Fms || op == Op::Fnma; }
+/// A product for fusedMultiplyAdd: Mul, or Pow whose exponent is the constant 2.
+constexpr bool isFusableProduct(Op op, bool exponentIsTwo) {
+  return op == Op::Mul || (op == Op::Pow && exponentIsTwo);
+}
+
 struct NodeId {
   std::uint32_t index = UINT32_MAX;
   bool valid() const { return index != UINT32_MAX; }

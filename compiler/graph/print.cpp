@@ -86,7 +86,10 @@ Syntax syntaxOf(Op op) {
   case Op::Atan2:
   case Op::Hypot:
   case Op::LogAddExp:
-  case Op::Where: return {Form::Call, kAtom, {}};
+  case Op::Where:
+  case Op::Fma: // tapes only; printed as calls in dumps
+  case Op::Fms:
+  case Op::Fnma: return {Form::Call, kAtom, {}};
   }
   return {Form::Call, kAtom, {}};
 }
@@ -470,7 +473,10 @@ bool labelsOperands(Op op) {
   case Op::Le:
   case Op::Gt:
   case Op::Ge:
-  case Op::Where: return true;
+  case Op::Where:
+  case Op::Fms:
+  case Op::Fnma: return true;
+  case Op::Fma:
   case Op::Const:
   case Op::Var:
   case Op::Neg:

@@ -2,6 +2,7 @@
 // reports, initial values, and where a NaN comes from.
 #include "runtime/fit/fit.h"
 
+#include "graph/interp.h"
 #include "graph/print.h"
 #include "jit/compiled_function.h"
 #include "pipeline.h"
@@ -289,10 +290,7 @@ Model::explainNonFinite(std::span<const double> params, std::size_t rows,
       switch (n.op) {
       case Op::Const: v = n.value; break;
       case Op::Var: v = symbolValues[n.symbol]; break;
-      default:
-        v = evalOp(n.op, n.args[0].valid() ? value[n.args[0].index] : 0,
-                   n.args[1].valid() ? value[n.args[1].index] : 0,
-                   n.args[2].valid() ? value[n.args[2].index] : 0);
+      default: v = evalNode(graph, n, value.data());
       }
       value[id.index] = v;
       if (!first && !std::isfinite(v)) first = id;

@@ -64,7 +64,7 @@ TEST_CASE("nabla ir prints the optimized value entry point of an expression", "[
 }
 
 TEST_CASE("nabla ir --grad prints the value-and-gradient entry point", "[aot][ir]") {
-  ProcessResult r = runNablaWith({"ir", "x*y + z", "--grad", "--fast-math"});
+  ProcessResult r = runNablaWith({"ir", "x*y*z + z", "--grad", "--fast-math"});
   INFO(r.err);
   REQUIRE(r.exitCode == 0);
   llvm::LLVMContext context;
@@ -77,6 +77,8 @@ TEST_CASE("nabla ir --grad prints the value-and-gradient entry point", "[aot][ir
   CHECK(contains(r.out, "store double"));
   // Fast-math flags, all but reassoc: nabla balances sums itself (codegen::balanceSums).
   CHECK(contains(r.out, "fmul nnan ninf nsz arcp contract afn double"));
+  // (x*y)*z + z and the derivative x*y + 1 are fused multiply-adds.
+  CHECK(contains(r.out, "call nnan ninf nsz arcp contract afn double @llvm.fma.f64("));
   CHECK(contains(r.out, "\"no-nans-fp-math\"=\"true\""));
 }
 

@@ -67,7 +67,10 @@ NodeId randomDag(Graph &g, std::mt19937_64 &rng, int steps) {
     return pool[n - 1 - back];
   };
   for (int i = 0; i < steps; ++i) {
-    Op op = kOps[rng() % std::size(kOps)];
+    Op op;
+    do
+      op = kOps[rng() % std::size(kOps)];
+    while (isFusedMultiplyAdd(op)); // ops of tapes, not of the language
     if (arity(op) == 0) {
       pool.push_back(rng() % 2 ? g.constant(randomConstant(rng)) : pool[rng() % 3]);
       continue;

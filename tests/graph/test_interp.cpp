@@ -143,3 +143,38 @@ TEST_CASE("the interpreter agrees with constant folding", "[graph][interp]") {
     CHECK(((std::isnan(v) && std::isnan(want)) || v == want));
   }
 }
+
+TEST_CASE("an addition or subtraction of a product rounds once, like fma", "[graph][interp]") {
+  Graph g;
+  NodeId x = g.variable(g.addSymbol("x")), y = g.variable(g.addSymbol("y")),
+         z = g.variable(g.addSymbol("z"));
+  // x*y = 1 - 2^-60 exactly, which rounds to 1: a fused x*y - 1 keeps -2^-60, a separate
+  // rounding leaves 0.
+  const double e = 0x1p-30;
+  const std::vector<double> at{1 + e, 1 - e, 1.0};
+  const double exact = -0x1p-60;
+  NodeId xy = g.make(Op::Mul, x, y);
+  auto value = [&](NodeId root, bool fuse = true) { return evaluate(g, {root}, at, fuse)[0]; };
+  CHECK(value(g.make(Op::Sub, xy, z)) == exact);               // x*y - z
+  CHECK(value(g.make(Op::Sub, z, xy)) == -exact);              // z - x*y
+  CHECK(value(g.make(Op::Add, xy, g.make(Op::Neg, z))) == exact); // x*y + (-z)
+  CHECK(value(g.make(Op::Add, g.make(Op::Neg, z), xy)) == exact); // (-z) + x*y
+  CHECK(value(g.make(Op::Sub, xy, z), false) == 0);             // as written
+  CHECK(value(g.make(Op::Sub, z, xy), false) == 0);
+  // A square is a product: x^2 - z with x = 1 + 2^-30 is 2^-29 + 2^-60 exactly.
+  NodeId square = g.make(Op::Pow, x, g.constant(2));
+  CHECK(value(g.make(Op::Sub, square, z)) == 0x1p-29 + 0x1p-60);
+  CHECK(value(g.make(Op::Sub, square, z), false) == 0x1p-29);
+  // x^3 is not a product here: pow(x, 3) - z rounds twice.
+  NodeId cube = g.make(Op::Pow, x, g.constant(3));
+  CHECK(value(g.make(Op::Sub, cube, z)) == std::pow(1 + e, 3.0) - 1);
+  // Both operands products: the left one fuses, unless the right one reads it (t - t*y fuses
+  // t*y). Here t = x*y: t - t*y = fma(-t, y, t) with t rounded.
+  NodeId tt = g.make(Op::Sub, xy, g.make(Op::Mul, xy, y));
+  const double t = (1 + e) * (1 - e);
+  CHECK(value(tt) == std::fma(-t, 1 - e, t));
+  NodeId both = g.make(Op::Sub, g.make(Op::Mul, x, x), g.make(Op::Mul, y, y));
+  CHECK(value(both) == std::fma(1 + e, 1 + e, -((1 - e) * (1 - e))));
+  // Nothing else fuses: a quotient, a sum of sums.
+  CHECK(value(g.make(Op::Sub, g.make(Op::Div, x, y), z)) == (1 + e) / (1 - e) - 1);
+}

@@ -278,3 +278,74 @@ TEST_CASE("straight-line entry points compute the same bits scheduled or not, al
     }
   }
 }
+
+TEST_CASE("sums and differences of products become fused multiply-adds in the tape",
+          "[jit][tape]") {
+  Graph g;
+  NodeId x = g.variable(g.addSymbol("x")), y = g.variable(g.addSymbol("y")),
+         z = g.variable(g.addSymbol("z"));
+  NodeId xy = g.make(Op::Mul, x, y);
+  NodeId sq = g.make(Op::Pow, z, g.constant(2));
+  NodeId fma = g.make(Op::Add, z, xy);   // z + x*y
+  NodeId fms = g.make(Op::Sub, sq, x);   // z^2 - x
+  NodeId fnma = g.make(Op::Sub, y, xy);  // y - x*y
+  {
+    // Each product read only by the sum that fuses it disappears.
+    Tape t = fuseMultiplyAdds(buildTape(g, std::vector<NodeId>{fma, fms}));
+    std::vector<Op> ops;
+    for (const Tape::Entry &e : t.entries) ops.push_back(e.op);
+    CHECK(std::count(ops.begin(), ops.end(), Op::Mul) == 0);
+    CHECK(std::count(ops.begin(), ops.end(), Op::Pow) == 0);
+    REQUIRE(t.roots.size() == 2);
+    const Tape::Entry &a = t.entries[t.roots[0]], &b = t.entries[t.roots[1]];
+    CHECK(a.op == Op::Fma);
+    CHECK(a.node == fma);
+    CHECK(t.entries[a.args[0]].node == x);
+    CHECK(t.entries[a.args[1]].node == y);
+    CHECK(t.entries[a.args[2]].node == z);
+    CHECK(b.op == Op::Fms);
+    CHECK(t.entries[b.args[0]].node == z); // z^2 as z*z
+    CHECK(t.entries[b.args[1]].node == z);
+    CHECK(t.entries[b.args[2]].node == x);
+    for (std::size_t i = 0; i < t.size(); ++i)
+      for (std::uint32_t arg : t.entries[i].args)
+        if (arg != Tape::kNoSlot) CHECK(arg < i);
+    CHECK(t.lastUse[t.roots[0]] == Tape::kLiveOut);
+  }
+  {
+    // A product that is also a root, or read by something else, stays.
+    Tape t = fuseMultiplyAdds(buildTape(g, std::vector<NodeId>{fnma, xy}));
+    REQUIRE(t.roots.size() == 2);
+    CHECK(t.entries[t.roots[0]].op == Op::Fnma);
+    CHECK(t.entries[t.roots[1]].op == Op::Mul);
+    CHECK(t.lastUse[t.roots[1]] == Tape::kLiveOut);
+  }
+}
+
+TEST_CASE("compiled code rounds fused multiply-adds once, like the interpreter", "[jit][tape]") {
+  // Inputs where x*y rounds to 1: a separate rounding would give 0 for each of these.
+  const std::string text = "(x*y - z) + 1e-300*(z - x*y) + (x^2 - z)*(z - y^2)";
+  std::vector<std::string> vars{"x", "y", "z"};
+  auto diff = differentiateText(text, vars, false, true);
+  REQUIRE(diff);
+  const double e = 0x1p-30;
+  const std::vector<double> at{1 + e, 1 - e, 1.0};
+  const std::vector<NodeId> roots = allRoots(diff->d);
+  const std::vector<double> want = evaluate(diff->program.graph, roots, at);
+  CHECK(want[0] != 0);
+  for (bool baseline : {true, false}) {
+    jit::SessionOptions options{jit::OptLevel::O2, false};
+    options.tiered = baseline;
+    options.baseline = baseline;
+    options.optimizeInBackground = false;
+    jit::Session session(options);
+    jit::CompiledFunction f = jit::compileFunction(session, diff->program.graph, "f", diff->args,
+                                                   diff->d, jit::FunctionOptions{});
+    std::vector<double> grad(3);
+    const double v = f.valueAndGrad(at, grad);
+    INFO((baseline ? "baseline tier" : "O2"));
+    CHECK(std::bit_cast<std::uint64_t>(v) == std::bit_cast<std::uint64_t>(want[0]));
+    CHECK(std::bit_cast<std::uint64_t>(f(at)) == std::bit_cast<std::uint64_t>(want[0]));
+    for (int i = 0; i < 3; ++i) CHECK(std::bit_cast<std::uint64_t>(grad[i]) == std::bit_cast<std::uint64_t>(want[1 + i]));
+  }
+}
