@@ -237,7 +237,7 @@ public:
   BaselineEmitter(Assembler &a, bool sse41) : a_(a), sse41_(sse41) {}
 
   void emit(const TapeEntryPoint &entry) {
-    const Tape &tape = entry.tape;
+    const Tape tape = fuseMultiplyAdds(entry.tape);  // the interpreter's arithmetic
     const std::uint64_t slots = std::max<std::size_t>(tape.size(), 1);
     if (slots > (std::uint64_t{1} << 27)) throw CodegenError("entry point '" + entry.name + "' is too large");
     const bool onHeap = slots * 8 > kMaxStackBytes;

@@ -245,9 +245,7 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
   if (module.getNamedValue(entry.name))
     throw CodegenError("entry point '" + entry.name + "' is defined twice");
   if (options.lanes < 1) throw CodegenError("a batched kernel needs at least one lane");
-  // Fast math may reassociate: long sums become balanced trees, for latency.
-  const Tape balanced = options.fastMath ? balanceSums(entry.tape) : Tape();
-  const Tape &tape = options.fastMath ? balanced : entry.tape;
+  const Tape tape = codeTape(entry.tape, options.fastMath);
   for (const Tape::Entry &e : tape.entries)
     if (e.op == Op::Var && (e.argument == Tape::kNoSlot || e.argument >= paramCount + inputCount))
       throw CodegenError("batched kernel '" + entry.name + "' reads an argument that is neither a "

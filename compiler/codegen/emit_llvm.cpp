@@ -36,7 +36,7 @@ TapeEntryPoint bindEntryPoint(const Graph &graph, const EntryPoint &entry,
     throw CodegenError("entry point '" + entry.name + "' has " +
                        std::to_string(entry.roots.size()) + " roots");
   return {entry.name, entry.kind,
-          fuseMultiplyAdds(buildTape(graph, entry.roots, args, "entry point '" + entry.name + "'"))};
+          buildTape(graph, entry.roots, args, "entry point '" + entry.name + "'")};
 }
 
 llvm::Function *emitEntryPoint(llvm::Module &module, const Graph &graph, const EntryPoint &entry,
@@ -48,9 +48,7 @@ llvm::Function *emitEntryPoint(llvm::Module &module, const TapeEntryPoint &entry
                                const EmitOptions &options) {
   if (module.getNamedValue(entry.name))
     throw CodegenError("entry point '" + entry.name + "' is defined twice");
-  // Fast math may reassociate: long sums become balanced trees, for latency.
-  const Tape balanced = options.fastMath ? balanceSums(entry.tape) : Tape();
-  const Tape &unscheduled = options.fastMath ? balanced : entry.tape;
+  const Tape unscheduled = codeTape(entry.tape, options.fastMath);
   const FrameLayout layout = layOutFrame(unscheduled, options.maxPartSize, options.splitAbove);
   // Straight-line code in an order that keeps few values live, each output stored when computed.
   const bool straight = options.schedule && !layout.split;

@@ -118,6 +118,10 @@ Tape fuseMultiplyAdds(const Tape &tape) {
   return out;
 }
 
+Tape codeTape(const Tape &tape, bool fastMath) {
+  return fastMath ? balanceSums(tape) : fuseMultiplyAdds(tape);
+}
+
 Tape balanceSums(const Tape &tape) {
   const std::size_t n = tape.size();
   std::vector<std::uint32_t> uses(n, 0);

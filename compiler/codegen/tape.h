@@ -61,13 +61,19 @@ Tape buildTape(const Graph &graph, std::span<const NodeId> roots, std::span<cons
 /// Every addition or subtraction with a product operand becomes the fused multiply-add that the
 /// interpreter evaluates (fusedMultiplyAdd in graph.h): Fma, Fms or Fnma of the product's operands
 /// and the other operand, computing the same node. A product left with no reader is dropped.
-/// Applied to every entry point's tape (bindEntryPoint). Linear, no recursion.
+/// Every code generator applies it (codeTape). Linear, no recursion.
 Tape fuseMultiplyAdds(const Tape &tape);
 
 /// Fast math only (it changes rounding): every maximal tree of additions whose inner sums are used
 /// nowhere else becomes a balanced tree over the same terms in the same order, so that a long sum
 /// costs logarithmic rather than linear latency. Roots keep their order; no recursion.
 Tape balanceSums(const Tape &tape);
+
+/// What code is generated from: the tape with its multiply-adds fused (IEEE mode), or with fast
+/// math its long sums balanced (balanceSums) and nothing fused: LLVM contracts by itself there,
+/// and our explicit fused ops made it schedule the Rosenbrock-100 gradient with 30% more
+/// instructions, most of them spills (`nabla ir --grad --asm --fast-math`).
+Tape codeTape(const Tape &tape, bool fastMath);
 
 /// The same entries in an order that keeps few values live at once, for straight-line code: a
 /// list schedule that takes, among the entries whose operands are computed, the one that ends the
