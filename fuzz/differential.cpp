@@ -170,7 +170,7 @@ Evaluated evaluateWithError(const Graph &graph, const std::vector<NodeId> &roots
     if (n.args[2].valid()) c = v[n.args[2].index], ec = e[n.args[2].index];
     // The interpreter's value (a fused multiply-add where it fuses); the error model below is
     // that of the unfused operation, an upper bound for the fused one, which rounds once less.
-    double value = n.op == Op::Const ? n.value : n.op == Op::Var ? symbols[n.symbol] : evalNode(graph, n, v.data());
+    double value = n.op == Op::Const ? n.value : n.op == Op::Var ? symbols[n.symbol] : evalNode(graph, id, v.data());
     Local l = localOf(n.op, a, b, c, value);
     double err = l.ulps * kUnit * std::fabs(value) + l.slope[0] * ea + l.slope[1] * eb + l.slope[2] * ec;
     if (std::isnan(err)) err = std::numeric_limits<double>::infinity();

@@ -69,26 +69,26 @@ Tape buildTape(const Graph &graph, std::span<const NodeId> roots, std::span<cons
   return tape;
 }
 
+namespace {
+
+/// A tape as fusedMultiplyAdd reads it: slots for nodes.
+struct TapeDag {
+  const Tape &tape;
+  Op op(std::uint32_t s) const { return tape.entries[s].op; }
+  std::uint32_t arg(std::uint32_t s, int k) const { return tape.entries[s].args[k]; }
+  bool isTwo(std::uint32_t s) const { return op(s) == Op::Const && tape.entries[s].constant == 2; }
+};
+
+} // namespace
+
 Tape fuseMultiplyAdds(const Tape &tape) {
   const std::size_t n = tape.size();
-  auto isProduct = [&](std::uint32_t s) {
-    const Tape::Entry &e = tape.entries[s];
-    return isFusableProduct(e.op, e.op == Op::Pow && tape.entries[e.args[1]].op == Op::Const &&
-                                      tape.entries[e.args[1]].constant == 2);
-  };
   std::vector<Tape::Entry> fused(tape.entries);
-  for (Tape::Entry &e : fused) {
-    if (e.op != Op::Add && e.op != Op::Sub) continue;
-    const Tape::Entry &right = tape.entries[e.args[1]];
-    const FusedForm f = fusedMultiplyAdd(e.op, isProduct(e.args[0]), isProduct(e.args[1]),
-                                         right.args[0] == e.args[0] || right.args[1] == e.args[0]);
-    if (f.side < 0) continue;
-    // a*b, or a^2 as a*a.
-    const Tape::Entry &product = tape.entries[e.args[f.side]];
-    const std::uint32_t second = product.op == Op::Pow ? product.args[0] : product.args[1];
-    e.args = {product.args[0], second, e.args[1 - f.side]};
-    e.op = f.op;
-  }
+  for (std::uint32_t s = 0; s < n; ++s)
+    if (auto f = fusedMultiplyAdd(TapeDag{tape}, s)) {
+      fused[s].op = f->op;
+      fused[s].args = {f->a, f->b, f->c};
+    }
   // What the roots still need, in one backward pass (operands come before their readers).
   std::vector<char> needed(n, 0);
   for (std::uint32_t r : tape.roots) needed[r] = 1;

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,37 +29,9 @@ std::string_view opName(Op op);    // "Add", "Sin", ... (dumps, DOT, rule traces
 /// sign, floor).
 bool isPiecewiseConstant(Op op);
 
-/// How an addition or subtraction with a product operand is evaluated, everywhere (interpreter,
-/// JIT, AOT): as one fused multiply-add, rounded once, like C's fma and what compilers make of
-/// `a*b + c` by default. A product is a multiplication a*b or a square a^2 (that is a*a).
-/// `side` is the operand that is the product: a*b + c and c + a*b are Fma(a, b, c), a*b - c is
-/// Fms(a, b, c), c - a*b is Fnma(a, b, c). When both are products the left one fuses, unless
-/// the right one reads it (`rightReadsLeft`, as in t - t*x, where fusing t*x leaves t off the
-/// critical path). `op` is Op::Add (side -1) when nothing fuses. A rule on the structure of the
-/// node and its operands alone, so that a node has the same value in every function and entry
-/// point it is part of, and in every graph of the same expression (printed and parsed again).
-struct FusedForm {
-  Op op = Op::Add;
-  int side = -1;
-};
-constexpr FusedForm fusedMultiplyAdd(Op op, bool leftIsProduct, bool rightIsProduct,
-                                     bool rightReadsLeft) {
-  if (op != Op::Add && op != Op::Sub) return {};
-  const int side = leftIsProduct && rightIsProduct ? (rightReadsLeft ? 1 : 0)
-                   : leftIsProduct                 ? 0
-                   : rightIsProduct                ? 1
-                                                   : -1;
-  if (side < 0) return {};
-  if (op == Op::Add) return {Op::Fma, side};
-  return {side == 0 ? Op::Fms : Op::Fnma, side};
-}
 /// The fused multiply-adds (Fma, Fms, Fnma): ops of tapes and of the interpreter's arithmetic,
 /// never nodes of a graph.
 constexpr bool isFusedMultiplyAdd(Op op) { return op == Op::Fma || op == Op::Fms || op == Op::Fnma; }
-/// A product for fusedMultiplyAdd: Mul, or Pow whose exponent is the constant 2.
-constexpr bool isFusableProduct(Op op, bool exponentIsTwo) {
-  return op == Op::Mul || (op == Op::Pow && exponentIsTwo);
-}
 
 struct NodeId {
   std::uint32_t index = UINT32_MAX;
@@ -123,5 +96,46 @@ private:
 /// The value of one op on scalars: the single definition of nabla's arithmetic, used by constant
 /// folding and by the interpreter (and matched by code generation). Unused arguments are ignored.
 double evalOp(Op op, double a, double b = 0, double c = 0);
+
+/// The operands of a fused multiply-add: Fma(a, b, c) = a*b + c, Fms = a*b - c, Fnma = c - a*b.
+template <class Id> struct FusedOperands {
+  Op op;
+  Id a, b, c;
+};
+
+/// How an addition or subtraction with a product operand is evaluated, everywhere (interpreter,
+/// JIT, AOT): as one fused multiply-add, rounded once, like C's fma and what compilers make of
+/// `a*b + c` by default. A product is a multiplication a*b or a square a^2 (that is a*a):
+/// a*b + c and c + a*b are Fma(a, b, c), a*b - c is Fms(a, b, c), c - a*b is Fnma(a, b, c).
+/// When both operands are products the left one fuses, unless the right one reads it (as in
+/// t - t*x, where fusing t*x leaves t off the critical path). Nothing (nullopt) for any other
+/// node. The rule looks at the node and its operands alone, so that a node has the same value in
+/// every function and entry point it is part of, and in every graph of the same expression
+/// (printed and parsed again).
+///
+/// One definition for the graph (the interpreter) and the tape (code generation): `dag.op(x)`,
+/// `dag.arg(x, k)` and `dag.isTwo(x)` (x is the constant 2) read either.
+template <class Dag, class Id>
+std::optional<FusedOperands<Id>> fusedMultiplyAdd(const Dag &dag, Id node) {
+  const Op op = dag.op(node);
+  if (op != Op::Add && op != Op::Sub) return std::nullopt;
+  const Id left = dag.arg(node, 0), right = dag.arg(node, 1);
+  auto isProduct = [&](Id x) {
+    return dag.op(x) == Op::Mul || (dag.op(x) == Op::Pow && dag.isTwo(dag.arg(x, 1)));
+  };
+  int side;
+  if (isProduct(left) && isProduct(right))
+    side = dag.arg(right, 0) == left || dag.arg(right, 1) == left ? 1 : 0;
+  else if (isProduct(left))
+    side = 0;
+  else if (isProduct(right))
+    side = 1;
+  else
+    return std::nullopt;
+  const Id product = side == 0 ? left : right;
+  const Id second = dag.op(product) == Op::Pow ? dag.arg(product, 0) : dag.arg(product, 1);
+  const Op fused = op == Op::Add ? Op::Fma : side == 0 ? Op::Fms : Op::Fnma;
+  return FusedOperands<Id>{fused, dag.arg(product, 0), second, side == 0 ? right : left};
+}
 
 }  // namespace nabla

@@ -6,27 +6,21 @@ namespace nabla {
 
 namespace {
 
-bool isProduct(const Graph &graph, NodeId id) {
-  const Node &n = graph[id];
-  return isFusableProduct(n.op, n.op == Op::Pow && graph.isConstant(n.args[1]) &&
-                                    graph[n.args[1]].value == 2);
-}
+/// The graph as fusedMultiplyAdd reads it.
+struct GraphDag {
+  const Graph &graph;
+  Op op(NodeId x) const { return graph[x].op; }
+  NodeId arg(NodeId x, int k) const { return graph[x].args[k]; }
+  bool isTwo(NodeId x) const { return graph.isConstant(x, 2.0); }
+};
 
 } // namespace
 
-double evalNode(const Graph &graph, const Node &n, const double *value, bool fuse) {
-  if (fuse && (n.op == Op::Add || n.op == Op::Sub)) {
-    const FusedForm fused =
-        fusedMultiplyAdd(n.op, isProduct(graph, n.args[0]), isProduct(graph, n.args[1]),
-                         graph[n.args[1]].args[0] == n.args[0] || graph[n.args[1]].args[1] == n.args[0]);
-    if (fused.side >= 0) {
-      // a*b, or a^2 as a*a.
-      const Node &product = graph[n.args[fused.side]];
-      const NodeId second = product.op == Op::Pow ? product.args[0] : product.args[1];
-      return evalOp(fused.op, value[product.args[0].index], value[second.index],
-                    value[n.args[1 - fused.side].index]);
-    }
-  }
+double evalNode(const Graph &graph, NodeId id, const double *value, bool fuse) {
+  if (fuse)
+    if (auto f = fusedMultiplyAdd(GraphDag{graph}, id))
+      return evalOp(f->op, value[f->a.index], value[f->b.index], value[f->c.index]);
+  const Node &n = graph[id];
   const double a = n.args[0].valid() ? value[n.args[0].index] : 0;
   const double b = n.args[1].valid() ? value[n.args[1].index] : 0;
   const double c = n.args[2].valid() ? value[n.args[2].index] : 0;
@@ -52,7 +46,7 @@ std::vector<double> evaluate(const Graph &graph, const std::vector<NodeId> &root
         throw std::out_of_range("evaluate: no value for symbol '" + graph.symbolName(n.symbol) + "'");
       value[id.index] = symbolValues[n.symbol];
       break;
-    default: value[id.index] = evalNode(graph, n, value.data(), fuse);
+    default: value[id.index] = evalNode(graph, id, value.data(), fuse);
     }
   }
   std::vector<double> out;

@@ -9,12 +9,12 @@
 
 namespace nabla {
 
-/// The value of an operation node from its operands' values (`value`, indexed by NodeId):
+/// The value of operation node `id` from its operands' values (`value`, indexed by NodeId):
 /// evalOp, except that an addition or subtraction of a product is one fused multiply-add
 /// (fusedMultiplyAdd), read from the product's operands. Not for Const and Var nodes.
 /// `fuse = false` evaluates every op as written, each rounded on its own (only tests of
 /// rewrites that are exact in that arithmetic ask for it; compiled code always fuses).
-double evalNode(const Graph &graph, const Node &n, const double *value, bool fuse = true);
+double evalNode(const Graph &graph, NodeId id, const double *value, bool fuse = true);
 
 /// Evaluates the roots, given one value per graph symbol (indexed by SymbolId), with evalNode.
 std::vector<double> evaluate(const Graph &graph, const std::vector<NodeId> &roots,

@@ -117,9 +117,8 @@ public:
                    unsigned threads = 0) const;
   /// The same over n rows picked from a table, with the gather done inside the compiled kernel.
   /// Such rows cost a cache miss each, so batches of more than 512 rows are split over threads
-  /// (more than 16384 over columns). Split alike (one thread, or n > 16384 * (threads - 1), when
-  /// both use every thread), the result has the same bits as batchMean over columns holding
-  /// those rows.
+  /// (over columns: more than 16384). In one thread the result has the same bits as batchMean
+  /// over columns holding those rows.
   double batchMean(std::span<const double> params, std::size_t n, const TableRows &rows,
                    std::span<double> grad, unsigned threads = 0) const;
   /// The raw sums of rows [begin, end) in the calling thread: sums has 1 + gradSize() entries.

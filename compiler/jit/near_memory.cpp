@@ -143,18 +143,15 @@ public:
     llvm::Error error = llvm::Error::success();
     for (ExecutorAddr base : bases) {
       std::size_t size = 0;
-      std::vector<ExecutorAddr> inside;
       {
         std::lock_guard lock(mutex_);
         auto it = reservations_.find(base);
         if (it == reservations_.end()) continue;
         size = it->second;
         reservations_.erase(it);
+        std::vector<ExecutorAddr> inside;
         for (auto a = allocations_.lower_bound(base); a != allocations_.end() && a->first < base + size; ++a)
           inside.push_back(a->first);
-      }
-      {
-        std::lock_guard lock(mutex_);
         deinitializeLocked(inside, error);
       }
       if (munmap(base.toPtr<void *>(), size) != 0)

@@ -94,16 +94,13 @@ void Workers::start() {
   while (threads_.size() + 1 < size_) threads_.emplace_back([this] { work(); });
 }
 
-void Workers::spinForWork() const {
-  spinUntil([&] { return queued_.load(std::memory_order_relaxed) != 0; });
-}
-
 void Workers::work() {
   std::unique_lock lock(mutex_);
   while (true) {
     if (loops_.empty() && !stopping_) {
+      // A loop that follows soon after the last one starts without a wake-up through the kernel.
       lock.unlock();
-      spinForWork();
+      spinUntil([&] { return queued_.load(std::memory_order_relaxed) != 0; });
       lock.lock();
     }
     wake_.wait(lock, [&] { return stopping_ || !loops_.empty(); });

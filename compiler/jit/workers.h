@@ -37,9 +37,6 @@ private:
   struct Loop;
   void start();
   void work();
-  /// Spins for a short while until a loop is queued (or the time is up), so that a loop that
-  /// follows soon after the last one starts without a wake-up through the kernel.
-  void spinForWork() const;
 
   unsigned size_;
   std::mutex mutex_;

@@ -290,7 +290,7 @@ Model::explainNonFinite(std::span<const double> params, std::size_t rows,
       switch (n.op) {
       case Op::Const: v = n.value; break;
       case Op::Var: v = symbolValues[n.symbol]; break;
-      default: v = evalNode(graph, n, value.data());
+      default: v = evalNode(graph, id, value.data());
       }
       value[id.index] = v;
       if (!first && !std::isfinite(v)) first = id;
