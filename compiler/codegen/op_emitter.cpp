@@ -3,6 +3,7 @@
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/DerivedTypes.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/PatternMatch.h>
 
 #include <limits>
 #include <stdexcept>
@@ -75,6 +76,22 @@ llvm::Value *OpEmitter::call(const char *name, llvm::Value *a, llvm::Value *b) {
   return callScalar(name, {a, b});
 }
 
+llvm::Value *OpEmitter::pow(llvm::Value *a, llvm::Value *b) {
+  // LLVM's library-call simplifier rewrites a scalar pow with these constant exponents, where one
+  // instruction gives the same value (pow(x, 0) is 1 even for a NaN x), but it does not know
+  // libmvec's vector pow. So vectors get the rewrite here: the lanes of a batch have the scalar
+  // entry point's values, and x^2 is one multiplication instead of a vector pow, which calls the
+  // scalar pow for every lane with a negative x.
+  const llvm::APFloat *e = nullptr;
+  if (lanes_ != 0 && llvm::PatternMatch::match(b, llvm::PatternMatch::m_APFloat(e))) {
+    if (e->isZero()) return constant(1);
+    if (e->isExactlyValue(1)) return a;
+    if (e->isExactlyValue(-1)) return b_.CreateFDiv(constant(1), a);
+    if (e->isExactlyValue(2)) return b_.CreateFMul(a, a);
+  }
+  return call("pow", a, b);
+}
+
 llvm::Value *OpEmitter::fabs(llvm::Value *a) {
   if (!forFastIsel_) return b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, a);
   // FastISel has no fabs: clearing the sign bit is the same operation, NaNs included.
@@ -131,7 +148,7 @@ llvm::Value *OpEmitter::op(Op op, llvm::Value *a, llvm::Value *b, llvm::Value *x
   case Op::Sub: return b_.CreateFSub(a, b);
   case Op::Mul: return b_.CreateFMul(a, b);
   case Op::Div: return b_.CreateFDiv(a, b);
-  case Op::Pow: return call("pow", a, b);
+  case Op::Pow: return pow(a, b);
   case Op::Min:
     return b_.CreateSelect(eitherNan(a, b), b_.CreateFAdd(a, b),
                            b_.CreateSelect(b_.CreateFCmpOLE(a, b), a, b));

@@ -43,6 +43,7 @@ private:
   llvm::Value *call(const char *name, llvm::Value *a, llvm::Value *b);
   llvm::Value *callScalar(const char *name, llvm::ArrayRef<llvm::Value *> args);
   llvm::FunctionCallee libm(const std::string &name, llvm::Type *type, int params);
+  llvm::Value *pow(llvm::Value *a, llvm::Value *b);
   llvm::Value *fabs(llvm::Value *a);
   llvm::Value *truth(llvm::Value *cond) { return b_.CreateSelect(cond, constant(1), constant(0)); }
   llvm::Value *isNan(llvm::Value *a) { return b_.CreateFCmpUNO(a, a); }
