@@ -10,6 +10,7 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <csignal>
+#include <ctime>
 #include <iostream>
 #include <unistd.h>
 
@@ -24,7 +25,28 @@ namespace nabla::cli {
 namespace {
 
 volatile std::sig_atomic_t interrupted = 0;
-extern "C" void onReplInterrupt(int) { interrupted = 1; }
+timer_t interruptTicks;
+bool haveInterruptTicks = false;
+
+extern "C" void onReplInterrupt(int) {
+  interrupted = 1;
+  // Ctrl-C may come while libedit is between two reads (echoing a key, redrawing the line), and
+  // its next read would then wait for another key. So until readLine returns, a tick every 10 ms
+  // (SIGALRM, without SA_RESTART) makes the read it is in fail, whenever it starts.
+  // timer_settime is async-signal-safe.
+  if (haveInterruptTicks) {
+    itimerspec tick{{0, 10'000'000}, {0, 10'000'000}};
+    timer_settime(interruptTicks, 0, &tick, nullptr);
+  }
+}
+extern "C" void onReplTick(int) {}
+
+void stopInterruptTicks() {
+  if (haveInterruptTicks) {
+    itimerspec off{};
+    timer_settime(interruptTicks, 0, &off, nullptr);
+  }
+}
 
 /// Collects lines into one input while brackets are open, then hands it to the session.
 class InputAssembler {
@@ -103,9 +125,16 @@ void runInteractive(repl::Session &session, InputAssembler &input) {
   // Ctrl-C while a line is read abandons it (libedit's read then fails with EINTR, and the
   // line comes back empty-handed like an end of input; the flag tells them apart). Elsewhere it
   // keeps its default: it ends a computation that takes too long, and the session with it.
-  struct sigaction onInt {}, byDefault {};
+  struct sigaction onInt {}, byDefault {}, onTick {};
   onInt.sa_handler = onReplInterrupt;  // no SA_RESTART: the read must fail
   sigemptyset(&onInt.sa_mask);
+  onTick.sa_handler = onReplTick;  // likewise; it stays for the session (the ticks only follow a Ctrl-C)
+  sigemptyset(&onTick.sa_mask);
+  sigaction(SIGALRM, &onTick, nullptr);
+  sigevent toAlarm{};
+  toAlarm.sigev_notify = SIGEV_SIGNAL;
+  toAlarm.sigev_signo = SIGALRM;
+  haveInterruptTicks = timer_create(CLOCK_MONOTONIC, &toAlarm, &interruptTicks) == 0;
   while (!session.quitRequested()) {
     editor.setPrompt(input.continuing() ? "  ...> " : "nabla> ");
     llvm::outs().flush();
@@ -113,6 +142,7 @@ void runInteractive(repl::Session &session, InputAssembler &input) {
     sigaction(SIGINT, &onInt, &byDefault);
     std::optional<std::string> line = editor.readLine();
     sigaction(SIGINT, &byDefault, nullptr);
+    stopInterruptTicks();  // a tick already due is taken by onReplTick as this call returns
     if (!line && interrupted) {
       input.discard();
       llvm::outs() << "\n";
@@ -125,6 +155,8 @@ void runInteractive(repl::Session &session, InputAssembler &input) {
     input.addLine(std::move(*line));
     llvm::errs().flush();
   }
+  if (haveInterruptTicks)
+    timer_delete(interruptTicks);
   if (!session.quitRequested())
     input.flush();
 }

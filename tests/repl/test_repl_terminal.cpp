@@ -174,3 +174,20 @@ TEST_CASE("Ctrl-C abandons the line being typed, and an unfinished input, but no
   s.send(kCtrlD);
   CHECK(s.wait() == 0);
 }
+
+TEST_CASE("Ctrl-C typed right behind other keys still abandons the line", "[repl]") {
+  // Ctrl-C right behind the keys, not after their echo: the signal often comes while libedit
+  // echoes a key, between two of its reads, and the read after it must not wait for more keys.
+  TempHome home;
+  PtySession s({"repl"}, home.path);
+  REQUIRE(s.expect("nabla> "));
+  for (int i = 0; i < 25; ++i) {
+    INFO("attempt " << i);
+    s.send("1 + 2 +");
+    s.send("\x03");
+    REQUIRE(s.expect("nabla> ", 10));
+  }
+  result(s, "6*7", "42");
+  s.send(kCtrlD);
+  CHECK(s.wait() == 0);
+}
