@@ -26,6 +26,16 @@ std::vector<ReferenceCase> loadGradientCases();
 /// Loads a file of the same format, named relative to tests/ (e.g. "reference/gradients_qa.json").
 std::vector<ReferenceCase> loadGradientCases(const std::string &relativePath);
 
+/// The gradient reference cases that a sweep of one code path over all of them takes, and their
+/// number of points. Every case; in the sanitizer builds (NABLA_TEST_SAMPLED) every third case
+/// of each kind, as the instrumented code is several times slower and the plain build runs all.
+/// Throws when the data has fewer than its 305 cases and 607 points.
+struct CaseSweep {
+  std::vector<ReferenceCase> cases;
+  std::size_t points = 0;
+};
+CaseSweep gradientSweep();
+
 /// |got - ref| <= 1e-9 * |ref| (if ref == 0: |got| <= 1e-12).
 bool valueMatches(double got, double ref);
 /// |got - ref| <= 1e-9 * max(|ref|, 1e-3 * scale), scale = max |ref entry| of the vector or
