@@ -79,9 +79,9 @@ llvm::Value *OpEmitter::call(const char *name, llvm::Value *a, llvm::Value *b) {
 llvm::Value *OpEmitter::pow(llvm::Value *a, llvm::Value *b) {
   // LLVM's library-call simplifier rewrites a scalar pow with these constant exponents, where one
   // instruction gives the same value (pow(x, 0) is 1 even for a NaN x), but it does not know
-  // libmvec's vector pow. So vectors get the rewrite here: the lanes of a batch have the scalar
-  // entry point's values, and x^2 is one multiplication instead of a vector pow, which calls the
-  // scalar pow for every lane with a negative x.
+  // libmvec's vector pow. So vectors get the rewrite here: the lanes of a batch have the values
+  // of the scalar entry point compiled at O1 or above, and x^2 is one multiplication instead of a
+  // vector pow, which calls the scalar pow for lanes with a negative x.
   const llvm::APFloat *e = nullptr;
   if (lanes_ != 0 && llvm::PatternMatch::match(b, llvm::PatternMatch::m_APFloat(e))) {
     if (e->isZero()) return constant(1);
