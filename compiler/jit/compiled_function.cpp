@@ -24,9 +24,10 @@ struct FunctionCode {
   std::atomic<ValueFn> value{nullptr};
   std::atomic<ValueAndGradFn> valueAndGrad{nullptr};
   std::atomic<HessianFn> hessian{nullptr};
+  std::atomic<OutputsFn> outputs{nullptr};
   std::atomic<BatchFn> batch{nullptr};
   std::atomic<BatchGatherFn> batchGather{nullptr};
-  std::shared_ptr<Workers> workers;  // for batchMean
+  std::shared_ptr<Workers> workers;  // for batch means
   ModuleHandle first;      // the first tier (kept: a call may still be running in it), from LLVM
   ExecutableMemory baseline;  // or from the baseline generator
   std::mutex mutex;        // guards what follows
@@ -38,7 +39,7 @@ struct FunctionCode {
 namespace {
 
 void checkCompiled(const void *fn) {
-  if (!fn) throw std::logic_error("call of a CompiledFunction that holds no code");
+  if (!fn) throw std::logic_error("call of compiled code (a function or outputs) that holds none");
 }
 
 void checkSize(const char *what, std::size_t got, std::size_t want, const std::string &fn) {
@@ -47,13 +48,53 @@ void checkSize(const char *what, std::size_t got, std::size_t want, const std::s
                                 std::to_string(got));
 }
 
-/// The tapes of one function's entry points: value, value+gradient, and optionally the Hessian
-/// and the batched kernel. Self-contained: the optimized tier is generated from them later.
+/// The tapes of the entry points of one CompiledFunction (value, value+gradient, optionally the
+/// Hessian) or CompiledOutputs (the outputs), and optionally the batched kernel's.
+/// Self-contained: the optimized tier is generated from them later.
 struct FunctionTapes {
-  codegen::TapeEntryPoint value, grad;
-  std::optional<codegen::TapeEntryPoint> hessian, batch;
-  std::size_t gradSize = 0, inputCount = 0;
+  std::optional<codegen::TapeEntryPoint> value, grad, hessian, outputs, batch;
+  std::size_t gradSize = 0;                    // of grad
+  std::size_t paramCount = 0, inputCount = 0;  // of batch
+
+  std::size_t entries() const {
+    std::size_t n = 0;
+    for (const auto *t : {&value, &grad, &hessian, &outputs, &batch})
+      if (*t) n += (*t)->tape.size();
+    return n;
+  }
 };
+
+/// The scalar entry points of the tapes (all but the batched kernels), with their symbols'
+/// suffixes, in the order they are emitted: the fused value+gradient before the value, which
+/// may call it.
+enum class Slot { Grad, Value, Hessian, Outputs };
+struct Entry {
+  Slot slot;
+  const char *suffix;
+  codegen::TapeEntryPoint *tape;
+};
+std::vector<Entry> scalarEntries(FunctionTapes &tapes) {
+  std::vector<Entry> out;
+  if (tapes.grad) out.push_back({Slot::Grad, "_grad", &*tapes.grad});
+  if (tapes.value) out.push_back({Slot::Value, "", &*tapes.value});
+  if (tapes.hessian) out.push_back({Slot::Hessian, "_hess", &*tapes.hessian});
+  if (tapes.outputs) out.push_back({Slot::Outputs, "", &*tapes.outputs});
+  return out;
+}
+
+template <class Fn>
+void put(std::atomic<Fn> &to, void *address) {
+  to.store(reinterpret_cast<Fn>(address), std::memory_order_release);
+}
+
+void store(FunctionCode &code, Slot slot, void *address) {
+  switch (slot) {
+  case Slot::Grad: return put(code.valueAndGrad, address);
+  case Slot::Value: return put(code.value, address);
+  case Slot::Hessian: return put(code.hessian, address);
+  case Slot::Outputs: return put(code.outputs, address);
+  }
+}
 
 /// What a tier is generated with.
 struct TierOptions {
@@ -62,27 +103,23 @@ struct TierOptions {
   bool valueThroughGrad = false;  // the value entry point calls the fused one (first tier)
 };
 
-/// Emits the entry points named `symbol`, `symbol_grad`, `symbol_hess`, `symbol_batch`.
+/// Emits the entry points named `symbol` + their suffixes, and `symbol_batch`, `symbol_batchg`.
 std::unique_ptr<llvm::Module> emitFunction(llvm::LLVMContext &context, const std::string &symbol,
                                            FunctionTapes &tapes, const TierOptions &tier) {
   auto module = std::make_unique<llvm::Module>(symbol, context);
   module->setSourceFileName(symbol);
-  tapes.grad.name = symbol + "_grad";
-  codegen::emitEntryPoint(*module, tapes.grad, tier.emit);
-  tapes.value.name = symbol;
-  if (tier.valueThroughGrad)
-    codegen::emitValueThroughGrad(*module, symbol, tapes.grad.name, tapes.gradSize);
-  else
-    codegen::emitEntryPoint(*module, tapes.value, tier.emit);
-  if (tapes.hessian) {
-    tapes.hessian->name = symbol + "_hess";
-    codegen::emitEntryPoint(*module, *tapes.hessian, tier.emit);
+  for (const Entry &e : scalarEntries(tapes)) {
+    e.tape->name = symbol + e.suffix;
+    if (e.slot == Slot::Value && tier.valueThroughGrad)
+      codegen::emitValueThroughGrad(*module, symbol, tapes.grad->name, tapes.gradSize);
+    else
+      codegen::emitEntryPoint(*module, *e.tape, tier.emit);
   }
   if (tapes.batch) {
     tapes.batch->name = symbol + "_batch";
     codegen::BatchOptions batch = tier.batch;
     batch.gatherName = symbol + "_batchg";
-    codegen::emitBatchKernel(*module, *tapes.batch, tapes.gradSize, tapes.inputCount, batch);
+    codegen::emitBatchKernel(*module, *tapes.batch, tapes.paramCount, tapes.inputCount, batch);
   }
   if (tier.emit.verify) codegen::verifyModule(*module);
   return module;
@@ -90,20 +127,17 @@ std::unique_ptr<llvm::Module> emitFunction(llvm::LLVMContext &context, const std
 
 /// Adds the module at `level` and installs its entry points into `code`.
 ModuleHandle install(Session &session, FunctionCode &code, const std::string &symbol,
-                     const FunctionTapes &tapes, std::unique_ptr<llvm::Module> module,
+                     FunctionTapes &tapes, std::unique_ptr<llvm::Module> module,
                      std::unique_ptr<llvm::LLVMContext> context, const std::string &what,
                      OptLevel level, IrPipeline pipeline = IrPipeline::Default) {
   ModuleHandle handle = session.addModule(std::move(module), std::move(context), what, level, pipeline);
-  auto value = reinterpret_cast<ValueFn>(session.lookup(symbol));
-  auto grad = reinterpret_cast<ValueAndGradFn>(session.lookup(symbol + "_grad"));
-  HessianFn hess =
-      tapes.hessian ? reinterpret_cast<HessianFn>(session.lookup(symbol + "_hess")) : nullptr;
+  std::vector<std::pair<Slot, void *>> found;
+  for (const Entry &e : scalarEntries(tapes))
+    found.emplace_back(e.slot, session.lookup(symbol + e.suffix));
   BatchFn batch = tapes.batch ? reinterpret_cast<BatchFn>(session.lookup(symbol + "_batch")) : nullptr;
   BatchGatherFn gather =
       tapes.batch ? reinterpret_cast<BatchGatherFn>(session.lookup(symbol + "_batchg")) : nullptr;
-  code.value.store(value, std::memory_order_release);
-  code.valueAndGrad.store(grad, std::memory_order_release);
-  code.hessian.store(hess, std::memory_order_release);
+  for (const auto &[slot, address] : found) store(code, slot, address);
   code.batchGather.store(gather, std::memory_order_release);
   code.batch.store(batch, std::memory_order_release);
   return handle;
@@ -151,21 +185,44 @@ codegen::BatchOptions batchOptions(const Session &session, const FunctionOptions
 constexpr std::size_t kColumnRowsPerChunk = 16384;
 constexpr std::size_t kGatheredRowsPerChunk = 512;
 
-/// The batched kernel's sums computed row by row with the fused value+gradient entry point: what
-/// batches run on before the optimized tier (and its kernel) is installed.
-/// `inputs(r, to)` writes row r's inputs to `to`.
-template <class ReadRow>
-void sumByRows(ValueAndGradFn fn, std::size_t gradSize, std::size_t arity, const double *params,
-               std::size_t begin, std::size_t end, const ReadRow &inputs, double *sums) {
-  std::vector<double> args(arity), grad(gradSize);
-  std::copy(params, params + gradSize, args.begin());
-  for (std::size_t k = 0; k <= gradSize; ++k) sums[k] = 0;
-  for (std::size_t r = begin; r < end; ++r) {
-    inputs(r, args.data() + gradSize);
-    sums[0] += fn(args.data(), grad.data());
-    for (std::size_t k = 0; k < gradSize; ++k) sums[1 + k] += grad[k];
+/// One row's roots of the batched kernel by the scalar code installed now: the outputs, or a
+/// function's value and then its gradient from the fused entry point.
+struct RowCode {
+  OutputsFn outputs = nullptr;
+  ValueAndGradFn valueAndGrad = nullptr;
+
+  void operator()(const double *args, double *roots) const {
+    if (outputs)
+      outputs(args, roots);
+    else
+      roots[0] = valueAndGrad(args, roots + 1);
   }
+};
+
+RowCode rowCode(const FunctionCode &code) {
+  return {code.outputs.load(std::memory_order_acquire),
+          code.valueAndGrad.load(std::memory_order_acquire)};
 }
+
+/// The batched kernel's sums computed row by row with the scalar code: what batches run on before
+/// the optimized tier (and its kernel) is installed. `inputs(r, to)` writes row r's inputs to `to`.
+struct RowSums {
+  RowCode row;
+  std::size_t width, paramCount, arity;
+  const double *params;
+
+  template <class ReadRow>
+  void operator()(std::size_t begin, std::size_t end, const ReadRow &inputs, double *sums) const {
+    std::vector<double> args(arity), roots(width);
+    std::copy(params, params + paramCount, args.begin());
+    std::fill(sums, sums + width, 0.0);
+    for (std::size_t r = begin; r < end; ++r) {
+      inputs(r, args.data() + paramCount);
+      row(args.data(), roots.data());
+      for (std::size_t k = 0; k < width; ++k) sums[k] += roots[k];
+    }
+  }
+};
 
 /// Row r's inputs from columns, or from rows picked from a table.
 auto columnRows(const double *const *columns, std::size_t count) {
@@ -180,12 +237,236 @@ auto tableRows(const TableRows &rows, std::size_t count) {
   };
 }
 
+/// The means of `width` sums over n rows into `means`, in chunks over threads, each of at least
+/// `rowsPerChunk` rows: sumChunk(begin, end, sums) for each, added in chunk order.
+template <class SumChunk>
+void meanOverChunks(Workers &workers, std::size_t n, std::span<double> means, unsigned threads,
+                    std::size_t rowsPerChunk, const SumChunk &sumChunk) {
+  const std::size_t width = means.size();
+  if (n == 0) {
+    std::fill(means.begin(), means.end(), std::numeric_limits<double>::quiet_NaN());
+    return;
+  }
+  // Chunks of whole vector blocks (64 rows is a multiple of every lane count), one partial sum
+  // each, added in chunk order.
+  const unsigned use = threads == 0 ? workers.size() : std::min(threads, workers.size());
+  std::size_t chunks = std::min<std::size_t>(use, (n + rowsPerChunk - 1) / rowsPerChunk);
+  if (chunks < 1) chunks = 1;
+  const std::size_t per = ((n + chunks - 1) / chunks + 63) / 64 * 64;
+  chunks = (n + per - 1) / per;
+  std::vector<double> partial(chunks * width);
+  workers.parallelFor(chunks, use, [&](std::size_t c) {
+    const std::size_t begin = c * per, end = std::min(n, begin + per);
+    sumChunk(begin, end, partial.data() + c * width);
+  });
+  std::copy(partial.begin(), partial.begin() + static_cast<std::ptrdiff_t>(width), means.begin());
+  for (std::size_t c = 1; c < chunks; ++c)
+    for (std::size_t k = 0; k < width; ++k) means[k] += partial[c * width + k];
+  const double rows = static_cast<double>(n);
+  for (double &m : means) m /= rows;
+}
+
+/// The graph symbol names of `args`, checked to be symbols of the graph.
+std::vector<std::string> argumentNames(const Graph &graph, std::span<const SymbolId> args,
+                                       const std::string &fn) {
+  std::vector<std::string> names;
+  for (SymbolId s : args) {
+    if (s >= graph.symbolCount())
+      throw codegen::CodegenError("an argument of '" + fn + "' is not a symbol of the graph");
+    names.push_back(graph.symbolName(s));
+  }
+  return names;
+}
+
+/// New code for `tapes` under `symbol`, in the tiers of the session and the options (see the
+/// header): the first tier installed now, the optimized one queued on the session's background
+/// thread. `what` names the code in messages.
+std::shared_ptr<FunctionCode> compileTiers(Session &session, const std::string &symbol,
+                                           FunctionTapes tapes, const FunctionOptions &options,
+                                           const std::string &what) {
+  auto code = std::make_shared<FunctionCode>();
+  code->workers = session.workers();
+  // The tiers: the final level is the function's or the session's; O0 has nothing above it.
+  const SessionOptions &sessionOptions = session.options();
+  const OptLevel finalLevel = options.optLevel.value_or(sessionOptions.optLevel);
+  const bool tiered = sessionOptions.tiered && finalLevel != OptLevel::O0;
+  const bool baselineFirst = tiered && sessionOptions.baseline && codegen::baselineSupported();
+  const OptLevel firstLevel = tiered ? OptLevel::O0 : finalLevel;
+  if (baselineFirst) {
+    // Machine code of our own, straight from the tapes; the batched kernel waits for the
+    // optimized tier (until then batches run row by row on the scalar entry points).
+    const std::vector<Entry> entries = scalarEntries(tapes);
+    std::vector<codegen::TapeEntryPoint> list;
+    for (const Entry &e : entries) list.push_back(*e.tape);
+    codegen::MachineCode machine = codegen::emitBaseline(list);
+    code->baseline = ExecutableMemory(machine.bytes);
+    for (std::size_t i = 0; i < entries.size(); ++i)
+      store(*code, entries[i].slot, code->baseline.at(machine.offsets[i]));
+  } else {
+    const bool fastIsel = firstLevel == OptLevel::O0;
+    TierOptions first{emitOptions(options, fastIsel), batchOptions(session, options, fastIsel),
+                      tiered};
+    auto context = std::make_unique<llvm::LLVMContext>();
+    auto module = emitFunction(*context, symbol, tapes, first);
+    code->first = install(session, *code, symbol, tapes, std::move(module), std::move(context),
+                          what, firstLevel);
+  }
+  if (!tiered) {
+    code->state = FunctionCode::State::Optimized;
+    return code;
+  }
+  const std::size_t entries = tapes.entries();
+  if (!sessionOptions.optimizeInBackground || entries > sessionOptions.maxOptimizedEntries) {
+    code->state = FunctionCode::State::FirstTierOnly;
+    return code;
+  }
+  // Split functions are long straight-line code: the lean IR pipeline serves them as well as the
+  // default one at half the time.
+  const IrPipeline pipeline =
+      entries > 2 * partSizes(options, false).splitAbove ? IrPipeline::Lean : IrPipeline::Default;
+
+  // The optimized tier: generated from the tapes on the session's thread, installed when ready.
+  // The job holds the code weakly: code dropped before its turn is not compiled again. A job
+  // the session drops unrun (it is being destroyed) settles the code as not optimized.
+  struct Settle {
+    std::weak_ptr<FunctionCode> code;
+    void operator()(FunctionCode::State state, ModuleHandle handle = {}) const {
+      if (std::shared_ptr<FunctionCode> c = code.lock()) {
+        std::lock_guard lock(c->mutex);
+        c->optimized = std::move(handle);
+        c->state = state;
+        c->settled.notify_all();
+      }
+    }
+  };
+  struct Unrun {
+    Settle settle;
+    bool ran = false;
+    ~Unrun() {
+      if (!ran) settle(FunctionCode::State::Failed);
+    }
+  };
+  auto unrun = std::make_shared<Unrun>();  // built in place: a temporary would settle at once
+  unrun->settle.code = code;
+  TierOptions second{emitOptions(options, false), batchOptions(session, options, false), false};
+  session.runInBackground([&session, unrun, tapes = std::move(tapes), second, finalLevel, pipeline,
+                           symbol = symbol + ".opt", what]() mutable {
+    unrun->ran = true;
+    std::shared_ptr<FunctionCode> code = unrun->settle.code.lock();
+    if (!code) return;
+    if (session.backgroundStopping()) {
+      unrun->settle(FunctionCode::State::Failed);
+      return;
+    }
+    try {
+      auto context = std::make_unique<llvm::LLVMContext>();
+      auto module = emitFunction(*context, symbol, tapes, second);
+      ModuleHandle handle = install(session, *code, symbol, tapes, std::move(module),
+                                    std::move(context), what + " (optimized)", finalLevel,
+                                    pipeline);
+      unrun->settle(FunctionCode::State::Optimized, std::move(handle));
+    } catch (...) {
+      // The first tier stays installed: same values, slower code.
+      unrun->settle(FunctionCode::State::Failed);
+    }
+  });
+  return code;
+}
+
 }  // namespace
 
-CompiledFunction::CompiledFunction() = default;
-CompiledFunction::~CompiledFunction() = default;
-CompiledFunction::CompiledFunction(CompiledFunction &&) noexcept = default;
-CompiledFunction &CompiledFunction::operator=(CompiledFunction &&) noexcept = default;
+// --- CompiledCode: what functions and outputs share ----------------------------------------------
+
+CompiledCode::CompiledCode() = default;
+CompiledCode::~CompiledCode() = default;
+CompiledCode::CompiledCode(CompiledCode &&) noexcept = default;
+CompiledCode &CompiledCode::operator=(CompiledCode &&) noexcept = default;
+
+BatchFn CompiledCode::batchFn() const {
+  return code_ ? code_->batch.load(std::memory_order_acquire) : nullptr;
+}
+BatchGatherFn CompiledCode::batchGatherFn() const {
+  return code_ ? code_->batchGather.load(std::memory_order_acquire) : nullptr;
+}
+
+bool CompiledCode::optimized() const {
+  if (!code_) return false;
+  std::lock_guard lock(code_->mutex);
+  return code_->state == FunctionCode::State::Optimized;
+}
+
+bool CompiledCode::waitOptimized() const {
+  if (!code_) return false;
+  std::unique_lock lock(code_->mutex);
+  code_->settled.wait(lock, [&] { return code_->state != FunctionCode::State::Pending; });
+  return code_->state == FunctionCode::State::Optimized;
+}
+
+void CompiledCode::requireBatch() const {
+  if (code_ && !hasBatch_)
+    throw std::logic_error("'" + name_ + "' was compiled without its batched kernel");
+  checkCompiled(code_.get());
+}
+
+void CompiledCode::batchSums(std::span<const double> params, std::size_t begin, std::size_t end,
+                             std::span<const double *const> columns, std::span<double> sums) const {
+  requireBatch();
+  checkSize("params", params.size(), paramCount_, name_);
+  checkSize("input columns", columns.size(), inputCount(), name_);
+  checkSize("sums", sums.size(), sumCount_, name_);
+  if (begin > end) throw std::invalid_argument("batch rows [" + std::to_string(begin) + ", " +
+                                               std::to_string(end) + ") are reversed");
+  if (BatchFn fn = batchFn())
+    fn(params.data(), begin, end, columns.data(), sums.data());
+  else
+    RowSums{rowCode(*code_), sumCount_, paramCount_, arity(), params.data()}(
+        begin, end, columnRows(columns.data(), inputCount()), sums.data());
+}
+
+void CompiledCode::batchMeans(std::span<const double> params, std::size_t n,
+                              std::span<const double *const> columns, std::span<double> means,
+                              unsigned threads) const {
+  requireBatch();
+  checkSize("params", params.size(), paramCount_, name_);
+  checkSize("input columns", columns.size(), inputCount(), name_);
+  checkSize("means", means.size(), sumCount_, name_);
+  const BatchFn fn = batchFn();
+  const RowSums byRows{rowCode(*code_), sumCount_, paramCount_, arity(), params.data()};
+  const auto inputs = columnRows(columns.data(), inputCount());
+  meanOverChunks(*code_->workers, n, means, threads, kColumnRowsPerChunk,
+                 [&](std::size_t begin, std::size_t end, double *sums) {
+    if (fn)
+      fn(byRows.params, begin, end, columns.data(), sums);
+    else
+      byRows(begin, end, inputs, sums);
+  });
+}
+
+void CompiledCode::batchMeans(std::span<const double> params, std::size_t n,
+                              const TableRows &rows, std::span<double> means,
+                              unsigned threads) const {
+  requireBatch();
+  checkSize("params", params.size(), paramCount_, name_);
+  checkSize("means", means.size(), sumCount_, name_);
+  if (rows.stride < inputCount())
+    throw std::invalid_argument("'" + name_ + "' reads " + std::to_string(inputCount()) +
+                                " inputs per row, but the table's rows have " +
+                                std::to_string(rows.stride));
+  if (n > 0 && (rows.table == nullptr || rows.index == nullptr))
+    throw std::invalid_argument("'" + name_ + "': rows of a null table or index");
+  const BatchGatherFn fn = batchGatherFn();
+  const RowSums byRows{rowCode(*code_), sumCount_, paramCount_, arity(), params.data()};
+  const auto inputs = tableRows(rows, inputCount());
+  meanOverChunks(*code_->workers, n, means, threads, kGatheredRowsPerChunk,
+                 [&](std::size_t begin, std::size_t end, double *sums) {
+    if (fn)
+      fn(byRows.params, begin, end, rows.table, rows.stride, rows.index, sums);
+    else
+      byRows(begin, end, inputs, sums);
+  });
+}
+
+// --- CompiledFunction ----------------------------------------------------------------------------
 
 ValueFn CompiledFunction::valueFn() const {
   return code_ ? code_->value.load(std::memory_order_acquire) : nullptr;
@@ -195,25 +476,6 @@ ValueAndGradFn CompiledFunction::valueAndGradFn() const {
 }
 HessianFn CompiledFunction::hessianFn() const {
   return code_ ? code_->hessian.load(std::memory_order_acquire) : nullptr;
-}
-BatchFn CompiledFunction::batchFn() const {
-  return code_ ? code_->batch.load(std::memory_order_acquire) : nullptr;
-}
-BatchGatherFn CompiledFunction::batchGatherFn() const {
-  return code_ ? code_->batchGather.load(std::memory_order_acquire) : nullptr;
-}
-
-bool CompiledFunction::optimized() const {
-  if (!code_) return false;
-  std::lock_guard lock(code_->mutex);
-  return code_->state == FunctionCode::State::Optimized;
-}
-
-bool CompiledFunction::waitOptimized() const {
-  if (!code_) return false;
-  std::unique_lock lock(code_->mutex);
-  code_->settled.wait(lock, [&] { return code_->state != FunctionCode::State::Pending; });
-  return code_->state == FunctionCode::State::Optimized;
 }
 
 double CompiledFunction::operator()(std::span<const double> args) const {
@@ -253,98 +515,28 @@ std::vector<double> CompiledFunction::hessian(std::span<const double> args) cons
   return hess;
 }
 
-void CompiledFunction::batchSums(std::span<const double> params, std::size_t begin,
-                                 std::size_t end, std::span<const double *const> columns,
-                                 std::span<double> sums) const {
-  if (code_ && !hasBatch_) throw std::logic_error("'" + name_ + "' was compiled without its batched kernel");
-  checkCompiled(code_.get());
-  checkSize("params", params.size(), gradSize_, name_);
-  checkSize("input columns", columns.size(), inputCount(), name_);
-  checkSize("sums", sums.size(), gradSize_ + 1, name_);
-  if (begin > end) throw std::invalid_argument("batch rows [" + std::to_string(begin) + ", " +
-                                               std::to_string(end) + ") are reversed");
-  if (BatchFn fn = batchFn())
-    fn(params.data(), begin, end, columns.data(), sums.data());
-  else
-    sumByRows(valueAndGradFn(), gradSize_, arity(), params.data(), begin, end,
-              columnRows(columns.data(), inputCount()), sums.data());
-}
-
-template <class SumChunk>
-double CompiledFunction::meanOverChunks(std::size_t n, std::span<double> grad, unsigned threads,
-                                        std::size_t rowsPerChunk, const SumChunk &sumChunk) const {
-  const std::size_t width = gradSize_ + 1;
-  if (n == 0) {
-    for (double &g : grad) g = std::numeric_limits<double>::quiet_NaN();
-    return std::numeric_limits<double>::quiet_NaN();
-  }
-  // Chunks of whole vector blocks (64 rows is a multiple of every lane count), one partial sum
-  // each, added in chunk order.
-  Workers &workers = *code_->workers;
-  const unsigned use = threads == 0 ? workers.size() : std::min(threads, workers.size());
-  std::size_t chunks = std::min<std::size_t>(use, (n + rowsPerChunk - 1) / rowsPerChunk);
-  if (chunks < 1) chunks = 1;
-  const std::size_t per = ((n + chunks - 1) / chunks + 63) / 64 * 64;
-  chunks = (n + per - 1) / per;
-  std::vector<double> partial(chunks * width);
-  workers.parallelFor(chunks, use, [&](std::size_t c) {
-    const std::size_t begin = c * per, end = std::min(n, begin + per);
-    sumChunk(begin, end, partial.data() + c * width);
-  });
-  std::vector<double> total(partial.begin(), partial.begin() + static_cast<std::ptrdiff_t>(width));
-  for (std::size_t c = 1; c < chunks; ++c)
-    for (std::size_t k = 0; k < width; ++k) total[k] += partial[c * width + k];
-  const double rows = static_cast<double>(n);
-  for (std::size_t i = 0; i < gradSize_; ++i) grad[i] = total[1 + i] / rows;
-  return total[0] / rows;
+template <class Rows>
+double CompiledFunction::meanValueAndGrad(std::span<const double> params, std::size_t n,
+                                          const Rows &rows, std::span<double> grad,
+                                          unsigned threads) const {
+  requireBatch();
+  checkSize("gradient entries", grad.size(), gradSize_, name_);
+  std::vector<double> means(sumCount_);
+  batchMeans(params, n, rows, means, threads);
+  std::copy(means.begin() + 1, means.end(), grad.begin());
+  return means[0];
 }
 
 double CompiledFunction::batchMean(std::span<const double> params, std::size_t n,
                                    std::span<const double *const> columns, std::span<double> grad,
                                    unsigned threads) const {
-  if (code_ && !hasBatch_) throw std::logic_error("'" + name_ + "' was compiled without its batched kernel");
-  checkCompiled(code_.get());
-  checkSize("params", params.size(), gradSize_, name_);
-  checkSize("input columns", columns.size(), inputCount(), name_);
-  checkSize("gradient entries", grad.size(), gradSize_, name_);
-  BatchFn fn = batchFn();
-  ValueAndGradFn rowFn = valueAndGradFn();
-  const std::size_t gradSize = gradSize_, arity = this->arity();
-  const double *p = params.data();
-  const double *const *cols = columns.data();
-  return meanOverChunks(n, grad, threads, kColumnRowsPerChunk,
-                        [&](std::size_t begin, std::size_t end, double *sums) {
-    if (fn)
-      fn(p, begin, end, cols, sums);
-    else
-      sumByRows(rowFn, gradSize, arity, p, begin, end, columnRows(cols, arity - gradSize), sums);
-  });
+  return meanValueAndGrad(params, n, columns, grad, threads);
 }
 
 double CompiledFunction::batchMean(std::span<const double> params, std::size_t n,
                                    const TableRows &rows, std::span<double> grad,
                                    unsigned threads) const {
-  if (code_ && !hasBatch_) throw std::logic_error("'" + name_ + "' was compiled without its batched kernel");
-  checkCompiled(code_.get());
-  checkSize("params", params.size(), gradSize_, name_);
-  checkSize("gradient entries", grad.size(), gradSize_, name_);
-  if (rows.stride < inputCount())
-    throw std::invalid_argument("'" + name_ + "' reads " + std::to_string(inputCount()) +
-                                " inputs per row, but the table's rows have " +
-                                std::to_string(rows.stride));
-  if (n > 0 && (rows.table == nullptr || rows.index == nullptr))
-    throw std::invalid_argument("'" + name_ + "': rows of a null table or index");
-  BatchGatherFn fn = batchGatherFn();
-  ValueAndGradFn rowFn = valueAndGradFn();
-  const std::size_t gradSize = gradSize_, arity = this->arity();
-  const double *p = params.data();
-  return meanOverChunks(n, grad, threads, kGatheredRowsPerChunk,
-                        [&](std::size_t begin, std::size_t end, double *sums) {
-    if (fn)
-      fn(p, begin, end, rows.table, rows.stride, rows.index, sums);
-    else
-      sumByRows(rowFn, gradSize, arity, p, begin, end, tableRows(rows, arity - gradSize), sums);
-  });
+  return meanValueAndGrad(params, n, rows, grad, threads);
 }
 
 CompiledFunction compileFunction(Session &session, const Graph &graph, std::string_view name,
@@ -365,19 +557,18 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   CompiledFunction out;
   out.name_ = fn;
   out.symbol_ = session.uniqueName(name.empty() ? "expr" : name);
+  out.argNames_ = argumentNames(graph, args, fn);
   out.gradSize_ = n;
+  out.paramCount_ = n;
+  out.sumCount_ = n + 1;
   out.hasHessian_ = !d.hessian.empty();
   out.hasBatch_ = options.batched;
-  for (SymbolId s : args) {
-    if (s >= graph.symbolCount())
-      throw codegen::CodegenError("an argument of '" + fn + "' is not a symbol of the graph");
-    out.argNames_.push_back(graph.symbolName(s));
-  }
 
   // The tapes are built once, here, while the graph is at hand; the background compile of the
   // optimized tier generates its code from them later.
   FunctionTapes tapes;
   tapes.gradSize = n;
+  tapes.paramCount = n;
   tapes.inputCount = args.size() - n;
   tapes.value = codegen::bindEntryPoint(graph, {out.symbol_, codegen::EntryKind::Value, {d.value}}, args);
   std::vector<NodeId> valueAndGrad{d.value};
@@ -394,96 +585,54 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   if (options.batched)
     tapes.batch = codegen::bindEntryPoint(
         graph, {out.symbol_ + "_batch", codegen::EntryKind::Array, valueAndGrad}, args);
+  out.code_ =
+      compileTiers(session, out.symbol_, std::move(tapes), options, "function '" + fn + "'");
+  return out;
+}
 
-  out.code_ = std::make_shared<FunctionCode>();
-  out.code_->workers = session.workers();
-  // The tiers: the final level is the function's or the session's; O0 has nothing above it.
-  const SessionOptions &sessionOptions = session.options();
-  const OptLevel finalLevel = options.optLevel.value_or(sessionOptions.optLevel);
-  const bool tiered = sessionOptions.tiered && finalLevel != OptLevel::O0;
-  const bool baselineFirst = tiered && sessionOptions.baseline && codegen::baselineSupported();
-  const OptLevel firstLevel = tiered ? OptLevel::O0 : finalLevel;
-  const std::string what = "function '" + fn + "'";
-  if (baselineFirst) {
-    // Machine code of our own, straight from the tapes; the batched kernel waits for the
-    // optimized tier (until then batches run row by row on the fused entry point).
-    std::vector<codegen::TapeEntryPoint> entries{tapes.value, tapes.grad};
-    if (tapes.hessian) entries.push_back(*tapes.hessian);
-    codegen::MachineCode machine = codegen::emitBaseline(entries);
-    out.code_->baseline = ExecutableMemory(machine.bytes);
-    FunctionCode &code = *out.code_;
-    code.value.store(reinterpret_cast<ValueFn>(code.baseline.at(machine.offsets[0])));
-    code.valueAndGrad.store(reinterpret_cast<ValueAndGradFn>(code.baseline.at(machine.offsets[1])));
-    if (tapes.hessian)
-      code.hessian.store(reinterpret_cast<HessianFn>(code.baseline.at(machine.offsets[2])));
-  } else {
-    const bool fastIsel = firstLevel == OptLevel::O0;
-    TierOptions first{emitOptions(options, fastIsel), batchOptions(session, options, fastIsel), tiered};
-    auto context = std::make_unique<llvm::LLVMContext>();
-    auto module = emitFunction(*context, out.symbol_, tapes, first);
-    out.code_->first = install(session, *out.code_, out.symbol_, tapes, std::move(module),
-                               std::move(context), what, firstLevel);
-  }
-  if (!tiered) {
-    out.code_->state = FunctionCode::State::Optimized;
-    return out;
-  }
-  std::size_t entries = tapes.value.tape.size() + tapes.grad.tape.size();
-  if (tapes.hessian) entries += tapes.hessian->tape.size();
-  if (tapes.batch) entries += tapes.batch->tape.size();
-  if (!sessionOptions.optimizeInBackground || entries > sessionOptions.maxOptimizedEntries) {
-    out.code_->state = FunctionCode::State::FirstTierOnly;
-    return out;
-  }
-  // Split functions are long straight-line code: the lean IR pipeline serves them as well as the
-  // default one at half the time.
-  const IrPipeline pipeline = entries > 2 * partSizes(options, false).splitAbove ? IrPipeline::Lean
-                                                                                : IrPipeline::Default;
+// --- CompiledOutputs -----------------------------------------------------------------------------
 
-  // The optimized tier: generated from the tapes on the session's thread, installed when ready.
-  // The job holds the code weakly: a function dropped before its turn is not compiled again. A
-  // job the session drops unrun (it is being destroyed) settles the function as not optimized.
-  struct Settle {
-    std::weak_ptr<FunctionCode> code;
-    void operator()(FunctionCode::State state, ModuleHandle handle = {}) const {
-      if (std::shared_ptr<FunctionCode> c = code.lock()) {
-        std::lock_guard lock(c->mutex);
-        c->optimized = std::move(handle);
-        c->state = state;
-        c->settled.notify_all();
-      }
-    }
-  };
-  struct Unrun {
-    Settle settle;
-    bool ran = false;
-    ~Unrun() {
-      if (!ran) settle(FunctionCode::State::Failed);
-    }
-  };
-  auto unrun = std::make_shared<Unrun>();  // built in place: a temporary would settle at once
-  unrun->settle.code = out.code_;
-  TierOptions second{emitOptions(options, false), batchOptions(session, options, false), false};
-  session.runInBackground([&session, unrun, tapes = std::move(tapes), second, finalLevel, pipeline,
-                           symbol = out.symbol_ + ".opt", what]() mutable {
-    unrun->ran = true;
-    std::shared_ptr<FunctionCode> code = unrun->settle.code.lock();
-    if (!code) return;
-    if (session.backgroundStopping()) {
-      unrun->settle(FunctionCode::State::Failed);
-      return;
-    }
-    try {
-      auto context = std::make_unique<llvm::LLVMContext>();
-      auto module = emitFunction(*context, symbol, tapes, second);
-      ModuleHandle handle = install(session, *code, symbol, tapes, std::move(module),
-                                    std::move(context), what + " (optimized)", finalLevel, pipeline);
-      unrun->settle(FunctionCode::State::Optimized, std::move(handle));
-    } catch (...) {
-      // The first tier stays installed: same values, slower code.
-      unrun->settle(FunctionCode::State::Failed);
-    }
-  });
+OutputsFn CompiledOutputs::outputsFn() const {
+  return code_ ? code_->outputs.load(std::memory_order_acquire) : nullptr;
+}
+
+void CompiledOutputs::outputs(std::span<const double> args, std::span<double> out) const {
+  OutputsFn fn = outputsFn();
+  checkCompiled(reinterpret_cast<const void *>(fn));
+  checkSize("arguments", args.size(), arity(), name_);
+  checkSize("outputs", out.size(), sumCount_, name_);
+  fn(args.data(), out.data());
+}
+
+std::vector<double> CompiledOutputs::outputs(std::span<const double> args) const {
+  std::vector<double> out(sumCount_);
+  outputs(args, out);
+  return out;
+}
+
+CompiledOutputs compileOutputs(Session &session, const Graph &graph, std::string_view name,
+                               std::span<const SymbolId> args, std::size_t paramCount,
+                               std::span<const NodeId> roots, const FunctionOptions &options) {
+  const std::string fn(name);
+  if (roots.empty()) throw codegen::CodegenError("'" + fn + "' has no outputs");
+  if (paramCount > args.size())
+    throw codegen::CodegenError("'" + fn + "' has " + std::to_string(args.size()) +
+                                " arguments but " + std::to_string(paramCount) + " params");
+  CompiledOutputs out;
+  out.name_ = fn;
+  out.symbol_ = session.uniqueName(name.empty() ? "outputs" : name);
+  out.argNames_ = argumentNames(graph, args, fn);
+  out.paramCount_ = paramCount;
+  out.sumCount_ = roots.size();
+  out.hasBatch_ = options.batched;
+
+  FunctionTapes tapes;
+  tapes.paramCount = paramCount;
+  tapes.inputCount = args.size() - paramCount;
+  tapes.outputs = codegen::bindEntryPoint(
+      graph, {out.symbol_, codegen::EntryKind::Array, {roots.begin(), roots.end()}}, args);
+  if (options.batched) tapes.batch = tapes.outputs;  // the same roots, summed over rows
+  out.code_ = compileTiers(session, out.symbol_, std::move(tapes), options, "outputs '" + fn + "'");
   return out;
 }
 
@@ -497,6 +646,7 @@ void warmUp(Session &session) {
   const std::vector<SymbolId> args{w, x};
   FunctionTapes tapes;
   tapes.gradSize = 1;
+  tapes.paramCount = 1;
   tapes.inputCount = 1;
   tapes.value = codegen::bindEntryPoint(g, {"warmup", codegen::EntryKind::Value, {loss}}, args);
   tapes.grad = codegen::bindEntryPoint(g, {"warmup_grad", codegen::EntryKind::ValueAndGrad, {loss, d.grad[0]}}, args);

@@ -1,11 +1,18 @@
-// A scalar function of the lowered program as native code: value, value and gradient (one fused
-// call sharing the forward pass) and Hessian, callable through plain function pointers.
+// Native code of the lowered program, callable through plain function pointers:
+// - CompiledFunction: a scalar function's value, value and gradient (one fused call sharing the
+//   forward pass) and Hessian;
+// - CompiledOutputs: any roots as one array-valued function (one call computes them all), of
+//   params and per-row inputs.
+// Both can sum their roots over rows of data with a batched kernel (an objective's loss and
+// gradient, or the outputs' means over a batch) and share the tiers, the installing of code and
+// the batch machinery (CompiledCode).
 //
-// In a tiered session (SessionOptions::tiered) the first code is compiled at O0, with the value
-// entry point running the fused value+gradient code, so that the function is callable a few
-// milliseconds after it is asked for; the session's background thread then compiles it at the
-// session's level, and calls switch to that code as soon as it is installed. Both tiers compute
-// the same values (IEEE mode: equal to the interpreter within a few ulps).
+// In a tiered session (SessionOptions::tiered) the first code is nabla's baseline x86-64 code
+// or LLVM's at O0 (for a function, with the value entry point running the fused value+gradient
+// code), so that the code is callable a few milliseconds after it is asked for; the session's
+// background thread then compiles it at the session's level, and calls switch to that code as
+// soon as it is installed. Both tiers compute the same values (IEEE mode: equal to the
+// interpreter within a few ulps).
 #pragma once
 
 #include "codegen/emit_llvm.h"
@@ -30,10 +37,12 @@ namespace nabla::jit {
 using ValueFn = double (*)(const double *args);
 using ValueAndGradFn = double (*)(const double *args, double *grad);  // returns the value
 using HessianFn = void (*)(const double *args, double *hess);         // n x n, row-major
+using OutputsFn = void (*)(const double *args, double *out);          // out[k] = root k
 
 /// The batched kernel (codegen/emit_batch.h): for rows [begin, end) of `columns` (one column per
-/// argument after the differentiated ones), sums[0] = the sum of the values and sums[1 + i] = the
-/// sum of gradient entry i.
+/// argument after the params), sums[k] = the sum of root k over the rows; a function's roots are
+/// its value, then its gradient entries (sums[0] the sum of the values, sums[1 + i] that of
+/// gradient entry i), outputs' roots are the outputs.
 using BatchFn = void (*)(const double *params, std::uint64_t begin, std::uint64_t end,
                          const double *const *columns, double *sums);
 /// The gathered kernel (codegen::BatchOptions::gatherName): the same sums over rows [begin, end)
@@ -59,8 +68,8 @@ struct FunctionOptions {
   /// (codegen::EmitOptions). 0: chosen per tier, for compile time at O0 (parts of 256) and for
   /// speed in the optimized tier (no split up to 4096 entries, then parts of 1024).
   std::size_t maxPartSize = 0;
-  /// Also compile the batched kernel over rows of the arguments that are not differentiated (an
-  /// objective's inputs).
+  /// Also compile the batched kernel over rows of the arguments after the params: those that are
+  /// not differentiated (an objective's inputs), or those after CompiledOutputs::paramCount().
   bool batched = false;
   /// Run LLVM's verifier over the generated IR (a check of nabla's code generator).
   bool verify = true;
@@ -72,68 +81,55 @@ struct FunctionOptions {
 /// The installed entry points and the modules behind them; shared with the background compile.
 struct FunctionCode;
 
+/// What CompiledFunction and CompiledOutputs share: entry points compiled in tiers, and the
+/// batched kernel that sums roots over rows, where arguments [0, paramCount) are the same for
+/// every row (params) and the others are read per row (inputs).
+///
 /// Owns its code (removed from the session when this object goes); movable. Calls are
 /// thread-safe: the compiled functions keep no state, and switching tiers is an atomic store. A
 /// default-constructed one holds no code and its calls throw std::logic_error.
-class CompiledFunction {
+class CompiledCode {
 public:
-  CompiledFunction();
-  ~CompiledFunction();
-  CompiledFunction(CompiledFunction &&) noexcept;
-  CompiledFunction &operator=(CompiledFunction &&) noexcept;
-
   const std::string &name() const { return name_; }
   /// Number of scalar arguments.
   std::size_t arity() const { return argNames_.size(); }
-  /// Number of gradient entries: the derivatives with respect to the first gradSize() arguments
-  /// (all of them for a plain function; an objective's params, not its inputs).
-  std::size_t gradSize() const { return gradSize_; }
   /// The graph symbol name of each scalar argument (`x`, `w[2]`).
   const std::vector<std::string> &argNames() const { return argNames_; }
-  bool hasHessian() const { return hasHessian_; }
 
   /// Whether the batched kernel was compiled (FunctionOptions::batched).
   bool hasBatch() const { return hasBatch_; }
-  /// The number of arguments read per row by the batched kernel: arity() - gradSize().
-  std::size_t inputCount() const { return argNames_.size() - gradSize_; }
+  /// The number of arguments read per row by the batched kernel: those after the params.
+  std::size_t inputCount() const { return argNames_.size() - paramCount_; }
+  /// The number of roots the batched kernel sums: 1 + gradSize() for a function (its value, then
+  /// its gradient), outputCount() for outputs.
+  std::size_t sumCount() const { return sumCount_; }
 
-  /// These check the sizes of their spans (std::invalid_argument) and then make one call.
-  double operator()(std::span<const double> args) const;
-  double valueAndGrad(std::span<const double> args, std::span<double> grad) const;
-  std::pair<double, std::vector<double>> valueAndGrad(std::span<const double> args) const;
-  /// The gradient has gradSize() entries and the Hessian gradSize()^2 (row-major).
-  /// Throws std::logic_error when compiled without a Hessian.
-  void hessian(std::span<const double> args, std::span<double> hess) const;
-  std::vector<double> hessian(std::span<const double> args) const;
-
-  /// The mean value and mean gradient over n rows: params has gradSize() entries, columns has
-  /// inputCount() pointers to n doubles each, grad receives gradSize() entries. Large batches are
-  /// split into chunks of whole vector blocks over up to `threads` threads (0: the session's
-  /// SessionOptions::threads); the partial sums are added in chunk order, so a given thread
-  /// count always gives the same bits. n = 0 gives NaN. Throws std::logic_error without a batched
-  /// kernel, std::invalid_argument for wrong sizes.
-  double batchMean(std::span<const double> params, std::size_t n,
-                   std::span<const double *const> columns, std::span<double> grad,
-                   unsigned threads = 0) const;
+  /// The mean of each of the sumCount() roots over n rows into `means` (sumCount() entries):
+  /// params has the params' entries, columns inputCount() pointers to n doubles each. Large
+  /// batches are split into chunks of whole vector blocks over up to `threads` threads (0: the
+  /// session's SessionOptions::threads); the partial sums are added in chunk order, so a given
+  /// thread count always gives the same bits. n = 0 gives NaN. Throws std::logic_error without a
+  /// batched kernel, std::invalid_argument for wrong sizes.
+  void batchMeans(std::span<const double> params, std::size_t n,
+                  std::span<const double *const> columns, std::span<double> means,
+                  unsigned threads = 0) const;
   /// The same over n rows picked from a table, with the gather done inside the compiled kernel.
   /// Such rows cost a cache miss each, so batches of more than 512 rows are split over threads
-  /// (over columns: more than 16384). In one thread the result has the same bits as batchMean
+  /// (over columns: more than 16384). In one thread the result has the same bits as batchMeans
   /// over columns holding those rows.
-  double batchMean(std::span<const double> params, std::size_t n, const TableRows &rows,
-                   std::span<double> grad, unsigned threads = 0) const;
-  /// The raw sums of rows [begin, end) in the calling thread: sums has 1 + gradSize() entries.
+  void batchMeans(std::span<const double> params, std::size_t n, const TableRows &rows,
+                  std::span<double> means, unsigned threads = 0) const;
+  /// The raw sums of rows [begin, end) of `columns` in the calling thread, as batchMeans takes
+  /// them; sums has sumCount() entries. Also std::invalid_argument for reversed rows.
   void batchSums(std::span<const double> params, std::size_t begin, std::size_t end,
                  std::span<const double *const> columns, std::span<double> sums) const;
 
-  /// The raw entry points of the tier installed now, for hot loops; valid while this object lives
-  /// (the first tier's code is kept until then). hessianFn() and batchFn() may be null.
-  ValueFn valueFn() const;
-  ValueAndGradFn valueAndGradFn() const;
-  HessianFn hessianFn() const;
+  /// The batched kernels of the tier installed now (null until the optimized tier is in, in a
+  /// session whose first tier is the baseline code generator).
   BatchFn batchFn() const;
   BatchGatherFn batchGatherFn() const;
-  /// The JIT symbol of the value function; `_grad` and `_hess` are appended for the others. The
-  /// optimized tier's symbols add `.opt` to it.
+  /// The JIT symbol of the main entry point (a function's value, the outputs); the others append
+  /// `_grad`, `_hess`, `_batch` and `_batchg` to it. The optimized tier's symbols add `.opt` to it.
   const std::string &symbol() const { return symbol_; }
 
   /// Whether the code of the session's optimization level is installed (at once when the session
@@ -144,22 +140,93 @@ public:
   /// not optimize in the background (SessionOptions::optimizeInBackground).
   bool waitOptimized() const;
 
+protected:
+  CompiledCode();
+  ~CompiledCode();
+  CompiledCode(CompiledCode &&) noexcept;
+  CompiledCode &operator=(CompiledCode &&) noexcept;
+
+  /// Throws std::logic_error unless the batched kernel was compiled.
+  void requireBatch() const;
+
+  std::string name_, symbol_;
+  std::vector<std::string> argNames_;
+  std::size_t paramCount_ = 0;  // arguments the same for every row of a batch
+  std::size_t sumCount_ = 0;    // roots of the batched kernel
+  bool hasBatch_ = false;
+  std::shared_ptr<FunctionCode> code_;
+};
+
+/// A scalar function: its value, its value and gradient from one fused call, and optionally its
+/// Hessian; with FunctionOptions::batched, an objective's mean value and gradient over rows of
+/// data, where the differentiated arguments are the same for every row and the others are read
+/// per row.
+class CompiledFunction : public CompiledCode {
+public:
+  /// Number of gradient entries: the derivatives with respect to the first gradSize() arguments
+  /// (all of them for a plain function; an objective's params, not its inputs).
+  std::size_t gradSize() const { return gradSize_; }
+  bool hasHessian() const { return hasHessian_; }
+
+  /// These check the sizes of their spans (std::invalid_argument) and then make one call.
+  double operator()(std::span<const double> args) const;
+  double valueAndGrad(std::span<const double> args, std::span<double> grad) const;
+  std::pair<double, std::vector<double>> valueAndGrad(std::span<const double> args) const;
+  /// The gradient has gradSize() entries and the Hessian gradSize()^2 (row-major).
+  /// Throws std::logic_error when compiled without a Hessian.
+  void hessian(std::span<const double> args, std::span<double> hess) const;
+  std::vector<double> hessian(std::span<const double> args) const;
+
+  /// The mean value and mean gradient over n rows (batchMeans): params has gradSize() entries,
+  /// grad receives gradSize() entries, and the mean value is returned.
+  double batchMean(std::span<const double> params, std::size_t n,
+                   std::span<const double *const> columns, std::span<double> grad,
+                   unsigned threads = 0) const;
+  double batchMean(std::span<const double> params, std::size_t n, const TableRows &rows,
+                   std::span<double> grad, unsigned threads = 0) const;
+
+  /// The raw entry points of the tier installed now, for hot loops; valid while this object lives
+  /// (the first tier's code is kept until then). hessianFn() may be null.
+  ValueFn valueFn() const;
+  ValueAndGradFn valueAndGradFn() const;
+  HessianFn hessianFn() const;
+
 private:
   friend CompiledFunction compileFunction(Session &, const Graph &, std::string_view,
                                           std::span<const SymbolId>, const Derivatives &,
                                           const FunctionOptions &);
-  std::string name_, symbol_;
-  std::vector<std::string> argNames_;
   std::size_t gradSize_ = 0;
   bool hasHessian_ = false;
-  bool hasBatch_ = false;
-  std::shared_ptr<FunctionCode> code_;
 
-  /// batchMean's chunks over threads, each of at least `rowsPerChunk` rows:
-  /// sumChunk(begin, end, sums) for each, added in order.
-  template <class SumChunk>
-  double meanOverChunks(std::size_t n, std::span<double> grad, unsigned threads,
-                        std::size_t rowsPerChunk, const SumChunk &sumChunk) const;
+  /// batchMeans' entries for batchMean: the gradient into grad, the value returned.
+  template <class Rows>
+  double meanValueAndGrad(std::span<const double> params, std::size_t n, const Rows &rows,
+                          std::span<double> grad, unsigned threads) const;
+};
+
+/// Roots of a graph as one array-valued function of its arguments: every root in order from one
+/// call (codegen::EntryKind::Array), and with FunctionOptions::batched the mean of every root over
+/// rows of data (batchMeans), where the first paramCount() arguments are the same for every row
+/// (params) and the others are read per row (inputs).
+class CompiledOutputs : public CompiledCode {
+public:
+  /// Number of arguments that are the same for every row of a batch.
+  std::size_t paramCount() const { return paramCount_; }
+  /// Number of roots.
+  std::size_t outputCount() const { return sumCount_; }
+
+  /// Every output at `args` (arity() entries) into `out` (outputCount() entries): one call.
+  /// Throws std::invalid_argument for wrong sizes.
+  void outputs(std::span<const double> args, std::span<double> out) const;
+  std::vector<double> outputs(std::span<const double> args) const;
+
+  /// The raw entry point of the tier installed now; valid while this object lives.
+  OutputsFn outputsFn() const;
+
+private:
+  friend CompiledOutputs compileOutputs(Session &, const Graph &, std::string_view,
+                                        std::span<const SymbolId>, std::size_t,
+                                        std::span<const NodeId>, const FunctionOptions &);
 };
 
 /// Compiles `d` as a function of `args`. `d` comes from differentiate over the Var nodes of the
@@ -170,6 +237,14 @@ private:
 CompiledFunction compileFunction(Session &session, const Graph &graph, std::string_view name,
                                  std::span<const SymbolId> args, const Derivatives &d,
                                  const FunctionOptions &options = {});
+
+/// Compiles `roots` (at least one) as one array-valued function of `args`, whose first
+/// `paramCount` arguments are the params of its batches (with FunctionOptions::batched) and the
+/// others its inputs. Throws codegen::CodegenError for inconsistent input and JitError for LLVM
+/// failures.
+CompiledOutputs compileOutputs(Session &session, const Graph &graph, std::string_view name,
+                               std::span<const SymbolId> args, std::size_t paramCount,
+                               std::span<const NodeId> roots, const FunctionOptions &options = {});
 
 /// Compiles and runs, in the calling thread at the session's level, a small function with a
 /// batched kernel (libm and vector math calls, a loop), then drops it. Its use: LLVM creates

@@ -1,16 +1,18 @@
-// Helpers for the JIT tests: distances in ulps and compiling a bare expression the way the
-// acceptance tests do (compileSource, then differentiate).
+// Helpers for the JIT tests: distances in ulps, compiling a bare expression the way the
+// acceptance tests do (compileSource, then differentiate), and random data for batches.
 #pragma once
 
 #include "graph/interp.h"
 #include "jit/compiled_function.h"
 #include "pipeline.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -96,6 +98,57 @@ inline std::vector<NodeId> allRoots(const Derivatives &d) {
   roots.insert(roots.end(), d.grad.begin(), d.grad.end());
   for (const auto &row : d.hessian) roots.insert(roots.end(), row.begin(), row.end());
   return roots;
+}
+
+/// Columns of n rows of normally distributed data (seeded), and their pointers.
+struct Data {
+  std::vector<std::vector<double>> columns;
+  std::vector<const double *> pointers;
+  std::size_t rows = 0;
+};
+inline Data randomData(std::size_t inputs, std::size_t n, std::uint64_t seed, double scale = 1) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0, scale);
+  Data d;
+  d.rows = n;
+  d.columns.assign(inputs, std::vector<double>(std::max<std::size_t>(n, 1)));
+  for (auto &column : d.columns)
+    for (double &v : column) v = normal(rng);
+  for (auto &column : d.columns) d.pointers.push_back(column.data());
+  return d;
+}
+
+/// A row-major table of `rows` rows of `stride` doubles (the inputs first, then filler), and an
+/// index that picks n of them at random, repeats included.
+struct Table {
+  std::vector<double> cells;
+  std::size_t stride = 0;
+  std::vector<std::uint64_t> index;
+};
+inline Table randomTable(std::size_t inputs, std::size_t stride, std::size_t rows, std::size_t n,
+                         std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0, 1);
+  Table t;
+  t.stride = stride;
+  t.cells.resize(std::max<std::size_t>(rows * stride, 1));  // rows of no inputs: not null
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < stride; ++c)
+      t.cells[r * stride + c] = c < inputs ? normal(rng) : std::numeric_limits<double>::quiet_NaN();
+  std::uniform_int_distribution<std::uint64_t> pick(0, rows - 1);
+  for (std::size_t k = 0; k < n; ++k) t.index.push_back(pick(rng));
+  return t;
+}
+
+/// The picked rows copied into columns, as the column kernel takes them.
+inline Data columnsOf(const Table &t, std::size_t inputs) {
+  Data d;
+  d.rows = t.index.size();
+  d.columns.assign(inputs, std::vector<double>(std::max<std::size_t>(d.rows, 1)));
+  for (std::size_t r = 0; r < d.rows; ++r)
+    for (std::size_t c = 0; c < inputs; ++c) d.columns[c][r] = t.cells[t.index[r] * t.stride + c];
+  for (auto &column : d.columns) d.pointers.push_back(column.data());
+  return d;
 }
 
 }  // namespace nabla::jittest

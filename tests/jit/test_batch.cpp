@@ -52,24 +52,6 @@ Model compileModel(jit::Session &session, const std::string &text,
   return m;
 }
 
-/// Columns of n rows of normally distributed data (seeded), and their pointers.
-struct Data {
-  std::vector<std::vector<double>> columns;
-  std::vector<const double *> pointers;
-  std::size_t rows = 0;
-};
-Data randomData(std::size_t inputs, std::size_t n, std::uint64_t seed, double scale = 1) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal(0, scale);
-  Data d;
-  d.rows = n;
-  d.columns.assign(inputs, std::vector<double>(std::max<std::size_t>(n, 1)));
-  for (auto &column : d.columns)
-    for (double &v : column) v = normal(rng);
-  for (auto &column : d.columns) d.pointers.push_back(column.data());
-  return d;
-}
-
 /// The mean over the rows of the scalar value+gradient, with the sum of |terms| of each entry
 /// (the scale that bounds the rounding of any summation order).
 struct ScalarMean {
@@ -384,39 +366,6 @@ TEST_CASE("the batched kernel's IR is vector code with vector math calls", "[jit
 }
 
 namespace {
-
-/// A row-major table of `rows` rows of `stride` doubles (the inputs first, then filler), and an
-/// index that picks n of them at random, repeats included.
-struct Table {
-  std::vector<double> cells;
-  std::size_t stride = 0;
-  std::vector<std::uint64_t> index;
-};
-Table randomTable(std::size_t inputs, std::size_t stride, std::size_t rows, std::size_t n,
-                  std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal(0, 1);
-  Table t;
-  t.stride = stride;
-  t.cells.resize(rows * stride);
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t c = 0; c < stride; ++c)
-      t.cells[r * stride + c] = c < inputs ? normal(rng) : std::numeric_limits<double>::quiet_NaN();
-  std::uniform_int_distribution<std::uint64_t> pick(0, rows - 1);
-  for (std::size_t k = 0; k < n; ++k) t.index.push_back(pick(rng));
-  return t;
-}
-
-/// The picked rows copied into columns, as the column kernel takes them.
-Data columnsOf(const Table &t, std::size_t inputs) {
-  Data d;
-  d.rows = t.index.size();
-  d.columns.assign(inputs, std::vector<double>(std::max<std::size_t>(d.rows, 1)));
-  for (std::size_t r = 0; r < d.rows; ++r)
-    for (std::size_t c = 0; c < inputs; ++c) d.columns[c][r] = t.cells[t.index[r] * t.stride + c];
-  for (auto &column : d.columns) d.pointers.push_back(column.data());
-  return d;
-}
 
 std::uint64_t bits(double v) { return std::bit_cast<std::uint64_t>(v); }
 
