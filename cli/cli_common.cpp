@@ -1,7 +1,5 @@
 #include "cli_common.h"
 
-#include "graph/print.h"
-
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
@@ -189,15 +187,15 @@ void printCommandHelp(const CommandSpec &command) {
     for (std::size_t i = left.size(); i < 26; ++i)
       os << ' ';
     os << o.help;
-    const CompileOptions defaults;
+    const driver::Limits defaults;
     if (o.name == "--max-source-bytes")
-      os << " (default " << defaults.parse.limits.maxSourceBytes << ")";
+      os << " (default " << defaults.maxSourceBytes << ")";
     if (o.name == "--max-nesting")
-      os << " (default " << defaults.parse.limits.maxNesting << ")";
+      os << " (default " << defaults.maxNesting << ")";
     if (o.name == "--max-nodes")
-      os << " (default " << defaults.lower.maxNodes << ")";
+      os << " (default " << defaults.maxNodes << ")";
     if (o.name == "--max-array")
-      os << " (default " << defaults.lower.maxArrayElements << ")";
+      os << " (default " << defaults.maxArray << ")";
     os << "\n";
   }
   os << "  -h, --help                show this help\n";
@@ -363,25 +361,25 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
     } else if (opt->name == "--interp") {
       inv.interp = true;
     } else if (opt->name == "--no-simplify") {
-      inv.compile.simplify = false;
+      inv.options.simplify = false;
     } else if (opt->name == "--trace") {
       if (value != "rewrites")
         return usageError(inv, "unknown trace '" + value + "' (known: --trace=rewrites)");
-      inv.compile.simplifyOptions.trace = true;
+      inv.options.traceRewrites = true;
     } else {  // the limits
       std::optional<std::size_t> n = parseCount(value);
       if (!n)
         return usageError(inv, "option '" + name + "' needs a positive whole number, not '" +
                                    value + "'");
       if (opt->name == "--max-source-bytes")
-        inv.compile.parse.limits.maxSourceBytes = *n;
+        inv.options.limits.maxSourceBytes = *n;
       else if (opt->name == "--max-nesting")
-        inv.compile.parse.limits.maxNesting =
+        inv.options.limits.maxNesting =
             static_cast<unsigned>(std::min<std::size_t>(*n, UINT32_MAX));
       else if (opt->name == "--max-nodes")
-        inv.compile.lower.maxNodes = *n;
+        inv.options.limits.maxNodes = *n;
       else
-        inv.compile.lower.maxArrayElements = *n;
+        inv.options.limits.maxArray = *n;
     }
   }
   if (!inv.hasInput && !(command.options & kOptRepl)) {
@@ -392,293 +390,59 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
   return std::nullopt;
 }
 
-std::optional<LoadedInput> loadInput(const Invocation &inv, bool fileOnly) {
-  const std::size_t limit = inv.compile.parse.limits.maxSourceBytes;
-  auto tooLarge = [&](const std::string &name) {
-    inputError(inv, "'" + name + "' is larger than the input limit of " + std::to_string(limit) +
-                        " bytes (raise it with --max-source-bytes)");
-    return std::nullopt;
-  };
-  // Reads at most limit + 1 bytes: enough to know the input is too large without holding it all.
-  auto readAll = [&](std::istream &in, std::string &text) {
-    std::vector<char> chunk(1 << 16);
-    while (in && text.size() <= limit) {
-      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-    }
-    return !in.bad();
-  };
-
-  LoadedInput out;
-  if (inv.input == "-") {
-    std::string text;
-    std::ios::sync_with_stdio(false);
-    if (!readAll(std::cin, text)) {
-      inputError(inv, "cannot read standard input");
-      return std::nullopt;
-    }
-    if (text.size() > limit)
-      return tooLarge("<stdin>");
-    out.buffer = std::make_unique<SourceBuffer>("<stdin>", std::move(text));
-    out.isFile = fileOnly;
-    return out;
-  }
-
-  struct stat st {};
-  bool exists = ::stat(inv.input.c_str(), &st) == 0;
-  bool isDirectory = exists && S_ISDIR(st.st_mode);
-  bool looksLikeFile = inv.input.size() > 6 && inv.input.ends_with(".nabla");
-  if ((exists && !isDirectory) || looksLikeFile || fileOnly) {
-    if (isDirectory) {
-      inputError(inv, "'" + inv.input + "' is a directory, not a .nabla file");
-      return std::nullopt;
-    }
-    std::ifstream file(inv.input, std::ios::binary);
-    if (!file) {
-      int err = errno;
-      inputError(inv, "cannot read '" + inv.input + "': " + std::strerror(err ? err : ENOENT));
-      return std::nullopt;
-    }
-    std::string text;
-    if (!readAll(file, text)) {
-      inputError(inv, "cannot read '" + inv.input + "'");
-      return std::nullopt;
-    }
-    if (text.size() > limit)
-      return tooLarge(inv.input);
-    out.buffer = std::make_unique<SourceBuffer>(inv.input, std::move(text));
-    out.isFile = true;
-    return out;
-  }
-  if (inv.input.size() > limit)
-    return tooLarge("<expr>");
-  out.buffer = std::make_unique<SourceBuffer>("<expr>", inv.input);
-  return out;
-}
-
-std::optional<LoweredProgram> loadAndCompile(const Invocation &inv) {
-  std::optional<LoadedInput> input = loadInput(inv, false);
-  if (!input) return std::nullopt;
-  return compileInput(inv, *input);
-}
-
-std::optional<LoweredProgram> compileInput(const Invocation &inv, const LoadedInput &input) {
-  CompileOptions options = inv.compile;
-  options.parse.allowBareExpression = !input.isFile;
-  DiagnosticSink sink(*input.buffer);
-  std::optional<LoweredProgram> program = compileSource(*input.buffer, sink, options);
-  if (!sink.diagnostics().empty()) {
-    llvm::errs() << renderDiagnostics(sink, inv.color);
+int reportError(const Invocation &inv, const driver::Error &e, const std::string &hint) {
+  llvm::outs().flush();
+  if (e.buffer() && !e.diagnostics().empty()) {
+    llvm::errs() << e.render(inv.color);
     llvm::errs().flush();
+  } else {
+    printLabel(inv, "nabla", "error", llvm::raw_ostream::RED, e.message());
   }
-  if (!program && !sink.hasErrors())
-    inputError(inv, "'" + input.buffer->name() + "' could not be compiled");
-  return program;
+  if (e.kind() == driver::ErrorKind::Internal) {
+    llvm::errs() << "this is a bug in nabla; please report it with the input that caused it\n";
+    llvm::errs().flush();
+    return kExitInternal;
+  }
+  if (!hint.empty() && e.kind() == driver::ErrorKind::Limit) note(inv, hint);
+  return kExitInput;
 }
 
-std::vector<Entry> allEntries(const Invocation &inv, const LoweredProgram &program,
-                              bool noteSkipped) {
-  std::vector<Entry> out;
-  auto addGroups = [](Entry &e, const VarGroup &g) {
-    e.groups.push_back(&g);
-    e.vars.insert(e.vars.end(), g.nodes.begin(), g.nodes.end());
-  };
-  if (program.bare) {
-    Entry e;
-    e.name = "f";
-    if (program.bare->result.shape.isScalar() && program.bare->result.elems.size() == 1) {
-      e.value = program.bare->result.elems[0];
-      for (const VarGroup &g : program.bare->args)
-        addGroups(e, g);
-      out.push_back(std::move(e));
-    } else if (noteSkipped) {
-      note(inv, "the expression has shape " + toString(program.bare->result.shape) +
-                    ": only scalar functions are differentiated and evaluated");
-    }
-    return out;
-  }
-  for (const FunctionEntry &fn : program.functions) {
-    if (!fn.result.shape.isScalar() || fn.result.elems.size() != 1) {
-      if (noteSkipped)
-        note(inv, "skipping '" + fn.name + "': its value has shape " + toString(fn.result.shape) +
-                      ", not scalar");
-      continue;
-    }
-    Entry e;
-    e.name = fn.name;
-    e.value = fn.result.elems[0];
-    for (const VarGroup &g : fn.args)
-      addGroups(e, g);
-    out.push_back(std::move(e));
-  }
-  if (program.objective) {
-    Entry e;
-    // `L` unless a function already has that name.
-    for (const char *name : {"L", "loss", "objective"}) {
-      bool taken = std::any_of(program.functions.begin(), program.functions.end(),
-                               [&](const FunctionEntry &fn) { return fn.name == name; });
-      if (!taken) {
-        e.name = name;
-        break;
-      }
-    }
-    if (e.name.empty())
-      e.name = "minimize";
-    e.value = program.objective->expr;
-    e.objective = true;
-    for (const ParamDecl &p : program.params)
-      addGroups(e, p.vars);
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
-std::optional<Entry> selectEntry(const Invocation &inv, const LoweredProgram &program,
-                                 int &exitCode) {
-  std::vector<Entry> entries = allEntries(inv, program, false);
-  std::string names;
-  for (const Entry &e : entries)
-    names += (names.empty() ? "" : ", ") + e.name;
-  if (!inv.function.empty()) {
-    for (Entry &e : entries)
-      if (e.name == inv.function && !e.objective)
-        return std::move(e);
-    for (Entry &e : entries)
-      if (e.name == inv.function)
-        return std::move(e);
-    for (const FunctionEntry &fn : program.functions) {
-      if (fn.name == inv.function) {
-        exitCode =
-            inputError(inv, "'" + fn.name + "' has a value of shape " + toString(fn.result.shape) +
-                                ": only scalar functions are differentiated and evaluated");
-        return std::nullopt;
-      }
-    }
-    if (program.bare && (inv.function == "f" || inv.function.empty())) {
-      exitCode =
-          inputError(inv, "the expression has shape " + toString(program.bare->result.shape) +
-                              ": only scalar functions are differentiated and evaluated");
-      return std::nullopt;
-    }
-    exitCode = inputError(inv, "no scalar function '" + inv.function + "' in the input" +
-                                   (names.empty() ? std::string() : " (there are: " + names + ")"));
-    return std::nullopt;
-  }
-  if (entries.size() == 1)
-    return std::move(entries[0]);
-  if (entries.empty()) {
-    if (program.bare)
-      exitCode =
-          inputError(inv, "the expression has shape " + toString(program.bare->result.shape) +
-                              ": only scalar functions are differentiated and evaluated");
+void printMessages(const Invocation &inv, const std::vector<driver::Message> &messages) {
+  for (const driver::Message &m : messages) {
+    if (m.severity == Severity::Warning)
+      warn(inv, m.text);
+    else if (m.severity == Severity::Note)
+      note(inv, m.text);
     else
-      exitCode = inputError(inv, "the input defines no scalar function and no objective");
-    return std::nullopt;
+      inputError(inv, m.text);
   }
-  exitCode = inputError(inv, "the input defines several functions (" + names +
-                                 "): choose one with --fn NAME");
-  return std::nullopt;
 }
 
-bool knowsVariable(const Graph &graph, const Entry &entry, const std::string &name) {
-  for (const VarGroup *g : entry.groups) {
-    if (g->name == name)
-      return true;
-    for (SymbolId s : g->symbols)
-      if (graph.symbolName(s) == name)
-        return true;
+std::optional<driver::Program> loadProgram(const Invocation &inv, driver::ArgumentKind kind,
+                                           int &exitCode) {
+  try {
+    driver::Program program =
+        driver::Program::load(driver::readArgument(inv.input, kind, inv.options.limits), inv.options);
+    if (std::string warnings = program.renderWarnings(inv.color); !warnings.empty()) {
+      llvm::errs() << warnings;
+      llvm::errs().flush();
+    }
+    return program;
+  } catch (const driver::Error &e) {
+    exitCode = reportError(inv, e);
+    return std::nullopt;
   }
-  for (NodeId id : graph.reachable({entry.value}))
-    if (graph[id].op == Op::Var && graph.symbolName(graph[id].symbol) == name)
-      return true;
-  return false;
 }
 
-std::optional<std::vector<NodeId>> resolveVars(const Invocation &inv, Graph &graph,
-                                               const Entry &entry,
-                                               const std::vector<std::string> &names, bool allowNew,
-                                               std::string_view option, int &exitCode,
-                                               bool dedupe) {
-  std::vector<NodeId> out;
-  std::vector<std::string> known;
-  for (const VarGroup *g : entry.groups) {
-    known.push_back(g->name);
-    for (SymbolId s : g->symbols)
-      if (graph.symbolName(s) != g->name)
-        known.push_back(graph.symbolName(s));
-  }
-  // Variables the function uses without being its arguments (an objective's inputs).
-  std::vector<NodeId> used = graph.reachable({entry.value});
-  auto findUsed = [&](const std::string &name) -> std::optional<NodeId> {
-    for (NodeId id : used)
-      if (graph[id].op == Op::Var && graph.symbolName(graph[id].symbol) == name)
-        return id;
-    return std::nullopt;
-  };
-
-  std::vector<std::pair<std::string, NodeId>> created;  // fresh variables (allowNew)
-  for (const std::string &name : names) {
-    bool found = false;
-    for (const VarGroup *g : entry.groups) {
-      if (g->name == name) {
-        out.insert(out.end(), g->nodes.begin(), g->nodes.end());
-        found = true;
-        break;
-      }
-      for (std::size_t k = 0; k < g->symbols.size() && !found; ++k) {
-        if (graph.symbolName(g->symbols[k]) == name) {
-          out.push_back(g->nodes[k]);
-          found = true;
-        }
-      }
-      if (found)
-        break;
-    }
-    if (found)
-      continue;
-    if (std::optional<NodeId> id = findUsed(name)) {
-      out.push_back(*id);
-      continue;
-    }
-    if (allowNew) {
-      // One fresh variable per name, however often it is listed.
-      auto fresh = std::find_if(created.begin(), created.end(),
-                                [&](const auto &c) { return c.first == name; });
-      if (fresh == created.end())
-        fresh = created.insert(created.end(), {name, graph.variable(graph.addSymbol(name))});
-      out.push_back(fresh->second);
-      continue;
-    }
-    std::string message = "'" + name + "' in " + std::string(option) + " is not a variable of " +
-                          (entry.objective ? std::string("the objective") : "'" + entry.name + "'");
-    if (std::string close = closestName(name, known); !close.empty())
-      message += " (did you mean '" + close + "'?)";
-    else if (!known.empty()) {
-      std::string list;
-      for (const std::string &k : known)
-        list += (list.empty() ? "" : ", ") + k;
-      message += " (its variables: " + list + ")";
-    }
-    exitCode = inputError(inv, message);
+std::optional<driver::Entry> selectEntry(const Invocation &inv, const driver::Program &program,
+                                         int &exitCode) {
+  try {
+    if (!inv.function.empty()) return program.entry(inv.function);
+    return program.onlyEntry("choose one with --fn NAME");
+  } catch (const driver::Error &e) {
+    exitCode = reportError(inv, e);
     return std::nullopt;
   }
-  // The same element named twice (`--wrt w,w[0]`) would give a repeated row.
-  std::set<std::uint32_t> seen;
-  std::vector<NodeId> once;
-  for (NodeId id : out) {
-    if (seen.insert(id.index).second) {
-      once.push_back(id);
-      continue;
-    }
-    const std::string message =
-        "'" + graph.symbolName(graph[id].symbol) + "' is named twice in " + std::string(option);
-    if (!dedupe) {
-      exitCode = usageError(inv, message);
-      return std::nullopt;
-    }
-    warn(inv, message + "; it is used once, where it first appears");
-  }
-  return once;
 }
 
 std::string partialName(const std::string &f, const std::string &x) { return "∂" + f + "/∂" + x; }
@@ -687,20 +451,6 @@ std::string secondPartialName(const std::string &f, const std::string &x, const 
   if (x == y)
     return "∂²" + f + "/∂" + x + "²";
   return "∂²" + f + "/∂" + x + "∂" + y;
-}
-
-std::string formatNumber(double v) {
-  if (std::isnan(v))
-    return "nan";
-  if (std::isinf(v))
-    return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  for (int precision = 15; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-    if (std::bit_cast<std::uint64_t>(std::strtod(buf, nullptr)) == std::bit_cast<std::uint64_t>(v))
-      break;
-  }
-  return buf;
 }
 
 bool writeFile(const Invocation &inv, const std::string &path, const std::string &text) {
@@ -717,33 +467,26 @@ bool writeFile(const Invocation &inv, const std::string &path, const std::string
   return true;
 }
 
-void printRoots(const Graph &graph, const std::vector<std::string> &labels,
-                const std::vector<NodeId> &roots, llvm::raw_ostream &os) {
-  auto addSat = [](std::uint64_t a, std::uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; };
-  auto prefix = [&](std::size_t k) { return labels[k].empty() ? std::string() : labels[k] + " = "; };
-  std::vector<std::uint64_t> lengths = printedLengths(graph, roots);
-  std::uint64_t inlineBytes = 0;
-  for (std::size_t k = 0; k < roots.size(); ++k)
-    inlineBytes = addSat(inlineBytes, addSat(lengths[k], prefix(k).size() + 1));
-
-  PrintedSet shared = printShared(graph, roots);
-  std::uint64_t sharedBytes = 6;  // "where\n"
-  for (std::size_t k = 0; k < roots.size(); ++k)
-    sharedBytes += prefix(k).size() + 1 + shared.exprs[k].size();
-  for (const auto &[name, text] : shared.temporaries)
-    sharedBytes += name.size() + text.size() + 6;
-
-  if (shared.temporaries.empty() || inlineBytes <= sharedBytes) {
-    std::vector<std::string> exprs = printExprs(graph, roots);
-    for (std::size_t k = 0; k < roots.size(); ++k)
-      os << prefix(k) << exprs[k] << "\n";
-    return;
+std::vector<double> evaluateCompiled(driver::Jit &jit, const driver::Program &program,
+                                     const std::string &name, const std::vector<SymbolId> &args,
+                                     const Derivatives &d, const std::vector<double> &symbolValues) {
+  driver::Code f = jit.compile(program, name, args, d);
+  std::vector<double> at;
+  for (SymbolId s : args)
+    at.push_back(symbolValues[s]);
+  std::vector<double> out;
+  if (d.grad.empty()) {
+    out.push_back(f(at));
+  } else {
+    auto [value, grad] = f.valueAndGrad(at);
+    out.push_back(value);
+    out.insert(out.end(), grad.begin(), grad.end());
   }
-  for (std::size_t k = 0; k < roots.size(); ++k)
-    os << prefix(k) << shared.exprs[k] << "\n";
-  os << "where\n";
-  for (const auto &[name, text] : shared.temporaries)
-    os << "  " << name << " = " << text << "\n";
+  if (!d.hessian.empty()) {
+    std::vector<double> hess = f.hessian(at);
+    out.insert(out.end(), hess.begin(), hess.end());
+  }
+  return out;
 }
 
 }  // namespace nabla::cli

@@ -2,7 +2,8 @@
 // compiling it, choosing the function to work on, and printing numbers and errors.
 #pragma once
 
-#include "pipeline.h"
+#include "driver/driver.h"
+#include "support/number.h"
 
 #include <cstdint>
 #include <memory>
@@ -11,14 +12,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-namespace llvm {
-class raw_ostream;
-}  // namespace llvm
-
-namespace nabla::jit {
-class Session;
-}  // namespace nabla::jit
 
 namespace nabla::cli {
 
@@ -77,7 +70,7 @@ struct Invocation {
   std::string header;    // --header
   std::string emit;      // --emit: empty for a shared library
   bool strict = false;   // --strict (repl): exit status 1 when any line failed
-  CompileOptions compile;
+  driver::Options options;  // limits, simplification
   bool color = false;  // diagnostics in color (stderr is a terminal and NO_COLOR is unset)
   std::vector<std::string> rawArgs;  // kOptOwn: the arguments after the command name
   bool inRepl = false;  // messages without the `nabla: ` prefix (the REPL prints them)
@@ -98,86 +91,36 @@ int inputError(const Invocation &inv, const std::string &message);
 void warn(const Invocation &inv, const std::string &message);
 void note(const Invocation &inv, const std::string &message);
 
-/// The input text: a file, standard input, or the argument itself.
-struct LoadedInput {
-  std::unique_ptr<SourceBuffer> buffer;
-  bool isFile = false;  // a program file (statements only) rather than a bare expression
-};
-/// Reads the input named by `inv.input`. `fileOnly` treats the argument as a path even when no
-/// such file exists (`nabla check`). Prints the error and returns nothing on failure.
-std::optional<LoadedInput> loadInput(const Invocation &inv, bool fileOnly);
+/// Prints a driver error (its diagnostics, or `nabla: error: MESSAGE`) and returns the exit
+/// status it means: kExitInternal for a bug, else kExitInput. `hint`, when given, follows a limit
+/// as a note (how this command leaves the limited work out).
+int reportError(const Invocation &inv, const driver::Error &e, const std::string &hint = "");
+/// Prints a job's notes and warnings (`nabla: warning: ...`).
+void printMessages(const Invocation &inv, const std::vector<driver::Message> &messages);
 
-/// Parses and lowers; renders diagnostics (errors and warnings) to stderr.
-std::optional<LoweredProgram> compileInput(const Invocation &inv, const LoadedInput &input);
+/// Reads and loads the input named by `inv.input` (an expression, a file or `-`; with
+/// ArgumentKind::File always a file), printing the warnings. Prints the error and returns
+/// nothing on failure, with the exit status in `exitCode`.
+std::optional<driver::Program> loadProgram(const Invocation &inv, driver::ArgumentKind kind,
+                                           int &exitCode);
 
-/// loadInput then compileInput, for the commands that take EXPR|FILE.
-std::optional<LoweredProgram> loadAndCompile(const Invocation &inv);
-
-/// One scalar function to differentiate or evaluate: a bare expression (`f`), a user function, or
-/// the objective (`L`).
-struct Entry {
-  std::string name;
-  NodeId value;
-  std::vector<const VarGroup *> groups;  // its arguments, or the params for the objective
-  std::vector<NodeId> vars;              // the groups' elements, flattened, in order
-  bool objective = false;
-};
-
-/// Every scalar entry of the program: the bare expression alone, or the functions in declaration
-/// order and then the objective. Non-scalar functions are left out (with a note if `noteSkipped`).
-std::vector<Entry> allEntries(const Invocation &inv, const LoweredProgram &program,
-                              bool noteSkipped);
-
-/// The one entry `eval` and `graph` work on: --fn, or the only one there is.
-std::optional<Entry> selectEntry(const Invocation &inv, const LoweredProgram &program,
-                                 int &exitCode);
-
-/// Whether `name` is a variable of `entry`: one of its groups or their elements, or a variable its
-/// value uses (an objective's inputs).
-bool knowsVariable(const Graph &graph, const Entry &entry, const std::string &name);
-
-/// Resolves a list of variable names (--wrt, --vars) against an entry: a group name stands for
-/// all of its elements, an element (`w[2]`) for itself. With `allowNew`, a name the entry does not
-/// know becomes a fresh variable of the graph (its derivative is 0); otherwise it is an error.
-/// An element named twice (`w,w[0]`) is a usage error, or with `dedupe` kept once, where it
-/// first appears, with a warning.
-std::optional<std::vector<NodeId>> resolveVars(const Invocation &inv, Graph &graph,
-                                               const Entry &entry,
-                                               const std::vector<std::string> &names, bool allowNew,
-                                               std::string_view option, int &exitCode,
-                                               bool dedupe = false);
+/// The one entry `eval`, `graph` and `ir` work on: --fn, or the only one there is.
+std::optional<driver::Entry> selectEntry(const Invocation &inv, const driver::Program &program,
+                                         int &exitCode);
 
 /// `∂f/∂x`, `∂²f/∂x∂y`, `∂²f/∂x²`.
 std::string partialName(const std::string &f, const std::string &x);
 std::string secondPartialName(const std::string &f, const std::string &x, const std::string &y);
 
-/// The shortest decimal that reads back as the same double; `nan`, `inf`, `-inf`.
-std::string formatNumber(double v);
-
 /// Writes `text` to `path`, or prints an error and returns false.
 bool writeFile(const Invocation &inv, const std::string &path, const std::string &text);
 
-/// Prints `label = EXPR` for each root (just `EXPR` for an empty label), naming the
-/// subexpressions the roots share once, after `where`, when that makes the whole shorter.
-void printRoots(const Graph &graph, const std::vector<std::string> &labels,
-                const std::vector<NodeId> &roots, llvm::raw_ostream &os);
-
-/// The roots of `d` (value, gradient, Hessian row-major: the interpreter's layout) computed by
-/// code compiled in `session`: one function of `args`, whose first d.grad.size() entries are the
-/// differentiated variables and the rest the other symbols the value reads (cmd_eval.cpp).
-std::vector<double> evaluateCompiled(jit::Session &session, const Graph &graph,
+/// The value (and gradient, and Hessian row-major: the interpreter's layout) of `d` computed by
+/// code compiled in `jit`: one function of `args`, whose first d.grad.size() entries are the
+/// differentiated variables and the rest the other symbols the value reads.
+std::vector<double> evaluateCompiled(driver::Jit &jit, const driver::Program &program,
                                      const std::string &name, const std::vector<SymbolId> &args,
                                      const Derivatives &d, const std::vector<double> &symbolValues);
-
-/// The arguments of an entry's compiled code: its variables; for the objective then every input;
-/// then any other variable its value reads (cmd_ir.cpp).
-std::vector<SymbolId> entryArguments(const LoweredProgram &program, const Entry &entry);
-
-/// The optimized LLVM IR (`inv.assembly`: the host's assembly) of the entry's value entry point
-/// (`inv.grad`: value and gradient), at `inv.optLevel` and `inv.fastMath`. Prints the error and
-/// returns nothing when it cannot be compiled (cmd_ir.cpp).
-std::optional<std::string> entryPointText(const Invocation &inv, LoweredProgram &program,
-                                          const Entry &entry);
 
 /// Writes DOT text to `path`; .svg, .png and .pdf run Graphviz's `dot` (cmd_graph.cpp).
 int writeDot(const Invocation &inv, const std::string &dotText, const std::string &path);

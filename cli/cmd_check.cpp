@@ -4,10 +4,8 @@
 namespace nabla::cli {
 
 int runCheck(Invocation &inv) {
-  std::optional<LoadedInput> input = loadInput(inv, true);
-  if (!input)
-    return kExitInput;
-  return compileInput(inv, *input) ? kExitOk : kExitInput;
+  int code = kExitOk;
+  return loadProgram(inv, driver::ArgumentKind::File, code) ? kExitOk : code;
 }
 
 }  // namespace nabla::cli

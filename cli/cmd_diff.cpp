@@ -1,8 +1,6 @@
 // `nabla diff`: the partial derivatives (and Hessian) of each function, printed as nabla text.
 #include "cli_common.h"
 
-#include "graph/print.h"
-
 #include <llvm/Support/JSON.h>
 #include <llvm/Support/raw_ostream.h>
 
@@ -10,24 +8,16 @@ namespace nabla::cli {
 
 namespace {
 
-// The self-contained form of every derivative together may not exceed this (JSON has no
-// temporaries; a DAG can stand for an exponentially larger tree).
-constexpr std::uint64_t kMaxSelfContainedBytes = std::uint64_t{1} << 27;
-
 struct Block {
-  Entry entry;
+  driver::Entry entry;
   std::vector<NodeId> vars;
   std::vector<std::string> varNames;
   Derivatives d;
 };
 
-std::uint64_t addSat(std::uint64_t a, std::uint64_t b) {
-  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 /// One block of `∂f/∂x = EXPR` lines, with a `where` list when naming shared subexpressions makes
 /// the whole shorter.
-void printText(const Graph &graph, const Block &b, bool hessian, llvm::raw_ostream &os) {
+std::string printText(const driver::Program &program, const Block &b, bool hessian) {
   std::vector<std::string> labels;
   std::vector<NodeId> roots;
   for (std::size_t i = 0; i < b.vars.size(); ++i) {
@@ -41,15 +31,18 @@ void printText(const Graph &graph, const Block &b, bool hessian, llvm::raw_ostre
         roots.push_back(b.d.hessian[i][j]);
       }
   }
-  printRoots(graph, labels, roots, os);
+  return driver::printRoots(program, labels, roots);
 }
 
-void printJsonBlock(const Graph &graph, const Block &b, bool hessian, llvm::json::OStream &j) {
+std::vector<NodeId> allRoots(const Block &b) {
   std::vector<NodeId> roots = b.d.grad;
-  if (hessian)
-    for (const auto &row : b.d.hessian)
-      roots.insert(roots.end(), row.begin(), row.end());
-  std::vector<std::string> exprs = printExprs(graph, roots);
+  for (const auto &row : b.d.hessian)
+    roots.insert(roots.end(), row.begin(), row.end());
+  return roots;
+}
+
+void printJsonBlock(const Block &b, const std::vector<std::string> &exprs, bool hessian,
+                    llvm::json::OStream &j) {
   std::size_t k = 0;
   for (std::size_t i = 0; i < b.vars.size(); ++i)
     j.attribute(b.varNames[i], exprs[k++]);
@@ -67,107 +60,112 @@ void printJsonBlock(const Graph &graph, const Block &b, bool hessian, llvm::json
 }  // namespace
 
 int runDiff(Invocation &inv) {
-  std::optional<LoweredProgram> program = loadAndCompile(inv);
-  if (!program)
-    return kExitInput;
-  Graph &graph = program->graph;
-
   int code = kExitOk;
-  std::vector<Entry> entries;
-  if (!inv.function.empty()) {
-    std::optional<Entry> e = selectEntry(inv, *program, code);
-    if (!e)
-      return code;
-    entries.push_back(std::move(*e));
-  } else {
-    entries = allEntries(inv, *program, true);
-  }
-  if (entries.empty())
-    return inputError(
-        inv, program->bare
-                 ? "nothing to differentiate: the expression is not a scalar"
-                 : "nothing to differentiate: the input has no scalar function and no objective");
-
-  // --wrt: each entry takes the names it knows; a name no entry knows is an error.
-  std::vector<Block> blocks;
-  for (const Entry &e : entries) {
-    Block b;
-    b.entry = e;
-    if (inv.wrt.empty()) {
-      b.vars = e.vars;
+  std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::ExpressionOrFile, code);
+  if (!program)
+    return code;
+  try {
+    std::vector<driver::Entry> entries;
+    if (!inv.function.empty()) {
+      entries.push_back(program->entry(inv.function));
     } else {
-      std::vector<std::string> names;
-      for (const std::string &n : inv.wrt)
-        if (entries.size() == 1 || knowsVariable(graph, e, n))
-          names.push_back(n);
-      if (names.empty())
-        continue;
-      std::optional<std::vector<NodeId>> vars =
-          resolveVars(inv, graph, e, names, false, "--wrt", code);
-      if (!vars)
-        return code;
-      b.vars = std::move(*vars);
+      printMessages(inv, program->skippedEntries());
+      entries = program->entries();
     }
-    for (NodeId v : b.vars)
-      b.varNames.push_back(graph.symbolName(graph[v].symbol));
-    blocks.push_back(std::move(b));
-  }
-  for (const std::string &n : inv.wrt) {
-    bool known = false;
-    for (const Entry &e : entries)
-      known = known || knowsVariable(graph, e, n);
-    if (!known)
-      return inputError(inv, "'" + n + "' in --wrt is not a variable of any function of the input");
-  }
+    if (entries.empty())
+      return inputError(
+          inv, program->lowered().bare
+                   ? "nothing to differentiate: the expression is not a scalar"
+                   : "nothing to differentiate: the input has no scalar function and no objective");
 
-  for (Block &b : blocks) {
-    if (b.vars.empty())
-      note(inv, "'" + b.entry.name + "' has no variables to differentiate with respect to");
-    b.d = differentiate(graph, b.entry.value, b.vars, inv.hessian, inv.compile);
-  }
+    // --wrt: each entry takes the names it has; a name no entry has is differentiated as a
+    // variable of each that the entry does not use (its derivatives are 0), with a warning.
+    std::vector<Block> blocks;
+    for (const driver::Entry &e : entries) {
+      Block b;
+      b.entry = e;
+      if (inv.wrt.empty()) {
+        b.vars = e.vars;
+        for (NodeId v : b.vars)
+          b.varNames.push_back(program->graph().symbolName(program->graph()[v].symbol));
+      } else {
+        std::vector<std::string> names;
+        for (const std::string &n : inv.wrt) {
+          bool anyHasIt = false;
+          for (const driver::Entry &other : entries)
+            anyHasIt = anyHasIt || program->hasVariable(other, n);
+          if (entries.size() == 1 || program->hasVariable(e, n) || !anyHasIt)
+            names.push_back(n);
+        }
+        if (names.empty())
+          continue;
+        driver::Variables vars = program->resolveVariables(e, names, "--wrt");
+        printMessages(inv, vars.messages);
+        b.vars = std::move(vars.nodes);
+        b.varNames = std::move(vars.names);
+      }
+      blocks.push_back(std::move(b));
+    }
 
-  llvm::raw_ostream &os = llvm::outs();
-  if (!inv.json) {
-    bool printed = false;
-    for (const Block &b : blocks) {
+    for (Block &b : blocks) {
       if (b.vars.empty())
-        continue;
-      if (printed)
-        os << "\n";  // a blank line between functions
-      printText(graph, b, inv.hessian, os);
-      printed = true;
+        note(inv, "'" + b.entry.name + "' has no variables to differentiate with respect to");
+      b.d = program->differentiate(b.entry, b.vars, inv.hessian);
     }
+
+    llvm::raw_ostream &os = llvm::outs();
+    if (!inv.json) {
+      bool printed = false;
+      for (const Block &b : blocks) {
+        if (b.vars.empty())
+          continue;
+        if (printed)
+          os << "\n";  // a blank line between functions
+        os << printText(*program, b, inv.hessian);
+        printed = true;
+      }
+      os.flush();
+      return kExitOk;
+    }
+
+    std::vector<NodeId> roots;
+    for (const Block &b : blocks) {
+      std::vector<NodeId> mine = allRoots(b);
+      roots.insert(roots.end(), mine.begin(), mine.end());
+    }
+    std::vector<std::string> exprs;
+    try {
+      exprs = driver::printExprs(*program, roots, "the derivatives");
+    } catch (const driver::Error &e) {
+      return inputError(inv, e.message() + "; the text output names shared subexpressions instead");
+    }
+    {
+      llvm::json::OStream j(os);
+      std::size_t at = 0;
+      auto blockExprs = [&](const Block &b) {
+        const std::size_t n = allRoots(b).size();
+        std::vector<std::string> mine(exprs.begin() + static_cast<std::ptrdiff_t>(at),
+                                      exprs.begin() + static_cast<std::ptrdiff_t>(at + n));
+        at += n;
+        return mine;
+      };
+      j.object([&] {
+        if (program->lowered().bare) {
+          printJsonBlock(blocks.front(), blockExprs(blocks.front()), inv.hessian, j);
+          return;
+        }
+        for (const Block &b : blocks) {
+          std::vector<std::string> mine = blockExprs(b);
+          j.attributeObject(b.entry.name, [&] { printJsonBlock(b, mine, inv.hessian, j); });
+        }
+      });
+    }
+    os << "\n";
     os.flush();
     return kExitOk;
+  } catch (const driver::Error &e) {
+    return reportError(inv, e);
   }
-
-  std::uint64_t total = 0;
-  for (const Block &b : blocks) {
-    std::vector<NodeId> roots = b.d.grad;
-    for (const auto &row : b.d.hessian)
-      roots.insert(roots.end(), row.begin(), row.end());
-    for (std::uint64_t len : printedLengths(graph, roots))
-      total = addSat(total, len);
-  }
-  if (total > kMaxSelfContainedBytes)
-    return inputError(
-        inv, "the derivatives are too large to print as self-contained expressions (" +
-                 (total == UINT64_MAX ? std::string("more than 2^64") : std::to_string(total)) +
-                 " bytes); the text output names shared subexpressions instead");
-  {
-    llvm::json::OStream j(os);
-    j.object([&] {
-      if (program->bare) {
-        printJsonBlock(graph, blocks.front(), inv.hessian, j);
-        return;
-      }
-      for (const Block &b : blocks)
-        j.attributeObject(b.entry.name, [&] { printJsonBlock(graph, b, inv.hessian, j); });
-    });
-  }
-  os << "\n";
-  os.flush();
-  return kExitOk;
 }
 
 }  // namespace nabla::cli

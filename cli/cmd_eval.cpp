@@ -2,9 +2,6 @@
 // JIT) or, with --interp, by the reference interpreter.
 #include "cli_common.h"
 
-#include "graph/interp.h"
-#include "jit/compiled_function.h"
-
 #include <llvm/Support/JSON.h>
 #include <llvm/Support/raw_ostream.h>
 
@@ -25,100 +22,11 @@ void jsonNumber(llvm::json::OStream &j, double v) {
     j.value(formatNumber(v));
 }
 
-}  // namespace
-
-std::vector<double> evaluateCompiled(jit::Session &session, const Graph &graph,
-                                     const std::string &name, const std::vector<SymbolId> &args,
-                                     const Derivatives &d, const std::vector<double> &symbolValues) {
-  jit::CompiledFunction f = jit::compileFunction(session, graph, name, args, d);
-  std::vector<double> at;
-  for (SymbolId s : args)
-    at.push_back(symbolValues[s]);
-  std::vector<double> out;
-  if (d.grad.empty()) {
-    out.push_back(f(at));
-  } else {
-    auto [value, grad] = f.valueAndGrad(at);
-    out.push_back(value);
-    out.insert(out.end(), grad.begin(), grad.end());
-  }
-  if (!d.hessian.empty()) {
-    std::vector<double> hess = f.hessian(at);
-    out.insert(out.end(), hess.begin(), hess.end());
-  }
-  return out;
-}
-
-int runEval(Invocation &inv) {
-  std::optional<LoweredProgram> program = loadAndCompile(inv);
-  if (!program)
-    return kExitInput;
-  Graph &graph = program->graph;
-
-  int code = kExitOk;
-  std::optional<Entry> entry = selectEntry(inv, *program, code);
-  if (!entry)
-    return code;
-  std::vector<NodeId> vars = entry->vars;
-  if (!inv.vars.empty()) {
-    std::optional<std::vector<NodeId>> chosen =
-        resolveVars(inv, graph, *entry, inv.vars, true, "--vars", code, true);
-    if (!chosen)
-      return code;
-    vars = std::move(*chosen);
-  }
-
-  // Every variable needs a value: the arguments, and whatever else the function uses (an
-  // objective's inputs). Checked before any derivative is built. The differentiated variables
-  // come first: compiled code takes its arguments in this order.
-  std::vector<SymbolId> required;
-  std::set<SymbolId> seen;
-  for (NodeId v : vars)
-    if (seen.insert(graph[v].symbol).second)
-      required.push_back(graph[v].symbol);
-  for (NodeId id : graph.reachable({entry->value}))
-    if (graph[id].op == Op::Var && seen.insert(graph[id].symbol).second)
-      required.push_back(graph[id].symbol);
-
-  std::map<std::string, double> at(inv.at.begin(), inv.at.end());
-  std::vector<double> values(graph.symbolCount(), std::numeric_limits<double>::quiet_NaN());
-  std::set<std::string> usedNames;
-  for (SymbolId s : required) {
-    const std::string &name = graph.symbolName(s);
-    auto it = at.find(name);
-    if (it == at.end())
-      return inputError(inv, "no value for '" + name + "' (give it with --at " + name + "=...)");
-    values[s] = it->second;
-    usedNames.insert(name);
-  }
-  for (const auto &[name, v] : inv.at)
-    if (!usedNames.count(name))
-      warn(inv, "--at gives a value for '" + name + "', which is not a variable of " +
-                    (entry->objective ? std::string("the objective") : "'" + entry->name + "'"));
-
-  Derivatives d;
-  d.value = entry->value;
-  if (inv.grad || inv.hessian) {
-    d = differentiate(graph, entry->value, vars, inv.hessian, inv.compile);
-  } else if (inv.compile.simplify) {
-    d.value = simplify(graph, {entry->value}, inv.compile.simplifyOptions).front();
-  }
-  std::vector<NodeId> roots{d.value};
-  roots.insert(roots.end(), d.grad.begin(), d.grad.end());
-  for (const auto &row : d.hessian)
-    roots.insert(roots.end(), row.begin(), row.end());
-  std::vector<double> results;
-  if (inv.interp) {
-    results = evaluate(graph, roots, values);
-  } else {
-    // One evaluation per run: the first tier (nabla's baseline code, ready at once) is all it
-    // needs; nothing is optimized in the background.
-    jit::SessionOptions options;
-    options.optimizeInBackground = false;
-    jit::Session session(options);
-    results = evaluateCompiled(session, graph, entry->name, required, d, values);
-  }
-
+/// Prints the value (and derivatives) that `results` holds in the interpreter's layout.
+int printResults(const Invocation &inv, const driver::Program &program, const driver::Entry &entry,
+                 const std::vector<NodeId> &vars, const Derivatives &d,
+                 const std::vector<double> &results) {
+  const Graph &graph = program.graph();
   std::vector<std::string> names;
   for (NodeId v : vars)
     names.push_back(graph.symbolName(graph[v].symbol));
@@ -128,14 +36,14 @@ int runEval(Invocation &inv) {
 
   llvm::raw_ostream &os = llvm::outs();
   if (!inv.json) {
-    os << entry->name << " = " << formatNumber(results[0]) << "\n";
+    os << entry.name << " = " << formatNumber(results[0]) << "\n";
     if (inv.grad)
       for (std::size_t i = 0; i < n; ++i)
-        os << partialName(entry->name, names[i]) << " = " << formatNumber(grad(i)) << "\n";
+        os << partialName(entry.name, names[i]) << " = " << formatNumber(grad(i)) << "\n";
     if (inv.hessian)
       for (std::size_t i = 0; i < n; ++i)
         for (std::size_t j = i; j < n; ++j)
-          os << secondPartialName(entry->name, names[i], names[j]) << " = "
+          os << secondPartialName(entry.name, names[i], names[j]) << " = "
              << formatNumber(hess(i, j)) << "\n";
     os.flush();
     return kExitOk;
@@ -173,6 +81,75 @@ int runEval(Invocation &inv) {
   os << "\n";
   os.flush();
   return kExitOk;
+}
+
+
+}  // namespace
+
+int runEval(Invocation &inv) {
+  int code = kExitOk;
+  std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::ExpressionOrFile, code);
+  if (!program)
+    return code;
+  std::optional<driver::Entry> entry = selectEntry(inv, *program, code);
+  if (!entry)
+    return code;
+  try {
+    std::vector<NodeId> vars = entry->vars;
+    if (!inv.vars.empty()) {
+      driver::Variables chosen = program->resolveVariables(*entry, inv.vars, "--vars");
+      printMessages(inv, chosen.messages);
+      vars = std::move(chosen.nodes);
+    }
+    const Graph &graph = program->graph();
+
+    // Every variable needs a value: the arguments, and whatever else the function uses (an
+    // objective's inputs). Checked before any derivative is built. The differentiated variables
+    // come first: compiled code takes its arguments in this order.
+    std::vector<SymbolId> required;
+    std::set<SymbolId> seen;
+    for (NodeId v : vars)
+      if (seen.insert(graph[v].symbol).second)
+        required.push_back(graph[v].symbol);
+    for (SymbolId s : program->arguments(*entry))
+      if (seen.insert(s).second)
+        required.push_back(s);
+
+    std::map<std::string, double> at(inv.at.begin(), inv.at.end());
+    std::vector<double> values(graph.symbolCount(), std::numeric_limits<double>::quiet_NaN());
+    std::set<std::string> usedNames;
+    for (SymbolId s : required) {
+      const std::string &name = graph.symbolName(s);
+      auto it = at.find(name);
+      if (it == at.end())
+        return inputError(inv, "no value for '" + name + "' (give it with --at " + name + "=...)");
+      values[s] = it->second;
+      usedNames.insert(name);
+    }
+    for (const auto &[name, v] : inv.at)
+      if (!usedNames.count(name))
+        warn(inv, "--at gives a value for '" + name + "', which is not a variable of " +
+                      (entry->isObjective() ? std::string("the objective") : "'" + entry->name + "'"));
+
+    const Derivatives d = inv.grad || inv.hessian ? program->differentiate(*entry, vars, inv.hessian)
+                                                  : program->value(*entry);
+    std::vector<NodeId> roots{d.value};
+    roots.insert(roots.end(), d.grad.begin(), d.grad.end());
+    for (const auto &row : d.hessian)
+      roots.insert(roots.end(), row.begin(), row.end());
+    std::vector<double> results;
+    if (inv.interp) {
+      results = driver::evaluate(*program, roots, values);
+    } else {
+      // One evaluation per run: the first tier (nabla's baseline code, ready at once) is all it
+      // needs; nothing is optimized in the background.
+      driver::Jit jit({driver::JitOptions::Tier::FirstOnly});
+      results = evaluateCompiled(jit, *program, entry->name, required, d, values);
+    }
+    return printResults(inv, *program, *entry, vars, d, results);
+  } catch (const driver::Error &e) {
+    return reportError(inv, e);
+  }
 }
 
 }  // namespace nabla::cli

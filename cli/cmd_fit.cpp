@@ -276,27 +276,27 @@ int runFit(Invocation &inv) {
     return usageError(inv, e.what());
   }
 
-  std::optional<LoadedInput> input = loadInput(inv, true);
-  if (!input) return kExitInput;
-  std::optional<LoweredProgram> program = compileInput(inv, *input);
-  if (!program) return kExitInput;
-  run.modelHash = data::fnv1a(input->buffer->text());
+  int code = kExitOk;
+  std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::File, code);
+  if (!program) return code;
+  run.modelHash = data::fnv1a(program->source().text());
 
   try {
     fit::ModelOptions mo;
     mo.threads = s.threads;
     mo.hessian = s.optimizer == "newton";
     mo.tier = tier;
-    const bool hasInputs = !program->inputs.empty();
+    const bool hasInputs = !program->lowered().inputs.empty();
     if (hasInputs && dataPath.empty())
       return usageError(inv,
                         "'" + inv.input + "' has inputs: give their data with --data FILE.csv");
     if (!hasInputs && !dataPath.empty())
       warn(inv, "'" + inv.input + "' has no inputs: --data is not read");
-    std::vector<fit::ArrayInfo> inputs = fit::describeInputs(*program);
+    std::vector<fit::ArrayInfo> inputs = fit::describeInputs(program->lowered());
     fit::Dataset dataset;
     const auto loadStart = std::chrono::steady_clock::now();
-    if (hasInputs) dataset = fit::loadDataset(dataPath, *program, inputs, inv.input, maxRows);
+    if (hasInputs)
+      dataset = fit::loadDataset(dataPath, program->lowered(), inputs, inv.input, maxRows);
     const double loadSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - loadStart).count();
 
@@ -403,6 +403,8 @@ int runFit(Invocation &inv) {
     return inputError(inv, e.what());
   } catch (const data::DataError &e) {
     return inputError(inv, e.what());
+  } catch (const driver::Error &e) {
+    return reportError(inv, e);
   }
 }
 

@@ -1,8 +1,6 @@
 // `nabla graph`: the DAG of a function (and its gradient) as Graphviz DOT, or its node counts.
 #include "cli_common.h"
 
-#include "graph/print.h"
-
 #include <llvm/ADT/SmallString.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/JSON.h>
@@ -44,59 +42,56 @@ int runGraphviz(const Invocation &inv, const std::string &dotText, const std::st
 int runGraph(Invocation &inv) {
   if (inv.json && !inv.stats)
     return usageError(inv, "--json goes with --stats");
-  std::optional<LoweredProgram> program = loadAndCompile(inv);
-  if (!program)
-    return kExitInput;
-  Graph &graph = program->graph;
-
   int code = kExitOk;
-  std::optional<Entry> entry = selectEntry(inv, *program, code);
+  std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::ExpressionOrFile, code);
+  if (!program)
+    return code;
+  std::optional<driver::Entry> entry = selectEntry(inv, *program, code);
   if (!entry)
     return code;
+  try {
+    const Derivatives d = inv.grad || inv.stats ? program->differentiate(*entry, false)
+                                                : program->value(*entry);
+    std::vector<NodeId> roots{d.value};
+    roots.insert(roots.end(), d.grad.begin(), d.grad.end());
 
-  Derivatives d;
-  d.value = entry->value;
-  if (inv.grad || inv.stats) {
-    d = differentiate(graph, entry->value, entry->vars, false, inv.compile);
-  } else if (inv.compile.simplify) {
-    d.value = simplify(graph, {entry->value}, inv.compile.simplifyOptions).front();
-  }
-  std::vector<NodeId> roots{d.value};
-  roots.insert(roots.end(), d.grad.begin(), d.grad.end());
-
-  llvm::raw_ostream &os = llvm::outs();
-  if (inv.stats) {
-    std::size_t nodes = graph.reachable({d.value}).size();
-    std::size_t gradNodes = graph.reachable(roots).size();
-    if (inv.json) {
-      llvm::json::OStream j(os);
-      j.object([&] {
-        j.attribute("nodes", static_cast<std::int64_t>(nodes));
-        j.attribute("grad_nodes", static_cast<std::int64_t>(gradNodes));
-      });
-      os << "\n";
-    } else {
-      os << "nodes: " << nodes << "\ngrad_nodes: " << gradNodes << "\n";
+    llvm::raw_ostream &os = llvm::outs();
+    if (inv.stats) {
+      std::size_t nodes = program->nodeCount({d.value});
+      std::size_t gradNodes = program->nodeCount(roots);
+      if (inv.json) {
+        llvm::json::OStream j(os);
+        j.object([&] {
+          j.attribute("nodes", static_cast<std::int64_t>(nodes));
+          j.attribute("grad_nodes", static_cast<std::int64_t>(gradNodes));
+        });
+        os << "\n";
+      } else {
+        os << "nodes: " << nodes << "\ngrad_nodes: " << gradNodes << "\n";
+      }
+      os.flush();
+      if (inv.output.empty())
+        return kExitOk;
     }
-    os.flush();
-    if (inv.output.empty())
-      return kExitOk;
-  }
 
-  std::vector<std::string> names{entry->name};
-  if (inv.grad) {
-    for (NodeId v : entry->vars)
-      names.push_back(partialName(entry->name, graph.symbolName(graph[v].symbol)));
-  } else {
-    roots.resize(1);
+    std::vector<std::string> names{entry->name};
+    if (inv.grad) {
+      const Graph &graph = program->graph();
+      for (NodeId v : entry->vars)
+        names.push_back(partialName(entry->name, graph.symbolName(graph[v].symbol)));
+    } else {
+      roots.resize(1);
+    }
+    std::string dotText = driver::printDot(*program, roots, names);
+    if (inv.output.empty()) {
+      os << dotText;
+      os.flush();
+      return kExitOk;
+    }
+    return writeDot(inv, dotText, inv.output);
+  } catch (const driver::Error &e) {
+    return reportError(inv, e);
   }
-  std::string dotText = printDot(graph, roots, names);
-  if (inv.output.empty()) {
-    os << dotText;
-    os.flush();
-    return kExitOk;
-  }
-  return writeDot(inv, dotText, inv.output);
 }
 
 int writeDot(const Invocation &inv, const std::string &dotText, const std::string &path) {

@@ -61,23 +61,22 @@ int runPredict(Invocation &inv) {
     if (names.empty()) return usageError(inv, "--output needs at least one name");
   }
 
-  std::optional<LoadedInput> input = loadInput(inv, true);
-  if (!input) return kExitInput;
-  std::optional<LoweredProgram> program = compileInput(inv, *input);
-  if (!program) return kExitInput;
+  int code = kExitOk;
+  std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::File, code);
+  if (!program) return code;
   try {
-    const std::vector<fit::ArrayInfo> params = fit::describeParams(*program);
+    const std::vector<fit::ArrayInfo> params = fit::describeParams(program->lowered());
     std::size_t paramCount = 0;
     for (const fit::ArrayInfo &p : params) paramCount += p.size();
-    const LoweredProgram &lowered = *program;
-    fit::Predictor predictor(lowered, names);
+    fit::Predictor predictor(std::move(*program), names);
     fit::ParamsFile file = fit::readParamsFile(*paramsPath, params, predictor.inputs(),
                                                std::vector<double>(paramCount, 0.0));
     for (std::size_t k = 0; k < params.size(); ++k)
       if (!file.given[k])
         return inputError(inv, *paramsPath + ": no value for param '" + params[k].name + "'");
     fit::Dataset data =
-        fit::loadDataset(*dataPath, lowered, predictor.inputs(), inv.input, maxRows);
+        fit::loadDataset(*dataPath, predictor.program().lowered(), predictor.inputs(), inv.input,
+                         maxRows);
     fit::applyScaling(data, predictor.inputs(), file.scaling);
     predictor.write(std::cout, file.params, data);
     std::cout.flush();
@@ -86,6 +85,8 @@ int runPredict(Invocation &inv) {
     return inputError(inv, e.what());
   } catch (const data::DataError &e) {
     return inputError(inv, e.what());
+  } catch (const driver::Error &e) {
+    return reportError(inv, e);
   }
 }
 

@@ -171,7 +171,7 @@ int runRepl(Invocation &inv) {
   if (!interactive)
     inv.color = false;  // results only, for pipes
   repl::Session session(inv);
-  InputAssembler input(session, inv.compile.parse.limits.maxSourceBytes);
+  InputAssembler input(session, inv.options.limits.maxSourceBytes);
   bool failed = inv.hasInput && !session.load(inv.input);
   llvm::outs().flush();
   if (interactive)

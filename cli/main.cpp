@@ -186,12 +186,8 @@ int main(int argc, char **argv) {
     int code = command->run(inv);
     llvm::outs().flush();
     return code;
-  } catch (const nabla::LimitError &e) {
-    llvm::outs().flush();
-    std::string message = e.what();
-    if (inv.command && (inv.command->options & kOptCompile) && message.rfind("the Hessian", 0) == 0)
-      message += "; --no-hessian leaves the Hessians out";
-    return inputError(inv, message);
+  } catch (const nabla::driver::Error &e) {
+    return reportError(inv, e);
   } catch (const std::bad_alloc &) {
     llvm::outs().flush();
     return inputError(inv,

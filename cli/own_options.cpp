@@ -1,6 +1,5 @@
 #include "own_options.h"
 
-#include "source/source.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -136,12 +135,12 @@ bool readLimitOptions(Invocation &inv, const OwnArguments &args, std::size_t &ma
       ok = ok && n.has_value();
     }
   };
-  read("--max-source-bytes", [&](std::size_t n) { inv.compile.parse.limits.maxSourceBytes = n; });
+  read("--max-source-bytes", [&](std::size_t n) { inv.options.limits.maxSourceBytes = n; });
   read("--max-nesting", [&](std::size_t n) {
-    inv.compile.parse.limits.maxNesting = static_cast<unsigned>(std::min<std::size_t>(n, UINT32_MAX));
+    inv.options.limits.maxNesting = static_cast<unsigned>(std::min<std::size_t>(n, UINT32_MAX));
   });
-  read("--max-nodes", [&](std::size_t n) { inv.compile.lower.maxNodes = n; });
-  read("--max-array", [&](std::size_t n) { inv.compile.lower.maxArrayElements = n; });
+  read("--max-nodes", [&](std::size_t n) { inv.options.limits.maxNodes = n; });
+  read("--max-array", [&](std::size_t n) { inv.options.limits.maxArray = n; });
   read("--max-rows", [&](std::size_t n) { maxRows = n; });
   return ok;
 }

@@ -54,11 +54,11 @@ struct Statement {
 /// expression.
 struct Target {
   enum class Kind { Named, Call, Expression } kind = Kind::Expression;
-  std::unique_ptr<LoweredProgram> program;
-  Entry entry;                  // value invalid for an expression that is not a scalar
+  std::unique_ptr<driver::Program> program;
+  driver::Entry entry;          // value invalid for an expression that is not a scalar
   std::string label;            // in `∂label/∂x`: the function's name, empty for an expression
   Value result;                 // the expression's value, any shape (a scalar for the others)
-  std::vector<SymbolId> args;   // the compiled code's arguments (entryArguments)
+  std::vector<SymbolId> args;   // the compiled code's arguments (Program::arguments)
   std::vector<double> values;   // per graph symbol
   std::vector<SymbolId> missing;  // arguments without a value (none for a call)
 };
@@ -102,16 +102,16 @@ private:
   /// Compiles the statements, then the expression if any. Diagnostics are shown in the text they
   /// were typed in: errors all, warnings of the `fresh` statements and the expression only.
   /// `brokeOthers`, when given, tells whether a statement that is not fresh failed.
-  std::unique_ptr<LoweredProgram> compile(const std::vector<Statement> &statements,
-                                          const std::vector<bool> &fresh,
-                                          const Origin *expression, bool *brokeOthers) const;
-  std::unique_ptr<LoweredProgram> compileSession() const;
-  std::unique_ptr<LoweredProgram> compileExpression(const Origin &expression) const;
+  std::unique_ptr<driver::Program> compile(const std::vector<Statement> &statements,
+                                           const std::vector<bool> &fresh,
+                                           const Origin *expression, bool *brokeOthers) const;
+  std::unique_ptr<driver::Program> compileSession() const;
+  std::unique_ptr<driver::Program> compileExpression(const Origin &expression) const;
   /// Parses `origin`'s buffer, reporting errors; the statements that fall inside `origin`.
   std::optional<std::vector<Statement>> parseStatements(const Origin &origin,
                                                         bool allowExpressions) const;
   /// Values of the graph's symbols: the point (:at), then the params' initial values.
-  void fillValues(const LoweredProgram &program, std::vector<double> &values,
+  void fillValues(const driver::Program &program, std::vector<double> &values,
                   std::vector<bool> &known) const;
   /// The target of `text` (trimmed). `calls`: `f(1, 2)` is f at a point (else an expression);
   /// `names`: `f` alone is the function (else an expression, where `f` is not a value).
@@ -123,8 +123,8 @@ private:
   void printError(const std::string &message) const;
   void printNote(const std::string &message) const;
   bool setPoint(const Origin &args);
-  jit::Session &evalJit() const;
-  jit::Session &optimizingJit() const;
+  driver::Jit &evalJit() const;
+  driver::Jit &optimizingJit() const;
 
   // repl_commands.cpp: the commands.
   bool runCommand(const Origin &line);
@@ -152,8 +152,8 @@ private:
   std::vector<Statement> statements_;
   std::vector<std::pair<std::string, double>> point_;  // :at, in the order set
   bool quit_ = false;
-  mutable std::unique_ptr<jit::Session> evalJit_;        // the first tier only
-  mutable std::unique_ptr<jit::Session> optimizingJit_;  // LLVM at O2, in the calling thread
+  mutable std::unique_ptr<driver::Jit> evalJit_;        // the first tier only
+  mutable std::unique_ptr<driver::Jit> optimizingJit_;  // LLVM at O2, in the calling thread
 };
 
 /// The point as `:at` text: `x=1, y=2` (NaN and infinities as 0/0, 1/0, -1/0, which read back).

@@ -2,11 +2,6 @@
 // `:time`, `:load`, `:save`, `:reset`, `:list`, `:help`, `:quit`, and the value of an expression.
 #include "repl.h"
 
-#include "graph/interp.h"
-#include "graph/print.h"
-#include "jit/compiled_function.h"
-#include "jit/session.h"
-
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
@@ -229,22 +224,21 @@ bool Session::printExpression(const Origin &text, bool requireValues) {
     if (!t)
       return false;
   }
-  Graph &graph = t->program->graph;
+  driver::Program &program = *t->program;
+  const Graph &graph = program.graph();
   llvm::raw_ostream &os = llvm::outs();
   if (!t->missing.empty() && requireValues) {
     const std::string &name = graph.symbolName(t->missing.front());
     printError("no value for '" + name + "' (set it with :at " + name + "=...)");
     return false;
   }
-  std::vector<NodeId> roots = t->result.elems;
-  if (inv_.compile.simplify)
-    roots = simplify(graph, roots, inv_.compile.simplifyOptions);
+  std::vector<NodeId> roots = program.simplify(t->result.elems);
   if (!t->missing.empty()) {
     // Not every variable has a value: the expression, simplified.
     if (t->result.shape.isScalar()) {
-      printRoots(graph, {""}, roots, os);
+      os << driver::printRoots(program, {""}, roots);
     } else {
-      os << formatArray(t->result.shape, printExprs(graph, roots)) << "\n";
+      os << formatArray(t->result.shape, driver::printExprs(program, roots, "the elements")) << "\n";
     }
     return true;
   }
@@ -252,12 +246,12 @@ bool Session::printExpression(const Origin &text, bool requireValues) {
     Derivatives d;
     d.value = roots[0];
     os << formatNumber(
-              evaluateCompiled(evalJit(), graph, codeName(*t), t->args, d, t->values)[0])
+              evaluateCompiled(evalJit(), program, codeName(*t), t->args, d, t->values)[0])
        << "\n";
     return true;
   }
   std::vector<std::string> items;
-  for (double v : evaluate(graph, roots, t->values))
+  for (double v : driver::evaluate(program, roots, t->values))
     items.push_back(formatNumber(v));
   os << formatArray(t->result.shape, items) << "\n";
   return true;
@@ -297,25 +291,22 @@ bool Session::cmdDiff(const Origin &args) {
                ": only scalars are differentiated");
     return false;
   }
-  Graph &graph = t->program->graph;
+  driver::Program &program = *t->program;
   std::vector<NodeId> vars = t->entry.vars;
   if (!wrt.empty()) {
-    int code = kExitOk;
-    std::optional<std::vector<NodeId>> chosen =
-        resolveVars(inv_, graph, t->entry, wrt, false, "wrt", code);
-    if (!chosen)
-      return false;
-    vars = std::move(*chosen);
+    driver::Variables chosen = program.resolveVariables(t->entry, wrt, "wrt");
+    printMessages(inv_, chosen.messages);
+    vars = std::move(chosen.nodes);
   }
   if (vars.empty()) {
     printError("'" + std::string(expr.text()) + "' has no variables to differentiate with respect to");
     return false;
   }
-  Derivatives d = differentiate(graph, t->entry.value, vars, false, inv_.compile);
+  Derivatives d = program.differentiate(t->entry, vars, false);
   std::vector<std::string> labels;
-  for (const std::string &name : varNames(graph, vars))
+  for (const std::string &name : varNames(program.graph(), vars))
     labels.push_back(partialName(t->label, name));
-  printRoots(graph, labels, d.grad, llvm::outs());
+  llvm::outs() << driver::printRoots(program, labels, d.grad);
   return true;
 }
 
@@ -331,13 +322,14 @@ bool Session::derivatives(const Origin &args, bool hessian) {
                ": only scalars are differentiated");
     return false;
   }
-  Graph &graph = t->program->graph;
+  driver::Program &program = *t->program;
+  const Graph &graph = program.graph();
   const std::vector<NodeId> &vars = t->entry.vars;
   if (vars.empty()) {
     printError("'" + std::string(args.text()) + "' has no variables to differentiate with respect to");
     return false;
   }
-  Derivatives d = differentiate(graph, t->entry.value, vars, hessian, inv_.compile);
+  Derivatives d = program.differentiate(t->entry, vars, hessian);
   const std::vector<std::string> names = varNames(graph, vars);
   const std::size_t n = vars.size();
   std::vector<std::string> labels;
@@ -361,10 +353,10 @@ bool Session::derivatives(const Origin &args, bool hessian) {
     return false;
   }
   if (t->kind == Target::Kind::Named || !t->missing.empty()) {
-    printRoots(graph, labels, roots, os);
+    os << driver::printRoots(program, labels, roots);
     return true;
   }
-  std::vector<double> results = evaluateCompiled(evalJit(), graph, codeName(*t), t->args, d, t->values);
+  std::vector<double> results = evaluateCompiled(evalJit(), program, codeName(*t), t->args, d, t->values);
   std::size_t k = 0;
   for (std::size_t i = 0; i < n; ++i) {
     if (!hessian) {
@@ -432,14 +424,14 @@ bool Session::cmdGraph(const Origin &args) {
                ": only scalars are drawn");
     return false;
   }
-  Graph &graph = t->program->graph;
-  Derivatives d = differentiate(graph, t->entry.value, t->entry.vars, false, inv_.compile);
+  driver::Program &program = *t->program;
+  Derivatives d = program.differentiate(t->entry, t->entry.vars, false);
   std::vector<NodeId> roots{d.value};
   roots.insert(roots.end(), d.grad.begin(), d.grad.end());
   std::vector<std::string> names{codeName(*t)};
-  for (const std::string &v : varNames(graph, t->entry.vars))
+  for (const std::string &v : varNames(program.graph(), t->entry.vars))
     names.push_back(partialName(codeName(*t), v));
-  std::string dot = printDot(graph, roots, names);
+  std::string dot = driver::printDot(program, roots, names);
   if (file.empty()) {
     llvm::outs() << dot;
     return true;
@@ -466,16 +458,11 @@ bool Session::code(const Origin &args, bool assembly) {
                ": only scalar functions are compiled");
     return false;
   }
-  Invocation inv = inv_;
-  inv.grad = grad;
-  inv.assembly = assembly;
-  Entry entry = t->entry;
+  driver::Entry entry = t->entry;
   entry.name = codeName(*t);
-  std::optional<std::string> text = entryPointText(inv, *t->program, entry);
-  if (!text)
-    return false;
-  llvm::outs() << *text;
-  if (!text->empty() && text->back() != '\n')
+  std::string text = driver::entryPointCode(*t->program, entry, grad, assembly, 2, false);
+  llvm::outs() << text;
+  if (!text.empty() && text.back() != '\n')
     llvm::outs() << "\n";
   return true;
 }
@@ -484,7 +471,8 @@ bool Session::cmdTime(const Origin &args) {
   std::optional<Target> t = resolve(args, true, false);
   if (!t)
     return false;
-  Graph &graph = t->program->graph;
+  driver::Program &program = *t->program;
+  const Graph &graph = program.graph();
   if (!t->entry.value.valid()) {
     printError("'" + std::string(args.text()) + "' has shape " + toString(t->result.shape) +
                ": only scalar functions are timed");
@@ -496,25 +484,19 @@ bool Session::cmdTime(const Origin &args) {
                ":time f(1, 2))");
     return false;
   }
-  Derivatives d;
-  d.value = t->entry.value;
-  if (t->entry.vars.empty()) {
-    if (inv_.compile.simplify)
-      d.value = simplify(graph, {d.value}, inv_.compile.simplifyOptions).front();
-  } else {
-    d = differentiate(graph, t->entry.value, t->entry.vars, false, inv_.compile);
-  }
+  const Derivatives d = t->entry.vars.empty() ? program.value(t->entry)
+                                              : program.differentiate(t->entry, false);
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
   };
   const std::string name = codeName(*t);
-  jit::Session &firstJit = evalJit();
-  jit::Session &optJit = optimizingJit();
+  driver::Jit &firstJit = evalJit();
+  driver::Jit &optJit = optimizingJit();
   auto t0 = Clock::now();
-  jit::CompiledFunction first = jit::compileFunction(firstJit, graph, name, t->args, d);
+  driver::Code first = firstJit.compile(program, name, t->args, d);
   auto t1 = Clock::now();
-  jit::CompiledFunction optimized = jit::compileFunction(optJit, graph, name, t->args, d);
+  driver::Code optimized = optJit.compile(program, name, t->args, d);
   auto t2 = Clock::now();
 
   std::vector<double> at;
@@ -525,9 +507,9 @@ bool Session::cmdTime(const Origin &args) {
   struct Row {
     double value, valueAndGrad;
   };
-  auto measure = [&](const jit::CompiledFunction &f) {
-    jit::ValueFn value = f.valueFn();
-    jit::ValueAndGradFn valueAndGrad = f.valueAndGradFn();
+  auto measure = [&](const driver::Code &f) {
+    auto value = f.valueFn();
+    auto valueAndGrad = f.valueAndGradFn();
     Row r{};
     r.value = nsPerCall([&] { sink = sink + value(at.data()); });
     r.valueAndGrad = d.grad.empty() ? 0
@@ -552,7 +534,7 @@ bool Session::cmdTime(const Origin &args) {
   std::vector<NodeId> withGrad{d.value};
   withGrad.insert(withGrad.end(), d.grad.begin(), d.grad.end());
   os << args.text() << " = " << formatNumber(first(at)) << "  ("
-     << graph.reachable({d.value}).size() << " nodes, " << graph.reachable(withGrad).size()
+     << program.nodeCount({d.value}) << " nodes, " << program.nodeCount(withGrad)
      << " with the gradient)\n";
   row("", firstName, "LLVM O2");
   row("compile", formatDuration(seconds(t0, t1)), formatDuration(seconds(t1, t2)));

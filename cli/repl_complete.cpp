@@ -69,9 +69,9 @@ std::vector<std::string> Session::complete(std::string_view line, std::size_t cu
   for (const auto &[name, v] : point_)
     if (name.find('[') == std::string::npos)
       names.insert(name);
-  for (const std::string &b : sema::builtinNames())
+  for (const std::string &b : driver::builtinNames())
     names.insert(b);
-  for (const char *k : {"param", "input", "const", "minimize", "maximize", "report", "from"})
+  for (const std::string &k : driver::keywords())
     names.insert(k);
   for (const std::string &n : names)
     if (n.rfind(typed, 0) == 0)

@@ -2,8 +2,6 @@
 // initial values, and constant expressions evaluated in the session.
 #include "repl.h"
 
-#include "graph/interp.h"
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -28,12 +26,12 @@ std::string pointText(const std::vector<std::pair<std::string, double>> &point) 
   return out;
 }
 
-void Session::fillValues(const LoweredProgram &program, std::vector<double> &values,
+void Session::fillValues(const driver::Program &program, std::vector<double> &values,
                          std::vector<bool> &known) const {
-  const Graph &graph = program.graph;
+  const Graph &graph = program.graph();
   values.assign(graph.symbolCount(), std::numeric_limits<double>::quiet_NaN());
   known.assign(graph.symbolCount(), false);
-  for (const ParamDecl &p : program.params) {
+  for (const ParamDecl &p : program.lowered().params) {
     for (std::size_t k = 0; k < p.vars.symbols.size(); ++k) {
       SymbolId s = p.vars.symbols[k];
       if (p.init == InitKind::Zero) {
@@ -56,24 +54,25 @@ void Session::fillValues(const LoweredProgram &program, std::vector<double> &val
 
 std::optional<Value> Session::evaluateConstant(const Origin &text,
                                                std::vector<double> &numbers) const {
-  std::unique_ptr<LoweredProgram> program = compileExpression(text);
+  std::unique_ptr<driver::Program> program = compileExpression(text);
   if (!program)
     return std::nullopt;
   std::vector<double> values;
   std::vector<bool> known;
   fillValues(*program, values, known);
-  const Value &result = program->bare->result;
-  for (NodeId id : program->graph.reachable(result.elems)) {
-    const Node &n = program->graph[id];
+  const Value &result = program->lowered().bare->result;
+  const Graph &graph = program->graph();
+  for (NodeId id : graph.reachable(result.elems)) {
+    const Node &n = graph[id];
     if (n.op == Op::Var && !known[n.symbol]) {
-      const std::string &name = program->graph.symbolName(n.symbol);
+      const std::string &name = graph.symbolName(n.symbol);
       printError("no value for '" + name + "'" +
                  (text.text() == name ? std::string() : " in '" + std::string(text.text()) + "'") +
                  " (set it with :at " + name + "=...)");
       return std::nullopt;
     }
   }
-  numbers = evaluate(program->graph, result.elems, values);
+  numbers = driver::evaluate(*program, result.elems, values);
   return result;
 }
 

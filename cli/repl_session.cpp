@@ -2,17 +2,12 @@
 // diagnostics under the line they were typed on, :load, and what a command's argument names.
 #include "repl.h"
 
-#include "jit/session.h"
-
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sys/stat.h>
 
 namespace nabla::cli::repl {
 
@@ -27,23 +22,12 @@ bool isIdentifier(std::string_view s) {
   return std::all_of(s.begin(), s.end(), isNameChar);
 }
 
-/// The key under which a statement replaces an earlier one.
-std::string keyOf(const ast::Stmt &stmt) {
-  switch (stmt.kind) {
-  case ast::StmtKind::Minimize:
-  case ast::StmtKind::Maximize:
-    return "minimize";  // a keyword: no name can clash with it
-  case ast::StmtKind::Bare:
-    return "";
-  case ast::StmtKind::Param:
-  case ast::StmtKind::Input:
-  case ast::StmtKind::Const:
-  case ast::StmtKind::Define:
-  case ast::StmtKind::Function:
-  case ast::StmtKind::Report:
-    return stmt.name.text;
-  }
-  return "";
+/// The key under which a statement replaces an earlier one: its name, `minimize` for the
+/// objective (a keyword: no name can clash with it).
+std::string keyOf(const driver::StatementInfo &info) {
+  if (info.kind == ast::StmtKind::Minimize || info.kind == ast::StmtKind::Maximize)
+    return "minimize";
+  return info.name;
 }
 
 /// One diagnostic, or one note of another statement's diagnostic, as it is shown: in the buffer
@@ -57,11 +41,7 @@ std::string renderFragments(const std::vector<Fragment> &fragments, bool color) 
   std::string out;
   for (const Fragment &f : fragments) {
     DiagnosticSink sink(*f.buffer);
-    Diagnostic &d = f.diagnostic.severity == Severity::Error
-                        ? sink.error(f.diagnostic.range, f.diagnostic.message)
-                        : sink.warning(f.diagnostic.range, f.diagnostic.message);
-    d.severity = f.diagnostic.severity;
-    d.notes = f.diagnostic.notes;
+    sink.add(f.diagnostic);
     out += renderDiagnostics(sink, color);
   }
   return out;
@@ -122,22 +102,18 @@ Session::~Session() = default;
 void Session::printError(const std::string &message) const { inputError(inv_, message); }
 void Session::printNote(const std::string &message) const { note(inv_, message); }
 
-jit::Session &Session::evalJit() const {
-  if (!evalJit_) {
-    // Evaluations need code at once and run it a few times: the first tier only.
-    jit::SessionOptions options;
-    options.optimizeInBackground = false;
-    evalJit_ = std::make_unique<jit::Session>(options);
-  }
+driver::Jit &Session::evalJit() const {
+  // Evaluations need code at once and run it a few times: the first tier only.
+  if (!evalJit_)
+    evalJit_ = std::make_unique<driver::Jit>(driver::JitOptions{driver::JitOptions::Tier::FirstOnly});
   return *evalJit_;
 }
 
-jit::Session &Session::optimizingJit() const {
-  if (!optimizingJit_) {
-    jit::SessionOptions options;
-    options.tiered = false;  // LLVM at O2 in the calling thread: :time waits for it anyway
-    optimizingJit_ = std::make_unique<jit::Session>(options);
-  }
+driver::Jit &Session::optimizingJit() const {
+  // LLVM at O2 in the calling thread: :time waits for it anyway.
+  if (!optimizingJit_)
+    optimizingJit_ =
+        std::make_unique<driver::Jit>(driver::JitOptions{driver::JitOptions::Tier::Optimized});
   return *optimizingJit_;
 }
 
@@ -161,6 +137,13 @@ bool Session::handle(const std::shared_ptr<const SourceBuffer> &input) {
     bool ok = text.text()[0] == ':' ? runCommand(text) : handleText(text);
     llvm::outs().flush();
     return ok;
+  } catch (const driver::Error &e) {
+    // A job's error (a limit, a name not found): one sentence, under the line that asked.
+    llvm::outs().flush();
+    if (e.kind() == driver::ErrorKind::Internal)
+      printError(e.message() + " (this is a bug in nabla; please report it with the input)");
+    else
+      printError(e.message());
   } catch (const std::bad_alloc &) {
     llvm::outs().flush();
     printError("out of memory (the input is too large; lower --max-nodes to stop sooner)");
@@ -196,27 +179,25 @@ bool Session::handleText(const Origin &text) {
 std::optional<std::vector<Statement>> Session::parseStatements(const Origin &origin,
                                                                bool allowExpressions) const {
   SourceBuffer masked = maskedBuffer(*origin.buffer, origin.begin, origin.end);
-  DiagnosticSink sink(masked);
-  ParseOptions options = inv_.compile.parse;
-  options.allowBareExpression = allowExpressions;
-  std::optional<ast::Program> program = parseProgram(masked, sink, options);
-  if (!sink.diagnostics().empty()) {
+  std::vector<driver::StatementInfo> infos;
+  try {
+    infos = driver::parseStatements(masked, allowExpressions, inv_.options);
+  } catch (const driver::Error &e) {
     std::vector<Fragment> fragments;
-    for (const Diagnostic &d : sink.diagnostics())
+    for (const Diagnostic &d : e.diagnostics())
       fragments.push_back({origin.buffer.get(), d});
     llvm::errs() << renderFragments(fragments, inv_.color);
     llvm::errs().flush();
-  }
-  if (!program)
     return std::nullopt;
+  }
   std::vector<Statement> out;
-  for (const ast::Stmt &stmt : program->stmts) {
+  for (const driver::StatementInfo &info : infos) {
     Statement s;
     s.origin = origin;
-    s.origin.begin = stmt.range.begin;
-    s.origin.end = stmt.range.end;
-    s.kind = stmt.kind;
-    s.key = keyOf(stmt);
+    s.origin.begin = info.range.begin;
+    s.origin.end = info.range.end;
+    s.kind = info.kind;
+    s.key = keyOf(info);
     out.push_back(std::move(s));
   }
   return out;
@@ -246,12 +227,10 @@ bool Session::addStatements(const std::vector<Statement> &added) {
   return true;
 }
 
-std::unique_ptr<LoweredProgram> Session::compile(const std::vector<Statement> &statements,
-                                                 const std::vector<bool> &fresh,
-                                                 const Origin *expression,
-                                                 bool *brokeOthers) const {
-  if (statements.empty() && !expression)
-    return std::make_unique<LoweredProgram>();
+std::unique_ptr<driver::Program> Session::compile(const std::vector<Statement> &statements,
+                                                  const std::vector<bool> &fresh,
+                                                  const Origin *expression,
+                                                  bool *brokeOthers) const {
   // One line (or more) per statement, then the expression.
   struct Span {
     std::uint32_t begin, end;
@@ -272,33 +251,23 @@ std::unique_ptr<LoweredProgram> Session::compile(const std::vector<Statement> &s
   if (expression)
     add(*expression, true);
 
-  SourceBuffer buffer("<session>", text);
-  DiagnosticSink sink(buffer);
-  ParseOptions parseOptions = inv_.compile.parse;
-  parseOptions.allowBareExpression = expression != nullptr;
-  std::optional<ast::Program> program = parseProgram(buffer, sink, parseOptions);
-  if (program && expression) {
-    const Span &e = spans.back();
-    std::size_t count = 0;
-    for (const ast::Stmt &stmt : program->stmts) {
-      if (stmt.range.begin < e.begin)
-        continue;
-      if (++count > 1)
-        sink.error(stmt.range, "expected one expression");
-      else if (stmt.kind != ast::StmtKind::Bare)
-        sink.error(stmt.range, "expected an expression, not a statement");
+  auto buffer = std::make_shared<const SourceBuffer>("<session>", text);
+  std::unique_ptr<driver::Program> out;
+  std::vector<Diagnostic> diagnostics;
+  try {
+    out = std::make_unique<driver::Program>(driver::Program::load(
+        buffer, expression ? driver::Program::Form::Session : driver::Program::Form::Statements,
+        inv_.options, expression ? spans.back().begin : 0));
+    diagnostics = out->warnings();
+  } catch (const driver::Error &e) {
+    if (!e.buffer()) {
+      printError(e.message());
+      return nullptr;
     }
-    if (count == 0)
-      sink.error(SourceRange::point(e.begin), "expected an expression");
+    diagnostics = e.diagnostics();
   }
-  std::unique_ptr<LoweredProgram> out;
-  if (program && !sink.hasErrors()) {
-    LowerOptions lowerOptions = inv_.compile.lower;
-    lowerOptions.bareAmongStatements = true;
-    std::optional<LoweredProgram> lowered = lowerProgram(*program, sink, lowerOptions);
-    if (lowered && !sink.hasErrors())
-      out = std::make_unique<LoweredProgram>(std::move(*lowered));
-  }
+  if (spans.empty())
+    return out;
 
   // Each diagnostic is shown in the text it was typed in; a note about another statement goes
   // with that statement's text.
@@ -318,7 +287,9 @@ std::unique_ptr<LoweredProgram> Session::compile(const std::vector<Statement> &s
     return SourceRange::of(map(r.begin), map(std::max(r.end, r.begin)));
   };
   std::vector<Fragment> fragments;
-  for (const Diagnostic &d : sink.diagnostics()) {
+  bool anyError = false;
+  for (const Diagnostic &d : diagnostics) {
+    anyError = anyError || d.severity == Severity::Error;
     const Span &span = spanOf(d.range);
     if (d.severity == Severity::Error && !span.fresh && brokeOthers)
       *brokeOthers = true;
@@ -348,16 +319,16 @@ std::unique_ptr<LoweredProgram> Session::compile(const std::vector<Statement> &s
     llvm::errs() << renderFragments(fragments, inv_.color);
     llvm::errs().flush();
   }
-  if (!out && !sink.hasErrors())
+  if (!out && !anyError)
     printError("the session could not be compiled");
   return out;
 }
 
-std::unique_ptr<LoweredProgram> Session::compileSession() const {
+std::unique_ptr<driver::Program> Session::compileSession() const {
   return compile(statements_, {}, nullptr, nullptr);
 }
 
-std::unique_ptr<LoweredProgram> Session::compileExpression(const Origin &expression) const {
+std::unique_ptr<driver::Program> Session::compileExpression(const Origin &expression) const {
   return compile(statements_, {}, &expression, nullptr);
 }
 
@@ -387,17 +358,17 @@ std::optional<Target> Session::resolve(const Origin &text, bool calls, bool name
 
   // `f` alone: the function (or `L`, the objective).
   if (names && isIdentifier(s)) {
-    std::unique_ptr<LoweredProgram> program = compileSession();
+    std::unique_ptr<driver::Program> program = compileSession();
     if (!program)
       return std::nullopt;
-    for (Entry &e : allEntries(inv_, *program, false)) {
+    for (driver::Entry &e : program->entries()) {
       if (e.name != s)
         continue;
       target.kind = Target::Kind::Named;
       target.entry = e;
       target.label = e.name;
       target.result = Value{Shape{}, {e.value}};
-      target.args = entryArguments(*program, e);
+      target.args = program->arguments(e);
       target.program = std::move(program);
       finish(target);
       return target;
@@ -407,28 +378,26 @@ std::optional<Target> Session::resolve(const Origin &text, bool calls, bool name
   // `f(1, 2)`: the function at a point, whose coordinates are constant expressions.
   if (calls) {
     SourceBuffer alone("", s);
-    DiagnosticSink quiet(alone);
-    ParseOptions options = inv_.compile.parse;
-    options.allowBareExpression = true;
-    std::optional<ast::Program> ast = parseProgram(alone, quiet, options);
-    const Statement *fn = nullptr;
-    const ast::Expr *call = nullptr;
-    if (ast && ast->stmts.size() == 1 && ast->stmts[0].kind == ast::StmtKind::Bare) {
-      call = &(*ast)[ast->stmts[0].body];
-      if (call->kind == ast::ExprKind::Call)
-        fn = findStatement(call->name);
+    std::vector<driver::StatementInfo> parsed;
+    try {
+      parsed = driver::parseStatements(alone, true, inv_.options);
+    } catch (const driver::Error &) {
+      // Not a call: the expression below reports what is wrong with it.
     }
+    const Statement *fn = nullptr;
+    if (parsed.size() == 1 && parsed[0].kind == ast::StmtKind::Bare && parsed[0].callee)
+      fn = findStatement(*parsed[0].callee);
     if (fn && fn->kind == ast::StmtKind::Function) {
-      std::unique_ptr<LoweredProgram> program = compileSession();
+      const driver::StatementInfo &call = parsed[0];
+      std::unique_ptr<driver::Program> program = compileSession();
       if (!program)
         return std::nullopt;
-      for (Entry &e : allEntries(inv_, *program, false)) {
-        if (e.name != call->name || e.objective || e.vars.size() != call->args.size())
+      for (driver::Entry &e : program->entries()) {
+        if (e.name != *call.callee || e.isObjective() || e.vars.size() != call.callArgs.size())
           continue;
         std::vector<double> coordinates;
-        for (ast::ExprId a : call->args) {
-          const ast::Expr &arg = (*ast)[a];
-          Origin argText = t.sub(arg.range.begin, arg.range.end);
+        for (SourceRange arg : call.callArgs) {
+          Origin argText = t.sub(arg.begin, arg.end);
           std::vector<double> numbers;
           std::optional<Value> v = evaluateConstant(argText, numbers);
           if (!v)
@@ -444,12 +413,12 @@ std::optional<Target> Session::resolve(const Origin &text, bool calls, bool name
         target.entry = e;
         target.label = e.name;
         target.result = Value{Shape{}, {e.value}};
-        target.args = entryArguments(*program, e);
+        target.args = program->arguments(e);
         target.program = std::move(program);
         finish(target);
         // The call's coordinates are the values of the function's arguments.
         for (std::size_t k = 0; k < e.vars.size(); ++k) {
-          SymbolId sym = target.program->graph[e.vars[k]].symbol;
+          SymbolId sym = target.program->graph()[e.vars[k]].symbol;
           target.values[sym] = coordinates[k];
           target.missing.erase(std::remove(target.missing.begin(), target.missing.end(), sym),
                                target.missing.end());
@@ -460,14 +429,16 @@ std::optional<Target> Session::resolve(const Origin &text, bool calls, bool name
   }
 
   // An expression: its free variables, then the params it reads, are its variables.
-  std::unique_ptr<LoweredProgram> program = compileExpression(t);
+  std::unique_ptr<driver::Program> program = compileExpression(t);
   if (!program)
     return std::nullopt;
-  const FunctionEntry &bare = *program->bare;
-  const Graph &graph = program->graph;
+  const FunctionEntry &bare = *program->lowered().bare;
+  const Graph &graph = program->graph();
   target.kind = Target::Kind::Expression;
   target.result = bare.result;
-  target.entry.name = s;  // for messages: "'z' is not a variable of 'x^2 + y'"
+  target.entry.kind = driver::Entry::Kind::Expression;
+  target.entry.name = s;
+  target.entry.range = bare.range;
   for (const VarGroup &g : bare.args) {
     target.entry.groups.push_back(&g);
     target.entry.vars.insert(target.entry.vars.end(), g.nodes.begin(), g.nodes.end());
@@ -477,7 +448,7 @@ std::optional<Target> Session::resolve(const Origin &text, bool calls, bool name
   for (NodeId id : used)
     if (graph[id].op == Op::Var)
       read.insert(graph[id].symbol);
-  for (const ParamDecl &p : program->params) {
+  for (const ParamDecl &p : program->lowered().params) {
     bool reads = std::any_of(p.vars.symbols.begin(), p.vars.symbols.end(),
                              [&](SymbolId sym) { return read.count(sym) > 0; });
     if (!reads)
@@ -509,23 +480,17 @@ std::string Session::sessionText() const {
 }
 
 bool Session::load(const std::string &path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    printError("'" + path + "' is a directory, not a .nabla file");
+  driver::Source source;
+  try {
+    source = driver::readFile(path, inv_.options.limits);
+  } catch (const driver::Error &e) {
+    if (e.buffer())
+      llvm::errs() << e.render(inv_.color);
+    else
+      printError(e.message());
     return false;
   }
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    int err = errno;
-    printError("cannot read '" + path + "': " + std::strerror(err ? err : ENOENT));
-    return false;
-  }
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (file.bad()) {
-    printError("cannot read '" + path + "'");
-    return false;
-  }
-  auto buffer = std::make_shared<const SourceBuffer>(path, std::move(text));
+  const std::shared_ptr<const SourceBuffer> &buffer = source.buffer;
   Origin whole;
   whole.buffer = buffer;
   whole.end = static_cast<std::uint32_t>(std::min<std::size_t>(buffer->text().size(), UINT32_MAX));

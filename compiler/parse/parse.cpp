@@ -61,7 +61,8 @@ std::vector<StatementSpan> scanStatements(const SourceBuffer &buffer, Diagnostic
       if (depth > limits.maxNesting && !skip) {
         sink.error(SourceRange::of(i, i + 1), "nesting deeper than " +
                                                   std::to_string(limits.maxNesting) +
-                                                  " levels (raise the limit with --max-nesting)");
+                                                  " levels (raise the limit with --max-nesting)")
+            .limit = true;
         skip = true;
       }
     } else if (c == ')' || c == ']') {
@@ -152,7 +153,8 @@ std::optional<ast::Program> parseProgram(const SourceBuffer &buffer, DiagnosticS
   if (text.size() > limit) {
     sink.error(SourceRange::point(0),
                "input is " + std::to_string(text.size()) + " bytes, more than the limit of " +
-                   std::to_string(limit) + " (raise it with --max-source-bytes)");
+                   std::to_string(limit) + " (raise it with --max-source-bytes)")
+        .limit = true;
     return std::nullopt;
   }
   const std::size_t errorsBefore = sink.errorCount();
@@ -189,7 +191,8 @@ std::optional<ast::Program> parseProgram(const SourceBuffer &buffer, DiagnosticS
   } else if (!runWithStack(kStackBase + std::size_t{deepest} * kStackPerLevel, parseAll)) {
     sink.error(SourceRange::point(0),
                "input nested " + std::to_string(deepest) +
-                   " levels deep needs more stack than this system provides");
+                   " levels deep needs more stack than this system provides")
+        .limit = true;
     return std::nullopt;
   }
   if (!sawStatement && options.allowBareExpression && sink.errorCount() == errorsBefore)

@@ -50,7 +50,8 @@ std::string Lowerer::sourceText(SourceRange range) const {
 void Lowerer::reportNodeLimit(SourceRange range) {
   if (stopped_) return;
   error(range, "the expression graph exceeds " + std::to_string(options_.maxNodes) +
-                   " nodes (raise the limit with --max-nodes)");
+                   " nodes (raise the limit with --max-nodes)")
+      .limit = true;
   stopped_ = true;
 }
 
@@ -62,7 +63,8 @@ bool Lowerer::checkArraySize(std::size_t elements, SourceRange range) {
 
 void Lowerer::reportArrayLimit(SourceRange range) {
   error(range, "the array has more than " + std::to_string(options_.maxArrayElements) +
-                   " elements (raise the limit with --max-array)");
+                   " elements (raise the limit with --max-array)")
+      .limit = true;
 }
 
 VarGroup Lowerer::makeVarGroup(const std::string &name, const Shape &shape, SourceRange range) {
@@ -353,6 +355,7 @@ std::optional<LoweredProgram> lowerProgram(const ast::Program &program, Diagnost
     Diagnostic &copy = d.severity == Severity::Warning ? sink.warning(d.range, std::move(d.message))
                                                        : sink.error(d.range, std::move(d.message));
     copy.notes = std::move(d.notes);
+    copy.limit = d.limit;
   }
   if (local.hasErrors()) return std::nullopt;
   return lowered;

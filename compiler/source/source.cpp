@@ -24,12 +24,18 @@ std::pair<unsigned, unsigned> SourceBuffer::lineColumn(std::uint32_t offset) con
 
 Diagnostic &DiagnosticSink::error(SourceRange range, std::string message) {
   ++errorCount_;
-  diagnostics_.push_back({Severity::Error, range, std::move(message), {}});
+  diagnostics_.push_back({Severity::Error, range, std::move(message), {}, false});
   return diagnostics_.back();
 }
 
 Diagnostic &DiagnosticSink::warning(SourceRange range, std::string message) {
-  diagnostics_.push_back({Severity::Warning, range, std::move(message), {}});
+  diagnostics_.push_back({Severity::Warning, range, std::move(message), {}, false});
+  return diagnostics_.back();
+}
+
+Diagnostic &DiagnosticSink::add(Diagnostic diagnostic) {
+  if (diagnostic.severity == Severity::Error) ++errorCount_;
+  diagnostics_.push_back(std::move(diagnostic));
   return diagnostics_.back();
 }
 
@@ -110,31 +116,6 @@ std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
   }
   os.flush();
   return out;
-}
-
-std::string closestName(std::string_view name, const std::vector<std::string> &candidates) {
-  std::string best;
-  unsigned bestDistance = 0;
-  // One edit per three characters (at least one): `sinh2` -> `sinh`, `wx` -> `w`. A one- or
-  // two-letter name is not "close" to another of the same length (`b` is no typo of `w`).
-  const unsigned limit = std::max<unsigned>(1, static_cast<unsigned>(name.size()) / 3);
-  if (name.size() > 64) return best;
-  for (const std::string &c : candidates) {
-    if (c == name || c.size() > 64) continue;
-    if (name.size() <= 2 && c.size() == name.size() &&
-        !llvm::StringRef(c).equals_insensitive(llvm::StringRef(name.data(), name.size())))
-      continue;
-    // Case-only differences (`Sin` for `sin`) are the likeliest slip: prefer them.
-    bool caseOnly = llvm::StringRef(c).equals_insensitive(llvm::StringRef(name.data(), name.size()));
-    unsigned d = caseOnly ? 0
-                          : llvm::StringRef(c).edit_distance(llvm::StringRef(name.data(), name.size()),
-                                                             true, limit + 1);
-    if (d <= limit && (best.empty() || d < bestDistance)) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
 }
 
 }  // namespace nabla

@@ -1,6 +1,8 @@
 // Source buffers, positions and diagnostics: what every stage reports problems with.
 #pragma once
 
+#include "support/text.h"  // closestName
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -53,6 +55,8 @@ struct Diagnostic {
   SourceRange range;
   std::string message;
   std::vector<DiagnosticNote> notes;
+  /// The input is beyond a limit (its size, nesting, nodes, array elements) rather than wrong.
+  bool limit = false;
 };
 
 /// Collects diagnostics for one buffer. Stages report here and never print or exit.
@@ -64,6 +68,8 @@ public:
 
   Diagnostic &error(SourceRange range, std::string message);
   Diagnostic &warning(SourceRange range, std::string message);
+  /// Any diagnostic, as it is (an error counts as one).
+  Diagnostic &add(Diagnostic diagnostic);
   bool hasErrors() const { return errorCount_ > 0; }
   std::size_t errorCount() const { return errorCount_; }
   /// True when enough errors were reported that further ones would only be noise.
@@ -82,7 +88,5 @@ private:
 /// escaped so that a terminal is never fed raw control characters.
 std::string renderDiagnostics(const DiagnosticSink &sink, bool color = false);
 
-/// "did you mean" support: the closest candidate within a small edit distance, or empty.
-std::string closestName(std::string_view name, const std::vector<std::string> &candidates);
 
 }  // namespace nabla

@@ -1,7 +1,7 @@
 // Inputs to columns by name: listed, defaulted, or a run of columns in file order.
 #include "runtime/data/data.h"
 
-#include "source/source.h" // closestName
+#include "support/text.h"
 
 #include <map>
 

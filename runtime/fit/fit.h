@@ -7,7 +7,7 @@
 
 #include "nabla/optim.hpp"
 #include "runtime/data/data.h"
-#include "sema/lowered.h"
+#include "driver/driver.h"
 
 #include <csignal>
 #include <cstdint>
@@ -60,19 +60,21 @@ struct ModelOptions {
 /// so that a run, and a resumed run, is reproducible bit for bit.
 class Model {
 public:
-  /// Compiles the objective (batched over rows when the program has inputs) and the reports.
-  /// Throws FitError when the program has no objective or no params.
-  Model(LoweredProgram program, std::string path, const ModelOptions &options);
+  /// Compiles the objective (batched over rows when the program has inputs) and the reports,
+  /// through the driver and under the program's limits (a Hessian beyond --max-nodes is refused
+  /// here as everywhere). Throws FitError when the program has no objective or no params, and
+  /// driver::Error when it cannot be differentiated or compiled.
+  Model(driver::Program program, std::string path, const ModelOptions &options);
   ~Model();
   Model(Model &&) noexcept;
 
   const std::string &path() const { return path_; }
-  const LoweredProgram &program() const { return program_; }
+  const driver::Program &program() const { return program_; }
   const std::vector<ArrayInfo> &params() const { return params_; }
   const std::vector<ArrayInfo> &inputs() const { return inputs_; }
   std::size_t paramCount() const { return paramCount_; }
   std::size_t inputCount() const { return inputCount_; }
-  bool maximize() const { return program_.objective->maximize; }
+  bool maximize() const { return program_.lowered().objective->maximize; }
   /// The reports' scalar names (`acc`; `acc[0]` for an array report), in declaration order.
   const std::vector<std::string> &reportNames() const { return reportNames_; }
   bool hasHessian() const;
@@ -114,7 +116,7 @@ public:
 
 private:
   struct Code;
-  LoweredProgram program_;
+  driver::Program program_;
   std::string path_;
   std::vector<ArrayInfo> params_, inputs_;
   std::size_t paramCount_ = 0, inputCount_ = 0;
@@ -286,10 +288,11 @@ void writeFileAtomically(const std::string &path, const std::string &text);
 /// `nabla predict`: evaluated row by row.
 class Predictor {
 public:
-  /// `names` empty: every definition. Throws FitError for a name that is not a definition or
-  /// report (with a suggestion).
-  Predictor(LoweredProgram program, const std::vector<std::string> &names);
+  /// `names` empty: every definition. Throws FitError when there is none, driver::Error
+  /// (NotFound, with a suggestion) for a name that is not a definition or report.
+  Predictor(driver::Program program, const std::vector<std::string> &names);
   ~Predictor();
+  const driver::Program &program() const;
   /// The output columns' names (`p`, `z[0]`, ...).
   const std::vector<std::string> &columns() const { return columns_; }
   /// The inputs the outputs read (only these need data).

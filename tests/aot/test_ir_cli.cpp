@@ -121,7 +121,7 @@ TEST_CASE("nabla ir takes a file's function or objective with --fn", "[aot][ir]"
 
   ProcessResult unknown = runNablaWith({"ir", dir / "model.nabla", "--fn", "h"});
   CHECK(unknown.exitCode == 1);
-  CHECK(contains(unknown.err, "no scalar function 'h'"));
+  CHECK(contains(unknown.err, "no function 'h'"));
 }
 
 TEST_CASE("nabla ir reports bad input and bad usage", "[aot][ir]") {

@@ -307,6 +307,7 @@ TEST_CASE("functions whose value is an array are not compiled, and lookups say s
     FAIL("an array-valued function must not be found");
   } catch (const nabla::Error &e) {
     CHECK(e.kind() == nabla::Error::Kind::NotFound);
-    CHECK(std::string(e.what()) == "'v' has a value of shape [2]: only scalar functions are compiled");
+    CHECK(std::string(e.what()) ==
+          "'v' has a value of shape [2]: only scalar functions are differentiated and compiled");
   }
 }

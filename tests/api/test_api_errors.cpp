@@ -130,9 +130,11 @@ TEST_CASE("empty text, limits and bad options are errors with messages", "[api][
   nabla::Error hess = compileError("param w[30]\nminimize sum(w)^2", fewEntries);
   CHECK(hess.kind() == nabla::Error::Kind::Compile);
   CHECK(std::string(hess.what()) ==
-        "<expr>: error: the objective: the Hessian of 30 variables has 900 entries, more than the "
-        "limit of 800 (raise the limit with --max-nodes); Options::hessian off leaves the "
-        "Hessians out\n");
+        "<expr>:2:1: error: the objective: the Hessian of 30 variables has 900 entries, more than "
+        "the limit of 800 (raise the limit with --max-nodes)\n"
+        "minimize sum(w)^2\n"
+        "^~~~~~~~~~~~~~~~~\n"
+        "<expr>:2:1: note: Options::hessian off leaves the Hessians out\n");
   fewEntries.hessian = false;
   CHECK(nabla::compile("param w[30]\nminimize sum(w)^2", fewEntries).has_objective());
 

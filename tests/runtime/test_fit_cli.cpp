@@ -501,7 +501,7 @@ TEST_CASE("predict: definitions per row, with the training standardization appli
   ProcessResult unknown = runNabla({"predict", dir.file("m.nabla"), "--params", dir.file("p.json"),
                                     "--data", dir.file("features.csv"), "--output", "q"});
   CHECK(unknown.exitCode == 1);
-  CHECK_THAT(unknown.err, Contains("'q' is not a definition or report of the program"));
+  CHECK_THAT(unknown.err, Contains("'q' is not a definition or report of '" + dir.file("m.nabla") + "'"));
   ProcessResult needsT = runNabla({"predict", dir.file("m.nabla"), "--params", dir.file("p.json"),
                                    "--data", dir.file("features.csv"), "--output", "acc"});
   CHECK(needsT.exitCode == 1);

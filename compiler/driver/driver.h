@@ -1,0 +1,411 @@
+// The driver: nabla's one front door. Every way in — the CLI's commands, the REPL, `fit` and
+// `predict`, the C++ and C embedding APIs — turns text into something callable through this header
+// and nothing else of compiler/, so that a limit, an error kind or a default is decided here once:
+//
+//   read the text (bounded)  ->  Program::load (parse, lower)  ->  entries() / entry(name)
+//     ->  differentiate (under the same limits)  ->  Jit::compile (in-process code)
+//                                                 or compileLibrary (a shared library with a C ABI)
+//
+// Problems with the input are values: a load that fails throws Error, whose kind says what went
+// wrong and which carries the diagnostics (file, line, column, message, notes); a program that
+// loads keeps its warnings; jobs that have something to say besides their result return Messages.
+// An Error of kind Internal is only ever a bug in nabla.
+//
+// The program's data (the graph, its params, inputs, functions) is shared as the types of
+// sema/lowered.h: reading it is fine, but the stages below (parse, sema, diff, simplify, codegen,
+// jit) are reached only through the calls here. docs/architecture.md draws the picture.
+#pragma once
+
+#include "jit/compiled_function.h"  // jit::CompiledFunction: the handle of compiled code
+#include "parse/ast.h"              // ast::StmtKind: what kind of statement
+#include "parse/parse.h"            // ParseLimits' defaults
+#include "pipeline.h"               // Derivatives
+#include "sema/lowered.h"           // the program's data
+#include "sema/sema.h"              // LowerOptions' defaults
+#include "source/source.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nabla::driver {
+
+// --- Limits, options, errors --------------------------------------------------------------------
+
+/// Limits that keep untrusted text from exhausting the machine. Every entry point takes them; the
+/// defaults are the stages' own (16 MiB, 256 levels, 4M nodes, 1M elements).
+struct Limits {
+  std::size_t maxSourceBytes = ParseLimits{}.maxSourceBytes;  // the text, in bytes
+  unsigned maxNesting = ParseLimits{}.maxNesting;             // parentheses and brackets
+  std::size_t maxNodes = LowerOptions{}.maxNodes;  // the graph; the Hessian's entries and sweeps
+  std::size_t maxArray = LowerOptions{}.maxArrayElements;  // elements of one array
+};
+
+struct Options {
+  Limits limits;
+  /// Simplify functions and their derivatives (the rules never change a value).
+  bool simplify = true;
+  /// Print every rewrite of the simplifier to stderr (`--trace=rewrites`).
+  bool traceRewrites = false;
+};
+
+/// What went wrong. The front ends map it to their own vocabulary: an exit status, a C status, a
+/// Python exception.
+enum class ErrorKind {
+  Syntax,    // the text does not parse
+  Semantic,  // it parses but means nothing (unknown names, shapes, arity, a name a library cannot export)
+  Limit,     // it is beyond a limit of Limits (or a derivative too large to print)
+  NotFound,  // no function, objective or definition of that name
+  Io,        // a file that cannot be read or written, a tool that cannot run
+  Internal,  // a bug in nabla, or a failure inside LLVM
+};
+/// "syntax", "semantic", "limit", "not found", "I/O", "internal".
+std::string_view toString(ErrorKind kind);
+
+/// The one error type of the driver. what() is the whole rendered text (without colour): for
+/// located problems `file:line:col: error: message` lines with the source line and a caret, else
+/// one sentence that names its subject.
+class Error : public std::runtime_error {
+public:
+  /// One sentence, no location.
+  Error(ErrorKind kind, const std::string &message);
+  /// Located diagnostics in `buffer` (errors with their notes, and any warnings before them).
+  Error(ErrorKind kind, std::shared_ptr<const SourceBuffer> buffer,
+        std::vector<Diagnostic> diagnostics);
+
+  ErrorKind kind() const noexcept { return kind_; }
+  /// The diagnostics (empty for a one-sentence error), in the buffer's offsets.
+  const std::vector<Diagnostic> &diagnostics() const noexcept { return *diagnostics_; }
+  /// The text they are located in (null for a one-sentence error).
+  const std::shared_ptr<const SourceBuffer> &buffer() const noexcept { return buffer_; }
+  /// The sentence of a one-sentence error, else the first error's message.
+  const std::string &message() const noexcept { return *message_; }
+  /// what(), in colour when asked.
+  std::string render(bool color) const;
+
+private:
+  ErrorKind kind_;
+  std::shared_ptr<const SourceBuffer> buffer_;
+  std::shared_ptr<const std::vector<Diagnostic>> diagnostics_;  // shared: copies never throw
+  std::shared_ptr<const std::string> message_;
+};
+
+/// Something a job has to say besides its result: a note or a warning without a location (a
+/// function left out, a variable a function does not use). Front ends print it their way.
+struct Message {
+  Severity severity = Severity::Note;
+  std::string text;
+};
+
+// --- Sources ------------------------------------------------------------------------------------
+
+/// Text to load, and how: a file holds statements only; an expression (a command-line argument,
+/// the C++ API's text) may also be a bare expression.
+struct Source {
+  std::shared_ptr<const SourceBuffer> buffer;
+  bool isFile = false;
+};
+
+/// The file at `path`: at most limits.maxSourceBytes (read in chunks, never all of a huge file).
+/// Throws Error: Io (missing, unreadable, a directory, not a regular file), Limit (too large; the
+/// message names `raiseHint`, e.g. "--max-source-bytes").
+Source readFile(const std::string &path, const Limits &limits,
+                std::string_view raiseHint = "--max-source-bytes");
+/// Standard input, named `<stdin>`, under the same limit.
+Source readStandardInput(const Limits &limits, bool isFile);
+/// Text given directly, named `name` (`<expr>`). Throws Error(Limit) beyond the limit.
+Source fromText(std::string name, std::string text, bool isFile, const Limits &limits,
+                std::string_view raiseHint = "--max-source-bytes");
+
+/// How a command-line argument names its input.
+enum class ArgumentKind {
+  ExpressionOrFile,  // `-` is standard input; an existing file, or anything that looks like a
+                     // path (`samples/seed`, `model.nabla`, `./m`), is a file; the rest is text
+  File,              // always a file (or `-`)
+};
+/// The input an argument names. A path-like argument that names no file is an Io error that says
+/// so (never an expression that divides `samples` by `seed`).
+Source readArgument(const std::string &argument, ArgumentKind kind, const Limits &limits);
+/// Whether `argument` reads as a path rather than an expression (see ArgumentKind).
+bool looksLikePath(std::string_view argument);
+
+// --- Programs -----------------------------------------------------------------------------------
+
+/// One scalar function to differentiate, evaluate or compile: a bare expression (`f`), a user
+/// function, or the objective. Points into the Program it came from.
+struct Entry {
+  enum class Kind { Expression, Function, Objective };
+  Kind kind = Kind::Function;
+  std::string name;                       // `f`, the function's name, or objectiveName()
+  NodeId value;                           // invalid for an expression that is not a scalar
+  std::vector<const VarGroup *> groups;   // its arguments, or the params of the objective
+  std::vector<NodeId> vars;               // the groups' elements, flattened, in order
+  SourceRange range;                      // its definition
+  bool isObjective() const { return kind == Kind::Objective; }
+};
+
+/// The variables a derivative is taken with respect to, as resolved from names.
+struct Variables {
+  std::vector<NodeId> nodes;
+  std::vector<std::string> names;  // the graph's names of the nodes (`x`, `w[2]`)
+  std::vector<Message> messages;   // warnings: unused names, names given twice
+};
+
+/// Where a statement is and what it declares (for the REPL, which replaces statements by name).
+struct StatementInfo {
+  ast::StmtKind kind = ast::StmtKind::Bare;
+  SourceRange range;
+  std::string name;  // what it declares; empty for an expression and the objective
+  /// For an expression that is a call `f(a, b)`: the callee and its arguments' ranges.
+  std::optional<std::string> callee;
+  std::vector<SourceRange> callArgs;
+};
+
+/// Splits text into statements (parsing them, without lowering). With `allowExpressions`, bare
+/// expressions are statements too. Throws Error (Syntax, Limit) with every parse error.
+std::vector<StatementInfo> parseStatements(const SourceBuffer &buffer, bool allowExpressions,
+                                           const Options &options);
+
+/// A loaded program: the text, the checked and lowered program (its graph grows as derivatives
+/// are built), its warnings. Movable, not copyable. Jobs that build nodes are not thread-safe;
+/// compiled code made from it is.
+class Program {
+public:
+  /// How the text is read.
+  enum class Form {
+    Statements,   // a file: statements only
+    Expression,   // a bare expression or statements (a command-line argument, API text)
+    Session,      // statements and, from `expressionBegin` on, exactly one expression that sees
+                  // their names (the REPL)
+  };
+
+  /// Parses and lowers. Throws Error (Syntax, Semantic, Limit) with all the diagnostics, warnings
+  /// included; on success warnings() has the warnings.
+  static Program load(const Source &source, const Options &options);
+  static Program load(std::shared_ptr<const SourceBuffer> buffer, Form form,
+                      const Options &options, std::uint32_t expressionBegin = 0);
+
+  Program(Program &&) noexcept;
+  Program &operator=(Program &&) noexcept;
+  ~Program();
+
+  const Options &options() const;
+  const SourceBuffer &source() const;
+  const std::shared_ptr<const SourceBuffer> &sourceBuffer() const;
+  const std::vector<Diagnostic> &warnings() const;
+  /// The warnings as the renderer prints them (empty when there are none).
+  std::string renderWarnings(bool color) const;
+  const LoweredProgram &lowered() const;
+  const Graph &graph() const;
+
+  // Entries.
+  /// Every scalar entry: the bare expression alone, or the functions in declaration order and
+  /// then the objective.
+  std::vector<Entry> entries() const;
+  /// Notes for what entries() leaves out: functions (or the expression) whose value is an array.
+  std::vector<Message> skippedEntries() const;
+  /// The entry called `name` (a function before the objective of the same name). Throws
+  /// Error(NotFound), with "did you mean" or the names there are, or when it is not a scalar.
+  Entry entry(std::string_view name) const;
+  /// The only entry. Throws Error(NotFound) when there is none or several (`chooseHint` says how
+  /// to choose: "choose one with --fn NAME").
+  Entry onlyEntry(std::string_view chooseHint) const;
+  std::optional<Entry> objective() const;
+  /// `L`, unless a function has that name: then `loss`, `objective`, `minimize`.
+  std::string objectiveName() const;
+  /// The arguments of an entry's compiled code: its variables; for the objective then every
+  /// input; then any other variable its value reads.
+  std::vector<SymbolId> arguments(const Entry &entry) const;
+  /// Whether `name` names a variable of the entry: an argument, an element, or a variable its
+  /// value reads (an objective's inputs).
+  bool hasVariable(const Entry &entry, std::string_view name) const;
+
+  // Derivatives.
+  /// Resolves names (`x`, an array `w` for all its elements, an element `w[2]`) to variables of
+  /// the entry, in order. A name the entry does not have becomes a fresh variable (its
+  /// derivatives are 0) with a warning naming it (and "did you mean" when one is close); a
+  /// variable named twice is kept once, where it first appears, with a warning. `option` names
+  /// the list in messages ("--wrt", "wrt").
+  Variables resolveVariables(const Entry &entry, const std::vector<std::string> &names,
+                             std::string_view option);
+  /// Value, gradient with respect to `vars` (the entry's own by default) and, when asked, the
+  /// Hessian, simplified per options(). Everything is bounded by limits().maxNodes. Throws
+  /// Error(Limit) before the work when the Hessian would exceed it, naming the entry.
+  Derivatives differentiate(const Entry &entry, const std::vector<NodeId> &vars, bool hessian);
+  Derivatives differentiate(const Entry &entry, bool hessian);
+  /// The value alone, simplified per options() (no derivative built).
+  Derivatives value(const Entry &entry);
+  /// Simplifies roots together (per options(); unchanged when simplification is off).
+  std::vector<NodeId> simplify(const std::vector<NodeId> &roots);
+  /// The nodes reachable from the roots, shared nodes counted once.
+  std::size_t nodeCount(const std::vector<NodeId> &roots) const;
+
+  // Outputs (values of any shape: definitions and reports).
+  /// The definitions and reports called `names` (all definitions when empty), in order. Throws
+  /// Error(NotFound) with "did you mean".
+  std::vector<const NamedValue *> outputs(const std::vector<std::string> &names) const;
+
+  /// The program's internals, for the driver's own files.
+  struct Impl;
+  Impl &impl() { return *impl_; }
+  const Impl &impl() const { return *impl_; }
+
+private:
+  explicit Program(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Every built-in function's name and the language's keywords (completion, "did you mean").
+const std::vector<std::string> &builtinNames();
+const std::vector<std::string> &keywords();
+
+// --- The interpreter and the printer ------------------------------------------------------------
+
+/// The roots' values by the reference interpreter, given one value per graph symbol.
+std::vector<double> evaluate(const Program &program, const std::vector<NodeId> &roots,
+                             std::span<const double> symbolValues);
+
+/// Why the value or a gradient entry of `d` is not finite for these argument values (one per
+/// `args`, the others NaN): the first node of the graph, in evaluation order, whose value is not
+/// finite, printed as nabla text (or as its operation with its operands' values when long), and
+/// whether it belongs to the value or only to the gradient. Empty when every value is finite.
+std::optional<std::string> explainNonFinite(const Program &program, const Derivatives &d,
+                                            std::span<const SymbolId> args,
+                                            std::span<const double> argValues);
+
+/// One self-contained expression per root, as nabla text. Throws Error(Limit) when the text of
+/// all of them would exceed 128 MiB (a DAG can stand for an exponentially larger tree), naming
+/// `what` ("the derivatives of 'f'").
+std::vector<std::string> printExprs(const Program &program, const std::vector<NodeId> &roots,
+                                    const std::string &what);
+/// `label = EXPR` per root (`EXPR` for an empty label), one per line, naming the subexpressions
+/// the roots share once, after `where`, when that makes the whole shorter.
+std::string printRoots(const Program &program, const std::vector<std::string> &labels,
+                       const std::vector<NodeId> &roots);
+/// Graphviz DOT of everything the roots reach, the roots labelled.
+std::string printDot(const Program &program, const std::vector<NodeId> &roots,
+                     const std::vector<std::string> &rootNames);
+
+// --- The JIT ------------------------------------------------------------------------------------
+
+/// Compiled code: value, value+gradient (one fused call), Hessian and the batched kernels, as
+/// plain function pointers behind a handle that owns them (compiler/jit/compiled_function.h).
+using Code = jit::CompiledFunction;
+/// Compiled outputs: any roots as one array-valued function (one call computes them all) of
+/// params and per-row inputs, and their means over rows of data.
+using Outputs = jit::CompiledOutputs;
+using TableRows = jit::TableRows;
+
+struct JitOptions {
+  enum class Tier {
+    FirstOnly,  // nabla's baseline code (or LLVM at O0), ready at once: a few calls (eval, REPL)
+    Optimized,  // LLVM at optLevel, compiled in the calling thread before compile() returns
+    Tiered,     // the first tier at once, the optimized one in the background, swapped in
+  };
+  Tier tier = Tier::Tiered;
+  int optLevel = 2;      // 0..3
+  bool fastMath = false;
+  unsigned threads = 0;  // of batched kernels (0: one per hardware thread)
+};
+
+/// What one compile() makes.
+struct CodeOptions {
+  /// The batched kernels over rows of the arguments that are not differentiated.
+  bool batched = false;
+  /// Instead of the Jit's level (0..3), for this code.
+  std::optional<int> optLevel;
+};
+
+/// An LLVM ORC session and the code compiled in it. Thread-safe: compile() may run on several
+/// threads at once.
+class Jit {
+public:
+  /// Throws Error(Internal) when LLVM cannot set up the JIT for this host. An optLevel outside
+  /// 0..3 is a bug of the caller (Internal): front ends check their own input first.
+  explicit Jit(const JitOptions &options = {});
+  ~Jit();
+  Jit(const Jit &) = delete;
+  Jit &operator=(const Jit &) = delete;
+
+  const JitOptions &options() const;
+  /// `d` as a function of `args` (the first d.grad.size() are the differentiated ones, in order;
+  /// the rest are read, like an objective's inputs). `name` names it in messages. Throws
+  /// Error(Internal).
+  Code compile(const Program &program, std::string_view name, std::span<const SymbolId> args,
+               const Derivatives &d, const CodeOptions &options = {});
+  /// `roots` as one array-valued function of `args`, of which the first `paramCount` are the
+  /// same for every row (params) and the rest are read per row (with options.batched, their
+  /// means over rows). Throws Error(Internal).
+  Outputs compileOutputs(const Program &program, std::string_view name,
+                         std::span<const SymbolId> args, std::size_t paramCount,
+                         std::span<const NodeId> roots, const CodeOptions &options = {});
+  /// Whether the first tier is nabla's baseline code generator (for `:time`'s column).
+  bool baselineFirstTier() const;
+  /// Stops the background compilation (a process-wide Jit calls it before the process exits).
+  void stopBackground();
+  /// Compiles and runs a small function once (LLVM's lazily made static state exists after it;
+  /// see jit::warmUp).
+  void warmUp();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The optimized LLVM IR (with `assembly`, the host's assembly) of an entry's value entry point
+/// (with `grad`, value and gradient) over `arguments(entry)`, as the JIT compiles it for this
+/// machine. Throws Error (Limit, Internal).
+std::string entryPointCode(Program &program, const Entry &entry, bool grad, bool assembly,
+                           int optLevel, bool fastMath);
+
+// --- Libraries (ahead of time) ------------------------------------------------------------------
+
+struct LibraryOptions {
+  enum class Emit { SharedLibrary, Object, Assembly, LlvmIr };
+  Emit emit = Emit::SharedLibrary;
+  /// The library's file name (its soname: `libseed.so`); the module's name (`seed`: header
+  /// guard, macros) is derived from it.
+  std::string fileName = "libmodule.so";
+  bool hessian = true;
+  int optLevel = 2;
+  bool fastMath = false;
+  /// The C compiler driver that links: its words (`ccache gcc`), and where they came from for
+  /// messages (`$CC`). Empty: $CC, else `cc`.
+  std::vector<std::string> linker;
+  std::string linkerOrigin;
+};
+
+/// A compiled library: its bytes, and what it can still write. It refers to the Program it was
+/// made from, which must outlive it.
+class Library {
+public:
+  Library(Library &&) noexcept;
+  Library &operator=(Library &&) noexcept;
+  ~Library();
+  const std::string &bytes() const;
+  /// Notes: functions left out (an array value, a variable that is not an argument).
+  const std::vector<Message> &messages() const;
+  /// The C header that declares the library, naming itself `headerName` in its comment.
+  std::string header(const std::string &headerName) const;
+
+  struct Impl;
+
+private:
+  friend Library compileLibrary(Program &, const LibraryOptions &);
+  explicit Library(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A program's scalar functions and its objective, ahead of time (docs/aot.md). Throws Error:
+/// Semantic (nothing to export; a name that cannot be a C symbol, located at its definition),
+/// Limit (a Hessian beyond the node limit; "--no-hessian leaves the Hessians out"), Io (the C
+/// compiler driver missing or failing, with its output), Internal.
+Library compileLibrary(Program &program, const LibraryOptions &options);
+
+}  // namespace nabla::driver

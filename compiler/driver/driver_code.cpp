@@ -1,0 +1,295 @@
+// The driver's code: the JIT (in-process code), an entry point's IR or assembly, and libraries
+// compiled ahead of time.
+#include "driver/driver.h"
+
+#include "driver/program_impl.h"
+
+#include "jit/aot.h"
+#include "jit/session.h"
+
+#include <cctype>
+#include <cstdlib>
+#include <set>
+
+namespace nabla::driver {
+
+namespace {
+
+jit::OptLevel optLevelOf(int level) {
+  switch (level) {
+  case 0: return jit::OptLevel::O0;
+  case 1: return jit::OptLevel::O1;
+  case 2: return jit::OptLevel::O2;
+  case 3: return jit::OptLevel::O3;
+  default: break;
+  }
+  throw Error(ErrorKind::Internal,
+              "optimization level " + std::to_string(level) + " is not one of 0, 1, 2, 3");
+}
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+/// Runs `make`, turning the code generator's and LLVM's exceptions into Error(Internal) that say
+/// what was being compiled.
+template <class Make> auto internalOnFailure(const std::string &what, Make &&make) {
+  try {
+    return make();
+  } catch (const codegen::CodegenError &e) {
+    throw Error(ErrorKind::Internal, "cannot compile " + what + ": " + e.what());
+  } catch (const jit::JitError &e) {
+    throw Error(ErrorKind::Internal, "cannot compile " + what + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+// --- The JIT ------------------------------------------------------------------------------------
+
+struct Jit::Impl {
+  JitOptions options;
+  std::unique_ptr<jit::Session> session;
+};
+
+Jit::Jit(const JitOptions &options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  jit::SessionOptions s;
+  s.optLevel = optLevelOf(options.optLevel);
+  s.threads = options.threads;
+  switch (options.tier) {
+  case JitOptions::Tier::FirstOnly: s.optimizeInBackground = false; break;
+  case JitOptions::Tier::Optimized: s.tiered = false; break;
+  case JitOptions::Tier::Tiered: break;
+  }
+  try {
+    impl_->session = std::make_unique<jit::Session>(s);
+  } catch (const jit::JitError &e) {
+    throw Error(ErrorKind::Internal, std::string("cannot start the JIT: ") + e.what());
+  }
+}
+
+Jit::~Jit() = default;
+
+const JitOptions &Jit::options() const { return impl_->options; }
+
+namespace {
+
+jit::FunctionOptions functionOptions(const JitOptions &jit, const CodeOptions &options) {
+  jit::FunctionOptions fo;
+  fo.fastMath = jit.fastMath;
+  fo.batched = options.batched;
+  if (options.optLevel) fo.optLevel = optLevelOf(*options.optLevel);
+  return fo;
+}
+
+}  // namespace
+
+Code Jit::compile(const Program &program, std::string_view name, std::span<const SymbolId> args,
+                  const Derivatives &d, const CodeOptions &options) {
+  const jit::FunctionOptions fo = functionOptions(impl_->options, options);
+  return internalOnFailure(quoted(name) + " of " + quoted(program.source().name()), [&] {
+    return jit::compileFunction(*impl_->session, program.graph(), name, args, d, fo);
+  });
+}
+
+Outputs Jit::compileOutputs(const Program &program, std::string_view name,
+                            std::span<const SymbolId> args, std::size_t paramCount,
+                            std::span<const NodeId> roots, const CodeOptions &options) {
+  const jit::FunctionOptions fo = functionOptions(impl_->options, options);
+  return internalOnFailure(quoted(name) + " of " + quoted(program.source().name()), [&] {
+    return jit::compileOutputs(*impl_->session, program.graph(), name, args, paramCount, roots, fo);
+  });
+}
+
+bool Jit::baselineFirstTier() const { return impl_->session->baselineFirstTier(); }
+
+void Jit::stopBackground() { impl_->session->stopBackground(); }
+
+void Jit::warmUp() {
+  internalOnFailure(std::string("the warm-up function"), [&] {
+    jit::warmUp(*impl_->session);
+    return 0;
+  });
+}
+
+std::string entryPointCode(Program &program, const Entry &entry, bool grad, bool assembly,
+                           int optLevel, bool fastMath) {
+  std::vector<SymbolId> args = program.arguments(entry);
+  Derivatives d = grad ? program.differentiate(entry, false) : program.value(entry);
+  jit::AotOptions options;
+  options.optLevel = optLevelOf(optLevel);
+  options.emit.fastMath = fastMath;
+  return internalOnFailure(quoted(entry.name), [&] {
+    return jit::entryPointCode(program.graph(), entry.name, args, d, grad, assembly, options);
+  });
+}
+
+// --- Libraries ----------------------------------------------------------------------------------
+
+struct Library::Impl {
+  std::string bytes;
+  std::vector<Message> messages;
+  jit::AotModule module;
+  jit::AotOptions options;
+  std::string fileName;
+};
+
+Library::Library(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Library::Library(Library &&) noexcept = default;
+Library &Library::operator=(Library &&) noexcept = default;
+Library::~Library() = default;
+const std::string &Library::bytes() const { return impl_->bytes; }
+const std::vector<Message> &Library::messages() const { return impl_->messages; }
+std::string Library::header(const std::string &headerName) const {
+  return jit::cHeader(impl_->module, headerName, impl_->fileName, impl_->options);
+}
+
+namespace {
+
+std::string baseName(const std::string &path) {
+  std::size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+/// `seed` for libseed.so, libseed.so.1, seed.o, seed.s or seed.ll.
+std::string moduleName(const std::string &fileName) {
+  std::string name = baseName(fileName);
+  if (std::size_t so = name.find(".so"); so != std::string::npos && so > 0)
+    name = name.substr(0, so);
+  else if (std::size_t dot = name.rfind('.'); dot != std::string::npos && dot > 0)
+    name = name.substr(0, dot);
+  if (name.size() > 3 && name.rfind("lib", 0) == 0) name = name.substr(3);
+  return name.empty() ? "module" : name;
+}
+
+/// The words of $CC (`ccache gcc` is two), or `cc` when it is unset or blank.
+jit::LinkOptions linkOptions(const LibraryOptions &options) {
+  jit::LinkOptions link;
+  if (!options.linker.empty()) {
+    link.driver = options.linker;
+    link.driverOrigin = options.linkerOrigin;
+    return link;
+  }
+  const char *cc = std::getenv("CC");
+  std::vector<std::string> words;
+  std::string word;
+  for (const char *p = cc ? cc : ""; *p; ++p) {
+    if (std::isspace(static_cast<unsigned char>(*p))) {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += *p;
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  if (!words.empty()) {
+    link.driver = std::move(words);
+    link.driverOrigin = "$CC";
+  }
+  return link;
+}
+
+std::string sourceText(const SourceBuffer &buffer, SourceRange range) {
+  if (!range.valid() || range.end > buffer.text().size()) return {};
+  return buffer.text().substr(range.begin, range.end - range.begin);
+}
+
+/// The first variable `value` reads that is not in `allowed`, if any.
+std::optional<std::string> foreignVariable(const Graph &graph, NodeId value,
+                                           const std::set<SymbolId> &allowed) {
+  for (NodeId id : graph.reachable({value}))
+    if (graph[id].op == Op::Var && !allowed.count(graph[id].symbol))
+      return graph.symbolName(graph[id].symbol);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Library compileLibrary(Program &program, const LibraryOptions &options) {
+  const LoweredProgram &lowered = program.lowered();
+  const Graph &graph = program.graph();
+  const SourceBuffer &buffer = program.source();
+  auto impl = std::make_unique<Library::Impl>();
+  impl->fileName = baseName(options.fileName);
+  jit::AotModule &module = impl->module;
+  module.graph = &graph;
+  module.name = moduleName(options.fileName);
+  module.source = buffer.name();
+
+  for (const FunctionEntry &fn : lowered.functions) {
+    if (!fn.result.shape.isScalar() || fn.result.elems.size() != 1) {
+      impl->messages.push_back(
+          {Severity::Note, "skipping " + quoted(fn.name) + ": its value has shape " +
+                               toString(fn.result.shape) +
+                               ", and a library exports scalar functions only"});
+      continue;
+    }
+    std::set<SymbolId> allowed;
+    for (const VarGroup &g : fn.args) allowed.insert(g.symbols.begin(), g.symbols.end());
+    if (std::optional<std::string> other = foreignVariable(graph, fn.result.elems[0], allowed)) {
+      impl->messages.push_back(
+          {Severity::Note, "skipping " + quoted(fn.name) + ": it reads " + quoted(*other) +
+                               ", which is not one of its arguments, so it cannot be called on "
+                               "its own"});
+      continue;
+    }
+    jit::AotFunction f;
+    f.name = fn.name;
+    f.args = fn.args;
+    f.d = program.differentiate(program.entry(fn.name), options.hessian);
+    f.definition = sourceText(buffer, fn.range);
+    // Diagnostics about the exported name point at the name (the definition starts with it).
+    f.range = f.definition.rfind(fn.name, 0) == 0
+                  ? SourceRange::of(fn.range.begin,
+                                    fn.range.begin + static_cast<std::uint32_t>(fn.name.size()))
+                  : fn.range;
+    module.functions.push_back(std::move(f));
+  }
+  if (std::optional<Entry> objective = program.objective()) {
+    jit::AotObjective o;
+    o.maximize = lowered.objective->maximize;
+    o.params = lowered.params;
+    o.inputs = lowered.inputs;
+    o.d = program.differentiate(*objective, options.hessian);
+    o.range = lowered.objective->range;
+    o.definition = sourceText(buffer, o.range);
+    module.objective = std::move(o);
+  }
+  if (module.functions.empty() && !module.objective) {
+    Diagnostic d;
+    d.message = quoted(buffer.name()) +
+                " has no scalar function and no objective: the library would be empty";
+    for (const Message &m : impl->messages) d.notes.push_back({SourceRange{}, m.text});
+    throw Error(ErrorKind::Semantic, program.sourceBuffer(), {d});
+  }
+
+  // Names that cannot be C symbols, reported where their functions are defined.
+  if (std::vector<jit::AotNameProblem> problems = jit::checkExportedNames(module);
+      !problems.empty()) {
+    std::vector<Diagnostic> diagnostics;
+    for (const jit::AotNameProblem &p : problems) {
+      Diagnostic d;
+      d.range = p.range;
+      d.message = p.message;
+      if (!p.otherNote.empty()) d.notes.push_back({p.otherRange, p.otherNote});
+      diagnostics.push_back(std::move(d));
+    }
+    throw Error(ErrorKind::Semantic, program.sourceBuffer(), std::move(diagnostics));
+  }
+
+  impl->options.optLevel = optLevelOf(options.optLevel);
+  impl->options.emit.fastMath = options.fastMath;
+  const std::string what = quoted(buffer.name());
+  try {
+    jit::AotEmitKind kind = jit::AotEmitKind::Object;
+    if (options.emit == LibraryOptions::Emit::Assembly) kind = jit::AotEmitKind::Assembly;
+    if (options.emit == LibraryOptions::Emit::LlvmIr) kind = jit::AotEmitKind::LlvmIr;
+    impl->bytes = internalOnFailure(what, [&] { return jit::emitAot(module, impl->options, kind); });
+    if (options.emit == LibraryOptions::Emit::SharedLibrary)
+      impl->bytes = jit::linkSharedLibrary(impl->bytes, impl->fileName, linkOptions(options));
+  } catch (const jit::AotError &e) {
+    throw Error(ErrorKind::Io, e.what());
+  }
+  return Library(std::move(impl));
+}
+
+}  // namespace nabla::driver

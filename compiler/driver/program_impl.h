@@ -1,0 +1,19 @@
+// The inside of driver::Program, shared by the driver's own files (never included elsewhere).
+#pragma once
+
+#include "driver/driver.h"
+
+namespace nabla::driver {
+
+struct Program::Impl {
+  Options options;
+  CompileOptions compile;  // options, as the stages take them
+  std::shared_ptr<const SourceBuffer> buffer;
+  std::vector<Diagnostic> warnings;
+  LoweredProgram lowered;
+};
+
+/// The stages' options for `options` (a bare expression allowed or not).
+CompileOptions compileOptionsOf(const Options &options, bool allowBare);
+
+}  // namespace nabla::driver
