@@ -20,8 +20,89 @@ namespace {
 
 using K = OwnOption::Kind;
 
+template <class... F> struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F> Overloaded(F...) -> Overloaded<F...>;
+
+std::string listed(const std::vector<std::string> &items) {
+  std::string out;
+  for (const std::string &item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+bool hasOption(const std::string &optimizer, std::string_view option) {
+  const std::vector<std::string_view> options = optim::options(optimizer);
+  return std::find(options.begin(), options.end(), option) != options.end();
+}
+
+/// One option per hyperparameter of the optimizers' table: `--` and torch's name with `-` for `_`
+/// (fit::settingFlag), its help and the optimizers that have it.
+std::vector<OwnOption> hyperparameterOptions() {
+  struct Texts {
+    std::string flag, help;
+  };
+  // Made once, complete before the options view them.
+  static const std::vector<Texts> kTexts = [] {
+    std::vector<Texts> out;
+    for (const optim::HyperInfo &p : optim::hyperparameters()) {
+      std::vector<std::string> have, lack;
+      for (const std::string &o : optim::names()) (hasOption(o, p.name) ? have : lack).push_back(o);
+      const std::string who = lack.empty()                  ? "all"
+                              : lack.size() < have.size() ? "all but " + listed(lack)
+                                                          : listed(have);
+      out.push_back({fit::settingFlag(p.name), std::string(p.help) + " (" + who + ")"});
+    }
+    return out;
+  }();
+  std::vector<OwnOption> out;
+  for (std::size_t k = 0; k < kTexts.size(); ++k) {
+    const optim::HyperInfo &p = optim::hyperparameters()[k];
+    const bool flag = std::holds_alternative<std::optional<bool> optim::Hyper::*>(p.field);
+    out.push_back({kTexts[k].flag, flag ? K::Flag : K::Value, p.placeholder, kTexts[k].help,
+                   k == 0 ? "hyperparameters (torch.optim's names, - for _; defaults below)" : ""});
+  }
+  return out;
+}
+
+/// torch's defaults of each optimizer, its options in the order of torch's constructor, in lines
+/// of at most 100 columns.
+std::string defaultsHelp() {
+  std::string out = "\ndefaults (torch.optim's):\n";
+  for (const std::string &name : optim::names()) {
+    const optim::Hyper d = optim::defaults(name);
+    std::string line = "  " + name + std::string(name.size() < 10 ? 10 - name.size() : 1, ' ');
+    const std::size_t indent = line.size();
+    bool first = true;
+    for (std::string_view option : optim::options(name)) {
+      const auto all = optim::hyperparameters();
+      const optim::HyperInfo &p = *std::find_if(
+          all.begin(), all.end(), [&](const optim::HyperInfo &i) { return i.name == option; });
+      const std::string item = std::string(option) + " " + fit::hyperText(d, p).value_or("");
+      if (!first) line += ",";
+      if (!first && line.size() + 1 + item.size() > 100) {
+        out += line + "\n";
+        line = std::string(indent, ' ');
+      } else if (!first) {
+        line += " ";
+      }
+      line += item;
+      first = false;
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::vector<OwnOption> joined(std::vector<OwnOption> a, const std::vector<OwnOption> &b,
+                              const std::vector<OwnOption> &c) {
+  a.insert(a.end(), b.begin(), b.end());
+  a.insert(a.end(), c.begin(), c.end());
+  return a;
+}
+
 const std::vector<OwnOption> &fitOptions() {
-  static const std::vector<OwnOption> kOptions = withLimitOptions({
+  static const std::vector<OwnOption> kOptions = withLimitOptions(joined({
       {"--data", K::Value, "FILE.csv",
        "the data: a header row of column names, one row per example", "data and batches"},
       {"--batch", K::Value, "M",
@@ -41,30 +122,10 @@ const std::vector<OwnOption> &fitOptions() {
       {"--optimizer", K::Value, "NAME",
        "sgd, adagrad, rmsprop, adadelta, adam (default), nadam, adamw, lbfgs or newton",
        "optimizer"},
-      {"--lr", K::Value, "LR", "learning rate (default: the optimizer's, as torch.optim)"},
       {"--schedule", K::Value, "S", "constant, inv_sqrt, step[:N[:GAMMA]] or cosine[:ETA_MIN]"},
       {"--average", K::Flag, "", "also the averaged iterate sum(lr_k x_k) / sum(lr_k)"},
       {"--tol", K::Value, "G", "stop after a step whose gradient norm is at most G"},
-      {"--momentum", K::Value, "M", "sgd, rmsprop",
-       "hyperparameters (torch.optim's names, - for _)"},
-      {"--dampening", K::Value, "D", "sgd"},
-      {"--nesterov", K::Flag, "", "sgd"},
-      {"--weight-decay", K::Value, "W", "all but lbfgs and newton"},
-      {"--lr-decay", K::Value, "D", "adagrad"},
-      {"--initial-accumulator-value", K::Value, "V", "adagrad"},
-      {"--eps", K::Value, "E", "adagrad, rmsprop, adadelta, adam, nadam, adamw"},
-      {"--alpha", K::Value, "A", "rmsprop"},
-      {"--centered", K::Flag, "", "rmsprop"},
-      {"--rho", K::Value, "R", "adadelta"},
-      {"--betas", K::Value, "B1,B2", "adam, nadam, adamw (e.g. 0.9,0.999)"},
-      {"--amsgrad", K::Flag, "", "adam, adamw"},
-      {"--momentum-decay", K::Value, "D", "nadam"},
-      {"--max-iter", K::Value, "N", "lbfgs, newton: inner iterations per step"},
-      {"--max-eval", K::Value, "N", "lbfgs: evaluations per step"},
-      {"--tolerance-grad", K::Value, "G", "lbfgs, newton"},
-      {"--tolerance-change", K::Value, "C", "lbfgs"},
-      {"--history-size", K::Value, "N", "lbfgs"},
-      {"--line-search", K::Value, "NAME", "lbfgs, newton: none or strong_wolfe"},
+   }, hyperparameterOptions(), {
       {"--init", K::Value, "PARAMS.json", "start from these params (a -o file, or {\"w\": ...})",
        "files"},
       {"--output", K::Value, "PARAMS.json",
@@ -76,7 +137,7 @@ const std::vector<OwnOption> &fitOptions() {
        "checkpoint at the end, on Ctrl-C and at epoch ends (at most every 30 s)"},
       {"--checkpoint-every", K::Value, "K", "checkpoint every K steps instead"},
       {"--resume", K::Value, "FILE", "continue a run from its checkpoint, exactly"},
-   });
+   }));
   return kOptions;
 }
 
@@ -124,7 +185,7 @@ std::string_view fitDetails() {
       "Ctrl-C writes a checkpoint (--checkpoint, else MODEL's name + .checkpoint) and exits with\n"
       "status 130; --resume continues it as if it had never stopped. docs/fit.md has the details.\n"
       "\noptions:\n" +
-      ownOptionsHelp(fitOptions(), true);
+      ownOptionsHelp(fitOptions(), true) + defaultsHelp();
   return text;
 }
 
@@ -138,13 +199,13 @@ int runFit(Invocation &inv) {
   optim::Hyper &h = s.hyper;
   // Reads the option's value when it was given; false after a usage error.
   bool ok = true;
-  auto number = [&](const char *name, std::optional<double> &into) {
+  auto number = [&](const std::string &name, std::optional<double> &into) {
     if (const std::string *v = a.get(name)) {
       into = numberOption(inv, name, *v);
       ok = ok && into.has_value();
     }
   };
-  auto integer = [&](const char *name, std::optional<int> &into) {
+  auto integer = [&](const std::string &name, std::optional<int> &into) {
     if (const std::string *v = a.get(name)) {
       std::optional<std::size_t> n = countOption(inv, name, *v, true);
       if (n && *n > 1000000000) {
@@ -155,11 +216,26 @@ int runFit(Invocation &inv) {
       ok = ok && n.has_value();
     }
   };
-  auto flag = [&](const char *name, std::optional<bool> &into) {
+  auto flag = [&](const std::string &name, std::optional<bool> &into) {
     if (const std::string *v = a.get(name)) {
       into = boolOption(inv, name, *v);
       ok = ok && into.has_value();
     }
+  };
+  auto pair = [&](const std::string &name, std::optional<std::array<double, 2>> &into) {
+    if (const std::string *v = a.get(name)) {
+      const std::size_t comma = v->find(',');
+      std::optional<double> first, second;
+      if (comma == std::string::npos)
+        usageError(inv, "option '" + name + "' needs two numbers, e.g. " + name + " 0.9,0.999");
+      else if ((first = numberOption(inv, name, v->substr(0, comma))))
+        second = numberOption(inv, name, v->substr(comma + 1));
+      if (first && second) into = std::array<double, 2>{*first, *second};
+      ok = ok && into.has_value();
+    }
+  };
+  auto text = [&](const std::string &name, std::optional<std::string> &into) {
+    if (const std::string *v = a.get(name)) into = *v;
   };
   auto count = [&](const char *name, auto &into, bool allowZero = false) {
     if (const std::string *v = a.get(name)) {
@@ -175,40 +251,10 @@ int runFit(Invocation &inv) {
   };
 
   if (const std::string *v = a.get("--optimizer")) s.optimizer = *v;
-  number("--lr", h.lr);
-  number("--momentum", h.momentum);
-  number("--dampening", h.dampening);
-  flag("--nesterov", h.nesterov);
-  number("--weight-decay", h.weight_decay);
-  number("--lr-decay", h.lr_decay);
-  number("--initial-accumulator-value", h.initial_accumulator_value);
-  number("--eps", h.eps);
-  number("--alpha", h.alpha);
-  flag("--centered", h.centered);
-  number("--rho", h.rho);
-  if (const std::string *v = a.get("--betas")) {
-    std::size_t comma = v->find(',');
-    std::optional<double> b1, b2;
-    if (comma == std::string::npos) {
-      usageError(inv, "option '--betas' needs two numbers, e.g. --betas 0.9,0.999");
-      ok = false;
-    } else {
-      b1 = numberOption(inv, "--betas", v->substr(0, comma));
-      if (b1) b2 = numberOption(inv, "--betas", v->substr(comma + 1));
-      if (b1 && b2)
-        h.betas = std::array<double, 2>{*b1, *b2};
-      else
-        ok = false;
-    }
-  }
-  flag("--amsgrad", h.amsgrad);
-  number("--momentum-decay", h.momentum_decay);
-  integer("--max-iter", h.max_iter);
-  integer("--max-eval", h.max_eval);
-  number("--tolerance-grad", h.tolerance_grad);
-  number("--tolerance-change", h.tolerance_change);
-  integer("--history-size", h.history_size);
-  if (const std::string *v = a.get("--line-search")) h.line_search = *v;
+  // Each hyperparameter from its option, read by the type of its field in Hyper.
+  const Overloaded read{number, integer, flag, pair, text};
+  for (const optim::HyperInfo &p : optim::hyperparameters())
+    std::visit([&](auto field) { read(fit::settingFlag(p.name), h.*field); }, p.field);
   if (const std::string *v = a.get("--schedule")) s.schedule = *v;
   count("--batch", s.batch);
   s.shuffle = !flagValue("--in-order");
@@ -258,12 +304,10 @@ int runFit(Invocation &inv) {
   {
     std::vector<std::string> names = optim::names();
     if (std::find(names.begin(), names.end(), s.optimizer) == names.end()) {
-      std::string list;
-      for (const std::string &n : names) list += (list.empty() ? "" : ", ") + n;
       std::string close = closestName(s.optimizer, names);
       return usageError(inv, "unknown optimizer '" + s.optimizer + "'" +
                                  (close.empty() ? "" : " (did you mean '" + close + "'?)") +
-                                 "; the optimizers are " + list);
+                                 "; the optimizers are " + listed(names));
     }
   }
 

@@ -27,6 +27,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace nabla::optim {
@@ -68,6 +69,22 @@ struct Hyper {
   std::optional<double> tolerance_change;
   std::optional<int> history_size;
   std::optional<std::string> line_search;  // "none" or "strong_wolfe"
+};
+
+/// Where a hyperparameter lives in Hyper, by the type of its value: a number, a count, a flag,
+/// the pair betas, a name (line_search).
+using HyperField = std::variant<std::optional<double> Hyper::*, std::optional<int> Hyper::*,
+                                std::optional<bool> Hyper::*,
+                                std::optional<std::array<double, 2>> Hyper::*,
+                                std::optional<std::string> Hyper::*>;
+
+/// One hyperparameter of the table that make(), options(), defaults(), `nabla fit`'s options and
+/// its checkpoints read (runtime/optim/registry.cpp).
+struct HyperInfo {
+  std::string_view name;         // torch's keyword (line_search is torch's line_search_fn)
+  HyperField field;
+  std::string_view placeholder;  // its value in usage text ("LR", "B1,B2"); empty for a flag
+  std::string_view help;         // what it does, in a few words
 };
 
 /// What the last step() saw, for logs: the loss and the norm of the raw gradient (before weight
@@ -128,6 +145,17 @@ protected:
 NABLA_API std::unique_ptr<Optimizer> make(std::string_view name, std::size_t size,
                                           const Hyper &hyper = {});
 NABLA_API std::vector<std::string> names();
+
+/// Every hyperparameter of every optimizer, in Hyper's order.
+NABLA_API std::span<const HyperInfo> hyperparameters();
+/// The options of an optimizer of names(), in the order of torch's constructor arguments
+/// ("sgd": lr, momentum, dampening, weight_decay, nesterov). Throws Error::Kind::Argument for an
+/// unknown name, as make() does.
+NABLA_API std::vector<std::string_view> options(std::string_view optimizer);
+/// torch's defaults (2.x) for an optimizer: each of its options set. L-BFGS's max_eval is
+/// computed as torch does, max_iter * 5 / 4 rounded down (25); make() computes it from the
+/// max_iter it is given. make() takes these for the options its Hyper leaves unset.
+NABLA_API Hyper defaults(std::string_view optimizer);
 
 /// Learning-rate schedules: the rate for step k (0-based) of epoch e from the base rate.
 ///   constant   lr

@@ -5,6 +5,7 @@
 #include <llvm/Support/JSON.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -35,6 +36,16 @@ llvm::json::Array hexArray(std::span<const double> values) {
   llvm::json::Array a;
   for (double v : values) a.push_back(hexFloat(v));
   return a;
+}
+
+/// A setting's key. Checkpoints written before the keys were torch's names and plain words spelled
+/// them as `nabla fit` flags (`--weight-decay`, `--in-order`): read as `weight_decay`, `in_order`.
+std::string settingKey(std::string key) {
+  if (key.rfind("--", 0) == 0) {
+    key.erase(0, 2);
+    std::replace(key.begin(), key.end(), '-', '_');
+  }
+  return key;
 }
 
 /// Reads the body's fields, each failure naming the field.
@@ -104,7 +115,7 @@ private:
 
 std::string checkpointText(const Checkpoint &c) {
   llvm::json::Object settings;
-  for (const auto &[flag, value] : c.settings) settings[flag] = value;
+  for (const auto &[key, value] : c.settings) settings[key] = value;
   llvm::json::Object state;
   for (const auto &[key, values] : c.state) state[key] = hexArray(values);
   llvm::json::Object body{
@@ -175,7 +186,7 @@ Checkpoint parseCheckpoint(const std::string &path, const std::string &text) {
   for (const auto &[key, value] : r.object("settings")) {
     auto s = value.getAsString();
     if (!s) r.fail("settings");
-    c.settings[key.str()] = s->str();
+    c.settings[settingKey(key.str())] = s->str();
   }
   c.step = r.integer("step");
   c.params = r.numbers("params");

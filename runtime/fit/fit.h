@@ -18,6 +18,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nabla::fit {
@@ -153,7 +154,7 @@ void standardize(Dataset &data, const std::vector<ArrayInfo> &inputs,
 void applyScaling(Dataset &data, const std::vector<ArrayInfo> &inputs,
                   const std::map<std::string, std::vector<data::Scaling>> &scaling);
 
-/// What decides a run's trajectory: checked against a checkpoint on --resume, by flag.
+/// What decides a run's trajectory: checked against a checkpoint on --resume, setting by setting.
 struct Settings {
   std::string optimizer = "adam";
   optim::Hyper hyper;
@@ -165,9 +166,17 @@ struct Settings {
   unsigned threads = 0;
   std::vector<std::string> standardize; // inputs
 };
-/// Each setting as flag -> text, for the checkpoint and for messages (`--lr` -> `0.05`). run()
-/// adds `--jit`, the code the model runs on (Model::optimized).
+/// Each setting as key -> text, for the checkpoint and for messages: the hyperparameters given,
+/// under torch's names (`lr` -> `0.05`, `betas` -> `0.9,0.999`), and `optimizer`, `schedule`,
+/// `batch`, `in_order`, `seed`, `average`, `threads`, `standardize`. run() adds `jit`, the code
+/// the model runs on (Model::optimized).
 std::map<std::string, std::string> describeSettings(const Settings &settings);
+/// A hyperparameter's value in `hyper` as settings text (numbers as formatNumber writes them,
+/// `0.9,0.999`, `true`, `strong_wolfe`), or nothing when it is not set.
+std::optional<std::string> hyperText(const optim::Hyper &hyper, const optim::HyperInfo &info);
+/// The `nabla fit` option of a setting: `--` and its key with `-` for `_` (`weight_decay` ->
+/// `--weight-decay`, `in_order` -> `--in-order`).
+std::string settingFlag(std::string_view key);
 
 struct RunOptions {
   Settings settings;

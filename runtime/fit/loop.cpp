@@ -19,8 +19,6 @@ double seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-std::string optionalText(const std::optional<double> &v) { return formatNumber(*v); }
-
 /// Thrown out of the optimizer's closure at the first non-finite loss or gradient entry.
 struct NonFiniteStop {};
 
@@ -173,12 +171,12 @@ void check(const std::map<std::string, std::string> &mine,
   std::string differences;
   std::map<std::string, std::string> all = mine;
   all.insert(theirs.begin(), theirs.end());
-  for (const auto &[flag, unused] : all) {
-    auto a = mine.find(flag), b = theirs.find(flag);
+  for (const auto &[key, unused] : all) {
+    auto a = mine.find(key), b = theirs.find(key);
     std::string now = a == mine.end() ? "not given" : a->second;
     std::string then = b == theirs.end() ? "not given" : b->second;
     if (now != then)
-      differences += "\n  " + flag + ": " + then + " in the checkpoint, " + now + " now";
+      differences += "\n  " + settingFlag(key) + ": " + then + " in the checkpoint, " + now + " now";
   }
   if (!differences.empty())
     throw FitError("cannot resume from '" + path +
@@ -189,48 +187,46 @@ void check(const std::map<std::string, std::string> &mine,
 
 } // namespace
 
+std::optional<std::string> hyperText(const optim::Hyper &hyper, const optim::HyperInfo &info) {
+  struct Text {
+    std::string operator()(double v) const { return formatNumber(v); }
+    std::string operator()(int v) const { return std::to_string(v); }
+    std::string operator()(bool v) const { return v ? "true" : "false"; }
+    std::string operator()(const std::array<double, 2> &v) const {
+      return formatNumber(v[0]) + "," + formatNumber(v[1]);
+    }
+    std::string operator()(const std::string &v) const { return v; }
+  };
+  return std::visit(
+      [&](auto field) -> std::optional<std::string> {
+        const auto &value = hyper.*field;
+        if (!value) return std::nullopt;
+        return Text()(*value);
+      },
+      info.field);
+}
+
+std::string settingFlag(std::string_view key) {
+  std::string flag = "--" + std::string(key);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
 std::map<std::string, std::string> describeSettings(const Settings &s) {
   std::map<std::string, std::string> out;
-  out["--optimizer"] = s.optimizer;
-  const optim::Hyper &h = s.hyper;
-  auto number = [&](const char *flag, const std::optional<double> &v) {
-    if (v) out[flag] = optionalText(v);
-  };
-  auto integer = [&](const char *flag, const std::optional<int> &v) {
-    if (v) out[flag] = std::to_string(*v);
-  };
-  auto boolean = [&](const char *flag, const std::optional<bool> &v) {
-    if (v) out[flag] = *v ? "true" : "false";
-  };
-  number("--lr", h.lr);
-  number("--momentum", h.momentum);
-  number("--dampening", h.dampening);
-  boolean("--nesterov", h.nesterov);
-  number("--weight-decay", h.weight_decay);
-  number("--lr-decay", h.lr_decay);
-  number("--initial-accumulator-value", h.initial_accumulator_value);
-  number("--eps", h.eps);
-  number("--alpha", h.alpha);
-  boolean("--centered", h.centered);
-  number("--rho", h.rho);
-  if (h.betas) out["--betas"] = formatNumber((*h.betas)[0]) + "," + formatNumber((*h.betas)[1]);
-  boolean("--amsgrad", h.amsgrad);
-  number("--momentum-decay", h.momentum_decay);
-  integer("--max-iter", h.max_iter);
-  integer("--max-eval", h.max_eval);
-  number("--tolerance-grad", h.tolerance_grad);
-  number("--tolerance-change", h.tolerance_change);
-  integer("--history-size", h.history_size);
-  if (h.line_search) out["--line-search"] = *h.line_search;
-  out["--schedule"] = s.schedule;
-  out["--batch"] = std::to_string(s.batch);
-  out["--in-order"] = s.shuffle ? "false" : "true";
-  out["--seed"] = std::to_string(s.seed);
-  out["--average"] = s.average ? "true" : "false";
-  out["--threads"] = std::to_string(s.threads);
+  out["optimizer"] = s.optimizer;
+  for (const optim::HyperInfo &info : optim::hyperparameters())
+    if (std::optional<std::string> text = hyperText(s.hyper, info))
+      out[std::string(info.name)] = *text;
+  out["schedule"] = s.schedule;
+  out["batch"] = std::to_string(s.batch);
+  out["in_order"] = s.shuffle ? "false" : "true";
+  out["seed"] = std::to_string(s.seed);
+  out["average"] = s.average ? "true" : "false";
+  out["threads"] = std::to_string(s.threads);
   std::string names;
   for (const std::string &n : s.standardize) names += (names.empty() ? "" : ",") + n;
-  out["--standardize"] = names.empty() ? "none" : names;
+  out["standardize"] = names.empty() ? "none" : names;
   return out;
 }
 
@@ -268,7 +264,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   const double baseLr = opt->lr();
   const bool lbfgs = s.optimizer == "lbfgs";
   std::map<std::string, std::string> settings = describeSettings(s);
-  settings["--jit"] = model.optimized() ? "optimized" : "baseline";
+  settings["jit"] = model.optimized() ? "optimized" : "baseline";
 
   // The log's columns.
   std::string header = "step,epoch,loss,grad_norm,lr";

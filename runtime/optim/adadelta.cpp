@@ -11,7 +11,7 @@ namespace nabla::optim::detail {
 namespace {
 
 struct AdadeltaOptions {
-  double lr = 1.0, rho = 0.9, eps = 1e-6, weightDecay = 0;
+  double lr, rho, eps, weightDecay;
 };
 
 class Adadelta final : public GradientOptimizer {
@@ -42,11 +42,10 @@ private:
 }  // namespace
 
 std::unique_ptr<Optimizer> makeAdadelta(std::size_t n, const Hyper &h) {
-  AdadeltaOptions o;
-  o.lr = h.lr.value_or(o.lr);
-  o.rho = h.rho.value_or(o.rho);
-  o.eps = h.eps.value_or(o.eps);
-  o.weightDecay = h.weight_decay.value_or(o.weightDecay);
+  const AdadeltaOptions o{.lr = h.lr.value(),
+                          .rho = h.rho.value(),
+                          .eps = h.eps.value(),
+                          .weightDecay = h.weight_decay.value()};
   require(o.lr >= 0, "adadelta", "learning rate", "lr", o.lr, ">= 0");
   require(o.rho >= 0 && o.rho <= 1, "adadelta", "rho value", "rho", o.rho, "in [0, 1]");
   require(o.eps >= 0, "adadelta", "epsilon value", "eps", o.eps, ">= 0");

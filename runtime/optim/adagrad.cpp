@@ -10,7 +10,7 @@ namespace nabla::optim::detail {
 namespace {
 
 struct AdagradOptions {
-  double lr = 1e-2, lrDecay = 0, weightDecay = 0, initialAccumulator = 0, eps = 1e-10;
+  double lr, lrDecay, weightDecay, initialAccumulator, eps;
 };
 
 class Adagrad final : public GradientOptimizer {
@@ -39,12 +39,11 @@ private:
 }  // namespace
 
 std::unique_ptr<Optimizer> makeAdagrad(std::size_t n, const Hyper &h) {
-  AdagradOptions o;
-  o.lr = h.lr.value_or(o.lr);
-  o.lrDecay = h.lr_decay.value_or(o.lrDecay);
-  o.weightDecay = h.weight_decay.value_or(o.weightDecay);
-  o.initialAccumulator = h.initial_accumulator_value.value_or(o.initialAccumulator);
-  o.eps = h.eps.value_or(o.eps);
+  const AdagradOptions o{.lr = h.lr.value(),
+                         .lrDecay = h.lr_decay.value(),
+                         .weightDecay = h.weight_decay.value(),
+                         .initialAccumulator = h.initial_accumulator_value.value(),
+                         .eps = h.eps.value()};
   require(o.lr >= 0, "adagrad", "learning rate", "lr", o.lr, ">= 0");
   require(o.lrDecay >= 0, "adagrad", "lr_decay value", "lr_decay", o.lrDecay, ">= 0");
   require(o.weightDecay >= 0, "adagrad", "weight_decay value", "weight_decay", o.weightDecay, ">= 0");

@@ -56,12 +56,13 @@ void requireBetasEps(std::string_view name, const std::array<double, 2> &betas, 
           "in [0, 1)");
 }
 
-AdamOptions adamOptions(std::string_view name, const Hyper &h, AdamOptions o) {
-  o.lr = h.lr.value_or(o.lr);
-  o.betas = h.betas.value_or(o.betas);
-  o.eps = h.eps.value_or(o.eps);
-  o.weightDecay = h.weight_decay.value_or(o.weightDecay);
-  o.amsgrad = h.amsgrad.value_or(o.amsgrad);
+AdamOptions adamOptions(std::string_view name, const Hyper &h, bool decoupled) {
+  const AdamOptions o{.lr = h.lr.value(),
+                      .betas = h.betas.value(),
+                      .eps = h.eps.value(),
+                      .weightDecay = h.weight_decay.value(),
+                      .amsgrad = h.amsgrad.value(),
+                      .decoupled = decoupled};
   require(o.lr >= 0, name, "learning rate", "lr", o.lr, ">= 0");
   requireBetasEps(name, o.betas, o.eps);
   require(o.weightDecay >= 0, name, "weight_decay value", "weight_decay", o.weightDecay, ">= 0");
@@ -74,7 +75,7 @@ std::unique_ptr<Optimizer> makeAdamFamily(std::string_view name, std::size_t n,
 }
 
 std::unique_ptr<Optimizer> makeAdam(std::size_t n, const Hyper &h) {
-  return makeAdamFamily("adam", n, adamOptions("adam", h, AdamOptions()));
+  return makeAdamFamily("adam", n, adamOptions("adam", h, false));
 }
 
 }  // namespace nabla::optim::detail

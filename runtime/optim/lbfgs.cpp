@@ -8,7 +8,6 @@
 #include "optim/optimizer.h"
 
 #include <algorithm>
-#include <climits>
 #include <cmath>
 #include <deque>
 
@@ -16,12 +15,12 @@ namespace nabla::optim::detail {
 namespace {
 
 struct LbfgsOptions {
-  double lr = 1;
-  int maxIter = 20;
-  int maxEval = 25;  // torch: max_iter * 5 // 4
-  double toleranceGrad = 1e-7, toleranceChange = 1e-9;
-  int historySize = 100;
-  bool strongWolfe = false;
+  double lr;
+  int maxIter;
+  int maxEval;
+  double toleranceGrad, toleranceChange;
+  int historySize;
+  bool strongWolfe;
 };
 
 class Lbfgs final : public Optimizer {
@@ -198,18 +197,17 @@ void Lbfgs::set_state(const State &s) {
 }  // namespace
 
 std::unique_ptr<Optimizer> makeLbfgs(std::size_t n, const Hyper &h) {
-  LbfgsOptions o;
-  o.lr = h.lr.value_or(o.lr);
-  o.maxIter = h.max_iter.value_or(o.maxIter);
-  o.maxEval = h.max_eval.value_or(
-      static_cast<int>(std::min<long long>(INT_MAX, static_cast<long long>(o.maxIter) * 5 / 4)));
-  o.toleranceGrad = h.tolerance_grad.value_or(o.toleranceGrad);
-  o.toleranceChange = h.tolerance_change.value_or(o.toleranceChange);
-  o.historySize = h.history_size.value_or(o.historySize);
-  const std::string ls = h.line_search.value_or("none");
+  const std::string &ls = h.line_search.value();
   if (ls != "none" && ls != "strong_wolfe")
     fail("lbfgs: unknown line_search '" + ls + "' (it must be none or strong_wolfe)");
-  o.strongWolfe = ls == "strong_wolfe";
+  const LbfgsOptions o{
+      .lr = h.lr.value(),
+      .maxIter = h.max_iter.value(),
+      .maxEval = h.max_eval.value(),
+      .toleranceGrad = h.tolerance_grad.value(),
+      .toleranceChange = h.tolerance_change.value(),
+      .historySize = h.history_size.value(),
+      .strongWolfe = ls == "strong_wolfe"};
   require(o.lr >= 0, "lbfgs", "learning rate", "lr", o.lr, ">= 0");
   require(o.maxIter >= 1, "lbfgs", "max_iter", "max_iter", o.maxIter, ">= 1");
   require(o.maxEval >= 1, "lbfgs", "max_eval", "max_eval", o.maxEval, ">= 1");

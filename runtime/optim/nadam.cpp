@@ -13,9 +13,9 @@ namespace nabla::optim::detail {
 namespace {
 
 struct NadamOptions {
-  double lr = 2e-3;
-  std::array<double, 2> betas{0.9, 0.999};
-  double eps = 1e-8, weightDecay = 0, momentumDecay = 4e-3;
+  double lr;
+  std::array<double, 2> betas;
+  double eps, weightDecay, momentumDecay;
 };
 
 class Nadam final : public GradientOptimizer {
@@ -55,12 +55,11 @@ private:
 }  // namespace
 
 std::unique_ptr<Optimizer> makeNadam(std::size_t n, const Hyper &h) {
-  NadamOptions o;
-  o.lr = h.lr.value_or(o.lr);
-  o.betas = h.betas.value_or(o.betas);
-  o.eps = h.eps.value_or(o.eps);
-  o.weightDecay = h.weight_decay.value_or(o.weightDecay);
-  o.momentumDecay = h.momentum_decay.value_or(o.momentumDecay);
+  const NadamOptions o{.lr = h.lr.value(),
+                       .betas = h.betas.value(),
+                       .eps = h.eps.value(),
+                       .weightDecay = h.weight_decay.value(),
+                       .momentumDecay = h.momentum_decay.value()};
   require(o.lr >= 0, "nadam", "learning rate", "lr", o.lr, ">= 0");
   requireBetasEps("nadam", o.betas, o.eps);
   require(o.weightDecay >= 0, "nadam", "weight_decay value", "weight_decay", o.weightDecay, ">= 0");

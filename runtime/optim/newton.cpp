@@ -22,10 +22,10 @@ namespace nabla::optim::detail {
 namespace {
 
 struct NewtonOptions {
-  double lr = 1;
-  int maxIter = 1;
-  double toleranceGrad = 1e-7;
-  bool strongWolfe = true;
+  double lr;
+  int maxIter;
+  double toleranceGrad;
+  bool strongWolfe;
 };
 
 /// Cholesky factor L (row-major, lower) of A + tau I from A's lower triangle; false unless every
@@ -150,14 +150,13 @@ double Newton::step(std::span<double> params, const Closure &closure,
 }  // namespace
 
 std::unique_ptr<Optimizer> makeNewton(std::size_t n, const Hyper &h) {
-  NewtonOptions o;
-  o.lr = h.lr.value_or(o.lr);
-  o.maxIter = h.max_iter.value_or(o.maxIter);
-  o.toleranceGrad = h.tolerance_grad.value_or(o.toleranceGrad);
-  const std::string ls = h.line_search.value_or("strong_wolfe");
+  const std::string &ls = h.line_search.value();
   if (ls != "none" && ls != "strong_wolfe")
     fail("newton: unknown line_search '" + ls + "' (it must be none or strong_wolfe)");
-  o.strongWolfe = ls == "strong_wolfe";
+  const NewtonOptions o{.lr = h.lr.value(),
+                        .maxIter = h.max_iter.value(),
+                        .toleranceGrad = h.tolerance_grad.value(),
+                        .strongWolfe = ls == "strong_wolfe"};
   require(o.lr >= 0, "newton", "learning rate", "lr", o.lr, ">= 0");
   require(o.maxIter >= 1, "newton", "max_iter", "max_iter", o.maxIter, ">= 1");
   require(o.toleranceGrad >= 0, "newton", "tolerance_grad", "tolerance_grad", o.toleranceGrad,

@@ -64,8 +64,9 @@ private:
   std::vector<double> grad_;
 };
 
-/// The factories the registry calls: each reads its options from `h` (unset ones take torch's
-/// defaults) and validates them; the registry has already refused options the optimizer lacks.
+/// The factories the registry calls: each reads its options from `h`, where the registry has set
+/// every option the optimizer has (the value given, else torch's default from its table), and
+/// validates them.
 std::unique_ptr<Optimizer> makeSgd(std::size_t n, const Hyper &h);
 std::unique_ptr<Optimizer> makeAdagrad(std::size_t n, const Hyper &h);
 std::unique_ptr<Optimizer> makeRmsprop(std::size_t n, const Hyper &h);

@@ -11,8 +11,8 @@ namespace nabla::optim::detail {
 namespace {
 
 struct RmspropOptions {
-  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weightDecay = 0, momentum = 0;
-  bool centered = false;
+  double lr, alpha, eps, weightDecay, momentum;
+  bool centered;
 };
 
 class Rmsprop final : public GradientOptimizer {
@@ -57,13 +57,12 @@ private:
 }  // namespace
 
 std::unique_ptr<Optimizer> makeRmsprop(std::size_t n, const Hyper &h) {
-  RmspropOptions o;
-  o.lr = h.lr.value_or(o.lr);
-  o.alpha = h.alpha.value_or(o.alpha);
-  o.eps = h.eps.value_or(o.eps);
-  o.weightDecay = h.weight_decay.value_or(o.weightDecay);
-  o.momentum = h.momentum.value_or(o.momentum);
-  o.centered = h.centered.value_or(o.centered);
+  const RmspropOptions o{.lr = h.lr.value(),
+                         .alpha = h.alpha.value(),
+                         .eps = h.eps.value(),
+                         .weightDecay = h.weight_decay.value(),
+                         .momentum = h.momentum.value(),
+                         .centered = h.centered.value()};
   require(o.lr >= 0, "rmsprop", "learning rate", "lr", o.lr, ">= 0");
   require(o.eps >= 0, "rmsprop", "epsilon value", "eps", o.eps, ">= 0");
   require(o.momentum >= 0, "rmsprop", "momentum value", "momentum", o.momentum, ">= 0");

@@ -11,8 +11,8 @@ namespace nabla::optim::detail {
 namespace {
 
 struct SgdOptions {
-  double lr = 1e-3, momentum = 0, dampening = 0, weightDecay = 0;
-  bool nesterov = false;
+  double lr, momentum, dampening, weightDecay;
+  bool nesterov;
 };
 
 class Sgd final : public GradientOptimizer {
@@ -44,12 +44,11 @@ private:
 }  // namespace
 
 std::unique_ptr<Optimizer> makeSgd(std::size_t n, const Hyper &h) {
-  SgdOptions o;
-  o.lr = h.lr.value_or(o.lr);
-  o.momentum = h.momentum.value_or(o.momentum);
-  o.dampening = h.dampening.value_or(o.dampening);
-  o.weightDecay = h.weight_decay.value_or(o.weightDecay);
-  o.nesterov = h.nesterov.value_or(o.nesterov);
+  const SgdOptions o{.lr = h.lr.value(),
+                     .momentum = h.momentum.value(),
+                     .dampening = h.dampening.value(),
+                     .weightDecay = h.weight_decay.value(),
+                     .nesterov = h.nesterov.value()};
   require(o.lr >= 0, "sgd", "learning rate", "lr", o.lr, ">= 0");
   require(o.momentum >= 0, "sgd", "momentum value", "momentum", o.momentum, ">= 0");
   require(o.weightDecay >= 0, "sgd", "weight_decay value", "weight_decay", o.weightDecay, ">= 0");
