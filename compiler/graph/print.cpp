@@ -461,57 +461,7 @@ std::string dotConstant(double v) {
 }
 
 /// Operands whose order matters get their position on the edge.
-bool labelsOperands(Op op) {
-  switch (op) {
-  case Op::Sub:
-  case Op::Div:
-  case Op::Pow:
-  case Op::Min:
-  case Op::Max:
-  case Op::Atan2:
-  case Op::Lt:
-  case Op::Le:
-  case Op::Gt:
-  case Op::Ge:
-  case Op::Where:
-  case Op::Fms:
-  case Op::Fnma: return true;
-  case Op::Fma:
-  case Op::Const:
-  case Op::Var:
-  case Op::Neg:
-  case Op::Not:
-  case Op::Exp:
-  case Op::Log:
-  case Op::Sqrt:
-  case Op::Sin:
-  case Op::Cos:
-  case Op::Tan:
-  case Op::Asin:
-  case Op::Acos:
-  case Op::Atan:
-  case Op::Sinh:
-  case Op::Cosh:
-  case Op::Tanh:
-  case Op::Sigmoid:
-  case Op::Softplus:
-  case Op::Relu:
-  case Op::Log1p:
-  case Op::Expm1:
-  case Op::Abs:
-  case Op::Sign:
-  case Op::Floor:
-  case Op::Add:
-  case Op::Mul:
-  case Op::Hypot:
-  case Op::LogAddExp:
-  case Op::Eq:
-  case Op::Ne:
-  case Op::And:
-  case Op::Or: return false;
-  }
-  return false;
-}
+bool labelsOperands(Op op) { return arity(op) > 1 && !hasFlag(op, kCommutative); }
 
 }  // namespace
 

@@ -279,14 +279,7 @@ private:
       n.args[0] = args[0];
       return add(n);
     }
-    std::optional<Op> op;
-    if (name == "pow")
-      op = Op::Pow;
-    for (int i = 0; i < kOpCount && !op; ++i) {
-      Op candidate = static_cast<Op>(i);
-      if (arity(candidate) > 0 && spelling(candidate) == name)
-        op = candidate;
-    }
+    std::optional<Op> op = findCall(name);
     if (!op) {
       fail("unknown function '" + std::string(name) + "'");
       return -1;
@@ -411,21 +404,7 @@ std::optional<Pattern> parsePattern(std::string_view text, bool replacement, std
   return PatternParser(text, replacement).parse(error);
 }
 
-bool NodeFacts::isTruthValue(NodeId id) const {
-  switch ((*graph_)[id].op) {
-  case Op::Lt:
-  case Op::Le:
-  case Op::Gt:
-  case Op::Ge:
-  case Op::Eq:
-  case Op::Ne:
-  case Op::And:
-  case Op::Or:
-    return true;
-  default:
-    return false;
-  }
-}
+bool NodeFacts::isTruthValue(NodeId id) const { return hasFlag((*graph_)[id].op, kTruthValue); }
 
 bool NodeFacts::isBooleanOrNaN(NodeId id) const {
   return isTruthValue(id) || (*graph_)[id].op == Op::Not;
