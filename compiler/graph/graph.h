@@ -66,6 +66,13 @@ constexpr bool hasFlag(Op op, OpFlags flag) { return (opInfo(op).flags & flag) !
 /// never nodes of a graph.
 constexpr bool isFusedMultiplyAdd(Op op) { return opInfo(op).kind == OpKind::Fused; }
 
+/// The op of that spelling and arity (`-` with 1 is Neg, with 2 Sub); nullopt if none.
+constexpr std::optional<Op> findOp(std::string_view spelling, int arity) {
+  for (int i = 0; i < kOpCount; ++i)
+    if (kOpInfo[i].arity == arity && kOpInfo[i].spelling == spelling) return static_cast<Op>(i);
+  return std::nullopt;
+}
+
 /// The op of a call `name(...)`: the op spelled `name`, or whose built-in function is `name`
 /// (`pow` is `^`); nullopt if none.
 constexpr std::optional<Op> findCall(std::string_view name) {
