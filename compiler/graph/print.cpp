@@ -345,22 +345,27 @@ private:
 
 std::string printExpr(const Graph &graph, NodeId root) { return printExprs(graph, {root}).front(); }
 
-std::vector<std::string> printExprs(const Graph &graph, const std::vector<NodeId> &roots) {
+namespace {
+
+/// f(printer, root) for each root, with one printer (one layout pass) for them all.
+template <class F>
+auto forEachRoot(const Graph &graph, const std::vector<NodeId> &roots, const F &f) {
   ExprPrinter printer(graph, roots);
-  std::vector<std::string> out;
+  std::vector<decltype(f(printer, NodeId{}))> out;
   out.reserve(roots.size());
   for (NodeId r : roots)
-    out.push_back(printer.print(r));
+    out.push_back(f(printer, r));
   return out;
 }
 
+}  // namespace
+
+std::vector<std::string> printExprs(const Graph &graph, const std::vector<NodeId> &roots) {
+  return forEachRoot(graph, roots, [](const ExprPrinter &p, NodeId r) { return p.print(r); });
+}
+
 std::vector<std::uint64_t> printedLengths(const Graph &graph, const std::vector<NodeId> &roots) {
-  ExprPrinter printer(graph, roots);
-  std::vector<std::uint64_t> out;
-  out.reserve(roots.size());
-  for (NodeId r : roots)
-    out.push_back(printer.length(r));
-  return out;
+  return forEachRoot(graph, roots, [](const ExprPrinter &p, NodeId r) { return p.length(r); });
 }
 
 PrintedSet printShared(const Graph &graph, const std::vector<NodeId> &roots) {
