@@ -15,9 +15,13 @@
 //   cmp        = add  ( ("<" | "<=" | ">" | ">=" | "==" | "!=") add )*
 //   add        = mul  ( ("+" | "-") mul )*
 //   mul        = unary ( ("*" | "/" | "@") unary )*
-//   unary      = ("-" | "+" | "!")* postfix ( "^" ("-" | "+" | "!")* postfix )*   (^ folds to the
-//   right) postfix    = primary ( "[" expr "]" )* primary    = number | name "(" (expr (","
-//   expr)*)? ")" | name | "(" expr ")" | "[" expr ("," expr)* "]"
+//   unary      = ("-" | "+" | "!")* postfix ( "^" ("-" | "+" | "!")* postfix )*   (^ folds right)
+//   postfix    = primary ( "[" expr "]" )*
+//   primary    = number | name "(" (expr ("," expr)*)? ")" | name | "(" expr ")"
+//              | "[" expr ("," expr)* "]"
+//
+// The operators, their levels and their order are graph/precedence.h's (expr to mul: one rule per
+// binary level, loosest first; the prefix operators and "^" in unary).
 //
 // "=" never matches the first character of "==". Blanks, newlines (statements arrive already split,
 // so a newline here is inside brackets) and `#` comments are skipped between tokens.
@@ -31,10 +35,12 @@
 #include "grammar/grammar.h"
 #include "grammar/error_handler.h"
 #include "grammar/tokens.h"
+#include "graph/precedence.h"
 
 #include <boost/spirit/home/x3.hpp>
 
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -84,34 +90,42 @@ struct Blank : x3::parser<Blank> {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Binary operators of one precedence level (longest match, so `<=` before `<`; `=` is not one).
+// Binary operators of one precedence level, from graph/precedence.h (longest match, so `<=`
+// before `<`; `=` is not one).
 
 struct OpSpelling {
   std::string_view text;
   BinaryOp op;
 };
-constexpr std::array<OpSpelling, 1> kOrOps = {{{"||", BinaryOp::Or}}};
-constexpr std::array<OpSpelling, 1> kAndOps = {{{"&&", BinaryOp::And}}};
-constexpr std::array<OpSpelling, 6> kCmpOps = {{{"<=", BinaryOp::Le},
-                                                {">=", BinaryOp::Ge},
-                                                {"==", BinaryOp::Eq},
-                                                {"!=", BinaryOp::Ne},
-                                                {"<", BinaryOp::Lt},
-                                                {">", BinaryOp::Gt}}};
-constexpr std::array<OpSpelling, 2> kAddOps = {{{"+", BinaryOp::Add}, {"-", BinaryOp::Sub}}};
-constexpr std::array<OpSpelling, 3> kMulOps = {
-    {{"*", BinaryOp::Mul}, {"/", BinaryOp::Div}, {"@", BinaryOp::MatMul}}};
 
-template <std::size_t N> struct BinOp : x3::parser<BinOp<N>> {
+template <Precedence Level> constexpr std::size_t operatorCount() {
+  std::size_t n = 0;
+  for (const OperatorSyntax &o : kBinaryOperators) n += o.level == Level;
+  return n;
+}
+
+/// The operators of one level, longest spelling first.
+template <Precedence Level> constexpr auto operatorsOf() {
+  std::array<OpSpelling, operatorCount<Level>()> out{};
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < std::size(kBinaryOperators); ++i)
+    if (kBinaryOperators[i].level == Level)
+      out[n++] = {kBinaryOperators[i].spelling, static_cast<BinaryOp>(i)};
+  for (std::size_t i = 1; i < n; ++i)  // insertion sort: stable
+    for (std::size_t j = i; j > 0 && out[j - 1].text.size() < out[j].text.size(); --j)
+      std::swap(out[j - 1], out[j]);
+  return out;
+}
+
+template <Precedence Level> struct BinOp : x3::parser<BinOp<Level>> {
   using attribute_type = BinaryOp;
   [[maybe_unused]] static bool const has_attribute = true;
-  constexpr BinOp(const std::array<OpSpelling, N> &ops) : ops(&ops) {}
-  const std::array<OpSpelling, N> *ops;
+  static constexpr auto ops = operatorsOf<Level>();
 
   template <typename Ctx, typename RCtx, typename Attr>
   bool parse(It &first, It const &last, Ctx const &ctx, RCtx &, Attr &attr) const {
     It p = skipped(first, last, ctx);
-    for (const OpSpelling &s : *ops) {
+    for (const OpSpelling &s : ops) {
       if (static_cast<std::size_t>(last - p) >= s.text.size() &&
           std::string_view(p, s.text.size()) == s.text) {
         AstBuilder &b = builderOf(ctx);
@@ -320,7 +334,10 @@ template <typename Subject> struct Postfix : x3::unary_parser<Subject, Postfix<S
 };
 
 // ---------------------------------------------------------------------------------------------
-// unary = prefix* postfix ( "^" prefix* postfix )*. Subject: the postfix rule.
+// unary = prefix* postfix ( "^" prefix* postfix )*. Subject: the postfix rule. The prefix
+// operators and the power operator are graph/precedence.h's (AstBuilder::foldPower makes Pow).
+
+static_assert(kBinaryOperators[static_cast<int>(BinaryOp::Pow)].spelling == kPowerOperator);
 
 template <typename Subject> struct UnaryPower : x3::unary_parser<Subject, UnaryPower<Subject>> {
   using base = x3::unary_parser<Subject, UnaryPower<Subject>>;
@@ -328,20 +345,20 @@ template <typename Subject> struct UnaryPower : x3::unary_parser<Subject, UnaryP
   [[maybe_unused]] static bool const has_attribute = false;
   constexpr UnaryPower(Subject const &subject) : base(subject) {}
 
+  /// The prefix operator (graph/precedence.h: one character each) at p, if any.
+  static std::optional<UnaryOp> prefixAt(It p) {
+    for (std::size_t i = 0; i < std::size(kPrefixOperators); ++i)
+      if (*p == kPrefixOperators[i][0]) return static_cast<UnaryOp>(i);
+    return std::nullopt;
+  }
+
   static It collectPrefix(AstBuilder &b, It p, It last, std::vector<parse::PrefixOp> &ops) {
     for (;;) {
       p = skipBlanks(p, last);
       if (p == last) return p;
-      UnaryOp op;
-      if (*p == '-')
-        op = UnaryOp::Neg;
-      else if (*p == '+')
-        op = UnaryOp::Plus;
-      else if (*p == '!')
-        op = UnaryOp::Not;
-      else
-        return p;
-      ops.push_back({op, b.offset(p)});
+      std::optional<UnaryOp> op = prefixAt(p);
+      if (!op) return p;
+      ops.push_back({*op, b.offset(p)});
       b.noteToken(SourceRange::of(b.offset(p), b.offset(p + 1)), TokenKind::Other);
       ++p;
     }
@@ -359,10 +376,11 @@ template <typename Subject> struct UnaryPower : x3::unary_parser<Subject, UnaryP
     std::vector<std::vector<parse::PrefixOp>> exponentPrefixes;
     for (;;) {
       It q = skipBlanks(p, last);
-      if (q == last || *q != '^') break;
-      b.noteToken(SourceRange::of(b.offset(q), b.offset(q + 1)), TokenKind::Other);
+      const std::size_t n = kPowerOperator.size();
+      if (static_cast<std::size_t>(last - q) < n || std::string_view(q, n) != kPowerOperator) break;
+      b.noteToken(SourceRange::of(b.offset(q), b.offset(q + n)), TokenKind::Other);
       std::vector<parse::PrefixOp> ops;
-      q = collectPrefix(b, q + 1, last, ops);
+      q = collectPrefix(b, q + n, last, ops);
       if (!this->subject.parse(q, last, ctx, rctx, x3::unused))
         fail(expectedError(b, q, last, "expression"));
       exponentPrefixes.push_back(std::move(ops));
@@ -388,11 +406,21 @@ x3::rule<class postfix_class> const postfix_expr = "expression";
 
 auto const fold = [](auto &ctx) { builderOf(ctx).foldBinary(x3::_attr(ctx)); };
 
-auto const expr_def = and_expr >> *((BinOp<1>(kOrOps) > and_expr)[fold]);
-auto const and_expr_def = cmp_expr >> *((BinOp<1>(kAndOps) > cmp_expr)[fold]);
-auto const cmp_expr_def = add_expr >> *((BinOp<6>(kCmpOps) > add_expr)[fold]);
-auto const add_expr_def = mul_expr >> *((BinOp<2>(kAddOps) > mul_expr)[fold]);
-auto const mul_expr_def = unary_expr >> *((BinOp<3>(kMulOps) > unary_expr)[fold]);
+// One rule per level of graph/precedence.h, loosest first, each reading the next tighter one:
+// the rules' order must follow the table's levels (checked below), and a new binary level needs
+// a rule here. The operators of each level come from the table.
+static_assert(tighter(Precedence::Or) == Precedence::And &&
+              tighter(Precedence::And) == Precedence::Compare &&
+              tighter(Precedence::Compare) == Precedence::Additive &&
+              tighter(Precedence::Additive) == Precedence::Multiplicative &&
+              tighter(Precedence::Multiplicative) == Precedence::Prefix &&
+              tighter(Precedence::Prefix) == Precedence::Power &&
+              tighter(Precedence::Power) == Precedence::Atom);
+auto const expr_def = and_expr >> *((BinOp<Precedence::Or>() > and_expr)[fold]);
+auto const and_expr_def = cmp_expr >> *((BinOp<Precedence::And>() > cmp_expr)[fold]);
+auto const cmp_expr_def = add_expr >> *((BinOp<Precedence::Compare>() > add_expr)[fold]);
+auto const add_expr_def = mul_expr >> *((BinOp<Precedence::Additive>() > mul_expr)[fold]);
+auto const mul_expr_def = unary_expr >> *((BinOp<Precedence::Multiplicative>() > unary_expr)[fold]);
 auto const unary_expr_def = UnaryPower<std::remove_const_t<decltype(postfix_expr)>>(postfix_expr);
 auto const postfix_expr_def = Postfix<std::remove_const_t<decltype(expr)>>(expr);
 

@@ -1,5 +1,7 @@
 #include "codegen/baseline_x86.h"
 
+#include "graph/libm.h"
+
 #include <bit>
 #include <cmath>
 #include <cstdlib>
@@ -187,38 +189,15 @@ using Unary = double (*)(double);
 using Binary = double (*)(double, double);
 using Ternary = double (*)(double, double, double);
 
-// The C library functions evalOp calls (graph/graph.cpp), taken at this process's addresses.
+// The C library functions evalOp calls (graph/libm.h), taken at this process's addresses.
 std::uint64_t address(Unary f) { return reinterpret_cast<std::uint64_t>(f); }
 std::uint64_t address(Binary f) { return reinterpret_cast<std::uint64_t>(f); }
 std::uint64_t address(Ternary f) { return reinterpret_cast<std::uint64_t>(f); }
 
-std::uint64_t unaryFunction(Op op) {
-  switch (op) {
-  case Op::Exp: return address(static_cast<Unary>(std::exp));
-  case Op::Log: return address(static_cast<Unary>(std::log));
-  case Op::Sin: return address(static_cast<Unary>(std::sin));
-  case Op::Cos: return address(static_cast<Unary>(std::cos));
-  case Op::Tan: return address(static_cast<Unary>(std::tan));
-  case Op::Asin: return address(static_cast<Unary>(std::asin));
-  case Op::Acos: return address(static_cast<Unary>(std::acos));
-  case Op::Atan: return address(static_cast<Unary>(std::atan));
-  case Op::Sinh: return address(static_cast<Unary>(std::sinh));
-  case Op::Cosh: return address(static_cast<Unary>(std::cosh));
-  case Op::Tanh: return address(static_cast<Unary>(std::tanh));
-  case Op::Log1p: return address(static_cast<Unary>(std::log1p));
-  case Op::Expm1: return address(static_cast<Unary>(std::expm1));
-  case Op::Floor: return address(static_cast<Unary>(std::floor));
-  default: return 0;
-  }
-}
-
-std::uint64_t binaryFunction(Op op) {
-  switch (op) {
-  case Op::Pow: return address(static_cast<Binary>(std::pow));
-  case Op::Atan2: return address(static_cast<Binary>(std::atan2));
-  case Op::Hypot: return address(static_cast<Binary>(std::hypot));
-  default: return 0;
-  }
+/// The function of a NABLA_LIBM op (ops.def).
+std::uint64_t libmAddress(Op op) {
+  const LibmFunction &f = libmFunction(op);
+  return f.unary ? address(f.unary) : address(f.binary);
 }
 
 bool hasSse41() {
@@ -379,24 +358,15 @@ private:
       if (sse41_)
         a_.roundSd(0, 0, 9);
       else
-        callUnary(unaryFunction(Op::Floor));
+        callUnary(address(static_cast<Unary>(std::floor)));
       store(d, 0);
       return;
-    case Op::Exp:
-    case Op::Log:
-    case Op::Sin:
-    case Op::Cos:
-    case Op::Tan:
-    case Op::Asin:
-    case Op::Acos:
-    case Op::Atan:
-    case Op::Sinh:
-    case Op::Cosh:
-    case Op::Tanh:
-    case Op::Log1p:
-    case Op::Expm1:
+    // A call of the C function (NABLA_LIBM in ops.def): arguments in xmm0 and xmm1.
+#define NABLA_LIBM(name, arity, spelling, builtin, flags, function) case Op::name:
+#include "graph/ops.def"
       load(0, x);
-      callUnary(unaryFunction(e.op));
+      if (arity(e.op) == 2) load(1, y);
+      callUnary(libmAddress(e.op));
       store(d, 0);
       return;
     case Op::Fma:
@@ -410,14 +380,6 @@ private:
       if (e.op == Op::Fms) loadNegated(2, z);
       else load(2, z);
       callUnary(address(static_cast<Ternary>(std::fma)));
-      store(d, 0);
-      return;
-    case Op::Pow:
-    case Op::Atan2:
-    case Op::Hypot:
-      load(0, x);
-      load(1, y);
-      callUnary(binaryFunction(e.op));
       store(d, 0);
       return;
     case Op::Lt:
@@ -531,7 +493,7 @@ private:
     case Op::Sigmoid: {
       // e = exp(-|a|); a >= 0 ? 1/(1 + e) : e/(1 + e)   (as evalOp: exp(-a) or exp(a))
       negativeAbs(x);
-      callUnary(unaryFunction(Op::Exp));
+      callUnary(libmAddress(Op::Exp));
       constant(1, 1.0);
       a_.movPd(2, 1);
       a_.addSd(2, 0);      // 1 + e
@@ -547,8 +509,8 @@ private:
     case Op::Softplus:
       // l = log1p(exp(-|a|)); a > 0 ? a + l : l
       negativeAbs(x);
-      callUnary(unaryFunction(Op::Exp));
-      callUnary(unaryFunction(Op::Log1p));
+      callUnary(libmAddress(Op::Exp));
+      callUnary(libmAddress(Op::Log1p));
       load(1, x);
       a_.movPd(2, 1);
       a_.addSd(2, 0);      // a + l
@@ -565,8 +527,8 @@ private:
       a_.movqGprXmm(RAX, 0);
       a_.bitOp(5, RAX, 63);
       a_.movqXmmGpr(0, RAX);
-      callUnary(unaryFunction(Op::Exp));
-      callUnary(unaryFunction(Op::Log1p));  // xmm0 = tail
+      callUnary(libmAddress(Op::Exp));
+      callUnary(libmAddress(Op::Log1p));  // xmm0 = tail
       load(1, x);
       load(2, y);
       a_.movPd(3, 2);

@@ -12,15 +12,17 @@ namespace nabla::codegen {
 
 namespace {
 
-constexpr std::string_view kReservedNames[] = {
-    "exp",   "log",   "sin",  "cos",    "tan",    "asin", "acos", "atan", "sinh", "cosh",
-    "tanh",  "log1p", "expm1", "pow",   "atan2",  "hypot", "sqrt", "fabs", "floor", "malloc",
-    "free",  "memcpy", "memset", "fma"};
+/// Besides the functions of the NABLA_LIBM ops: what LLVM's intrinsics may call where the CPU
+/// lacks the instruction, and what large frames and copies call.
+constexpr std::string_view kOtherCalls[] = {"sqrt",   "fabs", "floor",  "fma",
+                                            "malloc", "free", "memcpy", "memset"};
 
 }  // namespace
 
 bool isReservedName(std::string_view name) {
-  for (std::string_view reserved : kReservedNames)
+  for (const OpInfo &op : kOpInfo)
+    if (op.kind == OpKind::Libm && name == op.libmFunction) return true;
+  for (std::string_view reserved : kOtherCalls)
     if (name == reserved) return true;
   return name.starts_with("_ZGV");  // libmvec's vector variants
 }
@@ -35,7 +37,7 @@ OpEmitter::OpEmitter(llvm::Module &module, llvm::IRBuilder<> &b, llvm::Type *typ
 
 llvm::Value *OpEmitter::constant(double v) { return llvm::ConstantFP::get(type_, v); }
 
-llvm::FunctionCallee OpEmitter::libm(const std::string &name, llvm::Type *type, int params) {
+llvm::FunctionCallee OpEmitter::libm(llvm::StringRef name, llvm::Type *type, int params) {
   llvm::Type *ps[2] = {type, type};
   auto *fnType = llvm::FunctionType::get(type, llvm::ArrayRef(ps, params), false);
   llvm::FunctionCallee callee = module_.getOrInsertFunction(name, fnType);
@@ -49,7 +51,7 @@ llvm::FunctionCallee OpEmitter::libm(const std::string &name, llvm::Type *type, 
   return callee;
 }
 
-llvm::Value *OpEmitter::callScalar(const char *name, llvm::ArrayRef<llvm::Value *> args) {
+llvm::Value *OpEmitter::callScalar(std::string_view name, llvm::ArrayRef<llvm::Value *> args) {
   if (lanes_ == 0) return b_.CreateCall(libm(name, f64_, static_cast<int>(args.size())), args);
   // No vector variant: one scalar call per lane.
   llvm::FunctionCallee scalar = libm(name, f64_, static_cast<int>(args.size()));
@@ -64,15 +66,15 @@ llvm::Value *OpEmitter::callScalar(const char *name, llvm::ArrayRef<llvm::Value 
   return out;
 }
 
-llvm::Value *OpEmitter::call(const char *name, llvm::Value *a) {
+llvm::Value *OpEmitter::call(std::string_view name, llvm::Value *a) {
   if (lanes_ != 0 && !vectorMath_.prefix.empty() && vectorMath_.has(name))
-    return b_.CreateCall(libm(vectorMath_.prefix + "v_" + name, type_, 1), {a});
+    return b_.CreateCall(libm(vectorMath_.prefix + "v_" + std::string(name), type_, 1), {a});
   return callScalar(name, {a});
 }
 
-llvm::Value *OpEmitter::call(const char *name, llvm::Value *a, llvm::Value *b) {
+llvm::Value *OpEmitter::call(std::string_view name, llvm::Value *a, llvm::Value *b) {
   if (lanes_ != 0 && !vectorMath_.prefix.empty() && vectorMath_.has(name))
-    return b_.CreateCall(libm(vectorMath_.prefix + "vv_" + name, type_, 2), {a, b});
+    return b_.CreateCall(libm(vectorMath_.prefix + "vv_" + std::string(name), type_, 2), {a, b});
   return callScalar(name, {a, b});
 }
 
@@ -107,20 +109,14 @@ llvm::Value *OpEmitter::op(Op op, llvm::Value *a, llvm::Value *b, llvm::Value *x
   case Op::Const:
   case Op::Var:
     break;  // leaves are handled by the caller
+  // A call of the C function (NABLA_LIBM in ops.def), or of its vector variant.
+#define NABLA_LIBM(name, arity, spelling, builtin, flags, function) case Op::name:
+#include "graph/ops.def"
+    if (op == Op::Pow) return pow(a, b);  // with the vector rewrites of constant exponents
+    return arity(op) == 1 ? call(opInfo(op).libmFunction, a) : call(opInfo(op).libmFunction, a, b);
   case Op::Neg: return b_.CreateFNeg(a);
   case Op::Not: return b_.CreateSelect(isNan(a), a, truth(b_.CreateFCmpOEQ(a, constant(0))));
-  case Op::Exp: return call("exp", a);
-  case Op::Log: return call("log", a);
   case Op::Sqrt: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, a);  // correctly rounded
-  case Op::Sin: return call("sin", a);
-  case Op::Cos: return call("cos", a);
-  case Op::Tan: return call("tan", a);
-  case Op::Asin: return call("asin", a);
-  case Op::Acos: return call("acos", a);
-  case Op::Atan: return call("atan", a);
-  case Op::Sinh: return call("sinh", a);
-  case Op::Cosh: return call("cosh", a);
-  case Op::Tanh: return call("tanh", a);
   case Op::Sigmoid: {
     // evalOp takes exp(-a) for a >= 0 and exp(a) otherwise; both are exp(-|a|) bit for bit
     // (including ±0 and NaN), so one exp serves both branches.
@@ -137,8 +133,6 @@ llvm::Value *OpEmitter::op(Op op, llvm::Value *a, llvm::Value *b, llvm::Value *x
   case Op::Relu:
     // a > 0 or NaN: a; otherwise +0.
     return b_.CreateSelect(b_.CreateFCmpUGT(a, constant(0)), a, constant(0));
-  case Op::Log1p: return call("log1p", a);
-  case Op::Expm1: return call("expm1", a);
   case Op::Abs: return fabs(a);
   case Op::Sign:
     return b_.CreateSelect(b_.CreateFCmpOGT(a, constant(0)), constant(1),
@@ -148,15 +142,12 @@ llvm::Value *OpEmitter::op(Op op, llvm::Value *a, llvm::Value *b, llvm::Value *x
   case Op::Sub: return b_.CreateFSub(a, b);
   case Op::Mul: return b_.CreateFMul(a, b);
   case Op::Div: return b_.CreateFDiv(a, b);
-  case Op::Pow: return pow(a, b);
   case Op::Min:
     return b_.CreateSelect(eitherNan(a, b), b_.CreateFAdd(a, b),
                            b_.CreateSelect(b_.CreateFCmpOLE(a, b), a, b));
   case Op::Max:
     return b_.CreateSelect(eitherNan(a, b), b_.CreateFAdd(a, b),
                            b_.CreateSelect(b_.CreateFCmpOGE(a, b), a, b));
-  case Op::Atan2: return call("atan2", a, b);
-  case Op::Hypot: return call("hypot", a, b);
   case Op::LogAddExp: {
     llvm::Value *m = b_.CreateSelect(b_.CreateFCmpOGE(a, b), a, b);
     llvm::Value *tail = call("log1p", call("exp", b_.CreateFNeg(fabs(b_.CreateFSub(a, b)))));

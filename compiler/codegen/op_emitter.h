@@ -39,10 +39,10 @@ public:
   llvm::Type *type() const { return type_; }
 
 private:
-  llvm::Value *call(const char *name, llvm::Value *a);
-  llvm::Value *call(const char *name, llvm::Value *a, llvm::Value *b);
-  llvm::Value *callScalar(const char *name, llvm::ArrayRef<llvm::Value *> args);
-  llvm::FunctionCallee libm(const std::string &name, llvm::Type *type, int params);
+  llvm::Value *call(std::string_view name, llvm::Value *a);
+  llvm::Value *call(std::string_view name, llvm::Value *a, llvm::Value *b);
+  llvm::Value *callScalar(std::string_view name, llvm::ArrayRef<llvm::Value *> args);
+  llvm::FunctionCallee libm(llvm::StringRef name, llvm::Type *type, int params);
   llvm::Value *pow(llvm::Value *a, llvm::Value *b);
   llvm::Value *fabs(llvm::Value *a);
   llvm::Value *truth(llvm::Value *cond) { return b_.CreateSelect(cond, constant(1), constant(0)); }

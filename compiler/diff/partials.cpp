@@ -133,18 +133,9 @@ void partials(TermBuilder &b, NodeId id, Signed adj, const std::array<bool, 3> &
   case Op::Const:
   case Op::Var:
     return;
-  // Piecewise constant: derivative 0 by convention, so no contribution at all.
-  case Op::Not:
-  case Op::Sign:
-  case Op::Floor:
-  case Op::Lt:
-  case Op::Le:
-  case Op::Gt:
-  case Op::Ge:
-  case Op::Eq:
-  case Op::Ne:
-  case Op::And:
-  case Op::Or:
+    // Piecewise constant (NABLA_STEP in ops.def): derivative 0 by convention, so no contribution.
+#define NABLA_STEP(name, arity, spelling, builtin, flags) case Op::name:
+#include "graph/ops.def"
     return;
 
   case Op::Neg:
@@ -309,9 +300,8 @@ void partials(TermBuilder &b, NodeId id, Signed adj, const std::array<bool, 3> &
     push(1, adj, u, true);
     push(2, adj, u, false);
     return;
-  case Op::Fma:
-  case Op::Fms:
-  case Op::Fnma:
+#define NABLA_FUSED(name, spelling) case Op::name:
+#include "graph/ops.def"
     // Made by code generation from a tape (and evaluated by the interpreter) after every
     // derivative is taken; never a node of a graph that is differentiated.
     throw std::logic_error("differentiate: a fused multiply-add in the graph");

@@ -1,5 +1,7 @@
 #include "graph/graph.h"
 
+#include "graph/libm.h"
+
 #include <bit>
 #include <cmath>
 #include <stdexcept>
@@ -7,53 +9,30 @@
 namespace nabla {
 
 namespace {
-struct OpInfo {
-  int arity;
-  std::string_view spelling;
-  std::string_view name;
-};
-constexpr OpInfo kOpInfo[] = {
-#define NABLA_OP(name, arity, spelling) {arity, spelling, #name},
-#include "graph/ops.def"
-#undef NABLA_OP
-};
-
 double truth(bool b) { return b ? 1.0 : 0.0; }
-}  // namespace
 
-int arity(Op op) { return kOpInfo[static_cast<int>(op)].arity; }
-std::string_view spelling(Op op) { return kOpInfo[static_cast<int>(op)].spelling; }
-std::string_view opName(Op op) { return kOpInfo[static_cast<int>(op)].name; }
-
-bool isPiecewiseConstant(Op op) {
-  switch (op) {
-  case Op::Not: case Op::Sign: case Op::Floor: case Op::Lt: case Op::Le: case Op::Gt:
-  case Op::Ge: case Op::Eq: case Op::Ne: case Op::And: case Op::Or:
-    return true;
-  default:
-    return false;
-  }
+/// The value of a NABLA_LIBM op: a direct call of its C function.
+template <Op op> double libmValue(double a, double b) {
+  constexpr LibmFunction f = libmFunction(op);
+  if constexpr (arity(op) == 1)
+    return f.unary(a);
+  else
+    return f.binary(a, b);
 }
+}  // namespace
 
 double evalOp(Op op, double a, double b, double c) {
   switch (op) {
   case Op::Const:
   case Op::Var:
     return a;
+  // The C library's functions (NABLA_LIBM in ops.def), which compiled code calls too.
+#define NABLA_LIBM(name, arity, spelling, builtin, flags, function)                                \
+  case Op::name: return libmValue<Op::name>(a, b);
+#include "graph/ops.def"
   case Op::Neg: return -a;
   case Op::Not: return std::isnan(a) ? a : truth(a == 0);
-  case Op::Exp: return std::exp(a);
-  case Op::Log: return std::log(a);
   case Op::Sqrt: return std::sqrt(a);
-  case Op::Sin: return std::sin(a);
-  case Op::Cos: return std::cos(a);
-  case Op::Tan: return std::tan(a);
-  case Op::Asin: return std::asin(a);
-  case Op::Acos: return std::acos(a);
-  case Op::Atan: return std::atan(a);
-  case Op::Sinh: return std::sinh(a);
-  case Op::Cosh: return std::cosh(a);
-  case Op::Tanh: return std::tanh(a);
   case Op::Sigmoid:
     // Two forms so that exp never overflows into inf/inf.
     return a >= 0 ? 1 / (1 + std::exp(-a)) : std::exp(a) / (1 + std::exp(a));
@@ -61,8 +40,6 @@ double evalOp(Op op, double a, double b, double c) {
     // log(1 + e^a) without overflow for large a and without losing e^a for very negative a.
     return a > 0 ? a + std::log1p(std::exp(-a)) : std::log1p(std::exp(a));
   case Op::Relu: return a > 0 ? a : (std::isnan(a) ? a : 0.0);
-  case Op::Log1p: return std::log1p(a);
-  case Op::Expm1: return std::expm1(a);
   case Op::Abs: return std::fabs(a);
   case Op::Sign: return a > 0 ? 1.0 : (a < 0 ? -1.0 : a);  // keeps ±0 and NaN
   case Op::Floor: return std::floor(a);
@@ -70,13 +47,10 @@ double evalOp(Op op, double a, double b, double c) {
   case Op::Sub: return a - b;
   case Op::Mul: return a * b;
   case Op::Div: return a / b;
-  case Op::Pow: return std::pow(a, b);
   // min/max never hide a NaN (unlike fmin/fmax); on ties they return the first argument, which is
   // also the argument the derivative follows.
   case Op::Min: return std::isnan(a) || std::isnan(b) ? a + b : (a <= b ? a : b);
   case Op::Max: return std::isnan(a) || std::isnan(b) ? a + b : (a >= b ? a : b);
-  case Op::Atan2: return std::atan2(a, b);
-  case Op::Hypot: return std::hypot(a, b);
   case Op::LogAddExp: {
     if (std::isnan(a) || std::isnan(b)) return a + b;
     double m = a >= b ? a : b;

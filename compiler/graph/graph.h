@@ -22,16 +22,67 @@ inline constexpr int kOpCount = 0
 #undef NABLA_OP
     ;
 
-int arity(Op op);
-std::string_view spelling(Op op);  // "+", "sin", "where", ...
-std::string_view opName(Op op);    // "Add", "Sin", ... (dumps, DOT, rule traces)
-/// True for ops whose result is 0 or 1 and whose derivative is 0 everywhere (comparisons, logic,
-/// sign, floor).
-bool isPiecewiseConstant(Op op);
+/// Facts about an op (the flags column of ops.def).
+using OpFlags = std::uint8_t;
+inline constexpr OpFlags kCommutative = 1;  // the operands may be swapped
+inline constexpr OpFlags kTruthValue = 2;   // the value is 0 or 1, never NaN
+
+/// How an op is computed: the macro of its line in ops.def.
+enum class OpKind : std::uint8_t { Leaf, Arith, Libm, Step, Fused };
+
+/// One line of ops.def.
+struct OpInfo {
+  std::string_view name;          // "Add", "Sin", ... (dumps, DOT, rule traces)
+  int arity;
+  std::string_view spelling;      // "+", "sin", "where", ...
+  std::string_view builtin;       // the elementwise built-in function, or empty
+  OpKind kind;
+  OpFlags flags;
+  std::string_view libmFunction;  // OpKind::Libm: the C library function, else empty
+};
+
+inline constexpr OpInfo kOpInfo[] = {
+#define NABLA_LEAF(name, spelling) {#name, 0, spelling, "", OpKind::Leaf, 0, ""},
+#define NABLA_ARITH(name, arity, spelling, builtin, flags)                                         \
+  {#name, arity, spelling, builtin, OpKind::Arith, flags, ""},
+#define NABLA_LIBM(name, arity, spelling, builtin, flags, function)                                \
+  {#name, arity, spelling, builtin, OpKind::Libm, flags, #function},
+#define NABLA_STEP(name, arity, spelling, builtin, flags)                                          \
+  {#name, arity, spelling, builtin, OpKind::Step, flags, ""},
+#define NABLA_FUSED(name, spelling) {#name, 3, spelling, "", OpKind::Fused, 0, ""},
+#include "graph/ops.def"
+};
+static_assert(std::size(kOpInfo) == kOpCount);
+
+constexpr const OpInfo &opInfo(Op op) { return kOpInfo[static_cast<int>(op)]; }
+constexpr int arity(Op op) { return opInfo(op).arity; }
+constexpr std::string_view spelling(Op op) { return opInfo(op).spelling; }  // "+", "sin", ...
+constexpr std::string_view opName(Op op) { return opInfo(op).name; }        // "Add", "Sin", ...
+/// True for ops whose derivative is 0 everywhere it exists (comparisons, logic, sign, floor).
+constexpr bool isPiecewiseConstant(Op op) { return opInfo(op).kind == OpKind::Step; }
+constexpr bool hasFlag(Op op, OpFlags flag) { return (opInfo(op).flags & flag) != 0; }
 
 /// The fused multiply-adds (Fma, Fms, Fnma): ops of tapes and of the interpreter's arithmetic,
 /// never nodes of a graph.
-constexpr bool isFusedMultiplyAdd(Op op) { return op == Op::Fma || op == Op::Fms || op == Op::Fnma; }
+constexpr bool isFusedMultiplyAdd(Op op) { return opInfo(op).kind == OpKind::Fused; }
+
+/// The op of that spelling and arity (`-` with 1 is Neg, with 2 Sub); nullopt if none.
+constexpr std::optional<Op> findOp(std::string_view spelling, int arity) {
+  for (int i = 0; i < kOpCount; ++i)
+    if (kOpInfo[i].arity == arity && kOpInfo[i].spelling == spelling) return static_cast<Op>(i);
+  return std::nullopt;
+}
+
+/// The op of a call `name(...)`: the op spelled `name`, or whose built-in function is `name`
+/// (`pow` is `^`); nullopt if none.
+constexpr std::optional<Op> findCall(std::string_view name) {
+  for (int i = 0; i < kOpCount; ++i) {
+    const OpInfo &info = kOpInfo[i];
+    if (info.arity > 0 && (info.spelling == name || info.builtin == name))
+      return static_cast<Op>(i);
+  }
+  return std::nullopt;
+}
 
 struct NodeId {
   std::uint32_t index = UINT32_MAX;

@@ -6,7 +6,10 @@
 
 #include "graph/print.h"
 
+#include "graph/precedence.h"
+
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdio>
@@ -19,113 +22,99 @@ namespace nabla {
 
 namespace {
 
-// Precedence of printed text, loosest first (DESIGN.md): a child printed at a lower level than
-// its context needs parentheses.
-enum Level : int {
-  kOr = 1,
-  kAnd = 2,
-  kCompare = 3,
-  kAdditive = 4,
-  kMultiplicative = 5,
-  kPrefix = 6,  // - + ! (and negative constants, which print as `-2`)
-  kPower = 7,
-  kAtom = 8,  // names, calls, non-negative numbers, anything in parentheses
-};
+// Precedence of printed text (graph/precedence.h), as ints: a child printed at a lower level
+// than its context needs parentheses.
+constexpr int levelOf(Precedence p) { return static_cast<int>(p); }
+constexpr int kPrefix = levelOf(Precedence::Prefix);  // also negative constants, printed `-2`
+constexpr int kAtom = levelOf(Precedence::Atom);
 
-enum class Form { Leaf, Prefix, Infix, Call };
+enum class Form : std::uint8_t { Leaf, Prefix, Infix, Call };
 
 /// How an op prints: its form and, for infix ops, its level and the operator with its spacing
 /// (spaces around the loose operators only: `2*x*(y + 1)`, `(x^2 + y)^2`).
 struct Syntax {
-  Form form;
-  int level = kAtom;
-  std::string_view infix;
+  Form form = Form::Call;
+  std::uint8_t level = kAtom;
+  Assoc assoc = Assoc::Left;
+  std::uint8_t infixSize = 0;
+  char infix[6] = {};  // the operator, with a space on each side at a spaced level
+
+  constexpr std::string_view infixText() const { return {infix, infixSize}; }
 };
 
-Syntax syntaxOf(Op op) {
-  switch (op) {
-  case Op::Const:
-  case Op::Var: return {Form::Leaf, kAtom, {}};
-  case Op::Neg:
-  case Op::Not: return {Form::Prefix, kPrefix, {}};
-  case Op::Or: return {Form::Infix, kOr, " || "};
-  case Op::And: return {Form::Infix, kAnd, " && "};
-  case Op::Lt: return {Form::Infix, kCompare, " < "};
-  case Op::Le: return {Form::Infix, kCompare, " <= "};
-  case Op::Gt: return {Form::Infix, kCompare, " > "};
-  case Op::Ge: return {Form::Infix, kCompare, " >= "};
-  case Op::Eq: return {Form::Infix, kCompare, " == "};
-  case Op::Ne: return {Form::Infix, kCompare, " != "};
-  case Op::Add: return {Form::Infix, kAdditive, " + "};
-  case Op::Sub: return {Form::Infix, kAdditive, " - "};
-  case Op::Mul: return {Form::Infix, kMultiplicative, "*"};
-  case Op::Div: return {Form::Infix, kMultiplicative, "/"};
-  case Op::Pow: return {Form::Infix, kPower, "^"};
-  case Op::Exp:
-  case Op::Log:
-  case Op::Sqrt:
-  case Op::Sin:
-  case Op::Cos:
-  case Op::Tan:
-  case Op::Asin:
-  case Op::Acos:
-  case Op::Atan:
-  case Op::Sinh:
-  case Op::Cosh:
-  case Op::Tanh:
-  case Op::Sigmoid:
-  case Op::Softplus:
-  case Op::Relu:
-  case Op::Log1p:
-  case Op::Expm1:
-  case Op::Abs:
-  case Op::Sign:
-  case Op::Floor:
-  case Op::Min:
-  case Op::Max:
-  case Op::Atan2:
-  case Op::Hypot:
-  case Op::LogAddExp:
-  case Op::Where:
-  case Op::Fma: // tapes only; printed as calls in dumps
-  case Op::Fms:
-  case Op::Fnma: return {Form::Call, kAtom, {}};
+/// Made from ops.def and precedence.h: an op whose spelling is an operator of the language prints
+/// as that operator, any other op with operands as a call.
+constexpr std::array<Syntax, kOpCount> kSyntax = [] {
+  std::array<Syntax, kOpCount> table{};
+  for (int i = 0; i < kOpCount; ++i) {
+    const OpInfo &op = kOpInfo[i];
+    Syntax &s = table[i];
+    if (op.arity == 0) {
+      s.form = Form::Leaf;
+    } else if (op.arity == 1 && findPrefixOperator(op.spelling) >= 0) {
+      s.form = Form::Prefix;
+      s.level = kPrefix;
+    } else if (int k = op.arity == 2 ? findBinaryOperator(op.spelling) : -1; k >= 0) {
+      const Precedence level = kBinaryOperators[k].level;
+      const LevelSyntax syntax = levelSyntax(level);
+      s.form = Form::Infix;
+      s.level = static_cast<std::uint8_t>(levelOf(level));
+      s.assoc = syntax.assoc;
+      std::size_t n = 0;
+      if (syntax.spaced)
+        s.infix[n++] = ' ';
+      for (char c : op.spelling)
+        s.infix[n++] = c;
+      if (syntax.spaced)
+        s.infix[n++] = ' ';
+      s.infixSize = static_cast<std::uint8_t>(n);
+    }
   }
-  return {Form::Call, kAtom, {}};
-}
+  return table;
+}();
 
+/// Whether every op printed as a call re-parses as one: its spelling is a name.
+constexpr bool callsAreNames() {
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  for (int i = 0; i < kOpCount; ++i) {
+    const std::string_view name = kOpInfo[i].spelling;
+    if (kSyntax[i].form != Form::Call)
+      continue;
+    if (name.empty() || !letter(name[0]))
+      return false;
+    for (char c : name)
+      if (!letter(c) && !digit(c))
+        return false;
+  }
+  return true;
+}
+static_assert(callsAreNames(), "an op spelled like an operator that precedence.h does not list");
+
+constexpr const Syntax &syntaxOf(Op op) { return kSyntax[static_cast<int>(op)]; }
 Form formOf(Op op) { return syntaxOf(op).form; }
 int infixLevel(Op op) { return syntaxOf(op).level; }
-std::string_view infixText(Op op) { return syntaxOf(op).infix; }
+std::string_view infixText(Op op) { return syntaxOf(op).infixText(); }
 
 /// Whether operand `pos` of `parent` needs parentheses, given the operand's printed level and
 /// whether its text starts with a prefix operator. Operands after an operator never start with
 /// one (`x*(-2)`, `a - (-b)`, `-(-x)`, `x^(-2)`): the language leaves `x*-y` and `--x` to the
 /// implementation, so the printer does not rely on them.
 bool needsParens(Op parent, int pos, int childLevel, bool childPrefix) {
-  switch (formOf(parent)) {
+  const Syntax &s = syntaxOf(parent);
+  switch (s.form) {
   case Form::Leaf:
   case Form::Call: return false;
   case Form::Prefix: return childLevel < kPrefix || childPrefix;
   case Form::Infix: break;
   }
-  const int level = infixLevel(parent);
-  if (parent == Op::Pow) {
-    // Right-associative and tighter than prefix minus: (-x)^2, (a^b)^c, a^b^c.
-    if (pos == 0)
-      return childLevel <= kPower;
-    return childLevel < kPower || childPrefix;
-  }
-  if (level == kCompare) {
-    // Comparisons do not chain: parenthesize any comparison operand.
-    if (pos == 0)
-      return childLevel <= kCompare;
-    return childLevel <= kCompare || childPrefix;
-  }
-  // Left-associative: a - b - c, but a - (b - c) and a/(b*c).
+  // An operand of a looser level needs parentheses; one of the same level needs them unless the
+  // operator groups toward it: a - b - c but a - (b - c), a^b^c but (a^b)^c, and comparisons
+  // (Unchained) on either side. Power is tighter than a prefix minus: (-x)^2.
+  const int level = s.level;
   if (pos == 0)
-    return childLevel < level;
-  return childLevel <= level || childPrefix;
+    return childLevel < level || (childLevel == level && s.assoc != Assoc::Left);
+  return childLevel < level || (childLevel == level && s.assoc != Assoc::Right) || childPrefix;
 }
 
 bool roundTrips(const char *text, double v) {
@@ -356,22 +345,27 @@ private:
 
 std::string printExpr(const Graph &graph, NodeId root) { return printExprs(graph, {root}).front(); }
 
-std::vector<std::string> printExprs(const Graph &graph, const std::vector<NodeId> &roots) {
+namespace {
+
+/// f(printer, root) for each root, with one printer (one layout pass) for them all.
+template <class F>
+auto forEachRoot(const Graph &graph, const std::vector<NodeId> &roots, const F &f) {
   ExprPrinter printer(graph, roots);
-  std::vector<std::string> out;
+  std::vector<decltype(f(printer, NodeId{}))> out;
   out.reserve(roots.size());
   for (NodeId r : roots)
-    out.push_back(printer.print(r));
+    out.push_back(f(printer, r));
   return out;
 }
 
+}  // namespace
+
+std::vector<std::string> printExprs(const Graph &graph, const std::vector<NodeId> &roots) {
+  return forEachRoot(graph, roots, [](const ExprPrinter &p, NodeId r) { return p.print(r); });
+}
+
 std::vector<std::uint64_t> printedLengths(const Graph &graph, const std::vector<NodeId> &roots) {
-  ExprPrinter printer(graph, roots);
-  std::vector<std::uint64_t> out;
-  out.reserve(roots.size());
-  for (NodeId r : roots)
-    out.push_back(printer.length(r));
-  return out;
+  return forEachRoot(graph, roots, [](const ExprPrinter &p, NodeId r) { return p.length(r); });
 }
 
 PrintedSet printShared(const Graph &graph, const std::vector<NodeId> &roots) {
@@ -461,57 +455,7 @@ std::string dotConstant(double v) {
 }
 
 /// Operands whose order matters get their position on the edge.
-bool labelsOperands(Op op) {
-  switch (op) {
-  case Op::Sub:
-  case Op::Div:
-  case Op::Pow:
-  case Op::Min:
-  case Op::Max:
-  case Op::Atan2:
-  case Op::Lt:
-  case Op::Le:
-  case Op::Gt:
-  case Op::Ge:
-  case Op::Where:
-  case Op::Fms:
-  case Op::Fnma: return true;
-  case Op::Fma:
-  case Op::Const:
-  case Op::Var:
-  case Op::Neg:
-  case Op::Not:
-  case Op::Exp:
-  case Op::Log:
-  case Op::Sqrt:
-  case Op::Sin:
-  case Op::Cos:
-  case Op::Tan:
-  case Op::Asin:
-  case Op::Acos:
-  case Op::Atan:
-  case Op::Sinh:
-  case Op::Cosh:
-  case Op::Tanh:
-  case Op::Sigmoid:
-  case Op::Softplus:
-  case Op::Relu:
-  case Op::Log1p:
-  case Op::Expm1:
-  case Op::Abs:
-  case Op::Sign:
-  case Op::Floor:
-  case Op::Add:
-  case Op::Mul:
-  case Op::Hypot:
-  case Op::LogAddExp:
-  case Op::Eq:
-  case Op::Ne:
-  case Op::And:
-  case Op::Or: return false;
-  }
-  return false;
-}
+bool labelsOperands(Op op) { return arity(op) > 1 && !hasFlag(op, kCommutative); }
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 // recursion, so a sum of 10^5 terms (a left-leaning chain 10^5 deep) costs no stack.
 #pragma once
 
+#include "graph/precedence.h"
 #include "source/source.h"
 
 #include <cstdint>
@@ -27,9 +28,16 @@ enum class ExprKind : std::uint8_t {
   Vector,  // [args...]; a matrix is a vector of vectors
 };
 
-enum class UnaryOp : std::uint8_t { Neg, Plus, Not };
+/// The operators of graph/precedence.h, in its order: Neg, Plus, Not; Or, And, Lt, ..., Pow.
+enum class UnaryOp : std::uint8_t {
+#define NABLA_UNARY_OP_NAME(name, spelling) name,
+  NABLA_PREFIX_OPERATORS(NABLA_UNARY_OP_NAME)
+#undef NABLA_UNARY_OP_NAME
+};
 enum class BinaryOp : std::uint8_t {
-  Or, And, Lt, Le, Gt, Ge, Eq, Ne, Add, Sub, Mul, Div, MatMul, Pow,
+#define NABLA_BINARY_OP_NAME(name, spelling, level) name,
+  NABLA_BINARY_OPERATORS(NABLA_BINARY_OP_NAME)
+#undef NABLA_BINARY_OP_NAME
 };
 
 const char *spelling(UnaryOp op);

@@ -2,6 +2,7 @@
 #include "sema/lowerer.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace nabla::sema {
@@ -10,34 +11,15 @@ namespace {
 
 using BK = BuiltinKind;
 
-const Builtin kBuiltins[] = {
-    {"exp", BK::Elementwise, 1, 1, Op::Exp},
-    {"log", BK::Elementwise, 1, 1, Op::Log},
-    {"sqrt", BK::Elementwise, 1, 1, Op::Sqrt},
-    {"sin", BK::Elementwise, 1, 1, Op::Sin},
-    {"cos", BK::Elementwise, 1, 1, Op::Cos},
-    {"tan", BK::Elementwise, 1, 1, Op::Tan},
-    {"asin", BK::Elementwise, 1, 1, Op::Asin},
-    {"acos", BK::Elementwise, 1, 1, Op::Acos},
-    {"atan", BK::Elementwise, 1, 1, Op::Atan},
-    {"sinh", BK::Elementwise, 1, 1, Op::Sinh},
-    {"cosh", BK::Elementwise, 1, 1, Op::Cosh},
-    {"tanh", BK::Elementwise, 1, 1, Op::Tanh},
-    {"sigmoid", BK::Elementwise, 1, 1, Op::Sigmoid},
-    {"softplus", BK::Elementwise, 1, 1, Op::Softplus},
-    {"relu", BK::Elementwise, 1, 1, Op::Relu},
-    {"log1p", BK::Elementwise, 1, 1, Op::Log1p},
-    {"expm1", BK::Elementwise, 1, 1, Op::Expm1},
-    {"abs", BK::Elementwise, 1, 1, Op::Abs},
-    {"sign", BK::Elementwise, 1, 1, Op::Sign},
-    {"floor", BK::Elementwise, 1, 1, Op::Floor},
-    {"pow", BK::Elementwise, 2, 2, Op::Pow},
-    // With one argument, max and min reduce an array to its largest (smallest) element.
-    {"min", BK::Elementwise, 1, 2, Op::Min, ReduceKind::Min},
-    {"max", BK::Elementwise, 1, 2, Op::Max, ReduceKind::Max},
-    {"atan2", BK::Elementwise, 2, 2, Op::Atan2},
-    {"hypot", BK::Elementwise, 2, 2, Op::Hypot},
-    {"logaddexp", BK::Elementwise, 2, 2, Op::LogAddExp},
+/// With one argument, max and min reduce an array to its largest (smallest) element.
+constexpr std::optional<ReduceKind> reductionOf(Op op) {
+  if (op == Op::Min) return ReduceKind::Min;
+  if (op == Op::Max) return ReduceKind::Max;
+  return std::nullopt;
+}
+
+/// The rest: built-ins that are not one op applied elementwise.
+constexpr Builtin kOtherBuiltins[] = {
     {"where", BK::Where, 3, 3},
     {"sum", BK::Reduce, 1, 1, Op::Const, ReduceKind::Sum},
     {"mean", BK::Reduce, 1, 1, Op::Const, ReduceKind::Mean},
@@ -51,6 +33,35 @@ const Builtin kBuiltins[] = {
     {"grad", BK::Grad, 1, 1},
     {"hessian", BK::Hessian, 1, 1},
 };
+
+constexpr std::size_t countElementwise() {
+  std::size_t n = 0;
+  for (const OpInfo &info : kOpInfo) n += !info.builtin.empty();
+  return n;
+}
+
+/// The elementwise built-ins, in ops.def's order (exp, log, ..., pow, min, max, ...: an op with a
+/// `builtin` name), then the others.
+constexpr auto kBuiltins = [] {
+  std::array<Builtin, countElementwise() + std::size(kOtherBuiltins)> table{};
+  std::size_t n = 0;
+  for (int i = 0; i < kOpCount; ++i) {
+    const Op op = static_cast<Op>(i);
+    if (kOpInfo[i].builtin.empty()) continue;
+    const auto k = static_cast<unsigned>(arity(op));
+    const std::optional<ReduceKind> reduction = reductionOf(op);
+    table[n++] = {kOpInfo[i].builtin, BK::Elementwise, reduction ? 1 : k, k, op, reduction};
+  }
+  for (const Builtin &b : kOtherBuiltins) table[n++] = b;
+  return table;
+}();
+static_assert(
+    [] {
+      for (const Builtin &b : kBuiltins)
+        if (b.kind == BK::Elementwise && (b.maxArgs < 1 || b.maxArgs > 2)) return false;
+      return true;
+    }(),
+    "lowerBuiltin applies an elementwise op of one or two operands");
 
 const std::string_view kKeywords[] = {"param", "input", "const", "minimize", "maximize", "report"};
 

@@ -1,6 +1,9 @@
 // Patterns: the parser for rule text, the matcher, building a replacement, and the rule set.
 #include "simplify/rule.h"
 
+#include "graph/precedence.h"
+
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -13,14 +16,40 @@ namespace {
 // Pattern text is ours and short; a cap keeps hostile text from recursing deeply.
 constexpr unsigned kMaxPatternNesting = 32;
 
-/// Recursive descent over nabla's expression grammar, loosest first:
-///   or      := and ('||' and)*
-///   and     := cmp ('&&' cmp)*
-///   cmp     := sum (('<' | '<=' | '>' | '>=' | '==' | '!=') sum)*
-///   sum     := product (('+' | '-') product)*
-///   product := unary (('*' | '/') unary)*
+/// A binary operator of graph/precedence.h that has a DAG op (all but `@`).
+struct BinaryPattern {
+  std::string_view spelling;
+  Precedence level;
+  Op op;
+};
+
+constexpr std::size_t countBinaryPatterns() {
+  std::size_t n = 0;
+  for (const OperatorSyntax &o : kBinaryOperators)
+    n += findOp(o.spelling, 2).has_value();
+  return n;
+}
+
+/// Longest spelling first, so that a level's `<=` is tried before its `<`.
+constexpr auto kBinaryPatterns = [] {
+  std::array<BinaryPattern, countBinaryPatterns()> out{};
+  std::size_t n = 0;
+  for (const OperatorSyntax &o : kBinaryOperators)
+    if (std::optional<Op> op = findOp(o.spelling, 2))
+      out[n++] = {o.spelling, o.level, *op};
+  for (std::size_t i = 1; i < n; ++i) // insertion sort: stable
+    for (std::size_t j = i; j > 0 && out[j - 1].spelling.size() < out[j].spelling.size(); --j)
+      std::swap(out[j - 1], out[j]);
+  return out;
+}();
+
+constexpr Op kPowerOp = *findOp(kPowerOperator, 2);
+
+/// Recursive descent over nabla's expression grammar, with the levels of graph/precedence.h:
+///   level   := tighter (op tighter)*        for each binary level below Prefix, loosest first:
+///                                           || ; && ; < <= > >= == != ; + - ; * /
 ///   unary   := ('-' | '+' | '!') unary | power
-///   power   := primary ('^' unary)?            (right-associative, tighter than unary minus)
+///   power   := primary ('^' unary)?         (right-associative, tighter than unary minus)
 ///   primary := '?' letter | '#' letter | number | name '(' or (',' or)* ')' | '(' or ')'
 class PatternParser {
 public:
@@ -100,67 +129,36 @@ private:
     ~Nest() { --p.nesting_; }
   };
 
-  std::int32_t parseOr() {
-    Nest nest(*this);
-    if (failed())
-      return -1;
-    std::int32_t lhs = parseAnd();
-    while (lhs >= 0 && accept("||"))
-      lhs = apply(Op::Or, lhs, parseAnd());
-    return lhs;
-  }
-  std::int32_t parseAnd() {
-    std::int32_t lhs = parseCompare();
-    while (lhs >= 0 && accept("&&"))
-      lhs = apply(Op::And, lhs, parseCompare());
-    return lhs;
-  }
-  std::int32_t parseCompare() {
-    std::int32_t lhs = parseSum();
+  /// level := tighter (op tighter)*  for each binary level below Prefix, loosest first
+  /// (graph/precedence.h), all read left to right; Prefix and Power are parseUnary's.
+  std::int32_t parseLevel(Precedence level) {
+    if (level == Precedence::Prefix)
+      return parseUnary();
+    std::optional<Nest> nest;
+    if (level == Precedence::Or) {
+      nest.emplace(*this);
+      if (failed())
+        return -1;
+    }
+    std::int32_t lhs = parseLevel(tighter(level));
     while (lhs >= 0) {
-      Op op;
-      if (accept("<="))
-        op = Op::Le;
-      else if (accept(">="))
-        op = Op::Ge;
-      else if (accept("=="))
-        op = Op::Eq;
-      else if (accept("!="))
-        op = Op::Ne;
-      else if (accept("<"))
-        op = Op::Lt;
-      else if (accept(">"))
-        op = Op::Gt;
-      else
+      std::optional<Op> op = acceptBinary(level);
+      if (!op)
         break;
-      lhs = apply(op, lhs, parseSum());
+      lhs = apply(*op, lhs, parseLevel(tighter(level)));
     }
     return lhs;
   }
-  std::int32_t parseSum() {
-    std::int32_t lhs = parseProduct();
-    while (lhs >= 0) {
-      if (accept("+"))
-        lhs = apply(Op::Add, lhs, parseProduct());
-      else if (accept("-"))
-        lhs = apply(Op::Sub, lhs, parseProduct());
-      else
-        break;
-    }
-    return lhs;
+  std::int32_t parseOr() { return parseLevel(Precedence::Or); }
+
+  /// The longest operator of `level` with a DAG op at the current position (`<=` before `<`).
+  std::optional<Op> acceptBinary(Precedence level) {
+    for (const BinaryPattern &b : kBinaryPatterns)
+      if (b.level == level && accept(b.spelling))
+        return b.op;
+    return std::nullopt;
   }
-  std::int32_t parseProduct() {
-    std::int32_t lhs = parseUnary();
-    while (lhs >= 0) {
-      if (accept("*"))
-        lhs = apply(Op::Mul, lhs, parseUnary());
-      else if (accept("/"))
-        lhs = apply(Op::Div, lhs, parseUnary());
-      else
-        break;
-    }
-    return lhs;
-  }
+
   std::int32_t parseUnary() {
     Nest nest(*this);
     if (failed())
@@ -169,27 +167,26 @@ private:
       fail("expected an operand before '!='");
       return -1;
     }
-    if (accept("-")) {
+    for (std::string_view prefix : kPrefixOperators) {
+      if (!accept(prefix))
+        continue;
+      std::optional<Op> op = findOp(prefix, 1);
       std::int32_t operand = parseUnary();
-      if (operand < 0)
-        return -1;
+      if (!op || operand < 0)
+        return operand; // `+x` is x
       // `-1` is the constant -1 (the graph folds Neg of a constant), so it matches one.
-      if (nodes_[operand].kind == PatternNode::Kind::Literal) {
+      if (*op == Op::Neg && nodes_[operand].kind == PatternNode::Kind::Literal) {
         nodes_[operand].value = -nodes_[operand].value;
         return operand;
       }
-      return apply(Op::Neg, operand);
+      return apply(*op, operand);
     }
-    if (accept("+"))
-      return parseUnary();
-    if (accept("!"))
-      return apply(Op::Not, parseUnary());
     return parsePower();
   }
   std::int32_t parsePower() {
     std::int32_t base = parsePrimary();
-    if (base >= 0 && accept("^"))
-      return apply(Op::Pow, base, parseUnary());
+    if (base >= 0 && accept(kPowerOperator))
+      return apply(kPowerOp, base, parseUnary());
     return base;
   }
 
@@ -279,14 +276,7 @@ private:
       n.args[0] = args[0];
       return add(n);
     }
-    std::optional<Op> op;
-    if (name == "pow")
-      op = Op::Pow;
-    for (int i = 0; i < kOpCount && !op; ++i) {
-      Op candidate = static_cast<Op>(i);
-      if (arity(candidate) > 0 && spelling(candidate) == name)
-        op = candidate;
-    }
+    std::optional<Op> op = findCall(name);
     if (!op) {
       fail("unknown function '" + std::string(name) + "'");
       return -1;
@@ -411,21 +401,7 @@ std::optional<Pattern> parsePattern(std::string_view text, bool replacement, std
   return PatternParser(text, replacement).parse(error);
 }
 
-bool NodeFacts::isTruthValue(NodeId id) const {
-  switch ((*graph_)[id].op) {
-  case Op::Lt:
-  case Op::Le:
-  case Op::Gt:
-  case Op::Ge:
-  case Op::Eq:
-  case Op::Ne:
-  case Op::And:
-  case Op::Or:
-    return true;
-  default:
-    return false;
-  }
-}
+bool NodeFacts::isTruthValue(NodeId id) const { return hasFlag((*graph_)[id].op, kTruthValue); }
 
 bool NodeFacts::isBooleanOrNaN(NodeId id) const {
   return isTruthValue(id) || (*graph_)[id].op == Op::Not;

@@ -1,7 +1,7 @@
 // Rewrite rules as named data: patterns in nabla syntax, parsed once, matched against the DAG.
 //
-// Pattern syntax: nabla expressions (operators `|| && < <= > >= == != + - * / ^ !` and unary `-`,
-// with nabla's precedence; calls by op spelling from ops.def: `sin(?x)`, `where(?c, ?a, ?b)`,
+// Pattern syntax: nabla expressions (the operators of graph/precedence.h with their precedence,
+// but `@`; calls by op spelling or built-in name from ops.def: `sin(?x)`, `where(?c, ?a, ?b)`,
 // `logaddexp(?a, ?b)`; `pow(?a, ?b)` is `?a ^ ?b`) where
 //   ?x      matches any node (a letter a-z; a repeated ?x must match the same node),
 //   #c      matches a constant node (a letter a-z),
