@@ -8,6 +8,23 @@
 
 namespace nabla {
 
+namespace {
+
+/// `1e+20` -> `1e20`, `1e-05` -> `1e-5`.
+std::string tidyExponent(std::string s) {
+  const std::size_t e = s.find('e');
+  if (e == std::string::npos) return s;
+  const std::string mantissa = s.substr(0, e), exponent = s.substr(e + 1);
+  bool negative = false;
+  std::size_t i = 0;
+  if (i < exponent.size() && (exponent[i] == '+' || exponent[i] == '-'))
+    negative = exponent[i++] == '-';
+  while (i + 1 < exponent.size() && exponent[i] == '0') ++i;
+  return mantissa + "e" + (negative ? "-" : "") + exponent.substr(i);
+}
+
+}  // namespace
+
 std::string formatNumber(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
@@ -17,7 +34,7 @@ std::string formatNumber(double v) {
     if (std::bit_cast<std::uint64_t>(std::strtod(buf, nullptr)) == std::bit_cast<std::uint64_t>(v))
       break;
   }
-  return buf;
+  return tidyExponent(buf);
 }
 
 }  // namespace nabla

@@ -1,5 +1,5 @@
-// Numbers as nabla prints them: the one formatter that every message, printed expression, log,
-// params file and prediction uses.
+// Numbers as nabla writes them: the one formatter that messages, printed expressions, dumps, the
+// command line's results, logs, params files, checkpoints' summaries and predictions all use.
 #pragma once
 
 #include <string>
@@ -7,7 +7,8 @@
 namespace nabla {
 
 /// The shortest decimal (15 to 17 significant digits, `%g` style) that reads back as the same
-/// double; `nan`, `inf`, `-inf`.
+/// double, with a plain exponent (`1e-5`, `2.5e20`: what every nabla reader accepts); `nan`,
+/// `inf`, `-inf`; `-0` for negative zero.
 std::string formatNumber(double v);
 
 }  // namespace nabla

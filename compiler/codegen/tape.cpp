@@ -1,7 +1,8 @@
 #include "codegen/tape.h"
 
+#include "support/number.h"
+
 #include <algorithm>
-#include <charconv>
 #include <queue>
 #include <stdexcept>
 
@@ -335,16 +336,13 @@ Tape scheduleForRegisters(const Tape &tape) {
 
 std::string printTape(const Graph &graph, const Tape &tape) {
   std::string out;
-  char buf[64];
   for (std::size_t i = 0; i < tape.entries.size(); ++i) {
     const Tape::Entry &e = tape.entries[i];
     out += '%' + std::to_string(i) + " = ";
     const Node &n = graph[e.node];
     switch (e.op) {
     case Op::Const: {
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n.value);
-      out += "const ";
-      out.append(buf, ec == std::errc() ? end : buf);
+      out += "const " + formatNumber(n.value);
       break;
     }
     case Op::Var:

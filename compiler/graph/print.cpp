@@ -6,6 +6,8 @@
 
 #include "graph/print.h"
 
+#include "support/number.h"
+
 #include "graph/precedence.h"
 
 #include <algorithm>
@@ -117,26 +119,6 @@ bool needsParens(Op parent, int pos, int childLevel, bool childPrefix) {
   return childLevel < level || (childLevel == level && s.assoc != Assoc::Right) || childPrefix;
 }
 
-bool roundTrips(const char *text, double v) {
-  return std::bit_cast<std::uint64_t>(std::strtod(text, nullptr)) ==
-         std::bit_cast<std::uint64_t>(v);
-}
-
-/// `1e+20` -> `1e20`, `1e-05` -> `1e-5`: the plain exponent form every nabla reader accepts.
-std::string tidyExponent(std::string s) {
-  std::size_t e = s.find('e');
-  if (e == std::string::npos)
-    return s;
-  std::string mantissa = s.substr(0, e);
-  std::string exponent = s.substr(e + 1);
-  bool negative = false;
-  std::size_t i = 0;
-  if (i < exponent.size() && (exponent[i] == '+' || exponent[i] == '-'))
-    negative = exponent[i++] == '-';
-  while (i + 1 < exponent.size() && exponent[i] == '0')
-    ++i;
-  return mantissa + "e" + (negative ? "-" : "") + exponent.substr(i);
-}
 
 /// The text of a constant and the level it prints at.
 struct ConstantText {
@@ -159,13 +141,7 @@ ConstantText constantText(double v) {
     std::snprintf(buf, sizeof buf, "(%.0f*2^(-1074))", std::ldexp(v, 1074));
     return {buf};
   }
-  char buf[64];
-  for (int precision = 15; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-    if (roundTrips(buf, v))
-      break;
-  }
-  ConstantText out{tidyExponent(buf)};
+  ConstantText out{formatNumber(v)};
   if (v < 0) {
     out.level = kPrefix;
     out.prefix = true;
@@ -438,21 +414,6 @@ std::string dotEscape(std::string_view text) {
   return out;
 }
 
-std::string dotConstant(double v) {
-  if (std::isnan(v))
-    return "nan";
-  if (std::isinf(v))
-    return v > 0 ? "inf" : "-inf";
-  if (v == 0)
-    return std::signbit(v) ? "-0" : "0";
-  char buf[64];
-  for (int precision = 15; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-    if (roundTrips(buf, v))
-      break;
-  }
-  return tidyExponent(buf);
-}
 
 /// Operands whose order matters get their position on the edge.
 bool labelsOperands(Op op) { return arity(op) > 1 && !hasFlag(op, kCommutative); }
@@ -467,7 +428,7 @@ std::string printDot(const Graph &graph, const std::vector<NodeId> &roots,
     std::string node = "n" + std::to_string(id.index);
     out += "  " + node + " [label=\"";
     if (n.op == Op::Const) {
-      out += dotEscape(dotConstant(n.value)) + "\", shape=plaintext];\n";
+      out += dotEscape(formatNumber(n.value)) + "\", shape=plaintext];\n";
     } else if (n.op == Op::Var) {
       out += dotEscape(graph.symbolName(n.symbol)) + "\", shape=ellipse, style=bold];\n";
     } else {

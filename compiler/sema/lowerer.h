@@ -3,6 +3,7 @@
 #pragma once
 
 #include "sema/sema.h"
+#include "support/number.h"
 
 #include <cstddef>
 #include <memory>
@@ -21,7 +22,6 @@ std::optional<Shape> broadcastShapes(const Shape &a, const Shape &b);
 /// a * b, or nothing when the product exceeds `limit` (no overflow for any inputs).
 std::optional<std::size_t> checkedProduct(std::size_t a, std::size_t b, std::size_t limit);
 /// Numbers in messages: integers without a fraction, others with round-trip precision.
-std::string formatNumber(double v);
 
 // ---- builtins.cpp -----------------------------------------------------------------------------
 

@@ -28,19 +28,6 @@ std::optional<std::size_t> checkedProduct(std::size_t a, std::size_t b, std::siz
   return a * b;
 }
 
-std::string formatNumber(double v) {
-  char buffer[64];
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15)
-    std::snprintf(buffer, sizeof buffer, "%.0f", v == 0 ? 0.0 : v);  // never "-0"
-  else {
-    // The shortest form that reads back as the same double.
-    for (int precision = 1; precision <= 17; ++precision) {
-      std::snprintf(buffer, sizeof buffer, "%.*g", precision, v);
-      if (std::strtod(buffer, nullptr) == v || std::isnan(v)) break;
-    }
-  }
-  return buffer;
-}
 
 }  // namespace sema
 }  // namespace nabla

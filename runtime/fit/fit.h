@@ -8,6 +8,7 @@
 #include "nabla/optim.hpp"
 #include "runtime/data/data.h"
 #include "driver/driver.h"
+#include "support/number.h"
 
 #include <csignal>
 #include <cstdint>
@@ -260,8 +261,6 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &options
 
 // --- files --------------------------------------------------------------------------------------
 
-/// The shortest decimal that reads back as the same double (std::to_chars); `nan`, `inf`, `-inf`.
-std::string formatNumber(double v);
 
 /// The params file (`-o`, `--init`, `predict --params`):
 ///   {"model": "m.nabla", "optimizer": "adam", "steps": 200, "epochs": 25, "stop": "finished",

@@ -7,7 +7,7 @@ namespace nabla::optim {
 
 void Average::add(double rate, std::span<const double> x) {
   if (!(rate >= 0) || !std::isfinite(rate))
-    detail::fail("an average's weight must be finite and >= 0, not " + detail::formatNumber(rate));
+    detail::fail("an average's weight must be finite and >= 0, not " + formatNumber(rate));
   if (sum_.empty() && weight_ == 0) sum_.assign(x.size(), 0.0);  // a default-made one takes x's size
   if (x.size() != sum_.size())
     detail::fail("an average of " + std::to_string(sum_.size()) + " parameters cannot add " +

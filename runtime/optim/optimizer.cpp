@@ -2,6 +2,7 @@
 // first-order methods.
 #include "optim/optimizer.h"
 
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,14 +16,6 @@ namespace detail {
 
 void fail(const std::string &message) { throw Error(Error::Kind::Argument, message); }
 
-std::string formatNumber(double v) {
-  char buf[40];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
-}
 
 void require(bool ok, std::string_view optimizer, std::string_view what, std::string_view option,
              double value, std::string_view rule) {

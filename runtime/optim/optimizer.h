@@ -4,6 +4,7 @@
 #pragma once
 
 #include "nabla/optim.hpp"
+#include "support/number.h"
 
 #include <cstddef>
 #include <initializer_list>
@@ -18,7 +19,6 @@ namespace nabla::optim::detail {
 /// Throws Error::Kind::Argument with `message`.
 [[noreturn]] void fail(const std::string &message);
 /// The shortest %g text that reads back as `v` ("0.001", "-1", "1e-08", "nan").
-std::string formatNumber(double v);
 
 /// Validation of one hyperparameter, worded like torch's checks: unless `ok`, throws
 /// "<optimizer>: invalid <what> <value> (<option> must be <rule>)".

@@ -120,7 +120,7 @@ TEST_CASE("values torch rejects", "[optim][errors]") {
     INFO(name);
     optim::Hyper h;
     h.eps = -1e-8;
-    CHECK(messageOf(name, h) == std::string(name) + ": invalid epsilon value -1e-08 (eps must be >= 0)");
+    CHECK(messageOf(name, h) == std::string(name) + ": invalid epsilon value -1e-8 (eps must be >= 0)");
     h.eps = 0;
     CHECK_NOTHROW(optim::make(name, 2, h));
   }
