@@ -20,56 +20,57 @@ namespace nabla::cli {
 
 namespace {
 
-struct OptionInfo {
-  std::string_view name;  // with its dashes
+using K = Option::Kind;
+
+/// The options shared by the commands, each with the bit that a command takes it by.
+struct SharedOption {
+  Option option;
   unsigned bit;
-  bool takesValue;
-  std::string_view valueName;
-  std::string_view help;
 };
 
-const OptionInfo kOptions[] = {
-    {"--wrt", kOptWrt, true, "x,y", "differentiate with respect to these variables, in this order"},
-    {"--vars", kOptVars, true, "x,y",
-     "the function's variables, in this order (may name variables it does not use)"},
-    {"--at", kOptAt, true, "x=1,y=2", "the point: a value for every variable (repeatable)"},
-    {"--fn", kOptFunction, true, "NAME", "the function of a file to use (`L` for the objective)"},
-    {"--grad", kOptGrad, false, "", "also the gradient"},
-    {"--hessian", kOptHessian, false, "", "also the Hessian"},
-    {"--interp", kOptInterp, false, "",
-     "evaluate with the reference interpreter instead of compiled code"},
-    {"--stats", kOptStats, false, "", "print node counts instead of the graph"},
-    {"--json", kOptJson, false, "", "print JSON"},
-    {"--output", kOptOutput, true, "FILE", "write to FILE (.dot; .svg, .png or .pdf run Graphviz)"},
-    {"--output", kOptLibrary, true, "FILE",
-     "the file to write (required): the library, or what --emit names"},
-    {"--header", kOptCompile, true, "FILE.h", "also write the C header that declares the library"},
-    {"--emit", kOptCompile, true, "obj|asm|llvm-ir",
-     "write the object, the assembly or the optimized IR instead of a library"},
-    {"--no-hessian", kOptCompile, false, "", "leave out the Hessian entry points"},
-    {"--asm", kOptAsm, false, "", "print the host's assembly instead of LLVM IR"},
-    {"-O", kOptCodegen, true, "LEVEL", "optimization level 0, 1, 2 or 3; also -O0 .. -O3 (default 2)"},
-    {"--fast-math", kOptCodegen, false, "",
-     "let LLVM reassociate, contract to FMA and assume no NaN or infinity"},
-    {"--strict", kOptRepl, false, "", "exit with status 1 if any line failed"},
-    {"--no-simplify", kOptSimplify, false, "", "skip simplification"},
-    {"--trace", kOptSimplify, true, "rewrites", "print each rewrite of the simplifier to stderr"},
-    {"--max-source-bytes", kOptLimits, true, "N", "largest input accepted, in bytes"},
-    {"--max-nesting", kOptLimits, true, "N", "deepest nesting of parentheses and brackets"},
-    {"--max-nodes", kOptLimits, true, "N", "largest graph built, in nodes"},
-    {"--max-array", kOptLimits, true, "N", "most elements of one array"},
-};
-
-/// The option called `name`, preferring the variant that the command accepts (-o is described
-/// differently for a graph and for a library).
-const OptionInfo *findOption(std::string_view name, unsigned commandOptions) {
-  if (name == "-o")
-    name = "--output";
-  const OptionInfo *found = nullptr;
-  for (const OptionInfo &o : kOptions)
-    if (o.name == name && (!found || (o.bit & commandOptions)))
-      found = &o;
-  return found;
+const std::vector<SharedOption> &sharedOptions() {
+  static const std::vector<SharedOption> kOptions = {
+      {{"--wrt", K::Value, "x,y", "differentiate with respect to these variables, in this order",
+        {}, true},
+       kOptWrt},
+      {{"--vars", K::Value, "x,y",
+        "the function's variables, in this order (may name variables it does not use)", {}, true},
+       kOptVars},
+      {{"--at", K::Value, "x=1,y=2", "the point: a value for every variable (repeatable)", {},
+        true},
+       kOptAt},
+      {{"--fn", K::Value, "NAME", "the function of a file to use (`L` for the objective)"},
+       kOptFunction},
+      {{"--grad", K::Flag, "", "also the gradient"}, kOptGrad},
+      {{"--hessian", K::Flag, "", "also the Hessian"}, kOptHessian},
+      {{"--interp", K::Flag, "", "evaluate with the reference interpreter instead of compiled code"},
+       kOptInterp},
+      {{"--stats", K::Flag, "", "print node counts instead of the graph"}, kOptStats},
+      {{"--json", K::Flag, "", "print JSON"}, kOptJson},
+      {{"--output", K::Value, "FILE", "write to FILE (.dot; .svg, .png or .pdf run Graphviz)", {},
+        false, 'o'},
+       kOptOutput},
+      {{"--output", K::Value, "FILE",
+        "the file to write (required): the library, or what --emit names", {}, false, 'o'},
+       kOptLibrary},
+      {{"--header", K::Value, "FILE.h", "also write the C header that declares the library"},
+       kOptCompile},
+      {{"--emit", K::Value, "obj|asm|llvm-ir",
+        "write the object, the assembly or the optimized IR instead of a library"},
+       kOptCompile},
+      {{"--no-hessian", K::Flag, "", "leave out the Hessian entry points"}, kOptCompile},
+      {{"--asm", K::Flag, "", "print the host's assembly instead of LLVM IR"}, kOptAsm},
+      {{"-O", K::Value, "LEVEL", "optimization level 0, 1, 2 or 3; also -O0 .. -O3 (default 2)"},
+       kOptCodegen},
+      {{"--fast-math", K::Flag, "",
+        "let LLVM reassociate, contract to FMA and assume no NaN or infinity"},
+       kOptCodegen},
+      {{"--strict", K::Flag, "", "exit with status 1 if any line failed"}, kOptRepl},
+      {{"--no-simplify", K::Flag, "", "skip simplification"}, kOptSimplify},
+      {{"--trace", K::Value, "rewrites", "print each rewrite of the simplifier to stderr"},
+       kOptSimplify},
+  };
+  return kOptions;
 }
 
 bool validName(std::string_view s) {
@@ -115,17 +116,6 @@ std::vector<std::string> splitCommas(std::string_view s) {
   return out;
 }
 
-std::optional<std::size_t> parseCount(const std::string &text) {
-  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])))
-    return std::nullopt;
-  errno = 0;
-  char *end = nullptr;
-  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0' || v == 0)
-    return std::nullopt;
-  return static_cast<std::size_t>(v);
-}
-
 void printLabel(const Invocation &inv, std::string_view prefix, std::string_view label,
                 llvm::raw_ostream::Colors color, const std::string &message) {
   llvm::raw_ostream &os = llvm::errs();
@@ -140,15 +130,15 @@ void printLabel(const Invocation &inv, std::string_view prefix, std::string_view
   os.flush();
 }
 
-std::string commandPrefix(const Invocation &inv) {
+}  // namespace
+
+std::string commandName(const Invocation &inv) {
   return inv.command ? "nabla " + std::string(inv.command->name) : "nabla";
 }
 
-}  // namespace
-
 int usageError(const Invocation &inv, const std::string &message) {
-  printLabel(inv, commandPrefix(inv), "error", llvm::raw_ostream::RED, message);
-  llvm::errs() << "run '" << commandPrefix(inv) << " --help' for usage\n";
+  printLabel(inv, commandName(inv), "error", llvm::raw_ostream::RED, message);
+  llvm::errs() << "run '" << commandName(inv) << " --help' for usage\n";
   llvm::errs().flush();
   return kExitUsage;
 }
@@ -166,40 +156,27 @@ void note(const Invocation &inv, const std::string &message) {
   printLabel(inv, "nabla", "note", llvm::raw_ostream::CYAN, message);
 }
 
-void printCommandHelp(const CommandSpec &command) {
-  llvm::raw_ostream &os = llvm::outs();
-  os << "usage: nabla " << command.usage << "\n\n" << command.summary << "\n\n" << command.details;
-  if (command.options & kOptOwn) {  // the details list the options
-    os.flush();
-    return;
-  }
-  if (!(command.options & kOptRepl))
-    os << "\nThe input is an expression, a .nabla file, or '-' for standard input. An argument that\n"
-          "names an existing file (or ends in .nabla) is read as a file.\n";
-  os << "\noptions:\n";
-  for (const OptionInfo &o : kOptions) {
-    if (!(command.options & o.bit))
-      continue;
-    std::string left = o.name == "--output" ? "-o, --output" : std::string(o.name);
-    if (o.takesValue)
-      left += (o.name == "--trace" ? "=" : " ") + std::string(o.valueName);
-    os << "  " << left;
-    for (std::size_t i = left.size(); i < 26; ++i)
-      os << ' ';
-    os << o.help;
-    const driver::Limits defaults;
-    if (o.name == "--max-source-bytes")
-      os << " (default " << defaults.maxSourceBytes << ")";
-    if (o.name == "--max-nesting")
-      os << " (default " << defaults.maxNesting << ")";
-    if (o.name == "--max-nodes")
-      os << " (default " << defaults.maxNodes << ")";
-    if (o.name == "--max-array")
-      os << " (default " << defaults.maxArray << ")";
-    os << "\n";
-  }
-  os << "  -h, --help                show this help\n";
-  os.flush();
+std::vector<Option> commandOptions(const CommandSpec &command) {
+  std::vector<Option> table;
+  for (const SharedOption &o : sharedOptions())
+    if (command.options & o.bit) table.push_back(o.option);
+  if (command.own)
+    for (const Option &o : command.own()) table.push_back(o);
+  if (command.options & kOptLimits)
+    for (const Option &o : limitOptions(false)) table.push_back(o);
+  return table;
+}
+
+std::string commandHelp(const CommandSpec &command) {
+  std::string out = "usage: nabla " + std::string(command.usage) + "\n\n" +
+                    std::string(command.summary) + "\n\n" + std::string(command.details);
+  if (!(command.options & (kOptRepl | kOptOwn)))
+    out += "\nThe input is an expression, a .nabla file, or '-' for standard input. An argument that\n"
+           "names an existing file, or looks like a path (`dir/name`, `name.nabla`), is read as a\n"
+           "file.\n";
+  out += "\noptions:\n" + optionsHelp(commandOptions(command));
+  if (command.epilogue) out += command.epilogue();
+  return out;
 }
 
 std::optional<int> parseArguments(const CommandSpec &command, const std::vector<std::string> &args,
@@ -207,181 +184,115 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
   inv.command = &command;
   const char *noColor = std::getenv("NO_COLOR");
   inv.color = isatty(STDERR_FILENO) && !(noColor && *noColor);
-  if (command.options & kOptOwn) {
-    for (const std::string &arg : args) {
-      if (arg == "--") break;
-      if (arg == "-h" || arg == "--help") {
-        printCommandHelp(command);
-        return kExitOk;
-      }
-    }
-    inv.rawArgs = args;
-    return std::nullopt;
-  }
-
-  auto positional = [&](const std::string &arg) -> std::optional<int> {
-    if (inv.hasInput)
-      return usageError(inv, "unexpected argument '" + arg + "' (the input is already '" +
-                                 inv.input + "'): give the expression as one argument, in quotes");
-    inv.input = arg;
-    inv.hasInput = true;
-    return std::nullopt;
+  const std::vector<Option> table = commandOptions(command);
+  // Options of the other commands, for "'nabla eval' has no option '--wrt'".
+  auto takes = [&](const std::string &name) {
+    return std::any_of(table.begin(), table.end(), [&](const Option &t) {
+      return t.name == name || (t.shortName && name == std::string("-") + t.shortName);
+    });
   };
+  std::vector<std::string> elsewhere;
+  for (const CommandSpec &c : commands())
+    for (const Option &o : commandOptions(c)) {
+      std::vector<std::string> names{std::string(o.name)};
+      if (o.shortName) names.push_back(std::string("-") + o.shortName);
+      for (const std::string &name : names)
+        if (!takes(name)) elsewhere.push_back(name);
+    }
+  if (std::optional<int> done =
+          parseOptions(inv, table, args, inv.args, elsewhere, commandHelp(command)))
+    return done;
+  const Arguments &a = inv.args;
+  if (command.options & kOptOwn)
+    return std::nullopt;  // fit and predict read their arguments themselves
 
-  bool optionsEnded = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string &arg = args[i];
-    if (optionsEnded || arg == "-" || arg.size() < 2 || arg[0] != '-') {
-      if (auto done = positional(arg))
-        return done;
-      continue;
-    }
-    if (arg == "--") {
-      optionsEnded = true;
-      continue;
-    }
-    if (arg == "-h" || arg == "--help") {
-      printCommandHelp(command);
-      return kExitOk;
-    }
-    std::string name = arg, value;
-    bool hasValue = false;
-    if (arg.rfind("--", 0) == 0) {
-      if (std::size_t eq = arg.find('='); eq != std::string::npos) {
-        name = arg.substr(0, eq);
-        value = arg.substr(eq + 1);
-        hasValue = true;
-      }
-    } else if (arg.rfind("-O", 0) == 0 && (command.options & kOptCodegen)) {
-      // -O2, -O=2 or -O 2.
-      name = "-O";
-      if (arg.size() > 2) {
-        value = arg.substr(arg[2] == '=' ? 3 : 2);
-        hasValue = true;
-      }
-    } else if (arg != "-o") {
-      // `-x^2`, `-2*x`, `-(a + b)`: an expression that starts with a minus. A lone word after one
-      // dash (`-q`) is more likely a mistyped option.
-      bool word = std::all_of(arg.begin() + 1, arg.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-      });
-      if (!word || std::isdigit(static_cast<unsigned char>(arg[1]))) {
-        if (auto done = positional(arg))
-          return done;
-        continue;
-      }
-      return usageError(inv, "unknown option '" + arg +
-                                 "' (an expression that starts with '-' goes after '--': "
-                                 "nabla " +
-                                 std::string(command.name) + " -- " + arg + ")");
-    }
-    const OptionInfo *opt = findOption(name, command.options);
-    if (!opt)
-      return usageError(inv, "unknown option '" + name + "'");
-    if (!(command.options & opt->bit))
-      return usageError(inv,
-                        "'nabla " + std::string(command.name) + "' has no option '" + name + "'");
-    if (opt->takesValue && !hasValue) {
-      if (i + 1 >= args.size())
-        return usageError(inv, "option '" + name + "' needs a value");
-      value = args[++i];
-    } else if (!opt->takesValue && hasValue) {
-      return usageError(inv, "option '" + name + "' takes no value");
-    }
-
-    if (opt->name == "--wrt" || opt->name == "--vars") {
-      std::vector<std::string> &list = opt->name == "--wrt" ? inv.wrt : inv.vars;
+  if (!a.positional.empty()) {
+    inv.input = a.positional[0];
+    inv.hasInput = true;
+  }
+  if (a.positional.size() > 1)
+    return usageError(inv, "unexpected argument '" + a.positional[1] + "' (the input is already '" +
+                               inv.input + "'): give the expression as one argument, in quotes");
+  auto flag = [&](const char *name) {
+    const std::string *v = a.get(name);
+    return v && *v == "true";
+  };
+  for (const char *option : {"--wrt", "--vars"}) {
+    std::vector<std::string> &list = std::string(option) == "--wrt" ? inv.wrt : inv.vars;
+    for (const std::string &value : a.all(option))
       for (std::string &v : splitCommas(value)) {
         if (!validName(v))
-          return usageError(inv,
-                            "malformed variable name '" + v + "' in " + std::string(opt->name));
-        // --vars may repeat a name (eval keeps it once, with a warning); --wrt may not.
-        if (opt->name == "--wrt" && std::find(list.begin(), list.end(), v) != list.end())
-          return usageError(inv, "'" + v + "' is listed twice in " + std::string(opt->name));
+          return usageError(inv, "malformed variable name '" + v + "' in " + option);
+        // --vars may repeat a name (it is used once, with a warning); --wrt may not.
+        if (list.end() != std::find(list.begin(), list.end(), v) && std::string(option) == "--wrt")
+          return usageError(inv, "'" + v + "' is listed twice in " + option);
         list.push_back(v);
       }
-    } else if (opt->name == "--at") {
-      for (const std::string &item : splitCommas(value)) {
-        std::size_t eq = item.find('=');
-        if (eq == std::string::npos)
-          return usageError(inv, "malformed --at '" + item +
-                                     "': expected NAME=VALUE, e.g. --at x=1,y=2");
-        std::string var = trim(item.substr(0, eq)), text = trim(item.substr(eq + 1));
-        if (!validName(var))
-          return usageError(inv, "malformed variable name '" + var + "' in --at");
-        errno = 0;
-        char *end = nullptr;
-        double v = text.empty() ? 0 : std::strtod(text.c_str(), &end);
-        // Decimal numbers only (strtod also reads hex), plus inf and nan spelled out; a decimal
-        // too large for a double is an error, not a silent infinity.
-        bool hex = text.find_first_of("xX") != std::string::npos;
-        if (text.empty() || *end != '\0' || hex)
-          return usageError(inv, "malformed number '" + text + "' for '" + var + "' in --at");
-        if (errno == ERANGE && std::isinf(v))
-          return usageError(inv, "number '" + text + "' for '" + var + "' in --at is out of range of a double");
-        for (const auto &[seen, unused] : inv.at)
-          if (seen == var)
-            return usageError(inv, "'" + var + "' is given twice in --at");
-        inv.at.emplace_back(var, v);
-      }
-    } else if (opt->name == "--fn") {
-      inv.function = value;
-    } else if (opt->name == "--output") {
-      if (value.empty())
-        return usageError(inv, "option '-o' needs a file name");
-      inv.output = value;
-    } else if (opt->name == "-O") {
-      if (value.size() != 1 || value[0] < '0' || value[0] > '3')
-        return usageError(inv, "unknown optimization level '" + value + "' (0, 1, 2 or 3: -O0 .. -O3)");
-      inv.optLevel = value[0] - '0';
-    } else if (opt->name == "--fast-math") {
-      inv.fastMath = true;
-    } else if (opt->name == "--header") {
-      if (value.empty())
-        return usageError(inv, "option '--header' needs a file name");
-      inv.header = value;
-    } else if (opt->name == "--emit") {
-      if (value != "obj" && value != "asm" && value != "llvm-ir")
-        return usageError(inv, "unknown --emit '" + value + "' (obj, asm or llvm-ir)");
-      inv.emit = value;
-    } else if (opt->name == "--no-hessian") {
-      inv.noHessian = true;
-    } else if (opt->name == "--strict") {
-      inv.strict = true;
-    } else if (opt->name == "--asm") {
-      inv.assembly = true;
-    } else if (opt->name == "--grad") {
-      inv.grad = true;
-    } else if (opt->name == "--hessian") {
-      inv.hessian = true;
-    } else if (opt->name == "--stats") {
-      inv.stats = true;
-    } else if (opt->name == "--json") {
-      inv.json = true;
-    } else if (opt->name == "--interp") {
-      inv.interp = true;
-    } else if (opt->name == "--no-simplify") {
-      inv.options.simplify = false;
-    } else if (opt->name == "--trace") {
-      if (value != "rewrites")
-        return usageError(inv, "unknown trace '" + value + "' (known: --trace=rewrites)");
-      inv.options.traceRewrites = true;
-    } else {  // the limits
-      std::optional<std::size_t> n = parseCount(value);
-      if (!n)
-        return usageError(inv, "option '" + name + "' needs a positive whole number, not '" +
-                                   value + "'");
-      if (opt->name == "--max-source-bytes")
-        inv.options.limits.maxSourceBytes = *n;
-      else if (opt->name == "--max-nesting")
-        inv.options.limits.maxNesting =
-            static_cast<unsigned>(std::min<std::size_t>(*n, UINT32_MAX));
-      else if (opt->name == "--max-nodes")
-        inv.options.limits.maxNodes = *n;
-      else
-        inv.options.limits.maxArray = *n;
-    }
   }
+  for (const std::string &value : a.all("--at"))
+    for (const std::string &item : splitCommas(value)) {
+      std::size_t eq = item.find('=');
+      if (eq == std::string::npos)
+        return usageError(inv, "malformed --at '" + item +
+                                   "': expected NAME=VALUE, e.g. --at x=1,y=2");
+      std::string var = trim(item.substr(0, eq)), text = trim(item.substr(eq + 1));
+      if (!validName(var))
+        return usageError(inv, "malformed variable name '" + var + "' in --at");
+      errno = 0;
+      char *end = nullptr;
+      double v = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+      // Decimal numbers only (strtod also reads hex), plus inf and nan spelled out; a decimal
+      // too large for a double is an error, not a silent infinity.
+      bool hex = text.find_first_of("xX") != std::string::npos;
+      if (text.empty() || *end != '\0' || hex)
+        return usageError(inv, "malformed number '" + text + "' for '" + var + "' in --at");
+      if (errno == ERANGE && std::isinf(v))
+        return usageError(inv, "number '" + text + "' for '" + var +
+                                   "' in --at is out of range of a double");
+      for (const auto &[seen, unused] : inv.at)
+        if (seen == var)
+          return usageError(inv, "'" + var + "' is given twice in --at");
+      inv.at.emplace_back(var, v);
+    }
+  if (const std::string *v = a.get("--fn"))
+    inv.function = *v;
+  if (const std::string *v = a.get("--output")) {
+    if (v->empty())
+      return usageError(inv, "option '-o' needs a file name");
+    inv.output = *v;
+  }
+  if (const std::string *v = a.get("-O")) {
+    if (v->size() != 1 || (*v)[0] < '0' || (*v)[0] > '3')
+      return usageError(inv, "unknown optimization level '" + *v + "' (0, 1, 2 or 3: -O0 .. -O3)");
+    inv.optLevel = (*v)[0] - '0';
+  }
+  if (const std::string *v = a.get("--header")) {
+    if (v->empty())
+      return usageError(inv, "option '--header' needs a file name");
+    inv.header = *v;
+  }
+  if (const std::string *v = a.get("--emit")) {
+    if (*v != "obj" && *v != "asm" && *v != "llvm-ir")
+      return usageError(inv, "unknown --emit '" + *v + "' (obj, asm or llvm-ir)");
+    inv.emit = *v;
+  }
+  if (const std::string *v = a.get("--trace")) {
+    if (*v != "rewrites")
+      return usageError(inv, "unknown trace '" + *v + "' (known: --trace=rewrites)");
+    inv.options.traceRewrites = true;
+  }
+  inv.fastMath = flag("--fast-math");
+  inv.noHessian = flag("--no-hessian");
+  inv.strict = flag("--strict");
+  inv.assembly = flag("--asm");
+  inv.grad = flag("--grad");
+  inv.hessian = flag("--hessian");
+  inv.stats = flag("--stats");
+  inv.json = flag("--json");
+  inv.interp = flag("--interp");
+  inv.options.simplify = !flag("--no-simplify");
+  if (!readLimitOptions(inv, a, nullptr))
+    return kExitUsage;
   if (!inv.hasInput && !(command.options & kOptRepl)) {
     return usageError(inv, command.name == "check" || command.name == "compile"
                                ? "missing input: give a .nabla file or '-'"
@@ -443,6 +354,17 @@ std::optional<driver::Entry> selectEntry(const Invocation &inv, const driver::Pr
     exitCode = reportError(inv, e);
     return std::nullopt;
   }
+}
+
+std::optional<LoadedEntry> loadEntry(const Invocation &inv, int &exitCode) {
+  std::optional<driver::Program> program =
+      loadProgram(inv, driver::ArgumentKind::ExpressionOrFile, exitCode);
+  if (!program)
+    return std::nullopt;
+  std::optional<driver::Entry> entry = selectEntry(inv, *program, exitCode);
+  if (!entry)
+    return std::nullopt;
+  return LoadedEntry{std::move(*program), std::move(*entry)};
 }
 
 std::string partialName(const std::string &f, const std::string &x) { return "∂" + f + "/∂" + x; }

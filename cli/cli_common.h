@@ -3,6 +3,7 @@
 #pragma once
 
 #include "driver/driver.h"
+#include "options.h"
 #include "support/number.h"
 
 #include <cstdint>
@@ -36,19 +37,20 @@ enum OptionBit : unsigned {
   kOptCompile = 1u << 13,   // --header FILE, --emit obj|asm|llvm-ir, --no-hessian
   kOptAsm = 1u << 14,       // --asm
   kOptLibrary = 1u << 15,   // -o FILE, described as the library to write
-  kOptOwn = 1u << 16,       // the command parses its own options (Invocation::rawArgs)
+  kOptOwn = 1u << 16,       // the command reads its own options (CommandSpec::own) itself
   kOptRepl = 1u << 17,      // --strict; the input (a file to load first) is optional
 };
-
-struct Invocation;
 
 struct CommandSpec {
   std::string_view name;
   std::string_view usage;    // the synopsis after `nabla `
   std::string_view summary;  // one line for `nabla --help`
   std::string_view details;  // what the command prints, for `nabla CMD --help`
-  unsigned options;
+  unsigned options;          // the shared options it takes (OptionBit)
   int (*run)(Invocation &);
+  /// Options of its own (fit, predict), after the shared ones; and help text after the options.
+  const std::vector<Option> &(*own)() = nullptr;
+  std::string_view (*epilogue)() = nullptr;
 };
 
 /// Every command, in the order `nabla --help` lists them.
@@ -72,7 +74,7 @@ struct Invocation {
   bool strict = false;   // --strict (repl): exit status 1 when any line failed
   driver::Options options;  // limits, simplification
   bool color = false;  // diagnostics in color (stderr is a terminal and NO_COLOR is unset)
-  std::vector<std::string> rawArgs;  // kOptOwn: the arguments after the command name
+  Arguments args;  // everything given, by option (the command's own options are read from it)
   bool inRepl = false;  // messages without the `nabla: ` prefix (the REPL prints them)
 };
 
@@ -81,7 +83,12 @@ struct Invocation {
 std::optional<int> parseArguments(const CommandSpec &command, const std::vector<std::string> &args,
                                   Invocation &inv);
 
-void printCommandHelp(const CommandSpec &command);
+/// The options `command` takes, shared and its own, in the order its help lists them.
+std::vector<Option> commandOptions(const CommandSpec &command);
+/// `nabla CMD --help`.
+std::string commandHelp(const CommandSpec &command);
+/// `nabla CMD` (or `nabla` before a command is known), as messages name the command.
+std::string commandName(const Invocation &inv);
 
 /// `nabla CMD: error: MESSAGE` and a pointer to --help on stderr; returns kExitUsage.
 int usageError(const Invocation &inv, const std::string &message);
@@ -107,6 +114,19 @@ std::optional<driver::Program> loadProgram(const Invocation &inv, driver::Argume
 /// The one entry `eval`, `graph` and `ir` work on: --fn, or the only one there is.
 std::optional<driver::Entry> selectEntry(const Invocation &inv, const driver::Program &program,
                                          int &exitCode);
+/// loadProgram (an expression or a file), then selectEntry.
+struct LoadedEntry {
+  driver::Program program;
+  driver::Entry entry;  // points into the program's data, which moving the program keeps
+};
+std::optional<LoadedEntry> loadEntry(const Invocation &inv, int &exitCode);
+/// loadEntry, then `job(program, entry)`, whose exit status it returns (a driver::Error that the
+/// job throws is reported by main()).
+template <class Job> int withEntry(const Invocation &inv, Job &&job) {
+  int code = kExitOk;
+  std::optional<LoadedEntry> loaded = loadEntry(inv, code);
+  return loaded ? job(loaded->program, std::as_const(loaded->entry)) : code;
+}
 
 /// `∂f/∂x`, `∂²f/∂x∂y`, `∂²f/∂x²`.
 std::string partialName(const std::string &f, const std::string &x);
@@ -134,9 +154,12 @@ int runCompile(Invocation &inv);
 int runIr(Invocation &inv);
 int runFit(Invocation &inv);
 int runPredict(Invocation &inv);
-/// The help texts of `fit` and `predict` (their option tables live in their files).
+/// What `fit` and `predict` say in their help, and their own options (in their files).
 std::string_view fitDetails();
+const std::vector<Option> &fitOptions();
+std::string_view fitEpilogue();
 std::string_view predictDetails();
+const std::vector<Option> &predictOptions();
 int runRepl(Invocation &inv);
 
 }  // namespace nabla::cli

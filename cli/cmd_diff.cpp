@@ -64,108 +64,104 @@ int runDiff(Invocation &inv) {
   std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::ExpressionOrFile, code);
   if (!program)
     return code;
-  try {
-    std::vector<driver::Entry> entries;
-    if (!inv.function.empty()) {
-      entries.push_back(program->entry(inv.function));
+  std::vector<driver::Entry> entries;
+  if (!inv.function.empty()) {
+    entries.push_back(program->entry(inv.function));
+  } else {
+    printMessages(inv, program->skippedEntries());
+    entries = program->entries();
+  }
+  if (entries.empty())
+    return inputError(
+        inv, program->lowered().bare
+                 ? "nothing to differentiate: the expression is not a scalar"
+                 : "nothing to differentiate: the input has no scalar function and no objective");
+
+  // --wrt: each entry takes the names it has; a name no entry has is differentiated as a
+  // variable of each that the entry does not use (its derivatives are 0), with a warning.
+  std::vector<Block> blocks;
+  for (const driver::Entry &e : entries) {
+    Block b;
+    b.entry = e;
+    if (inv.wrt.empty()) {
+      b.vars = e.vars;
+      for (NodeId v : b.vars)
+        b.varNames.push_back(program->graph().symbolName(program->graph()[v].symbol));
     } else {
-      printMessages(inv, program->skippedEntries());
-      entries = program->entries();
-    }
-    if (entries.empty())
-      return inputError(
-          inv, program->lowered().bare
-                   ? "nothing to differentiate: the expression is not a scalar"
-                   : "nothing to differentiate: the input has no scalar function and no objective");
-
-    // --wrt: each entry takes the names it has; a name no entry has is differentiated as a
-    // variable of each that the entry does not use (its derivatives are 0), with a warning.
-    std::vector<Block> blocks;
-    for (const driver::Entry &e : entries) {
-      Block b;
-      b.entry = e;
-      if (inv.wrt.empty()) {
-        b.vars = e.vars;
-        for (NodeId v : b.vars)
-          b.varNames.push_back(program->graph().symbolName(program->graph()[v].symbol));
-      } else {
-        std::vector<std::string> names;
-        for (const std::string &n : inv.wrt) {
-          bool anyHasIt = false;
-          for (const driver::Entry &other : entries)
-            anyHasIt = anyHasIt || program->hasVariable(other, n);
-          if (entries.size() == 1 || program->hasVariable(e, n) || !anyHasIt)
-            names.push_back(n);
-        }
-        if (names.empty())
-          continue;
-        driver::Variables vars = program->resolveVariables(e, names, "--wrt");
-        printMessages(inv, vars.messages);
-        b.vars = std::move(vars.nodes);
-        b.varNames = std::move(vars.names);
+      std::vector<std::string> names;
+      for (const std::string &n : inv.wrt) {
+        bool anyHasIt = false;
+        for (const driver::Entry &other : entries)
+          anyHasIt = anyHasIt || program->hasVariable(other, n);
+        if (entries.size() == 1 || program->hasVariable(e, n) || !anyHasIt)
+          names.push_back(n);
       }
-      blocks.push_back(std::move(b));
+      if (names.empty())
+        continue;
+      driver::Variables vars = program->resolveVariables(e, names, "--wrt");
+      printMessages(inv, vars.messages);
+      b.vars = std::move(vars.nodes);
+      b.varNames = std::move(vars.names);
     }
+    blocks.push_back(std::move(b));
+  }
 
-    for (Block &b : blocks) {
-      if (b.vars.empty())
-        note(inv, "'" + b.entry.name + "' has no variables to differentiate with respect to");
-      b.d = program->differentiate(b.entry, b.vars, inv.hessian);
-    }
+  for (Block &b : blocks) {
+    if (b.vars.empty())
+      note(inv, "'" + b.entry.name + "' has no variables to differentiate with respect to");
+    b.d = program->differentiate(b.entry, b.vars, inv.hessian);
+  }
 
-    llvm::raw_ostream &os = llvm::outs();
-    if (!inv.json) {
-      bool printed = false;
-      for (const Block &b : blocks) {
-        if (b.vars.empty())
-          continue;
-        if (printed)
-          os << "\n";  // a blank line between functions
-        os << printText(*program, b, inv.hessian);
-        printed = true;
-      }
-      os.flush();
-      return kExitOk;
-    }
-
-    std::vector<NodeId> roots;
+  llvm::raw_ostream &os = llvm::outs();
+  if (!inv.json) {
+    bool printed = false;
     for (const Block &b : blocks) {
-      std::vector<NodeId> mine = allRoots(b);
-      roots.insert(roots.end(), mine.begin(), mine.end());
+      if (b.vars.empty())
+        continue;
+      if (printed)
+        os << "\n";  // a blank line between functions
+      os << printText(*program, b, inv.hessian);
+      printed = true;
     }
-    std::vector<std::string> exprs;
-    try {
-      exprs = driver::printExprs(*program, roots, "the derivatives");
-    } catch (const driver::Error &e) {
-      return inputError(inv, e.message() + "; the text output names shared subexpressions instead");
-    }
-    {
-      llvm::json::OStream j(os);
-      std::size_t at = 0;
-      auto blockExprs = [&](const Block &b) {
-        const std::size_t n = allRoots(b).size();
-        std::vector<std::string> mine(exprs.begin() + static_cast<std::ptrdiff_t>(at),
-                                      exprs.begin() + static_cast<std::ptrdiff_t>(at + n));
-        at += n;
-        return mine;
-      };
-      j.object([&] {
-        if (program->lowered().bare) {
-          printJsonBlock(blocks.front(), blockExprs(blocks.front()), inv.hessian, j);
-          return;
-        }
-        for (const Block &b : blocks) {
-          std::vector<std::string> mine = blockExprs(b);
-          j.attributeObject(b.entry.name, [&] { printJsonBlock(b, mine, inv.hessian, j); });
-        }
-      });
-    }
-    os << "\n";
     os.flush();
     return kExitOk;
-  } catch (const driver::Error &e) {
-    return reportError(inv, e);
   }
+
+  std::vector<NodeId> roots;
+  for (const Block &b : blocks) {
+    std::vector<NodeId> mine = allRoots(b);
+    roots.insert(roots.end(), mine.begin(), mine.end());
+  }
+  std::vector<std::string> exprs;
+  try {
+    exprs = driver::printExprs(*program, roots, "the derivatives");
+  } catch (const driver::Error &e) {
+    return inputError(inv, e.message() + "; the text output names shared subexpressions instead");
+  }
+  {
+    llvm::json::OStream j(os);
+    std::size_t at = 0;
+    auto blockExprs = [&](const Block &b) {
+      const std::size_t n = allRoots(b).size();
+      std::vector<std::string> mine(exprs.begin() + static_cast<std::ptrdiff_t>(at),
+                                    exprs.begin() + static_cast<std::ptrdiff_t>(at + n));
+      at += n;
+      return mine;
+    };
+    j.object([&] {
+      if (program->lowered().bare) {
+        printJsonBlock(blocks.front(), blockExprs(blocks.front()), inv.hessian, j);
+        return;
+      }
+      for (const Block &b : blocks) {
+        std::vector<std::string> mine = blockExprs(b);
+        j.attributeObject(b.entry.name, [&] { printJsonBlock(b, mine, inv.hessian, j); });
+      }
+    });
+  }
+  os << "\n";
+  os.flush();
+  return kExitOk;
 }
 
 }  // namespace nabla::cli

@@ -87,21 +87,14 @@ int printResults(const Invocation &inv, const driver::Program &program, const dr
 }  // namespace
 
 int runEval(Invocation &inv) {
-  int code = kExitOk;
-  std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::ExpressionOrFile, code);
-  if (!program)
-    return code;
-  std::optional<driver::Entry> entry = selectEntry(inv, *program, code);
-  if (!entry)
-    return code;
-  try {
-    std::vector<NodeId> vars = entry->vars;
+  return withEntry(inv, [&](driver::Program &program, const driver::Entry &entry) -> int {
+    std::vector<NodeId> vars = entry.vars;
     if (!inv.vars.empty()) {
-      driver::Variables chosen = program->resolveVariables(*entry, inv.vars, "--vars");
+      driver::Variables chosen = program.resolveVariables(entry, inv.vars, "--vars");
       printMessages(inv, chosen.messages);
       vars = std::move(chosen.nodes);
     }
-    const Graph &graph = program->graph();
+    const Graph &graph = program.graph();
 
     // Every variable needs a value: the arguments, and whatever else the function uses (an
     // objective's inputs). Checked before any derivative is built. The differentiated variables
@@ -111,7 +104,7 @@ int runEval(Invocation &inv) {
     for (NodeId v : vars)
       if (seen.insert(graph[v].symbol).second)
         required.push_back(graph[v].symbol);
-    for (SymbolId s : program->arguments(*entry))
+    for (SymbolId s : program.arguments(entry))
       if (seen.insert(s).second)
         required.push_back(s);
 
@@ -129,27 +122,25 @@ int runEval(Invocation &inv) {
     for (const auto &[name, v] : inv.at)
       if (!usedNames.count(name))
         warn(inv, "--at gives a value for '" + name + "', which is not a variable of " +
-                      (entry->isObjective() ? std::string("the objective") : "'" + entry->name + "'"));
+                      (entry.isObjective() ? std::string("the objective") : "'" + entry.name + "'"));
 
-    const Derivatives d = inv.grad || inv.hessian ? program->differentiate(*entry, vars, inv.hessian)
-                                                  : program->value(*entry);
+    const Derivatives d = inv.grad || inv.hessian ? program.differentiate(entry, vars, inv.hessian)
+                                                  : program.value(entry);
     std::vector<NodeId> roots{d.value};
     roots.insert(roots.end(), d.grad.begin(), d.grad.end());
     for (const auto &row : d.hessian)
       roots.insert(roots.end(), row.begin(), row.end());
     std::vector<double> results;
     if (inv.interp) {
-      results = driver::evaluate(*program, roots, values);
+      results = driver::evaluate(program, roots, values);
     } else {
       // One evaluation per run: the first tier (nabla's baseline code, ready at once) is all it
       // needs; nothing is optimized in the background.
       driver::Jit jit({driver::JitOptions::Tier::FirstOnly});
-      results = evaluateCompiled(jit, *program, entry->name, required, d, values);
+      results = evaluateCompiled(jit, program, entry.name, required, d, values);
     }
-    return printResults(inv, *program, *entry, vars, d, results);
-  } catch (const driver::Error &e) {
-    return reportError(inv, e);
-  }
+    return printResults(inv, program, entry, vars, d, results);
+  });
 }
 
 }  // namespace nabla::cli

@@ -1,7 +1,6 @@
 // `nabla fit`: trains a program's params with an optimizer of runtime/optim on CSV data
 // (runtime/fit does the work; this file reads the options and reports).
 #include "cli_common.h"
-#include "own_options.h"
 
 #include "runtime/fit/fit.h"
 
@@ -18,7 +17,7 @@ namespace nabla::cli {
 
 namespace {
 
-using K = OwnOption::Kind;
+using K = Option::Kind;
 
 template <class... F> struct Overloaded : F... {
   using F::operator()...;
@@ -38,7 +37,7 @@ bool hasOption(const std::string &optimizer, std::string_view option) {
 
 /// One option per hyperparameter of the optimizers' table: `--` and torch's name with `-` for `_`
 /// (fit::settingFlag), its help and the optimizers that have it.
-std::vector<OwnOption> hyperparameterOptions() {
+std::vector<Option> hyperparameterOptions() {
   struct Texts {
     std::string flag, help;
   };
@@ -55,7 +54,7 @@ std::vector<OwnOption> hyperparameterOptions() {
     }
     return out;
   }();
-  std::vector<OwnOption> out;
+  std::vector<Option> out;
   for (std::size_t k = 0; k < kTexts.size(); ++k) {
     const optim::HyperInfo &p = optim::hyperparameters()[k];
     const bool flag = std::holds_alternative<std::optional<bool> optim::Hyper::*>(p.field);
@@ -94,15 +93,18 @@ std::string defaultsHelp() {
   return out;
 }
 
-std::vector<OwnOption> joined(std::vector<OwnOption> a, const std::vector<OwnOption> &b,
-                              const std::vector<OwnOption> &c) {
+std::vector<Option> joined(std::vector<Option> a, const std::vector<Option> &b,
+                           const std::vector<Option> &c, const std::vector<Option> &d) {
   a.insert(a.end(), b.begin(), b.end());
   a.insert(a.end(), c.begin(), c.end());
+  a.insert(a.end(), d.begin(), d.end());
   return a;
 }
 
-const std::vector<OwnOption> &fitOptions() {
-  static const std::vector<OwnOption> kOptions = withLimitOptions(joined({
+} // namespace
+
+const std::vector<Option> &fitOptions() {
+  static const std::vector<Option> kOptions = joined({
       {"--data", K::Value, "FILE.csv",
        "the data: a header row of column names, one row per example", "data and batches"},
       {"--batch", K::Value, "M",
@@ -129,7 +131,7 @@ const std::vector<OwnOption> &fitOptions() {
       {"--init", K::Value, "PARAMS.json", "start from these params (a -o file, or {\"w\": ...})",
        "files"},
       {"--output", K::Value, "PARAMS.json",
-       "write the final (and averaged) params, loss and reports"},
+       "write the final (and averaged) params, loss and reports", {}, false, 'o'},
       {"--log", K::Value, "LOG.csv", "one row per step: step,epoch,loss,grad_norm,lr, the reports"},
       {"--log-params", K::Flag, "", "also every param element after the step, in the log"},
       {"--plot", K::Value, "loss.svg", "draw the loss of every step as SVG"},
@@ -137,9 +139,11 @@ const std::vector<OwnOption> &fitOptions() {
        "checkpoint at the end, on Ctrl-C and at epoch ends (at most every 30 s)"},
       {"--checkpoint-every", K::Value, "K", "checkpoint every K steps instead"},
       {"--resume", K::Value, "FILE", "continue a run from its checkpoint, exactly"},
-   }));
+   }, limitOptions(true));
   return kOptions;
 }
+
+namespace {
 
 volatile std::sig_atomic_t gInterrupted = 0;
 
@@ -183,15 +187,17 @@ std::string_view fitDetails() {
       "loss and reports over all rows at the final params) to stdout. A NaN or infinity in the\n"
       "loss or gradient stops the run (exit 1) with the step and the first non-finite node.\n"
       "Ctrl-C writes a checkpoint (--checkpoint, else MODEL's name + .checkpoint) and exits with\n"
-      "status 130; --resume continues it as if it had never stopped. docs/fit.md has the details.\n"
-      "\noptions:\n" +
-      ownOptionsHelp(fitOptions(), true) + defaultsHelp();
+      "status 130; --resume continues it as if it had never stopped. docs/fit.md has the details.\n";
+  return text;
+}
+
+std::string_view fitEpilogue() {
+  static const std::string text = defaultsHelp();
   return text;
 }
 
 int runFit(Invocation &inv) {
-  OwnArguments a;
-  if (auto done = parseOwnOptions(inv, fitOptions(), a, true)) return *done;
+  const Arguments &a = inv.args;
   if (auto done = takeModelArgument(inv, a)) return *done;
 
   fit::RunOptions run;
@@ -281,7 +287,7 @@ int runFit(Invocation &inv) {
   number("--tol", run.tol);
   run.logParams = flagValue("--log-params");
   std::size_t maxRows = data::kDefaultMaxRows;
-  ok = readLimitOptions(inv, a, maxRows) && ok;
+  ok = readLimitOptions(inv, a, &maxRows) && ok;
   if (!ok) return kExitUsage;
   if (epochs && steps) return usageError(inv, "give --epochs or --steps, not both");
   run.epochs = epochs;
@@ -325,131 +331,123 @@ int runFit(Invocation &inv) {
   if (!program) return code;
   run.modelHash = data::fnv1a(program->source().text());
 
-  try {
-    fit::ModelOptions mo;
-    mo.threads = s.threads;
-    mo.hessian = s.optimizer == "newton";
-    mo.tier = tier;
-    const bool hasInputs = !program->lowered().inputs.empty();
-    if (hasInputs && dataPath.empty())
-      return usageError(inv,
-                        "'" + inv.input + "' has inputs: give their data with --data FILE.csv");
-    if (!hasInputs && !dataPath.empty())
-      warn(inv, "'" + inv.input + "' has no inputs: --data is not read");
-    std::vector<fit::ArrayInfo> inputs = fit::describeInputs(program->lowered());
-    fit::Dataset dataset;
-    const auto loadStart = std::chrono::steady_clock::now();
-    if (hasInputs)
-      dataset = fit::loadDataset(dataPath, program->lowered(), inputs, inv.input, maxRows);
-    const double loadSeconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - loadStart).count();
+  fit::ModelOptions mo;
+  mo.threads = s.threads;
+  mo.hessian = s.optimizer == "newton";
+  mo.tier = tier;
+  const bool hasInputs = !program->lowered().inputs.empty();
+  if (hasInputs && dataPath.empty())
+    return usageError(inv,
+                      "'" + inv.input + "' has inputs: give their data with --data FILE.csv");
+  if (!hasInputs && !dataPath.empty())
+    warn(inv, "'" + inv.input + "' has no inputs: --data is not read");
+  std::vector<fit::ArrayInfo> inputs = fit::describeInputs(program->lowered());
+  fit::Dataset dataset;
+  const auto loadStart = std::chrono::steady_clock::now();
+  if (hasInputs)
+    dataset = fit::loadDataset(dataPath, program->lowered(), inputs, inv.input, maxRows);
+  const double loadSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - loadStart).count();
 
-    if (a.has("--standardize")) {
-      if (!hasInputs) return usageError(inv, "--standardize needs a model with inputs");
-      const std::string &list = *a.get("--standardize");
-      std::vector<std::string> names;
-      if (list.empty()) {
-        if (inputs.size() < 2)
-          return usageError(inv, "--standardize without names scales every input but the last "
-                                 "declared (the target); name the inputs: --standardize=" +
-                                     inputs[0].name);
-        for (std::size_t k = 0; k + 1 < inputs.size(); ++k) names.push_back(inputs[k].name);
-      } else {
-        std::size_t start = 0;
-        while (start <= list.size()) {
-          std::size_t comma = list.find(',', start);
-          std::string name =
-              list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-          std::vector<std::string> known;
-          for (const fit::ArrayInfo &in : inputs) known.push_back(in.name);
-          if (std::find(known.begin(), known.end(), name) == known.end()) {
-            std::string close = closestName(name, known);
-            return usageError(inv, "--standardize: '" + name + "' is not an input of '" +
-                                       inv.input + "'" +
-                                       (close.empty() ? "" : " (did you mean '" + close + "'?)"));
-          }
-          names.push_back(name);
-          if (comma == std::string::npos) break;
-          start = comma + 1;
+  if (a.has("--standardize")) {
+    if (!hasInputs) return usageError(inv, "--standardize needs a model with inputs");
+    const std::string &list = *a.get("--standardize");
+    std::vector<std::string> names;
+    if (list.empty()) {
+      if (inputs.size() < 2)
+        return usageError(inv, "--standardize without names scales every input but the last "
+                               "declared (the target); name the inputs: --standardize=" +
+                                   inputs[0].name);
+      for (std::size_t k = 0; k + 1 < inputs.size(); ++k) names.push_back(inputs[k].name);
+    } else {
+      std::size_t start = 0;
+      while (start <= list.size()) {
+        std::size_t comma = list.find(',', start);
+        std::string name =
+            list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        std::vector<std::string> known;
+        for (const fit::ArrayInfo &in : inputs) known.push_back(in.name);
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+          std::string close = closestName(name, known);
+          return usageError(inv, "--standardize: '" + name + "' is not an input of '" +
+                                     inv.input + "'" +
+                                     (close.empty() ? "" : " (did you mean '" + close + "'?)"));
         }
+        names.push_back(name);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
       }
-      s.standardize = names;
-      fit::standardize(dataset, inputs, names);
     }
-
-    fit::Model model(std::move(*program), inv.input, mo);
-    run.init = model.initialParams(s.seed);
-    if (!initPath.empty())
-      run.init = fit::readParamsFile(initPath, model.params(), model.inputs(), run.init).params;
-
-    const bool interactive = stderrIsTerminal();
-    run.progress = &std::cerr;
-    run.terminal = interactive;
-    if (run.checkpointPath.empty()) {
-      std::string stem = inv.input;
-      if (std::size_t slash = stem.rfind('/'); slash != std::string::npos)
-        stem = stem.substr(slash + 1);
-      if (stem.size() > 6 && stem.ends_with(".nabla")) stem.resize(stem.size() - 6);
-      run.interruptPath = stem + ".checkpoint";
-    }
-    InterruptGuard guard;
-    run.interrupted = &gInterrupted;
-    fit::RunResult result = fit::run(model, dataset, run);
-
-    if (!output.empty())
-      fit::writeFileAtomically(output,
-                               fit::paramsJson(model, hasInputs ? &dataset : nullptr, s, result));
-    if (!plot.empty())
-      fit::writeFileAtomically(
-          plot, fit::lossPlotSvg(result.losses, "loss of " + inv.input + " (" + s.optimizer + ")"));
-
-    llvm::raw_ostream &os = llvm::outs();
-    const char *how = result.stop == fit::StopReason::Finished ? "finished"
-                      : result.stop == fit::StopReason::Tolerance
-                          ? "stopped: gradient norm within --tol"
-                          : "interrupted";
-    os << s.optimizer << ": " << result.steps << (result.steps == 1 ? " step" : " steps");
-    if (hasInputs) os << ", " << result.epochs << (result.epochs == 1 ? " epoch" : " epochs");
-    os << " (" << how << ")\n";
-    auto line = [&](const std::string &prefix, double loss, const std::vector<double> &reports) {
-      os << prefix << "loss " << summaryNumber(loss);
-      if (hasInputs) os << " (mean over " << dataset.rows << " rows)";
-      for (std::size_t k = 0; k < reports.size(); ++k)
-        os << ", " << model.reportNames()[k] << " " << summaryNumber(reports[k]);
-      os << "\n";
-    };
-    line("", result.loss, result.reports);
-    if (result.averagedLoss) line("averaged: ", *result.averagedLoss, result.averagedReports);
-    os.flush();
-    // Where the time went, on stderr beside the progress (stdout stays the same from run to run).
-    const fit::RunResult::Timing &t = result.timing;
-    if (t.loop > 0) {
-      const double outside = std::max(0.0, t.loop - t.kernel);
-      std::cerr << llvm::formatv("time: {0:f3} s for the steps", t.loop).str();
-      if (t.rows) std::cerr << llvm::formatv(" ({0:e2} rows/s)", t.rows / t.loop).str();
-      std::cerr << llvm::formatv(": compiled code {0:f3} s, outside it {1:f3} s ({2:f1}%: batches "
-                                 "{3:f3} s, optimizer, log and progress {4:f3} s)",
-                                 t.kernel, outside, 100 * outside / t.loop, t.batching,
-                                 std::max(0.0, outside - t.batching))
-                       .str();
-      if (hasInputs) std::cerr << llvm::formatv("; data loaded in {0:f2} s", loadSeconds).str();
-      std::cerr << "\n";
-    }
-    if (result.stop == fit::StopReason::Interrupted) {
-      note(inv, "interrupted after step " + std::to_string(result.steps) +
-                    (result.checkpointWritten.empty()
-                         ? ""
-                         : "; continue with --resume " + result.checkpointWritten));
-      return 130;
-    }
-    return kExitOk;
-  } catch (const fit::FitError &e) {
-    return inputError(inv, e.what());
-  } catch (const data::DataError &e) {
-    return inputError(inv, e.what());
-  } catch (const driver::Error &e) {
-    return reportError(inv, e);
+    s.standardize = names;
+    fit::standardize(dataset, inputs, names);
   }
+
+  fit::Model model(std::move(*program), inv.input, mo);
+  run.init = model.initialParams(s.seed);
+  if (!initPath.empty())
+    run.init = fit::readParamsFile(initPath, model.params(), model.inputs(), run.init).params;
+
+  const bool interactive = stderrIsTerminal();
+  run.progress = &std::cerr;
+  run.terminal = interactive;
+  if (run.checkpointPath.empty()) {
+    std::string stem = inv.input;
+    if (std::size_t slash = stem.rfind('/'); slash != std::string::npos)
+      stem = stem.substr(slash + 1);
+    if (stem.size() > 6 && stem.ends_with(".nabla")) stem.resize(stem.size() - 6);
+    run.interruptPath = stem + ".checkpoint";
+  }
+  InterruptGuard guard;
+  run.interrupted = &gInterrupted;
+  fit::RunResult result = fit::run(model, dataset, run);
+
+  if (!output.empty())
+    fit::writeFileAtomically(output,
+                             fit::paramsJson(model, hasInputs ? &dataset : nullptr, s, result));
+  if (!plot.empty())
+    fit::writeFileAtomically(
+        plot, fit::lossPlotSvg(result.losses, "loss of " + inv.input + " (" + s.optimizer + ")"));
+
+  llvm::raw_ostream &os = llvm::outs();
+  const char *how = result.stop == fit::StopReason::Finished ? "finished"
+                    : result.stop == fit::StopReason::Tolerance
+                        ? "stopped: gradient norm within --tol"
+                        : "interrupted";
+  os << s.optimizer << ": " << result.steps << (result.steps == 1 ? " step" : " steps");
+  if (hasInputs) os << ", " << result.epochs << (result.epochs == 1 ? " epoch" : " epochs");
+  os << " (" << how << ")\n";
+  auto line = [&](const std::string &prefix, double loss, const std::vector<double> &reports) {
+    os << prefix << "loss " << summaryNumber(loss);
+    if (hasInputs) os << " (mean over " << dataset.rows << " rows)";
+    for (std::size_t k = 0; k < reports.size(); ++k)
+      os << ", " << model.reportNames()[k] << " " << summaryNumber(reports[k]);
+    os << "\n";
+  };
+  line("", result.loss, result.reports);
+  if (result.averagedLoss) line("averaged: ", *result.averagedLoss, result.averagedReports);
+  os.flush();
+  // Where the time went, on stderr beside the progress (stdout stays the same from run to run).
+  const fit::RunResult::Timing &t = result.timing;
+  if (t.loop > 0) {
+    const double outside = std::max(0.0, t.loop - t.kernel);
+    std::cerr << llvm::formatv("time: {0:f3} s for the steps", t.loop).str();
+    if (t.rows) std::cerr << llvm::formatv(" ({0:e2} rows/s)", t.rows / t.loop).str();
+    std::cerr << llvm::formatv(": compiled code {0:f3} s, outside it {1:f3} s ({2:f1}%: batches "
+                               "{3:f3} s, optimizer, log and progress {4:f3} s)",
+                               t.kernel, outside, 100 * outside / t.loop, t.batching,
+                               std::max(0.0, outside - t.batching))
+                     .str();
+    if (hasInputs) std::cerr << llvm::formatv("; data loaded in {0:f2} s", loadSeconds).str();
+    std::cerr << "\n";
+  }
+  if (result.stop == fit::StopReason::Interrupted) {
+    note(inv, "interrupted after step " + std::to_string(result.steps) +
+                  (result.checkpointWritten.empty()
+                       ? ""
+                       : "; continue with --resume " + result.checkpointWritten));
+    return 130;
+  }
+  return kExitOk;
 }
 
 } // namespace nabla::cli

@@ -42,23 +42,16 @@ int runGraphviz(const Invocation &inv, const std::string &dotText, const std::st
 int runGraph(Invocation &inv) {
   if (inv.json && !inv.stats)
     return usageError(inv, "--json goes with --stats");
-  int code = kExitOk;
-  std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::ExpressionOrFile, code);
-  if (!program)
-    return code;
-  std::optional<driver::Entry> entry = selectEntry(inv, *program, code);
-  if (!entry)
-    return code;
-  try {
-    const Derivatives d = inv.grad || inv.stats ? program->differentiate(*entry, false)
-                                                : program->value(*entry);
+  return withEntry(inv, [&](driver::Program &program, const driver::Entry &entry) -> int {
+    const Derivatives d = inv.grad || inv.stats ? program.differentiate(entry, false)
+                                                : program.value(entry);
     std::vector<NodeId> roots{d.value};
     roots.insert(roots.end(), d.grad.begin(), d.grad.end());
 
     llvm::raw_ostream &os = llvm::outs();
     if (inv.stats) {
-      std::size_t nodes = program->nodeCount({d.value});
-      std::size_t gradNodes = program->nodeCount(roots);
+      std::size_t nodes = program.nodeCount({d.value});
+      std::size_t gradNodes = program.nodeCount(roots);
       if (inv.json) {
         llvm::json::OStream j(os);
         j.object([&] {
@@ -74,24 +67,22 @@ int runGraph(Invocation &inv) {
         return kExitOk;
     }
 
-    std::vector<std::string> names{entry->name};
+    std::vector<std::string> names{entry.name};
     if (inv.grad) {
-      const Graph &graph = program->graph();
-      for (NodeId v : entry->vars)
-        names.push_back(partialName(entry->name, graph.symbolName(graph[v].symbol)));
+      const Graph &graph = program.graph();
+      for (NodeId v : entry.vars)
+        names.push_back(partialName(entry.name, graph.symbolName(graph[v].symbol)));
     } else {
       roots.resize(1);
     }
-    std::string dotText = driver::printDot(*program, roots, names);
+    std::string dotText = driver::printDot(program, roots, names);
     if (inv.output.empty()) {
       os << dotText;
       os.flush();
       return kExitOk;
     }
     return writeDot(inv, dotText, inv.output);
-  } catch (const driver::Error &e) {
-    return reportError(inv, e);
-  }
+  });
 }
 
 int writeDot(const Invocation &inv, const std::string &dotText, const std::string &path) {

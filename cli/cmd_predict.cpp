@@ -1,6 +1,5 @@
 // `nabla predict`: a model's definitions for every row of a CSV file, with trained params.
 #include "cli_common.h"
-#include "own_options.h"
 
 #include "runtime/fit/fit.h"
 
@@ -10,22 +9,21 @@
 
 namespace nabla::cli {
 
-namespace {
-
-using K = OwnOption::Kind;
-
-const std::vector<OwnOption> &predictOptions() {
-  static const std::vector<OwnOption> kOptions = withLimitOptions({
-      {"--params", K::Value, "PARAMS.json", "the params (the -o file of `nabla fit`); required"},
-      {"--data", K::Value, "FILE.csv",
-       "the rows to predict; only the inputs the outputs use are read"},
-      {"--output", K::Value, "NAME,...",
-       "the definitions (or reports) to write (default: every definition)"},
-   });
+const std::vector<Option> &predictOptions() {
+  using K = Option::Kind;
+  static const std::vector<Option> kOptions = [] {
+    std::vector<Option> table = {
+        {"--params", K::Value, "PARAMS.json", "the params (the -o file of `nabla fit`); required"},
+        {"--data", K::Value, "FILE.csv",
+         "the rows to predict; only the inputs the outputs use are read"},
+        {"--output", K::Value, "NAME,...",
+         "the definitions (or reports) to write (default: every definition)"},
+    };
+    for (const Option &o : limitOptions(true)) table.push_back(o);
+    return table;
+  }();
   return kOptions;
 }
-
-} // namespace
 
 std::string_view predictDetails() {
   static const std::string text =
@@ -34,22 +32,19 @@ std::string_view predictDetails() {
       "`z[1]`, ... for an array), then one line per data row, to standard output; each number\n"
       "is the shortest decimal that reads back as the same double. Inputs that were\n"
       "standardized in training (`nabla fit --standardize`, saved in PARAMS.json) are scaled\n"
-      "the same way first. Bad data is an error naming the row and the column.\n"
-      "\noptions:\n" +
-      ownOptionsHelp(predictOptions(), false);
+      "the same way first. Bad data is an error naming the row and the column.\n";
   return text;
 }
 
 int runPredict(Invocation &inv) {
-  OwnArguments a;
-  if (auto done = parseOwnOptions(inv, predictOptions(), a, false)) return *done;
+  const Arguments &a = inv.args;
   if (auto done = takeModelArgument(inv, a)) return *done;
   const std::string *paramsPath = a.get("--params"), *dataPath = a.get("--data");
   if (!paramsPath || paramsPath->empty())
     return usageError(inv, "give the params with --params PARAMS.json");
   if (!dataPath || dataPath->empty()) return usageError(inv, "give the data with --data FILE.csv");
   std::size_t maxRows = data::kDefaultMaxRows;
-  if (!readLimitOptions(inv, a, maxRows)) return kExitUsage;
+  if (!readLimitOptions(inv, a, &maxRows)) return kExitUsage;
   std::vector<std::string> names;
   if (const std::string *list = a.get("--output")) {
     std::stringstream ss(*list);
@@ -64,30 +59,22 @@ int runPredict(Invocation &inv) {
   int code = kExitOk;
   std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::File, code);
   if (!program) return code;
-  try {
-    const std::vector<fit::ArrayInfo> params = fit::describeParams(program->lowered());
-    std::size_t paramCount = 0;
-    for (const fit::ArrayInfo &p : params) paramCount += p.size();
-    fit::Predictor predictor(std::move(*program), names);
-    fit::ParamsFile file = fit::readParamsFile(*paramsPath, params, predictor.inputs(),
-                                               std::vector<double>(paramCount, 0.0));
-    for (std::size_t k = 0; k < params.size(); ++k)
-      if (!file.given[k])
-        return inputError(inv, *paramsPath + ": no value for param '" + params[k].name + "'");
-    fit::Dataset data =
-        fit::loadDataset(*dataPath, predictor.program().lowered(), predictor.inputs(), inv.input,
-                         maxRows);
-    fit::applyScaling(data, predictor.inputs(), file.scaling);
-    predictor.write(std::cout, file.params, data);
-    std::cout.flush();
-    return kExitOk;
-  } catch (const fit::FitError &e) {
-    return inputError(inv, e.what());
-  } catch (const data::DataError &e) {
-    return inputError(inv, e.what());
-  } catch (const driver::Error &e) {
-    return reportError(inv, e);
-  }
+  const std::vector<fit::ArrayInfo> params = fit::describeParams(program->lowered());
+  std::size_t paramCount = 0;
+  for (const fit::ArrayInfo &p : params) paramCount += p.size();
+  fit::Predictor predictor(std::move(*program), names);
+  fit::ParamsFile file = fit::readParamsFile(*paramsPath, params, predictor.inputs(),
+                                             std::vector<double>(paramCount, 0.0));
+  for (std::size_t k = 0; k < params.size(); ++k)
+    if (!file.given[k])
+      return inputError(inv, *paramsPath + ": no value for param '" + params[k].name + "'");
+  fit::Dataset data =
+      fit::loadDataset(*dataPath, predictor.program().lowered(), predictor.inputs(), inv.input,
+                       maxRows);
+  fit::applyScaling(data, predictor.inputs(), file.scaling);
+  predictor.write(std::cout, file.params, data);
+  std::cout.flush();
+  return kExitOk;
 }
 
 } // namespace nabla::cli

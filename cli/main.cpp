@@ -2,6 +2,8 @@
 // unexpected into an error message and exit status instead of a crash.
 #include "cli_common.h"
 
+#include "runtime/fit/fit.h"
+
 #include <llvm/Support/raw_ostream.h>
 
 #include <exception>
@@ -28,7 +30,7 @@ const std::vector<CommandSpec> &commands() {
        "the\n"
        "full matrix as \"hessian\": [[...], ...]. --wrt names variables (or whole arrays) to use, "
        "in\n"
-       "order; a name that is not a variable is an error (exit 1).\n",
+       "order; a name that is not a variable of a function gets derivative 0 and a warning.\n",
        kOptLimits | kOptSimplify | kOptJson | kOptWrt | kOptHessian | kOptFunction, runDiff},
       {"eval", "eval EXPR|FILE --at x=1,y=2 [--vars x,y] [--grad] [--hessian] [--json] [--interp]",
        "Evaluate a function, its gradient and its Hessian at a point.",
@@ -99,10 +101,10 @@ const std::vector<CommandSpec> &commands() {
        kOptLimits | kOptSimplify | kOptGrad | kOptAsm | kOptCodegen | kOptFunction, runIr},
       {"fit", "fit MODEL [--data FILE.csv] [--optimizer NAME] [--lr LR] [--batch M] [--epochs E | --steps K] [options]",
        "Train a model's params with an optimizer, on data from a CSV file.", fitDetails(), kOptOwn,
-       runFit},
+       runFit, fitOptions, fitEpilogue},
       {"predict", "predict MODEL --params PARAMS.json --data FILE.csv [--output NAME,...]",
        "Write a model's definitions for every row of a CSV file.", predictDetails(), kOptOwn,
-       runPredict},
+       runPredict, predictOptions},
       {"repl", "repl [FILE] [--strict]",
        "Start an interactive session: define, differentiate, evaluate, time and see the code.",
        "Reads nabla statements, expressions and commands (:help lists them) line by line, with\n"
@@ -150,7 +152,8 @@ int main(int argc, char **argv) {
     if (first == "help" && args.size() > 1) {
       for (const CommandSpec &c : commands())
         if (c.name == args[1]) {
-          printCommandHelp(c);
+          llvm::outs() << commandHelp(c);
+          llvm::outs().flush();
           return kExitOk;
         }
     }
@@ -188,6 +191,13 @@ int main(int argc, char **argv) {
     return code;
   } catch (const nabla::driver::Error &e) {
     return reportError(inv, e);
+  } catch (const nabla::fit::FitError &e) {
+    // fit and predict: a problem with the model, a file or the run, with its whole message.
+    llvm::outs().flush();
+    return inputError(inv, e.what());
+  } catch (const nabla::data::DataError &e) {
+    llvm::outs().flush();
+    return inputError(inv, e.what());
   } catch (const std::bad_alloc &) {
     llvm::outs().flush();
     return inputError(inv,

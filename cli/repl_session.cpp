@@ -355,6 +355,17 @@ std::optional<Target> Session::resolve(const Origin &text, bool calls, bool name
       if (!known[a])
         tg.missing.push_back(a);
   };
+  // A function (or the objective) of the session as the target.
+  auto entryTarget = [&](Target::Kind kind, const driver::Entry &e,
+                         std::unique_ptr<driver::Program> program) {
+    target.kind = kind;
+    target.entry = e;
+    target.label = e.name;
+    target.result = Value{Shape{}, {e.value}};
+    target.args = program->arguments(e);
+    target.program = std::move(program);
+    finish(target);
+  };
 
   // `f` alone: the function (or `L`, the objective).
   if (names && isIdentifier(s)) {
@@ -364,13 +375,7 @@ std::optional<Target> Session::resolve(const Origin &text, bool calls, bool name
     for (driver::Entry &e : program->entries()) {
       if (e.name != s)
         continue;
-      target.kind = Target::Kind::Named;
-      target.entry = e;
-      target.label = e.name;
-      target.result = Value{Shape{}, {e.value}};
-      target.args = program->arguments(e);
-      target.program = std::move(program);
-      finish(target);
+      entryTarget(Target::Kind::Named, e, std::move(program));
       return target;
     }
   }
@@ -409,13 +414,7 @@ std::optional<Target> Session::resolve(const Origin &text, bool calls, bool name
           }
           coordinates.push_back(numbers[0]);
         }
-        target.kind = Target::Kind::Call;
-        target.entry = e;
-        target.label = e.name;
-        target.result = Value{Shape{}, {e.value}};
-        target.args = program->arguments(e);
-        target.program = std::move(program);
-        finish(target);
+        entryTarget(Target::Kind::Call, e, std::move(program));
         // The call's coordinates are the values of the function's arguments.
         for (std::size_t k = 0; k < e.vars.size(); ++k) {
           SymbolId sym = target.program->graph()[e.vars[k]].symbol;

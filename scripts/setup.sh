@@ -8,6 +8,7 @@ packages=(
   clang-19 libclang-rt-19-dev        # the sanitizer build with libFuzzer (scripts/test.sh --sanitize)
   llvm-19-dev                        # code generation, SourceMgr diagnostics, JSON
   libboost-dev                       # Boost.Spirit X3 (header-only)
+  libcli11-dev                       # CLI11: the options of every command (header-only)
   catch2                             # unit tests (v2)
   graphviz                           # `nabla graph -o out.svg`
   libbenchmark-dev                   # bench/

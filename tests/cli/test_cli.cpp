@@ -108,7 +108,7 @@ TEST_CASE("bad usage exits 2 and points to --help", "[cli]") {
       {"eval", "x", "--at", "x=1,x=2"},
       {"eval", "x", "--vars", "x,,y"},
       {"eval", "x", "--vars", "2x"},
-      {"eval", "x", "--json=yes"},
+      {"eval", "x", "--json=maybe"},
       {"eval", "x", "-q"},
       {"eval", "x", "y"},
       {"eval"},
