@@ -4,6 +4,8 @@
 
 #include "nabla/nabla.hpp"
 
+#include "support/text.h"
+
 #include <exception>
 #include <memory>
 #include <new>
@@ -31,7 +33,7 @@ std::string &lastError() {
 
 nabla_status fail(nabla_status status, const std::string &message) noexcept {
   try {
-    lastError() = message;
+    lastError() = nabla::escapeForTerminal(message, true);  // hosts print it
   } catch (...) {
     lastError().clear();  // no memory for the message: the status still says what happened
   }

@@ -126,7 +126,8 @@ void printLabel(const Invocation &inv, std::string_view prefix, std::string_view
   os << label << ":";
   if (inv.color)
     os.resetColor();
-  os << " " << message << "\n";
+  // Messages quote files, cells, keys and names from outside: never raw control characters.
+  os << " " << escapeForTerminal(message, true) << "\n";
   os.flush();
 }
 

@@ -72,7 +72,8 @@ std::string Error::render(bool color) const {
 
 namespace {
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+/// A name or path in a message: quoted, and safe for a terminal (it may come from outside).
+std::string quoted(std::string_view s) { return "'" + escapeForTerminal(s) + "'"; }
 
 /// A located error in an empty buffer named like the input: rendered `NAME: error: ...`.
 Error tooLarge(const std::string &name, bool isFile, std::size_t limit, std::string_view raiseHint) {

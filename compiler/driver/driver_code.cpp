@@ -27,7 +27,8 @@ jit::OptLevel optLevelOf(int level) {
               "optimization level " + std::to_string(level) + " is not one of 0, 1, 2, 3");
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+/// A name or path in a message: quoted, and safe for a terminal (it may come from outside).
+std::string quoted(std::string_view s) { return "'" + escapeForTerminal(s) + "'"; }
 
 /// Runs `make`, turning the code generator's and LLVM's exceptions into Error(Internal) that say
 /// what was being compiled.

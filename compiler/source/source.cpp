@@ -70,7 +70,8 @@ std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
   const SourceBuffer &buffer = sink.buffer();
   std::string echoed = sanitizeForEcho(buffer.text());
   llvm::SourceMgr mgr;
-  mgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(echoed, buffer.name(), false),
+  const std::string name = escapeForTerminal(buffer.name());
+  mgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(echoed, name, false),
                          llvm::SMLoc());
   const char *base = mgr.getMemoryBuffer(1)->getBufferStart();
   const std::size_t size = echoed.size();
@@ -78,9 +79,11 @@ std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
   std::string out;
   llvm::raw_string_ostream os(out);
   if (color) os.enable_colors(true);
-  auto print = [&](Severity severity, SourceRange range, const std::string &message) {
+  auto print = [&](Severity severity, SourceRange range, const std::string &text) {
+    // Messages may quote names from outside (a path, a column): never raw control characters.
+    const std::string message = escapeForTerminal(text, true);
     if (!range.valid()) {
-      mgr.PrintMessage(os, llvm::SMDiagnostic(buffer.name(), kindOf(severity), message), color);
+      mgr.PrintMessage(os, llvm::SMDiagnostic(name, kindOf(severity), message), color);
       return;
     }
     std::uint32_t begin = std::min<std::uint32_t>(range.begin, size);
@@ -106,11 +109,11 @@ std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
       // A note about the very spot just shown ("did you mean ...?") is one line, not the source again.
       auto [line, column] = buffer.lineColumn(d.range.begin);
       if (color) os.changeColor(llvm::raw_ostream::SAVEDCOLOR, true);
-      os << buffer.name() << ':' << line << ':' << column << ": ";
+      os << name << ':' << line << ':' << column << ": ";
       if (color) os.changeColor(llvm::raw_ostream::BLACK, true);
       os << "note: ";
       if (color) os.changeColor(llvm::raw_ostream::SAVEDCOLOR, true);
-      os << n.message << '\n';
+      os << escapeForTerminal(n.message, true) << '\n';
       if (color) os.resetColor();
     }
   }

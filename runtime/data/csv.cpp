@@ -1,6 +1,8 @@
 // CSV files: one pass over the text, record by record; only the chosen columns become numbers.
 #include "runtime/data/data.h"
 
+#include "support/text.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -161,19 +163,11 @@ CsvFile openCsv(const std::string &path) {
 
 std::string printable(std::string_view text) {
   constexpr std::size_t kShown = 60;
-  std::string out;
-  for (std::size_t i = 0; i < text.size() && i < kShown; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (text.size() > kShown) out += "...";
-  return out;
+  if (text.size() <= kShown) return escapeForTerminal(text);
+  // Cut before a UTF-8 continuation byte, not inside a character.
+  std::size_t cut = kShown;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return escapeForTerminal(text.substr(0, cut)) + "...";
 }
 
 Table readColumns(const CsvFile &file, const std::vector<std::size_t> &columns,

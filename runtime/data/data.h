@@ -24,9 +24,9 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-/// `text` as messages show a cell or a column name: bytes below 0x20 and 0x7f as `\xNN` (a
-/// terminal is never fed control characters from a data file), and at most 60 bytes of it, then
-/// `...`.
+/// `text` as messages show a cell or a column name: safe for a terminal (escapeForTerminal in
+/// support/text.h: controls, bidirectional overrides and invalid UTF-8 escaped), and at most 60
+/// bytes of it, then `...`.
 std::string printable(std::string_view text);
 
 /// A CSV file's text and its header. Accepted: `,` between cells; `\n`, `\r\n` or `\r` line ends;
