@@ -1,6 +1,8 @@
 // Inputs far deeper or longer than any model: no stack overflow, right values.
 #include "sema/support.h"
 
+#include "diff/reverse.h"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -159,4 +161,108 @@ TEST_CASE("hessian() that grows the graph past the limit stops at once", "[sema]
   std::map<std::string, double> at;
   for (int i = 0; i < 10; ++i) at["w[" + std::to_string(i) + "]"] = 0.0;
   CHECK(eval1(*big.program, big.program->objective->expr, at) == 0);
+}
+
+namespace {
+
+/// The values of `roots` with symbol k (of the graph) at symbolValue(k).
+std::vector<double> evalAt(const LoweredProgram &p, const std::vector<NodeId> &roots,
+                           const std::function<double(SymbolId)> &symbolValue) {
+  std::vector<double> symbols(p.graph.symbolCount());
+  for (SymbolId s = 0; s < symbols.size(); ++s) symbols[s] = symbolValue(s);
+  return evaluate(p.graph, roots, symbols);
+}
+
+/// The variable nodes of a function's arguments, in order.
+std::vector<NodeId> argNodes(const FunctionEntry &f) {
+  std::vector<NodeId> out;
+  for (const VarGroup &g : f.args) out.insert(out.end(), g.nodes.begin(), g.nodes.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a bare expression over 100000 distinct free variables", "[sema]") {
+  // Each name is looked up among 10^5 others: once a scan, now an index.
+  const int n = 100000;
+  std::string sum, squares;
+  for (int i = 0; i < n; ++i) {
+    sum += (i ? " + v" : "v") + std::to_string(i);
+    squares += (i ? " + v" : "v") + std::to_string(i) + "^2";
+  }
+  Lowered l = lower(sum, {}, true);
+  INFO(l.firstError());
+  REQUIRE(l.ok());
+  const FunctionEntry &f = *l.program->bare;
+  REQUIRE(f.args.size() == n);
+  for (int i : {0, 1, 4711, n - 1}) CHECK(f.args[i].name == "v" + std::to_string(i));
+  // The value and the gradient (reverse mode over the lowered graph) by the interpreter: every
+  // partial derivative of the sum is 1, whatever the point.
+  const std::vector<NodeId> vars = argNodes(f);
+  std::vector<NodeId> roots = gradient(l.program->graph, f.result.elems[0], vars);
+  roots.push_back(f.result.elems[0]);
+  auto at = [&](SymbolId s) { return 0.25 * s - 3; };
+  const std::vector<double> values = evalAt(*l.program, roots, at);
+  double want = 0;
+  for (int i = 0; i < n; ++i) want += 0.25 * l.program->graph[vars[i]].symbol - 3;
+  CHECK(values.back() == want);
+  std::size_t ones = 0;
+  for (int i = 0; i < n; ++i) ones += values[i] == 1.0;
+  CHECK(ones == n);
+
+  // grad() inside the expression differentiates wrt the free variables, in their order.
+  Lowered g = lower("grad(" + squares + ")", {}, true);
+  INFO(g.firstError());
+  REQUIRE(g.ok());
+  const FunctionEntry &h = *g.program->bare;
+  REQUIRE(h.result.elems.size() == n);
+  const std::vector<NodeId> hv = argNodes(h);
+  const std::vector<double> grads = evalAt(*g.program, h.result.elems, at);
+  std::size_t right = 0;
+  for (int i = 0; i < n; ++i) right += grads[i] == 2 * (0.25 * g.program->graph[hv[i]].symbol - 3);
+  CHECK(right == n);
+
+  // A free variable is still not a function, and d() still takes one.
+  Lowered call = lower(sum + " + v77(1)", {}, true);
+  CHECK(call.errors() == std::vector<std::string>{"'v77' is not a function"});
+  Lowered d = lower(sum + " + d(v5 * v99998, v99998)", {}, true);
+  INFO(d.firstError());
+  REQUIRE(d.ok());
+  CHECK(evalAt(*d.program, d.program->bare->result.elems, [](SymbolId) { return 1.0; })[0] ==
+        n + 1);
+}
+
+TEST_CASE("a function of 50000 arguments", "[sema]") {
+  const int n = 50000;
+  std::string params, body;
+  for (int i = 0; i < n; ++i) {
+    params += (i ? ", a" : "a") + std::to_string(i);
+    body += (i ? " + " : "") + std::to_string(i % 5 + 1) + "*a" + std::to_string(i);
+  }
+  Lowered l = lower("f(" + params + ") = " + body + "\n");
+  INFO(l.firstError());
+  REQUIRE(l.ok());
+  const FunctionEntry &f = function(*l.program, "f");
+  REQUIRE(f.args.size() == n);
+  const std::vector<NodeId> vars = argNodes(f);
+  std::vector<NodeId> grads = gradient(l.program->graph, f.result.elems[0], vars);
+  const std::vector<double> values =
+      evalAt(*l.program, grads, [](SymbolId s) { return std::sqrt(s + 1.0); });
+  std::size_t right = 0;
+  for (int i = 0; i < n; ++i) right += values[i] == i % 5 + 1;
+  CHECK(right == n);
+
+  // An argument named like a global shadows it; an argument called is not a function.
+  Lowered shadow = lower("param a7 = 0\nf(" + params + ") = a7 * a3\nminimize a7\n");
+  INFO(shadow.firstError());
+  REQUIRE(shadow.ok());
+  Lowered called = lower("f(" + params + ") = a49999(a1)\n");
+  CHECK(called.errors() == std::vector<std::string>{"'a49999' is not a function"});
+
+  // A repeated argument is an error at the repetition, with a note at the first.
+  Lowered twice = lower("f(" + params + ", a123) = a0\n");
+  REQUIRE(twice.errors() == std::vector<std::string>{"duplicate argument 'a123'"});
+  const Diagnostic &dup = twice.diagnostic();
+  REQUIRE(dup.notes.size() == 1);
+  CHECK(twice.at(dup.notes[0].range) == "1:" + std::to_string(params.find("a123,") + 3));
 }
