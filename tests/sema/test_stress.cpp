@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <functional>
+#include <set>
 
 using namespace nabla;
 using namespace nabla::test;
@@ -265,4 +266,84 @@ TEST_CASE("a function of 50000 arguments", "[sema]") {
   const Diagnostic &dup = twice.diagnostic();
   REQUIRE(dup.notes.size() == 1);
   CHECK(twice.at(dup.notes[0].range) == "1:" + std::to_string(params.find("a123,") + 3));
+}
+
+TEST_CASE("a file of 20000 functions is lowered in time for their bodies", "[sema]") {
+  // Each function's body was once found by a pass over the whole graph below it.
+  const int n = 20000;
+  std::string text = "param w = 0.5\n";
+  for (int k = 0; k < n; ++k)
+    text += "f" + std::to_string(k) + "(x) = x * " + std::to_string(k + 1) + " + sin(x)\n";
+  text += "minimize f0(w) + f" + std::to_string(n / 2) + "(w) + f" + std::to_string(n - 1) + "(w)\n";
+  Lowered l = lower(text);
+  INFO(l.firstError());
+  REQUIRE(l.ok());
+  REQUIRE(l.program->functions.size() == n);
+  const double w = 0.5;
+  CHECK(eval1(*l.program, l.program->objective->expr, {{"w", w}}) ==
+        Approx(w * (1 + (n / 2 + 1) + n) + 3 * std::sin(w)).epsilon(1e-14));
+  const FunctionEntry &last = function(*l.program, "f" + std::to_string(n - 1));
+  CHECK(eval1(*l.program, last.result.elems[0], {{"x", 2.0}}) == 2.0 * n + std::sin(2.0));
+}
+
+TEST_CASE("20000 derivatives of small expressions in one objective", "[sema]") {
+  // Each d() simplifies and differentiates a small expression late in a growing graph.
+  const int n = 20000;
+  std::string text = "param w = 0.5\nminimize 0";
+  for (int k = 1; k <= n; ++k) text += " + d(sin(w * " + std::to_string(k) + "), w)";
+  Lowered l = lower(text);
+  INFO(l.firstError());
+  REQUIRE(l.ok());
+  double want = 0;
+  for (int k = 1; k <= n; ++k) want += k * std::cos(0.5 * k);
+  CHECK(eval1(*l.program, l.program->objective->expr, {{"w", 0.5}}) ==
+        Approx(want).epsilon(1e-9));
+}
+
+TEST_CASE("the nodes reachable from a few roots of a large graph; hash-consing in it",
+          "[sema]") {
+  const int n = 100000;
+  std::string sum;
+  for (int i = 0; i < n; ++i) sum += (i ? " + v" : "v") + std::to_string(i);
+  // The same sum twice is one node: the difference has equal operands.
+  Lowered l = lower("(" + sum + ") - (" + sum + ") + sin(v3 * v99999) * v17", {}, true);
+  INFO(l.firstError());
+  REQUIRE(l.ok());
+  const Graph &g = l.program->graph;
+  const NodeId root = l.program->bare->result.elems[0];
+  REQUIRE(g[root].op == Op::Add);
+  const Node &difference = g[g[root].args[0]];
+  REQUIRE(difference.op == Op::Sub);
+  CHECK(difference.args[0] == difference.args[1]);
+
+  // reachable() against an independent walk with a std::set, for roots whose subgraphs are
+  // small (found by a walk) and large (by a pass over the ids), and both at once.
+  auto byHand = [&](const std::vector<NodeId> &roots) {
+    std::set<std::uint32_t> seen;
+    std::vector<NodeId> stack;
+    for (NodeId r : roots)
+      if (seen.insert(r.index).second) stack.push_back(r);
+    while (!stack.empty()) {
+      const Node node = g[stack.back()];
+      stack.pop_back();
+      for (NodeId a : node.args)
+        if (a.valid() && seen.insert(a.index).second) stack.push_back(a);
+    }
+    std::vector<NodeId> out;
+    for (std::uint32_t i : seen) out.push_back(NodeId{i});
+    return out;
+  };
+  const NodeId product = g[root].args[1];
+  for (const std::vector<NodeId> &roots :
+       {std::vector<NodeId>{product}, std::vector<NodeId>{root},
+        std::vector<NodeId>{difference.args[0], product}, std::vector<NodeId>{product, product},
+        std::vector<NodeId>{NodeId{}, product}}) {
+    std::vector<NodeId> valid;
+    for (NodeId r : roots)
+      if (r.valid()) valid.push_back(r);
+    const std::vector<NodeId> got = g.reachable(roots), want = byHand(valid);
+    CHECK(got.size() == want.size());
+    CHECK(got == want);
+  }
+  CHECK(g.reachable({product}).size() == 6);  // v3, v99999, *, sin, v17, *
 }
