@@ -138,10 +138,17 @@ std::optional<Value> Lowerer::derivative(ast::ExprId id, const ExprScope &scope,
     return std::nullopt;
   }
   const Value &wrt = *args[1];
+  return Value{wrt.shape, simplifiedGradient(f.elems[0], wrt.elems)};
+}
+
+std::vector<NodeId> Lowerer::simplifiedGradient(NodeId f, const std::vector<NodeId> &wrt) {
+  auto key = std::make_pair(f, wrt);
+  if (auto found = gradients_.find(key); found != gradients_.end()) return found->second;
   // The function as simplified: its stability rewrites then reach the derivative too.
-  const NodeId body = simplifyDerivative({f.elems[0]}).front();
-  std::vector<NodeId> grads = simplifyDerivative(gradient(out_.graph, body, wrt.elems));
-  return Value{wrt.shape, std::move(grads)};
+  const NodeId body = simplifyDerivative({f}).front();
+  std::vector<NodeId> grads = simplifyDerivative(gradient(out_.graph, body, wrt));
+  gradients_.emplace(std::move(key), grads);
+  return grads;
 }
 
 std::optional<Value> Lowerer::gradOrHessian(ast::ExprId id, const ExprScope &scope, const Value &f,
@@ -174,12 +181,11 @@ std::optional<Value> Lowerer::gradOrHessian(ast::ExprId id, const ExprScope &sco
     return std::nullopt;
   }
   const std::size_t n = vars.size();
-  const NodeId body = simplifyDerivative({f.elems[0]}).front();  // as in derivative()
   if (!wantHessian) {
     if (!checkArraySize(n, call.range)) return std::nullopt;
-    std::vector<NodeId> grads = simplifyDerivative(gradient(out_.graph, body, vars));
-    return Value{Shape{{static_cast<std::uint32_t>(n)}}, std::move(grads)};
+    return Value{Shape{{static_cast<std::uint32_t>(n)}}, simplifiedGradient(f.elems[0], vars)};
   }
+  const NodeId body = simplifyDerivative({f.elems[0]}).front();  // as in simplifiedGradient()
   if (!checkedProduct(n, n, options_.maxArrayElements)) {
     reportArrayLimit(call.range);
     return std::nullopt;

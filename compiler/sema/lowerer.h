@@ -5,6 +5,7 @@
 #include "sema/sema.h"
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -142,6 +143,10 @@ public:
   std::optional<Value> gradOrHessian(ast::ExprId id, const ExprScope &scope, const Value &f,
                                      bool hessian);
   std::vector<NodeId> simplifyDerivative(std::vector<NodeId> roots);
+  /// The simplified gradient of `f` (simplified first) wrt `wrt`, for d() and grad(): computed
+  /// once per pair, so that the same derivative written again costs a lookup, not another sweep
+  /// over f (the graph is hash-consed: a second computation would give the same nodes).
+  std::vector<NodeId> simplifiedGradient(NodeId f, const std::vector<NodeId> &wrt);
 
   // sema.cpp
   void lowerStatement(std::size_t stmtIndex);
@@ -174,6 +179,7 @@ public:
   std::vector<Global> globals_;
   std::vector<std::optional<std::size_t>> stmtGlobal_;  // stmt -> globals_, if it declares a name
   std::vector<FunctionTemplate> functions_;
+  std::map<std::pair<NodeId, std::vector<NodeId>>, std::vector<NodeId>> gradients_;
   std::vector<VarGroup> bareVars_;
   std::vector<std::size_t> paramOrder_;  // globals_ of the params, declaration order
   std::optional<std::size_t> objectiveStmt_;

@@ -347,3 +347,20 @@ TEST_CASE("the nodes reachable from a few roots of a large graph; hash-consing i
   }
   CHECK(g.reachable({product}).size() == 6);  // v3, v99999, *, sin, v17, *
 }
+
+TEST_CASE("the same derivative of a large expression written 500 times", "[sema]") {
+  // Computed once: the others are the same nodes (hash-consing), found without another sweep.
+  const int n = 5000, k = 500;
+  std::string text = "param w = 0.5\ne = 0";
+  for (int i = 1; i <= n; ++i) text += " + sin(w * " + std::to_string(i) + ")";
+  text += "\nminimize 0";
+  for (int j = 0; j < k; ++j) text += j % 2 ? " + d(e, w)" : " + grad(e)[0]";
+  text += " + d(e + w, w)\n";  // another derivative: computed
+  Lowered l = lower(text);
+  INFO(l.firstError());
+  REQUIRE(l.ok());
+  double de = 0;
+  for (int i = 1; i <= n; ++i) de += i * std::cos(0.5 * i);
+  CHECK(eval1(*l.program, l.program->objective->expr, {{"w", 0.5}}) ==
+        Approx(k * de + de + 1).epsilon(1e-9));
+}
