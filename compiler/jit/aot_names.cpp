@@ -69,7 +69,7 @@ constexpr std::string_view kMathLibrary[] = {
     "modf",  "nan",   "nearbyint", "nextafter", "nexttoward", "remainder", "remquo", "rint",
     "round", "scalbln", "scalbn", "tgamma",  "trunc",  "gamma",    "j0",      "j1",
     "jn",    "y0",    "y1",     "yn",        "significand", "drem", "finite", "isinf", "isnan",
-    "pow10", "exp10", "lgamma_r", "matherr", "scalb"};
+    "pow10", "lgamma_r", "matherr", "scalb"};
 
 /// The floor of the C library, for a machine whose libraries cannot be read: C11's library
 /// functions and objects (besides <math.h>), the POSIX functions that run programs, signal,

@@ -164,7 +164,8 @@ std::optional<Value> Lowerer::gradOrHessian(ast::ExprId id, const ExprScope &sco
   const char *kind = "params";
   if (scope.inFunction) {
     kind = "function arguments";
-    for (const VarGroup &a : scope.args->all()) vars.insert(vars.end(), a.nodes.begin(), a.nodes.end());
+    for (const VarGroup &a : scope.args->all())
+      vars.insert(vars.end(), a.nodes.begin(), a.nodes.end());
   } else if (scope.freeVars) {
     kind = "variables";
     for (const VarGroup &a : scope.freeVars->all())

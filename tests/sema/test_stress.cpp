@@ -274,7 +274,8 @@ TEST_CASE("a file of 20000 functions is lowered in time for their bodies", "[sem
   std::string text = "param w = 0.5\n";
   for (int k = 0; k < n; ++k)
     text += "f" + std::to_string(k) + "(x) = x * " + std::to_string(k + 1) + " + sin(x)\n";
-  text += "minimize f0(w) + f" + std::to_string(n / 2) + "(w) + f" + std::to_string(n - 1) + "(w)\n";
+  text += "minimize f0(w) + f" + std::to_string(n / 2) + "(w) + f" + std::to_string(n - 1) +
+          "(w)\n";
   Lowered l = lower(text);
   INFO(l.firstError());
   REQUIRE(l.ok());
