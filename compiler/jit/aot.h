@@ -158,8 +158,10 @@ struct LinkOptions {
 };
 
 /// Links `object` (from emitAot) into a shared library with soname `soname`, needing only libc
-/// and libm, and returns the library's bytes. Works in a temporary directory that it removes.
-/// Throws AotError with the driver's output when linking fails.
+/// and libm, and returns the library's bytes. Works in a private temporary directory that it
+/// removes. The soname reaches the linker as one word whatever it holds (commas, a leading '-'
+/// or '@'); a soname with a control character is refused. Throws AotError for that, and with
+/// the driver's output when linking fails.
 std::string linkSharedLibrary(const std::string &object, const std::string &soname,
                               const LinkOptions &options = {});
 
