@@ -5,6 +5,8 @@
 #   bench/run.sh kernels    generated code against hand-written C++ (per call and batched)
 #   bench/run.sh latency    compile latency, and the first compilation in fresh processes
 #   bench/run.sh swell      expression swell (bench/swell.sh)
+#   bench/run.sh sizes      compile time against input size, up to the limits (bench/sizes.sh;
+#                           not part of `all`: it runs for minutes)
 #   bench/run.sh optim      L-BFGS and Newton evaluation counts on Rosenbrock-100, and torch's
 #                           (bench/torch_lbfgs.py: needs Debian's python3-torch)
 # Extra arguments go to Google Benchmark (e.g. --benchmark_filter=LogReg).
@@ -14,8 +16,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 case "$what" in
-  all|kernels|latency|swell|optim) ;;
-  -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+  all|kernels|latency|swell|sizes|optim) ;;
+  -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
   *) echo "bench/run.sh: unknown benchmark '$what' (see --help)" >&2; exit 2 ;;
 esac
 
@@ -40,6 +42,10 @@ fi
 if [ "$what" = all ] || [ "$what" = swell ]; then
   cmake --build build-bench -j2 --target nabla >/dev/null
   bash bench/swell.sh build-bench/nabla
+fi
+if [ "$what" = sizes ]; then
+  cmake --build build-bench -j2 --target nabla >/dev/null
+  bash bench/sizes.sh build-bench/nabla "$@"
 fi
 if [ "$what" = all ] || [ "$what" = optim ]; then
   build-bench/bench/nabla_bench_optim

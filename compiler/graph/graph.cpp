@@ -2,9 +2,11 @@
 
 #include "graph/libm.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <stdexcept>
+#include <unordered_set>
 
 namespace nabla {
 
@@ -73,15 +75,35 @@ double evalOp(Op op, double a, double b, double c) {
   return std::nan("");
 }
 
-std::size_t Graph::KeyHash::operator()(const Key &k) const {
-  std::uint64_t h = static_cast<std::uint64_t>(k.op) * 0x9E3779B97F4A7C15ull;
-  auto mix = [&](std::uint64_t v) {
-    h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-  };
-  for (auto a : k.args) mix(a);
-  mix(k.payload);
-  return static_cast<std::size_t>(h);
+namespace {
+
+/// What makes a node itself besides its op and arguments: a constant's bit pattern (-0.0 is not
+/// 0.0, NaNs differ by payload), a variable's symbol.
+std::uint64_t payload(const Node &n) {
+  return n.op == Op::Const ? std::bit_cast<std::uint64_t>(n.value) : n.symbol;
 }
+
+bool sameNode(const Node &a, const Node &b) {
+  return a.op == b.op && a.args[0] == b.args[0] && a.args[1] == b.args[1] &&
+         a.args[2] == b.args[2] && payload(a) == payload(b);
+}
+
+std::uint64_t hashNode(const Node &n) {
+  std::uint64_t h = static_cast<std::uint64_t>(n.op);
+  for (std::uint64_t v : {std::uint64_t{n.args[0].index}, std::uint64_t{n.args[1].index},
+                          std::uint64_t{n.args[2].index}, payload(n)}) {
+    h = (h ^ v) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+  }
+  // MurmurHash3's finalizer: every input bit reaches the low bits that pick the slot.
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ull;
+  return h ^ (h >> 33);
+}
+
+}  // namespace
 
 SymbolId Graph::addSymbol(std::string name) {
   symbols_.push_back(std::move(name));
@@ -89,11 +111,32 @@ SymbolId Graph::addSymbol(std::string name) {
 }
 
 NodeId Graph::intern(const Node &n) {
-  Key key{n.op, {n.args[0].index, n.args[1].index, n.args[2].index},
-          n.op == Op::Const ? std::bit_cast<std::uint64_t>(n.value) : n.symbol};
-  auto [it, inserted] = interned_.try_emplace(key, NodeId{static_cast<std::uint32_t>(nodes_.size())});
-  if (inserted) nodes_.push_back(n);
-  return it->second;
+  if (2 * (nodes_.size() + 1) > table_.size()) growTable();
+  const std::uint64_t h = hashNode(n);
+  const auto tag = static_cast<std::uint32_t>(h >> 32);
+  const std::size_t mask = table_.size() - 1;
+  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+    Slot &slot = table_[i];
+    if (slot.node == 0) {
+      if (nodes_.size() >= UINT32_MAX - 1) throw std::length_error("nabla: graph too large");
+      nodes_.push_back(n);
+      slot = {static_cast<std::uint32_t>(nodes_.size()), tag};
+      return NodeId{slot.node - 1};
+    }
+    if (slot.tag == tag && sameNode(nodes_[slot.node - 1], n)) return NodeId{slot.node - 1};
+  }
+}
+
+void Graph::growTable() {
+  std::vector<Slot> bigger(std::max<std::size_t>(64, 2 * table_.size()));
+  const std::size_t mask = bigger.size() - 1;
+  for (std::size_t id = 0; id < nodes_.size(); ++id) {
+    const std::uint64_t h = hashNode(nodes_[id]);
+    std::size_t i = h & mask;
+    while (bigger[i].node != 0) i = (i + 1) & mask;
+    bigger[i] = {static_cast<std::uint32_t>(id + 1), static_cast<std::uint32_t>(h >> 32)};
+  }
+  table_ = std::move(bigger);
 }
 
 NodeId Graph::constant(double v) {
@@ -144,19 +187,45 @@ NodeId Graph::make(Op op, NodeId a, NodeId b, NodeId c) {
 }
 
 std::vector<NodeId> Graph::reachable(const std::vector<NodeId> &roots) const {
-  std::vector<char> mark(nodes_.size(), 0);
   std::size_t highest = 0;
   bool any = false;
   for (NodeId r : roots) {
     if (!r.valid()) continue;
     if (r.index >= nodes_.size())
       throw std::logic_error("nabla: Graph::reachable from a node not in the graph");
-    mark[r.index] = 1;
     any = true;
     if (r.index > highest) highest = r.index;
   }
   std::vector<NodeId> out;
   if (!any) return out;
+
+  // A walk from the roots, in time in proportion to what it reaches: a function's body or one
+  // derivative late in a graph of millions of nodes must not cost the whole graph (a file of
+  // 10^5 functions would take quadratic time). Once it has reached a 64th of the ids below the
+  // highest root, the backwards pass below costs about as much, and takes over.
+  const std::size_t sparseLimit = (highest + 1) / 64;
+  if (sparseLimit > roots.size()) {
+    std::unordered_set<std::uint32_t> seen;
+    std::vector<std::uint32_t> stack;
+    for (NodeId r : roots)
+      if (r.valid() && seen.insert(r.index).second) stack.push_back(r.index);
+    while (!stack.empty() && seen.size() <= sparseLimit) {
+      const Node &n = nodes_[stack.back()];
+      stack.pop_back();
+      for (NodeId arg : n.args)
+        if (arg.valid() && seen.insert(arg.index).second) stack.push_back(arg.index);
+    }
+    if (seen.size() <= sparseLimit) {
+      out.reserve(seen.size());
+      for (std::uint32_t i : seen) out.push_back(NodeId{i});
+      std::sort(out.begin(), out.end());
+      return out;
+    }
+  }
+
+  std::vector<char> mark(highest + 1, 0);
+  for (NodeId r : roots)
+    if (r.valid()) mark[r.index] = 1;
   // Children have smaller ids than parents, so one backwards pass marks everything reachable.
   for (std::size_t i = highest + 1; i-- > 0;) {
     if (!mark[i]) continue;

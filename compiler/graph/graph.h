@@ -126,21 +126,20 @@ public:
   std::vector<NodeId> reachable(const std::vector<NodeId> &roots) const;
 
 private:
-  struct Key {
-    Op op;
-    std::array<std::uint32_t, 3> args;
-    std::uint64_t payload;
-    friend bool operator==(const Key &a, const Key &b) {
-      return a.op == b.op && a.args == b.args && a.payload == b.payload;
-    }
-  };
-  struct KeyHash {
-    std::size_t operator()(const Key &k) const;
+  /// A slot of the interning table: the node's id + 1 (0: empty) and the upper half of its hash,
+  /// which rules out most other nodes without reading them.
+  struct Slot {
+    std::uint32_t node = 0;
+    std::uint32_t tag = 0;
   };
   NodeId intern(const Node &n);
+  void growTable();
 
   std::vector<Node> nodes_;  // a child is always interned before its parent
-  std::unordered_map<Key, NodeId, KeyHash> interned_;
+  /// Every node by (op, args, payload): open addressing with linear probing, a power of two in
+  /// size and at most half full. Flat, so that interning costs one or two cache misses and a graph
+  /// of millions of nodes is freed at once.
+  std::vector<Slot> table_;
   std::vector<std::string> symbols_;
 };
 

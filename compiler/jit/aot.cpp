@@ -3,13 +3,19 @@
 #include "codegen/emit_batch.h"
 #include "codegen/emit_c_abi.h"
 
+#include <stdlib.h>  // mkdtemp
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <llvm/ADT/SmallString.h>
 #include <llvm/IR/Function.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/Path.h>
@@ -163,30 +169,33 @@ std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext &context, const AotM
   return module;
 }
 
-/// Removes a temporary directory and what it holds when it goes out of scope.
+/// A fresh directory of the system's temporary directory that only this user can enter
+/// (mkdtemp: created atomically, mode 0700), removed with everything in it when this goes.
 class TempDir {
 public:
   TempDir() {
-    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("nabla-aot", path_))
-      throw AotError("cannot create a temporary directory: " + ec.message());
+    llvm::SmallString<256> pattern;
+    llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, pattern);
+    llvm::sys::path::append(pattern, "nabla-aot-XXXXXX");
+    std::string buffer(pattern.str());
+    if (!::mkdtemp(buffer.data()))
+      throw AotError("cannot create a temporary directory in '" + std::string(pattern.str()) +
+                     "': " + std::strerror(errno));
+    path_ = buffer;
   }
-  ~TempDir() {
-    for (const std::string &f : files_) llvm::sys::fs::remove(f);
-    llvm::sys::fs::remove(path_);
-  }
+  // Also what the driver may have left beside our files.
+  ~TempDir() { llvm::sys::fs::remove_directories(path_); }
   TempDir(const TempDir &) = delete;
   TempDir &operator=(const TempDir &) = delete;
   /// A path inside, removed with the directory.
-  std::string file(const std::string &name) {
+  std::string file(const std::string &name) const {
     llvm::SmallString<256> p(path_);
     llvm::sys::path::append(p, name);
-    files_.push_back(std::string(p.str()));
-    return files_.back();
+    return std::string(p.str());
   }
 
 private:
-  llvm::SmallString<256> path_;
-  std::vector<std::string> files_;
+  std::string path_;
 };
 
 void writeBytes(const std::string &path, const std::string &bytes) {
@@ -213,6 +222,48 @@ std::string commandLine(const std::vector<std::string> &words) {
   return out;
 }
 
+/// `text` for a message: control characters as \xNN, so that a file name cannot move the
+/// terminal's cursor or start a line of its own.
+std::string shown(const std::string &text) {
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", byte);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/// Whether the object calls a function of glibc's vector math library (whose symbols are the
+/// only ones that start with _ZGV; see codegen/emit_batch.h), read from its symbol table: the
+/// names of the model are in the object too (the module info), and must not choose what is
+/// linked. An object LLVM cannot read gets the library anyway (--as-needed drops it unused).
+bool callsVectorMath(const std::string &object) {
+  llvm::Expected<std::unique_ptr<llvm::object::ObjectFile>> file =
+      llvm::object::ObjectFile::createObjectFile(llvm::MemoryBufferRef(object, "library.o"));
+  if (!file) {
+    llvm::consumeError(file.takeError());
+    return true;
+  }
+  for (const llvm::object::SymbolRef &symbol : (*file)->symbols()) {
+    llvm::Expected<std::uint32_t> flags = symbol.getFlags();
+    llvm::Expected<llvm::StringRef> name = symbol.getName();
+    if (!flags || !name) {
+      if (!flags) llvm::consumeError(flags.takeError());
+      if (!name) llvm::consumeError(name.takeError());
+      return true;
+    }
+    if ((*flags & llvm::object::SymbolRef::SF_Undefined) && name->starts_with("_ZGV"))
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string emitAot(const AotModule &module, const AotOptions &options, AotEmitKind kind) {
@@ -231,6 +282,15 @@ std::string emitAot(const AotModule &module, const AotOptions &options, AotEmitK
 
 std::string linkSharedLibrary(const std::string &object, const std::string &soname,
                               const LinkOptions &options) {
+  // The soname is the output's file name, bytes as they are (commas, '=', spaces, a leading '-'
+  // or '@', UTF-8), except control characters: a newline in a soname is never meant, and would
+  // break the lines of every tool that lists it.
+  for (const char c : soname)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      throw AotError("cannot link '" + shown(soname) +
+                     "': the library's file name holds a control character, and it would be "
+                     "the library's soname (choose another name for -o)");
+
   if (options.driver.empty() || options.driver[0].empty())
     throw AotError("no C compiler driver to link with (set CC, or install cc)");
   const std::string origin =
@@ -249,22 +309,30 @@ std::string linkSharedLibrary(const std::string &object, const std::string &sona
   }
 
   TempDir dir;
+  // Fixed names: nothing of the user's reaches a path here.
   const std::string objectPath = dir.file("library.o");
-  const std::string libraryPath = dir.file(soname.empty() ? "library.so" : soname);
+  const std::string libraryPath = dir.file("library.so");
   const std::string logPath = dir.file("link.log");
   writeBytes(objectPath, object);
 
   std::vector<std::string> words = options.driver;
-  // -z defs: an unresolved symbol is an error now, not when a host loads the library.
-  // --as-needed: libm is recorded only when the code calls it.
   for (const char *w : {"-shared", "-o"}) words.emplace_back(w);
   words.push_back(libraryPath);
   words.push_back(objectPath);
-  if (!soname.empty()) words.push_back("-Wl,-soname," + soname);
-  for (const char *w : {"-Wl,-z,defs", "-Wl,--as-needed"}) words.emplace_back(w);
-  // glibc's vector math library, for a batched kernel that calls it (its symbols are the only
-  // ones that start so; see codegen/emit_batch.h).
-  if (object.find("_ZGV") != std::string::npos) words.emplace_back("-lmvec");
+  // The soname travels as one word of the linker, `-soname=NAME`: the driver hands an -Xlinker
+  // word on whole (it splits -Wl,... at every comma, so a name `a,-z,execstack` would add an
+  // option), and with the name attached to the option no leading '-' or '@' of it can make it an
+  // option or a response file of its own.
+  if (!soname.empty()) {
+    words.emplace_back("-Xlinker");
+    words.push_back("-soname=" + soname);
+  }
+  // -z defs: an unresolved symbol is an error now, not when a host loads the library.
+  // -z noexecstack: the stack stays non-executable whatever the object's notes say.
+  // --as-needed: libm is recorded only when the code calls it.
+  for (const char *w : {"-Wl,-z,defs", "-Wl,-z,noexecstack", "-Wl,--as-needed"})
+    words.emplace_back(w);
+  if (callsVectorMath(object)) words.emplace_back("-lmvec");
   words.emplace_back("-lm");
   std::vector<llvm::StringRef> argv(words.begin(), words.end());
   const std::optional<llvm::StringRef> redirects[] = {llvm::StringRef(""), llvm::StringRef(logPath),
@@ -283,8 +351,8 @@ std::string linkSharedLibrary(const std::string &object, const std::string &sona
     const std::string why = failed       ? "could not be run"
                             : status < 0 ? "crashed"
                                          : "exited with status " + std::to_string(status);
-    throw AotError("cannot link '" + soname + "': the C compiler driver" + origin + " " + why +
-                   "\n  " + commandLine(words) + (error.empty() ? "" : "\n" + error) +
+    throw AotError("cannot link '" + shown(soname) + "': the C compiler driver" + origin + " " +
+                   why + "\n  " + commandLine(words) + (error.empty() ? "" : "\n" + error) +
                    (output.empty() ? "" : "\n" + output));
   }
   return readBytes(libraryPath);

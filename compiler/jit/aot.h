@@ -29,6 +29,8 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace nabla::jit {
@@ -77,8 +79,9 @@ struct AotOptions {
 };
 
 /// A symbol the library would export that cannot be exported: a clash with another exported
-/// symbol, with a function of the C library that the library calls, with a C or C++ keyword, or
-/// a name reserved by C. `range` is the definition of the function concerned.
+/// symbol, a name that a host could resolve to something else than the library (of its C
+/// runtime, RuntimeNames, or of its own start-up code), a C or C++ keyword, or a name reserved by
+/// C or C++. `range` is the definition of the function concerned.
 struct AotNameProblem {
   std::string function;
   SourceRange range;
@@ -88,15 +91,46 @@ struct AotNameProblem {
   std::string otherNote;
 };
 
+/// The names that a host of a library gets from its C runtime, and which part of it defines each
+/// ("the C library", "libgcc", ...). A library that exported one of them would take its place in
+/// every host that loads it, or the host's calls would reach the runtime's definition instead of
+/// the library's. Names that start with '_' are left out: they are reserved anyway.
+class RuntimeNames {
+public:
+  /// The built-in floor, for a machine whose libraries cannot be read: the C library's functions
+  /// of C11 and the POSIX functions that run programs, open files and load code; the names of the
+  /// static parts that every host links (glibc's libc_nonshared.a in all its versions: `atexit`,
+  /// `at_quick_exit`, `pthread_atfork`, `stat`, `mknod`, ...; libgcc.a's); and C99's <math.h>
+  /// with its float and long double forms.
+  static RuntimeNames builtIn();
+  /// The floor and the symbol tables of this machine's runtime, as this process has loaded it:
+  /// every version of every defined dynamic symbol of the C library, libm, the dynamic loader,
+  /// libgcc_s and libstdc++ (its C names); and libc_nonshared.a beside the C library, where it is
+  /// installed. A library that cannot be read leaves the names the loader finds by dlsym.
+  static RuntimeNames ofThisMachine();
+
+  /// The part of the runtime that defines `symbol`, or nullptr.
+  const char *owner(std::string_view symbol) const;
+  std::size_t size() const { return owners_.size(); }
+
+private:
+  void add(std::string_view symbol, const char *owner);
+
+  std::unordered_map<std::string, const char *> owners_;
+  bool askLoader_ = false;  // also dlsym in the loaded C library and libm
+};
+
 /// Every exported symbol of `module`, in order (what the header declares).
 std::vector<std::string> exportedSymbols(const AotModule &module);
 
 /// The names of `module` that cannot be exported, one problem per clash, in source order; empty
-/// when all can.
-std::vector<AotNameProblem> checkExportedNames(const AotModule &module);
+/// when all can. A function whose value, gradient or Hessian symbol cannot be exported is one
+/// problem, located at its name.
+std::vector<AotNameProblem> checkExportedNames(
+    const AotModule &module, const RuntimeNames &runtime = RuntimeNames::ofThisMachine());
 
 /// Whether `name` can name a parameter in the header's prototypes (not a C or C++ keyword, not
-/// reserved by C, not a name of <stddef.h>); the header leaves other parameter names out.
+/// reserved by C or C++, not a name of <stddef.h>); the header leaves other parameter names out.
 bool isSafeParameterName(const std::string &name);
 
 /// A failure to make a library: the C compiler driver is missing or fails (the message holds
@@ -124,8 +158,10 @@ struct LinkOptions {
 };
 
 /// Links `object` (from emitAot) into a shared library with soname `soname`, needing only libc
-/// and libm, and returns the library's bytes. Works in a temporary directory that it removes.
-/// Throws AotError with the driver's output when linking fails.
+/// and libm, and returns the library's bytes. Works in a private temporary directory that it
+/// removes. The soname reaches the linker as one word whatever it holds (commas, a leading '-'
+/// or '@'); a soname with a control character is refused. Throws AotError for that, and with
+/// the driver's output when linking fails.
 std::string linkSharedLibrary(const std::string &object, const std::string &soname,
                               const LinkOptions &options = {});
 

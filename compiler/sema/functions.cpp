@@ -8,6 +8,8 @@
 #include "simplify/simplifier.h"
 
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace nabla::sema {
@@ -18,20 +20,19 @@ void Lowerer::lowerFunction(std::size_t stmtIndex, Global &global) {
   fn.entry.name = stmt.name.text;
   fn.entry.range = stmt.range;
   bool ok = true;
+  std::unordered_map<std::string_view, std::size_t> first;  // argument name -> its index
+  first.reserve(stmt.params.size());
   for (std::size_t i = 0; i < stmt.params.size(); ++i) {
     const ast::Name &p = stmt.params[i];
     if (!checkDeclaredName(p, "an argument name")) {
       ok = false;
       continue;
     }
-    bool duplicate = false;
-    for (std::size_t j = 0; j < i && !duplicate; ++j) {
-      if (stmt.params[j].text != p.text) continue;
+    auto [earlier, isNew] = first.emplace(p.text, i);
+    if (!isNew) {
       error(p.range, "duplicate argument '" + p.text + "'")
-          .notes.push_back({stmt.params[j].range, "'" + p.text + "' is first declared here"});
-      duplicate = true;
-    }
-    if (duplicate) {
+          .notes.push_back({stmt.params[earlier->second].range,
+                            "'" + p.text + "' is first declared here"});
       ok = false;
       continue;
     }
@@ -42,8 +43,9 @@ void Lowerer::lowerFunction(std::size_t stmtIndex, Global &global) {
     global.status = GlobalStatus::Failed;
     return;
   }
+  const NamedGroups args(fn.entry.args);
   ExprScope scope;
-  scope.args = &fn.entry.args;
+  scope.args = &args;
   scope.inFunction = true;
   std::optional<Value> result = lowerExpr(stmt.body, scope);
   if (!result) {
@@ -124,24 +126,29 @@ std::optional<Value> Lowerer::derivative(ast::ExprId id, const ExprScope &scope,
   while (base->kind == ast::ExprKind::Index && !base->args.empty()) base = &program_[base->args[0]];
   bool isVariable = false;
   if (base->kind == ast::ExprKind::Name) {
-    bool isArg = false;
-    if (scope.args)
-      for (const VarGroup &a : *scope.args) isArg = isArg || a.name == base->name;
+    const bool isArg = scope.args && scope.args->find(base->name) != nullptr;
     const Global *global = isArg ? nullptr : findGlobal(base->name);
     isVariable = isArg || (global && (global->kind == GlobalKind::Param ||
                                       global->kind == GlobalKind::Input));
     if (!isArg && !global && scope.freeVars)
-      for (const VarGroup &fv : *scope.freeVars) isVariable = isVariable || fv.name == base->name;
+      isVariable = scope.freeVars->find(base->name) != nullptr;
   }
   if (!isVariable) {
     error(v.range, "d(e, v): '" + sourceText(v.range) + "' is not a variable");
     return std::nullopt;
   }
   const Value &wrt = *args[1];
+  return Value{wrt.shape, simplifiedGradient(f.elems[0], wrt.elems)};
+}
+
+std::vector<NodeId> Lowerer::simplifiedGradient(NodeId f, const std::vector<NodeId> &wrt) {
+  auto key = std::make_pair(f, wrt);
+  if (auto found = gradients_.find(key); found != gradients_.end()) return found->second;
   // The function as simplified: its stability rewrites then reach the derivative too.
-  const NodeId body = simplifyDerivative({f.elems[0]}).front();
-  std::vector<NodeId> grads = simplifyDerivative(gradient(out_.graph, body, wrt.elems));
-  return Value{wrt.shape, std::move(grads)};
+  const NodeId body = simplifyDerivative({f}).front();
+  std::vector<NodeId> grads = simplifyDerivative(gradient(out_.graph, body, wrt));
+  gradients_.emplace(std::move(key), grads);
+  return grads;
 }
 
 std::optional<Value> Lowerer::gradOrHessian(ast::ExprId id, const ExprScope &scope, const Value &f,
@@ -157,10 +164,12 @@ std::optional<Value> Lowerer::gradOrHessian(ast::ExprId id, const ExprScope &sco
   const char *kind = "params";
   if (scope.inFunction) {
     kind = "function arguments";
-    for (const VarGroup &a : *scope.args) vars.insert(vars.end(), a.nodes.begin(), a.nodes.end());
+    for (const VarGroup &a : scope.args->all())
+      vars.insert(vars.end(), a.nodes.begin(), a.nodes.end());
   } else if (scope.freeVars) {
     kind = "variables";
-    for (const VarGroup &a : *scope.freeVars) vars.insert(vars.end(), a.nodes.begin(), a.nodes.end());
+    for (const VarGroup &a : scope.freeVars->all())
+      vars.insert(vars.end(), a.nodes.begin(), a.nodes.end());
   } else {
     for (std::size_t gi : paramOrder_) {
       const Global &p = globals_[gi];
@@ -173,12 +182,11 @@ std::optional<Value> Lowerer::gradOrHessian(ast::ExprId id, const ExprScope &sco
     return std::nullopt;
   }
   const std::size_t n = vars.size();
-  const NodeId body = simplifyDerivative({f.elems[0]}).front();  // as in derivative()
   if (!wantHessian) {
     if (!checkArraySize(n, call.range)) return std::nullopt;
-    std::vector<NodeId> grads = simplifyDerivative(gradient(out_.graph, body, vars));
-    return Value{Shape{{static_cast<std::uint32_t>(n)}}, std::move(grads)};
+    return Value{Shape{{static_cast<std::uint32_t>(n)}}, simplifiedGradient(f.elems[0], vars)};
   }
+  const NodeId body = simplifyDerivative({f.elems[0]}).front();  // as in simplifiedGradient()
   if (!checkedProduct(n, n, options_.maxArrayElements)) {
     reportArrayLimit(call.range);
     return std::nullopt;

@@ -103,10 +103,9 @@ std::optional<Value> Lowerer::lowerExpr(ast::ExprId root, const ExprScope &scope
       break;
 
     case ast::ExprKind::Name: {
-      if (scope.args) {
-        for (const VarGroup &a : *scope.args)
-          if (a.name == e.name) result = share(Value{a.shape, a.nodes});
-        if (result) break;
+      if (const VarGroup *a = scope.args ? scope.args->find(e.name) : nullptr) {
+        result = share(Value{a->shape, a->nodes});
+        break;
       }
       if (const Global *global = findGlobal(e.name)) {
         if (global->kind == GlobalKind::Function) {
@@ -118,10 +117,9 @@ std::optional<Value> Lowerer::lowerExpr(ast::ExprId root, const ExprScope &scope
         }  // Failed: already reported
         break;
       }
-      if (scope.freeVars) {
-        for (const VarGroup &v : *scope.freeVars)
-          if (v.name == e.name) result = share(Value{v.shape, v.nodes});
-        if (result) break;
+      if (const VarGroup *v = scope.freeVars ? scope.freeVars->find(e.name) : nullptr) {
+        result = share(Value{v->shape, v->nodes});
+        break;
       }
       if (findBuiltin(e.name)) {
         error(e.range, "'" + e.name + "' is a function, not a value");
@@ -293,9 +291,7 @@ std::optional<Value> Lowerer::lowerCall(ast::ExprId id, const ExprScope &scope,
     error(call.nameRange, "'" + name + "' is not a function");
     return std::nullopt;
   };
-  if (scope.args)
-    for (const VarGroup &a : *scope.args)
-      if (a.name == name) return notAFunction();
+  if (scope.args && scope.args->find(name)) return notAFunction();
 
   if (const Global *global = findGlobal(name)) {
     if (global->kind != GlobalKind::Function) {
@@ -325,9 +321,7 @@ std::optional<Value> Lowerer::lowerCall(ast::ExprId id, const ExprScope &scope,
     return lowerBuiltin(id, *builtin, scope, args);
   }
 
-  if (scope.freeVars)
-    for (const VarGroup &v : *scope.freeVars)
-      if (v.name == name) return notAFunction();
+  if (scope.freeVars && scope.freeVars->find(name)) return notAFunction();
 
   Diagnostic &d = error(call.nameRange, "unknown function '" + name + "'");
   std::string suggestion = closestName(name, functionNames());

@@ -6,6 +6,7 @@
 #include "support/number.h"
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,10 +79,31 @@ struct FunctionTemplate {
   bool ok = false;
 };
 
+/// A list of variable groups (a function's arguments, a bare expression's free variables) with
+/// an index by name: a name is found in constant time, so that an expression over 10^5 variables
+/// is lowered in time linear in its size. The groups must not change while this refers to them.
+class NamedGroups {
+public:
+  explicit NamedGroups(const std::vector<VarGroup> &groups) : groups_(&groups) {
+    index_.reserve(groups.size());
+    for (std::size_t i = 0; i < groups.size(); ++i) index_.emplace(groups[i].name, i);
+  }
+  const std::vector<VarGroup> &all() const { return *groups_; }
+  /// The group called `name` (the first, if several are), or nullptr.
+  const VarGroup *find(std::string_view name) const {
+    auto found = index_.find(name);
+    return found == index_.end() ? nullptr : &(*groups_)[found->second];
+  }
+
+private:
+  const std::vector<VarGroup> *groups_;
+  std::unordered_map<std::string_view, std::size_t> index_;  // views of the groups' names
+};
+
 /// Where an expression is lowered: what its names can see and what grad/hessian differentiate.
 struct ExprScope {
-  const std::vector<VarGroup> *args = nullptr;      // function arguments (they shadow globals)
-  const std::vector<VarGroup> *freeVars = nullptr;  // a bare expression's free variables
+  const NamedGroups *args = nullptr;      // function arguments (they shadow globals)
+  const NamedGroups *freeVars = nullptr;  // a bare expression's free variables
   bool inFunction = false;
 };
 
@@ -121,6 +143,10 @@ public:
   std::optional<Value> gradOrHessian(ast::ExprId id, const ExprScope &scope, const Value &f,
                                      bool hessian);
   std::vector<NodeId> simplifyDerivative(std::vector<NodeId> roots);
+  /// The simplified gradient of `f` (simplified first) wrt `wrt`, for d() and grad(): computed
+  /// once per pair, so that the same derivative written again costs a lookup, not another sweep
+  /// over f (the graph is hash-consed: a second computation would give the same nodes).
+  std::vector<NodeId> simplifiedGradient(NodeId f, const std::vector<NodeId> &wrt);
 
   // sema.cpp
   void lowerStatement(std::size_t stmtIndex);
@@ -153,6 +179,7 @@ public:
   std::vector<Global> globals_;
   std::vector<std::optional<std::size_t>> stmtGlobal_;  // stmt -> globals_, if it declares a name
   std::vector<FunctionTemplate> functions_;
+  std::map<std::pair<NodeId, std::vector<NodeId>>, std::vector<NodeId>> gradients_;
   std::vector<VarGroup> bareVars_;
   std::vector<std::size_t> paramOrder_;  // globals_ of the params, declaration order
   std::optional<std::size_t> objectiveStmt_;

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <queue>
+#include <string_view>
+#include <unordered_set>
 
 namespace nabla::sema {
 
@@ -164,12 +166,12 @@ std::vector<std::size_t> Lowerer::loweringOrder() {
     const ast::Stmt &stmt = stmts[i];
     if (stmt.kind == ast::StmtKind::Bare && bareStmt_ != i) continue;  // a rejected one
     const bool inFunction = stmt.kind == ast::StmtKind::Function;
-    auto shadowed = [&](const std::string &name) {
-      if (!inFunction) return false;
-      for (const ast::Name &p : stmt.params)
-        if (p.text == name) return true;
-      return false;
-    };
+    // A function's arguments shadow globals of their names (looked up, not scanned: a function
+    // may have 10^5 arguments).
+    std::unordered_set<std::string_view> params;
+    if (inFunction)
+      for (const ast::Name &p : stmt.params) params.insert(p.text);
+    auto shadowed = [&](const std::string &name) { return params.count(name) > 0; };
     for (ast::ExprId id : subtree(stmtRoots(stmt))) {
       const ast::Expr &e = program_[id];
       if (e.kind != ast::ExprKind::Name && e.kind != ast::ExprKind::Call) continue;
@@ -249,7 +251,7 @@ const Global *Lowerer::findGlobal(std::string_view name) const {
 std::vector<std::string> Lowerer::valueNames(const ExprScope &scope) const {
   std::vector<std::string> names;
   if (scope.args)
-    for (const VarGroup &a : *scope.args) names.push_back(a.name);
+    for (const VarGroup &a : scope.args->all()) names.push_back(a.name);
   for (const Global &g : globals_)
     if (g.kind != GlobalKind::Function) names.push_back(program_.stmts[g.stmt].name.text);
   return names;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
+#include <unordered_set>
 
 namespace nabla {
 
@@ -275,8 +277,9 @@ void Lowerer::lowerStatement(std::size_t stmtIndex) {
   }
   case ast::StmtKind::Bare: {
     if (bareStmt_ != stmtIndex) return;  // a rejected one, already reported
+    const NamedGroups freeVars(bareVars_);
     ExprScope scope;
-    scope.freeVars = &bareVars_;
+    scope.freeVars = &freeVars;
     std::optional<Value> v = lowerExpr(stmt.body, scope);
     if (v) out_.bare = FunctionEntry{"", bareVars_, std::move(*v), stmt.range};
     return;
@@ -290,14 +293,13 @@ LoweredProgram Lowerer::run() {
   if (bareStmt_ && options_.bareFreeVariables && stmts[*bareStmt_].body != ast::kNoExpr) {
     // Free variables in order of first appearance: leaves in post-order are left to right. The
     // names of the program's declarations are not free.
+    std::unordered_set<std::string_view> seen;  // views of the AST's names
     for (ast::ExprId id : subtree({stmts[*bareStmt_].body})) {
       const ast::Expr &e = program_[id];
       if (e.kind != ast::ExprKind::Name || findBuiltin(e.name) || isKeyword(e.name) ||
           globalIndex_.count(e.name))
         continue;
-      bool seen = false;
-      for (const VarGroup &v : bareVars_) seen = seen || v.name == e.name;
-      if (!seen) bareVars_.push_back(makeVarGroup(e.name, Shape{}, e.range));
+      if (seen.insert(e.name).second) bareVars_.push_back(makeVarGroup(e.name, Shape{}, e.range));
     }
   }
   for (std::size_t i : loweringOrder()) {

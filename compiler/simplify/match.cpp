@@ -411,13 +411,11 @@ bool NodeFacts::isSumOfExps(NodeId id) {
   const Graph &g = *graph_;
   if (g[id].op != Op::Add)
     return false;
-  if (sumOfExps_.size() < g.size())
-    sumOfExps_.resize(g.size(), -1);
   // Post-order over the Adds below `id` with an explicit stack: a long sum is a long chain.
   std::vector<NodeId> stack{id};
   while (!stack.empty()) {
     NodeId top = stack.back();
-    if (sumOfExps_[top.index] >= 0) {
+    if (sumOfExps_.count(top.index)) {
       stack.pop_back();
       continue;
     }
@@ -427,24 +425,25 @@ bool NodeFacts::isSumOfExps(NodeId id) {
       Op op = g[child].op;
       if (op == Op::Exp)
         continue;
+      auto known = sumOfExps_.find(child.index);
       if (op != Op::Add)
         ok = false;
-      else if (sumOfExps_[child.index] == 0)
+      else if (known != sumOfExps_.end() && !known->second)
         ok = false;
-      else if (sumOfExps_[child.index] < 0) {
+      else if (known == sumOfExps_.end()) {
         stack.push_back(child);
         pending = true;
       }
     }
     if (!ok) {
-      sumOfExps_[top.index] = 0;
+      sumOfExps_[top.index] = false;
       stack.pop_back();
     } else if (!pending) {
-      sumOfExps_[top.index] = 1;
+      sumOfExps_[top.index] = true;
       stack.pop_back();
     }
   }
-  return sumOfExps_[id.index] == 1;
+  return sumOfExps_[id.index];
 }
 
 bool matchPattern(const Pattern &pattern, NodeId id, Match &match) {

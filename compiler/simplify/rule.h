@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace nabla::rules {
@@ -56,7 +57,9 @@ public:
 
 private:
   const Graph *graph_;
-  std::vector<std::int8_t> sumOfExps_; // -1 unknown, 0 no, 1 yes; indexed by NodeId
+  // Answers by NodeId for the Adds asked about (a map, not a vector over the whole graph: one
+  // simplify of a small expression late in a large graph costs that expression only).
+  std::unordered_map<std::uint32_t, bool> sumOfExps_;
 };
 
 /// The bindings of a successful match.

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace nabla {
 
@@ -216,6 +217,30 @@ void Rewriter::trace(const CompiledRule &rule, NodeId before, NodeId after) cons
             << describe(after) << '\n';
 }
 
+/// The rewritten form of each node of one sweep: a vector indexed by NodeId when the sweep
+/// covers a good part of the ids below its highest, else a hash map, so that simplifying a small
+/// expression late in a large graph costs that expression, not the graph.
+class SweepResults {
+public:
+  void reset(const std::vector<NodeId> &order) {
+    const std::size_t span = order.empty() ? 0 : order.back().index + 1;
+    isDense_ = order.size() * 64 >= span;
+    byMap_.clear();
+    if (isDense_) {
+      byIndex_.assign(span, NodeId{});
+    } else {
+      byIndex_.clear();
+      byMap_.reserve(order.size());
+    }
+  }
+  NodeId &operator[](NodeId id) { return isDense_ ? byIndex_[id.index] : byMap_[id.index]; }
+
+private:
+  bool isDense_ = true;
+  std::vector<NodeId> byIndex_;
+  std::unordered_map<std::uint32_t, NodeId> byMap_;
+};
+
 } // namespace
 
 std::vector<NodeId> simplify(Graph &graph, const std::vector<NodeId> &roots,
@@ -228,27 +253,27 @@ std::vector<NodeId> simplify(Graph &graph, const std::vector<NodeId> &roots,
   SimplifyStats local;
   local.stop = StopReason::PassLimit;
   std::vector<NodeId> current = roots;
-  std::vector<NodeId> rewritten; // indexed by NodeId, over one sweep's reachable nodes
+  SweepResults rewritten; // over one sweep's reachable nodes
   for (unsigned pass = 0; pass < options.limits.maxPasses; ++pass) {
     std::vector<NodeId> order = graph.reachable(current);
-    rewritten.assign(order.empty() ? 0 : order.back().index + 1, NodeId{});
+    rewritten.reset(order);
     rewriter.beginSweep(order.size());
     bool overLimit = false;
     for (NodeId id : order) {
       const Node n = graph[id]; // a copy: make() may grow the node vector
       const int k = arity(n.op);
       if (k == 0) {
-        rewritten[id.index] = id;
+        rewritten[id] = id;
         continue;
       }
       NodeId a[3];
       bool same = true;
       for (int i = 0; i < k; ++i) {
-        a[i] = rewritten[n.args[i].index];
+        a[i] = rewritten[n.args[i]];
         same = same && a[i] == n.args[i];
       }
       NodeId rebuilt = same ? id : graph.make(n.op, a[0], a[1], a[2]);
-      rewritten[id.index] = rewriter.rewrite(rebuilt);
+      rewritten[id] = rewriter.rewrite(rebuilt);
       if (rewriter.overNodeLimit()) {
         overLimit = true;
         break;
@@ -262,7 +287,7 @@ std::vector<NodeId> simplify(Graph &graph, const std::vector<NodeId> &roots,
     std::vector<NodeId> next;
     next.reserve(current.size());
     for (NodeId r : current)
-      next.push_back(r.valid() ? rewritten[r.index] : r);
+      next.push_back(r.valid() ? rewritten[r] : r);
     bool changed = rewriter.commitSweep() > 0 || next != current;
     current = std::move(next);
     if (!changed) {

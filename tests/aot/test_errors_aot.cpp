@@ -96,6 +96,63 @@ TEST_CASE("names that cannot be C symbols are errors at their definitions", "[ao
   CHECK(fine.exitCode == 0);
 }
 
+TEST_CASE("names a host would resolve to its C runtime are errors at their definitions",
+          "[aot][errors][names]") {
+  TempDir dir;
+  // One per line: line k + 1 holds names[k].
+  const std::vector<std::string> names = {
+      "atexit",            // glibc's libc_nonshared.a, in no shared library's default version
+      "at_quick_exit",     "pthread_atfork",
+      "stat",              // libc_nonshared.a before glibc 2.33
+      "fstat",             "lstat",             "mknod",
+      "step",              // only an old version of libc.so.6 has it
+      "__libc_start_main", "_init",             "_fini",
+      "main",              "end",               // the host program's own
+      "sinf",              "lgamma",            "j0",          // libm
+      "__udivti3",         "isinfd32",          // libgcc
+      "a__b",              // reserved by C++
+      "g_",                // its gradient would be g__grad
+  };
+  std::string text;
+  for (const std::string &name : names) text += name + "(x) = x + 1\n";
+  text += "atexit_rate(x) = x + 1\n";
+  writeText(dir / "runtime.nabla", text);
+  ProcessResult r = runNablaWith({"compile", dir / "runtime.nabla", "-o", dir / "librt.so"});
+  INFO(r.err);
+  CHECK(r.exitCode == 1);
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    INFO(names[k]);
+    CHECK(contains(r.err, "runtime.nabla:" + std::to_string(k + 1) + ":1: error: cannot export '" +
+                              names[k] + "': "));
+  }
+  CHECK(contains(r.err, "runtime.nabla:1:1: error: cannot export 'atexit': 'atexit' is a name of "
+                        "the C library, which the library would replace in its host"));
+  CHECK(contains(r.err, "runtime.nabla:14:1: error: cannot export 'sinf': 'sinf' is a name of "
+                        "the C math library"));
+  CHECK(contains(r.err, "runtime.nabla:18:1: error: cannot export 'isinfd32': 'isinfd32' is a "
+                        "name of libgcc"));
+  CHECK(contains(r.err, "runtime.nabla:19:1: error: cannot export 'a__b': 'a__b' contains '__', "
+                        "which C++ reserves for its implementation"));
+  CHECK(contains(r.err, "runtime.nabla:20:1: error: cannot export 'g_': its symbol 'g__grad' "
+                        "contains '__'"));
+  CHECK_FALSE(contains(r.err, "'atexit_rate'"));
+  CHECK_FALSE(exists(dir / "librt.so"));
+  // --emit obj checks the same names.
+  ProcessResult object = runNablaWith(
+      {"compile", dir / "runtime.nabla", "-o", dir / "rt.o", "--emit", "obj"});
+  CHECK(object.exitCode == 1);
+  CHECK(contains(object.err, "cannot export 'atexit'"));
+
+  // A name that only begins like one of them compiles, and the library exports it.
+  writeText(dir / "fine.nabla", "atexit_rate(x) = x + 1\nstats(x) = 2*x\n");
+  ProcessResult fine = runNablaWith({"compile", dir / "fine.nabla", "-o", dir / "libfine.so"});
+  INFO(fine.err);
+  REQUIRE(fine.exitCode == 0);
+  Library library(dir / "libfine.so");
+  CHECK(library.get<double (*)(double)>("atexit_rate")(2.0) == 3.0);
+  CHECK(library.get<double (*)(double)>("stats")(2.0) == 4.0);
+}
+
 TEST_CASE("an output that cannot be written is an error", "[aot][errors]") {
   TempDir dir;
   ProcessResult r = runNablaWith({"compile", kSeed, "-o", dir / "no/such/dir/libseed.so"});
