@@ -156,13 +156,16 @@ std::vector<std::string> printChecked(const api::Program &program, const std::ve
   }
 }
 
-Variable describe(const Graph &graph, const VarGroup &group, std::size_t offset) {
+/// The driver's description of a param or input, in this API's terms.
+Variable variable(const driver::VariableInfo &info) {
   Variable v;
-  v.name = group.name;
-  v.shape = std::vector<std::size_t>(group.shape.dims.begin(), group.shape.dims.end());
-  v.offset = offset;
-  v.size = group.symbols.size();
-  for (SymbolId s : group.symbols) v.elements.push_back(graph.symbolName(s));
+  v.name = info.name;
+  v.shape = std::vector<std::size_t>(info.shape.dims.begin(), info.shape.dims.end());
+  v.offset = info.offset;
+  v.size = info.size();
+  v.elements = info.elements;
+  v.columns = info.columns;
+  v.column_range = info.columnRange;
   return v;
 }
 
@@ -412,16 +415,13 @@ Module compileSource(const driver::Source &source, const Options &options) {
         objective->name = e.name;
         const LoweredProgram &lowered = p.lowered();
         objective->maximize = lowered.objective->maximize;
-        for (const ParamDecl &param : lowered.params) {
-          objective->params.push_back(describe(graph, param.vars, objective->paramCount));
-          objective->paramCount += param.vars.symbols.size();
+        for (const driver::VariableInfo &param : p.params()) {
+          objective->params.push_back(variable(param));
+          objective->paramCount += param.size();
         }
-        for (const InputDecl &input : lowered.inputs) {
-          Variable v = describe(graph, input.vars, objective->inputCount);
-          v.columns = input.columns;
-          v.column_range = input.columnRange;
-          objective->inputs.push_back(std::move(v));
-          objective->inputCount += input.vars.symbols.size();
+        for (const driver::VariableInfo &input : p.inputs()) {
+          objective->inputs.push_back(variable(input));
+          objective->inputCount += input.size();
         }
         objectiveArgs = p.arguments(e);
         try {

@@ -341,7 +341,7 @@ int runFit(Invocation &inv) {
                       "'" + inv.input + "' has inputs: give their data with --data FILE.csv");
   if (!hasInputs && !dataPath.empty())
     warn(inv, "'" + inv.input + "' has no inputs: --data is not read");
-  std::vector<fit::ArrayInfo> inputs = fit::describeInputs(program->lowered());
+  std::vector<fit::ArrayInfo> inputs = program->inputs();
   fit::Dataset dataset;
   const auto loadStart = std::chrono::steady_clock::now();
   if (hasInputs)

@@ -59,7 +59,7 @@ int runPredict(Invocation &inv) {
   int code = kExitOk;
   std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::File, code);
   if (!program) return code;
-  const std::vector<fit::ArrayInfo> params = fit::describeParams(program->lowered());
+  const std::vector<fit::ArrayInfo> params = program->params();
   std::size_t paramCount = 0;
   for (const fit::ArrayInfo &p : params) paramCount += p.size();
   fit::Predictor predictor(std::move(*program), names);

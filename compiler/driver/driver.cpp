@@ -382,6 +382,41 @@ std::optional<Entry> Program::objective() const {
   return e;
 }
 
+namespace {
+
+VariableInfo describe(const Graph &graph, const VarGroup &group, std::size_t offset) {
+  VariableInfo v;
+  v.name = group.name;
+  v.shape = group.shape;
+  v.offset = offset;
+  for (SymbolId s : group.symbols) v.elements.push_back(graph.symbolName(s));
+  return v;
+}
+
+}  // namespace
+
+std::vector<VariableInfo> Program::params() const {
+  std::vector<VariableInfo> out;
+  std::size_t offset = 0;
+  for (const ParamDecl &p : impl_->lowered.params) {
+    out.push_back(describe(impl_->lowered.graph, p.vars, offset));
+    offset += out.back().size();
+  }
+  return out;
+}
+
+std::vector<VariableInfo> Program::inputs() const {
+  std::vector<VariableInfo> out;
+  std::size_t offset = 0;
+  for (const InputDecl &in : impl_->lowered.inputs) {
+    out.push_back(describe(impl_->lowered.graph, in.vars, offset));
+    out.back().columns = in.columns;
+    out.back().columnRange = in.columnRange;
+    offset += out.back().size();
+  }
+  return out;
+}
+
 std::vector<Message> Program::skippedEntries() const {
   const LoweredProgram &p = impl_->lowered;
   std::vector<Message> out;

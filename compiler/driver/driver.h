@@ -150,6 +150,20 @@ struct Entry {
   bool isObjective() const { return kind == Kind::Objective; }
 };
 
+/// A param or input declaration as the front ends show it: its name, shape, place among all the
+/// params (or inputs), its elements' names (`w`; `w[0]`, `W[1][2]`, row-major) and, for an input,
+/// its data columns (`from (a, b, c)`, or the defaults `y`; `x0, x1, x2`; with columnRange,
+/// `from (first .. last)`, only the first and the last).
+struct VariableInfo {
+  std::string name;
+  Shape shape;
+  std::size_t offset = 0;
+  std::vector<std::string> elements;
+  std::vector<std::string> columns;
+  bool columnRange = false;
+  std::size_t size() const { return elements.size(); }
+};
+
 /// The variables a derivative is taken with respect to, as resolved from names.
 struct Variables {
   std::vector<NodeId> nodes;
@@ -217,6 +231,9 @@ public:
   /// to choose: "choose one with --fn NAME").
   Entry onlyEntry(std::string_view chooseHint) const;
   std::optional<Entry> objective() const;
+  /// The params and the inputs, in declaration order.
+  std::vector<VariableInfo> params() const;
+  std::vector<VariableInfo> inputs() const;
   /// `L`, unless a function has that name: then `loss`, `objective`, `minimize`.
   std::string objectiveName() const;
   /// The arguments of an entry's compiled code: its variables; for the objective then every

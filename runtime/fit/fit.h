@@ -31,14 +31,8 @@ public:
 };
 
 /// A param or input array: its name, shape, place among all params (inputs) and the names of its
-/// elements (`w`; `w[0]`, `W[1][2]`, row-major).
-struct ArrayInfo {
-  std::string name;
-  Shape shape;
-  std::size_t offset = 0;
-  std::vector<std::string> elements;
-  std::size_t size() const { return elements.size(); }
-};
+/// elements (`w`; `w[0]`, `W[1][2]`, row-major), as the driver describes it.
+using ArrayInfo = driver::VariableInfo;
 
 /// Which code runs the training functions. Both compute the same values to a few ulps but not
 /// bit for bit, so the choice is part of a run's settings.
@@ -128,9 +122,6 @@ private:
   std::unique_ptr<Code> code_;
 };
 
-/// Param and input arrays of a program, as Model describes them (also without compiling).
-std::vector<ArrayInfo> describeParams(const LoweredProgram &program);
-std::vector<ArrayInfo> describeInputs(const LoweredProgram &program);
 
 /// The data of a run: one column per input element, standardized where asked.
 struct Dataset {

@@ -7,39 +7,6 @@
 
 namespace nabla::fit {
 
-namespace {
-
-ArrayInfo describe(const Graph &graph, const VarGroup &group, std::size_t offset) {
-  ArrayInfo a;
-  a.name = group.name;
-  a.shape = group.shape;
-  a.offset = offset;
-  for (SymbolId s : group.symbols) a.elements.push_back(graph.symbolName(s));
-  return a;
-}
-
-} // namespace
-
-std::vector<ArrayInfo> describeParams(const LoweredProgram &program) {
-  std::vector<ArrayInfo> out;
-  std::size_t offset = 0;
-  for (const ParamDecl &p : program.params) {
-    out.push_back(describe(program.graph, p.vars, offset));
-    offset += p.vars.symbols.size();
-  }
-  return out;
-}
-
-std::vector<ArrayInfo> describeInputs(const LoweredProgram &program) {
-  std::vector<ArrayInfo> out;
-  std::size_t offset = 0;
-  for (const InputDecl &in : program.inputs) {
-    out.push_back(describe(program.graph, in.vars, offset));
-    offset += in.vars.symbols.size();
-  }
-  return out;
-}
-
 /// The compiled code. The reports are one array-valued function of the params and the inputs,
 /// every element of every report a root of it, averaged over the rows by its batched kernel.
 struct Model::Code {
@@ -58,8 +25,8 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
                    ": nothing to fit: the program has no `minimize` or `maximize` statement");
   if (lowered.params.empty())
     throw FitError(path_ + ": nothing to fit: the program has no `param`");
-  params_ = describeParams(lowered);
-  inputs_ = describeInputs(lowered);
+  params_ = program_.params();
+  inputs_ = program_.inputs();
   for (const ArrayInfo &p : params_) paramCount_ += p.size();
   for (const ArrayInfo &in : inputs_) inputCount_ += in.size();
 

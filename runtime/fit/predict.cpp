@@ -60,7 +60,7 @@ Predictor::Predictor(driver::Program programIn, const std::vector<std::string> &
     args.insert(args.end(), p.vars.symbols.begin(), p.vars.symbols.end());
     paramCount_ += p.vars.symbols.size();
   }
-  std::vector<ArrayInfo> all = describeInputs(lowered);
+  std::vector<ArrayInfo> all = program.inputs();
   std::size_t offset = 0;
   for (std::size_t k = 0; k < lowered.inputs.size(); ++k) {
     const VarGroup &g = lowered.inputs[k].vars;
