@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Compile time against input size, end to end through the CLI, for inputs of the shapes that the
 # limits allow and a careless or hostile user may write: many free variables, a long `x^-x^-x`
-# chain, a long sum, many definitions and functions in one file, many derivatives. Each shape at
+# chain, a long sum, many definitions and functions in one file, many derivatives, and a REPL
+# script of many definitions or with one statement open over many lines. Each shape at
 # 4 sizes, each size doubling (the chain and the sum up to 10^6); time about linear in size shows
 # as a ratio near 2 between neighbouring rows. Prints Markdown tables (one run per figure: the
 # inputs are large).
 #   bench/sizes.sh [path/to/nabla] [--small] [SHAPE...]
-# SHAPE: vars chain sum defs derivs (default: all). --small: sizes a tenth as large (a quick
+# SHAPE: vars chain sum defs derivs repl-defs repl-open (default: all). --small: sizes a tenth as large (a quick
 # check). Default binary: build/nabla. NABLA_SIZES_TIMEOUT=S stops a run after S seconds (600).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,11 +18,11 @@ for arg in "$@"; do
   case "$arg" in
     --small) scale=10 ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    vars|chain|sum|defs|derivs) shapes+=("$arg") ;;
+    vars|chain|sum|defs|derivs|repl-defs|repl-open) shapes+=("$arg") ;;
     *) nabla=$arg ;;
   esac
 done
-[ ${#shapes[@]} -gt 0 ] || shapes=(vars chain sum defs derivs)
+[ ${#shapes[@]} -gt 0 ] || shapes=(vars chain sum defs derivs repl-defs repl-open)
 [ -x "$nabla" ] || { echo "bench/sizes.sh: $nabla not found; build first (scripts/run.sh)" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nabla-sizes-XXXXXX")
@@ -49,6 +50,16 @@ elif shape == "defs":    # n statements: n/2 functions and n/2 definitions calli
 elif shape == "derivs":  # n derivatives of small expressions in one objective
     print("param w = 0.5")
     print("minimize " + " + ".join("d(sin(w * %d), w)" % k for k in range(1, n + 1)))
+elif shape == "repl-defs":  # a REPL script: n definitions, one per line, then a call
+    for k in range(n):
+        print("g%d(x) = x * %d + 1" % (k, k))
+    print("g%d(0.5)" % (n - 1))
+elif shape == "repl-open":  # a REPL script: one statement open over n lines, then its value
+    print("s = (0")
+    for k in range(n):
+        print("+ %d" % (k % 7))
+    print(")")
+    print("s")
 PY
 }
 
@@ -101,6 +112,23 @@ table() {
   done
 }
 
+# A REPL script, piped: `nabla repl --strict < FILE`.
+repl_table() {
+  local shape=$1 title=$2; shift 2
+  echo
+  echo "$title"
+  echo
+  echo "| size | bytes | repl --strict < FILE: cpu (s) | wall (s) |"
+  echo "| ---: | ---: | ---: | ---: |"
+  for n in "$@"; do
+    n=$((n / scale))
+    local f="$work/$shape-$n.txt"
+    generate "$shape" "$n" >"$f"
+    echo "| $n | $(wc -c <"$f") | $(seconds sh -c '"$0" repl --strict < "$1"' "$nabla" "$f") |"
+    rm -f "$f"
+  done
+}
+
 echo "nabla: $nabla; machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 for shape in "${shapes[@]}"; do
   case $shape in
@@ -114,5 +142,9 @@ for shape in "${shapes[@]}"; do
       25000 50000 100000 200000 ;;
     derivs) table derivs "n derivatives \`minimize d(sin(w * 1), w) + d(sin(w * 2), w) + ...\`:" file \
       16000 32000 64000 128000 ;;
+    repl-defs) repl_table repl-defs "A REPL script of n definitions \`g{k}(x) = x * k + 1\`, one per line:" \
+      2000 4000 8000 16000 ;;
+    repl-open) repl_table repl-open "A REPL script with one statement open over n lines \`+ k\`:" \
+      25000 50000 100000 200000 ;;
   esac
 done

@@ -59,13 +59,17 @@ public:
     ++lineNumber_;
     if (!line.empty() && line.back() == '\r')
       line.pop_back();  // a script with CRLF line ends
-    if (text_.empty() && !pending_)
+    if (text_.empty() && !pending_) {
       firstLine_ = lineNumber_;
-    else
+      depth_ = 0;
+    } else {
       text_ += '\n';
+    }
     text_ += line;
     pending_ = true;
-    if (repl::openBrackets(text_) > 0 && text_.size() <= limit_)
+    // Only the new line is scanned: a statement open over many lines costs time linear in them.
+    depth_ = repl::openBrackets(line, depth_);
+    if (depth_ > 0 && text_.size() <= limit_)
       return false;
     flush();
     return true;
@@ -91,6 +95,7 @@ private:
   repl::Session &session_;
   std::size_t limit_;
   std::string text_;
+  int depth_ = 0;  // brackets open at the end of text_
   bool pending_ = false;
   unsigned lineNumber_ = 0, firstLine_ = 1;
   bool failed_ = false;
@@ -103,6 +108,7 @@ void runPlain(repl::Session &session, InputAssembler &input) {
     input.addLine(std::move(line));
   if (!session.quitRequested())
     input.flush();
+  session.finish();
 }
 
 void runInteractive(repl::Session &session, InputAssembler &input) {
@@ -170,7 +176,10 @@ int runRepl(Invocation &inv) {
   inv.inRepl = true;
   if (!interactive)
     inv.color = false;  // results only, for pipes
+  // Without a terminal, statements are checked together where that means the same as one by one
+  // (Session::setBatching): a script of many definitions compiles in linear time.
   repl::Session session(inv);
+  session.setBatching(!interactive);
   InputAssembler input(session, inv.options.limits.maxSourceBytes);
   bool failed = inv.hasInput && !session.load(inv.input);
   llvm::outs().flush();
@@ -179,7 +188,7 @@ int runRepl(Invocation &inv) {
   else
     runPlain(session, input);
   llvm::outs().flush();
-  return inv.strict && (failed || input.failed()) ? kExitInput : kExitOk;
+  return inv.strict && (failed || input.failed() || session.anyFailed()) ? kExitInput : kExitOk;
 }
 
 }  // namespace nabla::cli

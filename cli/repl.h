@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -40,8 +42,9 @@ struct Origin {
 std::shared_ptr<const SourceBuffer> inputBuffer(const std::string &name, unsigned line,
                                                 const std::string &text);
 
-/// How many brackets `text` leaves open, comments skipped: input continues while it is positive.
-int openBrackets(std::string_view text);
+/// How many brackets are open after `text`, comments skipped, when `depth` were open before it:
+/// input continues while it is positive. Line by line, each line scanned once.
+int openBrackets(std::string_view text, int depth = 0);
 
 struct Statement {
   Origin origin;
@@ -77,6 +80,15 @@ public:
   bool handle(const std::shared_ptr<const SourceBuffer> &input);
   /// `:load FILE`.
   bool load(const std::string &path);
+  /// Batching (for scripts): statement-only inputs are kept and checked together when something
+  /// else comes (an expression, a command, the end), which is what checking them one by one would
+  /// say when they declare new names and use none of the kept ones' names before their
+  /// declaration; otherwise, or when the batch fails, each is handled on its own as before.
+  void setBatching(bool on) { batching_ = on; }
+  /// Handles the kept statements (the end of the input); false when one failed.
+  bool finish();
+  /// Whether a kept statement failed when it was finally handled (for --strict).
+  bool anyFailed() const { return deferredFailed_; }
   /// Set by `:quit`.
   bool quitRequested() const { return quit_; }
 
@@ -98,13 +110,18 @@ public:
 private:
   // repl_session.cpp: the statements, compiling, diagnostics, values, targets.
   bool handleText(const Origin &text);
-  bool addStatements(const std::vector<Statement> &added);
+  /// Keeps `text` for the batch when it is statements only (returns true then).
+  bool deferStatements(const Origin &text);
+  bool addStatements(const std::vector<Statement> &added, bool quiet = false);
+  /// handle() without batching.
+  bool handleNow(const Origin &text);
   /// Compiles the statements, then the expression if any. Diagnostics are shown in the text they
   /// were typed in: errors all, warnings of the `fresh` statements and the expression only.
   /// `brokeOthers`, when given, tells whether a statement that is not fresh failed.
   std::unique_ptr<driver::Program> compile(const std::vector<Statement> &statements,
                                            const std::vector<bool> &fresh,
-                                           const Origin *expression, bool *brokeOthers) const;
+                                           const Origin *expression, bool *brokeOthers,
+                                           bool quiet = false) const;
   std::unique_ptr<driver::Program> compileSession() const;
   std::unique_ptr<driver::Program> compileExpression(const Origin &expression) const;
   /// Parses `origin`'s buffer, reporting errors; the statements that fall inside `origin`.
@@ -150,8 +167,14 @@ private:
 
   Invocation &inv_;
   std::vector<Statement> statements_;
+  std::unordered_map<std::string, std::size_t> keyIndex_;  // statements_' positions, by key
   std::vector<std::pair<std::string, double>> point_;  // :at, in the order set
   bool quit_ = false;
+  bool batching_ = false;
+  std::vector<Origin> deferred_;        // statement-only inputs kept for the batch
+  std::set<std::string> deferredKeys_;  // the names they declare
+  std::set<std::string> deferredUses_;  // the names they use
+  bool deferredFailed_ = false;
   mutable std::unique_ptr<driver::Jit> evalJit_;        // the first tier only
   mutable std::unique_ptr<driver::Jit> optimizingJit_;  // LLVM at O2, in the calling thread
 };

@@ -568,6 +568,7 @@ bool Session::cmdSave(const Origin &args) {
 
 bool Session::cmdReset(const Origin &) {
   statements_.clear();
+  keyIndex_.clear();
   point_.clear();
   return true;
 }

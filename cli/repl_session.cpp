@@ -54,7 +54,7 @@ SourceBuffer maskedBuffer(const SourceBuffer &buffer, std::uint32_t begin, std::
   for (std::size_t i = 0; i < text.size(); ++i)
     if ((i < begin || i >= end) && text[i] != '\n')
       text[i] = ' ';
-  return SourceBuffer(buffer.name(), std::move(text));
+  return SourceBuffer(buffer.name(), std::move(text), buffer.firstLine());
 }
 
 }  // namespace
@@ -75,12 +75,10 @@ Origin Origin::sub(std::size_t from, std::size_t to) const {
 
 std::shared_ptr<const SourceBuffer> inputBuffer(const std::string &name, unsigned line,
                                                 const std::string &text) {
-  return std::make_shared<const SourceBuffer>(name,
-                                              std::string(line > 1 ? line - 1 : 0, '\n') + text);
+  return std::make_shared<const SourceBuffer>(name, text, line);
 }
 
-int openBrackets(std::string_view text) {
-  int depth = 0;
+int openBrackets(std::string_view text, int depth) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '#') {
@@ -133,6 +131,13 @@ bool Session::handle(const std::shared_ptr<const SourceBuffer> &input) {
   }
   if (blank)
     return true;
+  if (batching_ && text.text()[0] != ':' && deferStatements(text))
+    return true;
+  finish();  // what was kept comes first
+  return handleNow(text);
+}
+
+bool Session::handleNow(const Origin &text) {
   try {
     bool ok = text.text()[0] == ':' ? runCommand(text) : handleText(text);
     llvm::outs().flush();
@@ -153,6 +158,77 @@ bool Session::handle(const std::shared_ptr<const SourceBuffer> &input) {
                " (this is a bug in nabla; please report it with the input)");
   }
   return false;
+}
+
+namespace {
+
+/// The names `text` mentions (a superset of those it uses: argument names count too).
+void collectNames(std::string_view text, std::set<std::string> &names) {
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n')
+        ++i;
+    } else if (std::isdigit(static_cast<unsigned char>(c))) {
+      while (i < text.size() && (isNameChar(text[i]) || text[i] == '.'))
+        ++i;  // a number, its exponent included
+    } else if (isNameChar(c)) {
+      std::size_t start = i;
+      while (i < text.size() && isNameChar(text[i]))
+        ++i;
+      names.emplace(text.substr(start, i - start));
+    } else {
+      ++i;
+    }
+  }
+}
+
+}  // namespace
+
+bool Session::deferStatements(const Origin &text) {
+  SourceBuffer masked = maskedBuffer(*text.buffer, text.begin, text.end);
+  std::vector<driver::StatementInfo> infos;
+  try {
+    infos = driver::parseStatements(masked, true, inv_.options);
+  } catch (const driver::Error &) {
+    return false;  // handled now, which reports the errors
+  }
+  std::set<std::string> keys;
+  for (const driver::StatementInfo &info : infos) {
+    if (info.kind == ast::StmtKind::Bare)
+      return false;
+    const std::string key = keyOf(info);
+    // A name declared before (it would replace a statement), twice here, or used by a kept
+    // statement before its declaration: one by one could say something else.
+    if (!keys.insert(key).second || findStatement(key) || deferredKeys_.count(key) ||
+        deferredUses_.count(key))
+      return false;
+  }
+  deferredKeys_.insert(keys.begin(), keys.end());
+  collectNames(text.text(), deferredUses_);
+  deferred_.push_back(text);
+  return true;
+}
+
+bool Session::finish() {
+  if (deferred_.empty())
+    return true;
+  std::vector<Origin> inputs = std::move(deferred_);
+  deferred_.clear();
+  deferredUses_.clear();
+  deferredKeys_.clear();
+  std::vector<Statement> all;
+  for (const Origin &input : inputs)
+    if (std::optional<std::vector<Statement>> parsed = parseStatements(input, false))
+      all.insert(all.end(), parsed->begin(), parsed->end());
+  if (addStatements(all, true))
+    return true;
+  // One by one, as without batching: the same messages, in the same order.
+  bool ok = true;
+  for (const Origin &input : inputs)
+    ok = handleNow(input) && ok;
+  deferredFailed_ = deferredFailed_ || !ok;
+  return ok;
 }
 
 bool Session::handleText(const Origin &text) {
@@ -203,34 +279,35 @@ std::optional<std::vector<Statement>> Session::parseStatements(const Origin &ori
   return out;
 }
 
-bool Session::addStatements(const std::vector<Statement> &added) {
+bool Session::addStatements(const std::vector<Statement> &added, bool quiet) {
   std::vector<Statement> candidate = statements_;
   std::vector<bool> fresh(candidate.size(), false);
+  std::unordered_map<std::string, std::size_t> index = keyIndex_;
   for (const Statement &s : added) {
-    auto same = std::find_if(candidate.begin(), candidate.end(),
-                             [&](const Statement &c) { return c.key == s.key; });
-    if (same != candidate.end()) {
-      *same = s;  // in place: :save keeps the order the names were first defined in
-      fresh[static_cast<std::size_t>(same - candidate.begin())] = true;
+    auto [at, isNew] = index.try_emplace(s.key, candidate.size());
+    if (!isNew) {
+      candidate[at->second] = s;  // in place: :save keeps the order the names were first defined in
+      fresh[at->second] = true;
     } else {
       candidate.push_back(s);
       fresh.push_back(true);
     }
   }
   bool brokeOthers = false;
-  if (!compile(candidate, fresh, nullptr, &brokeOthers)) {
-    if (brokeOthers)
+  if (!compile(candidate, fresh, nullptr, &brokeOthers, quiet)) {
+    if (brokeOthers && !quiet)
       printNote("the session is unchanged: statements already in it would not compile with this");
     return false;
   }
   statements_ = std::move(candidate);
+  keyIndex_ = std::move(index);
   return true;
 }
 
 std::unique_ptr<driver::Program> Session::compile(const std::vector<Statement> &statements,
                                                   const std::vector<bool> &fresh,
                                                   const Origin *expression,
-                                                  bool *brokeOthers) const {
+                                                  bool *brokeOthers, bool quiet) const {
   // One line (or more) per statement, then the expression.
   struct Span {
     std::uint32_t begin, end;
@@ -268,6 +345,8 @@ std::unique_ptr<driver::Program> Session::compile(const std::vector<Statement> &
   }
   if (spans.empty())
     return out;
+  if (quiet && !out)
+    return nullptr;  // the caller handles the statements another way, which reports
 
   // Each diagnostic is shown in the text it was typed in; a note about another statement goes
   // with that statement's text.
@@ -333,10 +412,8 @@ std::unique_ptr<driver::Program> Session::compileExpression(const Origin &expres
 }
 
 const Statement *Session::findStatement(std::string_view key) const {
-  for (const Statement &s : statements_)
-    if (s.key == key)
-      return &s;
-  return nullptr;
+  auto found = keyIndex_.find(std::string(key));
+  return found == keyIndex_.end() ? nullptr : &statements_[found->second];
 }
 
 std::optional<Target> Session::resolve(const Origin &text, bool calls, bool names) const {

@@ -1,7 +1,6 @@
 #include "source/source.h"
 
 #include <llvm/ADT/StringRef.h>
-#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/SourceMgr.h>
 #include <llvm/Support/raw_ostream.h>
 
@@ -11,7 +10,7 @@ namespace nabla {
 
 std::pair<unsigned, unsigned> SourceBuffer::lineColumn(std::uint32_t offset) const {
   if (offset > text_.size()) offset = static_cast<std::uint32_t>(text_.size());
-  unsigned line = 1;
+  unsigned line = firstLine_;
   std::size_t lineStart = 0;
   for (std::size_t i = 0; i < offset; ++i) {
     if (text_[i] == '\n') {
@@ -68,35 +67,41 @@ llvm::SourceMgr::DiagKind kindOf(Severity s) {
 
 std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
   const SourceBuffer &buffer = sink.buffer();
-  std::string echoed = sanitizeForEcho(buffer.text());
-  llvm::SourceMgr mgr;
+  const std::string &text = buffer.text();
   const std::string name = escapeForTerminal(buffer.name());
-  mgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(echoed, name, false),
-                         llvm::SMLoc());
-  const char *base = mgr.getMemoryBuffer(1)->getBufferStart();
-  const std::size_t size = echoed.size();
+  const llvm::SourceMgr mgr;  // SMDiagnostic wants one; the line is given to it directly
 
   std::string out;
   llvm::raw_string_ostream os(out);
   if (color) os.enable_colors(true);
-  auto print = [&](Severity severity, SourceRange range, const std::string &text) {
+  // Only the line of each diagnostic is looked at and copied: rendering costs the size of the
+  // lines shown, not of the buffer.
+  auto print = [&](Severity severity, SourceRange range, const std::string &rawMessage) {
     // Messages may quote names from outside (a path, a column): never raw control characters.
-    const std::string message = escapeForTerminal(text, true);
+    const std::string message = escapeForTerminal(rawMessage, true);
     if (!range.valid()) {
-      mgr.PrintMessage(os, llvm::SMDiagnostic(name, kindOf(severity), message), color);
+      llvm::SMDiagnostic(name, kindOf(severity), message).print(nullptr, os, color);
       return;
     }
-    std::uint32_t begin = std::min<std::uint32_t>(range.begin, size);
-    std::uint32_t end = std::min<std::uint32_t>(std::max(range.end, begin), size);
-    // SourceMgr underlines within one line: clip the range at the first line end (a CRLF's CR
-    // included, or the underline would run one column past the echoed text).
-    for (std::uint32_t i = begin; i < end; ++i)
-      if (echoed[i] == '\n' || echoed[i] == '\r') { end = i; break; }
-    llvm::SMLoc loc = llvm::SMLoc::getFromPointer(base + begin);
-    llvm::SmallVector<llvm::SMRange, 1> ranges;
+    const std::size_t size = text.size();
+    const std::size_t begin = std::min<std::size_t>(range.begin, size);
+    std::size_t lineStart = begin;
+    while (lineStart > 0 && text[lineStart - 1] != '\n')
+      --lineStart;
+    // The line ends at its line break (a CRLF's CR included, or the underline would run one
+    // column past the echoed text); the underline stays within it.
+    std::size_t lineEnd = text.find_first_of("\r\n", begin);
+    if (lineEnd == std::string::npos)
+      lineEnd = size;
+    const std::size_t end = std::min<std::size_t>(std::max<std::size_t>(range.end, begin), lineEnd);
+    const std::string line = sanitizeForEcho(text.substr(lineStart, lineEnd - lineStart));
+    llvm::SmallVector<std::pair<unsigned, unsigned>, 1> ranges;
     if (end > begin + 1)
-      ranges.push_back(llvm::SMRange(loc, llvm::SMLoc::getFromPointer(base + end)));
-    mgr.PrintMessage(os, loc, kindOf(severity), message, ranges, {}, color);
+      ranges.push_back({static_cast<unsigned>(begin - lineStart), static_cast<unsigned>(end - lineStart)});
+    const unsigned lineNumber = buffer.lineColumn(static_cast<std::uint32_t>(begin)).first;
+    llvm::SMDiagnostic(mgr, llvm::SMLoc(), name, static_cast<int>(lineNumber),
+                       static_cast<int>(begin - lineStart), kindOf(severity), message, line, ranges)
+        .print(nullptr, os, color);
   };
   for (const Diagnostic &d : sink.diagnostics()) {
     print(d.severity, d.range, d.message);

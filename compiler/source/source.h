@@ -31,15 +31,20 @@ struct SourceRange {
 /// byte: NUL bytes and invalid UTF-8 are part of the text and are diagnosed, never truncated.
 class SourceBuffer {
 public:
-  SourceBuffer(std::string name, std::string text) : name_(std::move(name)), text_(std::move(text)) {}
+  /// `firstLine`: the line number of the text's first line, when the text is a piece of a longer
+  /// input (the REPL's one statement of a script).
+  SourceBuffer(std::string name, std::string text, unsigned firstLine = 1)
+      : name_(std::move(name)), text_(std::move(text)), firstLine_(firstLine ? firstLine : 1) {}
   const std::string &name() const { return name_; }
   const std::string &text() const { return text_; }
+  unsigned firstLine() const { return firstLine_; }
   /// 1-based line and column (in bytes) of an offset.
   std::pair<unsigned, unsigned> lineColumn(std::uint32_t offset) const;
 
 private:
   std::string name_;
   std::string text_;
+  unsigned firstLine_ = 1;
 };
 
 enum class Severity { Error, Warning, Note };

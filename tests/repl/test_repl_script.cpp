@@ -447,3 +447,84 @@ TEST_CASE("comments and blank lines do nothing, after statements and commands al
   CHECK(r.exitCode == 0);
   CHECK(r.out == "6\n1\n");
 }
+
+// Without a terminal, definitions are checked together (Session::setBatching) where that says
+// what checking them one by one says. These scripts' results are known independently.
+TEST_CASE("a script of many definitions gives the values that each definition implies", "[repl]") {
+  std::string script;
+  const int n = 1500;
+  for (int i = 0; i < n; ++i)
+    script += "g" + std::to_string(i) + "(x) = " + std::to_string(i) + "*x + 1\n";
+  script += "g7(2)\ng" + std::to_string(n - 1) + "(0.5)\n";
+  // A chain: each definition calls the one before it.
+  for (int i = 0; i < 50; ++i)
+    script += "h" + std::to_string(i) + "(x) = " + (i ? "h" + std::to_string(i - 1) + "(x)" : "x") +
+              " + 1\n";
+  script += "h49(0.25)\n:list\n";
+  ProcessResult r = repl(script, {"--strict"});
+  INFO(r.err);
+  CHECK(r.exitCode == 0);
+  std::vector<std::string> out = lines(r.out);
+  REQUIRE(out.size() == 3 + n + 50);
+  CHECK(out[0] == "15");     // 7*2 + 1
+  CHECK(out[1] == "750.5");  // 1499*0.5 + 1
+  CHECK(out[2] == "50.25");
+  // :list shows every statement, in the order typed.
+  CHECK(out[3] == "g0(x) = 0*x + 1");
+  CHECK(out[3 + n - 1] == "g1499(x) = 1499*x + 1");
+  CHECK(out.back() == "h49(x) = h48(x) + 1");
+}
+
+TEST_CASE("among many definitions, each bad one is reported at its line and the rest stand",
+          "[repl]") {
+  std::string script;
+  for (int i = 0; i < 300; ++i) {
+    std::string name = "k" + std::to_string(i);
+    if (i == 100)
+      script += name + "(x) = x +\n";  // a syntax error, line 101
+    else if (i == 200)
+      script += name + "(x) = nosuch(x)\n";  // an unknown function, line 201
+    else
+      script += name + "(x) = 2*x\n";
+  }
+  script += "k99(1) + k101(1) + k299(1)\nk100(1)\n";
+  ProcessResult r = repl(script, {"--strict"});
+  INFO(r.err);
+  CHECK(r.exitCode == 1);
+  CHECK(r.out == "6\n");
+  CHECK(r.err.find("<stdin>:101:") != std::string::npos);
+  CHECK(r.err.find("<stdin>:201:11: error: unknown function 'nosuch'") != std::string::npos);
+  CHECK(r.err.find("<stdin>:302:1: error: unknown function 'k100'") != std::string::npos);
+  // Without the errors the same script passes --strict: the failure came from them alone.
+  std::string good = script;
+  good.replace(good.find("k100(x) = x +"), 13, "k100(x) = 2*x");
+  good.replace(good.find("nosuch(x)"), 9, "2*x");
+  ProcessResult fixed = repl(good, {"--strict"});
+  INFO(fixed.err);
+  CHECK(fixed.exitCode == 0);
+  CHECK(fixed.out == "6\n2\n");
+}
+
+TEST_CASE("a definition that uses a name before it is defined fails as on its own", "[repl]") {
+  // One by one, u is refused (v does not exist yet); a batch must not accept it.
+  ProcessResult r = repl("u(x) = v(x) + 1\nv(x) = 3*x\nv(1)\nu(1)\n", {"--strict"});
+  CHECK(r.exitCode == 1);
+  CHECK(r.out == "3\n");
+  CHECK(r.err.find("<stdin>:1:8: error: unknown function 'v'") != std::string::npos);
+  CHECK(r.err.find("<stdin>:4:1: error: unknown function 'u'") != std::string::npos);
+  // A redefinition replaces the earlier statement, batched or not.
+  ProcessResult twice = repl("w(x) = x\nw(x) = 2*x\nw(3)\n", {"--strict"});
+  CHECK(twice.exitCode == 0);
+  CHECK(twice.out == "6\n");
+}
+
+TEST_CASE("a statement open over many lines is one statement", "[repl]") {
+  std::string script = "s = (0\n";
+  for (int i = 0; i < 5000; ++i)
+    script += "+ 1\n";
+  script += ")\ns\nt = [1,\n# a comment ( inside\n2]\nsum(t)\n";
+  ProcessResult r = repl(script, {"--strict"});
+  INFO(r.err);
+  CHECK(r.exitCode == 0);
+  CHECK(r.out == "5000\n3\n");
+}
