@@ -87,6 +87,9 @@ Target inspectTarget(const std::string &path, const std::string &role) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return t;
+    if (errno == ENOTDIR)
+      throw FileError("cannot write " + what + ": " + shownPath(splitPath(path).first) +
+                      " is not a folder");
     throw FileError("cannot write " + what + ": " + std::strerror(errno));
   }
   if (S_ISLNK(st.st_mode)) {

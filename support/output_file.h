@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace nabla {
@@ -105,6 +106,8 @@ struct FileUse {
     WriteOnInterrupt,  // an output written only when the run is interrupted: no folder check
     Open,              // an output already open (standard output): compared with the inputs only
   };
+  FileUse(Kind kind, std::string path, std::string role, std::string mayBe = {})
+      : kind(kind), path(std::move(path)), role(std::move(role)), mayBe(std::move(mayBe)) {}
   Kind kind = Kind::Read;
   std::string path;
   std::string role;  // how the command line names it: `--data`, `-o`, `the model`
