@@ -175,7 +175,7 @@ public:
   std::uint64_t bytes() const { return bytes_; }
 
 private:
-  static constexpr std::size_t kBuffer = 1 << 16;
+  static constexpr std::size_t kBuffer = 8192; // as stdio's: rows show soon in `tail -f`
 
   /// The first `keep` bytes of the log at `path` into `out`; why not, or empty.
   static std::string copyPrefix(const std::string &path, std::uint64_t keep, AtomicOutput &out) {
