@@ -133,15 +133,11 @@ bool writeAll(int fd, std::string_view bytes) {
 /// A path with its folder resolved (`./a/../d.csv` -> `/home/u/d.csv`), for comparing paths of
 /// files that do not exist yet; lexical when the folder does not exist either.
 std::string resolvedPath(const std::string &path) {
-  auto [dir, base] = splitPath(path);
-  if (char *real = ::realpath(dir.c_str(), nullptr)) {
-    std::string out(real);
-    std::free(real);
-    return (out == "/" ? "" : out) + "/" + base;
-  }
+  // The part that exists, resolved (links, `..`), and the rest as written, lexically normal.
   std::error_code ec;
-  std::filesystem::path p = std::filesystem::absolute(path, ec);
-  return (ec ? std::filesystem::path(path) : p).lexically_normal().string();
+  std::filesystem::path p = std::filesystem::weakly_canonical(path, ec);
+  if (ec) p = std::filesystem::absolute(path, ec).lexically_normal();
+  return p.string();
 }
 
 }  // namespace
@@ -171,6 +167,9 @@ AtomicOutput::AtomicOutput(std::string path, unsigned mode) : path_(std::move(pa
     }
     if (errno != EEXIST) {
       const int err = errno;
+      if (err == ENOENT)
+        throw FileError("cannot write " + shownPath(path_) + ": its folder " + shownPath(dir) +
+                        " does not exist");
       throw FileError("cannot write " + shownPath(path_) + ": cannot create a file in its folder " +
                       shownPath(dir) + ": " + std::strerror(err));
     }
