@@ -79,7 +79,7 @@ struct Target {
 };
 
 Target inspectTarget(const std::string &path, const std::string &role) {
-  const std::string what = (role.empty() ? "" : role + " ") + shownPath(path);
+  const std::string what = shownPath(path) + (role.empty() ? "" : " (" + role + ")");
   if (splitPath(path).second.empty() || splitPath(path).second == "." ||
       splitPath(path).second == "..")
     throw FileError("cannot write " + what + ": it names a folder, not a file");
@@ -135,8 +135,10 @@ bool writeAll(int fd, std::string_view bytes) {
 std::string resolvedPath(const std::string &path) {
   // The part that exists, resolved (links, `..`), and the rest as written, lexically normal.
   std::error_code ec;
-  std::filesystem::path p = std::filesystem::weakly_canonical(path, ec);
-  if (ec) p = std::filesystem::absolute(path, ec).lexically_normal();
+  const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  if (ec) return std::filesystem::path(path).lexically_normal().string();
+  std::filesystem::path p = std::filesystem::weakly_canonical(absolute, ec);
+  if (ec) p = absolute.lexically_normal();
   return p.string();
 }
 
@@ -262,6 +264,12 @@ FileLock::FileLock(const std::string &path, const std::string &what) {
       ::close(fd);
       throw failure("its lock file " + shownPath(lock) + " is " + kindOf(mode) + " (remove it)");
     }
+    // A lock file is always empty: a file with bytes in it is someone's data (another output
+    // named like a lock), which a lock must neither hold nor remove.
+    if (mine.st_size != 0) {
+      ::close(fd);
+      throw failure(shownPath(lock) + " is not an empty lock file (give another name)");
+    }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       ::close(fd);
@@ -303,8 +311,12 @@ FileLock &FileLock::operator=(FileLock &&other) noexcept {
 
 void FileLock::release() {
   if (fd_ < 0) return;
-  // Removed while still locked: a run waiting to lock it finds it gone and makes a new one.
-  ::unlink(lockPath_.c_str());
+  // Removed while still locked: a run waiting to lock it finds it gone and makes a new one. Only
+  // when the name still is this lock's file, empty: never a file renamed over it since.
+  struct stat mine {}, there {};
+  if (::fstat(fd_, &mine) == 0 && ::lstat(lockPath_.c_str(), &there) == 0 &&
+      mine.st_dev == there.st_dev && mine.st_ino == there.st_ino && there.st_size == 0)
+    ::unlink(lockPath_.c_str());
   ::close(fd_);
   fd_ = -1;
 }
@@ -321,6 +333,7 @@ bool sameFile(const std::string &a, const std::string &b) {
 
 void checkFileUses(const std::vector<FileUse> &uses) {
   using Kind = FileUse::Kind;
+  auto describe = [](const FileUse &u) { return shownPath(u.path) + " (" + u.role + ")"; };
   auto named = [](const FileUse &u) {
     return u.kind == Kind::Open ? u.role : u.role + " " + shownPath(u.path);
   };
@@ -332,18 +345,18 @@ void checkFileUses(const std::vector<FileUse> &uses) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) {
       const int err = errno;
-      throw FileError("cannot write " + named(u) + ": its folder " + shownPath(dir) +
+      throw FileError("cannot write " + describe(u) + ": its folder " + shownPath(dir) +
                       (err == ENOENT ? " does not exist" : std::string(": ") + std::strerror(err)));
     }
     if (!S_ISDIR(st.st_mode))
-      throw FileError("cannot write " + named(u) + ": " + shownPath(dir) + " is not a folder");
+      throw FileError("cannot write " + describe(u) + ": " + shownPath(dir) + " is not a folder");
     if (::access(dir.c_str(), W_OK | X_OK) != 0) {
       const int err = errno;
-      throw FileError("cannot write " + named(u) + ": its folder " + shownPath(dir) +
+      throw FileError("cannot write " + describe(u) + ": its folder " + shownPath(dir) +
                       " cannot be written (" + std::strerror(err) + ")");
     }
     if (target.exists && !target.link && ::access(u.path.c_str(), W_OK) != 0 && errno == EACCES)
-      throw FileError("cannot write " + named(u) + ": " + std::strerror(EACCES));
+      throw FileError("cannot write " + describe(u) + ": " + std::strerror(EACCES));
   }
   for (std::size_t i = 0; i < uses.size(); ++i)
     for (std::size_t j = 0; j < uses.size(); ++j) {

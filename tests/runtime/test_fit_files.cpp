@@ -161,7 +161,7 @@ TEST_CASE("fit checks its output folders and targets before training", "[fit][fi
   // Each refused at once: the log (in a good folder) is never started.
   std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"-o", dir.file("nonexistent/p.json")},
-       "cannot write -o '" + dir.file("nonexistent/p.json") + "': its folder '" +
+       "cannot write '" + dir.file("nonexistent/p.json") + "' (-o): its folder '" +
            dir.file("nonexistent") + "' does not exist"},
       {{"--plot", "/nonexistent/loss.svg"}, "its folder '/nonexistent' does not exist"},
       {{"--checkpoint", dir.file("nonexistent/ck")}, "does not exist"},

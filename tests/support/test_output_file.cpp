@@ -313,8 +313,9 @@ TEST_CASE("outputs are checked against inputs and each other", "[support][files]
   // Output folders: missing, not a folder; and targets that are not regular files.
   auto [missing, c1] = refused({{K::Write, dir.file("nonexistent/p.json"), "-o"}});
   CHECK_FALSE(c1);
-  CHECK_THAT(missing, Contains("cannot write -o '" + dir.file("nonexistent/p.json") +
-                               "': its folder '" + dir.file("nonexistent") + "' does not exist"));
+  CHECK_THAT(missing, Contains("cannot write '" + dir.file("nonexistent/p.json") +
+                               "' (-o): its folder '" + dir.file("nonexistent") +
+                               "' does not exist"));
   CHECK_THAT(refused({{K::Write, data + "/p.json", "-o"}}).first, Contains("is not a folder"));
   REQUIRE(::mkfifo(dir.file("fifo").c_str(), 0644) == 0);
   CHECK_THAT(refused({{K::Write, dir.file("fifo"), "-o"}}).first, Contains("it is a FIFO"));
@@ -351,6 +352,18 @@ TEST_CASE("a lock keeps a second run off a checkpoint", "[support][files]") {
     FileLock again(ck, "checkpoint");
     CHECK(again.held());
   }
+  // A file with data where the lock file goes (another output named like a lock) is neither held
+  // nor removed; nor is a file renamed over the lock file while it is held.
+  put(ck + ".lock", "data");
+  CHECK_THAT(errorOf([&] { FileLock l(ck, "checkpoint"); }), Contains("is not an empty lock file"));
+  CHECK(get(ck + ".lock") == "data");
+  fs::remove(ck + ".lock");
+  {
+    FileLock held(ck, "checkpoint");
+    writeFileAtomically(ck + ".lock", "a checkpoint");
+  }
+  CHECK(get(ck + ".lock") == "a checkpoint");
+  fs::remove(ck + ".lock");
   // A link where the lock file goes is not followed.
   put(dir.file("victim"), "precious");
   fs::create_symlink(dir.file("victim"), ck + ".lock");
