@@ -1,5 +1,7 @@
 #include "cli_common.h"
 
+#include "support/output_file.h"
+
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
@@ -48,12 +50,14 @@ const std::vector<SharedOption> &sharedOptions() {
       {{"--stats", K::Flag, "", "print node counts instead of the graph"}, kOptStats},
       {{"--json", K::Flag, "", "print JSON"}, kOptJson},
       {{"--output", K::Value, "FILE", "write to FILE (.dot; .svg, .png or .pdf run Graphviz)", {},
-        false, 'o'},
+        false, 'o', Option::File::Write},
        kOptOutput},
       {{"--output", K::Value, "FILE",
-        "the file to write (required): the library, or what --emit names", {}, false, 'o'},
+        "the file to write (required): the library, or what --emit names", {}, false, 'o',
+        Option::File::Write},
        kOptLibrary},
-      {{"--header", K::Value, "FILE.h", "also write the C header that declares the library"},
+      {{"--header", K::Value, "FILE.h", "also write the C header that declares the library", {},
+        false, 0, Option::File::Write},
        kOptCompile},
       {{"--emit", K::Value, "obj|asm|llvm-ir",
         "write the object, the assembly or the optimized IR instead of a library"},
@@ -377,17 +381,54 @@ std::string secondPartialName(const std::string &f, const std::string &x, const 
 }
 
 bool writeFile(const Invocation &inv, const std::string &path, const std::string &text) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (file)
-    file << text;
-  if (file)
-    file.flush();
-  if (!file) {
-    int err = errno;
-    inputError(inv, "cannot write '" + path + "': " + std::strerror(err ? err : EIO));
+  try {
+    writeFileAtomically(path, text);
+    return true;
+  } catch (const FileError &e) {
+    inputError(inv, e.what());
     return false;
   }
-  return true;
+}
+
+std::string interruptCheckpointPath(const std::string &model) {
+  std::string stem = model;
+  if (std::size_t slash = stem.rfind('/'); slash != std::string::npos)
+    stem = stem.substr(slash + 1);
+  if (stem.size() > 6 && stem.ends_with(".nabla")) stem.resize(stem.size() - 6);
+  return stem + ".checkpoint";
+}
+
+std::optional<int> checkCommandFiles(const Invocation &inv) {
+  using Kind = FileUse::Kind;
+  std::vector<FileUse> uses;
+  // The model or expression: a file when it names one ('-' is standard input).
+  std::string input = inv.input;
+  if (input.empty() && !inv.args.positional.empty()) input = inv.args.positional[0];
+  struct stat st {};
+  if (!input.empty() && input != "-" && ::stat(input.c_str(), &st) == 0)
+    uses.push_back({Kind::Read, input, inv.command->own ? "the model" : "the input", ""});
+  for (const Option &o : commandOptions(*inv.command)) {
+    if (o.file == Option::File::None) continue;
+    const std::string role = o.shortName ? std::string("-") + o.shortName : std::string(o.name);
+    auto it = inv.args.values.find(std::string(o.name));
+    if (it == inv.args.values.end()) continue;
+    for (const std::string &path : it->second)
+      uses.push_back({o.file == Option::File::Read ? Kind::Read : Kind::Write, path, role,
+                      std::string(o.mayBe)});
+  }
+  // `nabla fit` without --checkpoint writes one on Ctrl-C, beside where it runs.
+  if (inv.command->name == "fit" && !inv.args.has("--checkpoint") && !input.empty())
+    uses.push_back({Kind::WriteOnInterrupt, interruptCheckpointPath(input),
+                    "the checkpoint written on Ctrl-C", "--resume"});
+  // Standard output redirected to a file: not one of the inputs.
+  if (::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+    uses.push_back({Kind::Open, "/dev/stdout", "standard output", ""});
+  try {
+    checkFileUses(uses);
+  } catch (const FileError &e) {
+    return e.conflict() ? usageError(inv, e.what()) : inputError(inv, e.what());
+  }
+  return std::nullopt;
 }
 
 std::vector<double> evaluateCompiled(driver::Jit &jit, const driver::Program &program,

@@ -132,8 +132,19 @@ template <class Job> int withEntry(const Invocation &inv, Job &&job) {
 std::string partialName(const std::string &f, const std::string &x);
 std::string secondPartialName(const std::string &f, const std::string &x, const std::string &y);
 
-/// Writes `text` to `path`, or prints an error and returns false.
+/// Writes `text` to `path` whole (support/output_file.h: a new file renamed over the old one),
+/// or prints an error and returns false.
 bool writeFile(const Invocation &inv, const std::string &path, const std::string &text);
+
+/// The checks every command makes before it starts work, on the files its command line names
+/// (the options whose table entry says File::Read or File::Write, the model or input when it is
+/// a file, standard output when it is a file, and the checkpoint that `fit` writes on Ctrl-C):
+/// support/output_file.h's checkFileUses. Prints the error and returns its exit status (2 when
+/// two of the files are one, 1 when an output cannot be written), or nothing when all is well.
+std::optional<int> checkCommandFiles(const Invocation &inv);
+/// Where `nabla fit MODEL` writes its checkpoint on Ctrl-C without --checkpoint: MODEL's name
+/// without `.nabla`, and `.checkpoint`, in the current folder.
+std::string interruptCheckpointPath(const std::string &model);
 
 /// The value (and gradient, and Hessian row-major: the interpreter's layout) of `d` computed by
 /// code compiled in `jit`: one function of `args`, whose first d.grad.size() entries are the

@@ -7,8 +7,6 @@ namespace nabla::cli {
 int runCompile(Invocation &inv) {
   if (inv.output.empty())
     return usageError(inv, "missing -o FILE: the library to write (for example -o libmodel.so)");
-  if (!inv.header.empty() && inv.header == inv.output)
-    return usageError(inv, "--header and -o name the same file '" + inv.output + "'");
   int code = kExitOk;
   std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::File, code);
   if (!program)

@@ -3,6 +3,7 @@
 #include "cli_common.h"
 
 #include "runtime/fit/fit.h"
+#include "support/output_file.h"
 
 #include <llvm/Support/FormatVariadic.h>
 #include <llvm/Support/raw_ostream.h>
@@ -106,7 +107,8 @@ std::vector<Option> joined(std::vector<Option> a, const std::vector<Option> &b,
 const std::vector<Option> &fitOptions() {
   static const std::vector<Option> kOptions = joined({
       {"--data", K::Value, "FILE.csv",
-       "the data: a header row of column names, one row per example", "data and batches"},
+       "the data: a header row of column names, one row per example", "data and batches", false,
+       0, Option::File::Read},
       {"--batch", K::Value, "M",
        "rows per mini-batch (default 32; the last batch of an epoch may be smaller)"},
       {"--epochs", K::Value, "E",
@@ -129,16 +131,21 @@ const std::vector<Option> &fitOptions() {
       {"--tol", K::Value, "G", "stop after a step whose gradient norm is at most G"},
    }, hyperparameterOptions(), {
       {"--init", K::Value, "PARAMS.json", "start from these params (a -o file, or {\"w\": ...})",
-       "files"},
+       "files", false, 0, Option::File::Read},
       {"--output", K::Value, "PARAMS.json",
-       "write the final (and averaged) params, loss and reports", {}, false, 'o'},
-      {"--log", K::Value, "LOG.csv", "one row per step: step,epoch,loss,grad_norm,lr, the reports"},
+       "write the final (and averaged) params, loss and reports", {}, false, 'o',
+       Option::File::Write},
+      {"--log", K::Value, "LOG.csv", "one row per step: step,epoch,loss,grad_norm,lr, the reports",
+       {}, false, 0, Option::File::Write},
       {"--log-params", K::Flag, "", "also every param element after the step, in the log"},
-      {"--plot", K::Value, "loss.svg", "draw the loss of every step as SVG"},
+      {"--plot", K::Value, "loss.svg", "draw the loss of every step as SVG", {}, false, 0,
+       Option::File::Write},
       {"--checkpoint", K::Value, "FILE",
-       "checkpoint at the end, on Ctrl-C and at epoch ends (at most every 30 s)"},
+       "checkpoint at the end, on Ctrl-C and at epoch ends (at most every 30 s)", {}, false, 0,
+       Option::File::Write, "--resume"},
       {"--checkpoint-every", K::Value, "K", "checkpoint every K steps instead"},
-      {"--resume", K::Value, "FILE", "continue a run from its checkpoint, exactly"},
+      {"--resume", K::Value, "FILE", "continue a run from its checkpoint, exactly", {}, false, 0,
+       Option::File::Read},
    }, limitOptions(true));
   return kOptions;
 }
@@ -326,6 +333,12 @@ int runFit(Invocation &inv) {
     return usageError(inv, e.what());
   }
 
+  // A second run on the same checkpoint or log stops here, before any work (the first one's
+  // files stay its own).
+  FileLock checkpointLock, logLock;
+  if (!run.checkpointPath.empty()) checkpointLock = FileLock(run.checkpointPath, "checkpoint");
+  if (!run.logPath.empty()) logLock = FileLock(run.logPath, "log");
+
   int code = kExitOk;
   std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::File, code);
   if (!program) return code;
@@ -390,22 +403,15 @@ int runFit(Invocation &inv) {
   const bool interactive = stderrIsTerminal();
   run.progress = &std::cerr;
   run.terminal = interactive;
-  if (run.checkpointPath.empty()) {
-    std::string stem = inv.input;
-    if (std::size_t slash = stem.rfind('/'); slash != std::string::npos)
-      stem = stem.substr(slash + 1);
-    if (stem.size() > 6 && stem.ends_with(".nabla")) stem.resize(stem.size() - 6);
-    run.interruptPath = stem + ".checkpoint";
-  }
+  if (run.checkpointPath.empty()) run.interruptPath = interruptCheckpointPath(inv.input);
   InterruptGuard guard;
   run.interrupted = &gInterrupted;
   fit::RunResult result = fit::run(model, dataset, run);
 
   if (!output.empty())
-    fit::writeFileAtomically(output,
-                             fit::paramsJson(model, hasInputs ? &dataset : nullptr, s, result));
+    writeFileAtomically(output, fit::paramsJson(model, hasInputs ? &dataset : nullptr, s, result));
   if (!plot.empty())
-    fit::writeFileAtomically(
+    writeFileAtomically(
         plot, fit::lossPlotSvg(result.losses, "loss of " + inv.input + " (" + s.optimizer + ")"));
 
   llvm::raw_ostream &os = llvm::outs();

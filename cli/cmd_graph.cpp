@@ -1,8 +1,8 @@
 // `nabla graph`: the DAG of a function (and its gradient) as Graphviz DOT, or its node counts.
 #include "cli_common.h"
 
-#include <llvm/ADT/SmallString.h>
-#include <llvm/Support/FileSystem.h>
+#include "support/output_file.h"
+
 #include <llvm/Support/JSON.h>
 #include <llvm/Support/Path.h>
 #include <llvm/Support/Program.h>
@@ -12,7 +12,9 @@ namespace nabla::cli {
 
 namespace {
 
-/// Renders DOT text to `path` with Graphviz (`dot -T<format>`).
+/// Renders DOT text to `path` with Graphviz (`dot -T<format>`). Graphviz reads and writes files of
+/// a private temporary folder (removed with what it holds, whatever happens); the picture then
+/// replaces `path` whole, as every file nabla writes.
 int runGraphviz(const Invocation &inv, const std::string &dotText, const std::string &format,
                 const std::string &path) {
   llvm::ErrorOr<std::string> dot = llvm::sys::findProgramByName("dot");
@@ -20,21 +22,21 @@ int runGraphviz(const Invocation &inv, const std::string &dotText, const std::st
     return inputError(inv, "cannot write '" + path +
                                "': Graphviz's 'dot' program was not found on PATH "
                                "(install graphviz, or write DOT with -o FILE.dot)");
-  llvm::SmallString<128> temp;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("nabla-graph", "dot", temp))
-    return inputError(inv, "cannot create a temporary file: " + ec.message());
-  std::string tempPath(temp.str());
-  if (!writeFile(inv, tempPath, dotText))
-    return kExitInput;
-  std::string formatArg = "-T" + format;
-  llvm::StringRef args[] = {"dot", formatArg, tempPath, "-o", path};
-  std::string message;
-  int status = llvm::sys::ExecuteAndWait(*dot, args, std::nullopt, {}, 0, 0, &message);
-  llvm::sys::fs::remove(tempPath);
-  if (status != 0)
-    return inputError(inv, "Graphviz's 'dot' failed to write '" + path + "'" +
-                               (message.empty() ? std::string() : ": " + message));
-  return kExitOk;
+  try {
+    TempDir dir("nabla-graph");
+    const std::string in = dir.file("graph.dot"), out = dir.file("graph." + format);
+    writeFileAtomically(in, dotText);
+    std::string formatArg = "-T" + format;
+    llvm::StringRef args[] = {"dot", formatArg, in, "-o", out};
+    std::string message;
+    int status = llvm::sys::ExecuteAndWait(*dot, args, std::nullopt, {}, 0, 0, &message);
+    if (status != 0)
+      return inputError(inv, "Graphviz's 'dot' failed to write '" + path + "'" +
+                                 (message.empty() ? std::string() : ": " + message));
+    return writeFile(inv, path, readWholeFile(out)) ? kExitOk : kExitInput;
+  } catch (const FileError &e) {
+    return inputError(inv, e.what());
+  }
 }
 
 }  // namespace

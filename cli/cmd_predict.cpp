@@ -13,9 +13,11 @@ const std::vector<Option> &predictOptions() {
   using K = Option::Kind;
   static const std::vector<Option> kOptions = [] {
     std::vector<Option> table = {
-        {"--params", K::Value, "PARAMS.json", "the params (the -o file of `nabla fit`); required"},
+        {"--params", K::Value, "PARAMS.json", "the params (the -o file of `nabla fit`); required",
+         {}, false, 0, Option::File::Read},
         {"--data", K::Value, "FILE.csv",
-         "the rows to predict; only the inputs the outputs use are read"},
+         "the rows to predict; only the inputs the outputs use are read", {}, false, 0,
+         Option::File::Read},
         {"--output", K::Value, "NAME,...",
          "the definitions (or reports) to write (default: every definition)"},
     };

@@ -3,6 +3,7 @@
 #include "cli_common.h"
 
 #include "runtime/fit/fit.h"
+#include "support/output_file.h"
 
 #include <llvm/Support/raw_ostream.h>
 
@@ -186,6 +187,8 @@ int main(int argc, char **argv) {
     std::vector<std::string> rest(args.begin() + 1, args.end());
     if (std::optional<int> done = parseArguments(*command, rest, inv))
       return *done;
+    if (std::optional<int> refused = checkCommandFiles(inv))
+      return *refused;
     int code = command->run(inv);
     llvm::outs().flush();
     return code;
@@ -193,6 +196,9 @@ int main(int argc, char **argv) {
     return reportError(inv, e);
   } catch (const nabla::fit::FitError &e) {
     // fit and predict: a problem with the model, a file or the run, with its whole message.
+    llvm::outs().flush();
+    return inputError(inv, e.what());
+  } catch (const nabla::FileError &e) {
     llvm::outs().flush();
     return inputError(inv, e.what());
   } catch (const nabla::data::DataError &e) {

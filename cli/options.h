@@ -16,6 +16,9 @@ namespace nabla::cli {
 struct Invocation;
 
 struct Option {
+  /// What a value of the option names, for the checks every command makes before it runs
+  /// (checkCommandFiles): a file it reads, or a file it writes.
+  enum class File : unsigned char { None, Read, Write };
   enum class Kind {
     Value,          // --name VALUE or --name=VALUE
     Flag,           // --name, or --name=true|false
@@ -28,6 +31,10 @@ struct Option {
   std::string_view group = {};  // a heading printed before it, when not empty
   bool repeatable = false;      // given more than once, its values add up (else an error)
   char shortName = 0;           // `o` for -o, besides the name
+  File file = File::None;
+  /// For an output: the option of an input it may name, because that input is read whole before
+  /// the output is first written and replacing it is the point (`--checkpoint` and `--resume`).
+  std::string_view mayBe = {};
 };
 
 /// What was given: each option's values in order ("true"/"false" for a flag, "" for an optional

@@ -1,7 +1,7 @@
 // Fuzz target: reading checkpoints (runtime/fit/checkpoint.cpp), as `nabla fit --resume` does.
 // The first byte chooses the mode: odd, the rest is the whole file; even, the rest is the body
 // and a header with its right length and checksum is put before it, so that the JSON reader is
-// reached too.
+// reached too (format version 2 when the byte is 2 modulo 4, else 1).
 //
 // Properties: a file that is not a complete, valid checkpoint is refused with a FitError that
 // names the file; one that is accepted writes back to text that reads back to the same text.
@@ -19,10 +19,11 @@ namespace {
 
 constexpr const char *kPath = "fuzz.checkpoint";
 
-std::string withHeader(const std::string &body) {
+std::string withHeader(const std::string &body, int version) {
   char hash[20];
   std::snprintf(hash, sizeof hash, "%016" PRIx64, nabla::data::fnv1a(body));
-  return "nabla-checkpoint 1 " + std::to_string(body.size()) + " " + hash + "\n" + body;
+  return "nabla-checkpoint " + std::to_string(version) + " " + std::to_string(body.size()) + " " +
+         hash + "\n" + body;
 }
 
 }  // namespace
@@ -30,7 +31,7 @@ std::string withHeader(const std::string &body) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
   if (size == 0) return 0;
   std::string rest(reinterpret_cast<const char *>(data + 1), size - 1);
-  const std::string text = data[0] % 2 ? rest : withHeader(rest);
+  const std::string text = data[0] % 2 ? rest : withHeader(rest, data[0] % 4 == 2 ? 2 : 1);
   nabla::fit::Checkpoint c;
   try {
     c = nabla::fit::parseCheckpoint(kPath, text);
@@ -38,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     NABLA_FUZZ_CHECK(std::string(e.what()).rfind(kPath, 0) == 0);
     return 0;
   }
-  NABLA_FUZZ_CHECK(c.losses.size() == c.step);
+  NABLA_FUZZ_CHECK(c.losses.count() == c.step);
+  NABLA_FUZZ_CHECK(c.losses.samples().size() <= nabla::fit::LossHistory::kMaxSamples);
   const std::string again = nabla::fit::checkpointText(c);
   nabla::fit::Checkpoint d = nabla::fit::parseCheckpoint(kPath, again);
   NABLA_FUZZ_CHECK(nabla::fit::checkpointText(d) == again);

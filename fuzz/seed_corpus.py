@@ -3,8 +3,8 @@
 own inputs: the bad inputs of tests/reference/ (generated ones scaled down to fuzzing size), the
 sample models, some reference expressions and a few programs that use every kind of statement;
 for the CSV target the heads of the sample data and every kind of bad data; for the checkpoint
-target the two checkpoints of `nabla fit` in fuzz/checkpoint_*.txt, whole, cut short and with a
-byte changed. Regression inputs (corpus/<target>/regress-*) are kept. Run it from anywhere; it is
+target the checkpoints of `nabla fit` in fuzz/checkpoint_*.txt (format versions 1 and 2), whole,
+cut short and with a byte changed. Regression inputs (corpus/<target>/regress-*) are kept. Run it from anywhere; it is
 deterministic.
 
   python3 fuzz/seed_corpus.py
@@ -90,9 +90,10 @@ def checkpoint_seeds():
         changed = bytearray(whole)
         changed[len(changed) // 2] ^= 0x01
         out.append(b"\x01" + bytes(changed))           # corrupted: the checksum fails
-        out.append(b"\x00" + body)                     # the body, given a valid header
-        out.append(b"\x00" + body.replace(b'"0x', b'"-0x', 3))
-        out.append(b"\x00" + body[: len(body) // 3])
+        mode = b"\x02" if whole.startswith(b"nabla-checkpoint 2 ") else b"\x00"  # its version
+        out.append(mode + body)                        # the body, given a valid header
+        out.append(mode + body.replace(b'"0x', b'"-0x', 3))
+        out.append(mode + body[: len(body) // 3])
     return out
 
 def main():

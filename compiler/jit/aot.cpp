@@ -2,8 +2,7 @@
 
 #include "codegen/emit_batch.h"
 #include "codegen/emit_c_abi.h"
-
-#include <stdlib.h>  // mkdtemp
+#include "support/output_file.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -169,35 +168,6 @@ std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext &context, const AotM
   return module;
 }
 
-/// A fresh directory of the system's temporary directory that only this user can enter
-/// (mkdtemp: created atomically, mode 0700), removed with everything in it when this goes.
-class TempDir {
-public:
-  TempDir() {
-    llvm::SmallString<256> pattern;
-    llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, pattern);
-    llvm::sys::path::append(pattern, "nabla-aot-XXXXXX");
-    std::string buffer(pattern.str());
-    if (!::mkdtemp(buffer.data()))
-      throw AotError("cannot create a temporary directory in '" + std::string(pattern.str()) +
-                     "': " + std::strerror(errno));
-    path_ = buffer;
-  }
-  // Also what the driver may have left beside our files.
-  ~TempDir() { llvm::sys::fs::remove_directories(path_); }
-  TempDir(const TempDir &) = delete;
-  TempDir &operator=(const TempDir &) = delete;
-  /// A path inside, removed with the directory.
-  std::string file(const std::string &name) const {
-    llvm::SmallString<256> p(path_);
-    llvm::sys::path::append(p, name);
-    return std::string(p.str());
-  }
-
-private:
-  std::string path_;
-};
-
 void writeBytes(const std::string &path, const std::string &bytes) {
   std::error_code ec;
   llvm::raw_fd_ostream out(path, ec);
@@ -308,7 +278,15 @@ std::string linkSharedLibrary(const std::string &object, const std::string &sona
         " does not exist or cannot be run: it links the library (set CC to a C compiler)");
   }
 
-  TempDir dir;
+  // A fresh folder of the system's temporary folder that only this user can enter (mkdtemp),
+  // removed with everything in it (also what the driver may have left beside our files).
+  std::optional<TempDir> made;
+  try {
+    made.emplace("nabla-aot");
+  } catch (const FileError &e) {
+    throw AotError(e.what());
+  }
+  const TempDir &dir = *made;
   // Fixed names: nothing of the user's reaches a path here.
   const std::string objectPath = dir.file("library.o");
   const std::string libraryPath = dir.file("library.so");

@@ -138,7 +138,15 @@ std::string checkpointText(const Checkpoint &c) {
       {"log", c.logPath},
       {"log_header", c.logHeader},
       {"log_bytes", static_cast<std::int64_t>(c.logBytes)},
-      {"losses", hexArray(c.losses)},
+      {"losses",
+       llvm::json::Object{
+           {"steps", static_cast<std::int64_t>(c.losses.count())},
+           {"stride", static_cast<std::int64_t>(c.losses.stride())},
+           {"least", hexFloat(c.losses.least())},
+           {"greatest", hexFloat(c.losses.greatest())},
+           {"last", hexFloat(c.losses.last())},
+           {"samples", hexArray(c.losses.samples())},
+       }},
   };
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -159,9 +167,9 @@ Checkpoint parseCheckpoint(const std::string &path, const std::string &text) {
       std::sscanf(first.c_str(), "%31s %d %llu %31s", magic, &version, &bytes, hash) != 4 ||
       std::strcmp(magic, kMagic) != 0)
     throw FitError(path + ": not a nabla checkpoint");
-  if (version != Checkpoint::kVersion)
+  if (version != Checkpoint::kVersion && version != 1)
     throw FitError(path + ": a checkpoint of format version " + std::to_string(version) +
-                   "; this nabla reads version " + std::to_string(Checkpoint::kVersion));
+                   "; this nabla reads versions 1 to " + std::to_string(Checkpoint::kVersion));
   const std::string body = text.substr(newline + 1);
   if (body.size() < bytes)
     throw FitError(path + ": the checkpoint is truncated (" + std::to_string(body.size()) + " of " +
@@ -200,8 +208,22 @@ Checkpoint parseCheckpoint(const std::string &path, const std::string &text) {
   c.logPath = r.string("log");
   c.logHeader = r.string("log_header");
   c.logBytes = r.integer("log_bytes");
-  c.losses = r.numbers("losses");
-  if (c.losses.size() != c.step) r.fail("losses");
+  if (version == 1) {
+    // Every step's loss: the history is what adding them one by one makes.
+    const std::vector<double> losses = r.numbers("losses");
+    if (losses.size() != c.step) r.fail("losses");
+    for (double loss : losses) c.losses.add(loss);
+  } else {
+    const llvm::json::Object &h = r.object("losses");
+    const Reader hr(path, h);
+    const std::uint64_t steps = hr.integer("steps"), stride = hr.integer("stride");
+    if (steps != c.step ||
+        !c.losses.restore(steps, stride, hr.numbers("samples"),
+                          hr.number(hr.get(h, "least"), "losses"),
+                          hr.number(hr.get(h, "greatest"), "losses"),
+                          hr.number(hr.get(h, "last"), "losses")))
+      r.fail("losses");
+  }
   return c;
 }
 

@@ -252,36 +252,6 @@ ParamsFile readParamsFile(const std::string &path, const std::vector<ArrayInfo> 
   return out;
 }
 
-void writeFileAtomically(const std::string &path, const std::string &text) {
-  const std::string temp = path + ".tmp";
-  auto fail = [&](const std::string &what) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    return FitError("cannot write '" + path + "': " + what + ": " + std::strerror(err));
-  };
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    int err = errno;
-    throw FitError("cannot write '" + path + "': " + std::strerror(err));
-  }
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      throw fail("write");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    throw fail("fsync");
-  }
-  if (::close(fd) != 0) throw fail("close");
-  if (::rename(temp.c_str(), path.c_str()) != 0) throw fail("rename");
-}
-
 // --- the loss plot ------------------------------------------------------------------------------
 
 namespace {
@@ -314,14 +284,47 @@ std::string tickLabel(double v) {
 
 } // namespace
 
-std::string lossPlotSvg(std::span<const double> losses, const std::string &title) {
+void LossHistory::add(double loss) {
+  if (count_ % stride_ == 0) samples_.push_back(loss);
+  ++count_;
+  last_ = loss;
+  if (std::isfinite(loss)) {
+    least_ = std::min(least_, loss);
+    greatest_ = std::max(greatest_, loss);
+  }
+  if (samples_.size() > kMaxSamples) {
+    // Steps 0, 2s, 4s, ... (0-based) of the samples at 0, s, 2s, ...: the stride doubles.
+    for (std::size_t k = 0; 2 * k < samples_.size(); ++k) samples_[k] = samples_[2 * k];
+    samples_.resize((samples_.size() + 1) / 2);
+    stride_ *= 2;
+  }
+}
+
+bool LossHistory::restore(std::size_t count, std::size_t stride, std::vector<double> samples,
+                          double least, double greatest, double last) {
+  // What add() leaves: a power-of-two stride no larger than needed, ceil(count / stride) samples.
+  const bool powerOfTwo = stride > 0 && (stride & (stride - 1)) == 0;
+  if (!powerOfTwo || samples.size() > kMaxSamples ||
+      samples.size() != (count + stride - 1) / stride ||
+      (stride > 1 && (count + stride / 2 - 1) / (stride / 2) <= kMaxSamples))
+    return false;
+  if (count > 0 && !(least <= greatest) && !(std::isinf(least) && std::isinf(greatest)))
+    return false;
+  count_ = count;
+  stride_ = stride;
+  samples_ = std::move(samples);
+  least_ = least;
+  greatest_ = greatest;
+  last_ = last;
+  return true;
+}
+
+std::string lossPlotSvg(const LossHistory &losses, const std::string &title) {
   const double width = 720, height = 420, left = 80, right = 20, top = 40, bottom = 50;
   const double plotW = width - left - right, plotH = height - top - bottom;
-  std::vector<double> finite;
-  for (double v : losses)
-    if (std::isfinite(v)) finite.push_back(v);
-  double lo = finite.empty() ? 0 : *std::min_element(finite.begin(), finite.end());
-  double hi = finite.empty() ? 1 : *std::max_element(finite.begin(), finite.end());
+  const bool anyFinite = losses.least() <= losses.greatest();
+  double lo = anyFinite ? losses.least() : 0;
+  double hi = anyFinite ? losses.greatest() : 1;
   const bool logScale = lo > 0 && hi / lo > 100;
   auto yOf = [&](double v) {
     double a = logScale ? std::log10(lo) : lo, b = logScale ? std::log10(hi) : hi;
@@ -329,7 +332,7 @@ std::string lossPlotSvg(std::span<const double> losses, const std::string &title
     if (b <= a) return top + plotH / 2;
     return top + plotH * (1 - (t - a) / (b - a));
   };
-  const std::size_t n = losses.size();
+  const std::size_t n = losses.count();
   auto xOf = [&](double step) { // steps are 1-based
     return n <= 1 ? left + plotW / 2 : left + plotW * (step - 1) / static_cast<double>(n - 1);
   };
@@ -364,8 +367,8 @@ std::string lossPlotSvg(std::span<const double> losses, const std::string &title
   svg += "<text x=\"16\" y=\"" + fixed(top + plotH / 2) +
          "\" text-anchor=\"middle\" transform=\"rotate(-90 16 " + fixed(top + plotH / 2) + ")\">" +
          (logScale ? "loss (log scale)" : "loss") + "</text>\n";
-  // The curve: at most ~2000 points (every k-th step), non-finite losses leave gaps.
-  const std::size_t stride = std::max<std::size_t>(1, n / 2000);
+  // The curve: the samples (at most LossHistory::kMaxSamples), then the last step; a non-finite
+  // loss leaves a gap.
   std::string points;
   auto flush = [&] {
     if (!points.empty())
@@ -373,14 +376,17 @@ std::string lossPlotSvg(std::span<const double> losses, const std::string &title
              "\"/>\n";
     points.clear();
   };
-  for (std::size_t k = 0; k < n; k += stride) {
-    if (!std::isfinite(losses[k])) {
+  auto point = [&](std::size_t step, double loss) { // 1-based
+    if (!std::isfinite(loss)) {
       flush();
-      continue;
+      return;
     }
-    points += (points.empty() ? "" : " ") + fixed(xOf(static_cast<double>(k + 1))) + "," +
-              fixed(yOf(losses[k]));
-  }
+    points += (points.empty() ? "" : " ") + fixed(xOf(static_cast<double>(step))) + "," +
+              fixed(yOf(loss));
+  };
+  const std::vector<double> &samples = losses.samples();
+  for (std::size_t k = 0; k < samples.size(); ++k) point(k * losses.stride() + 1, samples[k]);
+  if (n > 0 && (n - 1) % losses.stride() != 0) point(n, losses.last());
   flush();
   svg += "</svg>\n";
   return svg;

@@ -10,6 +10,7 @@
 #include "driver/driver.h"
 #include "support/number.h"
 
+#include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <map>
@@ -190,6 +191,35 @@ struct RunOptions {
   bool terminal = false;
 };
 
+/// The batch loss of every step, for the plot, in bounded space: the count of steps, the least
+/// and the greatest finite loss, the last loss, and the losses of steps 1, 1 + stride,
+/// 1 + 2 stride, ... where the stride is the least power of two that keeps at most kMaxSamples of
+/// them (when they would be more, every other one is dropped and the stride doubles). What it
+/// holds depends only on the losses added, not on when a run stopped and resumed, so a resumed
+/// run draws the plot of the uninterrupted one; and a checkpoint holds it in a few tens of
+/// kilobytes however long the run (a checkpoint every step writes O(steps) bytes in all).
+class LossHistory {
+public:
+  static constexpr std::size_t kMaxSamples = 2048;
+  void add(double loss);
+  std::size_t count() const { return count_; }
+  std::size_t stride() const { return stride_; }
+  const std::vector<double> &samples() const { return samples_; }
+  /// Of the finite losses: +inf and -inf when there is none.
+  double least() const { return least_; }
+  double greatest() const { return greatest_; }
+  double last() const { return last_; }
+  /// Its state as a checkpoint keeps it; false when the parts cannot come from add().
+  bool restore(std::size_t count, std::size_t stride, std::vector<double> samples, double least,
+               double greatest, double last);
+  bool operator==(const LossHistory &) const = default;
+
+private:
+  std::size_t count_ = 0, stride_ = 1;
+  std::vector<double> samples_;
+  double least_ = INFINITY, greatest_ = -INFINITY, last_ = 0;
+};
+
 enum class StopReason { Finished, Tolerance, Interrupted };
 
 struct RunResult {
@@ -204,7 +234,7 @@ struct RunResult {
   std::vector<double> reports;
   std::optional<double> averagedLoss;
   std::vector<double> averagedReports;
-  std::vector<double> losses;    // the batch loss of every step (for the plot)
+  LossHistory losses;            // the batch loss of every step (for the plot)
   std::string checkpointWritten; // the path, when one was written
   /// Where the steps of this run (not a resumed run's earlier ones) spent their time, in seconds:
   /// all of the loop, the compiled objective (value and gradient, Hessian, reports), and making
@@ -217,7 +247,8 @@ struct RunResult {
 
 /// Everything a run needs to continue exactly where it stopped.
 struct Checkpoint {
-  static constexpr int kVersion = 1;
+  /// 2: the losses as a LossHistory. Version 1, which kept every step's loss, is still read.
+  static constexpr int kVersion = 2;
   std::string modelPath;
   std::uint64_t modelHash = 0; // RunOptions::modelHash of the run that wrote it
   std::string dataPath;
@@ -234,7 +265,7 @@ struct Checkpoint {
   std::string logPath;
   std::string logHeader;
   std::uint64_t logBytes = 0; // the log's length after the row of step `step`
-  std::vector<double> losses; // the batch loss of every step so far (for the plot)
+  LossHistory losses; // the batch losses so far (for the plot)
 };
 /// The file: a first line `nabla-checkpoint VERSION BYTES FNV1A64` (the length and the FNV-1a
 /// hash of the rest, in hex) and a JSON body in which every double is a C99 hex float string
@@ -275,11 +306,9 @@ ParamsFile readParamsFile(const std::string &path, const std::vector<ArrayInfo> 
                           const std::vector<ArrayInfo> &inputs, std::vector<double> init);
 
 /// The loss curve as a stand-alone SVG (steps on x; log scale on y when every loss is positive
-/// and they span more than two decades).
-std::string lossPlotSvg(std::span<const double> losses, const std::string &title);
-
-/// Writes `text` to `path` atomically: a temporary file in the same folder, then rename.
-void writeFileAtomically(const std::string &path, const std::string &text);
+/// and they span more than two decades): a point for each sample of the history and one for the
+/// last step; the axis spans the least to the greatest loss of all steps.
+std::string lossPlotSvg(const LossHistory &losses, const std::string &title);
 
 // --- predictions --------------------------------------------------------------------------------
 

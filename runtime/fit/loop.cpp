@@ -1,11 +1,14 @@
 // The training loop: batches, optimizer steps, the log, progress, checkpoints and resuming.
 #include "runtime/fit/fit.h"
 
+#include "support/output_file.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,48 +124,87 @@ private:
   bool drawn_ = false;
 };
 
-/// The CSV log: a row per step, written through stdio and flushed before each checkpoint so that
-/// the checkpoint's byte count is the file's length.
+/// The CSV log: a row per step. A new log is a new file from the start: the header goes to a
+/// temporary file that replaces the old log whole (support/output_file.h), and the rows are
+/// appended to it as the steps go, buffered, written out before each checkpoint (so that the
+/// checkpoint's byte count is the file's length, synced with it) and at the end. A resumed log is
+/// the old one's first `keepBytes` copied into a new file the same way, then continued.
 class Log {
 public:
   ~Log() {
-    if (file_) std::fclose(file_);
+    try {
+      flush();
+    } catch (const FileError &) {
+    }
   }
   void open(const std::string &path, const std::string &header, std::uint64_t keepBytes,
             bool append) {
     path_ = path;
+    file_ = std::make_unique<AtomicOutput>(path);
     if (append) {
-      struct stat st {};
-      if (::stat(path.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) < keepBytes)
-        throw FitError("cannot resume the log '" + path +
-                       "': it is shorter than at the checkpoint (" + std::to_string(keepBytes) +
-                       " bytes)");
-      if (::truncate(path.c_str(), static_cast<off_t>(keepBytes)) != 0)
-        throw FitError("cannot resume the log '" + path + "': " + std::strerror(errno));
-      file_ = std::fopen(path.c_str(), "ab");
+      const std::string why = copyPrefix(path, keepBytes, *file_);
+      if (!why.empty()) {
+        file_.reset();
+        throw FitError("cannot resume the log '" + path + "': " + why);
+      }
       bytes_ = keepBytes;
     } else {
-      file_ = std::fopen(path.c_str(), "wb");
+      file_->write(header);
+      bytes_ = header.size();
     }
-    if (!file_) throw FitError("cannot write the log '" + path + "': " + std::strerror(errno));
-    if (!append) write(header);
+    file_->commit();
   }
   bool isOpen() const { return file_ != nullptr; }
   void write(const std::string &line) {
     if (!file_) return;
-    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size())
-      throw FitError("cannot write the log '" + path_ + "': " + std::strerror(errno));
+    buffer_ += line;
     bytes_ += line.size();
+    if (buffer_.size() >= kBuffer) flush();
   }
   void flush() {
-    if (file_ && std::fflush(file_) != 0)
-      throw FitError("cannot write the log '" + path_ + "': " + std::strerror(errno));
+    if (!file_ || buffer_.empty()) return;
+    std::string out;
+    out.swap(buffer_);
+    file_->write(out);
+  }
+  /// Written out and synced: what a checkpoint counts on.
+  void sync() {
+    flush();
+    if (file_) file_->sync();
   }
   std::uint64_t bytes() const { return bytes_; }
 
 private:
+  static constexpr std::size_t kBuffer = 8192; // as stdio's: rows show soon in `tail -f`
+
+  /// The first `keep` bytes of the log at `path` into `out`; why not, or empty.
+  static std::string copyPrefix(const std::string &path, std::uint64_t keep, AtomicOutput &out) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return errno == ENOENT ? "it does not exist" : std::strerror(errno);
+    struct stat st {};
+    std::string why;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+      why = "it is not a regular file";
+    else if (static_cast<std::uint64_t>(st.st_size) < keep)
+      why = "it is shorter than at the checkpoint (" + std::to_string(keep) + " bytes)";
+    std::vector<char> chunk(1 << 20);
+    while (why.empty() && keep > 0) {
+      const ssize_t n = ::read(fd, chunk.data(), std::min<std::uint64_t>(keep, chunk.size()));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        why = n < 0 ? std::strerror(errno) : "it is shorter than at the checkpoint";
+        break;
+      }
+      out.write(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+      keep -= static_cast<std::uint64_t>(n);
+    }
+    ::close(fd);
+    return why;
+  }
+
   std::string path_;
-  std::FILE *file_ = nullptr;
+  std::unique_ptr<AtomicOutput> file_;
+  std::string buffer_;
   std::uint64_t bytes_ = 0;
 };
 
@@ -280,7 +322,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   if (params.size() != n) throw FitError("the initial params have the wrong size");
   optim::Average average(n);
   std::size_t step = 0, evaluations = 0, iterations = 0;
-  std::vector<double> &losses = result.losses;
+  LossHistory &losses = result.losses;
   Log log;
 
   if (!o.resumePath.empty()) {
@@ -334,7 +376,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
 
   auto writeCheckpoint = [&](const std::string &path) {
     if (path.empty()) return;
-    log.flush();
+    log.sync();
     Checkpoint c;
     c.modelPath = model.path();
     c.modelHash = o.modelHash;
@@ -463,7 +505,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     // resumed run continues it.
     if (lbfgs) iterations = opt->last().iterations;
     if (s.average) average.add(lr, params);
-    losses.push_back(firstLoss);
+    losses.add(firstLoss);
 
     if (log.isOpen()) {
       std::string line = std::to_string(step) + "," + std::to_string(epoch + 1) + "," +
@@ -491,7 +533,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   writeCheckpoint(result.stop == StopReason::Interrupted && o.checkpointPath.empty()
                       ? o.interruptPath
                       : o.checkpointPath);
-  log.flush();
+  log.sync();
 
   result.steps = step;
   result.epochs = step / perEpoch;

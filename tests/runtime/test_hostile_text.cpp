@@ -109,7 +109,9 @@ TEST_CASE("checkpoint fields and file names are escaped", "[hostile][fit]") {
   REQUIRE(at != std::string::npos);
   const std::size_t open = body.find('"', at + 8), close = body.find('"', open + 1);
   body = body.substr(0, open + 1) + "\\u001b[2J\\u202eevil" + body.substr(close);
-  writeText(checkpoint, "nabla-checkpoint 1 " + std::to_string(body.size()) + " " +
+  // The first line's magic and format version as written, then the new length and checksum.
+  const std::string magicAndVersion = text.substr(0, text.find(' ', text.find(' ') + 1) + 1);
+  writeText(checkpoint, magicAndVersion + std::to_string(body.size()) + " " +
                             hex64(fnv1a(body)) + "\n" + body);
   const std::string other = dir.file("other.nabla");
   writeText(other, "param w\nminimize (w - 4)^2\n");
