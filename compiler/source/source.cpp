@@ -67,6 +67,11 @@ llvm::SourceMgr::DiagKind kindOf(Severity s) {
 }  // namespace
 
 std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
+  ExcerptBudget budget;
+  return renderDiagnostics(sink, color, budget);
+}
+
+std::string renderDiagnostics(const DiagnosticSink &sink, bool color, ExcerptBudget &budget) {
   const SourceBuffer &buffer = sink.buffer();
   std::string echoed = sanitizeForEcho(buffer.text());
   llvm::SourceMgr mgr;
@@ -79,7 +84,14 @@ std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
   std::string out;
   llvm::raw_string_ostream os(out);
   if (color) os.enable_colors(true);
-  auto print = [&](Severity severity, SourceRange range, const std::string &text) {
+  // `name:line:col: kind: message` alone (SourceMgr's colours: a diagnostic without a line number
+  // prints its file name, here with the position in it, and no source).
+  auto printFirstLine = [&](Severity severity, std::uint32_t at, const std::string &message) {
+    auto [line, column] = buffer.lineColumn(at);
+    const std::string where = name + ":" + std::to_string(line) + ":" + std::to_string(column);
+    llvm::SMDiagnostic(where, kindOf(severity), message).print(nullptr, os, color);
+  };
+  auto print = [&](Severity severity, SourceRange range, const std::string &text, bool echo) {
     // Messages may quote names from outside (a path, a column): never raw control characters.
     const std::string message = escapeForTerminal(text, true);
     if (!range.valid()) {
@@ -88,22 +100,53 @@ std::string renderDiagnostics(const DiagnosticSink &sink, bool color) {
     }
     std::uint32_t begin = std::min<std::uint32_t>(range.begin, size);
     std::uint32_t end = std::min<std::uint32_t>(std::max(range.end, begin), size);
+    if (!echo) {
+      printFirstLine(severity, begin, message);
+      return;
+    }
     // SourceMgr underlines within one line: clip the range at the first line end (a CRLF's CR
     // included, or the underline would run one column past the echoed text).
     for (std::uint32_t i = begin; i < end; ++i)
       if (echoed[i] == '\n' || echoed[i] == '\r') { end = i; break; }
-    llvm::SMLoc loc = llvm::SMLoc::getFromPointer(base + begin);
-    llvm::SmallVector<llvm::SMRange, 1> ranges;
-    if (end > begin + 1)
-      ranges.push_back(llvm::SMRange(loc, llvm::SMLoc::getFromPointer(base + end)));
-    mgr.PrintMessage(os, loc, kindOf(severity), message, ranges, {}, color);
+    std::size_t lineStart = begin, lineEnd = begin;
+    while (lineStart > 0 && echoed[lineStart - 1] != '\n' && echoed[lineStart - 1] != '\r') --lineStart;
+    while (lineEnd < size && echoed[lineEnd] != '\n' && echoed[lineEnd] != '\r') ++lineEnd;
+    if (lineEnd - lineStart <= kMaxExcerptBytes) {
+      llvm::SMLoc loc = llvm::SMLoc::getFromPointer(base + begin);
+      llvm::SmallVector<llvm::SMRange, 1> ranges;
+      if (end > begin + 1)
+        ranges.push_back(llvm::SMRange(loc, llvm::SMLoc::getFromPointer(base + end)));
+      mgr.PrintMessage(os, loc, kindOf(severity), message, ranges, {}, color);
+      return;
+    }
+    // A long line: kMaxExcerptBytes of it around the caret, the cut ends marked `...`.
+    printFirstLine(severity, begin, message);
+    const std::size_t column = begin - lineStart, length = lineEnd - lineStart;
+    const std::size_t from = column < kMaxExcerptBytes / 2
+                                 ? 0
+                                 : std::min(column - kMaxExcerptBytes / 2, length - kMaxExcerptBytes);
+    const std::size_t to = from + kMaxExcerptBytes;
+    const std::size_t shift = from > 0 ? 3 : 0;  // the leading `...`
+    std::string shown = (from > 0 ? "..." : "") + echoed.substr(lineStart + from, kMaxExcerptBytes) +
+                        (to < length ? "..." : "");
+    std::string caret(column - from + shift, ' ');
+    caret += '^';
+    const std::size_t underlineEnd = std::min<std::size_t>(end - lineStart, to);
+    for (std::size_t c = column + 1; c < underlineEnd; ++c) caret += '~';
+    os << shown << '\n';
+    if (color) os.changeColor(llvm::raw_ostream::GREEN, true);
+    os << caret;
+    if (color) os.resetColor();
+    os << '\n';
   };
   for (const Diagnostic &d : sink.diagnostics()) {
-    print(d.severity, d.range, d.message);
+    const bool echo = d.range.valid() && budget.left > 0;
+    if (echo) --budget.left;
+    print(d.severity, d.range, d.message, echo);
     for (const DiagnosticNote &n : d.notes) {
       bool sameLocation = !n.range.valid() || (n.range.begin == d.range.begin && n.range.end == d.range.end);
       if (!sameLocation || !d.range.valid()) {
-        print(Severity::Note, n.range, n.message);
+        print(Severity::Note, n.range, n.message, echo);
         continue;
       }
       // A note about the very spot just shown ("did you mean ...?") is one line, not the source again.
