@@ -4,7 +4,8 @@
 # Writes a CSV of ROWS rows (default 2,000,000): 4 number columns the model reads and a 60-byte
 # text column it does not, about 100 bytes a row; then runs one step of a linear regression on it
 # with each binary and prints the peak resident memory (/usr/bin/time -v) beside the size of the
-# file and of the numbers kept (4 columns of doubles).
+# file and of the numbers kept (4 columns of doubles). Then the same for a sparse file of
+# SPARSE_MB MB (default 256) of zero bytes, which is bad data: the peak memory of the error.
 set -euo pipefail
 rows=2000000
 if [[ "${1:-}" =~ ^[0-9]+$ ]]; then rows=$1; shift; fi
@@ -37,4 +38,16 @@ for nabla in "$@"; do
   kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$work/time.txt")
   awk -v n="$nabla" -v r="$rows" -v b="$bytes" -v kb="$kb" \
     'BEGIN { printf "%-40s %10d %12.1f %14.1f %14.1f\n", n, r, b / 1e6, r * 4 * 8 / 1e6, kb * 1024 / 1e6 }'
+done
+
+sparse_mb=${SPARSE_MB:-256}
+truncate -s "${sparse_mb}M" "$work/sparse.csv"
+printf '\n%-40s %12s %14s %s\n' binary "sparse (MB)" "peak RSS (MB)" "exit status"
+for nabla in "$@"; do
+  status=0
+  /usr/bin/time -v "$nabla" fit "$work/m.nabla" --data "$work/sparse.csv" --steps 1 \
+    >/dev/null 2>"$work/time.txt" || status=$?
+  kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$work/time.txt")
+  awk -v n="$nabla" -v m="$sparse_mb" -v kb="$kb" -v s="$status" \
+    'BEGIN { printf "%-40s %12d %14.1f %s\n", n, m, kb * 1024 / 1e6, s }'
 done
