@@ -72,7 +72,8 @@ CSV_CASES = [
     "x,y\r\n1,2\r\n3,4\r\n", "x,y\r1,2\r", "\"a,b\",\"c\"\"d\"\n\"1\",\"2\"\n",
     "\"a\nb\",c\n1,2\n", "\"unterminated,c\n1,2\n", " x , y \n 1 , 2 \n\n\n", "x,x\n1,2\n",
     "x\n0x10\n", "x\n1e999\n", "x\n1e-400\n", "x\n-0\n", "x,y\n,\n", "x\n1\x002\n",
-    "a,b,c\n1,\x1b[31m,3\n",
+    "a,b,c\n1,\x1b[31m,3\n", "x\n1e-310\n", "x\n-4.9e-324\n", "x\n0e-400\n",
+    "x,y\n" + "1," * 70 + "\n",
 ]
 
 def csv_seeds():
