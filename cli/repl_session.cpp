@@ -39,10 +39,11 @@ struct Fragment {
 
 std::string renderFragments(const std::vector<Fragment> &fragments, bool color) {
   std::string out;
+  ExcerptBudget budget;  // one cap on the source shown, as for one file (a :load)
   for (const Fragment &f : fragments) {
     DiagnosticSink sink(*f.buffer);
     sink.add(f.diagnostic);
-    out += renderDiagnostics(sink, color);
+    out += renderDiagnostics(sink, color, budget);
   }
   return out;
 }

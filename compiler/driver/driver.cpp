@@ -6,13 +6,13 @@
 #include "driver/program_impl.h"
 
 #include "simplify/simplifier.h"
+#include "support/input_file.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -103,27 +103,15 @@ bool readBounded(int fd, std::size_t limit, std::string &text) {
 }  // namespace
 
 Source readFile(const std::string &path, const Limits &limits, std::string_view raiseHint) {
-  auto ioError = [&](const std::string &why) {
-    return Error(ErrorKind::Io, "cannot read " + quoted(path) + ": " + why);
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw ioError(std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw ioError(std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::Io, quoted(path) + " is a directory, not a .nabla file");
-  // A FIFO or a device would block or never end: a model is a regular file.
-  if (!S_ISREG(st.st_mode)) throw ioError("it is not a regular file");
-  if (static_cast<std::uint64_t>(st.st_size) > limits.maxSourceBytes)
-    throw tooLarge(path, true, limits.maxSourceBytes, raiseHint);
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  std::string text;
-  if (!readBounded(fd, limits.maxSourceBytes, text)) throw ioError(std::strerror(errno));
-  if (text.size() > limits.maxSourceBytes) throw tooLarge(path, true, limits.maxSourceBytes, raiseHint);
-  return {std::make_shared<const SourceBuffer>(path, std::move(text)), true};
+  // support/input_file.h decides what can be read (regular files only) and reads under the cap.
+  try {
+    InputFile file(path, "a .nabla file", limits.maxSourceBytes, raiseHint);
+    return {std::make_shared<const SourceBuffer>(path, file.readAll()), true};
+  } catch (const InputError &e) {
+    if (e.kind() == InputError::Kind::TooLarge)
+      throw tooLarge(path, true, limits.maxSourceBytes, raiseHint);
+    throw Error(ErrorKind::Io, e.what());
+  }
 }
 
 Source readStandardInput(const Limits &limits, bool isFile) {

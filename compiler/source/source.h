@@ -3,6 +3,7 @@
 
 #include "support/text.h"  // closestName
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -88,10 +89,23 @@ private:
   std::vector<Diagnostic> diagnostics_;
 };
 
+/// The source a rendering echoes is capped, since the text may be any file (`:load /etc/passwd`):
+/// only the first kMaxSourceExcerpts located diagnostics (with their notes) show their source
+/// line, and a line is shown at most kMaxExcerptBytes wide, cut around the caret with `...`.
+inline constexpr std::size_t kMaxSourceExcerpts = 3;
+inline constexpr std::size_t kMaxExcerptBytes = 300;
+/// How many more diagnostics may show their source line: one budget shared by renderings that
+/// are shown together (the REPL renders one fragment at a time).
+struct ExcerptBudget {
+  std::size_t left = kMaxSourceExcerpts;
+};
+
 /// Renders diagnostics as `file:line:col: error: message`, the source line and a caret under the
-/// range (LLVM's SourceMgr format). Bytes that are not printable ASCII in the echoed line are shown
-/// escaped so that a terminal is never fed raw control characters.
+/// range (LLVM's SourceMgr format), within the caps above; diagnostics past them are the first
+/// line only. Bytes that are not printable ASCII in the echoed line are shown as `?`, so that a
+/// terminal is never fed raw control characters.
 std::string renderDiagnostics(const DiagnosticSink &sink, bool color = false);
+std::string renderDiagnostics(const DiagnosticSink &sink, bool color, ExcerptBudget &budget);
 
 
 }  // namespace nabla

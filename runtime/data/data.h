@@ -29,20 +29,29 @@ public:
 /// bytes of it, then `...`.
 std::string printable(std::string_view text);
 
-/// A CSV file's text and its header. Accepted: `,` between cells; `\n`, `\r\n` or `\r` line ends;
-/// a UTF-8 byte-order mark at the start (skipped); cells in double quotes (`"a,b"`, `""` for a
-/// quote inside, line breaks allowed); spaces and tabs around a cell (trimmed); blank lines at
-/// the end of the file (ignored). Every other row must have the header's number of cells.
+/// Where a CSV file's bytes come from: the file itself, kept open and read in chunks (never all
+/// of it at once), or text in memory.
+class CsvSource;
+
+/// A CSV file's header, and where its rows are. Accepted: `,` between cells; `\n`, `\r\n` or
+/// `\r` line ends; a UTF-8 byte-order mark at the start (skipped); cells in double quotes
+/// (`"a,b"`, `""` for a quote inside, line breaks allowed); spaces and tabs around a cell
+/// (trimmed); blank lines at the end of the file (ignored). Every other row must have the
+/// header's number of cells. A record (a row) is at most kMaxCsvRecordBytes bytes and
+/// kMaxCsvColumns cells (support/input_file.h).
 struct CsvFile {
   std::string path;                // as given, for messages
-  std::string text;                // the whole file, without the byte-order mark
   std::vector<std::string> header; // the column names, trimmed and unquoted
-  std::size_t bodyOffset = 0;      // where the first data row starts in `text`
+  std::uint64_t bodyOffset = 0;    // where the first data row starts in the source
   std::size_t bodyLine = 2;        // its line number (1-based)
+  std::uint64_t end = 0;           // where the last row ends (trailing blank lines are no rows)
+  std::shared_ptr<const CsvSource> source;
 };
 
-/// Reads the file and its header row. Throws DataError when the file cannot be read, is empty
-/// (no header) or has a malformed header (an unterminated quote).
+/// Opens the file and reads its header row: only a regular file (a directory, a FIFO, a device
+/// is refused before it is read), read in chunks of kInputChunkBytes, so that reading holds one
+/// chunk and one row besides the numbers kept. Throws DataError when the file cannot be read, is
+/// empty (no header) or has a malformed header (an unterminated quote, a record beyond a cap).
 CsvFile openCsv(const std::string &path);
 /// The same for text in memory (tests); `path` names it in messages.
 CsvFile csvFromText(std::string path, std::string text);
@@ -52,8 +61,9 @@ inline constexpr std::size_t kDefaultMaxRows = std::size_t{1} << 24;
 
 /// The rows of the chosen columns as numbers: columns[k][r] is row r of header column
 /// `chosen[k]`. Every row must have as many cells as the header, and every chosen cell must be a
-/// finite decimal number read with strtod (hex, `nan`, `inf` and out-of-range numbers are
-/// refused); other cells may hold anything. A file with a header and no rows is an error, and so
+/// decimal number that readDecimal (support/number.h) accepts (hex, `nan`, `inf`, numbers beyond
+/// the largest double and non-zero numbers that underflow to zero or a subnormal are refused);
+/// other cells may hold anything, and are not kept. A file with a header and no rows is an error, and so
 /// is one with more than `maxRows` rows (the message names --max-rows).
 /// Throws DataError naming the row (1-based, after the header), its line and the column.
 struct Table {

@@ -1,6 +1,8 @@
 // Checkpoints: a length-and-checksum line, then JSON with every double as a hex float string.
 #include "runtime/fit/fit.h"
 
+#include "support/input_file.h"
+
 #include <llvm/Support/FormatVariadic.h>
 #include <llvm/Support/JSON.h>
 #include <llvm/Support/raw_ostream.h>
@@ -177,6 +179,12 @@ Checkpoint parseCheckpoint(const std::string &path, const std::string &text) {
   if (body.size() > bytes || hex64(data::fnv1a(body)) != hash)
     throw FitError(path + ": the checkpoint is corrupted (its checksum does not match)");
 
+  // The parser recurses: the nesting is checked first (and the numbers, by nabla's rule).
+  try {
+    requireJson(path, body, 2);
+  } catch (const InputError &e) {
+    throw FitError(e.what());
+  }
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(body);
   if (!parsed) {
     llvm::consumeError(parsed.takeError());
@@ -228,15 +236,14 @@ Checkpoint parseCheckpoint(const std::string &path, const std::string &text) {
 }
 
 Checkpoint readCheckpoint(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    int err = errno;
-    throw FitError("cannot read the checkpoint '" + path +
-                   "': " + std::strerror(err ? err : ENOENT));
+  std::string text;
+  try {
+    // The body's cap, and room for the header line.
+    text = InputFile(path, "a checkpoint", kMaxJsonBytes + 256).readAll();
+  } catch (const InputError &e) {
+    throw FitError(e.what());
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parseCheckpoint(path, ss.str());
+  return parseCheckpoint(path, text);
 }
 
 } // namespace nabla::fit

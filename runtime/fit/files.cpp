@@ -1,6 +1,8 @@
 // The params file (write and read), the loss plot, atomic writes and number formatting.
 #include "runtime/fit/fit.h"
 
+#include "support/input_file.h"
+
 #include <llvm/Support/JSON.h>
 
 #include <algorithm>
@@ -144,18 +146,6 @@ std::string paramsJson(const Model &model, const Dataset *data, const Settings &
 
 namespace {
 
-std::string readText(const std::string &path, const char *what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    int err = errno;
-    throw FitError(std::string("cannot read ") + what + " '" + path +
-                   "': " + std::strerror(err ? err : ENOENT));
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 /// A number, or one of the strings "nan", "inf", "-inf".
 std::optional<double> numberOf(const llvm::json::Value &v) {
   if (auto d = v.getAsNumber()) return *d;
@@ -191,7 +181,24 @@ std::string shapeText(const Shape &shape) {
 
 ParamsFile readParamsFile(const std::string &path, const std::vector<ArrayInfo> &params,
                           const std::vector<ArrayInfo> &inputs, std::vector<double> init) {
-  const std::string text = readText(path, "the params file");
+  std::string text;
+  try {
+    text = InputFile(path, "a params file", kMaxJsonBytes).readAll();
+  } catch (const InputError &e) {
+    throw FitError(e.what());
+  }
+  return parseParamsFile(path, text, params, inputs, std::move(init));
+}
+
+ParamsFile parseParamsFile(const std::string &path, const std::string &text,
+                           const std::vector<ArrayInfo> &params,
+                           const std::vector<ArrayInfo> &inputs, std::vector<double> init) {
+  // Nesting and numbers are checked before the parser, which recurses, sees the text.
+  try {
+    requireJson(path, text);
+  } catch (const InputError &e) {
+    throw FitError(e.what());
+  }
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
   if (!parsed) throw FitError(path + ": not a JSON file: " + llvm::toString(parsed.takeError()));
   const llvm::json::Object *root = parsed->getAsObject();

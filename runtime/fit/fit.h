@@ -272,8 +272,10 @@ struct Checkpoint {
 /// ("0x1.91eb851eb851fp+1"), so that it reads back bit for bit.
 std::string checkpointText(const Checkpoint &checkpoint);
 /// Throws FitError naming the file when it is not a checkpoint, was written by another format
-/// version, is truncated or does not match its checksum.
+/// version, is truncated or does not match its checksum, or when its body nests deeper than
+/// kMaxJsonDepth (support/input_file.h: checked before the JSON parser runs).
 Checkpoint parseCheckpoint(const std::string &path, const std::string &text);
+/// The file (a regular file of at most kMaxJsonBytes and its header line), parsed.
 Checkpoint readCheckpoint(const std::string &path);
 
 /// Runs the loop. Throws FitError (a non-finite loss or gradient names the step and the node;
@@ -302,8 +304,14 @@ struct ParamsFile {
 };
 /// Reads a params file for `params` (a bare {"w": ..} object also works). A name the model
 /// does not have, a wrong shape or a non-number is an error naming the file and the param.
+/// The file is read under support/input_file.h's rules (a regular file of at most kMaxJsonBytes,
+/// nesting at most kMaxJsonDepth levels, numbers that neither overflow nor underflow).
 ParamsFile readParamsFile(const std::string &path, const std::vector<ArrayInfo> &params,
                           const std::vector<ArrayInfo> &inputs, std::vector<double> init);
+/// The same for the file's text (`path` names it in messages).
+ParamsFile parseParamsFile(const std::string &path, const std::string &text,
+                           const std::vector<ArrayInfo> &params,
+                           const std::vector<ArrayInfo> &inputs, std::vector<double> init);
 
 /// The loss curve as a stand-alone SVG (steps on x; log scale on y when every loss is positive
 /// and they span more than two decades): a point for each sample of the history and one for the

@@ -527,4 +527,40 @@ TEST_CASE("a statement open over many lines is one statement", "[repl]") {
   INFO(r.err);
   CHECK(r.exitCode == 0);
   CHECK(r.out == "5000\n3\n");
+
+TEST_CASE(":load of a file that is not nabla echoes at most three of its lines, cut short",
+          "[repl]") {
+  TempPath file(".txt");
+  std::vector<std::string> secrets;
+  {
+    std::ofstream out(file.path);
+    for (int i = 0; i < 12; ++i) {
+      secrets.push_back("user" + std::to_string(i) + ":x:" + std::to_string(1000 + i));
+      out << secrets.back() << ":/home/user" << i << ":/bin/sh\n";
+    }
+    out << "long:" << std::string(2000, 'z') << "\n";
+  }
+  ProcessResult r = repl(":load " + file.path + "\n:list\n");
+  CHECK(r.out.empty());
+  std::size_t echoed = 0;
+  for (const std::string &s : secrets)
+    if (r.err.find(s + ":/home") != std::string::npos) ++echoed;
+  CHECK(echoed == 3);
+  CHECK(r.err.find(file.path + ":4:") != std::string::npos);  // later errors: their first line
+  for (std::size_t at = 0, next; at < r.err.size(); at = next + 1) {
+    next = r.err.find('\n', at);
+    if (next == std::string::npos) next = r.err.size();
+    CHECK(next - at <= 320);
+  }
+  // The same file through a command line: the same cap.
+  ProcessResult check = runNabla({"check", file.path});
+  CHECK(check.exitCode == 1);
+  echoed = 0;
+  for (const std::string &s : secrets)
+    if (check.err.find(s + ":/home") != std::string::npos) ++echoed;
+  CHECK(echoed == 3);
+  // Devices and FIFOs are refused at once.
+  r = repl(":load /dev/zero\n");
+  CHECK(r.err.find("cannot read '/dev/zero': it is a character device, not a regular file") !=
+        std::string::npos);
 }

@@ -1,14 +1,23 @@
 // runtime/data: CSV parsing and its errors, column binding, standardization, the seeded
 // generator and shuffles, and batches.
 #include "runtime/data/data.h"
+#include "support/input_file.h"
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <numeric>
 #include <set>
 
 using namespace nabla::data;
+using nabla::kInputChunkBytes;
+using nabla::kMaxCsvColumns;
+using nabla::kMaxCsvRecordBytes;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -244,4 +253,102 @@ TEST_CASE("batches: full ones and a partial last one, in file order or shuffled"
   }
   REQUIRE(seen.size() == 10);
   for (std::size_t k = 0; k < 10; ++k) CHECK(seen[k] == static_cast<double>(order[k]));
+}
+
+TEST_CASE("CSV: a non-zero number that underflows is an error naming the row and column",
+          "[data]") {
+  for (const char *cell : {"1e-400", "-1e-400", "1e-310", "4.9e-324", "2.2250738585072011e-308",
+                           "0.0000000001e-300"}) {
+    INFO(cell);
+    CHECK(errorOf(std::string("x,y\n1,2\n3,") + cell + "\n", {0, 1}) ==
+          std::string("d.csv: row 2 (line 3), column 2 'y': '") + cell +
+              "' is too small for a double (a non-zero number below 2.2250738585072014e-308 in "
+              "magnitude would read as 0 or lose precision)");
+  }
+  // Zero in any spelling, and the smallest normal double, are numbers.
+  Table t = read("x\n0e-400\n-0.000e-999\n2.2250738585072014e-308\n", {0});
+  CHECK(t.columns[0] == std::vector<double>{0, 0, 2.2250738585072014e-308});
+  CHECK(std::signbit(t.columns[0][1]));
+  // In a column nobody reads it is no error.
+  CHECK(read("x,y\n1,1e-400\n", {0}).rows == 1);
+}
+
+namespace {
+
+std::string tempPath(const std::string &name) {
+  return (std::filesystem::temp_directory_path() /
+          ("nabla_csv_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+std::string dataErrorOf(const std::function<void()> &f) {
+  try {
+    f();
+  } catch (const DataError &e) {
+    return e.what();
+  }
+  return "";
+}
+
+} // namespace
+
+TEST_CASE("CSV: a file is read in chunks with the same result as its text", "[data]") {
+  // Rows across many chunk boundaries, quoted cells with line breaks among them, CRLF ends, and
+  // trailing blank lines longer than a chunk.
+  std::string text = "\xEF\xBB\xBFid,\"note\",value\r\n";
+  std::vector<double> want;
+  for (int i = 0; i < 30000; ++i) {
+    text += std::to_string(i) + ",";
+    text += i % 7 == 0 ? "\"a, \"\"quoted\"\"\nnote\"" : "plain text";
+    text += "," + std::to_string(i * 0.25) + "\r\n";
+    want.push_back(i * 0.25);
+  }
+  text += std::string(3 * kInputChunkBytes, '\n') + "  \t\n";
+  const std::string path = tempPath("chunks.csv");
+  { std::ofstream(path, std::ios::binary) << text; }
+  CsvFile file = openCsv(path);
+  CHECK(file.header == std::vector<std::string>{"id", "note", "value"});
+  Table t = readColumns(file, {2, 0});
+  CHECK(t.rows == want.size());
+  CHECK(t.columns[0] == want);
+  // Read twice from the one open file, and the same as from memory.
+  CHECK(readColumns(file, {2}).columns[0] == want);
+  CHECK(readColumns(csvFromText("d.csv", text), {2}).columns[0] == want);
+  // An error's line counts the quoted line breaks before it.
+  std::string bad = text.substr(0, text.size() - 3 * kInputChunkBytes - 4) + "x,y,oops\n";
+  { std::ofstream(path, std::ios::binary) << bad; }
+  const std::size_t line = 2 + 30000 + (30000 + 6) / 7;
+  CHECK(dataErrorOf([&] { readColumns(openCsv(path), {2}); }) ==
+        path + ": row 30001 (line " + std::to_string(line) + "), column 3 'value': 'oops' is not a number");
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("CSV: records beyond the caps, devices, FIFOs and directories are errors", "[data]") {
+  // One row past the cap per record: refused, however the bytes are split in cells and quotes.
+  const std::string longCell(kMaxCsvRecordBytes + 1, '7');
+  CHECK_THAT(dataErrorOf([&] { read("x\n" + longCell + "\n", {0}); }),
+             Contains("d.csv: row 1 (line 2) is more than the limit of 16777216 bytes for one row"));
+  CHECK_THAT(dataErrorOf([&] { read("x,y\n1,\"" + longCell + "\"\n", {0}); }),
+             Contains("row 1 (line 2) is more than the limit"));
+  CHECK_THAT(dataErrorOf([&] { csvFromText("d.csv", longCell + "\n1\n"); }),
+             Contains("d.csv: the header is more than the limit"));
+  std::string wide;
+  for (std::size_t i = 0; i <= kMaxCsvColumns; ++i) wide += ",";
+  CHECK_THAT(dataErrorOf([&] { csvFromText("d.csv", wide + "\n"); }),
+             Contains("the header has more than the limit of 1048576 cells"));
+  // A sparse file of zero bytes: the first record is over the cap, found after reading it only.
+  const std::string sparse = tempPath("sparse.csv");
+  { std::ofstream(sparse).close(); }
+  std::filesystem::resize_file(sparse, std::uint64_t{1} << 33);
+  CHECK_THAT(dataErrorOf([&] { openCsv(sparse); }), Contains("the header is more than the limit"));
+  std::filesystem::remove(sparse);
+
+  CHECK(dataErrorOf([] { openCsv("/dev/zero"); }) ==
+        "cannot read '/dev/zero': it is a character device, not a regular file");
+  const std::string fifo = tempPath("fifo.csv");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THAT(dataErrorOf([&] { openCsv(fifo); }), Contains("it is a FIFO (a pipe), not a regular file"));
+  std::filesystem::remove(fifo);
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  CHECK_THAT(dataErrorOf([&] { openCsv(dir); }), Contains("is a directory, not a CSV file"));
 }

@@ -113,3 +113,66 @@ TEST_CASE("closestName suggests near names and prefers case-only differences", "
   // Ties go to the first candidate, so the output is deterministic.
   CHECK(closestName("cat", {"bat", "hat"}) == "bat");
 }
+
+TEST_CASE("renderer: source lines are echoed for the first three diagnostics only", "[source]") {
+  std::string text;
+  for (int i = 0; i < 8; ++i) text += "secret" + std::to_string(i) + " line\n";
+  SourceBuffer buffer("f.txt", text);
+  DiagnosticSink sink(buffer);
+  for (std::uint32_t i = 0; i < 8; ++i) {
+    Diagnostic &d = sink.error(SourceRange::point(static_cast<std::uint32_t>(text.find("secret" + std::to_string(i)))), "bad");
+    d.notes.push_back({SourceRange::point(0), "first line"});
+  }
+  const std::string out = renderDiagnostics(sink);
+  for (int i = 0; i < 8; ++i) {
+    INFO(i);
+    CHECK(out.find("f.txt:" + std::to_string(i + 1) + ":1: error: bad\n") != std::string::npos);
+    // Lines 1-3 are shown (line 1 also for the notes of the first three); the rest never.
+    CHECK((out.find("secret" + std::to_string(i) + " line") != std::string::npos) == (i < 3));
+  }
+  CHECK(out.find("f.txt:1:1: note: first line\nsecret0 line") != std::string::npos);
+  // The budget carries over between renderings shown together.
+  ExcerptBudget budget;
+  SourceBuffer one("g.txt", "aaa\n");
+  std::string joined;
+  for (int i = 0; i < 5; ++i) {
+    DiagnosticSink s(one);
+    s.error(SourceRange::point(1), "again");
+    joined += renderDiagnostics(s, false, budget);
+  }
+  CHECK(budget.left == 0);
+  std::size_t shown = 0;
+  for (std::size_t at = joined.find("aaa\n"); at != std::string::npos; at = joined.find("aaa\n", at + 1))
+    ++shown;
+  CHECK(shown == kMaxSourceExcerpts);
+  // Without a location nothing is echoed, and nothing is used of the budget.
+  DiagnosticSink s(one);
+  s.error(SourceRange{}, "nowhere");
+  ExcerptBudget fresh;
+  CHECK(renderDiagnostics(s, false, fresh) == "g.txt: error: nowhere\n");
+  CHECK(fresh.left == kMaxSourceExcerpts);
+}
+
+TEST_CASE("renderer: a long line is cut around the caret", "[source]") {
+  for (std::size_t column : {std::size_t{0}, std::size_t{100}, std::size_t{1000}, std::size_t{4990}}) {
+    INFO(column);
+    std::string line(5000, 'a');
+    line[column] = 'X';
+    SourceBuffer buffer("long.txt", "x = 1\n" + line + "\n");
+    DiagnosticSink sink(buffer);
+    sink.error(SourceRange::of(static_cast<std::uint32_t>(6 + column), static_cast<std::uint32_t>(6 + column + 3)), "here");
+    const std::string out = renderDiagnostics(sink);
+    const std::size_t first = out.find('\n'), second = out.find('\n', first + 1);
+    CHECK(out.substr(0, first) == "long.txt:2:" + std::to_string(column + 1) + ": error: here");
+    const std::string shown = out.substr(first + 1, second - first - 1);
+    const std::string caret = out.substr(second + 1, out.size() - second - 2);
+    CHECK(shown.size() <= kMaxExcerptBytes + 6);
+    CHECK(shown.size() >= kMaxExcerptBytes);
+    // The caret stands under the marked character, and the range is underlined.
+    const std::size_t at = caret.find('^');
+    REQUIRE(at != std::string::npos);
+    CHECK(shown[at] == 'X');
+    CHECK(caret.substr(at) == "^~~");
+    CHECK((shown.rfind("...", 0) == 0) == (column >= kMaxExcerptBytes / 2));
+  }
+}
