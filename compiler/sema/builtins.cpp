@@ -190,11 +190,21 @@ std::optional<Value> Lowerer::lowerBuiltin(ast::ExprId id, const Builtin &builti
     return Value{Shape{}, {foldLeft(g, Op::Add, products)}};
   }
   case BuiltinKind::Softmax: {
+    // exp(w_i - logsumexp(w)) with w = v - m, m the largest element rounded down to an integer.
+    // Shifting first keeps the small differences: at v = [1e15, 1e15], logsumexp(v) = 1e15 +
+    // log(2) rounds to a multiple of 1/8 and exp(v_0 - logsumexp(v)) would be 0.47, while w holds
+    // 0 and 0 exactly and logsumexp(w) = log(2) in full. v_i - floor(v_i) is exact (Sterbenz) for
+    // the largest element outside (-1, 0), so the largest w is in [0, 1) and every exponent is
+    // <= 0. floor() has derivative 0 and softmax does not depend on the shift, so the derivative
+    // is that of the logaddexp tree over w: products of sigmoids, with no max() whose derivative
+    // must cancel.
     Value v = *args[0];
-    // exp(v_i - logsumexp(v)): every exponent is <= 0, so nothing overflows, and the derivative
-    // is the textbook softmax Jacobian with no max() in it.
-    NodeId total = logSumExp(g, v.elems);
-    for (NodeId &e : v.elems) e = g.make(Op::Exp, g.make(Op::Sub, e, total));
+    NodeId shift = g.make(Op::Floor, foldLeft(g, Op::Max, v.elems));
+    std::vector<NodeId> w;
+    w.reserve(v.elems.size());
+    for (NodeId e : v.elems) w.push_back(g.make(Op::Sub, e, shift));
+    NodeId total = logSumExp(g, w);
+    for (std::size_t i = 0; i < w.size(); ++i) v.elems[i] = g.make(Op::Exp, g.make(Op::Sub, w[i], total));
     return v;
   }
   case BuiltinKind::Onehot: {
