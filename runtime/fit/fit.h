@@ -176,6 +176,9 @@ struct RunOptions {
   /// 100 steps for a program without inputs, where an epoch is one step).
   std::optional<std::size_t> epochs, steps;
   std::optional<double> tol; // stop after a step whose gradient norm is at most this
+  /// optim::StopRule: steps in a row without progress before the run stops (NoProgress); 0 never.
+  /// A run whose loss diverges stops with StopReason::Diverged (docs/optim.md).
+  std::size_t patience = 10;
   std::vector<double> init;  // the starting params (ignored when resuming)
   std::string logPath;
   bool logParams = false;
@@ -190,10 +193,13 @@ struct RunOptions {
   bool terminal = false;
 };
 
-enum class StopReason { Finished, Tolerance, Interrupted };
+/// How a run ended. NoProgress and Diverged come from optim::StopRule; Diverged is a failure
+/// (`nabla fit` exits with status 1 after writing its outputs), NoProgress is not.
+enum class StopReason { Finished, Tolerance, Interrupted, NoProgress, Diverged };
 
 struct RunResult {
   StopReason stop = StopReason::Finished;
+  std::string stopMessage; // NoProgress, Diverged: StopRule::message(), with the step
   std::size_t steps = 0;  // steps done in all, a resumed run's earlier ones included
   std::size_t epochs = 0; // whole epochs done
   std::vector<double> params;
