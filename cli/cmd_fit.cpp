@@ -289,9 +289,11 @@ int runFit(Invocation &inv) {
   count("--epochs", epochs);
   count("--steps", steps);
   count("--checkpoint-every", every);
-  std::optional<std::size_t> patience;
-  count("--patience", patience);
-  run.patience = patience.value_or(run.patience);
+  if (const std::string *v = a.get("--patience")) { // 0 is allowed: never
+    std::optional<std::size_t> n = countOption(inv, "--patience", *v, true);
+    if (n) run.patience = *n;
+    ok = ok && n.has_value();
+  }
   number("--tol", run.tol);
   run.logParams = flagValue("--log-params");
   std::size_t maxRows = data::kDefaultMaxRows;

@@ -92,7 +92,7 @@ TEST_CASE("stop rule: a loss that grows past the limit or is not finite diverges
   optim::StopRule rule;
   CHECK(feed(rule, {12.5, 1e6, 1.25e11 + 12.5}, true) == optim::StopReason::None);
   CHECK(feed(rule, {1.26e11}, true) == optim::StopReason::Diverged);
-  CHECK_THAT(rule.message(), Contains("the loss grew from 12.5 to 1.26e+11, more than 1e+10 times its start"));
+  CHECK_THAT(rule.message(), Contains("the loss grew from 12.5 to 126000000000, more than 10000000000 times its start"));
 
   // A negative start (a log-likelihood): the margin is relative to max(|start|, 1).
   optim::StopRule negative({.growth = 100});
@@ -142,11 +142,11 @@ TEST_CASE("stop rule: every optimizer with a step too small to move a parameter 
 
 TEST_CASE("stop rule: Newton and L-BFGS stop once rounding stops them short of a tolerance",
           "[optim][stop]") {
-  for (const std::string &name : {"newton", "lbfgs"}) {
+  for (const std::string name : {"newton", "lbfgs"}) {
     INFO(name);
     optim::Hyper h;
     h.tolerance_grad = 0; // never met: the gradient stops at rounding level
-    if (std::string(name) == "lbfgs") h.tolerance_change = 0;
+    if (name == "lbfgs") h.tolerance_change = 0;
     optim::StopRule rule;
     auto [reason, steps] = runUntilStop(name, h, 100000, rule);
     CHECK(reason == optim::StopReason::NoProgress);
@@ -155,13 +155,14 @@ TEST_CASE("stop rule: Newton and L-BFGS stop once rounding stops them short of a
 }
 
 TEST_CASE("stop rule: optimizers driven to divergence stop with Diverged", "[optim][stop]") {
-  // L-BFGS without a line search at lr 1.2 and 3, SGD and Adam with a huge rate.
+  // L-BFGS without a line search at lr 3 and 10, SGD and Adam with a huge rate, Newton without a
+  // line search at a huge rate.
   struct Run {
     std::string name;
     double lr;
     std::optional<std::string> lineSearch;
   };
-  for (const Run &r : {Run{"lbfgs", 1.2, "none"}, Run{"lbfgs", 3, "none"}, Run{"sgd", 0.01, {}},
+  for (const Run &r : {Run{"lbfgs", 3, "none"}, Run{"lbfgs", 10, "none"}, Run{"sgd", 0.01, {}},
                        Run{"adam", 1e6, {}}, Run{"newton", 1e8, "none"}}) {
     INFO(r.name << " lr " << r.lr);
     optim::Hyper h;
