@@ -129,6 +129,8 @@ const std::vector<Option> &fitOptions() {
       {"--schedule", K::Value, "S", "constant, inv_sqrt, step[:N[:GAMMA]] or cosine[:ETA_MIN]"},
       {"--average", K::Flag, "", "also the averaged iterate sum(lr_k x_k) / sum(lr_k)"},
       {"--tol", K::Value, "G", "stop after a step whose gradient norm is at most G"},
+      {"--patience", K::Value, "N",
+       "stop after N steps in a row without progress (default 10; 0: never)"},
    }, hyperparameterOptions(), {
       {"--init", K::Value, "PARAMS.json", "start from these params (a -o file, or {\"w\": ...})",
        "files", false, 0, Option::File::Read},
@@ -192,7 +194,10 @@ std::string_view fitDetails() {
       "every step uses the whole objective. One step of L-BFGS is one call of torch's step().\n"
       "Progress goes to stderr (a bar on a terminal, else one line per epoch); the summary (the\n"
       "loss and reports over all rows at the final params) to stdout. A NaN or infinity in the\n"
-      "loss or gradient stops the run (exit 1) with the step and the first non-finite node.\n"
+      "loss or gradient stops the run (exit 1) with the step and the first non-finite node; so\n"
+      "does a loss that diverges (above 1e10 times its start: exit 1, after writing the outputs).\n"
+      "--patience N steps in a row that change no parameter or leave the loss the same stop it\n"
+      "(exit 0). docs/optim.md, \"When a run stops\", has the rules.\n"
       "Ctrl-C writes a checkpoint (--checkpoint, else MODEL's name + .checkpoint) and exits with\n"
       "status 130; --resume continues it as if it had never stopped. docs/fit.md has the details.\n";
   return text;
@@ -291,6 +296,11 @@ int runFit(Invocation &inv) {
   count("--epochs", epochs);
   count("--steps", steps);
   count("--checkpoint-every", every);
+  if (const std::string *v = a.get("--patience")) { // 0 is allowed: never
+    std::optional<std::size_t> n = countOption(inv, "--patience", *v, true);
+    if (n) run.patience = *n;
+    ok = ok && n.has_value();
+  }
   number("--tol", run.tol);
   run.logParams = flagValue("--log-params");
   std::size_t maxRows = data::kDefaultMaxRows;
@@ -415,10 +425,14 @@ int runFit(Invocation &inv) {
         plot, fit::lossPlotSvg(result.losses, "loss of " + inv.input + " (" + s.optimizer + ")"));
 
   llvm::raw_ostream &os = llvm::outs();
-  const char *how = result.stop == fit::StopReason::Finished ? "finished"
-                    : result.stop == fit::StopReason::Tolerance
-                        ? "stopped: gradient norm within --tol"
-                        : "interrupted";
+  const char *how = "finished";
+  switch (result.stop) {
+  case fit::StopReason::Finished: break;
+  case fit::StopReason::Tolerance: how = "stopped: gradient norm within --tol"; break;
+  case fit::StopReason::Interrupted: how = "interrupted"; break;
+  case fit::StopReason::NoProgress: how = "stopped: no progress"; break;
+  case fit::StopReason::Diverged: how = "diverged"; break;
+  }
   os << s.optimizer << ": " << result.steps << (result.steps == 1 ? " step" : " steps");
   if (hasInputs) os << ", " << result.epochs << (result.epochs == 1 ? " epoch" : " epochs");
   os << " (" << how << ")\n";
@@ -446,6 +460,12 @@ int runFit(Invocation &inv) {
     if (hasInputs) std::cerr << llvm::formatv("; data loaded in {0:f2} s", loadSeconds).str();
     std::cerr << "\n";
   }
+  if (result.stop == fit::StopReason::NoProgress)
+    note(inv, "stopped at " + result.stopMessage);
+  if (result.stop == fit::StopReason::Diverged)
+    return inputError(inv, "the run diverged at " + result.stopMessage +
+                               "; try a smaller --lr" +
+                               (s.optimizer == "lbfgs" ? " or --line-search strong_wolfe" : ""));
   if (result.stop == fit::StopReason::Interrupted) {
     note(inv, "interrupted after step " + std::to_string(result.steps) +
                   (result.checkpointWritten.empty()

@@ -177,11 +177,17 @@ void partials(TermBuilder &b, NodeId id, Signed adj, const std::array<bool, 3> &
   case Op::Cosh:
     push(0, b.mul(adj, b.make(Op::Sinh, u)));
     return;
-  case Op::Tanh:
-    push(0, b.mul(adj, b.make(Op::Sub, one(), b.make(Op::Mul, id, id))));
+  case Op::Tanh: {
+    // sech(u)^2 = (1/cosh(u))^2, accurate to a few ulps everywhere: 1 - tanh(u)^2 cancels as
+    // tanh(u) -> ±1 (9e-9 relative error at u = 10, and 0 from u = 19 where the exact value is
+    // 1e-16). 1/cosh(u) never overflows, and its square underflows only with the exact value.
+    NodeId sech = b.make(Op::Div, one(), b.make(Op::Cosh, u));
+    push(0, b.mul(adj, b.make(Op::Mul, sech, sech)));
     return;
+  }
   case Op::Sigmoid:
-    push(0, b.mul(adj, b.make(Op::Mul, id, b.make(Op::Sub, one(), id))));
+    // s(u)*s(-u), not s*(1 - s), which cancels as s -> 1 (whatever the simplifier would do).
+    push(0, b.mul(adj, b.make(Op::Mul, id, b.make(Op::Sigmoid, b.make(Op::Neg, u)))));
     return;
   case Op::Softplus:
     push(0, b.mul(adj, b.make(Op::Sigmoid, u)));
@@ -245,17 +251,21 @@ void partials(TermBuilder &b, NodeId id, Signed adj, const std::array<bool, 3> &
         push(0, b.mulScaled(adj, b.make(Op::Pow, u, b.num(c - 1)), c));
       return;
     }
+    // At u = 0 (docs/language.md, "Derivative conventions"): v -> 0^v is piecewise constant
+    // (inf for v < 0, 1 at 0, 0 for v > 0), so d/dv is 0 there, for a constant 0 and a variable
+    // u = 0 alike, not 0 * -inf = NaN or 1 * -inf; and u -> u^0 is 1 for every u, so d/du is 0
+    // where v = 0, not 0 * 0^-1 = NaN.
     if (needed[0])
-      push(0, b.mul(b.mul(adj, v), b.make(Op::Pow, u, b.make(Op::Sub, v, one()))));
+      push(0, b.mul(b.mul(adj, v), b.make(Op::Pow, u, b.make(Op::Sub, v, one()))),
+           b.make(Op::Ne, v, b.num(0.0)), true);
     if (needed[1]) {
       if (g.isConstant(u)) {
-        // c^v: the derivative c^v*log(c) with log(c) folded. 0^v is 0 (or inf) wherever it is
-        // differentiable, so its derivative is 0 rather than 0 * -inf.
+        // c^v: the derivative c^v*log(c) with log(c) folded; 0 for c = 0, as above.
         double c = g[u].value;
         if (c != 0)
           push(1, b.mulScaled(adj, id, std::log(c)));
       } else {
-        push(1, b.mul(b.mul(adj, id), b.make(Op::Log, u)));
+        push(1, b.mul(b.mul(adj, id), b.make(Op::Log, u)), b.make(Op::Ne, u, b.num(0.0)), true);
       }
     }
     return;
@@ -269,31 +279,35 @@ void partials(TermBuilder &b, NodeId id, Signed adj, const std::array<bool, 3> &
     return;
   }
   case Op::Atan2: {
-    // atan2(y, x): d/dy = x/(x^2+y^2), d/dx = -y/(x^2+y^2).
-    NodeId r2 = b.make(Op::Add, b.make(Op::Mul, u, u), b.make(Op::Mul, v, v));
-    Signed t = b.div(adj, r2);
+    // atan2(y, x): d/dy = x/(x^2+y^2) = (x/h)/h, d/dx = -(y/h)/h with h = hypot(y, x): the
+    // squares would overflow from |x| = 1e154 (derivative 0 for 1e-154) and underflow below
+    // 1e-162 (0/0); x/h is in [-1, 1].
+    NodeId h = b.make(Op::Hypot, u, v);
+    Signed t = b.div(adj, h);
     if (needed[0])
-      push(0, b.mul(t, v));
+      push(0, b.mul(t, b.make(Op::Div, v, h)));
     if (needed[1])
-      push(1, b.negate(b.mul(t, u)));
+      push(1, b.negate(b.mul(t, b.make(Op::Div, u, h))));
     return;
   }
   case Op::Hypot: {
     // d/da = a/h, d/db = b/h; at the origin 0 (like abs'(0) = 0) rather than 0/0.
+    // a/h is in [-1, 1] and rounds once (3/5 is 0.6, where (1/5)*3 is 0.6000000000000001).
     NodeId nonzero = b.make(Op::Gt, id, b.num(0.0));
-    Signed t = b.div(adj, id);
     if (needed[0])
-      push(0, b.mul(t, u), nonzero, true);
+      push(0, b.mul(adj, b.make(Op::Div, u, id)), nonzero, true);
     if (needed[1])
-      push(1, b.mul(t, v), nonzero, true);
+      push(1, b.mul(adj, b.make(Op::Div, v, id)), nonzero, true);
     return;
   }
   case Op::LogAddExp:
-    // r = log(e^a + e^b): dr/da = e^(a - r) <= 1, never overflowing.
+    // r = log(e^a + e^b): dr/da = e^a/(e^a + e^b) = sigmoid(a - b), in (0, 1]. Not e^(a - r):
+    // r is rounded to the magnitude of a, so at a = b = 1e15 a - r is -0.75 for -log(2) and the
+    // derivative 0.47 for 0.5; a - b is as exact as the operands.
     if (needed[0])
-      push(0, b.mul(adj, b.make(Op::Exp, b.make(Op::Sub, u, id))));
+      push(0, b.mul(adj, b.make(Op::Sigmoid, b.make(Op::Sub, u, v))));
     if (needed[1])
-      push(1, b.mul(adj, b.make(Op::Exp, b.make(Op::Sub, v, id))));
+      push(1, b.mul(adj, b.make(Op::Sigmoid, b.make(Op::Sub, v, u))));
     return;
   case Op::Where:
     // Only the chosen branch; the condition has derivative 0.

@@ -86,20 +86,44 @@ NodeId logSumExp(Graph &g, std::vector<NodeId> v) {
   return v[0];
 }
 
+// v - floor(max(v)): the largest element becomes exactly a value in [0, 1) (v_i - floor(v_i) is
+// exact by Sterbenz's lemma outside (-1, 0)), the rest keep their differences to it. The shift
+// has derivative 0 (floor), which is right for logsumexp and softmax: logsumexp(v) - shift and
+// softmax(v) do not depend on it.
+// An infinite or NaN largest element shifts by 0 (inf - inf would make every w NaN, where
+// logsumexp([-inf, -inf]) is -inf and logsumexp([inf, 0]) is inf).
+NodeId shiftOf(Graph &g, const std::vector<NodeId> &v) {
+  NodeId top = g.make(Op::Floor, foldLeft(g, Op::Max, v));
+  NodeId finite = g.make(Op::Eq, g.make(Op::Sub, top, top), g.constant(0));
+  return g.make(Op::Where, finite, top, g.constant(0));
+}
+
+std::vector<NodeId> shifted(Graph &g, const std::vector<NodeId> &v) {
+  NodeId shift = shiftOf(g, v);
+  std::vector<NodeId> w;
+  w.reserve(v.size());
+  for (NodeId e : v) w.push_back(g.make(Op::Sub, e, shift));
+  return w;
+}
+
 NodeId reduce(Graph &g, ReduceKind kind, const std::vector<NodeId> &v) {
   switch (kind) {
   case ReduceKind::Sum: return foldLeft(g, Op::Add, v);
   case ReduceKind::Mean:
     return g.make(Op::Div, foldLeft(g, Op::Add, v), g.constant(static_cast<double>(v.size())));
   case ReduceKind::Prod: return foldLeft(g, Op::Mul, v);
-  case ReduceKind::Norm: {
-    std::vector<NodeId> squares;
-    squares.reserve(v.size());
-    NodeId two = g.constant(2);
-    for (NodeId x : v) squares.push_back(g.make(Op::Pow, x, two));
-    return g.make(Op::Sqrt, foldLeft(g, Op::Add, squares));
+  case ReduceKind::Norm:
+    // hypot(hypot(v_0, v_1), v_2)...: no square overflows or underflows (norm([1e200, 1e200])
+    // is 1.4e200, not inf), and the derivative at 0 is hypot's subgradient 0, as for abs,
+    // where sqrt(sum(v^2)) gives 0 * inf = NaN. One element: abs.
+    if (v.size() == 1) return g.make(Op::Abs, v[0]);
+    return foldLeft(g, Op::Hypot, v);
+  case ReduceKind::LogSumExp: {
+    // shift + logsumexp(v - shift): at v = [1e15, 1e15, 1e15] the tree over v rounds
+    // logaddexp(v_0, v_1) to 1e15 + 0.75 and the derivative comes out 0.34 for 1/3.
+    if (v.size() == 1) return v[0];
+    return g.make(Op::Add, shiftOf(g, v), logSumExp(g, shifted(g, v)));
   }
-  case ReduceKind::LogSumExp: return logSumExp(g, v);
   case ReduceKind::Max: return foldLeft(g, Op::Max, v);
   case ReduceKind::Min: return foldLeft(g, Op::Min, v);
   }
@@ -190,11 +214,34 @@ std::optional<Value> Lowerer::lowerBuiltin(ast::ExprId id, const Builtin &builti
     return Value{Shape{}, {foldLeft(g, Op::Add, products)}};
   }
   case BuiltinKind::Softmax: {
+    // softmax(v)_i = sigmoid(w_i - logsumexp(w without w_i)), w = v - floor(max(v)); the
+    // logsumexps of all but one element come from a prefix and a suffix chain of logaddexp.
+    //  - The shift keeps small differences: at v = [1e15, 1e15], logsumexp(v) = 1e15 + log(2)
+    //    rounds to a multiple of 1/8 and exp(v_0 - logsumexp(v)) was 0.47; w is [0, 0] exactly.
+    //    v_i - floor(v_i) is exact (Sterbenz) for the largest element outside (-1, 0). floor()
+    //    has derivative 0 and softmax does not depend on the shift, so no max() derivative has
+    //    to cancel.
+    //  - sigmoid(d) rather than exp(w_i - logsumexp(w)): the derivative is sigmoid(d)*sigmoid(-d)
+    //    times products of sigmoids (logaddexp's partials), each accurate to a few ulps, where
+    //    s_i - s_i*s_i cancels as s_i -> 1 (83 ulps at v = [3, -2]).
     Value v = *args[0];
-    // exp(v_i - logsumexp(v)): every exponent is <= 0, so nothing overflows, and the derivative
-    // is the textbook softmax Jacobian with no max() in it.
-    NodeId total = logSumExp(g, v.elems);
-    for (NodeId &e : v.elems) e = g.make(Op::Exp, g.make(Op::Sub, e, total));
+    const std::size_t n = v.elems.size();
+    if (n == 1) {
+      v.elems[0] = g.make(Op::Exp, g.make(Op::Sub, v.elems[0], v.elems[0]));  // 1, NaN for ±inf
+      return v;
+    }
+    const std::vector<NodeId> w = shifted(g, v.elems);
+    std::vector<NodeId> prefix(n), suffix(n);  // logsumexp of w[0..k] and of w[k..n-1]
+    prefix[0] = w[0];
+    for (std::size_t k = 1; k < n; ++k) prefix[k] = g.make(Op::LogAddExp, prefix[k - 1], w[k]);
+    suffix[n - 1] = w[n - 1];
+    for (std::size_t k = n - 1; k-- > 0;) suffix[k] = g.make(Op::LogAddExp, w[k], suffix[k + 1]);
+    for (std::size_t i = 0; i < n; ++i) {
+      NodeId others = i == 0       ? suffix[1]
+                      : i == n - 1 ? prefix[n - 2]
+                                   : g.make(Op::LogAddExp, prefix[i - 1], suffix[i + 1]);
+      v.elems[i] = g.make(Op::Sigmoid, g.make(Op::Sub, w[i], others));
+    }
     return v;
   }
   case BuiltinKind::Onehot: {

@@ -407,6 +407,21 @@ bool NodeFacts::isBooleanOrNaN(NodeId id) const {
   return isTruthValue(id) || (*graph_)[id].op == Op::Not;
 }
 
+namespace {
+// c * exp(x) with c > 0 finite: what add-self and add-scaled-self make of a sum of equal exps.
+bool isScaledExp(const Graph &g, NodeId id) {
+  const Node &n = g[id];
+  if (n.op != Op::Mul || g[n.args[1]].op != Op::Exp || !g.isConstant(n.args[0]))
+    return false;
+  double c = g[n.args[0]].value;
+  return c > 0 && std::isfinite(c);
+}
+// A constant c > 0 finite: exp(log(c)), a term of a sum of exps.
+bool isPositiveConstant(const Graph &g, NodeId id) {
+  return g[id].op == Op::Const && g[id].value > 0 && std::isfinite(g[id].value);
+}
+} // namespace
+
 bool NodeFacts::isSumOfExps(NodeId id) {
   const Graph &g = *graph_;
   if (g[id].op != Op::Add)
@@ -423,7 +438,7 @@ bool NodeFacts::isSumOfExps(NodeId id) {
     for (int i = 0; i < 2 && ok; ++i) {
       NodeId child = g[top].args[i];
       Op op = g[child].op;
-      if (op == Op::Exp)
+      if (op == Op::Exp || isScaledExp(g, child) || isPositiveConstant(g, child))
         continue;
       auto known = sumOfExps_.find(child.index);
       if (op != Op::Add)
@@ -444,6 +459,11 @@ bool NodeFacts::isSumOfExps(NodeId id) {
     }
   }
   return sumOfExps_[id.index];
+}
+
+bool NodeFacts::isExpTermOrSum(NodeId id) {
+  const Graph &g = *graph_;
+  return g[id].op == Op::Exp || isScaledExp(g, id) || isSumOfExps(id);
 }
 
 bool matchPattern(const Pattern &pattern, NodeId id, Match &match) {

@@ -48,8 +48,13 @@ std::optional<Pattern> parsePattern(std::string_view text, bool replacement, std
 class NodeFacts {
 public:
   explicit NodeFacts(const Graph &graph) : graph_(&graph) {}
-  /// An Add whose summands (through nested Adds) are all Exp nodes: e^a + e^b + ... > 0.
+  /// An Add whose summands (through nested Adds) are all Exp nodes, positive finite constants
+  /// times an Exp (`2*exp(x)`, what add-self makes of exp(x) + exp(x)) or positive finite
+  /// constants (`exp(x) + 1`; constants fold, so one summand at least is not a constant):
+  /// e^a + c*e^b + d + ... > 0.
   bool isSumOfExps(NodeId id);
+  /// One summand of such a sum (an Exp or c * Exp, c > 0 finite), or such a sum.
+  bool isExpTermOrSum(NodeId id);
   /// A comparison, && or ||: the value is 0 or 1, never NaN.
   bool isTruthValue(NodeId id) const;
   /// A truth value or a `!`: the value is 0, 1 or NaN.

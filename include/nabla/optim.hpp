@@ -141,6 +141,58 @@ protected:
   StepInfo last_;
 };
 
+/// When a run of steps should stop early, whatever the optimizer: observe() after every step.
+///
+///   NoProgress  `patience` steps in a row made no progress: the step changed no parameter (every
+///               entry the same double), or its loss equals the previous step's exactly. Rounding
+///               has stopped the optimizer (Newton short of its tolerance, a learning rate too small
+///               to move any parameter); more steps would repeat the same evaluation.
+///   Diverged    the loss is NaN or infinite, or has grown above start + growth * max(|start|, 1),
+///               start being the loss of the first step observed (L-BFGS without a line search,
+///               a learning rate too large). The parameters are no longer worth keeping.
+///
+///   nabla::optim::StopRule rule;
+///   while (...) {
+///     std::vector<double> before(params.begin(), params.end());
+///     double loss = opt->step(params, closure);
+///     if (rule.observe(loss, before, params) != nabla::optim::StopReason::None) {
+///       std::cerr << rule.message() << "\n";   // "no progress in the last 10 steps: ..."
+///       break;
+///     }
+///   }
+///
+/// `nabla fit` uses this class (its --patience sets patience); the loss it observes is the
+/// objective as minimized (the negated one for `maximize`).
+enum class StopReason { None, NoProgress, Diverged };
+
+class NABLA_API StopRule {
+public:
+  struct Options {
+    std::size_t patience = 10;  // steps without progress before NoProgress; 0: never
+    double growth = 1e10;       // Diverged above start + growth * max(|start|, 1); inf: never
+  };
+  StopRule() : StopRule(Options{}) {}
+  explicit StopRule(Options options);
+
+  /// After one step: the loss it returned (at the parameters `before` it), the parameters before
+  /// and after it. Returns reason(); once it is not None it stays so.
+  StopReason observe(double loss, std::span<const double> before, std::span<const double> after);
+  StopReason reason() const { return reason_; }
+  /// Why, in words, naming the numbers ("the loss grew from 24.2 to 4.1e+26, more than 1e+10 times
+  /// its start"); empty while reason() is None.
+  const std::string &message() const { return message_; }
+  /// Starts over, as for a run resumed at a step whose loss was `start` (the first step's) and
+  /// `previous` (the last one's); the count of steps without progress starts from 0.
+  void resume(double start, double previous);
+
+private:
+  Options options_;
+  StopReason reason_ = StopReason::None;
+  std::string message_;
+  std::size_t observed_ = 0, stalled_ = 0, unchangedParams_ = 0; // steps; of the stall, unmoved
+  double start_ = 0, previous_ = 0;
+};
+
 /// "sgd", "adagrad", "rmsprop", "adadelta", "adam", "nadam", "adamw", "lbfgs", "newton".
 NABLA_API std::unique_ptr<Optimizer> make(std::string_view name, std::size_t size,
                                           const Hyper &hyper = {});

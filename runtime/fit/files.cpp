@@ -88,6 +88,8 @@ const char *stopName(StopReason s) {
   case StopReason::Finished: return "finished";
   case StopReason::Tolerance: return "tolerance";
   case StopReason::Interrupted: return "interrupted";
+  case StopReason::NoProgress: return "no_progress";
+  case StopReason::Diverged: return "diverged";
   }
   return "finished";
 }

@@ -177,6 +177,9 @@ struct RunOptions {
   /// 100 steps for a program without inputs, where an epoch is one step).
   std::optional<std::size_t> epochs, steps;
   std::optional<double> tol; // stop after a step whose gradient norm is at most this
+  /// optim::StopRule: steps in a row without progress before the run stops (NoProgress); 0 never.
+  /// A run whose loss diverges stops with StopReason::Diverged (docs/optim.md).
+  std::size_t patience = 10;
   std::vector<double> init;  // the starting params (ignored when resuming)
   std::string logPath;
   bool logParams = false;
@@ -220,10 +223,13 @@ private:
   double least_ = INFINITY, greatest_ = -INFINITY, last_ = 0;
 };
 
-enum class StopReason { Finished, Tolerance, Interrupted };
+/// How a run ended. NoProgress and Diverged come from optim::StopRule; Diverged is a failure
+/// (`nabla fit` exits with status 1 after writing its outputs), NoProgress is not.
+enum class StopReason { Finished, Tolerance, Interrupted, NoProgress, Diverged };
 
 struct RunResult {
   StopReason stop = StopReason::Finished;
+  std::string stopMessage; // NoProgress, Diverged: StopRule::message(), with the step
   std::size_t steps = 0;  // steps done in all, a resumed run's earlier ones included
   std::size_t epochs = 0; // whole epochs done
   std::vector<double> params;

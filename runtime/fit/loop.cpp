@@ -371,6 +371,13 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
 
   std::vector<double> reports(model.reportNames().size());
   std::vector<double> lastX(n);
+  optim::StopRule::Options stopOptions;
+  stopOptions.patience = o.patience;
+  optim::StopRule stopRule(stopOptions);
+  if (!losses.empty()) // resumed: the first and the last loss so far
+    stopRule.resume(model.maximize() ? -losses.front() : losses.front(),
+                    model.maximize() ? -losses.back() : losses.back());
+  std::vector<double> before(n);
   Progress progress(o.progress, o.terminal, total, perEpoch, step, model.reportNames());
   Clock::time_point lastCheckpoint = Clock::now();
 
@@ -474,11 +481,13 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
       if (model.maximize())
         for (double &hi : h) hi = -hi;
     };
+    std::copy(params.begin(), params.end(), before.begin());
+    double minimized = 0; // the loss as the optimizer minimizes it
     try {
       if (s.optimizer == "newton")
-        opt->step(params, closure, hessian);
+        minimized = opt->step(params, closure, hessian);
       else
-        opt->step(params, closure);
+        minimized = opt->step(params, closure);
     } catch (const NonFiniteStop &) {
       log.flush();
       progress.finish();
@@ -521,6 +530,12 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
 
     if (o.tol && firstNorm <= *o.tol) {
       result.stop = StopReason::Tolerance;
+      break;
+    }
+    if (optim::StopReason why = stopRule.observe(minimized, before, params);
+        why != optim::StopReason::None) {
+      result.stop = why == optim::StopReason::Diverged ? StopReason::Diverged : StopReason::NoProgress;
+      result.stopMessage = "step " + std::to_string(step) + ": " + stopRule.message();
       break;
     }
     const bool epochEnd = step % perEpoch == 0;

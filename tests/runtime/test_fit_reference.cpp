@@ -123,7 +123,11 @@ TEST_CASE("every reference trajectory of torch.optim is reproduced by nabla fit"
                                        dir.file("log.csv"),
                                        "--log-params",
                                        "--steps",
-                                       std::to_string(*ref.getInteger("n_steps"))};
+                                       std::to_string(*ref.getInteger("n_steps")),
+                                       // torch goes on after L-BFGS has converged (steps that
+                                       // change nothing); nabla would stop after 10 of them.
+                                       "--patience",
+                                       "0"};
       if (const llvm::json::Object *data = ref.getObject("data")) {
         for (const llvm::json::Value &c : *data->getArray("columns"))
           model += "input " + c.getAsString()->str() + "\n";

@@ -102,6 +102,8 @@ long double evalLong(Op op, long double a, long double b, long double c) {
     return a * b;
   case Op::Div:
     return a / b;
+  case Op::Where:
+    return a != 0 ? b : c; // NaN counts as true
   default:
     // Operand shapes only (comparisons, `!`): their values are exact in double.
     return evalOp(op, static_cast<double>(a), static_cast<double>(b), static_cast<double>(c));
@@ -188,9 +190,14 @@ double logAddExpScale(const Graph &g, NodeId root, const std::vector<double> &sy
 }
 
 /// Something for a ?slot: mostly a plain variable, sometimes a shape that guards look for.
-NodeId randomOperand(Graph &g, std::mt19937_64 &rng) {
+/// Products (cases 8-10) only for the stability rules: an addition of a product is evaluated
+/// fused, so `a + -(2*e)` and `a - 2*e` round differently while both are right.
+NodeId randomOperand(Graph &g, std::mt19937_64 &rng, bool stability) {
   auto var = [&] { return g.variable(g.addSymbol("v" + std::to_string(g.symbolCount()))); };
-  switch (rng() % 16) {
+  std::uint64_t pick = rng() % 16;
+  if (!stability && pick >= 8 && pick <= 10)
+    pick = 15;
+  switch (pick) {
   case 0:
     return g.make(Op::Lt, var(), var());
   case 1:
@@ -208,6 +215,14 @@ NodeId randomOperand(Graph &g, std::mt19937_64 &rng) {
     return g.make(Op::Exp, var());
   case 7:
     return g.constant(randomValue(rng));
+  case 8: // what add-self and add-scaled-self make of exp(v) + exp(v) (+ exp(v))
+    return g.make(Op::Mul, g.constant(rng() % 2 ? 2.0 : 3.0), g.make(Op::Exp, var()));
+  case 9: // a sum of exps with a constant, as add-const-last leaves it
+    return g.make(Op::Add, g.make(Op::Add, g.make(Op::Exp, var()), g.make(Op::Exp, var())),
+                  g.constant(rng() % 2 ? 1.0 : 0.25));
+  case 10:
+    return g.make(Op::Add, g.make(Op::Mul, g.constant(2.0), g.make(Op::Exp, var())),
+                  g.make(Op::Exp, var()));
   default:
     return var();
   }
@@ -229,7 +244,7 @@ RuleReport checkRule(const CompiledRule &rule, std::uint64_t seed) {
     bind.facts = &facts;
     for (const PatternNode &p : rule.lhs.nodes) {
       if (p.kind == PatternNode::Kind::Any && !bind.any[p.slot].valid())
-        bind.any[p.slot] = randomOperand(g, rng);
+        bind.any[p.slot] = randomOperand(g, rng, rule.stability);
       if (p.kind == PatternNode::Kind::Const && !bind.konst[p.slot].valid())
         bind.konst[p.slot] = g.constant(randomValue(rng));
     }
