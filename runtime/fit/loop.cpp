@@ -374,9 +374,12 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   optim::StopRule::Options stopOptions;
   stopOptions.patience = o.patience;
   optim::StopRule stopRule(stopOptions);
-  if (!losses.empty()) // resumed: the first and the last loss so far
-    stopRule.resume(model.maximize() ? -losses.front() : losses.front(),
-                    model.maximize() ? -losses.back() : losses.back());
+  if (losses.count() > 0 && !losses.samples().empty()) {
+    // Resumed: the first loss (the history's first sample is step 1's) and the last so far.
+    const double first = losses.samples().front();
+    stopRule.resume(model.maximize() ? -first : first,
+                    model.maximize() ? -losses.last() : losses.last());
+  }
   std::vector<double> before(n);
   Progress progress(o.progress, o.terminal, total, perEpoch, step, model.reportNames());
   Clock::time_point lastCheckpoint = Clock::now();

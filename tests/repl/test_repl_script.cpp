@@ -527,6 +527,7 @@ TEST_CASE("a statement open over many lines is one statement", "[repl]") {
   INFO(r.err);
   CHECK(r.exitCode == 0);
   CHECK(r.out == "5000\n3\n");
+}
 
 TEST_CASE(":load of a file that is not nabla echoes at most three of its lines, cut short",
           "[repl]") {
