@@ -6,6 +6,12 @@
 //   bench/run.sh latency
 //   build/bench/nabla_bench_latency --first 100   one compilation in a fresh process, session
 //                                                 set-up included; prints milliseconds
+//   build/bench/nabla_bench_latency --memory 10000
+//                                                 the heap kept per compilation: compiles small
+//                                                 functions one after the other in one session,
+//                                                 each running its optimized tier before it is
+//                                                 destroyed; prints the bytes in use after every
+//                                                 tenth of them, and the bytes kept per compile
 #include "bench_util.h"
 #include "random_expr.h"
 
@@ -13,6 +19,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <malloc.h>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -111,10 +118,39 @@ int firstCompilation(std::size_t nodes) {
   return std::isfinite(v) ? 0 : 1;
 }
 
+/// `--memory N`: what the heap holds after N compilations whose functions are gone. Each function
+/// swaps in its optimized tier (the session's background thread, waited for) and is called
+/// through it before it is destroyed, so whatever a replaced tier or a removed module leaves
+/// behind accumulates. The first tenth warms up (LLVM's lazily made state, the allocator).
+int heapPerCompile(std::size_t n) {
+  jit::Session session;  // O2, tiered, the optimized tier in the background
+  auto inUse = [] { return static_cast<double>(mallinfo2().uordblks); };
+  std::vector<double> at(kVariables, 0.3), grad;
+  double before = 0;
+  std::printf("| compiles | heap in use (bytes) |\n| ---: | ---: |\n");
+  for (std::size_t i = 1; i <= n; ++i) {
+    {
+      jit::CompiledFunction f = compileExpressionText(session, randomExpression(30, 4, i));
+      session.waitForBackground();
+      at.resize(f.arity(), 0.3);
+      grad.resize(f.gradSize());
+      (void)f.valueAndGrad(at, grad);  // through the optimized tier
+    }
+    if (i % (n / 10 == 0 ? 1 : n / 10) == 0) {
+      std::printf("| %zu | %.0f |\n", i, inUse());
+      if (i == n / 10) before = inUse();
+    }
+  }
+  const double kept = (inUse() - before) / static_cast<double>(n - n / 10);
+  std::printf("\nkept per compile after the first %zu: %.1f bytes\n", n / 10, kept);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   if (argc == 3 && std::strcmp(argv[1], "--first") == 0) return firstCompilation(std::stoul(argv[2]));
+  if (argc == 3 && std::strcmp(argv[1], "--memory") == 0) return heapPerCompile(std::stoul(argv[2]));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

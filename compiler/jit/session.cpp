@@ -18,6 +18,7 @@
 #include <llvm/Target/TargetMachine.h>
 
 #include <array>
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -36,6 +37,9 @@ struct Session::Impl {
   std::vector<std::string> vectorMath;  // scalar names with a vector variant in this process
   std::shared_ptr<Workers> workers;
   std::atomic<std::uint64_t> nextName{0};
+  // Under jitMutex: modules added and not removed, and removed since the symbol names of removed
+  // modules were last dropped (ModuleHandle::remove).
+  std::size_t liveModules = 0, removedSinceSweep = 0;
 
   // Target machines are not thread-safe; each compilation borrows one of its level.
   std::mutex poolMutex;
@@ -220,6 +224,7 @@ ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
     llvm::consumeError(tracker->remove());
     throw JitError("cannot add " + description + " to the JIT: " + why);
   }
+  ++impl_->liveModules;
   auto state = std::make_shared<ModuleHandle::State>();
   state->session = impl_;
   state->tracker = std::move(tracker);
@@ -312,6 +317,17 @@ void ModuleHandle::remove() {
   std::lock_guard lock(state->session->jitMutex);
   if (llvm::Error err = state->tracker->remove())
     throw JitError("cannot remove " + state->what + " from the JIT: " + message(std::move(err)));
+  // Every module's symbols have names of their own (Session::uniqueName), which ORC interns and
+  // keeps until asked: without this, each compilation whose code is gone leaves its names. The
+  // sweep walks every interned name, so it runs once as many modules were removed as are live
+  // (at least 64): its cost per module stays constant and what is kept stays bounded.
+  state->tracker.reset();
+  Session::Impl &session = *state->session;
+  --session.liveModules;
+  if (++session.removedSinceSweep >= std::max<std::size_t>(64, session.liveModules)) {
+    session.jit->getExecutionSession().getSymbolStringPool()->clearDeadEntries();
+    session.removedSinceSweep = 0;
+  }
 }
 
 }  // namespace nabla::jit
