@@ -206,15 +206,13 @@ std::vector<NodeId> Sweep::run(NodeId f, const std::vector<NodeId> &wrt) {
     throw std::logic_error("nabla: gradient of a node that is not in the graph");
 
   const std::vector<NodeId> order = graph_.reachable({f});
-  constexpr std::uint32_t kUnreached = UINT32_MAX;
-  std::vector<std::uint32_t> slot(f.index + 1, kUnreached); // node index -> position in order
-  for (std::uint32_t k = 0; k < order.size(); ++k)
-    slot[order[k].index] = k;
+  constexpr std::uint32_t kUnreached = NodePositions::kNone;
+  const NodePositions slot(order);  // node -> position in order
 
   std::vector<char> isWrt(order.size(), 0);
   for (NodeId w : wrt) {
-    if (w.valid() && w.index <= f.index && slot[w.index] != kUnreached && graph_[w].op == Op::Var)
-      isWrt[slot[w.index]] = 1;
+    if (w.valid() && w.index <= f.index && slot[w] != kUnreached && graph_[w].op == Op::Var)
+      isWrt[slot[w]] = 1;
   }
 
   // depends[k]: a derivative can flow from order[k] to a wrt variable. Nothing is built for the
@@ -228,7 +226,7 @@ std::vector<NodeId> Sweep::run(NodeId f, const std::vector<NodeId> &wrt) {
     }
     int first = n.op == Op::Where ? 1 : 0;
     for (int i = first; i < arity(n.op); ++i)
-      depends[k] = depends[k] || depends[slot[n.args[i].index]];
+      depends[k] = depends[k] || depends[slot[n.args[i]]];
   }
   if (!depends[order.size() - 1])
     return result;
@@ -251,7 +249,7 @@ std::vector<NodeId> Sweep::run(NodeId f, const std::vector<NodeId> &wrt) {
     }
     std::array<bool, 3> needed{};
     for (int i = (op == Op::Where ? 1 : 0); i < arity(op); ++i)
-      needed[i] = depends[slot[graph_[id].args[i].index]];
+      needed[i] = depends[slot[graph_[id].args[i]]];
     for (const Group &g : adj) {
       out.clear();
       diff::partials(builder_, id, g.term, needed, out);
@@ -262,17 +260,17 @@ std::vector<NodeId> Sweep::run(NodeId f, const std::vector<NodeId> &wrt) {
         if (mask == MaskTable::kContradiction)
           continue; // zero on both sides of one condition
         // graph_[id] may have moved: partials added nodes. Re-read the argument by value.
-        accumulate(adjoint[slot[graph_[id].args[c.arg].index]], mask, c.term);
+        accumulate(adjoint[slot[graph_[id].args[c.arg]]], mask, c.term);
       }
     }
   }
 
   for (std::size_t i = 0; i < wrt.size(); ++i) {
     NodeId w = wrt[i];
-    if (!w.valid() || w.index > f.index || slot[w.index] == kUnreached)
+    if (!w.valid() || w.index > f.index || slot[w] == kUnreached)
       continue;
-    const Adjoint &adj = adjoint[slot[w.index]];
-    if (!isWrt[slot[w.index]] || adj.empty())
+    const Adjoint &adj = adjoint[slot[w]];
+    if (!isWrt[slot[w]] || adj.empty())
       continue;
     Group g = merge(adj);
     result[i] = builder_.materialize(wrap(masks_[g.mask], g.term));

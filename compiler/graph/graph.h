@@ -188,4 +188,37 @@ std::optional<FusedOperands<Id>> fusedMultiplyAdd(const Dag &dag, Id node) {
   return FusedOperands<Id>{fused, dag.arg(product, 0), second, side == 0 ? right : left};
 }
 
+/// The positions of the nodes of an increasing list (Graph::reachable's), by node id: a flat table
+/// over the ids up to the largest when the list holds a fair share of them, else a binary search
+/// of the list. Making it costs what the list costs, not the graph below it, so that a walk over a
+/// small part of a large graph (one of many functions, one small derivative) stays small.
+class NodePositions {
+public:
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+  explicit NodePositions(const std::vector<NodeId> &order) : order_(order) {
+    const std::size_t span = order.empty() ? 0 : std::size_t{order.back().index} + 1;
+    flat_ = span <= 8 * order.size() + 256;
+    if (flat_) {
+      table_.assign(span, kNone);
+      for (std::uint32_t k = 0; k < order.size(); ++k) table_[order[k].index] = k;
+    }
+  }
+  /// The position of `id` in the list, or kNone.
+  std::uint32_t operator[](NodeId id) const {
+    if (flat_) return id.index < table_.size() ? table_[id.index] : kNone;
+    std::size_t lo = 0, hi = order_.size();
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (order_[mid].index < id.index) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < order_.size() && order_[lo].index == id.index ? static_cast<std::uint32_t>(lo) : kNone;
+  }
+
+private:
+  const std::vector<NodeId> &order_;
+  bool flat_ = true;
+  std::vector<std::uint32_t> table_;
+};
+
 }  // namespace nabla

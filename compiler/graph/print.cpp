@@ -159,23 +159,26 @@ public:
   /// `temps` (with `names`) are printed by name wherever they occur as operands.
   ExprPrinter(const Graph &graph, const std::vector<NodeId> &roots,
               const std::vector<NodeId> &temps = {}, std::vector<std::string> names = {})
-      : graph_(graph), tempNames_(std::move(names)) {
-    std::vector<NodeId> order = graph.reachable(roots);
-    std::size_t n = order.empty() ? 0 : order.back().index + 1;
+      : graph_(graph), tempNames_(std::move(names)), order_(graph.reachable(roots)),
+        position_(order_) {
+    // The tables are indexed by position in order_ (what the roots reach), not by node id: their
+    // size is what is printed, not the graph below it.
+    const std::size_t n = order_.size();
     level_.assign(n, kAtom);
     prefix_.assign(n, 0);
     length_.assign(n, 0);
     tempIndex_.assign(n, -1);
     for (std::size_t k = 0; k < temps.size(); ++k)
-      tempIndex_[temps[k].index] = static_cast<int>(k);
-    for (NodeId id : order)
+      if (std::uint32_t at = position_[temps[k]]; at != NodePositions::kNone)
+        tempIndex_[at] = static_cast<int>(k);
+    for (NodeId id : order_)
       layout(id);
   }
 
-  std::uint64_t length(NodeId id) const { return length_[id.index]; }
+  std::uint64_t length(NodeId id) const { return length_[at(id)]; }
   /// The temporary's name if `id` is one, else empty.
   std::string_view nameOf(NodeId id) const {
-    int t = tempIndex_[id.index];
+    int t = tempIndex_[at(id)];
     return t >= 0 ? std::string_view(tempNames_[t]) : std::string_view();
   }
 
@@ -183,7 +186,7 @@ public:
   std::string print(NodeId root) const {
     std::string out;
     std::size_t expected =
-        static_cast<std::size_t>(std::min<std::uint64_t>(length_[root.index], 1u << 26));
+        static_cast<std::size_t>(std::min<std::uint64_t>(length_[at(root)], 1u << 26));
     out.reserve(expected);
     std::vector<Piece> stack;
     expand(root, stack);
@@ -194,7 +197,7 @@ public:
         out.append(p.text);
         continue;
       }
-      if (int t = tempIndex_[p.node.index]; t >= 0) {
+      if (int t = tempIndex_[at(p.node)]; t >= 0) {
         out.append(tempNames_[t]);
         continue;
       }
@@ -216,13 +219,20 @@ private:
     std::string_view text;  // literal text (static storage or the graph's names)
   };
 
+  /// The position of a node the roots reach.
+  std::size_t at(NodeId id) const { return position_[id]; }
   int childLevel(NodeId c) const {
-    return tempIndex_[c.index] >= 0 ? int{kAtom} : int{level_[c.index]};
+    const std::size_t i = at(c);
+    return tempIndex_[i] >= 0 ? int{kAtom} : int{level_[i]};
   }
-  bool childPrefix(NodeId c) const { return tempIndex_[c.index] < 0 && prefix_[c.index]; }
+  bool childPrefix(NodeId c) const {
+    const std::size_t i = at(c);
+    return tempIndex_[i] < 0 && prefix_[i];
+  }
   std::uint64_t childLength(NodeId c) const {
-    int t = tempIndex_[c.index];
-    return t >= 0 ? tempNames_[t].size() : length_[c.index];
+    const std::size_t i = at(c);
+    int t = tempIndex_[i];
+    return t >= 0 ? tempNames_[t].size() : length_[i];
   }
   bool parens(const Node &n, int pos) const {
     NodeId c = n.args[pos];
@@ -231,7 +241,7 @@ private:
 
   void layout(NodeId id) {
     const Node &n = graph_[id];
-    const std::size_t i = id.index;
+    const std::size_t i = at(id);
     switch (formOf(n.op)) {
     case Form::Leaf:
       if (n.op == Op::Const) {
@@ -315,6 +325,8 @@ private:
   std::vector<std::uint64_t> length_;
   std::vector<int> tempIndex_;
   std::vector<std::string> tempNames_;
+  std::vector<NodeId> order_;  // what the roots reach
+  NodePositions position_;     // over order_
 };
 
 }  // namespace
@@ -351,13 +363,15 @@ PrintedSet printShared(const Graph &graph, const std::vector<NodeId> &roots) {
     return out;
 
   // Uses among the roots' trees: one per operand slot of a reachable parent, one per root.
-  std::vector<std::uint32_t> uses(order.back().index + 1, 0);
+  const NodePositions position(order);
+  std::vector<std::uint32_t> uses(order.size(), 0);  // by position in order
   for (NodeId id : order)
     for (NodeId a : graph[id].args)
       if (a.valid())
-        ++uses[a.index];
+        ++uses[position[a]];
   for (NodeId r : roots)
-    ++uses[r.index];
+    if (r.valid())
+      ++uses[position[r]];
 
   auto trivial = [&](NodeId id) {
     const Node &n = graph[id];
@@ -381,8 +395,9 @@ PrintedSet printShared(const Graph &graph, const std::vector<NodeId> &roots) {
 
   std::vector<NodeId> temps;
   std::vector<std::string> names;
-  for (NodeId id : order) {  // increasing ids: dependency order
-    if (uses[id.index] < 2 || trivial(id))
+  for (std::size_t k = 0; k < order.size(); ++k) {  // increasing ids: dependency order
+    const NodeId id = order[k];
+    if (uses[k] < 2 || trivial(id))
       continue;
     temps.push_back(id);
     names.push_back(freshName());
