@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <stdexcept>
 
 using namespace nabla;
@@ -130,4 +131,27 @@ TEST_CASE("a long chain is built and walked without recursion", "[graph]") {
   for (int i = 0; i < 200000; ++i)
     f = g.make(i % 2 ? Op::Sin : Op::Tanh, f);
   CHECK(g.reachable({f}).size() == 200001);
+}
+
+TEST_CASE("NodePositions finds each node of a reachable set, and no other, dense or sparse",
+          "[graph]") {
+  Graph g;
+  NodeId x = g.variable(g.addSymbol("x"));
+  // A long chain, then a small expression on top: the second set is a sliver of the ids below
+  // its largest (the search), the first covers them all (the table).
+  NodeId chain = x;
+  for (int i = 0; i < 5000; ++i) chain = g.make(Op::Add, chain, g.constant(i + 1.5));
+  NodeId y = g.variable(g.addSymbol("y"));
+  NodeId small = g.make(Op::Mul, g.make(Op::Sin, y), x);
+  for (const std::vector<NodeId> &roots : {std::vector<NodeId>{chain}, std::vector<NodeId>{small},
+                                           std::vector<NodeId>{small, chain}, std::vector<NodeId>{}}) {
+    const std::vector<NodeId> order = g.reachable(roots);
+    const NodePositions positions(order);
+    std::map<std::uint32_t, std::uint32_t> expected;  // independent: id -> position
+    for (std::uint32_t k = 0; k < order.size(); ++k) expected[order[k].index] = k;
+    for (std::uint32_t id = 0; id < g.size() + 3; ++id) {
+      auto found = expected.find(id);
+      CHECK(positions[NodeId{id}] == (found == expected.end() ? NodePositions::kNone : found->second));
+    }
+  }
 }
