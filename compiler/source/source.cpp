@@ -143,8 +143,14 @@ std::string renderDiagnostics(const DiagnosticSink &sink, bool color, ExcerptBud
     os << '\n';
   };
   for (const Diagnostic &d : sink.diagnostics()) {
-    const bool echo = d.range.valid() && budget.left > 0;
-    if (echo) --budget.left;
+    bool echo;
+    if (d.severity == Severity::Note) {
+      echo = d.range.valid() && budget.lastEchoed;
+    } else {
+      echo = d.range.valid() && budget.left > 0;
+      if (echo) --budget.left;
+      budget.lastEchoed = echo;
+    }
     print(d.severity, d.range, d.message, echo);
     for (const DiagnosticNote &n : d.notes) {
       bool sameLocation = !n.range.valid() || (n.range.begin == d.range.begin && n.range.end == d.range.end);

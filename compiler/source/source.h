@@ -96,8 +96,11 @@ inline constexpr std::size_t kMaxSourceExcerpts = 3;
 inline constexpr std::size_t kMaxExcerptBytes = 300;
 /// How many more diagnostics may show their source line: one budget shared by renderings that
 /// are shown together (the REPL renders one fragment at a time).
+/// A note rendered on its own (a note of the diagnostic before it, in another buffer) shows its
+/// line when that diagnostic did, and costs nothing.
 struct ExcerptBudget {
   std::size_t left = kMaxSourceExcerpts;
+  bool lastEchoed = false;  // whether the last diagnostic other than a note showed its line
 };
 
 /// Renders diagnostics as `file:line:col: error: message`, the source line and a caret under the

@@ -153,6 +153,33 @@ TEST_CASE("renderer: source lines are echoed for the first three diagnostics onl
   CHECK(fresh.left == kMaxSourceExcerpts);
 }
 
+TEST_CASE("renderer: a note rendered on its own goes with the diagnostic before it", "[source]") {
+  // The REPL renders a note that points into another input as a diagnostic of its own: it shows
+  // its line when the diagnostic before it did, and costs nothing of the budget.
+  SourceBuffer here("a.txt", "here line\n"), there("b.txt", "there line\n");
+  ExcerptBudget budget;
+  std::string out;
+  for (std::size_t i = 0; i < kMaxSourceExcerpts + 1; ++i) {
+    DiagnosticSink error(here);
+    error.error(SourceRange::point(0), "bad");
+    out += renderDiagnostics(error, false, budget);
+    DiagnosticSink note(there);
+    note.add({Severity::Note, SourceRange::point(0), "defined here", {}});
+    out += renderDiagnostics(note, false, budget);
+  }
+  std::size_t heres = 0, theres = 0;
+  for (std::size_t at = out.find("here line\n"); at != std::string::npos; at = out.find("here line\n", at + 1))
+    ++heres;
+  for (std::size_t at = out.find("there line\n"); at != std::string::npos; at = out.find("there line\n", at + 1))
+    ++theres;
+  // "there line" contains "here line": every echo of b.txt is also counted in heres.
+  CHECK(theres == kMaxSourceExcerpts);
+  CHECK(heres - theres == kMaxSourceExcerpts);
+  CHECK(budget.left == 0);
+  // The last pair is past the budget: both are first lines only.
+  CHECK(out.find("a.txt:1:1: error: bad\nb.txt:1:1: note: defined here\n") != std::string::npos);
+}
+
 TEST_CASE("renderer: a long line is cut around the caret", "[source]") {
   for (std::size_t column : {std::size_t{0}, std::size_t{100}, std::size_t{1000}, std::size_t{4990}}) {
     INFO(column);
