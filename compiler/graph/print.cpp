@@ -156,10 +156,11 @@ std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) {
 /// Layout facts for every node reachable from a set of roots, and the emitter.
 class ExprPrinter {
 public:
-  /// `temps` (with `names`) are printed by name wherever they occur as operands.
-  ExprPrinter(const Graph &graph, const std::vector<NodeId> &roots,
+  /// `reached` is graph.reachable(roots), which the caller may have needed too. `temps` (with
+  /// `names`) are printed by name wherever they occur as operands.
+  ExprPrinter(const Graph &graph, std::vector<NodeId> reached,
               const std::vector<NodeId> &temps = {}, std::vector<std::string> names = {})
-      : graph_(graph), tempNames_(std::move(names)), order_(graph.reachable(roots)),
+      : graph_(graph), tempNames_(std::move(names)), order_(std::move(reached)),
         position_(order_) {
     // The tables are indexed by position in order_ (what the roots reach), not by node id: their
     // size is what is printed, not the graph below it.
@@ -338,7 +339,7 @@ namespace {
 /// f(printer, root) for each root, with one printer (one layout pass) for them all.
 template <class F>
 auto forEachRoot(const Graph &graph, const std::vector<NodeId> &roots, const F &f) {
-  ExprPrinter printer(graph, roots);
+  ExprPrinter printer(graph, graph.reachable(roots));
   std::vector<decltype(f(printer, NodeId{}))> out;
   out.reserve(roots.size());
   for (NodeId r : roots)
@@ -362,16 +363,20 @@ PrintedSet printShared(const Graph &graph, const std::vector<NodeId> &roots) {
   if (order.empty())
     return out;
 
-  // Uses among the roots' trees: one per operand slot of a reachable parent, one per root.
-  const NodePositions position(order);
-  std::vector<std::uint32_t> uses(order.size(), 0);  // by position in order
-  for (NodeId id : order)
-    for (NodeId a : graph[id].args)
-      if (a.valid())
-        ++uses[position[a]];
-  for (NodeId r : roots)
-    if (r.valid())
-      ++uses[position[r]];
+  // Uses among the roots' trees, by position in order: one per operand slot of a reachable
+  // parent, one per root.
+  const std::vector<std::uint32_t> uses = [&] {
+    const NodePositions position(order);
+    std::vector<std::uint32_t> count(order.size(), 0);
+    for (NodeId id : order)
+      for (NodeId a : graph[id].args)
+        if (a.valid())
+          ++count[position[a]];
+    for (NodeId r : roots)
+      if (r.valid())
+        ++count[position[r]];
+    return count;
+  }();
 
   auto trivial = [&](NodeId id) {
     const Node &n = graph[id];
@@ -402,7 +407,7 @@ PrintedSet printShared(const Graph &graph, const std::vector<NodeId> &roots) {
     temps.push_back(id);
     names.push_back(freshName());
   }
-  ExprPrinter printer(graph, roots, temps, names);
+  ExprPrinter printer(graph, std::move(order), temps, names);
   for (std::size_t k = 0; k < temps.size(); ++k)
     out.temporaries.emplace_back(names[k], printer.print(temps[k]));
   for (NodeId r : roots) {

@@ -1,8 +1,13 @@
-// What the fit tests share: a scratch folder, small files, the log as a table.
+// What the fit tests share: scratch folders and files (support/files.h), checkpoint files, the
+// log as a table.
 #pragma once
 
+#include "support/files.h"
 #include "support/process.h"
 
+#include "runtime/data/data.h"
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,37 +20,14 @@
 
 namespace nabla::test {
 
-/// A fresh folder under the system's temporary directory, removed at the end.
-class ScratchDir {
-public:
-  explicit ScratchDir(const std::string &name) {
-    path_ = std::filesystem::temp_directory_path() /
-            ("nabla_" + name + "_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string &name) const { return (path_ / name).string(); }
-
-private:
-  std::filesystem::path path_;
-};
-
-inline void writeText(const std::string &path, const std::string &text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
-
-inline std::string readText(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+/// A checkpoint file of format `version` around `body`: the first line with its right length and
+/// checksum (the runtime's fnv1a), as a test that edits a checkpoint's body needs.
+inline std::string checkpointFile(const std::string &body, int version = 1) {
+  char hash[20];
+  std::snprintf(hash, sizeof hash, "%016llx",
+                static_cast<unsigned long long>(nabla::data::fnv1a(body)));
+  return "nabla-checkpoint " + std::to_string(version) + " " + std::to_string(body.size()) + " " +
+         hash + "\n" + body;
 }
 
 /// A CSV file with a header, as text cells by column name.

@@ -47,29 +47,6 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
   return a;
 }
 
-/// Every name in a folder.
-std::vector<std::string> names(const std::string &folder) {
-  std::vector<std::string> out;
-  for (const auto &e : fs::directory_iterator(folder)) out.push_back(e.path().filename());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::string hex64(std::uint64_t v) {
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-std::uint64_t fnv1a(const std::string &s) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 /// Runs in `folder` (through sh, which also lets a test redirect standard output).
 ProcessResult runIn(const std::string &folder, const std::string &redirect,
                     const std::vector<std::string> &args) {
@@ -241,7 +218,7 @@ TEST_CASE("links planted where temporary files would go are never followed", "[f
   CHECK(readText(victim) == "precious");
   CHECK(readText(dir.file("linked.json")).find("\"params\"") != std::string::npos);
   // No temporary file is left anywhere.
-  for (const std::string &name : names(dir.file("")))
+  for (const std::string &name : dir.names())
     CHECK((name.find(".tmp") == std::string::npos || fs::is_symlink(dir.file(name))));
 }
 
@@ -402,8 +379,7 @@ TEST_CASE("checkpoints stay small, and a resumed run draws the uninterrupted run
   llvm::raw_string_ostream os(text);
   os << llvm::formatv("{0:1}", llvm::json::Value(std::move(root))) << "\n";
   os.flush();
-  writeText(dir.file("v1"), "nabla-checkpoint 1 " + std::to_string(text.size()) + " " +
-                                hex64(fnv1a(text)) + "\n" + text);
+  writeText(dir.file("v1"), checkpointFile(text, 1));
   ProcessResult old = runNabla(concat(common, {"--steps", "5000", "--plot", dir.file("c.svg"),
                                                "--resume", dir.file("v1")}));
   INFO(old.err);
@@ -415,8 +391,7 @@ TEST_CASE("checkpoints stay small, and a resumed run draws the uninterrupted run
   REQUIRE(at != std::string::npos);
   bad.replace(at, 11, "\"stride\": 3");
   const std::string badBody = bad.substr(bad.find('\n') + 1);
-  writeText(dir.file("bad"), "nabla-checkpoint 2 " + std::to_string(badBody.size()) + " " +
-                                 hex64(fnv1a(badBody)) + "\n" + badBody);
+  writeText(dir.file("bad"), checkpointFile(badBody, 2));
   ProcessResult refused =
       runNabla(concat(common, {"--steps", "5000", "--resume", dir.file("bad")}));
   CHECK(refused.exitCode == 1);

@@ -17,11 +17,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-std::string withHeader(const std::string &body) {
-  char hash[20];
-  std::snprintf(hash, sizeof hash, "%016" PRIx64, nabla::data::fnv1a(body));
-  return "nabla-checkpoint 1 " + std::to_string(body.size()) + " " + hash + "\n" + body;
-}
 
 /// Deep enough that the recursive JSON parser overflowed the stack before the check.
 constexpr std::size_t kDeep = 100000;
@@ -82,7 +77,7 @@ TEST_CASE("fit: a checkpoint whose body nests deeply is refused before parsing",
         "{\"losses\": " + std::string(kDeep, '[') + "}",
         body.substr(0, body.rfind('}')) + ", \"extra\": " + std::string(200, '{') +
             std::string(200, '}') + "}"}) {
-    writeText(ck, withHeader(deepBody));
+    writeText(ck, checkpointFile(deepBody));
     ProcessResult r = runNabla({"fit", model, "--steps", "4", "--resume", ck});
     CHECK(r.signal == 0);
     CHECK(r.exitCode == 1);

@@ -2,6 +2,7 @@
 // the old file undisturbed), temporary files that never follow links, targets that are not
 // regular files refused, the checks of outputs against inputs, the lock of a checkpoint, and the
 // private temporary folder.
+#include "support/files.h"  // the tests' scratch folders and files
 #include "support/output_file.h"
 
 #include <catch2/catch.hpp>
@@ -27,56 +28,14 @@ using nabla::FileError;
 using nabla::FileLock;
 using nabla::FileUse;
 using nabla::writeFileAtomically;
+using nabla::test::inodeOf;
+using nabla::test::readText;
+using nabla::test::ScratchDir;
+using nabla::test::writeText;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// A fresh folder for one test, removed at the end.
-class Scratch {
-public:
-  explicit Scratch(const std::string &name)
-      : path_(fs::temp_directory_path() /
-              ("nabla_output_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string &name) const { return (path_ / name).string(); }
-  /// The names in the folder, sorted.
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto &e : fs::directory_iterator(path_)) out.push_back(e.path().filename());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
-private:
-  fs::path path_;
-};
-
-void put(const std::string &path, const std::string &text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  REQUIRE(out.good());
-}
-
-std::string get(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-ino_t inode(const std::string &path) {
-  struct stat st {};
-  REQUIRE(::stat(path.c_str(), &st) == 0);
-  return st.st_ino;
-}
 
 mode_t lmode(const std::string &path) {
   struct stat st {};
@@ -96,16 +55,16 @@ std::string errorOf(const std::function<void()> &f) {
 }  // namespace
 
 TEST_CASE("a file is replaced whole, and a reader of the old one keeps it", "[support][files]") {
-  Scratch dir("replace");
+  ScratchDir dir("output_replace");
   const std::string target = dir.file("lib.so");
-  put(target, "old contents");
-  const ino_t before = inode(target);
+  writeText(target, "old contents");
+  const ino_t before = inodeOf(target);
   const int reader = ::open(target.c_str(), O_RDONLY);
   REQUIRE(reader >= 0);
 
   writeFileAtomically(target, "new contents, longer than the old");
-  CHECK(get(target) == "new contents, longer than the old");
-  CHECK(inode(target) != before);  // a new file under the old name
+  CHECK(readText(target) == "new contents, longer than the old");
+  CHECK(inodeOf(target) != before);  // a new file under the old name
   char buffer[64] = {};
   CHECK(::pread(reader, buffer, sizeof buffer, 0) == 12);
   CHECK(std::string(buffer) == "old contents");  // never truncated under the reader
@@ -115,16 +74,16 @@ TEST_CASE("a file is replaced whole, and a reader of the old one keeps it", "[su
 
 TEST_CASE("a write that does not complete leaves the old file and no temporary file",
           "[support][files]") {
-  Scratch dir("fail");
+  ScratchDir dir("output_fail");
   const std::string target = dir.file("params.json");
-  put(target, "good");
+  writeText(target, "good");
   {
     AtomicOutput out(target);
     out.write("half of the new");
     CHECK(fs::exists(out.tempPath()));
     // An exception before commit(): the destructor removes the temporary file.
   }
-  CHECK(get(target) == "good");
+  CHECK(readText(target) == "good");
   CHECK(dir.names() == std::vector<std::string>{"params.json"});
 
   // A full disk (here: the file size limit, which fails write() with EFBIG the same way), in a
@@ -148,14 +107,14 @@ TEST_CASE("a write that does not complete leaves the old file and no temporary f
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  CHECK(get(target) == "good");
+  CHECK(readText(target) == "good");
   CHECK(dir.names() == std::vector<std::string>{"params.json"});
 }
 
 TEST_CASE("temporary files are new, private, unique and never follow a link", "[support][files]") {
-  Scratch dir("temp");
+  ScratchDir dir("output_temp");
   const std::string target = dir.file("out.json"), victim = dir.file("victim");
-  put(victim, "precious");
+  writeText(victim, "precious");
   // The names a fixed scheme would use, planted as links to the victim.
   for (const char *name : {"out.json.tmp", ".out.json.tmp", "out.json~", "out.json.new"})
     fs::create_symlink(victim, dir.file(name));
@@ -169,16 +128,16 @@ TEST_CASE("temporary files are new, private, unique and never follow a link", "[
   a.write("from a");
   a.commit();
   b.discard();
-  CHECK(get(victim) == "precious");
-  CHECK(get(target) == "from a");
+  CHECK(readText(victim) == "precious");
+  CHECK(readText(target) == "from a");
   CHECK(S_ISREG(lmode(target)));
   CHECK(!fs::exists(b.tempPath()));
 }
 
 TEST_CASE("the final mode: the old file's, else the umask's", "[support][files]") {
-  Scratch dir("mode");
+  ScratchDir dir("output_mode");
   const std::string kept = dir.file("kept"), fresh = dir.file("fresh");
-  put(kept, "x");
+  writeText(kept, "x");
   ::chmod(kept.c_str(), 0640);
   writeFileAtomically(kept, "y");
   CHECK((lmode(kept) & 07777) == 0640);
@@ -191,7 +150,7 @@ TEST_CASE("the final mode: the old file's, else the umask's", "[support][files]"
 }
 
 TEST_CASE("a target that is not a regular file is refused and left as it is", "[support][files]") {
-  Scratch dir("kinds");
+  ScratchDir dir("output_kinds");
   const std::string fifo = dir.file("fifo");
   REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
   CHECK_THAT(errorOf([&] { writeFileAtomically(fifo, "x"); }),
@@ -231,18 +190,18 @@ TEST_CASE("a target that is not a regular file is refused and left as it is", "[
 }
 
 TEST_CASE("a link to a regular file is replaced, not written through", "[support][files]") {
-  Scratch dir("links");
+  ScratchDir dir("output_links");
   const std::string pointed = dir.file("pointed"), link = dir.file("link");
-  put(pointed, "kept");
+  writeText(pointed, "kept");
   fs::create_symlink(pointed, link);
   writeFileAtomically(link, "new");
   CHECK(!fs::is_symlink(link));
-  CHECK(get(link) == "new");
-  CHECK(get(pointed) == "kept");
+  CHECK(readText(link) == "new");
+  CHECK(readText(pointed) == "kept");
   // A dangling link too.
   fs::create_symlink(dir.file("nowhere"), dir.file("dangling"));
   writeFileAtomically(dir.file("dangling"), "there");
-  CHECK(get(dir.file("dangling")) == "there");
+  CHECK(readText(dir.file("dangling")) == "there");
   CHECK(!fs::exists(dir.file("nowhere")));
 }
 
@@ -251,12 +210,12 @@ TEST_CASE("a read-only file or folder is not replaced", "[support][files]") {
     WARN("running as root, who may write anything: the read-only cases are not tried");
     return;
   }
-  Scratch dir("readonly");
+  ScratchDir dir("output_readonly");
   const std::string file = dir.file("ro");
-  put(file, "kept");
+  writeText(file, "kept");
   ::chmod(file.c_str(), 0444);
   CHECK_THAT(errorOf([&] { writeFileAtomically(file, "x"); }), Contains("Permission denied"));
-  CHECK(get(file) == "kept");
+  CHECK(readText(file) == "kept");
   fs::create_directory(dir.file("sealed"));
   ::chmod(dir.file("sealed").c_str(), 0555);
   CHECK_THAT(errorOf([&] { writeFileAtomically(dir.file("sealed/x"), "x"); }),
@@ -267,10 +226,10 @@ TEST_CASE("a read-only file or folder is not replaced", "[support][files]") {
 }
 
 TEST_CASE("outputs are checked against inputs and each other", "[support][files]") {
-  Scratch dir("uses");
+  ScratchDir dir("output_uses");
   using K = FileUse::Kind;
   const std::string data = dir.file("d.csv");
-  put(data, "x\n1\n");
+  writeText(data, "x\n1\n");
   fs::create_directory(dir.file("sub"));
   auto refused = [](const std::vector<FileUse> &uses) {
     try {
@@ -331,7 +290,7 @@ TEST_CASE("outputs are checked against inputs and each other", "[support][files]
 }
 
 TEST_CASE("a lock keeps a second run off a checkpoint", "[support][files]") {
-  Scratch dir("lock");
+  ScratchDir dir("output_lock");
   const std::string ck = dir.file("ck");
   {
     FileLock first(ck, "checkpoint");
@@ -347,28 +306,28 @@ TEST_CASE("a lock keeps a second run off a checkpoint", "[support][files]") {
   }
   CHECK_FALSE(fs::exists(ck + ".lock"));  // released and removed
   // A lock file left by a run that was killed is taken over.
-  put(ck + ".lock", "");
+  writeText(ck + ".lock", "");
   {
     FileLock again(ck, "checkpoint");
     CHECK(again.held());
   }
   // A file with data where the lock file goes (another output named like a lock) is neither held
   // nor removed; nor is a file renamed over the lock file while it is held.
-  put(ck + ".lock", "data");
+  writeText(ck + ".lock", "data");
   CHECK_THAT(errorOf([&] { FileLock l(ck, "checkpoint"); }), Contains("is not an empty lock file"));
-  CHECK(get(ck + ".lock") == "data");
+  CHECK(readText(ck + ".lock") == "data");
   fs::remove(ck + ".lock");
   {
     FileLock held(ck, "checkpoint");
     writeFileAtomically(ck + ".lock", "a checkpoint");
   }
-  CHECK(get(ck + ".lock") == "a checkpoint");
+  CHECK(readText(ck + ".lock") == "a checkpoint");
   fs::remove(ck + ".lock");
   // A link where the lock file goes is not followed.
-  put(dir.file("victim"), "precious");
+  writeText(dir.file("victim"), "precious");
   fs::create_symlink(dir.file("victim"), ck + ".lock");
   CHECK_THAT(errorOf([&] { FileLock l(ck, "checkpoint"); }), Contains("is a symbolic link"));
-  CHECK(get(dir.file("victim")) == "precious");
+  CHECK(readText(dir.file("victim")) == "precious");
   fs::remove(ck + ".lock");
   REQUIRE(::mkfifo((ck + ".lock").c_str(), 0644) == 0);
   CHECK_THAT(errorOf([&] { FileLock l(ck, "checkpoint"); }), Contains("is a FIFO"));
@@ -376,18 +335,18 @@ TEST_CASE("a lock keeps a second run off a checkpoint", "[support][files]") {
 
 TEST_CASE("a private temporary folder goes with all it holds, links not followed",
           "[support][files]") {
-  Scratch dir("tempdir");
+  ScratchDir dir("output_tempdir");
   const std::string outside = dir.file("outside");
-  put(outside, "kept");
+  writeText(outside, "kept");
   std::string path;
   {
     nabla::TempDir temp("nabla-test");
     path = temp.path();
     CHECK((lmode(path) & 0777) == 0700);
-    put(temp.file("a"), "x");
+    writeText(temp.file("a"), "x");
     fs::create_symlink(outside, temp.file("link"));
     fs::create_directory_symlink(fs::path(outside).parent_path(), temp.file("folder-link"));
   }
   CHECK_FALSE(fs::exists(path));
-  CHECK(get(outside) == "kept");
+  CHECK(readText(outside) == "kept");
 }
