@@ -143,8 +143,6 @@ parse::ParseError closeError(const AstBuilder &b, const char *at, const char *en
     else
       e.message = std::string("expected ',' or '") + closeChar + "' in " + std::string(listName);
     if (p == b.bufferEnd()) e.message = "unexpected end of input: " + e.message;
-    if (p != end && *p == ',' && openChar == '[' && listName.empty())
-      e.message += " (one subscript per brackets: write m[i][j])";
   }
   e.notes.push_back(
       {SourceRange::of(open, open + 1), std::string("to match this '") + openChar + "'"});

@@ -214,7 +214,8 @@ SourceRange expectName(AstBuilder &b, It &first, It last, std::string_view what,
 }
 
 // ---------------------------------------------------------------------------------------------
-// postfix = primary ( "[" expr "]" )*, with the primaries. Subject: the expr rule.
+// postfix = primary ( "[" subscript ("," subscript)* "]" )*, subscript = expr | expr? ":" expr?,
+// with the primaries. Subject: the expr rule.
 
 template <typename Subject> struct Postfix : x3::unary_parser<Subject, Postfix<Subject>> {
   using base = x3::unary_parser<Subject, Postfix<Subject>>;
@@ -322,14 +323,52 @@ template <typename Subject> struct Postfix : x3::unary_parser<Subject, Postfix<S
       if (p == last || *p != '[') return true;
       std::uint32_t open = b.offset(p);
       b.noteToken(SourceRange::of(open, open + 1), TokenKind::Other);
+      const std::size_t mark = b.operandCount();
       It q = p + 1;
-      expectExpr(q, last, ctx, rctx);
-      It r = skipBlanks(q, last);
-      if (r == last || *r != ']') failClose(b, r, last, open, '[', "");
-      b.makeIndex(b.offset(r + 1));
-      b.noteToken(SourceRange::of(b.offset(r), b.offset(r + 1)), TokenKind::Close);
-      first = r + 1;
+      for (;;) {
+        q = parseSubscript(q, last, ctx, rctx);
+        It r = skipBlanks(q, last);
+        if (r != last && *r == ',') {
+          b.noteToken(SourceRange::of(b.offset(r), b.offset(r + 1)), TokenKind::Other);
+          q = r + 1;
+          continue;
+        }
+        if (r == last || *r != ']') failClose(b, r, last, open, '[', "");
+        b.makeIndex(mark, b.offset(r + 1));
+        b.noteToken(SourceRange::of(b.offset(r), b.offset(r + 1)), TokenKind::Close);
+        first = r + 1;
+        break;
+      }
     }
+  }
+
+  /// One subscript: expr, or a slice `expr? ":" expr?` (an omitted bound is the array's start
+  /// or end). Returns where it ends.
+  template <typename Ctx, typename RCtx>
+  It parseSubscript(It q, It const &last, Ctx const &ctx, RCtx &rctx) const {
+    AstBuilder &b = builderOf(ctx);
+    const std::size_t mark = b.operandCount();
+    It s = skipBlanks(q, last);
+    const std::uint32_t start = b.offset(s);
+    std::uint8_t bounds = 0;
+    if (s == last || *s != ':') {
+      expectExpr(q, last, ctx, rctx);
+      bounds |= ast::kLowerBound;
+      s = skipBlanks(q, last);
+      if (s == last || *s != ':') return q;  // a plain subscript
+    }
+    b.noteToken(SourceRange::of(b.offset(s), b.offset(s + 1)), TokenKind::Other);
+    It end = s + 1;
+    It t = skipBlanks(end, last);
+    if (t != last && *t != ',' && *t != ']') {
+      expectExpr(end, last, ctx, rctx);
+      bounds |= ast::kUpperBound;
+    }
+    if (It u = skipBlanks(end, last); u != last && *u == ':')
+      fail({SourceRange::of(b.offset(u), b.offset(u + 1)),
+            "a slice has one ':' (steps such as 'x[0:n:2]' are not supported)", {}});
+    b.makeSlice(mark, bounds, SourceRange::of(start, b.offset(end)));
+    return end;
   }
 };
 

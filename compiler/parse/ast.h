@@ -24,9 +24,14 @@ enum class ExprKind : std::uint8_t {
   Unary,   // op args[0]
   Binary,  // args[0] op args[1]
   Call,    // name(args...): built-ins, d/grad/hessian, user functions
-  Index,   // args[0][args[1]] (one subscript; m[i][j] is Index(Index(m, i), j))
+  Index,   // args[0][args[1], ..., args[k]]: one subscript per dimension, leading ones first
+           // (m[i][j] is Index(Index(m, i), j); m[i, j] is one Index)
   Vector,  // [args...]; a matrix is a vector of vectors
+  Slice,   // a subscript lo:hi, either bound omitted: args holds the bounds given (see bounds)
 };
+
+/// Slice: which bounds were written (`x[1:]` has kLowerBound, `x[:-1]` kUpperBound).
+inline constexpr std::uint8_t kLowerBound = 1, kUpperBound = 2;
 
 /// The operators of graph/precedence.h, in its order: Neg, Plus, Not; Or, And, Lt, ..., Pow.
 enum class UnaryOp : std::uint8_t {
@@ -52,6 +57,7 @@ struct Expr {
   UnaryOp unaryOp = UnaryOp::Neg;
   BinaryOp binaryOp = BinaryOp::Add;
   std::vector<ExprId> args;  // operands, call arguments, or vector elements, in source order
+  std::uint8_t bounds = 0;   // Slice: kLowerBound | kUpperBound, those written
 };
 
 enum class StmtKind : std::uint8_t {

@@ -146,15 +146,25 @@ void AstBuilder::makeCall(SourceRange nameRange, std::size_t mark, std::uint32_t
   operands_.push_back({add(std::move(e)), r});
 }
 
-void AstBuilder::makeIndex(std::uint32_t end) {
-  Operand index = pop();
-  Operand base = pop();
+void AstBuilder::makeIndex(std::size_t mark, std::uint32_t end) {
   ast::Expr e;
   e.kind = ast::ExprKind::Index;
+  const Operand &base = operands_[mark - 1];
   e.range = SourceRange::of(base.outer.begin, end);
-  e.args = {base.id, index.id};
+  for (std::size_t i = mark - 1; i < operands_.size(); ++i) e.args.push_back(operands_[i].id);
+  operands_.resize(mark - 1);
   SourceRange r = e.range;
   operands_.push_back({add(std::move(e)), r});
+}
+
+void AstBuilder::makeSlice(std::size_t mark, std::uint8_t bounds, SourceRange range) {
+  ast::Expr e;
+  e.kind = ast::ExprKind::Slice;
+  e.range = range;
+  e.bounds = bounds;
+  for (std::size_t i = mark; i < operands_.size(); ++i) e.args.push_back(operands_[i].id);
+  operands_.resize(mark);
+  operands_.push_back({add(std::move(e)), range});
 }
 
 void AstBuilder::makeVector(std::size_t mark, SourceRange range) {

@@ -78,7 +78,10 @@ public:
   void foldPower(const std::vector<std::vector<PrefixOp>> &exponentPrefixes);
   /// `name(args)`: the arguments are the operands above `mark`.
   void makeCall(SourceRange nameRange, std::size_t mark, std::uint32_t end);
-  void makeIndex(std::uint32_t end);
+  /// base[subscripts...]: the base is the operand below `mark`, the subscripts those from it.
+  void makeIndex(std::size_t mark, std::uint32_t end);
+  /// A slice subscript lo:hi from the bounds above `mark` (those that `bounds` says were written).
+  void makeSlice(std::size_t mark, std::uint8_t bounds, SourceRange range);
   void makeVector(std::size_t mark, SourceRange range);
   /// A parenthesized operand: later ranges that include it include the parentheses.
   void parenthesize(SourceRange range);

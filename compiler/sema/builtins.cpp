@@ -29,6 +29,8 @@ constexpr Builtin kOtherBuiltins[] = {
     {"dot", BK::Dot, 2, 2},
     {"softmax", BK::Softmax, 1, 1},
     {"onehot", BK::Onehot, 2, 2},
+    {"transpose", BK::Transpose, 1, 1},
+    {"outer", BK::Outer, 2, 2},
     {"d", BK::Derivative, 2, 2},
     {"grad", BK::Grad, 1, 1},
     {"hessian", BK::Hessian, 1, 1},
@@ -267,6 +269,38 @@ std::optional<Value> Lowerer::lowerBuiltin(ast::ExprId id, const Builtin &builti
     NodeId one = g.constant(1), zero = g.constant(0);
     for (std::uint32_t j = 0; j < static_cast<std::uint32_t>(count); ++j)
       v.elems.push_back(g.make(Op::Where, g.make(Op::Eq, k.elems[0], g.constant(j)), one, zero));
+    return v;
+  }
+  case BuiltinKind::Transpose: {
+    const Value &a = *args[0];
+    if (a.shape.dims.size() != 2) {
+      error(call.range, "transpose(A): A must be a matrix, but has shape " + toString(a.shape));
+      return std::nullopt;
+    }
+    const std::uint32_t rows = a.shape.dims[0], cols = a.shape.dims[1];
+    Value v{Shape{{cols, rows}}, {}};
+    v.elems.reserve(a.elems.size());
+    for (std::uint32_t j = 0; j < cols; ++j)
+      for (std::uint32_t i = 0; i < rows; ++i) v.elems.push_back(a.elems[std::size_t{i} * cols + j]);
+    return v;
+  }
+  case BuiltinKind::Outer: {
+    const Value &u = *args[0], &w = *args[1];
+    if (u.shape.dims.size() != 1 || w.shape.dims.size() != 1) {
+      error(call.range, "outer(u, v): u and v must be vectors, but have shapes " +
+                            toString(u.shape) + " and " + toString(w.shape));
+      return std::nullopt;
+    }
+    std::optional<std::size_t> size = checkedProduct(u.elems.size(), w.elems.size(), SIZE_MAX);
+    if (!size || !checkArraySize(*size, call.range)) return std::nullopt;
+    Value v{Shape{{u.shape.dims[0], w.shape.dims[0]}}, {}};
+    v.elems.reserve(*size);
+    for (std::size_t i = 0; i < u.elems.size() && !overBudget(); ++i)
+      for (NodeId x : w.elems) v.elems.push_back(g.make(Op::Mul, u.elems[i], x));
+    if (overBudget()) {
+      reportNodeLimit(call.range);
+      return std::nullopt;
+    }
     return v;
   }
   case BuiltinKind::Derivative: return derivative(id, scope, args);

@@ -24,8 +24,9 @@ bool hasArity(ast::ExprKind kind, std::size_t n) {
   case ast::ExprKind::Number:
   case ast::ExprKind::Name: return n == 0;
   case ast::ExprKind::Unary: return n == 1;
-  case ast::ExprKind::Binary:
-  case ast::ExprKind::Index: return n == 2;
+  case ast::ExprKind::Binary: return n == 2;
+  case ast::ExprKind::Index: return n >= 2;
+  case ast::ExprKind::Slice: return n <= 2;
   case ast::ExprKind::Call:
   case ast::ExprKind::Vector: return true;
   }
@@ -58,6 +59,112 @@ BinaryInfo binaryInfo(ast::BinaryOp op) {
 }
 
 }  // namespace
+
+std::optional<Value> Lowerer::lowerIndex(ast::ExprId id, const std::vector<ValueRef> &args) {
+  const ast::Expr &e = program_[id];
+  const Graph &g = out_.graph;
+  const Value &base = *args[0];
+  const ast::Expr &baseExpr = program_[e.args[0]];
+  const std::string baseText = sourceText(baseExpr.range);
+  const std::size_t rank = base.shape.dims.size(), count = args.size() - 1;
+  if (base.shape.isScalar()) {
+    error(e.range, "cannot index '" + baseText + "', which is a scalar");
+    return std::nullopt;
+  }
+  if (count > rank) {
+    error(program_[e.args[rank + 1]].range,
+          std::to_string(count) + " subscripts for '" + baseText + "', which has shape " +
+              toString(base.shape) + " (" + std::to_string(rank) + " " +
+              (rank == 1 ? "dimension" : "dimensions") + ")");
+    return std::nullopt;
+  }
+  // A bound as an integer in [-length, length] (or [-length, length) for an index), negative
+  // ones counted from the end as in Python: nothing when it is not one (reported).
+  auto integer = [&](NodeId node, SourceRange range, std::uint32_t length,
+                     bool isIndex) -> std::optional<std::size_t> {
+    if (!node.valid() || !g.isConstant(node)) {
+      error(range, isIndex ? "an index must be a constant integer"
+                           : "a slice bound must be a constant integer");
+      return std::nullopt;
+    }
+    const double i = g[node].value;
+    if (i != std::floor(i)) {
+      error(range, std::string(isIndex ? "index " : "slice bound ") + formatNumber(i) +
+                       " is not an integer");
+      return std::nullopt;
+    }
+    const double n = length;
+    if (!(i >= -n && (isIndex ? i < n : i <= n))) {
+      error(range, std::string(isIndex ? "index " : "slice bound ") + formatNumber(i) +
+                       " is out of bounds for '" + baseText + "' of shape " + toString(base.shape));
+      return std::nullopt;
+    }
+    return static_cast<std::size_t>(i < 0 ? i + n : i);
+  };
+  // Per dimension: the first element taken and how many; a plain index drops its dimension.
+  struct Range {
+    std::size_t from, length;
+    bool kept;
+  };
+  std::vector<Range> ranges;
+  Shape shape;
+  for (std::size_t d = 0; d < rank; ++d) {
+    const std::uint32_t length = base.shape.dims[d];
+    if (d >= count) {
+      ranges.push_back({0, length, true});
+      shape.dims.push_back(length);
+      continue;
+    }
+    const ast::Expr &sub = program_[e.args[d + 1]];
+    const Value &value = *args[d + 1];
+    if (sub.kind != ast::ExprKind::Slice) {
+      if (!value.shape.isScalar()) {
+        error(sub.range, "an index must be a constant integer");
+        return std::nullopt;
+      }
+      std::optional<std::size_t> i = integer(value.elems[0], sub.range, length, true);
+      if (!i) return std::nullopt;
+      ranges.push_back({*i, 1, false});
+      continue;
+    }
+    std::size_t from = 0, to = length, next = 0;
+    if (sub.bounds & ast::kLowerBound) {
+      std::optional<std::size_t> lo =
+          integer(value.elems[next], program_[sub.args[next]].range, length, false);
+      if (!lo) return std::nullopt;
+      from = *lo;
+      ++next;
+    }
+    if (sub.bounds & ast::kUpperBound) {
+      std::optional<std::size_t> hi =
+          integer(value.elems[next], program_[sub.args[next]].range, length, false);
+      if (!hi) return std::nullopt;
+      to = *hi;
+    }
+    if (from >= to) {
+      error(sub.range, "slice '" + sourceText(sub.range) + "' of '" + baseText + "' (of length " +
+                           std::to_string(length) + ") is empty");
+      return std::nullopt;
+    }
+    ranges.push_back({from, to - from, true});
+    shape.dims.push_back(static_cast<std::uint32_t>(to - from));
+  }
+  // The elements, row-major over the ranges.
+  std::vector<std::size_t> strides(rank, 1);
+  for (std::size_t d = rank; d-- > 1;) strides[d - 1] = strides[d] * base.shape.dims[d];
+  Value v{shape, {}};
+  v.elems.reserve(shape.size());
+  std::vector<std::size_t> at(rank, 0);
+  for (;;) {
+    std::size_t offset = 0;
+    for (std::size_t d = 0; d < rank; ++d) offset += (ranges[d].from + at[d]) * strides[d];
+    v.elems.push_back(base.elems[offset]);
+    std::size_t d = rank;
+    while (d > 0 && ++at[d - 1] == ranges[d - 1].length) at[--d] = 0;
+    if (d == 0) break;
+  }
+  return v;
+}
 
 std::optional<Value> Lowerer::lowerExpr(ast::ExprId root, const ExprScope &scope) {
   if (root >= program_.exprs.size()) {
@@ -202,35 +309,19 @@ std::optional<Value> Lowerer::lowerExpr(ast::ExprId root, const ExprScope &scope
       if (std::optional<Value> v = lowerCall(id, scope, args)) result = share(std::move(*v));
       break;
 
+    case ast::ExprKind::Slice: {
+      // Only a carrier for the Index above it: the bounds as written, checked there.
+      if (!argsOk) break;
+      Value bounds{Shape{{static_cast<std::uint32_t>(args.size())}}, {}};
+      for (const ValueRef &a : args)
+        bounds.elems.push_back(a->shape.isScalar() ? a->elems[0] : NodeId{});
+      result = share(std::move(bounds));
+      break;
+    }
+
     case ast::ExprKind::Index: {
       if (!argsOk) break;
-      const Value &base = *args[0], &index = *args[1];
-      const ast::Expr &baseExpr = program_[e.args[0]];
-      const ast::Expr &indexExpr = program_[e.args[1]];
-      if (base.shape.isScalar()) {
-        error(e.range, "cannot index '" + sourceText(baseExpr.range) + "', which is a scalar");
-        break;
-      }
-      if (!index.shape.isScalar() || !g.isConstant(index.elems[0])) {
-        error(indexExpr.range, "an index must be a constant integer");
-        break;
-      }
-      const double i = g[index.elems[0]].value;
-      if (i != std::floor(i)) {
-        error(indexExpr.range, "index " + formatNumber(i) + " is not an integer");
-        break;
-      }
-      if (!(i >= 0 && i < base.shape.dims[0])) {
-        error(indexExpr.range, "index " + formatNumber(i) + " is out of bounds for '" +
-                                   sourceText(baseExpr.range) + "' of shape " +
-                                   toString(base.shape));
-        break;
-      }
-      Shape shape{std::vector<std::uint32_t>(base.shape.dims.begin() + 1, base.shape.dims.end())};
-      const std::size_t stride = shape.size();
-      const std::size_t start = static_cast<std::size_t>(i) * stride;
-      result = share(Value{shape, std::vector<NodeId>(base.elems.begin() + start,
-                                                      base.elems.begin() + start + stride)});
+      if (std::optional<Value> v = lowerIndex(id, args)) result = share(std::move(*v));
       break;
     }
 

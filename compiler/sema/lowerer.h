@@ -33,6 +33,8 @@ enum class BuiltinKind : std::uint8_t {
   Dot,          // dot(a, b)
   Softmax,      // softmax(v)
   Onehot,       // onehot(k, n)
+  Transpose,    // transpose(A)
+  Outer,        // outer(u, v)
   Derivative,   // d(e, v)
   Grad,         // grad(e)
   Hessian,      // hessian(e)
@@ -129,6 +131,8 @@ public:
   /// Lowers a constant expression (array dims, initializers, consts); nothing after an error.
   std::optional<Value> lowerConstant(ast::ExprId root, std::string_view what);
   std::optional<std::uint32_t> lowerDimension(ast::ExprId root, std::string_view what);
+  /// base[subscripts]: integers (negative ones from the end) and slices, one per leading dimension.
+  std::optional<Value> lowerIndex(ast::ExprId id, const std::vector<ValueRef> &args);
   std::optional<Value> lowerCall(ast::ExprId id, const ExprScope &scope,
                                  const std::vector<ValueRef> &args);
   std::optional<Value> lowerBuiltin(ast::ExprId id, const Builtin &builtin, const ExprScope &scope,

@@ -297,6 +297,38 @@ TEST_CASE("files: functions and objectives of the samples", "[api]") {
   CHECK(L.value(std::vector<double>{1.0, 1.0}) == 0);
 }
 
+TEST_CASE("files: the chained Rosenbrock sample, written with slices", "[api]") {
+  // sum over i < n-1 of 100*(x[i+1] - x[i]^2)^2 + (1 - x[i])^2, compiled from its slices and
+  // compared with the formula and its gradient written out here, and with central differences.
+  nabla::Module m = nabla::compile_file(std::string(NABLA_SOURCE_DIR) + "/samples/rosenbrock_chain.nabla");
+  nabla::Objective L = m.objective();
+  const std::size_t n = L.param_count();
+  REQUIRE(n == 100);
+  std::vector<double> x(n);
+  for (std::size_t i = 0; i < n; ++i) x[i] = std::sin(1.0 + static_cast<double>(i)) * 1.3;
+  double expected = 0;
+  std::vector<double> grad(n, 0.0);
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    const double r = x[i + 1] - x[i] * x[i];
+    expected += 100 * r * r + (1 - x[i]) * (1 - x[i]);
+    grad[i] += -400 * x[i] * r - 2 * (1 - x[i]);
+    grad[i + 1] += 200 * r;
+  }
+  auto [value, g] = L.value_and_grad(x);
+  CHECK(value == Approx(expected).epsilon(1e-13));
+  REQUIRE(g.size() == n);
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO(i);
+    CHECK(g[i] == Approx(grad[i]).epsilon(1e-12).margin(1e-12));
+    std::vector<double> up = x, down = x;
+    const double h = 1e-6;
+    up[i] += h;
+    down[i] -= h;
+    CHECK(g[i] == Approx((L.value(up) - L.value(down)) / (2 * h)).epsilon(1e-6).margin(1e-5));
+  }
+  CHECK(L.value(std::vector<double>(n, 1.0)) == 0);
+}
+
 TEST_CASE("functions whose value is an array are not compiled, and lookups say so", "[api]") {
   nabla::Module m = nabla::compile("v(x) = [x, 2*x]\ng(x) = x^2\n");
   CHECK(m.functions() == std::vector<std::string>{"g"});

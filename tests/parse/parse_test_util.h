@@ -59,8 +59,21 @@ inline std::string sexpr(const ast::Program &program, ast::ExprId root) {
           "(" + text[e.args[0]] + " " + ast::spelling(e.binaryOp) + " " + text[e.args[1]] + ")";
       break;
     case ast::ExprKind::Call: text[id] = e.name + "(" + list() + ")"; break;
-    case ast::ExprKind::Index: text[id] = text[e.args[0]] + "[" + text[e.args[1]] + "]"; break;
+    case ast::ExprKind::Index: {
+      std::string subscripts;
+      for (std::size_t i = 1; i < e.args.size(); ++i)
+        subscripts += (i > 1 ? ", " : "") + text[e.args[i]];
+      text[id] = text[e.args[0]] + "[" + subscripts + "]";
+      break;
+    }
     case ast::ExprKind::Vector: text[id] = "[" + list() + "]"; break;
+    case ast::ExprKind::Slice: {
+      std::size_t next = 0;
+      std::string lo = e.bounds & ast::kLowerBound ? text[e.args[next++]] : "";
+      std::string hi = e.bounds & ast::kUpperBound ? text[e.args[next]] : "";
+      text[id] = lo + ":" + hi;
+      break;
+    }
     }
   }
   return text[root];
@@ -137,7 +150,8 @@ inline double evaluate(const ast::Program &program, ast::ExprId root,
       break;
     }
     case ast::ExprKind::Index:
-    case ast::ExprKind::Vector: break;
+    case ast::ExprKind::Vector:
+    case ast::ExprKind::Slice: break;
     }
   }
   return v[root];

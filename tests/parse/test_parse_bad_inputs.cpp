@@ -71,6 +71,7 @@ const std::set<std::string> kSemanticOnly = {
     "pow(x)", "pow(x, y, z)", "pow()",     "max()",     "atan(y, x)",
     "foo(x)", "bar(1, 2)",    "sinx(x)",   "expp(x)",   "Sin(x)",
     "EXP(x)", "x(1)",         "sin[x]",    "sin( )",    "unknown_function_long_name",
+    "min[x, y]",  // a subscript per dimension: grammatical since `W[i, j]`
 };
 
 // As a line of a program these are blank lines, which a program may have.

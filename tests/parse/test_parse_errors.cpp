@@ -81,8 +81,12 @@ TEST_CASE("messages name their subject", "[parse]") {
   CHECK(firstMessage("()") == "expected expression");
   CHECK(firstMessage("x +") == "unexpected end of input: expected expression after '+'");
   CHECK(firstMessage("[]") == "empty vector literal '[]'");
-  CHECK(firstMessage("m[1, 2]") ==
-        "expected ']' to close '[' (one subscript per brackets: write m[i][j])");
+  CHECK(firstMessage("m[1; 2]") == "expected ']' to close '['");
+  CHECK(firstMessage("m[1:2:3]") == "a slice has one ':' (steps such as 'x[0:n:2]' are not supported)");
+  CHECK(firstMessage("m[1:2 3]") == "expected an operator between '2' and '3'");
+  CHECK(firstMessage("m[1, ]") == "expected expression");
+  CHECK(firstMessage("m[, 1]") == "expected expression");
+  CHECK(firstMessage("m[1:+]") == "expected expression after '+'");
   CHECK(firstMessage("", true) == "empty expression");
   CHECK(firstMessage(" # just a comment", true) == "empty expression");
   CHECK(firstMessage("param") == "unexpected end of input: expected a name after 'param'");

@@ -54,3 +54,19 @@ TEST_CASE("samples: a tanh network on digits reaches 97% training accuracy", "[f
                                dir.file("p.json"));
   CHECK(acc >= 0.97);
 }
+
+TEST_CASE("samples: L-BFGS finds the minimum of the chained Rosenbrock sample", "[fit][samples]") {
+  ScratchDir dir("fit_sample_rosenbrock_chain");
+  const std::string out = dir.file("p.json");
+  ProcessResult r = runNabla({"fit", std::string(NABLA_SOURCE_DIR) + "/samples/rosenbrock_chain.nabla",
+                              "--optimizer", "lbfgs", "-o", out});
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  auto parsed = llvm::json::parse(readText(out));
+  REQUIRE(bool(parsed));
+  const llvm::json::Array *x = parsed->getAsObject()->getObject("params")->getArray("x");
+  REQUIRE(x);
+  REQUIRE(x->size() == 100);
+  for (const llvm::json::Value &v : *x) CHECK(v.getAsNumber().value_or(0) == Approx(1).margin(1e-3));
+  CHECK(parsed->getAsObject()->getNumber("loss").value_or(1) < 1e-6);
+}

@@ -98,11 +98,39 @@ TEST_CASE("shape errors name both shapes", "[sema]") {
 
 TEST_CASE("indexing errors", "[sema]") {
   expectError("param v[3]\nc = v[3]", "2:7: index 3 is out of bounds for 'v' of shape [3]");
-  expectError("param v[3]\nc = v[0 - 1]", "2:7: index -1 is out of bounds for 'v' of shape [3]");
+  expectError("param v[3]\nc = v[0 - 4]", "2:7: index -4 is out of bounds for 'v' of shape [3]");
+  expectError("param v[3]\nc = v[-4]", "2:7: index -4 is out of bounds for 'v' of shape [3]");
   expectError("param M[2][3]\nc = M[1][3]", "2:10: index 3 is out of bounds for 'M[1]' of shape [3]");
   expectError("param s\nc = s[0]", "2:5: cannot index 's', which is a scalar");
   expectError("param v[3]\nparam i\nc = v[i]", "3:7: an index must be a constant integer");
   expectError("param v[3]\nc = v[1.5]", "2:7: index 1.5 is not an integer");
+  expectError("param M[2][3]\nc = M[1, 3]", "2:10: index 3 is out of bounds for 'M' of shape [2][3]");
+  expectError("param v[3]\nc = v[1, 0]", "2:10: 2 subscripts for 'v', which has shape [3] (1 dimension)");
+  expectError("param M[2][3]\nc = M[:, :, 0]",
+              "2:13: 3 subscripts for 'M', which has shape [2][3] (2 dimensions)");
+  expectError("param v[3]\nc = v[[1, 2]]", "2:7: an index must be a constant integer");
+}
+
+TEST_CASE("slice errors", "[sema]") {
+  expectError("param v[3]\nc = v[3:]", "2:7: slice '3:' of 'v' (of length 3) is empty");
+  expectError("param v[3]\nc = v[2:1]", "2:7: slice '2:1' of 'v' (of length 3) is empty");
+  expectError("param v[3]\nc = v[-1:-2]", "2:7: slice '-1:-2' of 'v' (of length 3) is empty");
+  expectError("param v[3]\nc = v[:-4]", "2:8: slice bound -4 is out of bounds for 'v' of shape [3]");
+  expectError("param v[3]\nc = v[:4]", "2:8: slice bound 4 is out of bounds for 'v' of shape [3]");
+  expectError("param v[3]\nc = v[0.5:]", "2:7: slice bound 0.5 is not an integer");
+  expectError("param v[3]\nc = v[v[0]:]", "2:7: a slice bound must be a constant integer");
+  expectError("param v[3]\nc = v[:[1, 2]]", "2:8: a slice bound must be a constant integer");
+  expectError("param M[2][3]\nc = M[:, 1:1]", "2:10: slice '1:1' of 'M' (of length 3) is empty");
+}
+
+TEST_CASE("transpose and outer errors", "[sema]") {
+  expectError("param v[3]\nc = transpose(v)", "2:5: transpose(A): A must be a matrix, but has shape [3]");
+  expectError("c = transpose(2)", "1:5: transpose(A): A must be a matrix, but has shape scalar");
+  expectError("param v[3]\nc = outer(v, 1)",
+              "2:5: outer(u, v): u and v must be vectors, but have shapes [3] and scalar");
+  expectError("param M[2][3]\nc = outer(M, M[0])",
+              "2:5: outer(u, v): u and v must be vectors, but have shapes [2][3] and [3]");
+  expectError("param v[3]\nc = transpose(v, v)", "2:5: 'transpose' takes 1 argument, but 2 were given");
 }
 
 TEST_CASE("vector literal elements need one shape", "[sema]") {

@@ -205,6 +205,89 @@ TEST_CASE("indexing and vector literals", "[sema]") {
         std::vector<NodeId>{p.params[0].vars.nodes[0], p.params[0].vars.nodes[3]});
 }
 
+/// The Var nodes of param `name`'s elements at `indices` (row-major offsets).
+std::vector<NodeId> elementsOf(const LoweredProgram &p, const std::string &name,
+                               const std::vector<std::size_t> &indices) {
+  for (const ParamDecl &d : p.params)
+    if (d.vars.name == name) {
+      std::vector<NodeId> out;
+      for (std::size_t i : indices) out.push_back(d.vars.nodes.at(i));
+      return out;
+    }
+  FAIL("no param " << name);
+  return {};
+}
+
+TEST_CASE("slices and subscripts per dimension take the elements they name", "[sema]") {
+  // v has 5 elements, M is 3 x 4 (element (i, j) at 4i + j).
+  LoweredProgram p = ok("param v[5]\nparam M[3][4]\n"
+                        "tail = v[1:]\nhead = v[:-1]\nmid = v[1:3]\nall = v[:]\nlast = v[-1]\n"
+                        "back = v[-3:-1]\ncol = M[:, 2]\nrow = M[1, :]\nrow2 = M[1]\nel = M[2, 1]\n"
+                        "neg = M[-1, -2]\nblock = M[1:, 1:3]\nrowsOf = M[:2]\nchained = M[1:, 1:][0, 1]\n");
+  auto elems = [&](const char *name) { return definition(p, name).value.elems; };
+  auto dims = [&](const char *name) { return definition(p, name).value.shape; };
+  CHECK(dims("tail") == shape({4}));
+  CHECK(elems("tail") == elementsOf(p, "v", {1, 2, 3, 4}));
+  CHECK(elems("head") == elementsOf(p, "v", {0, 1, 2, 3}));
+  CHECK(elems("mid") == elementsOf(p, "v", {1, 2}));
+  CHECK(elems("all") == elementsOf(p, "v", {0, 1, 2, 3, 4}));
+  CHECK(dims("last").isScalar());
+  CHECK(elems("last") == elementsOf(p, "v", {4}));
+  CHECK(elems("back") == elementsOf(p, "v", {2, 3}));
+  CHECK(dims("col") == shape({3}));
+  CHECK(elems("col") == elementsOf(p, "M", {2, 6, 10}));
+  CHECK(elems("row") == elementsOf(p, "M", {4, 5, 6, 7}));
+  CHECK(elems("row2") == elems("row"));
+  CHECK(elems("el") == elementsOf(p, "M", {9}));
+  CHECK(elems("neg") == elementsOf(p, "M", {10}));
+  CHECK(dims("block") == shape({2, 2}));
+  CHECK(elems("block") == elementsOf(p, "M", {5, 6, 9, 10}));
+  CHECK(dims("rowsOf") == shape({2, 4}));
+  CHECK(elems("rowsOf") == elementsOf(p, "M", {0, 1, 2, 3, 4, 5, 6, 7}));
+  CHECK(elems("chained") == elementsOf(p, "M", {6}));
+}
+
+TEST_CASE("transpose and outer", "[sema]") {
+  LoweredProgram p = ok("param M[2][3]\nparam u[2]\nparam w[3]\n"
+                        "t = transpose(M)\ntt = transpose(transpose(M))\no = outer(u, w)\n"
+                        "mtu = transpose(M) @ u\n");
+  CHECK(definition(p, "t").value.shape == shape({3, 2}));
+  CHECK(definition(p, "t").value.elems == elementsOf(p, "M", {0, 3, 1, 4, 2, 5}));
+  CHECK(definition(p, "tt").value.elems == elementsOf(p, "M", {0, 1, 2, 3, 4, 5}));
+  CHECK(definition(p, "o").value.shape == shape({2, 3}));
+  std::map<std::string, double> at;
+  const double u[2] = {1.5, -2}, w[3] = {0.25, 3, -1}, M[2][3] = {{1, 2, 3}, {4, 5, 6}};
+  for (int i = 0; i < 2; ++i) at["u[" + std::to_string(i) + "]"] = u[i];
+  for (int j = 0; j < 3; ++j) at["w[" + std::to_string(j) + "]"] = w[j];
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      at["M[" + std::to_string(i) + "][" + std::to_string(j) + "]"] = M[i][j];
+  std::vector<double> outer, mtu;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j) outer.push_back(u[i] * w[j]);
+  for (int j = 0; j < 3; ++j) mtu.push_back(M[0][j] * u[0] + M[1][j] * u[1]);
+  CHECK_THAT(evalDef(p, "o", at), Equals(outer));
+  CHECK_THAT(evalDef(p, "mtu", at), Equals(mtu));
+}
+
+TEST_CASE("the chained Rosenbrock written with slices is the sum written term by term", "[sema]") {
+  // The graph is hash-consed: the same terms, summed in the same order, are the same node.
+  std::string terms;
+  for (int i = 0; i < 5; ++i)
+    terms += (i ? ", " : "") + std::string("100*(x[") + std::to_string(i + 1) + "] - x[" +
+             std::to_string(i) + "]^2)^2 + (1 - x[" + std::to_string(i) + "])^2";
+  LoweredProgram p = ok("param x[6]\nsliced = sum(100*(x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2)\n"
+                        "written = sum([" + terms + "])\n");
+  CHECK(definition(p, "sliced").value.elems == definition(p, "written").value.elems);
+  std::map<std::string, double> at;
+  double expected = 0;
+  const double x[6] = {-1.2, 1, 0.5, 2, -0.3, 1.1};
+  for (int i = 0; i < 6; ++i) at["x[" + std::to_string(i) + "]"] = x[i];
+  for (int i = 0; i < 5; ++i)
+    expected += 100 * (x[i + 1] - x[i] * x[i]) * (x[i + 1] - x[i] * x[i]) + (1 - x[i]) * (1 - x[i]);
+  CHECK(evalDef(p, "sliced", at).at(0) == Approx(expected).epsilon(1e-14));
+}
+
 TEST_CASE("elementwise built-ins match the C library", "[sema]") {
   LoweredProgram p = ok("param x\nparam y\n"
                         "r = [exp(x), log(x), sqrt(x), sin(x), cos(x), tan(x), asin(x/2), acos(x/2),"
