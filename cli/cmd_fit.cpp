@@ -350,8 +350,13 @@ int runFit(Invocation &inv) {
   if (!run.logPath.empty()) logLock = FileLock(run.logPath, "log");
 
   int code = kExitOk;
+  // The time to compile: reading and checking the model, and the code of fit::Model (data
+  // loading and standardizing between them not counted).
+  const auto compileStart = std::chrono::steady_clock::now();
   std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::File, code);
   if (!program) return code;
+  double compileSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - compileStart).count();
   run.modelHash = data::fnv1a(program->source().text());
 
   fit::ModelOptions mo;
@@ -405,7 +410,10 @@ int runFit(Invocation &inv) {
     fit::standardize(dataset, inputs, names);
   }
 
+  const auto modelStart = std::chrono::steady_clock::now();
   fit::Model model(std::move(*program), inv.input, mo);
+  compileSeconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - modelStart).count();
   run.init = model.initialParams(s.seed);
   if (!initPath.empty())
     run.init = fit::readParamsFile(initPath, model.params(), model.inputs(), run.init).params;
@@ -450,7 +458,9 @@ int runFit(Invocation &inv) {
   const fit::RunResult::Timing &t = result.timing;
   if (t.loop > 0) {
     const double outside = std::max(0.0, t.loop - t.kernel);
-    std::cerr << llvm::formatv("time: {0:f3} s for the steps", t.loop).str();
+    std::cerr << llvm::formatv("time: compiled in {0:f3} s; {1:f3} s for the steps", compileSeconds,
+                               t.loop)
+                     .str();
     if (t.rows) std::cerr << llvm::formatv(" ({0:e2} rows/s)", t.rows / t.loop).str();
     std::cerr << llvm::formatv(": compiled code {0:f3} s, outside it {1:f3} s ({2:f1}%: batches "
                                "{3:f3} s, optimizer, log and progress {4:f3} s)",
