@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# MLPs on 5,000 rows of 784 features (10 classes), one epoch of Adam with batches of 64, float64:
+# nabla fit against the same loop in PyTorch (bench/mlp_torch.py), with 1 and 2 threads.
+#   bench/mlp.sh [HIDDEN ...]     (default: "64" and "128"; a layer list such as "512 512" is
+#                                  one model, quoted)
+# For each model: the time from the start to the first step (nabla: compiling the model, read
+# from its `time:` line; torch: building the modules) and the rows/s of the epoch. nabla runs
+# its default JIT (the baseline tier at once, the optimized one swapped in when ready) and the
+# optimized tier alone (--jit optimized: all of LLVM before the first step).
+# Needs Debian's python3-numpy and python3-torch (not needed by the tests). The data set and the
+# model files are made once in build-bench/mlp/.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+models=("$@")
+[ ${#models[@]} -gt 0 ] || models=("64" "128")
+
+bash scripts/setup.sh
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DNABLA_BUILD_BENCH=ON \
+  -DNABLA_BUILD_TESTS=OFF >/dev/null
+cmake --build build-bench -j2 --target nabla >/dev/null
+mkdir -p build-bench/mlp
+data=build-bench/mlp/data.csv
+[ -f "$data" ] || "$python" bench/mlp_torch.py data "$data"
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+for hidden in "${models[@]}"; do
+  # shellcheck disable=SC2086  # a layer list is several arguments
+  model="build-bench/mlp/mlp_$(echo $hidden | tr ' ' '_').nabla"
+  # shellcheck disable=SC2086
+  "$python" bench/mlp_torch.py model "$model" --hidden $hidden
+  echo "=== $(head -1 "$model" | sed 's/^# //')"
+  for threads in 1 2; do
+    for jit in auto optimized; do
+      echo "== nabla fit, $threads thread(s), --jit $jit"
+      build-bench/nabla fit "$model" --data "$data" --optimizer adam --lr 1e-3 --batch 64 \
+        --epochs 1 --threads "$threads" --jit "$jit" 2>&1 | grep -E '^time' |
+        sed -E 's/^time: compiled in ([0-9.]+) s; ([0-9.]+) s for the steps \(([0-9.e+]+) rows\/s\).*/first step after \1 s (compiling); epoch: \2 s, \3 rows\/s/'
+    done
+    echo "== torch, $threads thread(s)"
+    # shellcheck disable=SC2086
+    "$python" bench/mlp_torch.py train "$data" --hidden $hidden --threads "$threads" | grep -E 'first|epoch'
+  done
+done
