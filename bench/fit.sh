@@ -10,10 +10,7 @@ epochs="${1:-3}"
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
 
-bash scripts/setup.sh
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DNABLA_BUILD_BENCH=ON \
-  -DNABLA_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j2 --target nabla >/dev/null
+bash bench/build_nabla.sh
 mkdir -p build-bench/fit
 data=build-bench/fit/logreg16.csv
 [ -f "$data" ] || "$python" bench/fit_torch.py data "$data"

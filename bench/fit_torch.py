@@ -48,19 +48,34 @@ def train(args):
     gen = torch.Generator().manual_seed(args.seed)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float64; "
           f"{n} rows x {f} features loaded in {load_s:.1f} s")
-    for epoch in range(args.epochs):
+
+    def step(idx):
+        xb, yb = x[idx], y[idx]
+        z = xb @ w + b
+        loss = (F.softplus(z) - yb * z).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    run_epochs(n, args.batch, args.epochs, gen, step)
+
+
+def run_epochs(n, batch, epochs, gen, step, on_first_step=None):
+    """Epochs of mini-batches of `batch` rows from a shuffled permutation of n rows (the last
+    partial batch kept), as nabla fit does: step(row indices) returns the batch's mean loss.
+    Prints rows/s per epoch; on_first_step() is called just before the first step."""
+    import torch
+
+    for epoch in range(epochs):
         start = time.perf_counter()
         perm = torch.randperm(n, generator=gen)
         total = 0.0
-        for i in range(0, n, args.batch):
-            idx = perm[i:i + args.batch]
-            xb, yb = x[idx], y[idx]
-            z = xb @ w + b
-            loss = (F.softplus(z) - yb * z).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
+        for i in range(0, n, batch):
+            if on_first_step is not None and epoch == 0 and i == 0:
+                on_first_step()
+            idx = perm[i:i + batch]
+            total += step(idx) * len(idx)
         seconds = time.perf_counter() - start
         print(f"epoch {epoch + 1}: {seconds:.3f} s, {n / seconds:.3g} rows/s, "
               f"mean batch loss {total / n:.6f}")

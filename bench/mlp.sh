@@ -16,10 +16,7 @@ python=/usr/bin/python3
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=("64" "128")
 
-bash scripts/setup.sh
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DNABLA_BUILD_BENCH=ON \
-  -DNABLA_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j2 --target nabla >/dev/null
+bash bench/build_nabla.sh
 mkdir -p build-bench/mlp
 data=build-bench/mlp/data.csv
 [ -f "$data" ] || "$python" bench/mlp_torch.py data "$data"

@@ -18,6 +18,8 @@ import time
 
 import numpy as np
 
+from fit_torch import run_epochs  # the same loop as bench/fit.sh's
+
 
 def make_data(args):
     rng = np.random.default_rng(args.seed)
@@ -71,24 +73,16 @@ def train(args):
     params = sum(p.numel() for p in model.parameters())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float64, "
           f"{params} params; {n} rows x {f} features")
-    first = None
-    for epoch in range(args.epochs):
-        t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=gen)
-        total = 0.0
-        for i in range(0, n, args.batch):
-            if first is None:
-                first = time.perf_counter() - start
-                print(f"first step after {first:.3f} s")
-            idx = perm[i:i + args.batch]
-            loss = F.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        seconds = time.perf_counter() - t0
-        print(f"epoch {epoch + 1}: {seconds:.3f} s, {n / seconds:.3g} rows/s, "
-              f"mean batch loss {total / n:.6f}")
+
+    def step(idx):
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    first_step = lambda: print(f"first step after {time.perf_counter() - start:.3f} s")
+    run_epochs(n, args.batch, args.epochs, gen, step, first_step)
 
 
 def main():

@@ -9,10 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 100000)
 
-bash scripts/setup.sh
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DNABLA_BUILD_BENCH=ON \
-  -DNABLA_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j2 --target nabla >/dev/null
+bash bench/build_nabla.sh
 mkdir -p build-bench/rosenbrock_chain
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 for n in "${sizes[@]}"; do

@@ -104,14 +104,13 @@ std::optional<Value> Lowerer::lowerIndex(ast::ExprId id, const std::vector<Value
   // Per dimension: the first element taken and how many; a plain index drops its dimension.
   struct Range {
     std::size_t from, length;
-    bool kept;
   };
   std::vector<Range> ranges;
   Shape shape;
   for (std::size_t d = 0; d < rank; ++d) {
     const std::uint32_t length = base.shape.dims[d];
     if (d >= count) {
-      ranges.push_back({0, length, true});
+      ranges.push_back({0, length});
       shape.dims.push_back(length);
       continue;
     }
@@ -124,7 +123,7 @@ std::optional<Value> Lowerer::lowerIndex(ast::ExprId id, const std::vector<Value
       }
       std::optional<std::size_t> i = integer(value.elems[0], sub.range, length, true);
       if (!i) return std::nullopt;
-      ranges.push_back({*i, 1, false});
+      ranges.push_back({*i, 1});
       continue;
     }
     std::size_t from = 0, to = length, next = 0;
@@ -146,7 +145,7 @@ std::optional<Value> Lowerer::lowerIndex(ast::ExprId id, const std::vector<Value
                            std::to_string(length) + ") is empty");
       return std::nullopt;
     }
-    ranges.push_back({from, to - from, true});
+    ranges.push_back({from, to - from});
     shape.dims.push_back(static_cast<std::uint32_t>(to - from));
   }
   // The elements, row-major over the ranges.

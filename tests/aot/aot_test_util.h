@@ -3,6 +3,7 @@
 // pointers.
 #pragma once
 
+#include "support/files.h"
 #include "support/process.h"
 
 #include <catch2/catch.hpp>
@@ -43,18 +44,8 @@ private:
   std::string path_;
 };
 
-inline void writeText(const std::string &path, const std::string &text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
-
-inline std::string readText(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using nabla::test::readText;
+using nabla::test::writeText;
 
 inline bool contains(const std::string &text, const std::string &part) {
   return text.find(part) != std::string::npos;
