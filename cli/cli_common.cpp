@@ -45,6 +45,9 @@ const std::vector<SharedOption> &sharedOptions() {
        kOptFunction},
       {{"--grad", K::Flag, "", "also the gradient"}, kOptGrad},
       {{"--hessian", K::Flag, "", "also the Hessian"}, kOptHessian},
+      {{"--matrix", K::Flag, "",
+        "the objective's gradient with respect to each param array in matrix notation"},
+       kOptMatrix},
       {{"--interp", K::Flag, "", "evaluate with the reference interpreter instead of compiled code"},
        kOptInterp},
       {{"--stats", K::Flag, "", "print node counts instead of the graph"}, kOptStats},
@@ -292,6 +295,7 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
   inv.assembly = flag("--asm");
   inv.grad = flag("--grad");
   inv.hessian = flag("--hessian");
+  inv.matrix = flag("--matrix");
   inv.stats = flag("--stats");
   inv.json = flag("--json");
   inv.interp = flag("--interp");

@@ -39,6 +39,7 @@ enum OptionBit : unsigned {
   kOptLibrary = 1u << 15,   // -o FILE, described as the library to write
   kOptOwn = 1u << 16,       // the command reads its own options (CommandSpec::own) itself
   kOptRepl = 1u << 17,      // --strict; the input (a file to load first) is optional
+  kOptMatrix = 1u << 18,    // --matrix
 };
 
 struct CommandSpec {
@@ -64,6 +65,7 @@ struct Invocation {
   std::vector<std::string> wrt, vars;
   std::vector<std::pair<std::string, double>> at;
   bool hessian = false, json = false, grad = false, stats = false;
+  bool matrix = false;  // --matrix: the objective's gradient in matrix notation
   bool interp = false;  // --interp: the reference interpreter instead of compiled code
   std::string output;    // -o
   std::string function;  // --fn

@@ -61,9 +61,22 @@ void printJsonBlock(const Block &b, const std::vector<std::string> &exprs, bool 
 
 int runDiff(Invocation &inv) {
   int code = kExitOk;
+  if (inv.matrix && (inv.hessian || inv.json || !inv.wrt.empty() || !inv.function.empty()))
+    return usageError(inv, "--matrix prints the objective's gradient alone: it takes no --hessian, "
+                           "--json, --wrt or --fn");
   std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::ExpressionOrFile, code);
   if (!program)
     return code;
+  if (inv.matrix) {
+    if (!program->objective())
+      return inputError(inv, "--matrix: '" + inv.input + "' has no objective");
+    std::string why;
+    std::optional<std::string> text = driver::printArrayGradient(*program, &why);
+    if (!text) return inputError(inv, "--matrix: the array level cannot take '" + inv.input + "': " + why);
+    llvm::outs() << *text;
+    llvm::outs().flush();
+    return kExitOk;
+  }
   std::vector<driver::Entry> entries;
   if (!inv.function.empty()) {
     entries.push_back(program->entry(inv.function));

@@ -350,13 +350,14 @@ int runFit(Invocation &inv) {
   if (!run.logPath.empty()) logLock = FileLock(run.logPath, "log");
 
   int code = kExitOk;
-  // The time to compile: reading and checking the model, and the code of fit::Model (data
-  // loading and standardizing between them not counted).
+  // The time to compile: reading and checking the model, and the code of fit::Model, before the
+  // data is read. The definitions, the objective and the reports are left to the array level
+  // (driver::Options::deferBodies), which the model lowers to scalars only when it needs them.
   const auto compileStart = std::chrono::steady_clock::now();
-  std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::File, code);
+  Invocation deferred = inv;
+  deferred.options.deferBodies = true;
+  std::optional<driver::Program> program = loadProgram(deferred, driver::ArgumentKind::File, code);
   if (!program) return code;
-  double compileSeconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - compileStart).count();
   run.modelHash = data::fnv1a(program->source().text());
 
   fit::ModelOptions mo;
@@ -367,13 +368,16 @@ int runFit(Invocation &inv) {
   if (hasInputs && dataPath.empty())
     return usageError(inv,
                       "'" + inv.input + "' has inputs: give their data with --data FILE.csv");
+  fit::Model model(std::move(*program), inv.input, mo);
+  const double compileSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - compileStart).count();
   if (!hasInputs && !dataPath.empty())
     warn(inv, "'" + inv.input + "' has no inputs: --data is not read");
-  std::vector<fit::ArrayInfo> inputs = program->inputs();
+  std::vector<fit::ArrayInfo> inputs = model.inputs();
   fit::Dataset dataset;
   const auto loadStart = std::chrono::steady_clock::now();
   if (hasInputs)
-    dataset = fit::loadDataset(dataPath, program->lowered(), inputs, inv.input, maxRows);
+    dataset = fit::loadDataset(dataPath, model.program().lowered(), inputs, inv.input, maxRows);
   const double loadSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - loadStart).count();
 
@@ -410,10 +414,6 @@ int runFit(Invocation &inv) {
     fit::standardize(dataset, inputs, names);
   }
 
-  const auto modelStart = std::chrono::steady_clock::now();
-  fit::Model model(std::move(*program), inv.input, mo);
-  compileSeconds +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - modelStart).count();
   run.init = model.initialParams(s.seed);
   if (!initPath.empty())
     run.init = fit::readParamsFile(initPath, model.params(), model.inputs(), run.init).params;

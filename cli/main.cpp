@@ -32,7 +32,8 @@ const std::vector<CommandSpec> &commands() {
        "full matrix as \"hessian\": [[...], ...]. --wrt names variables (or whole arrays) to use, "
        "in\n"
        "order; a name that is not a variable of a function gets derivative 0 and a warning.\n",
-       kOptLimits | kOptSimplify | kOptJson | kOptWrt | kOptHessian | kOptFunction, runDiff},
+       kOptLimits | kOptSimplify | kOptJson | kOptWrt | kOptHessian | kOptFunction | kOptMatrix,
+       runDiff},
       {"eval", "eval EXPR|FILE --at x=1,y=2 [--vars x,y] [--grad] [--hessian] [--json] [--interp]",
        "Evaluate a function, its gradient and its Hessian at a point.",
        "Compiles the function to native code (nabla's baseline JIT) and prints `f = VALUE`, with --grad\n"

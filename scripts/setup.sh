@@ -12,6 +12,7 @@ packages=(
   catch2                             # unit tests (v2)
   graphviz                           # `nabla graph -o out.svg`
   libbenchmark-dev                   # bench/
+  libopenblas-dev                    # BLAS (CBLAS) for the array level's matrix products
   python3                            # test helpers
 )
 

@@ -181,6 +181,7 @@ CompileOptions compileOptionsOf(const Options &options, bool allowBare) {
   c.lower.maxNodes = options.limits.maxNodes;
   c.lower.maxArrayElements = options.limits.maxArray;
   c.lower.simplifyDerivatives = options.simplify;
+  c.lower.declarationsOnly = options.deferBodies;
   c.simplify = options.simplify;
   c.simplifyOptions.trace = options.traceRewrites;
   return c;
@@ -271,6 +272,7 @@ Program Program::load(std::shared_ptr<const SourceBuffer> buffer, Form form,
   if (!ast || sink.hasErrors())
     throw Error(kindOf(sink, ErrorKind::Syntax), std::move(buffer), sink.diagnostics());
   co.lower.bareAmongStatements = form == Form::Session;
+  co.lower.declarationsOnly = options.deferBodies && form == Form::Statements;
   std::optional<LoweredProgram> lowered = lowerProgram(*ast, sink, co.lower);
   if (!lowered || sink.hasErrors())
     throw Error(kindOf(sink, ErrorKind::Semantic), std::move(buffer), sink.diagnostics());
@@ -280,7 +282,26 @@ Program Program::load(std::shared_ptr<const SourceBuffer> buffer, Form form,
   impl->buffer = std::move(buffer);
   impl->warnings = sink.diagnostics();
   impl->lowered = std::move(*lowered);
+  impl->ast = std::make_shared<const ast::Program>(std::move(*ast));
+  impl->deferred = co.lower.declarationsOnly;
   return Program(std::move(impl));
+}
+
+bool Program::deferred() const { return impl_->deferred; }
+
+void Program::complete() {
+  if (!impl_->deferred) return;
+  DiagnosticSink sink(*impl_->buffer);
+  CompileOptions co = impl_->compile;
+  co.lower.declarationsOnly = false;
+  std::optional<LoweredProgram> lowered = lowerProgram(*impl_->ast, sink, co.lower);
+  if (!lowered || sink.hasErrors())
+    throw Error(kindOf(sink, ErrorKind::Semantic), impl_->buffer, sink.diagnostics());
+  impl_->compile = co;
+  impl_->options.deferBodies = false;
+  impl_->warnings = sink.diagnostics();
+  impl_->lowered = std::move(*lowered);
+  impl_->deferred = false;
 }
 
 const Options &Program::options() const { return impl_->options; }

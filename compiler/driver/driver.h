@@ -53,6 +53,11 @@ struct Options {
   bool simplify = true;
   /// Print every rewrite of the simplifier to stderr (`--trace=rewrites`).
   bool traceRewrites = false;
+  /// Lower only the declarations at load (params, inputs, consts: what `fit` needs before the
+  /// data), leaving the definitions, functions, the objective and the reports to the array level,
+  /// which reads the syntax tree itself (compileArrays), or to Program::complete(). A large model
+  /// then never unrolls to scalars. Errors in what is left out are found by complete().
+  bool deferBodies = false;
 };
 
 /// What went wrong. The front ends map it to their own vocabulary: an exit status, a C status, a
@@ -217,6 +222,12 @@ public:
   std::string renderWarnings(bool color) const;
   const LoweredProgram &lowered() const;
   const Graph &graph() const;
+  /// Whether the load left the bodies out (Options::deferBodies) and complete() has not run:
+  /// lowered() then has the declarations, the objective's kind (no node) and the reports' names.
+  bool deferred() const;
+  /// Lowers the whole program when the load deferred it (nothing otherwise). Throws Error as load
+  /// does, with every diagnostic.
+  void complete();
 
   // Entries.
   /// Every scalar entry: the bare expression alone, or the functions in declaration order and
@@ -380,6 +391,59 @@ private:
 /// machine. Throws Error (Limit, Internal).
 std::string entryPointCode(Program &program, const Entry &entry, bool grad, bool assembly,
                            int optLevel, bool fastMath);
+
+// --- The array level ---------------------------------------------------------------------------
+
+/// The rows of a batch for ArrayCode: `count` rows of `columns` (one per input element), or, when
+/// `table` is set, rows picked from a row-major table as in TableRows.
+struct ArrayRows {
+  std::size_t count = 0;
+  std::span<const double *const> columns;
+  const double *table = nullptr;
+  std::size_t stride = 0;
+  const std::uint64_t *index = nullptr;
+};
+
+/// A program's objective, its gradient and its reports at the array level (compiler/array/):
+/// arrays stay arrays, differentiated by each operation's transpose rule, and a batch of rows is
+/// evaluated at once, its matrix products in BLAS. Nothing is compiled by LLVM: it is ready at
+/// once, which pays on large arrays (neural networks), where the scalar level unrolls every
+/// element. Not thread-safe (it keeps its buffers between calls); it refers to nothing of the
+/// Program it came from.
+class ArrayCode {
+public:
+  ArrayCode(ArrayCode &&) noexcept;
+  ArrayCode &operator=(ArrayCode &&) noexcept;
+  ~ArrayCode();
+  /// The scalar operations the scalar level unrolls the objective and reports to (an estimate of
+  /// the scalar level's size, to choose between the two).
+  std::size_t unrolledSize() const;
+  std::size_t paramCount() const;
+  /// The objective's mean over the rows (its value, without rows), and its mean gradient into
+  /// `grad` (paramCount() entries).
+  double objective(std::span<const double> params, const ArrayRows &rows, std::span<double> grad);
+  /// The mean of every element of every report over the rows, in order.
+  void reports(std::span<const double> params, const ArrayRows &rows, std::span<double> out);
+
+  struct Impl;
+
+private:
+  friend std::optional<ArrayCode> compileArrays(const Program &, unsigned, std::string *);
+  explicit ArrayCode(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The objective's gradient with respect to each param array, per row, in matrix notation and the
+/// language's own syntax (`∂L/∂W1 = outer(t2, x)`, `∂L/∂b1 = t2`, then `where` and the shared
+/// subexpressions), from the array level: one line per param however large. Nothing, with the
+/// reason in `*whyNot`, when the array level cannot take the program.
+std::optional<std::string> printArrayGradient(const Program &program, std::string *whyNot = nullptr);
+
+/// The program's objective and reports at the array level, with `threads` threads for BLAS (0:
+/// one per hardware thread), or nothing, with the reason in `*whyNot`, when the program uses what
+/// the array level does not have yet (the scalar level then serves it).
+std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
+                                       std::string *whyNot = nullptr);
 
 // --- Libraries (ahead of time) ------------------------------------------------------------------
 

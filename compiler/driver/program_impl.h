@@ -11,6 +11,8 @@ struct Program::Impl {
   std::shared_ptr<const SourceBuffer> buffer;
   std::vector<Diagnostic> warnings;
   LoweredProgram lowered;
+  std::shared_ptr<const ast::Program> ast;  // the syntax tree, for the array level
+  bool deferred = false;                    // declarations only (Options::deferBodies)
 };
 
 /// The stages' options for `options` (a bare expression allowed or not).

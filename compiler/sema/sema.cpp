@@ -242,12 +242,19 @@ void Lowerer::lowerStatement(std::size_t stmtIndex) {
     if (named) lowerInput(stmt, *global);
     return;
   case ast::StmtKind::Function:
-    if (named) lowerFunction(stmtIndex, *global);
+    if (named && !options_.declarationsOnly) lowerFunction(stmtIndex, *global);
     return;
   case ast::StmtKind::Const:
   case ast::StmtKind::Define:
   case ast::StmtKind::Report: {
     if (!named) return;  // a duplicate or reserved name, already reported
+    if (options_.declarationsOnly && stmt.kind != ast::StmtKind::Const) {
+      if (stmt.kind == ast::StmtKind::Report) {
+        global->status = GlobalStatus::Done;
+        global->value = std::make_shared<const Value>(Value{Shape{}, {NodeId{}}});
+      }
+      return;
+    }
     std::optional<Value> v =
         stmt.kind == ast::StmtKind::Const
             ? lowerConstant(stmt.body, "the value of const '" + stmt.name.text + "'")
@@ -264,6 +271,11 @@ void Lowerer::lowerStatement(std::size_t stmtIndex) {
   }
   case ast::StmtKind::Minimize:
   case ast::StmtKind::Maximize: {
+    if (options_.declarationsOnly) {
+      if (objectiveStmt_ == stmtIndex)
+        out_.objective = ObjectiveEntry{stmt.kind == ast::StmtKind::Maximize, NodeId{}, stmt.range};
+      return;
+    }
     std::optional<Value> v = lowerExpr(stmt.body, ExprScope{});
     if (!v) return;
     if (!v->shape.isScalar()) {
@@ -276,7 +288,8 @@ void Lowerer::lowerStatement(std::size_t stmtIndex) {
     return;
   }
   case ast::StmtKind::Bare: {
-    if (bareStmt_ != stmtIndex) return;  // a rejected one, already reported
+    // A rejected one (already reported), or left out.
+    if (bareStmt_ != stmtIndex || options_.declarationsOnly) return;
     const NamedGroups freeVars(bareVars_);
     ExprScope scope;
     scope.freeVars = &freeVars;

@@ -28,6 +28,11 @@ struct LowerOptions {
   /// Simplify each derivative that d/grad/hessian produce before it is used further (keeps nested
   /// derivatives from swelling).
   bool simplifyDerivatives = true;
+  /// Lower the declarations only (params, inputs, consts): definitions, functions and the bare
+  /// expression are left out, the objective keeps its kind with an invalid node, and each report
+  /// is a scalar with an invalid node. For the array level, which lowers the rest from the syntax
+  /// tree itself; errors in what is left out are not found.
+  bool declarationsOnly = false;
 };
 
 namespace sema {

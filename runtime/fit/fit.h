@@ -46,6 +46,12 @@ enum class Tier {
 /// 1,500 nodes (value and gradient), tens of seconds at 5,000, where the baseline code, some
 /// six times slower per row, finishes a small data set long before O2 is ready.
 inline constexpr std::size_t kAutoOptimizedNodes = 1000;
+/// Programs whose objective and reports unroll to at least this many scalar operations run at the
+/// array level (driver::ArrayCode) in the Auto and Optimized tiers: no LLVM before the first
+/// step, and the products of a batch in BLAS. Set by bench/mlp.sh and bench/fit.sh: logistic
+/// regression over 30 features (about 100 operations) is faster unrolled, the digits MLP (about
+/// 2,500) at the array level.
+inline constexpr std::size_t kArrayLevelSize = 1000;
 
 struct ModelOptions {
   unsigned threads = 0; // of the batched kernels (0: one per hardware thread)
@@ -77,6 +83,8 @@ public:
   bool hasHessian() const;
   /// Whether the code is LLVM's O2 (Tier::Optimized, or Auto that chose it).
   bool optimized() const { return optimized_; }
+  /// Whether the array level runs the objective and the reports (see kArrayLevelSize).
+  bool arrays() const { return arrays_; }
   /// The nodes of the objective's value and gradient.
   std::size_t objectiveNodes() const { return objectiveNodes_; }
 
@@ -112,6 +120,7 @@ public:
                                             std::span<const double *const> columns) const;
 
 private:
+  void nameReportElements();
   struct Code;
   driver::Program program_;
   std::string path_;
@@ -119,6 +128,7 @@ private:
   std::size_t paramCount_ = 0, inputCount_ = 0;
   std::vector<std::string> reportNames_;
   bool optimized_ = false;
+  bool arrays_ = false;
   std::size_t objectiveNodes_ = 0;
   std::unique_ptr<Code> code_;
 };

@@ -306,7 +306,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   const double baseLr = opt->lr();
   const bool lbfgs = s.optimizer == "lbfgs";
   std::map<std::string, std::string> settings = describeSettings(s);
-  settings["jit"] = model.optimized() ? "optimized" : "baseline";
+  settings["jit"] = model.arrays() ? "array" : model.optimized() ? "optimized" : "baseline";
 
   // The log's columns.
   std::string header = "step,epoch,loss,grad_norm,lr";

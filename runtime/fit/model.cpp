@@ -13,8 +13,10 @@ struct Model::Code {
   std::unique_ptr<driver::Jit> jit;
   driver::Code objective;   // args: params, then inputs
   driver::Outputs reports;  // the same args
-  Derivatives derivatives;  // of the objective (for explainNonFinite)
+  Derivatives derivatives;  // of the objective (for explainNonFinite; made there when arrays)
+  bool haveDerivatives = false;
   std::vector<SymbolId> args;
+  std::optional<driver::ArrayCode> arrays;  // the array level, when it serves this program
 };
 
 Model::Model(driver::Program program, std::string path, const ModelOptions &options)
@@ -31,9 +33,26 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
   for (const ArrayInfo &in : inputs_) inputCount_ += in.size();
 
   code_ = std::make_unique<Code>();
+  // The array level for programs whose arrays are large (unless the scalar baseline code or the
+  // Hessian is asked for): ready at once, its products in BLAS. A program loaded with its bodies
+  // deferred is lowered to scalars only when the array level does not serve it.
+  if (options.tier != Tier::Baseline && !options.hessian) {
+    std::optional<driver::ArrayCode> arrays = driver::compileArrays(program_, options.threads);
+    if (arrays && arrays->unrolledSize() >= kArrayLevelSize) {
+      code_->arrays = std::move(arrays);
+      arrays_ = true;
+      for (const NamedValue &r : lowered.reports) {
+        for (std::size_t k = 0; k < r.value.elems.size(); ++k) reportNames_.push_back(r.name);
+      }
+      nameReportElements();
+      return;
+    }
+  }
+  program_.complete();
   const driver::Entry objective = *program_.objective();
   code_->args = program_.arguments(objective);  // the params, then the inputs
   code_->derivatives = program_.differentiate(objective, options.hessian);
+  code_->haveDerivatives = true;
   {
     std::vector<NodeId> roots{code_->derivatives.value};
     roots.insert(roots.end(), code_->derivatives.grad.begin(), code_->derivatives.grad.end());
@@ -60,25 +79,7 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
       reportNames_.push_back(r.name);
     }
   }
-  // Element names of array reports, row-major like params: acc[0], M[1][2].
-  {
-    std::size_t k = 0;
-    for (const NamedValue &r : lowered.reports) {
-      const Shape &shape = r.value.shape;
-      for (std::size_t e = 0; e < r.value.elems.size(); ++e, ++k) {
-        if (shape.isScalar()) continue;
-        std::string name = r.name;
-        std::size_t rest = e;
-        std::vector<std::size_t> index(shape.dims.size());
-        for (std::size_t d = shape.dims.size(); d-- > 0;) {
-          index[d] = rest % shape.dims[d];
-          rest /= shape.dims[d];
-        }
-        for (std::size_t i : index) name += "[" + std::to_string(i) + "]";
-        reportNames_[k] = name;
-      }
-    }
-  }
+  nameReportElements();
 
   driver::CodeOptions codeOptions;
   codeOptions.batched = !lowered.inputs.empty();
@@ -89,10 +90,30 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
                                                 program_.simplify(reportRoots), codeOptions);
 }
 
+void Model::nameReportElements() {
+  // Element names of array reports, row-major like params: acc[0], M[1][2].
+  std::size_t k = 0;
+  for (const NamedValue &r : program_.lowered().reports) {
+    const Shape &shape = r.value.shape;
+    for (std::size_t e = 0; e < r.value.elems.size(); ++e, ++k) {
+      if (shape.isScalar()) continue;
+      std::string name = r.name;
+      std::size_t rest = e;
+      std::vector<std::size_t> index(shape.dims.size());
+      for (std::size_t d = shape.dims.size(); d-- > 0;) {
+        index[d] = rest % shape.dims[d];
+        rest /= shape.dims[d];
+      }
+      for (std::size_t i : index) name += "[" + std::to_string(i) + "]";
+      reportNames_[k] = name;
+    }
+  }
+}
+
 Model::~Model() = default;
 Model::Model(Model &&) noexcept = default;
 
-bool Model::hasHessian() const { return code_->objective.hasHessian(); }
+bool Model::hasHessian() const { return !arrays_ && code_->objective.hasHessian(); }
 
 std::vector<double> Model::initialParams(std::uint64_t seed) const {
   std::vector<double> out;
@@ -142,8 +163,25 @@ driver::TableRows tableRows(const data::PickedRows &picked) {
 
 } // namespace
 
+namespace {
+
+driver::ArrayRows arrayRows(const Model::Rows &rows, bool hasInputs) {
+  driver::ArrayRows out;
+  out.count = hasInputs ? rows.count : 1;
+  out.columns = rows.columns;
+  if (rows.picked) {
+    out.table = rows.picked->table;
+    out.stride = rows.picked->stride;
+    out.index = rows.picked->index;
+  }
+  return out;
+}
+
+} // namespace
+
 double Model::evaluate(std::span<const double> params, const Rows &rows,
                        std::span<double> grad) const {
+  if (code_->arrays) return code_->arrays->objective(params, arrayRows(rows, inputCount_ > 0), grad);
   if (inputCount_ == 0) return code_->objective.valueAndGrad(params, grad);
   if (!rows.picked) return code_->objective.batchMean(params, rows.count, rows.columns, grad);
   return code_->objective.batchMean(params, rows.count, tableRows(*rows.picked), grad);
@@ -152,6 +190,10 @@ double Model::evaluate(std::span<const double> params, const Rows &rows,
 void Model::reports(std::span<const double> params, const Rows &rows,
                     std::span<double> out) const {
   if (reportNames_.empty()) return;
+  if (code_->arrays) {
+    code_->arrays->reports(params, arrayRows(rows, inputCount_ > 0), out);
+    return;
+  }
   if (inputCount_ == 0) {
     code_->reports.outputs(params, out);
     return;
@@ -165,7 +207,7 @@ void Model::reports(std::span<const double> params, const Rows &rows,
 
 void Model::hessian(std::span<const double> params, std::size_t rows,
                     std::span<const double *const> columns, std::span<double> hess) const {
-  if (!code_->objective.hasHessian())
+  if (arrays_ || !code_->objective.hasHessian())
     throw FitError("the objective was compiled without its Hessian");
   const std::size_t n = paramCount_;
   if (inputCount_ == 0) {
@@ -183,6 +225,15 @@ void Model::hessian(std::span<const double> params, std::size_t rows,
 std::optional<Model::NonFinite>
 Model::explainNonFinite(std::span<const double> params, std::size_t rows,
                         std::span<const double *const> columns) const {
+  if (!code_->haveDerivatives) {
+    // The array level ran: the scalar level's derivatives, only to explain a NaN.
+    driver::Program &program = const_cast<driver::Program &>(program_);
+    program.complete();
+    const driver::Entry objective = *program.objective();
+    code_->args = program.arguments(objective);
+    code_->derivatives = program.differentiate(objective, false);
+    code_->haveDerivatives = true;
+  }
   const std::size_t count = inputCount_ == 0 ? 1 : rows;
   for (std::size_t r = 0; r < count; ++r) {
     const std::vector<double> args = rowArgs(params, columns, r);

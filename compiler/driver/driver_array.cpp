@@ -1,0 +1,107 @@
+// The driver's door to the array level (compiler/array/): lowering, reverse mode, and the
+// executors of the objective and of the reports.
+#include "array/array.h"
+#include "driver/program_impl.h"
+
+#include <stdexcept>
+
+namespace nabla::driver {
+
+struct ArrayCode::Impl {
+  array::Program program;
+  std::size_t paramCount = 0;
+  std::optional<array::Executor> objective;  // roots: the loss, then each param's gradient
+  std::optional<array::Executor> reports;    // roots: the reports
+  std::vector<double> out;
+
+  array::Rows rowsOf(const ArrayRows &rows) const {
+    array::Rows r;
+    r.count = rows.count;
+    r.columns = rows.columns;
+    r.table = rows.table;
+    r.stride = rows.stride;
+    r.index = rows.index;
+    return r;
+  }
+};
+
+ArrayCode::ArrayCode(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ArrayCode::ArrayCode(ArrayCode &&) noexcept = default;
+ArrayCode &ArrayCode::operator=(ArrayCode &&) noexcept = default;
+ArrayCode::~ArrayCode() = default;
+
+std::size_t ArrayCode::unrolledSize() const { return impl_->program.unrolled; }
+std::size_t ArrayCode::paramCount() const { return impl_->paramCount; }
+
+double ArrayCode::objective(std::span<const double> params, const ArrayRows &rows,
+                            std::span<double> grad) {
+  Impl &m = *impl_;
+  if (params.size() != m.paramCount || grad.size() != m.paramCount)
+    throw std::invalid_argument("ArrayCode::objective: params or gradient of the wrong size");
+  m.out.resize(m.objective->outputSize());
+  m.objective->run(params, m.rowsOf(rows), m.out);
+  // Sums over the rows when the loss depends on them.
+  const double scale =
+      m.objective->rootBatched(0) ? 1.0 / static_cast<double>(rows.count) : 1.0;
+  for (std::size_t i = 0; i < m.paramCount; ++i) grad[i] = m.out[1 + i] * scale;
+  return m.out[0] * scale;
+}
+
+void ArrayCode::reports(std::span<const double> params, const ArrayRows &rows,
+                        std::span<double> out) {
+  Impl &m = *impl_;
+  if (!m.reports) return;
+  if (params.size() != m.paramCount || out.size() != m.reports->outputSize())
+    throw std::invalid_argument("ArrayCode::reports: params or output of the wrong size");
+  m.reports->run(params, m.rowsOf(rows), out);
+  std::size_t at = 0;
+  for (std::size_t k = 0; k < m.program.reports.size(); ++k) {
+    const std::size_t size = m.reports->rootSize(k);
+    if (m.reports->rootBatched(k))
+      for (std::size_t i = 0; i < size; ++i) out[at + i] /= static_cast<double>(rows.count);
+    at += size;
+  }
+}
+
+std::optional<std::string> printArrayGradient(const Program &program, std::string *whyNot) {
+  const Program::Impl &p = program.impl();
+  std::optional<array::Program> lowered =
+      array::lowerArrays(*p.ast, p.lowered, p.options.limits.maxArray, whyNot, false);
+  if (!lowered || !array::differentiate(*lowered, whyNot)) return std::nullopt;
+  std::vector<std::string> labels;
+  const std::string f = program.objectiveName();
+  for (const std::string &name : lowered->paramNames) labels.push_back("∂" + f + "/∂" + name);
+  return array::printRoots(*lowered, labels, lowered->grads);
+}
+
+std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
+                                       std::string *whyNot) {
+  const Program::Impl &p = program.impl();
+  if (!p.ast) {
+    if (whyNot) *whyNot = "the program has no syntax tree";
+    return std::nullopt;
+  }
+  std::optional<array::Program> lowered = array::lowerArrays(*p.ast, p.lowered, p.options.limits.maxArray, whyNot);
+  if (!lowered || !array::differentiate(*lowered, whyNot)) return std::nullopt;
+  auto impl = std::make_unique<ArrayCode::Impl>();
+  impl->program = std::move(*lowered);
+  std::vector<std::size_t> inputOffsets, paramOffsets;
+  std::size_t at = 0;
+  for (const InputDecl &in : p.lowered.inputs) {
+    inputOffsets.push_back(at);
+    at += in.vars.shape.size();
+  }
+  for (std::size_t k = 0; k < p.lowered.params.size(); ++k) {
+    paramOffsets.push_back(impl->paramCount);
+    impl->paramCount += p.lowered.params[k].vars.shape.size();
+  }
+  std::vector<array::Id> roots{impl->program.loss};
+  roots.insert(roots.end(), impl->program.grads.begin(), impl->program.grads.end());
+  impl->objective.emplace(impl->program.graph, roots, inputOffsets, paramOffsets);
+  if (!impl->program.reports.empty())
+    impl->reports.emplace(impl->program.graph, impl->program.reports, inputOffsets, paramOffsets);
+  array::Executor::setBlasThreads(threads);
+  return ArrayCode(std::move(impl));
+}
+
+}  // namespace nabla::driver

@@ -1,0 +1,300 @@
+// The array level (compiler/array/, driver::ArrayCode) against the scalar level: the objective,
+// its gradient and the reports of programs with arrays, evaluated over a batch at once, agree
+// with the reference interpreter over the scalar DAG row by row (1e-12 relative), and the
+// gradient agrees with central finite differences of the array level's own objective. Every
+// operation of the array level appears in a case: elementwise maps with broadcasting, `@` in its
+// four forms, transpose, outer, sum, mean, dot, logsumexp, softmax, onehot, max, slices, indices,
+// vector literals, user functions, consts and definitions.
+#include "driver/driver.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace nabla;
+
+namespace {
+
+driver::Program load(const std::string &text) {
+  return driver::Program::load(driver::fromText("m.nabla", text, true, driver::Limits{}), {});
+}
+
+/// Deterministic values in [-1, 1).
+struct Values {
+  std::uint64_t state = 88172645463325252ull;
+  double next() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return static_cast<double>(state >> 11) / 9007199254740992.0 * 2 - 1;
+  }
+};
+
+/// A batch of rows: params, one column per input element, and where the labels go (inputs
+/// named `y` hold classes 0..classes-1).
+struct Batch {
+  std::vector<double> params;
+  std::vector<std::vector<double>> columns;
+  std::size_t rows = 0;
+  std::vector<const double *> pointers() const {
+    std::vector<const double *> p;
+    for (const auto &c : columns) p.push_back(c.data());
+    return p;
+  }
+};
+
+Batch makeBatch(const driver::Program &program, std::size_t rows, std::uint32_t classes = 3) {
+  Values v;
+  Batch b;
+  b.rows = rows;
+  for (const driver::VariableInfo &p : program.params())
+    for (std::size_t k = 0; k < p.size(); ++k) b.params.push_back(v.next());
+  for (const driver::VariableInfo &in : program.inputs()) {
+    for (std::size_t k = 0; k < in.size(); ++k) {
+      std::vector<double> column(rows);
+      for (double &x : column)
+        x = in.name == "y" ? std::floor((v.next() + 1) / 2 * classes) : 2 * v.next();
+      b.columns.push_back(std::move(column));
+    }
+  }
+  return b;
+}
+
+/// The scalar level's symbol values for one row.
+std::vector<double> symbolValues(const driver::Program &program, const Batch &b, std::size_t row) {
+  const LoweredProgram &lowered = program.lowered();
+  std::vector<double> values(program.graph().symbolCount(), std::nan(""));
+  std::size_t at = 0;
+  for (const ParamDecl &p : lowered.params)
+    for (SymbolId s : p.vars.symbols) values[s] = b.params[at++];
+  at = 0;
+  for (const InputDecl &in : lowered.inputs)
+    for (SymbolId s : in.vars.symbols) values[s] = b.columns[at++][row];
+  return values;
+}
+
+void requireClose(double got, double want, const std::string &what) {
+  INFO(what << ": array level " << got << ", scalar level " << want);
+  REQUIRE(std::abs(got - want) <= 1e-12 * std::max(1.0, std::abs(want)));
+}
+
+/// Checks the array level against the scalar level on `rows` rows (1 for a program without
+/// inputs), and its gradient against finite differences.
+void check(const std::string &text, std::size_t rows = 7) {
+  INFO(text);
+  driver::Program program = load(text);
+  std::string why;
+  std::optional<driver::ArrayCode> arrays = driver::compileArrays(program, 1, &why);
+  INFO("gave up: " << why);
+  REQUIRE(arrays);
+  const bool hasInputs = !program.inputs().empty();
+  if (!hasInputs) rows = 1;
+  const Batch b = makeBatch(program, rows);
+  const std::vector<const double *> columns = b.pointers();
+  driver::ArrayRows arrayRows;
+  arrayRows.count = rows;
+  arrayRows.columns = columns;
+
+  const std::size_t n = arrays->paramCount();
+  REQUIRE(n == b.params.size());
+  std::vector<double> grad(n);
+  const double value = arrays->objective(b.params, arrayRows, grad);
+
+  // The scalar level: the interpreter over the objective's value and gradient, row by row.
+  const driver::Entry objective = *program.objective();
+  const Derivatives d = program.differentiate(objective, false);
+  std::vector<NodeId> roots{d.value};
+  roots.insert(roots.end(), d.grad.begin(), d.grad.end());
+  std::vector<double> mean(roots.size(), 0.0);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::vector<double> v = driver::evaluate(program, roots, symbolValues(program, b, r));
+    for (std::size_t k = 0; k < v.size(); ++k) mean[k] += v[k] / static_cast<double>(rows);
+  }
+  requireClose(value, mean[0], "the objective");
+  for (std::size_t i = 0; i < n; ++i)
+    requireClose(grad[i], mean[1 + i], "gradient entry " + std::to_string(i));
+
+  // Reports.
+  std::vector<NodeId> reportRoots;
+  for (const NamedValue &r : program.lowered().reports)
+    reportRoots.insert(reportRoots.end(), r.value.elems.begin(), r.value.elems.end());
+  if (!reportRoots.empty()) {
+    std::vector<double> got(reportRoots.size()), want(reportRoots.size(), 0.0);
+    arrays->reports(b.params, arrayRows, got);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::vector<double> v =
+          driver::evaluate(program, reportRoots, symbolValues(program, b, r));
+      for (std::size_t k = 0; k < v.size(); ++k) want[k] += v[k] / static_cast<double>(rows);
+    }
+    for (std::size_t k = 0; k < got.size(); ++k)
+      requireClose(got[k], want[k], "report element " + std::to_string(k));
+  }
+
+  // Central differences of the array level's own objective.
+  std::vector<double> p = b.params, scratch(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double h = 1e-6 * std::max(1.0, std::abs(p[i]));
+    p[i] = b.params[i] + h;
+    const double up = arrays->objective(p, arrayRows, scratch);
+    p[i] = b.params[i] - h;
+    const double down = arrays->objective(p, arrayRows, scratch);
+    p[i] = b.params[i];
+    const double fd = (up - down) / (2 * h);
+    INFO("gradient entry " << i << ": " << grad[i] << ", central difference " << fd);
+    REQUIRE(std::abs(grad[i] - fd) <= 1e-6 * std::max(1.0, std::abs(fd)));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("an MLP with softmax cross-entropy and reports agrees with the scalar level") {
+  check("param W1[5][4]\nparam b1[5]\nparam W2[3][5]\nparam b2[3]\n"
+        "input x[4]\ninput y\n"
+        "h = tanh(W1 @ x + b1)\nz = W2 @ h + b2\n"
+        "minimize logsumexp(z) - dot(onehot(y, 3), z)\n"
+        "report acc = where(max(z) == dot(onehot(y, 3), z), 1, 0)\n"
+        "report p1 = softmax(z)[1]\n"
+        "report spread = max(h) - min(h)\n");
+}
+
+TEST_CASE("the chained Rosenbrock function written with slices agrees with the scalar level") {
+  check("param x[7]\nminimize sum(100*(x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2)\n");
+}
+
+TEST_CASE("products in every form, transposes, outer products and subscripts agree") {
+  check("param A[3][4]\nparam B[4][2]\nparam u[3]\nparam v[4]\ninput c[2]\ninput e[4]\n"
+        "minimize sum(transpose(A @ B) @ u * c) + dot(u @ A, v * e) + sum(outer(u, v) * A)"
+        " + (v @ e) * (v @ v) + sum(A[1, :] * e) + A[2][3] * c[0] + sum(A[:, 1:3] @ c)"
+        " + sum(transpose(A) @ (A @ e)) + sum(A[-1] * e) + A[0, -2]\n");
+}
+
+TEST_CASE("elementwise maps, broadcasting, comparisons and vector literals agree") {
+  check("param w[4]\nparam s\ninput x[4]\n"
+        "minimize sum(where(x > 0, relu(w*x), sigmoid(w - x))) + sum(max(w, x)) + sum(min(x, w))"
+        " + sum(exp(w)/(1 + w^2)) + mean(softplus(w*x)) + sum(atan2(w, x + 2))"
+        " + sum(hypot(w, x)) + log1p(sum(abs(w))) + sum([w[0]*x[1], w[2], 3, s] * x)"
+        " + sum((s*x - w)^2) + s^2 + sum(sqrt(1 + w^2) - cos(x*w)*sin(w))"
+        " + sum(where(x < 0 && w > 0, x, w*s)) + logsumexp(w*x)\n");
+}
+
+TEST_CASE("user functions, consts and definitions are inlined at the array level") {
+  check("const k = 2\nconst m = [1, 2, 3]\nf(a, b) = a*b + k\nsq(t) = t^2\n"
+        "param W[3][3]\ninput x[3]\ninput y\n"
+        "g = W @ x + f(y, k)\nq = softmax(g * m)\n"
+        "minimize sum(g^2)/2 - log(dot(q, onehot(y, 3))) + sq(f(y, sum(W)) - g[1])\n");
+}
+
+TEST_CASE("matrix-matrix products of a row's values and params agree") {
+  check("param W[2][3]\ninput X[3][2]\ninput y\n"
+        "minimize sum((W @ X) @ transpose(W @ X)) + sum(transpose(X) @ transpose(W)) * y\n", 5);
+}
+
+TEST_CASE("rows picked from a table give the same bits as the same rows as columns") {
+  driver::Program program = load("param W[3][4]\nparam b[3]\ninput x[4]\ninput y\n"
+                                 "minimize logsumexp(W @ x + b) - dot(onehot(y, 3), W @ x + b)\n");
+  std::optional<driver::ArrayCode> arrays = driver::compileArrays(program, 1);
+  REQUIRE(arrays);
+  const Batch b = makeBatch(program, 9);
+  // A table of all 9 rows (5 entries each: x, y), and a batch of rows 7, 2, 2, 0 from it.
+  std::vector<double> table;
+  for (std::size_t r = 0; r < 9; ++r)
+    for (const auto &c : b.columns) table.push_back(c[r]);
+  const std::vector<std::uint64_t> index{7, 2, 2, 0};
+  driver::ArrayRows picked;
+  picked.count = index.size();
+  picked.table = table.data();
+  picked.stride = 5;
+  picked.index = index.data();
+  std::vector<std::vector<double>> columns(5);
+  for (std::size_t j = 0; j < 5; ++j)
+    for (std::uint64_t r : index) columns[j].push_back(b.columns[j][r]);
+  std::vector<const double *> pointers;
+  for (const auto &c : columns) pointers.push_back(c.data());
+  driver::ArrayRows byColumns;
+  byColumns.count = index.size();
+  byColumns.columns = pointers;
+  std::vector<double> g1(arrays->paramCount()), g2(arrays->paramCount());
+  const double v1 = arrays->objective(b.params, picked, g1);
+  const double v2 = arrays->objective(b.params, byColumns, g2);
+  CHECK(v1 == v2);
+  CHECK(g1 == g2);
+  CHECK(std::isfinite(v1));
+}
+
+TEST_CASE("what the array level lacks is left to the scalar level, with a reason") {
+  for (const char *text : {"param w[3]\nminimize norm(w)\n", "param w[3]\nminimize prod(w)\n",
+                           "param w[3]\nminimize sum(d(sum(w^3), w))\n",
+                           "param w[3]\nminimize max(w)\n"}) {
+    INFO(text);
+    driver::Program program = load(text);
+    std::string why;
+    CHECK_FALSE(driver::compileArrays(program, 1, &why));
+    CHECK_FALSE(why.empty());
+  }
+}
+
+TEST_CASE("the unrolled size grows with the arrays, not with the text") {
+  driver::Program small = load("param W[4][3]\ninput x[3]\nminimize sum(tanh(W @ x))\n");
+  driver::Program large = load("param W[400][300]\ninput x[300]\nminimize sum(tanh(W @ x))\n");
+  std::optional<driver::ArrayCode> a = driver::compileArrays(small, 1);
+  std::optional<driver::ArrayCode> b = driver::compileArrays(large, 1);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->unrolledSize() >= 12);
+  CHECK(b->unrolledSize() >= 120000);
+  CHECK(b->unrolledSize() > 1000 * a->unrolledSize() / 2);
+}
+TEST_CASE("a term the same for every row counts once per row in the gradient") {
+  // The per-row loss w[0] + ... sums to B w[0] over a batch: its adjoint, the same for every
+  // row, is summed over the rows like the others.
+  check("param w[4]\ninput x[4]\nminimize sum(w*x) + w[0]\n");
+  check("param w[4]\nparam b\ninput x[4]\nminimize b^2 + sum(w^2) + w[1]*x[1]\n");
+  check("param A[3][4]\ninput x[4]\nminimize A[2][3]*x[0] + sum(A)\n");
+}
+
+TEST_CASE("the gradient in matrix notation reads back as the same values") {
+  // printArrayGradient's text, made into definitions over the same declarations, loads (it is
+  // nabla text) and evaluates by the scalar level to the scalar level's own gradient.
+  const std::string declarations = "param W1[4][3]\nparam b1[4]\nparam W2[2][4]\nparam b2[2]\n"
+                                   "input x[3]\ninput y\n";
+  const std::string body = "h = tanh(W1 @ x + b1)\nz = W2 @ h + b2\n"
+                           "minimize logsumexp(z) - dot(onehot(y, 2), z) + sum(b1^2)\n";
+  driver::Program program = load(declarations + body);
+  std::string why;
+  std::optional<std::string> text = driver::printArrayGradient(program, &why);
+  INFO(why);
+  REQUIRE(text);
+  INFO(*text);
+  CHECK(text->find("∂L/∂W1 = outer(") != std::string::npos);
+  CHECK(text->find("transpose(W2) @ ") != std::string::npos);
+  // `∂L/∂W1 = E` becomes `gW1 = E`, `  t1 = E` becomes `t1 = E`.
+  std::string defs;
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  while (start < text->size()) {
+    std::size_t end = text->find('\n', start);
+    std::string line = text->substr(start, end - start);
+    start = end + 1;
+    if (line == "where") continue;
+    if (line.rfind("∂L/∂", 0) == 0) {
+      const std::string rest = line.substr(std::string("∂L/∂").size());
+      names.push_back("g" + rest.substr(0, rest.find(' ')));
+      line = "g" + rest;
+    }
+    defs += line.substr(line.find_first_not_of(' ')) + "\n";
+  }
+  driver::Program printed = load(declarations + defs);
+  const Batch b = makeBatch(program, 1, 2);
+  const Derivatives d = program.differentiate(*program.objective(), false);
+  const std::vector<double> want = driver::evaluate(program, d.grad, symbolValues(program, b, 0));
+  std::vector<NodeId> roots;
+  for (const NamedValue *v : printed.outputs(names))
+    roots.insert(roots.end(), v->value.elems.begin(), v->value.elems.end());
+  REQUIRE(roots.size() == want.size());
+  const std::vector<double> got = driver::evaluate(printed, roots, symbolValues(printed, b, 0));
+  for (std::size_t i = 0; i < want.size(); ++i)
+    requireClose(got[i], want[i], "gradient entry " + std::to_string(i));
+}
