@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # MLPs on 5,000 rows of 784 features (10 classes), one epoch of Adam with batches of 64, float64:
 # nabla fit against the same loop in PyTorch (bench/mlp_torch.py), with 1 and 2 threads.
-#   bench/mlp.sh [HIDDEN ...]     (default: "64" and "128"; a layer list such as "512 512" is
-#                                  one model, quoted)
+#   bench/mlp.sh [HIDDEN ...]     (default: "128" and "512 512"; a layer list such as "512 512"
+#                                  is one model, quoted)
 # For each model: the time from the start to the first step (nabla: compiling the model, read
 # from its `time:` line; torch: building the modules) and the rows/s of the epoch. nabla runs
-# its default JIT (the baseline tier at once, the optimized one swapped in when ready) and the
-# optimized tier alone (--jit optimized: all of LLVM before the first step).
+# --jit auto and --jit optimized: both take the array level for these models (docs/fit.md,
+# "Which code runs"). Then the digits MLP of samples/ with --jit optimized.
 # Needs Debian's python3-numpy and python3-torch (not needed by the tests). The data set and the
 # model files are made once in build-bench/mlp/.
 set -euo pipefail
@@ -14,7 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
 models=("$@")
-[ ${#models[@]} -gt 0 ] || models=("64" "128")
+[ ${#models[@]} -gt 0 ] || models=("128" "512 512")
 
 bash bench/build_nabla.sh
 mkdir -p build-bench/mlp
@@ -40,3 +40,7 @@ for hidden in "${models[@]}"; do
     "$python" bench/mlp_torch.py train "$data" --hidden $hidden --threads "$threads" | grep -E 'first|epoch'
   done
 done
+
+echo "=== the digits MLP of samples/, --jit optimized, 10 epochs"
+build-bench/nabla fit samples/mlp_digits.nabla --data samples/data/digits.csv --optimizer adam \
+  --lr 0.01 --standardize --epochs 10 --jit optimized 2>&1 | grep -E '^(time|loss|acc)'

@@ -21,13 +21,32 @@ struct Executor::Impl {
   std::vector<std::size_t> inputOffsets, paramOffsets;
   std::vector<std::vector<double>> buffers;  // by node id
   std::vector<const double *> data;          // by node id: where its value is this run
+  std::vector<std::vector<std::size_t>> runStarts;  // Slice, Embed: where each run of the box is
   std::size_t batch = 1;  // rows of this run
 
   Impl(const Graph &graph, std::vector<Id> r, std::vector<std::size_t> in, std::vector<std::size_t> par)
       : g(graph), roots(std::move(r)), inputOffsets(std::move(in)), paramOffsets(std::move(par)) {
     order = reachable(g, roots);
     buffers.resize(g.size());
+    runStarts.resize(g.size());
     data.assign(g.size(), nullptr);
+    // A transpose of a param (of any value the same for every row) that only products read is
+    // never made: BLAS reads the matrix transposed (view()).
+    std::vector<char> onlyProducts(g.size(), 1);
+    for (Id id : order) {
+      const Node &n = g[id];
+      for (std::uint8_t k = 0; k < n.argCount; ++k)
+        if (n.kind != Kind::MatMul) onlyProducts[n.args[k]] = 0;
+      for (Id part : n.parts) onlyProducts[part] = 0;
+    }
+    for (Id r : roots) onlyProducts[r] = 0;
+    std::vector<Id> kept;
+    for (Id id : order) {
+      const Node &n = g[id];
+      if (n.kind == Kind::Transpose && !n.batched && onlyProducts[id]) continue;
+      kept.push_back(id);
+    }
+    order = std::move(kept);
   }
 
   std::size_t rowsOf(Id id) const { return g[id].batched ? batch : 1; }
@@ -116,6 +135,8 @@ struct Executor::Impl {
     case Op::Neg: return mapLoop(id, [](double a, double, double) { return -a; });
     case Op::Tanh: return mapLoop(id, [](double a, double, double) { return std::tanh(a); });
     case Op::Exp: return mapLoop(id, [](double a, double, double) { return std::exp(a); });
+    case Op::Pow:  // squares are the common case
+      return mapLoop(id, [](double a, double b, double) { return b == 2 ? a * a : std::pow(a, b); });
     default: {
       const Op op = g[id].op;
       return mapLoop(id, [op](double a, double b, double c) { return evalOp(op, a, b, c); });
@@ -181,7 +202,8 @@ struct Executor::Impl {
     }
   }
 
-  /// Copies between a box of a larger array and a dense smaller one, for each row.
+  /// Copies between a box of a larger array and a dense smaller one, for each row: runs of the
+  /// box's last dimension, which are contiguous in both.
   void box(Id id, bool embed) {
     const Node &n = g[id];
     const Id a = n.args[0];
@@ -191,27 +213,29 @@ struct Executor::Impl {
     const std::size_t inStride = g[a].batched ? g[a].shape.size() : 0;
     double *out = output(id);
     if (embed) std::fill(out, out + R * big.size(), 0.0);
-    // The flat offsets in the larger array of the box's elements, in order.
-    std::vector<std::size_t> offsets;
-    offsets.reserve(small);
-    std::vector<std::uint32_t> idx(rank, 0);
-    for (std::size_t e = 0; e < small; ++e) {
-      std::size_t flat = 0;
-      for (std::size_t d = 0; d < rank; ++d) flat = flat * big.dims[d] + n.box[d].start + idx[d];
-      offsets.push_back(flat);
-      for (std::size_t d = rank; d-- > 0;) {
-        if (++idx[d] < n.box[d].count) break;
-        idx[d] = 0;
+    const std::size_t run = n.box[rank - 1].count, runs = small / run;
+    // The offset in the larger array of each run's first element.
+    std::vector<std::size_t> &starts = runStarts[id];
+    if (starts.size() != runs) {
+      starts.clear();
+      std::vector<std::uint32_t> idx(rank, 0);
+      for (std::size_t e = 0; e < runs; ++e) {
+        std::size_t flat = 0;
+        for (std::size_t d = 0; d < rank; ++d) flat = flat * big.dims[d] + n.box[d].start + idx[d];
+        starts.push_back(flat);
+        for (std::size_t d = rank - 1; d-- > 0;) {
+          if (++idx[d] < n.box[d].count) break;
+          idx[d] = 0;
+        }
       }
     }
     for (std::size_t r = 0; r < R; ++r) {
       const double *in = data[a] + r * inStride;
-      if (embed) {
-        double *o = out + r * big.size();
-        for (std::size_t e = 0; e < small; ++e) o[offsets[e]] += in[e];
-      } else {
-        double *o = out + r * small;
-        for (std::size_t e = 0; e < small; ++e) o[e] = in[offsets[e]];
+      for (std::size_t e = 0; e < runs; ++e) {
+        if (embed)
+          std::copy(in + e * run, in + (e + 1) * run, out + r * big.size() + starts[e]);
+        else
+          std::copy(in + starts[e], in + starts[e] + run, out + r * small + e * run);
       }
     }
   }
