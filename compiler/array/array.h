@@ -159,6 +159,9 @@ public:
   /// Root k's value: for a row-dependent root its sum over the rows, otherwise its value (a root
   /// may be an array: rootSize(k) entries), into out (the roots' sizes, in order).
   void run(std::span<const double> params, const Rows &rows, std::span<double> out);
+  /// The same with root k's value into outs[k] (rootSize(k) entries).
+  void run(std::span<const double> params, const Rows &rows,
+           std::span<const std::span<double>> outs);
   std::size_t rootSize(std::size_t k) const;
   std::size_t outputSize() const;
   /// Whether root k depends on the rows.

@@ -3,11 +3,15 @@
 // the whole batch, and the rest are plain loops. Transposes of params are never materialized in
 // products: BLAS reads the matrix transposed.
 #include "array/array.h"
+#include "codegen/loop_kernel.h"
+#include "jit/loops.h"
 
 #include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <stdexcept>
 #include <thread>
 
@@ -16,6 +20,17 @@ extern "C" void openblas_set_num_threads(int threads);
 namespace nabla::array {
 
 struct Executor::Impl {
+  /// What run() does in order: evaluate a node, or run a fused loop.
+  struct Step {
+    bool kernel = false;
+    Id id = 0;           // a node
+    std::size_t k = 0;   // a kernel
+  };
+  /// A kernel's slots: the arrays it reads, then those it writes.
+  struct Slots {
+    std::vector<Id> reads, writes;
+  };
+
   const Graph &g;
   std::vector<Id> roots, order;
   std::vector<std::size_t> inputOffsets, paramOffsets;
@@ -23,6 +38,12 @@ struct Executor::Impl {
   std::vector<const double *> data;          // by node id: where its value is this run
   std::vector<std::vector<std::size_t>> runStarts;  // Slice, Embed: where each run of the box is
   std::size_t batch = 1;  // rows of this run
+  std::vector<Step> steps;
+  std::vector<codegen::LoopKernel> kernels;
+  std::vector<Slots> kernelSlots;
+  std::unique_ptr<jit::Session> session;
+  jit::CompiledLoops loops;
+  std::vector<double *> slotPointers;
 
   Impl(const Graph &graph, std::vector<Id> r, std::vector<std::size_t> in, std::vector<std::size_t> par)
       : g(graph), roots(std::move(r)), inputOffsets(std::move(in)), paramOffsets(std::move(par)) {
@@ -47,6 +68,185 @@ struct Executor::Impl {
       kept.push_back(id);
     }
     order = std::move(kept);
+    plan();
+  }
+
+  // ---- Fused loops -----------------------------------------------------------------------------
+
+  /// Nodes the same for every row whose value at index i is an elementwise function of their
+  /// operands at i (plus a shift): maps over arrays, slices and their adjoints of vectors,
+  /// broadcasts; and sums of such values, accumulated in the loop.
+  bool fusable(Id id) const {
+    const Node &n = g[id];
+    if (n.batched) return false;
+    switch (n.kind) {
+    case Kind::Map:
+    case Kind::Broadcast: return n.shape.size() >= 2;
+    case Kind::Slice:
+      return n.shape.dims.size() == 1 && g[n.args[0]].shape.dims.size() == 1;
+    case Kind::Embed: return n.shape.dims.size() == 1;
+    case Kind::Sum: return !g[n.args[0]].batched && g[n.args[0]].shape.size() >= 2;
+    default: return false;
+    }
+  }
+
+  /// Groups the fusable nodes into loops in evaluation order: a loop takes nodes until one needs
+  /// a sum of the loop itself or a node evaluated outside it needs one of its values; nodes that
+  /// do not depend on an open loop are evaluated before it.
+  void plan() {
+    std::vector<int> kernelOf(g.size(), -1);
+    std::vector<std::vector<Id>> members;
+    int open = -1;
+    auto close = [&] {
+      if (open >= 0) steps.push_back({true, 0, static_cast<std::size_t>(open)});
+      open = -1;
+    };
+    auto operands = [&](Id id) {
+      const Node &n = g[id];
+      std::vector<Id> ops(n.args.begin(), n.args.begin() + n.argCount);
+      ops.insert(ops.end(), n.parts.begin(), n.parts.end());
+      return ops;
+    };
+    for (Id id : order) {
+      if (fusable(id)) {
+        bool join = open >= 0;
+        for (Id a : operands(id))
+          if (open >= 0 && kernelOf[a] == open && g[a].kind == Kind::Sum) join = false;
+        if (!join) {
+          close();
+          open = static_cast<int>(members.size());
+          members.emplace_back();
+        }
+        kernelOf[id] = open;
+        members[open].push_back(id);
+        continue;
+      }
+      for (Id a : operands(id))
+        if (open >= 0 && kernelOf[a] == open) close();
+      steps.push_back({false, id, 0});
+    }
+    close();
+    if (members.empty()) return;
+
+    // A member is stored when a root, or when something outside its loop reads it.
+    std::vector<char> stored(g.size(), 0);
+    for (Id r : roots) stored[r] = 1;
+    for (Id id : order)
+      for (Id a : operands(id))
+        if (kernelOf[a] >= 0 && kernelOf[a] != kernelOf[id]) stored[a] = 1;
+
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      codegen::LoopKernel kernel;
+      Slots slots;
+      std::map<std::pair<Id, std::int64_t>, std::uint32_t> memo;
+      std::map<Id, std::uint32_t> readSlot;
+      auto push = [&](codegen::LoopValue v) {
+        kernel.values.push_back(v);
+        return static_cast<std::uint32_t>(kernel.values.size() - 1);
+      };
+      // The value of node `a` at i + shift.
+      std::function<std::uint32_t(Id, std::int64_t)> value = [&](Id a, std::int64_t shift) -> std::uint32_t {
+        const Node &n = g[a];
+        if (kernelOf[a] != static_cast<int>(k) || n.kind == Kind::Sum) {
+          codegen::LoopValue v;
+          if (n.kind == Kind::Const && n.shape.isScalar()) {
+            v.kind = codegen::LoopValue::Kind::Const;
+            v.value = n.values[0];
+            return push(v);
+          }
+          if (n.shape.size() == 1) shift = 0;
+          if (auto found = memo.find({a, shift}); found != memo.end()) return found->second;
+          auto slot = readSlot.find(a);
+          if (slot == readSlot.end()) {
+            slot = readSlot.emplace(a, static_cast<std::uint32_t>(slots.reads.size())).first;
+            slots.reads.push_back(a);
+          }
+          v.kind = codegen::LoopValue::Kind::Load;
+          v.slot = slot->second;
+          v.shift = shift;
+          v.length = static_cast<std::int64_t>(n.shape.size());
+          return memo[{a, shift}] = push(v);
+        }
+        if (auto found = memo.find({a, shift}); found != memo.end()) return found->second;
+        codegen::LoopValue v;
+        switch (n.kind) {
+        case Kind::Map:
+          v.kind = codegen::LoopValue::Kind::Op;
+          v.op = n.op;
+          v.argCount = n.argCount;
+          for (std::uint8_t j = 0; j < n.argCount; ++j) v.args[j] = value(n.args[j], shift);
+          break;
+        case Kind::Slice: return memo[{a, shift}] = value(n.args[0], shift + n.box[0].start);
+        case Kind::Broadcast: return memo[{a, shift}] = value(n.args[0], 0);
+        case Kind::Embed:
+          v.kind = codegen::LoopValue::Kind::Guard;
+          v.args[0] = value(n.args[0], shift - static_cast<std::int64_t>(n.box[0].start));
+          v.argCount = 1;
+          v.shift = shift;
+          v.lo = n.box[0].start;
+          v.hi = static_cast<std::int64_t>(n.box[0].start) + n.box[0].count;
+          break;
+        default: throw std::logic_error("array executor: a fused node of no loop kind");
+        }
+        return memo[{a, shift}] = push(v);
+      };
+      for (Id m : members[k]) {
+        const Node &n = g[m];
+        codegen::LoopOutput out;
+        if (n.kind == Kind::Sum) {
+          out.sum = true;
+          out.value = value(n.args[0], 0);
+          out.length = static_cast<std::int64_t>(g[n.args[0]].shape.size());
+        } else if (stored[m]) {
+          out.value = value(m, 0);
+          out.length = static_cast<std::int64_t>(n.shape.size());
+        } else {
+          continue;
+        }
+        out.slot = static_cast<std::uint32_t>(slots.writes.size());  // offset by the reads later
+        slots.writes.push_back(m);
+        kernel.outputs.push_back(out);
+        kernel.n = std::max(kernel.n, out.length);
+      }
+      // Far more values than members: shifts multiplied the work; leave it to the interpreter.
+      if (kernel.values.size() > 64 * members[k].size() + 1024) {
+        unfuse();
+        return;
+      }
+      for (codegen::LoopOutput &out : kernel.outputs)
+        out.slot += static_cast<std::uint32_t>(slots.reads.size());
+      kernel.slots = static_cast<std::uint32_t>(slots.reads.size() + slots.writes.size());
+      kernels.push_back(std::move(kernel));
+      kernelSlots.push_back(std::move(slots));
+    }
+    try {
+      jit::SessionOptions options;
+      options.tiered = false;
+      options.optimizeInBackground = false;
+      options.threads = 1;
+      session = std::make_unique<jit::Session>(options);
+      loops = jit::compileLoops(*session, kernels);
+    } catch (const std::exception &) {
+      unfuse();  // LLVM failed: the interpreter computes the same values
+    }
+  }
+
+  /// Every node by the interpreter.
+  void unfuse() {
+    steps.clear();
+    for (Id id : order) steps.push_back({false, id, 0});
+    kernels.clear();
+    kernelSlots.clear();
+    loops = {};
+    session.reset();
+  }
+
+  void runKernel(std::size_t k) {
+    const Slots &s = kernelSlots[k];
+    slotPointers.clear();
+    for (Id a : s.reads) slotPointers.push_back(const_cast<double *>(data[a]));
+    for (Id m : s.writes) slotPointers.push_back(output(m));
+    loops.functions[k](slotPointers.data());
   }
 
   std::size_t rowsOf(Id id) const { return g[id].batched ? batch : 1; }
@@ -366,26 +566,46 @@ std::size_t Executor::outputSize() const {
 
 bool Executor::rootBatched(std::size_t k) const { return impl_->g[impl_->roots.at(k)].batched; }
 
-void Executor::run(std::span<const double> params, const Rows &rows, std::span<double> out) {
+void Executor::run(std::span<const double> params, const Rows &rows,
+                   std::span<const std::span<double>> outs) {
   Impl &m = *impl_;
+  if (outs.size() != m.roots.size())
+    throw std::invalid_argument("array executor: not one output per root");
+  for (std::size_t k = 0; k < outs.size(); ++k)
+    if (outs[k].size() != rootSize(k))
+      throw std::invalid_argument("array executor: an output of the wrong size");
+  m.batch = rows.count;
+  for (const Impl::Step &step : m.steps) {
+    if (step.kernel)
+      m.runKernel(step.k);
+    else
+      m.eval(step.id, params, rows);
+  }
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    const Node &n = m.g[m.roots[k]];
+    const std::size_t S = n.shape.size();
+    const double *v = m.data[m.roots[k]];
+    double *out = outs[k].data();
+    if (!n.batched) {
+      std::copy(v, v + S, out);
+    } else {
+      std::fill(out, out + S, 0.0);
+      for (std::size_t r = 0; r < m.batch; ++r)
+        for (std::size_t i = 0; i < S; ++i) out[i] += v[r * S + i];
+    }
+  }
+}
+
+void Executor::run(std::span<const double> params, const Rows &rows, std::span<double> out) {
   if (out.size() != outputSize())
     throw std::invalid_argument("array executor: an output of the wrong size");
-  m.batch = rows.count;
-  for (Id id : m.order) m.eval(id, params, rows);
+  std::vector<std::span<double>> outs;
   std::size_t at = 0;
-  for (Id root : m.roots) {
-    const Node &n = m.g[root];
-    const std::size_t S = n.shape.size();
-    const double *v = m.data[root];
-    if (!n.batched) {
-      std::copy(v, v + S, out.begin() + at);
-    } else {
-      for (std::size_t i = 0; i < S; ++i) out[at + i] = 0;
-      for (std::size_t r = 0; r < m.batch; ++r)
-        for (std::size_t i = 0; i < S; ++i) out[at + i] += v[r * S + i];
-    }
-    at += S;
+  for (std::size_t k = 0; k < impl_->roots.size(); ++k) {
+    outs.push_back(out.subspan(at, rootSize(k)));
+    at += rootSize(k);
   }
+  run(params, rows, outs);
 }
 
 void Executor::setBlasThreads(unsigned threads) {

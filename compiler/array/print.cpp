@@ -121,7 +121,8 @@ private:
         const Printed &b = printed_[n.args[1]];
         const bool right = n.op == Op::Pow;
         // A product `@` inside `*` or `/` is parenthesized for the reader (the same parse).
-        const bool matmul = g_[n.args[0]].kind == Kind::MatMul && a.level == Multiplicative;
+        const bool matmul = g_[n.args[0]].kind == Kind::MatMul && a.level == Multiplicative &&
+                            infix->level == Multiplicative;
         const bool left = right ? a.level <= infix->level : a.level < infix->level || matmul;
         const bool rparens = right ? b.level < infix->level : b.level <= infix->level;
         return {wrap(a, left) + infix->spelling + wrap(b, rparens), infix->level};

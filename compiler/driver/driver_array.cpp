@@ -12,7 +12,7 @@ struct ArrayCode::Impl {
   std::size_t paramCount = 0;
   std::optional<array::Executor> objective;  // roots: the loss, then each param's gradient
   std::optional<array::Executor> reports;    // roots: the reports
-  std::vector<double> out;
+  std::vector<std::span<double>> outs;
 
   array::Rows rowsOf(const ArrayRows &rows) const {
     array::Rows r;
@@ -38,13 +38,23 @@ double ArrayCode::objective(std::span<const double> params, const ArrayRows &row
   Impl &m = *impl_;
   if (params.size() != m.paramCount || grad.size() != m.paramCount)
     throw std::invalid_argument("ArrayCode::objective: params or gradient of the wrong size");
-  m.out.resize(m.objective->outputSize());
-  m.objective->run(params, m.rowsOf(rows), m.out);
+  // The loss, then each param's gradient straight into its part of `grad`.
+  double value = 0;
+  m.outs.clear();
+  m.outs.emplace_back(&value, 1);
+  std::size_t at = 0;
+  for (const Shape &shape : m.program.paramShapes) {
+    m.outs.push_back(grad.subspan(at, shape.size()));
+    at += shape.size();
+  }
+  m.objective->run(params, m.rowsOf(rows), m.outs);
   // Sums over the rows when the loss depends on them.
-  const double scale =
-      m.objective->rootBatched(0) ? 1.0 / static_cast<double>(rows.count) : 1.0;
-  for (std::size_t i = 0; i < m.paramCount; ++i) grad[i] = m.out[1 + i] * scale;
-  return m.out[0] * scale;
+  if (m.objective->rootBatched(0)) {
+    const double scale = 1.0 / static_cast<double>(rows.count);
+    for (double &g : grad) g *= scale;
+    value *= scale;
+  }
+  return value;
 }
 
 void ArrayCode::reports(std::span<const double> params, const ArrayRows &rows,

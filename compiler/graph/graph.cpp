@@ -111,7 +111,7 @@ SymbolId Graph::addSymbol(std::string name) {
 }
 
 NodeId Graph::intern(const Node &n) {
-  if (2 * (nodes_.size() + 1) > table_.size()) growTable();
+  if (2 * (interned_ + 1) > table_.size()) growTable();
   const std::uint64_t h = hashNode(n);
   const auto tag = static_cast<std::uint32_t>(h >> 32);
   const std::size_t mask = table_.size() - 1;
@@ -120,6 +120,7 @@ NodeId Graph::intern(const Node &n) {
     if (slot.node == 0) {
       if (nodes_.size() >= UINT32_MAX - 1) throw std::length_error("nabla: graph too large");
       nodes_.push_back(n);
+      ++interned_;
       slot = {static_cast<std::uint32_t>(nodes_.size()), tag};
       return NodeId{slot.node - 1};
     }
@@ -127,10 +128,17 @@ NodeId Graph::intern(const Node &n) {
   }
 }
 
+void Graph::reserveVariables(std::size_t count) {
+  symbols_.reserve(symbols_.size() + count);
+  nodes_.reserve(nodes_.size() + count);
+  varNodes_.reserve(varNodes_.size() + count);
+}
+
 void Graph::growTable() {
   std::vector<Slot> bigger(std::max<std::size_t>(64, 2 * table_.size()));
   const std::size_t mask = bigger.size() - 1;
   for (std::size_t id = 0; id < nodes_.size(); ++id) {
+    if (nodes_[id].op == Op::Var) continue;  // found by variable(), not by the table
     const std::uint64_t h = hashNode(nodes_[id]);
     std::size_t i = h & mask;
     while (bigger[i].node != 0) i = (i + 1) & mask;
@@ -148,10 +156,17 @@ NodeId Graph::constant(double v) {
 
 NodeId Graph::variable(SymbolId s) {
   if (s >= symbols_.size()) throw std::logic_error("nabla: variable of an unknown symbol");
+  // One Var node per symbol, found by the symbol (never in the hash table: a declaration of 10^6
+  // elements appends them in order instead of scattering them over the table).
+  if (s < varNodes_.size() && varNodes_[s].valid()) return varNodes_[s];
+  if (nodes_.size() >= UINT32_MAX - 1) throw std::length_error("nabla: graph too large");
   Node n;
   n.op = Op::Var;
   n.symbol = s;
-  return intern(n);
+  nodes_.push_back(n);
+  if (varNodes_.size() <= s) varNodes_.resize(symbols_.size());
+  varNodes_[s] = NodeId{static_cast<std::uint32_t>(nodes_.size() - 1)};
+  return varNodes_[s];
 }
 
 bool Graph::isConstant(NodeId id, double v) const {

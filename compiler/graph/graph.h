@@ -109,6 +109,9 @@ public:
   Graph() = default;
 
   SymbolId addSymbol(std::string name);
+  /// Room for `count` more symbols and their Var nodes: a large declaration then adds its
+  /// elements without regrowing the vectors.
+  void reserveVariables(std::size_t count);
   std::size_t symbolCount() const { return symbols_.size(); }
   const std::string &symbolName(SymbolId s) const { return symbols_[s]; }
 
@@ -141,6 +144,8 @@ private:
   /// of millions of nodes is freed at once.
   std::vector<Slot> table_;
   std::vector<std::string> symbols_;
+  std::vector<NodeId> varNodes_;  // the Var node of each symbol (invalid until made)
+  std::size_t interned_ = 0;      // nodes in table_ (all but the Var nodes)
 };
 
 /// The value of one op on scalars: the single definition of nabla's arithmetic, used by constant

@@ -3,6 +3,7 @@
 #include "sema/lowerer.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <string_view>
 #include <unordered_set>
@@ -74,11 +75,19 @@ VarGroup Lowerer::makeVarGroup(const std::string &name, const Shape &shape, Sour
   const std::size_t n = shape.size();
   group.symbols.reserve(n);
   group.nodes.reserve(n);
+  out_.graph.reserveVariables(n);
   std::vector<std::uint32_t> index(shape.dims.size(), 0);
+  std::string symbol = name;
   for (std::size_t k = 0; k < n; ++k) {
-    std::string symbol = name;
-    for (auto i : index) symbol += "[" + std::to_string(i) + "]";
-    SymbolId s = out_.graph.addSymbol(std::move(symbol));
+    symbol.resize(name.size());
+    for (auto i : index) {
+      char digits[16];
+      auto end = std::to_chars(digits, digits + sizeof digits, i).ptr;
+      symbol += '[';
+      symbol.append(digits, end);
+      symbol += ']';
+    }
+    SymbolId s = out_.graph.addSymbol(symbol);
     group.symbols.push_back(s);
     group.nodes.push_back(out_.graph.variable(s));
     // Row-major: the last index runs fastest.

@@ -1,0 +1,67 @@
+// Fused elementwise loops for the array level (compiler/array/): one loop over i in [0, n) that
+// evaluates a small DAG per element — loads of arrays at i plus a shift, constants, ops of
+// evalOp — and stores some of its values at i or sums them over i, so that a chain of maps,
+// slices and their adjoints over long vectors is one pass over memory instead of one per node.
+//
+//   void NAME(double *const *slots)      slots[k]: the k-th array read or written
+//
+// Each value has its own length: a value is only stored, summed or read by an Embed-like guard
+// where i + shift lies in [0, length), and loads clamp their index into the array, so that
+// evaluating a value where it is not used never reads out of bounds. Sums add in the order of i,
+// as the interpreter does.
+#pragma once
+
+#include "graph/graph.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+}  // namespace llvm
+
+namespace nabla::codegen {
+
+struct LoopValue {
+  enum class Kind : std::uint8_t {
+    Load,     // slots[slot][clamp(i + shift, 0, length - 1)]; a scalar (length 1) is slots[slot][0]
+    Const,    // value
+    Op,       // op(args...)
+    Guard,    // args[0] where lo <= i + shift < hi, else 0 (the adjoint of a slice)
+  };
+  Kind kind = Kind::Const;
+  Op op = Op::Const;
+  double value = 0;
+  std::uint32_t args[3] = {0, 0, 0};
+  std::uint8_t argCount = 0;
+  std::uint32_t slot = 0;
+  std::int64_t shift = 0;     // Load, Guard: added to i
+  std::int64_t length = 1;    // Load: the array's length
+  std::int64_t lo = 0, hi = 0;  // Guard
+};
+
+/// Stores and sums of a loop: slot `slot` receives value `value` at index i for i < length
+/// (Store), or the sum over i < length of the value, in slots[slot][0] (Sum).
+struct LoopOutput {
+  bool sum = false;
+  std::uint32_t value = 0;
+  std::uint32_t slot = 0;
+  std::int64_t length = 0;
+};
+
+struct LoopKernel {
+  std::int64_t n = 0;                // iterations
+  std::vector<LoopValue> values;     // operands before their users
+  std::vector<LoopOutput> outputs;
+  std::uint32_t slots = 0;           // the number of slots
+};
+
+/// The kernels as functions `names[k]` of one module.
+std::unique_ptr<llvm::Module> emitLoopKernels(llvm::LLVMContext &context,
+                                              const std::vector<LoopKernel> &kernels,
+                                              const std::vector<std::string> &names);
+
+}  // namespace nabla::codegen
