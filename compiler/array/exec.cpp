@@ -37,6 +37,7 @@ struct Executor::Impl {
   std::vector<std::vector<double>> buffers;  // by node id
   std::vector<const double *> data;          // by node id: where its value is this run
   std::vector<std::vector<std::size_t>> runStarts;  // Slice, Embed: where each run of the box is
+  std::vector<double *> destination;  // by node id: the caller's output for a root, this run
   std::size_t batch = 1;  // rows of this run
   std::vector<Step> steps;
   std::vector<codegen::LoopKernel> kernels;
@@ -50,6 +51,7 @@ struct Executor::Impl {
     order = reachable(g, roots);
     buffers.resize(g.size());
     runStarts.resize(g.size());
+    destination.assign(g.size(), nullptr);
     data.assign(g.size(), nullptr);
     // A transpose of a param (of any value the same for every row) that only products read is
     // never made: BLAS reads the matrix transposed (view()).
@@ -252,6 +254,10 @@ struct Executor::Impl {
   std::size_t rowsOf(Id id) const { return g[id].batched ? batch : 1; }
 
   double *output(Id id) {
+    if (double *to = destination[id]) {  // a root written where it goes
+      data[id] = to;
+      return to;
+    }
     std::vector<double> &b = buffers[id];
     b.resize(rowsOf(id) * g[id].shape.size());
     data[id] = b.data();
@@ -575,6 +581,18 @@ void Executor::run(std::span<const double> params, const Rows &rows,
     if (outs[k].size() != rootSize(k))
       throw std::invalid_argument("array executor: an output of the wrong size");
   m.batch = rows.count;
+  // A root the same for every row is computed straight into its output (the first root of a
+  // node, when several roots are one node).
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    const Id root = m.roots[k];
+    if (!m.g[root].batched && !m.destination[root]) m.destination[root] = outs[k].data();
+  }
+  struct Reset {
+    Impl &m;
+    ~Reset() {
+      for (Id root : m.roots) m.destination[root] = nullptr;
+    }
+  } reset{m};
   for (const Impl::Step &step : m.steps) {
     if (step.kernel)
       m.runKernel(step.k);
@@ -587,7 +605,7 @@ void Executor::run(std::span<const double> params, const Rows &rows,
     const double *v = m.data[m.roots[k]];
     double *out = outs[k].data();
     if (!n.batched) {
-      std::copy(v, v + S, out);
+      if (v != out) std::copy(v, v + S, out);
     } else {
       std::fill(out, out + S, 0.0);
       for (std::size_t r = 0; r < m.batch; ++r)
