@@ -166,6 +166,9 @@ public:
   std::size_t outputSize() const;
   /// Whether root k depends on the rows.
   bool rootBatched(std::size_t k) const;
+  /// The bytes of the values that depend on the rows, per row of a batch: what a batch of B
+  /// rows holds at once, over B.
+  std::size_t bytesPerRow() const;
   /// BLAS threads for the products (0: one per hardware thread).
   static void setBlasThreads(unsigned threads);
 

@@ -572,6 +572,14 @@ std::size_t Executor::outputSize() const {
 
 bool Executor::rootBatched(std::size_t k) const { return impl_->g[impl_->roots.at(k)].batched; }
 
+std::size_t Executor::bytesPerRow() const {
+  std::size_t bytes = 0;
+  for (const Impl::Step &step : impl_->steps)
+    if (!step.kernel && impl_->g[step.id].batched)
+      bytes += impl_->g[step.id].shape.size() * sizeof(double);
+  return bytes;
+}
+
 void Executor::run(std::span<const double> params, const Rows &rows,
                    std::span<const std::span<double>> outs) {
   Impl &m = *impl_;

@@ -424,6 +424,9 @@ public:
   double objective(std::span<const double> params, const ArrayRows &rows, std::span<double> grad);
   /// The mean of every element of every report over the rows, in order.
   void reports(std::span<const double> params, const ArrayRows &rows, std::span<double> out);
+  /// The most memory the values that depend on the rows take at once (default 64 MiB): a larger
+  /// batch is evaluated in chunks of rows, its sums added in chunk order.
+  void setChunkBytes(std::size_t bytes);
 
   struct Impl;
 

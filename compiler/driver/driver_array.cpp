@@ -7,6 +7,14 @@
 
 namespace nabla::driver {
 
+namespace {
+
+/// The most memory a batch's row-dependent values take at once: larger batches (a full batch of
+/// 10^6 rows for L-BFGS) are evaluated in chunks of rows.
+constexpr std::size_t kChunkBytes = std::size_t{64} << 20;
+
+}  // namespace
+
 struct ArrayCode::Impl {
   array::Program program;
   std::size_t paramCount = 0;
@@ -14,14 +22,52 @@ struct ArrayCode::Impl {
   std::optional<array::Executor> reports;    // roots: the reports
   std::vector<std::span<double>> outs;
 
-  array::Rows rowsOf(const ArrayRows &rows) const {
+  std::size_t chunkBytes = kChunkBytes;
+  std::vector<const double *> chunkColumns;
+  std::vector<double> chunkOut;
+
+  /// Runs `executor` over the rows in chunks that keep its row-dependent values under
+  /// kChunkBytes, adding each chunk's outputs (sums over its rows) into `outs`; an output whose
+  /// `summed` entry is false is the same in every chunk and taken from the first.
+  void runChunked(array::Executor &executor, std::span<const double> params, const ArrayRows &rows,
+                  std::span<const std::span<double>> outs, const std::vector<bool> &summed = {}) {
+    const std::size_t perRow = std::max<std::size_t>(1, executor.bytesPerRow());
+    const std::size_t chunk = std::max<std::size_t>(1, std::min(rows.count, chunkBytes / perRow));
     array::Rows r;
-    r.count = rows.count;
-    r.columns = rows.columns;
-    r.table = rows.table;
     r.stride = rows.stride;
-    r.index = rows.index;
-    return r;
+    r.table = rows.table;
+    if (chunk >= rows.count) {
+      r.count = rows.count;
+      r.columns = rows.columns;
+      r.index = rows.index;
+      executor.run(params, r, outs);
+      return;
+    }
+    std::size_t total = 0;
+    for (std::span<double> o : outs) total += o.size();
+    chunkOut.assign(total, 0.0);
+    std::vector<std::span<double>> parts;
+    std::size_t at = 0;
+    for (std::span<double> o : outs) {
+      parts.emplace_back(chunkOut.data() + at, o.size());
+      at += o.size();
+    }
+    for (std::span<double> o : outs) std::fill(o.begin(), o.end(), 0.0);
+    for (std::size_t begin = 0; begin < rows.count; begin += chunk) {
+      r.count = std::min(chunk, rows.count - begin);
+      if (rows.table) {
+        r.index = rows.index + begin;
+      } else {
+        chunkColumns.clear();
+        for (const double *c : rows.columns) chunkColumns.push_back(c + begin);
+        r.columns = chunkColumns;
+      }
+      executor.run(params, r, parts);
+      for (std::size_t k = 0; k < outs.size(); ++k) {
+        if (!summed.empty() && !summed[k] && begin > 0) continue;
+        for (std::size_t i = 0; i < outs[k].size(); ++i) outs[k][i] += parts[k][i];
+      }
+    }
   }
 };
 
@@ -32,6 +78,7 @@ ArrayCode::~ArrayCode() = default;
 
 std::size_t ArrayCode::unrolledSize() const { return impl_->program.unrolled; }
 std::size_t ArrayCode::paramCount() const { return impl_->paramCount; }
+void ArrayCode::setChunkBytes(std::size_t bytes) { impl_->chunkBytes = std::max<std::size_t>(1, bytes); }
 
 double ArrayCode::objective(std::span<const double> params, const ArrayRows &rows,
                             std::span<double> grad) {
@@ -47,7 +94,10 @@ double ArrayCode::objective(std::span<const double> params, const ArrayRows &row
     m.outs.push_back(grad.subspan(at, shape.size()));
     at += shape.size();
   }
-  m.objective->run(params, m.rowsOf(rows), m.outs);
+  if (m.objective->rootBatched(0))
+    m.runChunked(*m.objective, params, rows, m.outs);
+  else
+    m.objective->run(params, array::Rows{1, {}, nullptr, 0, nullptr}, m.outs);
   // Sums over the rows when the loss depends on them.
   if (m.objective->rootBatched(0)) {
     const double scale = 1.0 / static_cast<double>(rows.count);
@@ -63,8 +113,17 @@ void ArrayCode::reports(std::span<const double> params, const ArrayRows &rows,
   if (!m.reports) return;
   if (params.size() != m.paramCount || out.size() != m.reports->outputSize())
     throw std::invalid_argument("ArrayCode::reports: params or output of the wrong size");
-  m.reports->run(params, m.rowsOf(rows), out);
+  std::vector<std::span<double>> outs;
   std::size_t at = 0;
+  for (std::size_t k = 0; k < m.program.reports.size(); ++k) {
+    outs.push_back(out.subspan(at, m.reports->rootSize(k)));
+    at += m.reports->rootSize(k);
+  }
+  // A report that does not depend on the rows is its value in every chunk, not a sum.
+  std::vector<bool> summed;
+  for (std::size_t k = 0; k < outs.size(); ++k) summed.push_back(m.reports->rootBatched(k));
+  m.runChunked(*m.reports, params, rows, outs, summed);
+  at = 0;
   for (std::size_t k = 0; k < m.program.reports.size(); ++k) {
     const std::size_t size = m.reports->rootSize(k);
     if (m.reports->rootBatched(k))

@@ -298,3 +298,32 @@ TEST_CASE("the gradient in matrix notation reads back as the same values") {
   for (std::size_t i = 0; i < want.size(); ++i)
     requireClose(got[i], want[i], "gradient entry " + std::to_string(i));
 }
+
+TEST_CASE("a batch larger than the memory budget is evaluated in chunks with the same means") {
+  driver::Program program = load("param W[6][5]\nparam b[6]\ninput x[5]\ninput y\n"
+                                 "z = W @ x + b\nminimize logsumexp(z) - dot(onehot(y, 3), z[0:3]) + sum(b^2)\n"
+                                 "report acc = where(max(z) == z[0], 1, 0)\nreport wsum = sum(W)\n");
+  std::optional<driver::ArrayCode> whole = driver::compileArrays(program, 1);
+  std::optional<driver::ArrayCode> chunked = driver::compileArrays(program, 1);
+  REQUIRE(whole);
+  REQUIRE(chunked);
+  chunked->setChunkBytes(1000);  // a few rows at a time
+  const Batch b = makeBatch(program, 103);
+  const std::vector<const double *> columns = b.pointers();
+  driver::ArrayRows rows;
+  rows.count = b.rows;
+  rows.columns = columns;
+  std::vector<double> g1(whole->paramCount()), g2(chunked->paramCount());
+  const double v1 = whole->objective(b.params, rows, g1);
+  const double v2 = chunked->objective(b.params, rows, g2);
+  requireClose(v2, v1, "the objective");
+  for (std::size_t i = 0; i < g1.size(); ++i) requireClose(g2[i], g1[i], "gradient entry " + std::to_string(i));
+  std::vector<double> r1(2), r2(2);
+  whole->reports(b.params, rows, r1);
+  chunked->reports(b.params, rows, r2);
+  requireClose(r2[0], r1[0], "acc");
+  requireClose(r2[1], r1[1], "wsum, the same for every row");
+  double w = 0;
+  for (std::size_t i = 0; i < 30; ++i) w += b.params[i];
+  requireClose(r2[1], w, "wsum against the params");
+}
