@@ -85,10 +85,12 @@ private:
     return g_[adj].shape == shape ? adj : g_.broadcast(adj, shape);
   }
 
-  /// For an operand that was broadcast (a scalar in an elementwise map over an array): the sum.
-  Id fit(Id c, Id operand) {
-    if (g_[operand].shape.isScalar() && !g_[c].shape.isScalar()) return g_.sum(c);
-    return c;
+  /// For an operand that was broadcast (a scalar in an elementwise map over an array of
+  /// `shape`): the sum over the elements, which is n times a contribution the same for all.
+  Id fit(Id c, Id operand, const Shape &shape) {
+    if (!g_[operand].shape.isScalar() || shape.isScalar()) return c;
+    if (!g_[c].shape.isScalar()) return g_.sum(c);
+    return g_.map(Op::Mul, c, g_.constant(static_cast<double>(shape.size())));
   }
 
   const Template &templateOf(Op op, std::uint8_t count, std::array<bool, 3> needed) {
@@ -153,7 +155,7 @@ private:
         term = c.maskWhen ? g_.map(Op::Where, cond, term, zero) : g_.map(Op::Where, cond, zero, term);
       }
       const Id operand = n.args[c.arg];
-      accumulate(operand, fit(term, operand));
+      accumulate(operand, fit(term, operand, n.shape));
     }
   }
 

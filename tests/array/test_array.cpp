@@ -247,6 +247,12 @@ TEST_CASE("the unrolled size grows with the arrays, not with the text") {
   CHECK(b->unrolledSize() >= 120000);
   CHECK(b->unrolledSize() > 1000 * a->unrolledSize() / 2);
 }
+TEST_CASE("a scalar broadcast over an array gets the sum of its elements' adjoints") {
+  // sum(s + v): the adjoint of each element is 1, the same for all; s is added to each of them.
+  check("param s\nparam v[5]\nminimize sum(s + v) + sum(v - 2*s) + mean(s*3 - v^2)\n");
+  check("param s\nparam v[4]\ninput x[4]\nminimize sum(s + x) + sum(max(s, v)) + sum(where(x > 0, s, v))\n");
+}
+
 TEST_CASE("a term the same for every row counts once per row in the gradient") {
   // The per-row loss w[0] + ... sums to B w[0] over a batch: its adjoint, the same for every
   // row, is summed over the rows like the others.
