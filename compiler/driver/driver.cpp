@@ -274,13 +274,22 @@ Program Program::load(std::shared_ptr<const SourceBuffer> buffer, Form form,
   co.lower.bareAmongStatements = form == Form::Session;
   co.lower.declarationsOnly = options.deferBodies && form == Form::Statements;
   std::optional<LoweredProgram> lowered = lowerProgram(*ast, sink, co.lower);
-  if (!lowered || sink.hasErrors())
-    throw Error(kindOf(sink, ErrorKind::Semantic), std::move(buffer), sink.diagnostics());
+  // The declarations alone failed: the full lowering reports the errors as it always does.
+  std::optional<DiagnosticSink> fullSink;
+  DiagnosticSink *active = &sink;
+  if (co.lower.declarationsOnly && (!lowered || sink.hasErrors())) {
+    co.lower.declarationsOnly = false;
+    fullSink.emplace(*buffer);
+    active = &*fullSink;
+    lowered = lowerProgram(*ast, *active, co.lower);
+  }
+  if (!lowered || active->hasErrors())
+    throw Error(kindOf(*active, ErrorKind::Semantic), std::move(buffer), active->diagnostics());
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->compile = co;
   impl->buffer = std::move(buffer);
-  impl->warnings = sink.diagnostics();
+  impl->warnings = active->diagnostics();
   impl->lowered = std::move(*lowered);
   impl->ast = std::make_shared<const ast::Program>(std::move(*ast));
   impl->deferred = co.lower.declarationsOnly;
@@ -398,6 +407,20 @@ VariableInfo describe(const Graph &graph, const VarGroup &group, std::size_t off
   v.name = group.name;
   v.shape = group.shape;
   v.offset = offset;
+  if (group.symbols.empty()) {
+    // Declared without symbols (Options::deferBodies): the same names, made from the shape.
+    std::vector<std::uint32_t> index(group.shape.dims.size(), 0);
+    for (std::size_t k = 0; k < group.shape.size(); ++k) {
+      std::string name = group.name;
+      for (auto i : index) name += "[" + std::to_string(i) + "]";
+      v.elements.push_back(std::move(name));
+      for (std::size_t d = index.size(); d-- > 0;) {
+        if (++index[d] < group.shape.dims[d]) break;
+        index[d] = 0;
+      }
+    }
+    return v;
+  }
   for (SymbolId s : group.symbols) v.elements.push_back(graph.symbolName(s));
   return v;
 }

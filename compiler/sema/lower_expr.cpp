@@ -214,6 +214,13 @@ std::optional<Value> Lowerer::lowerExpr(ast::ExprId root, const ExprScope &scope
         break;
       }
       if (const Global *global = findGlobal(e.name)) {
+        if (options_.declarationsOnly &&
+            (global->kind == GlobalKind::Param || global->kind == GlobalKind::Input)) {
+          // Their elements are not made in this mode; a declaration that reads one is an error
+          // in any mode, reported by the full lowering (driver::Program::load retries).
+          error(e.range, "'" + e.name + "' is not a constant");
+          break;
+        }
         if (global->kind == GlobalKind::Function) {
           error(e.range, "'" + e.name + "' is a function, not a value");
         } else if (global->status == GlobalStatus::Done) {

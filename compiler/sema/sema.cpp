@@ -72,6 +72,9 @@ void Lowerer::reportArrayLimit(SourceRange range) {
 
 VarGroup Lowerer::makeVarGroup(const std::string &name, const Shape &shape, SourceRange range) {
   VarGroup group{name, shape, {}, {}, range};
+  // Declarations alone (the array level lowers the rest): no scalar symbol per element, so that
+  // a param of 10^6 elements costs nothing here. The full lowering makes them.
+  if (options_.declarationsOnly) return group;
   const std::size_t n = shape.size();
   group.symbols.reserve(n);
   group.nodes.reserve(n);

@@ -120,7 +120,7 @@ std::vector<double> Model::initialParams(std::uint64_t seed) const {
   out.reserve(paramCount_);
   data::Rng rng(seed);
   for (const ParamDecl &p : program_.lowered().params) {
-    const std::size_t n = p.vars.symbols.size();
+    const std::size_t n = p.vars.shape.size();
     for (std::size_t k = 0; k < n; ++k) {
       switch (p.init) {
       case InitKind::Zero: out.push_back(0.0); break;

@@ -224,6 +224,34 @@ TEST_CASE("rows picked from a table give the same bits as the same rows as colum
   CHECK(std::isfinite(v1));
 }
 
+TEST_CASE("a program loaded with its bodies deferred describes its params and inputs the same") {
+  const std::string text = "param W[3][2] ~ normal(0, 1)\nparam b\ninput x[2]\ninput y\n"
+                           "minimize (sum(W @ x) + b - y)^2\n";
+  driver::Options deferred;
+  deferred.deferBodies = true;
+  driver::Program lazy =
+      driver::Program::load(driver::fromText("m.nabla", text, true, deferred.limits), deferred);
+  driver::Program whole = load(text);
+  CHECK(lazy.deferred());
+  CHECK_FALSE(whole.deferred());
+  for (int k = 0; k < 2; ++k) {
+    const auto a = k == 0 ? lazy.params() : lazy.inputs();
+    const auto b = k == 0 ? whole.params() : whole.inputs();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].name == b[i].name);
+      CHECK(a[i].elements == b[i].elements);
+      CHECK(a[i].offset == b[i].offset);
+      CHECK(a[i].columns == b[i].columns);
+    }
+  }
+  // complete() lowers the rest: the objective is then a scalar entry like the whole program's.
+  lazy.complete();
+  CHECK_FALSE(lazy.deferred());
+  REQUIRE(lazy.objective());
+  CHECK(lazy.objective()->vars.size() == whole.objective()->vars.size());
+}
+
 TEST_CASE("what the array level lacks is left to the scalar level, with a reason") {
   for (const char *text : {"param w[3]\nminimize norm(w)\n", "param w[3]\nminimize prod(w)\n",
                            "param w[3]\nminimize sum(d(sum(w^3), w))\n",

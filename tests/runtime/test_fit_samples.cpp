@@ -126,6 +126,8 @@ TEST_CASE("fit: an error in a model the array level would take is reported where
       {"minimize sum(tanh(W @ x) * v) - z\n", "unknown name 'z'"},
       {"minimize sum(tanh(W @ x) * v[1:])\n", "cannot multiply [40] and [39]"},
       {"f(a) = a*2\nminimize sum(tanh(W @ x) * v) + f(x)\n", "must be a scalar"},
+      // Declarations that read a param: the full checker's message, not the deferred one's.
+      {"const k = v[0] * 2\nminimize sum(tanh(W @ x) * v) * k\n", "must be a constant expression"},
   };
   for (const Case &c : cases) {
     const std::string model = dir.file("m.nabla");
