@@ -7,10 +7,10 @@
 //
 // It stands beside the scalar DAG (sema/lowered.h), which unrolls every array into its elements:
 // the scalar level wins on small arrays, this one on large ones. lowerArrays() reads the same
-// syntax tree after sema has checked it, so it reports no errors of its own: what it does not
-// cover yet (derivatives written in the text, prod, norm, a user function applied to a value of
-// another shape than its first call's...) makes it give up with a reason, and the caller keeps
-// the scalar level.
+// syntax tree, beside sema (which may have lowered the declarations only), and reports no errors
+// of its own: what it does not cover yet (derivatives written in the text, prod) or anything the
+// checker would refuse makes it give up with a reason, and the caller keeps the scalar level,
+// whose full lowering reports the errors.
 #pragma once
 
 #include "graph/graph.h"
@@ -40,8 +40,11 @@ enum class Kind : std::uint8_t {
   Transpose,  // a matrix's transpose
   Outer,      // outer(u, v) of two vectors
   Sum,        // the sum of all elements: a scalar
-  Max,        // the largest element (no derivative at this level yet)
-  Min,        // the least element (no derivative at this level yet)
+  Max,        // the largest element
+  Min,        // the least element
+  Norm,       // the Euclidean norm, scaled by the largest magnitude (no overflow, as hypot)
+  FirstMax,   // the derivative of Max: 1 at the first largest element, 0 elsewhere
+  FirstMin,   // the same for Min
   LogSumExp,  // log(sum(exp(v))), shifted by floor(max(v)) as the scalar level does
   Softmax,    // softmax of a vector
   Onehot,     // onehot(k, n): k a scalar, n = count
@@ -90,7 +93,8 @@ public:
   Id transpose(Id a);
   Id outer(Id u, Id v);
   Id sum(Id a);
-  Id reduce(Kind kind, Id a);  // Max, Min, LogSumExp
+  Id reduce(Kind kind, Id a);  // Max, Min, LogSumExp, Norm
+  Id firstExtreme(Kind kind, Id a);  // FirstMax, FirstMin: a mask of a's shape
   Id softmax(Id a);
   Id onehot(Id k, std::uint32_t n);
   Id slice(Id a, std::vector<SliceDim> box);

@@ -382,6 +382,19 @@ struct Executor::Impl {
         out[r] = s;
         break;
       }
+      case Kind::Norm: {
+        // The largest magnitude scales the squares: no overflow or underflow, as hypot.
+        double m = 0;
+        for (std::size_t i = 0; i < S; ++i) m = evalOp(Op::Max, m, std::abs(v[i]));
+        if (m == 0 || !std::isfinite(m)) {
+          out[r] = m;
+          break;
+        }
+        double s = 0;
+        for (std::size_t i = 0; i < S; ++i) s += (v[i] / m) * (v[i] / m);
+        out[r] = m * std::sqrt(s);
+        break;
+      }
       case Kind::LogSumExp: {
         const double shift = shiftOf(v, S);
         double s = 0;
@@ -504,7 +517,27 @@ struct Executor::Impl {
     case Kind::Sum:
     case Kind::Max:
     case Kind::Min:
+    case Kind::Norm:
     case Kind::LogSumExp: return reduce(id);
+    case Kind::FirstMax:
+    case Kind::FirstMin: {
+      const Id a = n.args[0];
+      const std::size_t S = n.shape.size(), R = rowsOf(id), rs = g[a].batched ? S : 0;
+      const Op op = n.kind == Kind::FirstMax ? Op::Max : Op::Min;
+      double *out = output(id);
+      for (std::size_t r = 0; r < R; ++r) {
+        const double *v = data[a] + r * rs;
+        double best = v[0];
+        for (std::size_t i = 1; i < S; ++i) best = evalOp(op, best, v[i]);
+        bool found = false;
+        for (std::size_t i = 0; i < S; ++i) {
+          const bool first = !found && v[i] == best;
+          out[r * S + i] = first ? 1.0 : 0.0;
+          found = found || first;
+        }
+      }
+      return;
+    }
     case Kind::Softmax: return softmax(id);
     case Kind::Onehot: {
       const Id k = n.args[0];

@@ -179,9 +179,20 @@ Id Graph::sum(Id a) {
 }
 
 Id Graph::reduce(Kind kind, Id a) {
-  require(kind == Kind::Max || kind == Kind::Min || kind == Kind::LogSumExp, "not a reduction");
+  require(kind == Kind::Max || kind == Kind::Min || kind == Kind::LogSumExp || kind == Kind::Norm,
+          "not a reduction");
   Node n;
   n.kind = kind;
+  n.argCount = 1;
+  n.args[0] = a;
+  return add(std::move(n));
+}
+
+Id Graph::firstExtreme(Kind kind, Id a) {
+  require(kind == Kind::FirstMax || kind == Kind::FirstMin, "not a mask of an extreme");
+  Node n;
+  n.kind = kind;
+  n.shape = nodes_[a].shape;
   n.argCount = 1;
   n.args[0] = a;
   return add(std::move(n));
@@ -326,6 +337,7 @@ std::size_t unrolledCost(const Graph &graph, Id id) {
   case Kind::Sum:
   case Kind::Max:
   case Kind::Min:
+  case Kind::Norm:
   case Kind::LogSumExp: return graph[n.args[0]].shape.size();
   case Kind::Param:
   case Kind::Input:

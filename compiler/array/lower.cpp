@@ -183,7 +183,8 @@ private:
 
   Id reduce(ReduceKind kind, Id a) {
     const Node &x = graph_[a];
-    if (x.shape.isScalar() && kind != ReduceKind::Norm && kind != ReduceKind::Prod) return a;
+    if (x.shape.isScalar() && kind == ReduceKind::Norm) return graph_.map(Op::Abs, a);
+    if (x.shape.isScalar() && kind != ReduceKind::Prod) return a;
     switch (kind) {
     case ReduceKind::Sum: return graph_.sum(a);
     case ReduceKind::Mean:
@@ -192,7 +193,7 @@ private:
     case ReduceKind::Max: return graph_.reduce(Kind::Max, a);
     case ReduceKind::Min: return graph_.reduce(Kind::Min, a);
     case ReduceKind::Prod: fail("prod() is not at the array level yet");
-    case ReduceKind::Norm: fail("norm() is not at the array level yet");
+    case ReduceKind::Norm: return graph_.reduce(Kind::Norm, a);
     }
     fail("an unknown reduction");
   }

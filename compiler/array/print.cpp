@@ -141,6 +141,10 @@ private:
     case Kind::Sum: return {call("sum", {n.args[0]}), Atom};
     case Kind::Max: return {call("max", {n.args[0]}), Atom};
     case Kind::Min: return {call("min", {n.args[0]}), Atom};
+    case Kind::Norm: return {call("norm", {n.args[0]}), Atom};
+    // No spelling in the language (onehot(argmax(v), n) once argmax exists).
+    case Kind::FirstMax: return {call("firstmax", {n.args[0]}), Atom};
+    case Kind::FirstMin: return {call("firstmin", {n.args[0]}), Atom};
     case Kind::LogSumExp: return {call("logsumexp", {n.args[0]}), Atom};
     case Kind::Softmax: return {call("softmax", {n.args[0]}), Atom};
     case Kind::Onehot:

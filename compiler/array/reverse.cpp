@@ -162,7 +162,8 @@ private:
   void propagate(Id id, Id adj) {
     const Node n = g_[id];
     if (n.kind != Kind::Map && n.kind != Kind::LogSumExp && n.kind != Kind::Softmax &&
-        n.kind != Kind::BatchSum && n.kind != Kind::Broadcast && n.kind != Kind::Sum)
+        n.kind != Kind::BatchSum && n.kind != Kind::Broadcast && n.kind != Kind::Sum &&
+        n.kind != Kind::Max && n.kind != Kind::Min && n.kind != Kind::Norm)
       adj = full(adj, n.shape);
     switch (n.kind) {
     case Kind::Param:
@@ -204,8 +205,20 @@ private:
       accumulate(n.args[0], g_.map(Op::Mul, id, g_.map(Op::Sub, adj, inner)));
       return;
     }
-    case Kind::Max:
-    case Kind::Min: fail("no derivative of max(v) or min(v) at the array level yet");
+    case Kind::Max:  // the first largest element takes it, as max(a, b) takes a on ties
+    case Kind::Min:
+      accumulate(n.args[0], g_.map(Op::Mul, adj, g_.firstExtreme(n.kind == Kind::Max ? Kind::FirstMax
+                                                                                     : Kind::FirstMin,
+                                                                  n.args[0])));
+      return;
+    case Kind::Norm: {  // v / norm(v), and 0 where the norm is 0 (hypot's subgradient)
+      const Id v = n.args[0], zero = g_.constant(0.0);
+      const Id unit = g_.map(Op::Where, g_.map(Op::Eq, id, zero), zero, g_.map(Op::Div, v, id));
+      accumulate(v, g_.map(Op::Mul, adj, unit));
+      return;
+    }
+    case Kind::FirstMax:
+    case Kind::FirstMin: return;  // piecewise constant
     case Kind::Slice: accumulate(n.args[0], g_.embed(adj, g_[n.args[0]].shape, n.box)); return;
     case Kind::Embed: accumulate(n.args[0], g_.slice(adj, n.box)); return;
     case Kind::Stack: {
