@@ -27,7 +27,7 @@ struct ArrayCode::Impl {
   std::vector<double> chunkOut;
 
   /// Runs `executor` over the rows in chunks that keep its row-dependent values under
-  /// kChunkBytes, adding each chunk's outputs (sums over its rows) into `outs`; an output whose
+  /// chunkBytes, adding each chunk's outputs (sums over its rows) into `outs`; an output whose
   /// `summed` entry is false is the same in every chunk and taken from the first.
   void runChunked(array::Executor &executor, std::span<const double> params, const ArrayRows &rows,
                   std::span<const std::span<double>> outs, const std::vector<bool> &summed = {}) {
