@@ -47,6 +47,7 @@ enum class Kind : std::uint8_t {
   FirstMin,   // the same for Min
   LogSumExp,  // log(sum(exp(v))), shifted by floor(max(v)) as the scalar level does
   Softmax,    // softmax of a vector
+  SoftmaxAdjoint,  // y * (g - sum(g * y)) for y = softmax(v), without its cancellation
   Onehot,     // onehot(k, n): k a scalar, n = count
   Slice,      // a box of the operand: per dimension a start and a count, dims kept or dropped
   Embed,      // the adjoint of Slice: zeros of `shape` with the operand placed in the box
@@ -96,6 +97,7 @@ public:
   Id reduce(Kind kind, Id a);  // Max, Min, LogSumExp, Norm
   Id firstExtreme(Kind kind, Id a);  // FirstMax, FirstMin: a mask of a's shape
   Id softmax(Id a);
+  Id softmaxAdjoint(Id y, Id g);  // y = softmax(v), g its adjoint (a scalar: the same for all)
   Id onehot(Id k, std::uint32_t n);
   Id slice(Id a, std::vector<SliceDim> box);
   Id embed(Id a, const Shape &shape, std::vector<SliceDim> box);

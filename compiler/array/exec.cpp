@@ -350,13 +350,23 @@ struct Executor::Impl {
     }
   }
 
-  /// The shift of logsumexp and softmax, as the scalar level computes it: floor(max(v)), or 0
-  /// when that is not finite.
-  static double shiftOf(const double *v, std::size_t S) {
-    double mx = v[0];
-    for (std::size_t i = 1; i < S; ++i) mx = evalOp(Op::Max, mx, v[i]);
-    const double top = std::floor(mx);
-    return top - top == 0 ? top : 0.0;
+  /// The largest element (evalOp's max, as the scalar level folds it).
+  static double largest(const double *v, std::size_t S) {
+    double m = v[0];
+    for (std::size_t i = 1; i < S; ++i) m = evalOp(Op::Max, m, v[i]);
+    return m;
+  }
+
+  /// The sum of exp(v_i - m) over the elements but the first largest one (index `top`):
+  /// logsumexp(v) = m + log1p(rest), softmax(v)_i = exp(v_i - m) / (1 + rest), accurate where
+  /// the other elements are far below the largest (logsumexp([0, -700]) = 9.9e-305, not 0).
+  static double rest(const double *v, std::size_t S, double m, std::size_t &top) {
+    top = 0;
+    while (top + 1 < S && !(v[top] == m)) ++top;
+    double s = 0;
+    for (std::size_t i = 0; i < S; ++i)
+      if (i != top) s += std::exp(v[i] - m);
+    return s;
   }
 
   void reduce(Id id) {
@@ -396,10 +406,15 @@ struct Executor::Impl {
         break;
       }
       case Kind::LogSumExp: {
-        const double shift = shiftOf(v, S);
-        double s = 0;
-        for (std::size_t i = 0; i < S; ++i) s += std::exp(v[i] - shift);
-        out[r] = shift + std::log(s);
+        const double m = largest(v, S);
+        if (!std::isfinite(m)) {  // -inf: all -inf; inf, NaN: as they are
+          double s = 0;
+          for (std::size_t i = 0; i < S; ++i) s += std::exp(v[i]);
+          out[r] = std::isnan(m) ? m : m > 0 ? m : std::log(s);
+          break;
+        }
+        std::size_t top;
+        out[r] = m + std::log1p(rest(v, S, m, top));
         break;
       }
       default: throw std::logic_error("array executor: not a reduction");
@@ -414,10 +429,10 @@ struct Executor::Impl {
     for (std::size_t r = 0; r < R; ++r) {
       const double *v = data[a] + r * rs;
       double *o = out + r * S;
-      const double shift = shiftOf(v, S);
-      double s = 0;
-      for (std::size_t i = 0; i < S; ++i) s += (o[i] = std::exp(v[i] - shift));
-      for (std::size_t i = 0; i < S; ++i) o[i] /= s;
+      const double m = largest(v, S);
+      std::size_t top;
+      const double total = 1 + rest(v, S, m, top);
+      for (std::size_t i = 0; i < S; ++i) o[i] = (i == top ? 1.0 : std::exp(v[i] - m)) / total;
     }
   }
 
@@ -539,6 +554,33 @@ struct Executor::Impl {
       return;
     }
     case Kind::Softmax: return softmax(id);
+    case Kind::SoftmaxAdjoint: {
+      // x_i = y_i (g_i - sum_j g_j y_j), written around the largest y_k, which is at least 1/S:
+      // g_i - sum_j g_j y_j = (g_i - g_k) y_k + g_i S' - T', with S' and T' the sums of y_j and
+      // g_j y_j over j != k, so that no difference of nearly equal terms loses a small result.
+      const Id yId = n.args[0], gId = n.args[1];
+      const std::size_t S = n.shape.size(), R = rowsOf(id);
+      const std::size_t ys = g[yId].batched ? S : 0;
+      const bool gScalar = g[gId].shape.isScalar();
+      const std::size_t gs = g[gId].batched ? g[gId].shape.size() : 0;
+      double *out = output(id);
+      for (std::size_t r = 0; r < R; ++r) {
+        const double *y = data[yId] + r * ys, *gr = data[gId] + r * gs;
+        auto gAt = [&](std::size_t i) { return gScalar ? gr[0] : gr[i]; };
+        std::size_t k = 0;
+        for (std::size_t i = 1; i < S; ++i)
+          if (y[i] > y[k]) k = i;
+        double sOther = 0, tOther = 0;
+        for (std::size_t j = 0; j < S; ++j) {
+          if (j == k) continue;
+          sOther += y[j];
+          tOther += gAt(j) * y[j];
+        }
+        for (std::size_t i = 0; i < S; ++i)
+          out[r * S + i] = y[i] * ((gAt(i) - gAt(k)) * y[k] + gAt(i) * sOther - tOther);
+      }
+      return;
+    }
     case Kind::Onehot: {
       const Id k = n.args[0];
       const std::size_t count = n.group, R = rowsOf(id), rs = g[k].batched ? 1 : 0;

@@ -208,6 +208,16 @@ Id Graph::softmax(Id a) {
   return add(std::move(n));
 }
 
+Id Graph::softmaxAdjoint(Id y, Id g) {
+  require(nodes_[y].kind == Kind::Softmax, "the adjoint of softmax of a value that is not one");
+  Node n;
+  n.kind = Kind::SoftmaxAdjoint;
+  n.shape = nodes_[y].shape;
+  n.argCount = 2;
+  n.args = {y, g, kNone};
+  return add(std::move(n));
+}
+
 Id Graph::onehot(Id k, std::uint32_t count) {
   require(nodes_[k].shape.isScalar(), "onehot of a value that is not a scalar");
   Node n;

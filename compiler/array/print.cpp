@@ -147,6 +147,12 @@ private:
     case Kind::FirstMin: return {call("firstmin", {n.args[0]}), Atom};
     case Kind::LogSumExp: return {call("logsumexp", {n.args[0]}), Atom};
     case Kind::Softmax: return {call("softmax", {n.args[0]}), Atom};
+    case Kind::SoftmaxAdjoint: {  // its value, as the language writes it
+      const Printed &y = printed_[n.args[0]], &g = printed_[n.args[1]];
+      return {wrap(y, y.level < Multiplicative) + "*(" + g.text + " - sum(" +
+                  wrap(g, g.level < Multiplicative) + "*" + wrap(y, y.level <= Multiplicative) + "))",
+              Multiplicative};
+    }
     case Kind::Onehot:
       return {"onehot(" + printed_[n.args[0]].text + ", " + std::to_string(n.group) + ")", Atom};
     case Kind::Slice: {

@@ -200,11 +200,8 @@ private:
     case Kind::LogSumExp:
       accumulate(n.args[0], g_.map(Op::Mul, adj, g_.softmax(n.args[0])));
       return;
-    case Kind::Softmax: {
-      const Id inner = g_.sum(g_.map(Op::Mul, adj, id));
-      accumulate(n.args[0], g_.map(Op::Mul, id, g_.map(Op::Sub, adj, inner)));
-      return;
-    }
+    case Kind::Softmax: accumulate(n.args[0], g_.softmaxAdjoint(id, adj)); return;
+    case Kind::SoftmaxAdjoint: fail("a derivative of the adjoint of softmax (a second derivative)");
     case Kind::Max:  // the first largest element takes it, as max(a, b) takes a on ties
     case Kind::Min:
       accumulate(n.args[0], g_.map(Op::Mul, adj, g_.firstExtreme(n.kind == Kind::Max ? Kind::FirstMax

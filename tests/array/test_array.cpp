@@ -6,6 +6,7 @@
 // four forms, transpose, outer, sum, mean, dot, logsumexp, softmax, onehot, max, slices, indices,
 // vector literals, user functions, consts and definitions.
 #include "driver/driver.h"
+#include "support/reference.h"
 
 #include <catch2/catch.hpp>
 
@@ -366,4 +367,58 @@ TEST_CASE("a batch larger than the memory budget is evaluated in chunks with the
   double w = 0;
   for (std::size_t i = 0; i < 30; ++i) w += b.params[i];
   requireClose(r2[1], w, "wsum against the params");
+}
+
+TEST_CASE("every reference case with arrays agrees with the reference data at the array level") {
+  // Each case that builds arrays (vector literals, reductions, softmax, products...), written as
+  // `param` per variable and `minimize EXPR`; those the array level takes are checked at every
+  // point against the high-precision reference, with the tolerance of tests/reference.
+  std::size_t checked = 0, points = 0;
+  for (const char *file : {"reference/gradients.json", "reference/gradients_qa.json",
+                           "reference/numerics.json"}) {
+    for (const test::ReferenceCase &c : test::loadGradientCases(file)) {
+      const std::string &e = c.expr;
+      bool arrays = e.find('[') != std::string::npos || e.find('@') != std::string::npos;
+      for (const char *f : {"sum(", "mean(", "dot(", "softmax(", "logsumexp(", "norm(", "onehot("})
+        arrays = arrays || e.find(f) != std::string::npos;
+      if (!arrays || c.vars.empty()) continue;
+      std::string text;
+      for (const std::string &v : c.vars) text += "param " + v + "\n";
+      text += "minimize " + e + "\n";
+      std::optional<driver::Program> program;
+      try {
+        program.emplace(load(text));
+      } catch (const driver::Error &) {
+        continue;  // a variable named like a keyword, or a non-scalar expression
+      }
+      std::optional<driver::ArrayCode> code = driver::compileArrays(*program, 1);
+      if (!code) continue;
+      ++checked;
+      for (const test::ReferencePoint &point : c.points) {
+        std::vector<double> params, grad(c.vars.size());
+        for (const std::string &v : c.vars) params.push_back(point.at.at(v));
+        driver::ArrayRows rows;
+        rows.count = 1;
+        const double value = code->objective(params, rows, grad);
+        const test::ReferenceScales scales = test::scalesOf(point);
+        INFO(test::describe(c, point) << ": value " << value);
+        CHECK(test::valueMatches(value, point.value));
+        for (std::size_t i = 0; i < c.vars.size(); ++i) {
+          INFO("d/d" << c.vars[i] << " = " << grad[i] << ", reference " << point.grad.at(c.vars[i]));
+          CHECK(test::entryMatches(grad[i], point.grad.at(c.vars[i]), scales.grad));
+        }
+        ++points;
+      }
+    }
+  }
+  INFO(checked << " cases, " << points << " points");
+  CHECK(checked >= 6);  // the reference data has six such cases (softmax, logsumexp, norm)
+}
+
+TEST_CASE("the samples with an objective agree with the scalar level") {
+  for (const char *sample : {"mlp_digits.nabla", "logreg_breast_cancer.nabla", "softmax_iris.nabla",
+                             "rosenbrock_chain.nabla", "logistic.nabla", "rosenbrock.nabla"}) {
+    INFO(sample);
+    check(test::readTestFile(std::string("../samples/") + sample), 5);
+  }
 }
