@@ -19,6 +19,13 @@ extern "C" void openblas_set_num_threads(int threads);
 
 namespace nabla::array {
 
+namespace {
+
+/// The deepest chain of operands a fused loop is built through (by recursion).
+constexpr unsigned kMaxFusedDepth = 2000;
+
+}  // namespace
+
 struct Executor::Impl {
   /// What run() does in order: evaluate a node, or run a fused loop.
   struct Step {
@@ -146,8 +153,19 @@ struct Executor::Impl {
         kernel.values.push_back(v);
         return static_cast<std::uint32_t>(kernel.values.size() - 1);
       };
-      // The value of node `a` at i + shift.
+      // The value of node `a` at i + shift. It recurses once per fused operand: a deeper chain
+      // (a sum of thousands of terms over vectors) is left to the interpreter.
+      struct TooDeep {};
+      unsigned depth = 0;
+      struct Deeper {
+        unsigned &d;
+        explicit Deeper(unsigned &d) : d(d) {
+          if (++d > kMaxFusedDepth) throw TooDeep{};
+        }
+        ~Deeper() { --d; }
+      };
       std::function<std::uint32_t(Id, std::int64_t)> value = [&](Id a, std::int64_t shift) -> std::uint32_t {
+        Deeper deeper(depth);
         const Node &n = g[a];
         if (kernelOf[a] != static_cast<int>(k) || n.kind == Kind::Sum) {
           codegen::LoopValue v;
@@ -192,23 +210,28 @@ struct Executor::Impl {
         }
         return memo[{a, shift}] = push(v);
       };
-      for (Id m : members[k]) {
-        const Node &n = g[m];
-        codegen::LoopOutput out;
-        if (n.kind == Kind::Sum) {
-          out.sum = true;
-          out.value = value(n.args[0], 0);
-          out.length = static_cast<std::int64_t>(g[n.args[0]].shape.size());
-        } else if (stored[m]) {
-          out.value = value(m, 0);
-          out.length = static_cast<std::int64_t>(n.shape.size());
-        } else {
-          continue;
+      try {
+        for (Id m : members[k]) {
+          const Node &n = g[m];
+          codegen::LoopOutput out;
+          if (n.kind == Kind::Sum) {
+            out.sum = true;
+            out.value = value(n.args[0], 0);
+            out.length = static_cast<std::int64_t>(g[n.args[0]].shape.size());
+          } else if (stored[m]) {
+            out.value = value(m, 0);
+            out.length = static_cast<std::int64_t>(n.shape.size());
+          } else {
+            continue;
+          }
+          out.slot = static_cast<std::uint32_t>(slots.writes.size());  // offset by the reads later
+          slots.writes.push_back(m);
+          kernel.outputs.push_back(out);
+          kernel.n = std::max(kernel.n, out.length);
         }
-        out.slot = static_cast<std::uint32_t>(slots.writes.size());  // offset by the reads later
-        slots.writes.push_back(m);
-        kernel.outputs.push_back(out);
-        kernel.n = std::max(kernel.n, out.length);
+      } catch (const TooDeep &) {
+        unfuse();
+        return;
       }
       // Far more values than members: shifts multiplied the work; leave it to the interpreter.
       if (kernel.values.size() > 64 * members[k].size() + 1024) {

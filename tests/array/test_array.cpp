@@ -422,3 +422,15 @@ TEST_CASE("the samples with an objective agree with the scalar level") {
     check(test::readTestFile(std::string("../samples/") + sample), 5);
   }
 }
+
+TEST_CASE("a chain of thousands of maps over a vector is evaluated without deep recursion") {
+  // 3,000 terms: deeper than a fused loop is built through, so the interpreter evaluates it.
+  std::string text = "param v[4]\ninput x[4]\nminimize sum(v*x";
+  for (int k = 0; k < 3000; ++k) text += " + v";
+  text += ")\n";
+  check(text, 2);
+  std::string params = "param v[4]\nminimize sum(v";
+  for (int k = 0; k < 3000; ++k) params += " + v*" + std::to_string(k % 7);
+  params += ")\n";
+  check(params);
+}
