@@ -9,6 +9,7 @@
 #include "support/input_file.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -407,13 +408,20 @@ VariableInfo describe(const Graph &graph, const VarGroup &group, std::size_t off
   v.name = group.name;
   v.shape = group.shape;
   v.offset = offset;
+  v.elements.reserve(group.shape.size());
   if (group.symbols.empty()) {
     // Declared without symbols (Options::deferBodies): the same names, made from the shape.
     std::vector<std::uint32_t> index(group.shape.dims.size(), 0);
+    std::string name;
     for (std::size_t k = 0; k < group.shape.size(); ++k) {
-      std::string name = group.name;
-      for (auto i : index) name += "[" + std::to_string(i) + "]";
-      v.elements.push_back(std::move(name));
+      name = group.name;
+      for (auto i : index) {
+        char digits[16];
+        name += '[';
+        name.append(digits, std::to_chars(digits, digits + sizeof digits, i).ptr);
+        name += ']';
+      }
+      v.elements.push_back(name);
       for (std::size_t d = index.size(); d-- > 0;) {
         if (++index[d] < group.shape.dims[d]) break;
         index[d] = 0;
