@@ -1,7 +1,9 @@
 // Evaluating array nodes over a batch: every row-dependent node holds its value for all B rows
 // (row-major, one row after the other), so that a product with a param is one call of BLAS for
 // the whole batch, and the rest are plain loops. Transposes of params are never materialized in
-// products: BLAS reads the matrix transposed.
+// products: BLAS reads the matrix transposed. Nodes the same for every row that are elementwise
+// in their operands (maps, slices of vectors and their adjoints, broadcasts, sums) are grouped
+// into fused loops compiled by LLVM (plan(), codegen/loop_kernel.h); run() follows the steps.
 #include "array/array.h"
 #include "codegen/loop_kernel.h"
 #include "jit/loops.h"
