@@ -122,7 +122,8 @@ const std::vector<Option> &fitOptions() {
       {"--threads", K::Value, "T",
        "threads of the batched kernel (default: one per hardware thread)"},
       {"--jit", K::Value, "KIND",
-       "auto (default), optimized (LLVM O2, vectorized) or baseline (ready at once)"},
+       "auto (default), array (arrays as arrays, BLAS), optimized (LLVM O2, vectorized) or "
+       "baseline (ready at once)"},
       {"--optimizer", K::Value, "NAME",
        "sgd, adagrad, rmsprop, adadelta, adam (default), nadam, adamw, lbfgs or newton",
        "optimizer"},
@@ -289,8 +290,10 @@ int runFit(Invocation &inv) {
       tier = fit::Tier::Baseline;
     else if (*v == "optimized")
       tier = fit::Tier::Optimized;
+    else if (*v == "array")
+      tier = fit::Tier::Array;
     else if (*v != "auto")
-      return usageError(inv, "unknown --jit '" + *v + "' (auto, optimized or baseline)");
+      return usageError(inv, "unknown --jit '" + *v + "' (auto, array, optimized or baseline)");
   }
   std::optional<std::size_t> epochs, steps, every;
   count("--epochs", epochs);

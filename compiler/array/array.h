@@ -175,6 +175,8 @@ public:
   /// The bytes of the values that depend on the rows, per row of a batch: what a batch of B
   /// rows holds at once, over B.
   std::size_t bytesPerRow() const;
+  /// The fused loops compiled by LLVM (0 when every node is interpreted).
+  std::size_t fusedLoops() const;
   /// BLAS threads for the products (0: one per hardware thread).
   static void setBlasThreads(unsigned threads);
 

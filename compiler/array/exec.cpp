@@ -25,6 +25,9 @@ namespace {
 
 /// The deepest chain of operands a fused loop is built through (by recursion).
 constexpr unsigned kMaxFusedDepth = 2000;
+/// Loops shorter than this are not worth an LLVM session (some 50 ms to set up): when every loop
+/// of an executor is, the interpreter evaluates their nodes.
+constexpr std::int64_t kMinFusedLength = 1024;
 
 }  // namespace
 
@@ -245,6 +248,12 @@ struct Executor::Impl {
       kernel.slots = static_cast<std::uint32_t>(slots.reads.size() + slots.writes.size());
       kernels.push_back(std::move(kernel));
       kernelSlots.push_back(std::move(slots));
+    }
+    bool worth = false;
+    for (const codegen::LoopKernel &kernel : kernels) worth = worth || kernel.n >= kMinFusedLength;
+    if (!worth) {
+      unfuse();
+      return;
     }
     try {
       jit::SessionOptions options;
@@ -671,6 +680,8 @@ std::size_t Executor::outputSize() const {
 }
 
 bool Executor::rootBatched(std::size_t k) const { return impl_->g[impl_->roots.at(k)].batched; }
+
+std::size_t Executor::fusedLoops() const { return impl_->kernels.size(); }
 
 std::size_t Executor::bytesPerRow() const {
   std::size_t bytes = 0;

@@ -427,6 +427,8 @@ public:
   /// The most memory the values that depend on the rows take at once (default 64 MiB): a larger
   /// batch is evaluated in chunks of rows, its sums added in chunk order.
   void setChunkBytes(std::size_t bytes);
+  /// The loops of elementwise work that LLVM compiled (0: the executor interprets every node).
+  std::size_t fusedLoops() const;
 
   struct Impl;
 

@@ -78,6 +78,9 @@ ArrayCode::~ArrayCode() = default;
 
 std::size_t ArrayCode::unrolledSize() const { return impl_->program.unrolled; }
 std::size_t ArrayCode::paramCount() const { return impl_->paramCount; }
+std::size_t ArrayCode::fusedLoops() const {
+  return impl_->objective->fusedLoops() + (impl_->reports ? impl_->reports->fusedLoops() : 0);
+}
 void ArrayCode::setChunkBytes(std::size_t bytes) { impl_->chunkBytes = std::max<std::size_t>(1, bytes); }
 
 double ArrayCode::objective(std::span<const double> params, const ArrayRows &rows,

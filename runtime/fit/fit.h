@@ -41,6 +41,7 @@ enum class Tier {
   Auto,      // Optimized for objectives of at most kAutoOptimizedNodes nodes, else Baseline
   Baseline,  // nabla's baseline code, ready at once; batches row by row
   Optimized, // LLVM at O2 with the vectorized batch kernel, compiled before the first step
+  Array,     // the array level whatever the size (an error when it cannot take the model)
 };
 /// LLVM's O2 time grows faster than linearly with the size of a function: about a second at
 /// 1,500 nodes (value and gradient), tens of seconds at 5,000, where the baseline code, some

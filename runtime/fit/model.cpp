@@ -36,9 +36,17 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
   // The array level for programs whose arrays are large (unless the scalar baseline code or the
   // Hessian is asked for): ready at once, its products in BLAS. A program loaded with its bodies
   // deferred is lowered to scalars only when the array level does not serve it.
+  if (options.tier == Tier::Array && options.hessian)
+    throw FitError(path_ + ": --jit array has no Hessian: Newton's method needs the scalar level "
+                           "(--jit auto)");
   if (options.tier != Tier::Baseline && !options.hessian) {
-    std::optional<driver::ArrayCode> arrays = driver::compileArrays(program_, options.threads);
-    if (arrays && arrays->unrolledSize() >= kArrayLevelSize) {
+    std::string why;
+    std::optional<driver::ArrayCode> arrays = driver::compileArrays(program_, options.threads, &why);
+    if (!arrays && options.tier == Tier::Array) {
+      program_.complete();  // an error in the model is reported as such, not as the level's
+      throw FitError(path_ + ": --jit array: the array level cannot take this model: " + why);
+    }
+    if (arrays && (arrays->unrolledSize() >= kArrayLevelSize || options.tier == Tier::Array)) {
       code_->arrays = std::move(arrays);
       arrays_ = true;
       for (const NamedValue &r : lowered.reports) {
@@ -62,6 +70,7 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
   case Tier::Auto: optimized_ = objectiveNodes_ <= kAutoOptimizedNodes; break;
   case Tier::Baseline: optimized_ = false; break;
   case Tier::Optimized: optimized_ = true; break;
+  case Tier::Array: break;  // never here: the array level took it or threw above
   }
   // One kind of code for the whole run, so that every evaluation, in this run and in a resumed
   // one, gives the same bits: LLVM at O2 compiled before the first step (no tiers), or nabla's
