@@ -129,9 +129,14 @@ NodeId Graph::intern(const Node &n) {
 }
 
 void Graph::reserveVariables(std::size_t count) {
-  symbols_.reserve(symbols_.size() + count);
-  nodes_.reserve(nodes_.size() + count);
-  varNodes_.reserve(varNodes_.size() + count);
+  // Geometric growth, as push_back would: one group of one element after another (10^5 free
+  // variables) must not reallocate on every call.
+  auto grow = [count](auto &v) {
+    if (v.size() + count > v.capacity()) v.reserve(std::max(v.size() + count, 2 * v.capacity()));
+  };
+  grow(symbols_);
+  grow(nodes_);
+  grow(varNodes_);
 }
 
 void Graph::growTable() {
