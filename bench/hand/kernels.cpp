@@ -2,6 +2,7 @@
 #include "kernels.h"
 
 #include <cmath>
+#include <type_traits>
 
 namespace NABLA_HAND_NS {
 
@@ -13,7 +14,10 @@ double seedGrad(const double *args, double *grad) {
   return u * u * v;
 }
 
-double rosenbrockGrad(const double *x, double *grad, std::size_t n) {
+namespace {
+
+template <class N>
+inline double rosenbrock(const double *x, double *grad, N n) {
   double f = 0;
   for (std::size_t i = 0; i < n; ++i) grad[i] = 0;
   for (std::size_t i = 0; i + 1 < n; ++i) {
@@ -23,6 +27,14 @@ double rosenbrockGrad(const double *x, double *grad, std::size_t n) {
     grad[i + 1] += 200 * b;
   }
   return f;
+}
+
+}  // namespace
+
+double rosenbrockGrad(const double *x, double *grad, std::size_t n) { return rosenbrock(x, grad, n); }
+
+double rosenbrockGrad100(const double *x, double *grad) {
+  return rosenbrock(x, grad, std::integral_constant<std::size_t, 100>{});
 }
 
 void logregSums(const double *w, double b, const double *const *x, const double *y,

@@ -12,6 +12,8 @@
   double seedGrad(const double *args, double *grad);                                              \
   /* Rosenbrock in n variables, sum_i (1 - x_i)^2 + 100 (x_{i+1} - x_i^2)^2, and its gradient. */ \
   double rosenbrockGrad(const double *x, double *grad, std::size_t n);                            \
+  /* The same with n = 100 known when it is compiled, as nabla knows it. */                       \
+  double rosenbrockGrad100(const double *x, double *grad);                                        \
   /* Logistic regression on 16 features: sums over rows [begin, end) of softplus(z) - y z,       \
      z = w.x + b, and of its gradient (w then b), for the columns x[j] and the label column y. */ \
   void logregSums(const double *w, double b, const double *const *x, const double *y,            \

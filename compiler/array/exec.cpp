@@ -4,6 +4,8 @@
 // products: BLAS reads the matrix transposed. Nodes the same for every row that are elementwise
 // in their operands (maps, slices of vectors and their adjoints, broadcasts, sums) are grouped
 // into fused loops compiled by LLVM (plan(), codegen/loop_kernel.h); run() follows the steps.
+// An addition or subtraction with a product operand is one fused multiply-add, as the scalar
+// level evaluates each element (graph.h, fusedMultiplyAdd), in the loops and here alike.
 #include "array/array.h"
 #include "codegen/loop_kernel.h"
 #include "jit/loops.h"
@@ -31,6 +33,15 @@ constexpr unsigned kMaxFusedDepth = 2000;
 /// Rosenbrock function of 100 variables is compiled.
 constexpr std::int64_t kMinFusedWork = 2048;
 
+/// The array graph as fusedMultiplyAdd reads a DAG: maps are their op, other nodes no
+/// arithmetic.
+struct FusedView {
+  const Graph &g;
+  Op op(Id x) const { return g[x].kind == Kind::Map ? g[x].op : Op::Const; }
+  Id arg(Id x, int k) const { return g[x].args[static_cast<std::size_t>(k)]; }
+  bool isTwo(Id x) const { return g.isConstant(x, 2.0); }
+};
+
 }  // namespace
 
 struct Executor::Impl {
@@ -47,6 +58,13 @@ struct Executor::Impl {
 
   const Graph &g;
   std::vector<Id> roots, order;
+  std::vector<std::size_t> rootSizes;
+  std::vector<char> rootBatched;
+  std::vector<Id> params;  // the Param nodes: bound to the caller's params at each run
+  /// By node id: how an addition or subtraction with a product operand is evaluated, as the
+  /// scalar level evaluates each of its elements (fusedMultiplyAdd: rounded once); op Const for
+  /// every other node.
+  std::vector<FusedOperands<Id>> fused;
   std::vector<std::size_t> inputOffsets, paramOffsets;
   std::vector<std::vector<double>> buffers;  // by node id
   std::vector<const double *> data;          // by node id: where its value is this run
@@ -56,26 +74,42 @@ struct Executor::Impl {
   std::vector<Step> steps;
   std::vector<codegen::LoopKernel> kernels;
   std::vector<Slots> kernelSlots;
+  std::vector<std::vector<double *>> slotPointers;  // per kernel, filled at each run
   std::unique_ptr<jit::Session> session;
   jit::CompiledLoops loops;
-  std::vector<double *> slotPointers;
 
   Impl(const Graph &graph, std::vector<Id> r, std::vector<std::size_t> in, std::vector<std::size_t> par)
       : g(graph), roots(std::move(r)), inputOffsets(std::move(in)), paramOffsets(std::move(par)) {
-    order = reachable(g, roots);
     buffers.resize(g.size());
     runStarts.resize(g.size());
     destination.assign(g.size(), nullptr);
     data.assign(g.size(), nullptr);
+    // Additions with a product operand are fused multiply-adds: the nodes reachable through the
+    // fused operands are the ones evaluated (a product only a fused addition reads is not).
+    fused.assign(g.size(), FusedOperands<Id>{Op::Const, kNone, kNone, kNone});
+    const FusedView view{g};
+    for (Id id : reachable(g, roots))
+      if (g[id].kind == Kind::Map)
+        if (std::optional<FusedOperands<Id>> f = fusedMultiplyAdd(view, id)) fused[id] = *f;
+    {
+      std::vector<char> seen(g.size(), 0);
+      std::vector<Id> stack(roots.begin(), roots.end());
+      while (!stack.empty()) {
+        const Id id = stack.back();
+        stack.pop_back();
+        if (seen[id]) continue;
+        seen[id] = 1;
+        for (Id a : operands(id)) stack.push_back(a);
+      }
+      for (Id id = 0; id < g.size(); ++id)
+        if (seen[id]) order.push_back(id);
+    }
     // A transpose of a param (of any value the same for every row) that only products read is
     // never made: BLAS reads the matrix transposed (view()).
     std::vector<char> onlyProducts(g.size(), 1);
-    for (Id id : order) {
-      const Node &n = g[id];
-      for (std::uint8_t k = 0; k < n.argCount; ++k)
-        if (n.kind != Kind::MatMul) onlyProducts[n.args[k]] = 0;
-      for (Id part : n.parts) onlyProducts[part] = 0;
-    }
+    for (Id id : order)
+      if (g[id].kind != Kind::MatMul)
+        for (Id a : operands(id)) onlyProducts[a] = 0;
     for (Id r : roots) onlyProducts[r] = 0;
     std::vector<Id> kept;
     for (Id id : order) {
@@ -84,8 +118,35 @@ struct Executor::Impl {
       kept.push_back(id);
     }
     order = std::move(kept);
+    for (Id r : roots) {
+      rootSizes.push_back(g[r].shape.size());
+      rootBatched.push_back(g[r].batched);
+    }
+    // Constants are where they are for every run, params are bound before the steps: neither
+    // is a step.
+    for (Id id : order) {
+      if (g[id].kind == Kind::Const) data[id] = g[id].values.data();
+      if (g[id].kind == Kind::Param) {
+        if (g[id].group >= paramOffsets.size()) throw std::logic_error("array executor: a param of no offset");
+        params.push_back(id);
+      }
+    }
     plan();
+    for (const Slots &s : kernelSlots) slotPointers.emplace_back(s.reads.size() + s.writes.size());
   }
+
+  /// The nodes a node's evaluation reads: a fused multiply-add's three operands, otherwise its
+  /// operands as the graph has them.
+  std::vector<Id> operands(Id id) const {
+    const Node &n = g[id];
+    if (const FusedOperands<Id> &f = fused[id]; f.op != Op::Const) return {f.a, f.b, f.c};
+    std::vector<Id> ops(n.args.begin(), n.args.begin() + n.argCount);
+    ops.insert(ops.end(), n.parts.begin(), n.parts.end());
+    return ops;
+  }
+
+  /// Whether evaluating the node is a step of run() (constants and params are not).
+  bool isStep(Id id) const { return g[id].kind != Kind::Const && g[id].kind != Kind::Param; }
 
   // ---- Fused loops -----------------------------------------------------------------------------
 
@@ -117,12 +178,6 @@ struct Executor::Impl {
       if (open >= 0) steps.push_back({true, 0, static_cast<std::size_t>(open)});
       open = -1;
     };
-    auto operands = [&](Id id) {
-      const Node &n = g[id];
-      std::vector<Id> ops(n.args.begin(), n.args.begin() + n.argCount);
-      ops.insert(ops.end(), n.parts.begin(), n.parts.end());
-      return ops;
-    };
     for (Id id : order) {
       if (fusable(id)) {
         bool join = open >= 0;
@@ -139,7 +194,7 @@ struct Executor::Impl {
       }
       for (Id a : operands(id))
         if (open >= 0 && kernelOf[a] == open) close();
-      steps.push_back({false, id, 0});
+      if (isStep(id)) steps.push_back({false, id, 0});
     }
     close();
     if (members.empty()) return;
@@ -199,6 +254,14 @@ struct Executor::Impl {
         switch (n.kind) {
         case Kind::Map:
           v.kind = codegen::LoopValue::Kind::Op;
+          if (const FusedOperands<Id> &fma = fused[a]; fma.op != Op::Const) {
+            v.op = fma.op;
+            v.argCount = 3;
+            v.args[0] = value(fma.a, shift);
+            v.args[1] = value(fma.b, shift);
+            v.args[2] = value(fma.c, shift);
+            break;
+          }
           v.op = n.op;
           v.argCount = n.argCount;
           for (std::uint8_t j = 0; j < n.argCount; ++j) v.args[j] = value(n.args[j], shift);
@@ -273,7 +336,8 @@ struct Executor::Impl {
   /// Every node by the interpreter.
   void unfuse() {
     steps.clear();
-    for (Id id : order) steps.push_back({false, id, 0});
+    for (Id id : order)
+      if (isStep(id)) steps.push_back({false, id, 0});
     kernels.clear();
     kernelSlots.clear();
     loops = {};
@@ -282,10 +346,10 @@ struct Executor::Impl {
 
   void runKernel(std::size_t k) {
     const Slots &s = kernelSlots[k];
-    slotPointers.clear();
-    for (Id a : s.reads) slotPointers.push_back(const_cast<double *>(data[a]));
-    for (Id m : s.writes) slotPointers.push_back(output(m));
-    loops.functions[k](slotPointers.data());
+    double **p = slotPointers[k].data();
+    for (Id a : s.reads) *p++ = const_cast<double *>(data[a]);
+    for (Id m : s.writes) *p++ = output(m);
+    loops.functions[k](slotPointers[k].data());
   }
 
   std::size_t rowsOf(Id id) const { return g[id].batched ? batch : 1; }
@@ -343,25 +407,26 @@ struct Executor::Impl {
     }
   }
 
+  /// f over the operands `args` (count of them), elementwise with scalars broadcast.
   template <class F>
-  void mapLoop(Id id, F f) {
+  void mapLoop(Id id, const Id *args, std::uint8_t count, F f) {
     const Node &n = g[id];
     const std::size_t S = n.shape.size(), R = rowsOf(id);
     double *out = output(id);
     const double *p[3] = {nullptr, nullptr, nullptr};
     std::size_t rs[3] = {0, 0, 0}, es[3] = {0, 0, 0};
-    for (std::uint8_t k = 0; k < n.argCount; ++k) {
-      const Node &x = g[n.args[k]];
-      p[k] = data[n.args[k]];
+    for (std::uint8_t k = 0; k < count; ++k) {
+      const Node &x = g[args[k]];
+      p[k] = data[args[k]];
       es[k] = x.shape.isScalar() ? 0 : 1;
       rs[k] = x.batched ? x.shape.size() : 0;
     }
     static const double zero = 0;
-    for (std::uint8_t k = n.argCount; k < 3; ++k) p[k] = &zero;
+    for (std::uint8_t k = count; k < 3; ++k) p[k] = &zero;
     for (std::size_t r = 0; r < R; ++r) {
       const double *a = p[0] + r * rs[0], *b = p[1] + r * rs[1], *c = p[2] + r * rs[2];
       double *o = out + r * S;
-      if (es[0] && es[1] && (n.argCount < 3 || es[2])) {
+      if (es[0] && es[1] && (count < 3 || es[2])) {
         for (std::size_t i = 0; i < S; ++i) o[i] = f(a[i], b[i], c[i]);
       } else {
         for (std::size_t i = 0; i < S; ++i) o[i] = f(a[i * es[0]], b[i * es[1]], c[i * es[2]]);
@@ -369,7 +434,17 @@ struct Executor::Impl {
     }
   }
 
+  template <class F>
+  void mapLoop(Id id, F f) {
+    mapLoop(id, g[id].args.data(), g[id].argCount, f);
+  }
+
   void map(Id id) {
+    if (const FusedOperands<Id> &fma = fused[id]; fma.op != Op::Const) {
+      const Id args[3] = {fma.a, fma.b, fma.c};
+      const Op op = fma.op;
+      return mapLoop(id, args, 3, [op](double a, double b, double c) { return evalOp(op, a, b, c); });
+    }
     switch (g[id].op) {
     case Op::Add: return mapLoop(id, [](double a, double b, double) { return a + b; });
     case Op::Sub: return mapLoop(id, [](double a, double b, double) { return a - b; });
@@ -528,11 +603,11 @@ struct Executor::Impl {
     }
   }
 
-  void eval(Id id, std::span<const double> params, const Rows &rows) {
+  void eval(Id id, const Rows &rows) {
     const Node &n = g[id];
     switch (n.kind) {
-    case Kind::Param: data[id] = params.data() + paramOffsets.at(n.group); return;
-    case Kind::Const: data[id] = n.values.data(); return;
+    case Kind::Param:  // bound in run()
+    case Kind::Const: return;
     case Kind::Input: return input(id, rows);
     case Kind::Map: return map(id);
     case Kind::MatMul: return matmul(id);
@@ -672,9 +747,7 @@ Executor::Executor(const Graph &graph, std::vector<Id> roots, std::vector<std::s
 Executor::~Executor() = default;
 Executor::Executor(Executor &&) noexcept = default;
 
-std::size_t Executor::rootSize(std::size_t k) const {
-  return impl_->g[impl_->roots.at(k)].shape.size();
-}
+std::size_t Executor::rootSize(std::size_t k) const { return impl_->rootSizes.at(k); }
 
 std::size_t Executor::outputSize() const {
   std::size_t n = 0;
@@ -682,7 +755,7 @@ std::size_t Executor::outputSize() const {
   return n;
 }
 
-bool Executor::rootBatched(std::size_t k) const { return impl_->g[impl_->roots.at(k)].batched; }
+bool Executor::rootBatched(std::size_t k) const { return impl_->rootBatched.at(k); }
 
 std::size_t Executor::fusedLoops() const { return impl_->kernels.size(); }
 
@@ -700,14 +773,15 @@ void Executor::run(std::span<const double> params, const Rows &rows,
   if (outs.size() != m.roots.size())
     throw std::invalid_argument("array executor: not one output per root");
   for (std::size_t k = 0; k < outs.size(); ++k)
-    if (outs[k].size() != rootSize(k))
+    if (outs[k].size() != m.rootSizes[k])
       throw std::invalid_argument("array executor: an output of the wrong size");
   m.batch = rows.count;
+  for (Id id : m.params) m.data[id] = params.data() + m.paramOffsets[m.g[id].group];
   // A root the same for every row is computed straight into its output (the first root of a
   // node, when several roots are one node).
   for (std::size_t k = 0; k < outs.size(); ++k) {
     const Id root = m.roots[k];
-    if (!m.g[root].batched && !m.destination[root]) m.destination[root] = outs[k].data();
+    if (!m.rootBatched[k] && !m.destination[root]) m.destination[root] = outs[k].data();
   }
   struct Reset {
     Impl &m;
@@ -719,14 +793,13 @@ void Executor::run(std::span<const double> params, const Rows &rows,
     if (step.kernel)
       m.runKernel(step.k);
     else
-      m.eval(step.id, params, rows);
+      m.eval(step.id, rows);
   }
   for (std::size_t k = 0; k < outs.size(); ++k) {
-    const Node &n = m.g[m.roots[k]];
-    const std::size_t S = n.shape.size();
+    const std::size_t S = m.rootSizes[k];
     const double *v = m.data[m.roots[k]];
     double *out = outs[k].data();
-    if (!n.batched) {
+    if (!m.rootBatched[k]) {
       if (v != out) std::copy(v, v + S, out);
     } else {
       std::fill(out, out + S, 0.0);

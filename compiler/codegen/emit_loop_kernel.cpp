@@ -8,6 +8,9 @@
 #include <llvm/IR/Module.h>
 
 #include <algorithm>
+#include <cstring>
+#include <map>
+#include <tuple>
 
 namespace nabla::codegen {
 
@@ -29,6 +32,71 @@ std::pair<std::int64_t, std::int64_t> uncheckedRange(const LoopKernel &k) {
   for (const LoopOutput &out : k.outputs) hi = std::min(hi, out.length);
   if (hi < lo) hi = lo;
   return {lo, hi};
+}
+
+/// Per value, the value it is one iteration later, or -1: carried[v] = a when v(i) = a(i - 1)
+/// wherever both are evaluated unchecked (same ops over the same arrays, every load one index
+/// lower). In a loop over i, v then needs no work: it is a as the previous iteration had it.
+/// A slice's adjoint beside the slice (x[1:] and x[:-1] in one stencil) makes such pairs.
+std::vector<std::int64_t> carriedValues(const LoopKernel &k) {
+  // Each value as a class (its structure, up to a shift of every load) and an offset: value v
+  // is class c evaluated at i + offset. Values that read no array have no offset.
+  constexpr std::int64_t kAny = INT64_MIN;
+  struct Shape {
+    int kind;
+    std::int64_t a = 0, b = 0;       // Load: slot, length; Const: the bits; Op: the op
+    std::vector<std::int64_t> args;  // Op: per operand its class and its offset from this one's
+    bool operator<(const Shape &o) const {
+      return std::tie(kind, a, b, args) < std::tie(o.kind, o.a, o.b, o.args);
+    }
+  };
+  std::map<Shape, std::int64_t> classes;
+  std::vector<std::int64_t> cls(k.values.size()), off(k.values.size(), kAny);
+  auto classOf = [&](Shape shape) {
+    return classes.emplace(std::move(shape), static_cast<std::int64_t>(classes.size())).first->second;
+  };
+  for (std::size_t v = 0; v < k.values.size(); ++v) {
+    const LoopValue &lv = k.values[v];
+    switch (lv.kind) {
+    case LoopValue::Kind::Load:
+      cls[v] = classOf({0, lv.slot, lv.length, {}});
+      if (lv.length > 1) off[v] = lv.shift;
+      break;
+    case LoopValue::Kind::Const: {
+      std::int64_t bits;
+      std::memcpy(&bits, &lv.value, sizeof bits);
+      cls[v] = classOf({1, bits, 0, {}});
+      break;
+    }
+    case LoopValue::Kind::Guard:  // unchecked, the operand itself
+      cls[v] = cls[lv.args[0]];
+      off[v] = off[lv.args[0]];
+      break;
+    case LoopValue::Kind::Op: {
+      std::int64_t base = kAny;
+      for (std::uint8_t j = 0; j < lv.argCount; ++j)
+        if (off[lv.args[j]] != kAny) base = base == kAny ? off[lv.args[j]] : std::min(base, off[lv.args[j]]);
+      Shape shape{2, static_cast<std::int64_t>(lv.op), 0, {}};
+      for (std::uint8_t j = 0; j < lv.argCount; ++j) {
+        shape.args.push_back(cls[lv.args[j]]);
+        shape.args.push_back(off[lv.args[j]] == kAny ? kAny : off[lv.args[j]] - base);
+      }
+      cls[v] = classOf(std::move(shape));
+      off[v] = base;
+      break;
+    }
+    }
+  }
+  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> first;  // (class, offset) -> value
+  for (std::size_t v = 0; v < k.values.size(); ++v)
+    if (off[v] != kAny) first.emplace(std::pair{cls[v], off[v]}, static_cast<std::int64_t>(v));
+  std::vector<std::int64_t> carried(k.values.size(), -1);
+  for (std::size_t v = 0; v < k.values.size(); ++v) {
+    if (off[v] == kAny || k.values[v].kind == LoopValue::Kind::Const) continue;
+    auto later = first.find({cls[v], off[v] + 1});
+    if (later != first.end() && later->second != static_cast<std::int64_t>(v)) carried[v] = later->second;
+  }
+  return carried;
 }
 
 void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &name) {
@@ -60,28 +128,14 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
   for (const LoopOutput &out : k.outputs)
     if (out.sum) sums.push_back(llvm::ConstantFP::get(f64, 0.0));
 
-  // One loop over [from, to): `checked` evaluates anywhere (clamped loads, guards, conditional
-  // stores and sums), unchecked only inside uncheckedRange.
-  auto loop = [&](std::int64_t from, std::int64_t to, bool checked) {
-    if (from >= to) return;
-    llvm::BasicBlock *before = b.GetInsertBlock();
-    auto *body = llvm::BasicBlock::Create(ctx, checked ? "checked" : "loop", fn);
-    auto *done = llvm::BasicBlock::Create(ctx, "done", fn);
-    b.CreateBr(body);
-    b.SetInsertPoint(body);
-    llvm::PHINode *i = b.CreatePHI(i64, 2, "i");
-    i->addIncoming(b.getInt64(from), before);
-    std::vector<llvm::PHINode *> phis;
-    for (llvm::Value *start : sums) {
-      llvm::PHINode *acc = b.CreatePHI(f64, 2);
-      acc->addIncoming(start, before);
-      phis.push_back(acc);
-    }
+  // Every value at index i: `checked` anywhere (clamped loads, guards), unchecked only inside
+  // uncheckedRange. Values given in `preset` are taken as they are.
+  auto evaluate = [&](llvm::Value *i, bool checked, const std::vector<llvm::Value *> &preset) {
     OpEmitter ops(module, b, f64, false);
     std::vector<llvm::Value *> value(k.values.size(), nullptr);
     for (std::size_t v = 0; v < k.values.size(); ++v) {
-      if (hoisted[v]) {
-        value[v] = hoisted[v];
+      if (hoisted[v] || preset[v]) {
+        value[v] = hoisted[v] ? hoisted[v] : preset[v];
         continue;
       }
       const LoopValue &lv = k.values[v];
@@ -115,6 +169,49 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
       case LoopValue::Kind::Const: break;  // hoisted
       }
     }
+    return value;
+  };
+
+  // A loop without sums is left to LLVM's vectorizer, which recomputes shifted values cheaply;
+  // a loop with sums runs one index at a time (they add in the order of i), and there a value
+  // that is another one a step later is carried over from the previous iteration.
+  const bool hasSums = !sums.empty();
+  const std::vector<std::int64_t> carried = hasSums ? carriedValues(k) : std::vector<std::int64_t>{};
+  const std::vector<llvm::Value *> none(k.values.size(), nullptr);
+
+  // One loop over [from, to): `checked` evaluates anywhere (clamped loads, guards, conditional
+  // stores and sums), unchecked only inside uncheckedRange.
+  auto loop = [&](std::int64_t from, std::int64_t to, bool checked) {
+    if (from >= to) return;
+    const bool carry = !checked && hasSums &&
+                       std::any_of(carried.begin(), carried.end(), [](std::int64_t c) { return c >= 0; });
+    // The carried values' first iteration, computed before the loop.
+    std::vector<llvm::Value *> initial;
+    if (carry) initial = evaluate(b.getInt64(from), false, none);
+    llvm::BasicBlock *before = b.GetInsertBlock();
+    auto *body = llvm::BasicBlock::Create(ctx, checked ? "checked" : "loop", fn);
+    auto *done = llvm::BasicBlock::Create(ctx, "done", fn);
+    b.CreateBr(body);
+    b.SetInsertPoint(body);
+    llvm::PHINode *i = b.CreatePHI(i64, 2, "i");
+    i->addIncoming(b.getInt64(from), before);
+    std::vector<llvm::PHINode *> phis;
+    for (llvm::Value *start : sums) {
+      llvm::PHINode *acc = b.CreatePHI(f64, 2);
+      acc->addIncoming(start, before);
+      phis.push_back(acc);
+    }
+    std::vector<llvm::Value *> preset = none;
+    std::vector<std::pair<llvm::PHINode *, std::size_t>> carries;  // a phi and the value it takes
+    if (carry)
+      for (std::size_t v = 0; v < k.values.size(); ++v)
+        if (carried[v] >= 0 && !hoisted[v]) {
+          llvm::PHINode *phi = b.CreatePHI(f64, 2);
+          phi->addIncoming(initial[v], before);
+          preset[v] = phi;
+          carries.emplace_back(phi, static_cast<std::size_t>(carried[v]));
+        }
+    const std::vector<llvm::Value *> value = evaluate(i, checked, preset);
     std::vector<llvm::Value *> next;
     std::size_t s = 0;
     for (const LoopOutput &out : k.outputs) {
@@ -141,6 +238,7 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
     }
     llvm::BasicBlock *latch = b.GetInsertBlock();
     for (std::size_t a = 0; a < phis.size(); ++a) phis[a]->addIncoming(next[a], latch);
+    for (auto &[phi, later] : carries) phi->addIncoming(value[later], latch);
     llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
     i->addIncoming(iNext, latch);
     b.CreateCondBr(b.CreateICmpSLT(iNext, b.getInt64(to)), body, done);

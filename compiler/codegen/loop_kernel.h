@@ -8,7 +8,8 @@
 // Each value has its own length: a value is only stored, summed or read by an Embed-like guard
 // where i + shift lies in [0, length), and loads clamp their index into the array, so that
 // evaluating a value where it is not used never reads out of bounds. Sums add in the order of i,
-// as the interpreter does.
+// as the interpreter does; a loop with sums therefore runs one index at a time, and takes a value
+// that is another one an index later from the previous iteration instead of computing it again.
 #pragma once
 
 #include "graph/graph.h"

@@ -19,6 +19,7 @@ struct ArrayCode::Impl {
   array::Program program;
   std::size_t paramCount = 0;
   std::optional<array::Executor> objective;  // roots: the loss, then each param's gradient
+  bool lossBatched = false;                  // whether the loss depends on the rows
   std::optional<array::Executor> reports;    // roots: the reports
   std::vector<std::span<double>> outs;
 
@@ -97,17 +98,15 @@ double ArrayCode::objective(std::span<const double> params, const ArrayRows &row
     m.outs.push_back(grad.subspan(at, shape.size()));
     at += shape.size();
   }
-  if (m.objective->rootBatched(0))
-    m.runChunked(*m.objective, params, rows, m.outs);
-  else
+  if (!m.lossBatched) {
     m.objective->run(params, array::Rows{1, {}, nullptr, 0, nullptr}, m.outs);
-  // Sums over the rows when the loss depends on them.
-  if (m.objective->rootBatched(0)) {
-    const double scale = 1.0 / static_cast<double>(rows.count);
-    for (double &g : grad) g *= scale;
-    value *= scale;
+    return value;
   }
-  return value;
+  // Sums over the rows: their means.
+  m.runChunked(*m.objective, params, rows, m.outs);
+  const double scale = 1.0 / static_cast<double>(rows.count);
+  for (double &g : grad) g *= scale;
+  return value * scale;
 }
 
 void ArrayCode::reports(std::span<const double> params, const ArrayRows &rows,
@@ -170,6 +169,7 @@ std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
   std::vector<array::Id> roots{impl->program.loss};
   roots.insert(roots.end(), impl->program.grads.begin(), impl->program.grads.end());
   impl->objective.emplace(impl->program.graph, roots, inputOffsets, paramOffsets);
+  impl->lossBatched = impl->objective->rootBatched(0);
   if (!impl->program.reports.empty())
     impl->reports.emplace(impl->program.graph, impl->program.reports, inputOffsets, paramOffsets);
   array::Executor::setBlasThreads(threads);

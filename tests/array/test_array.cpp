@@ -454,3 +454,45 @@ TEST_CASE("long vectors the same for every row run as fused loops and agree") {
         "minimize sum(where(x[2:] > x[:-2], sin(x[1:-1]) * s, exp(-x[:-2]^2))) + s*y"
         " + mean(softplus(x - s)) + sum(x[0:1000] * x[100:1100]) + norm(x)\n", 3);
 }
+
+TEST_CASE("stencils whose loops carry values from one index to the next agree") {
+  // Fused loops with sums run one index at a time and take a value at i - 1 from the previous
+  // iteration (emit_loop_kernel.cpp, carriedValues): shifts of -1, 0, 1 and 2 in one loop, the
+  // first and last indices evaluated with their checks.
+  check("param x[2600]\n"
+        "minimize sum((x[2:] - 2*x[1:-1] + x[:-2])^2) + sum(x[1:] * x[:-1]) + sum(sin(x[3:]) * x[:-3])\n");
+  check("param u[2400]\nparam v[2400]\n"
+        "minimize sum(exp(-(u[1:] - v[:-1])^2)) + 0.5 * sum((u - v)^2) + sum(u[:-1] * v[1:] * u[1:])\n");
+  driver::Program program = load("param x[2600]\nminimize sum((x[2:] - 2*x[1:-1] + x[:-2])^2)\n");
+  std::optional<driver::ArrayCode> code = driver::compileArrays(program, 1);
+  REQUIRE(code);
+  CHECK(code->fusedLoops() >= 1);
+}
+
+TEST_CASE("an addition with a product operand is rounded once, as the scalar level rounds it") {
+  // x*x - c with x = 1 + 2^-30 and c = 1 + 2^-29: the product is exactly 1 + 2^-29 + 2^-60.
+  // Rounded once (a fused multiply-add, as the scalar level evaluates it) the difference is
+  // 2^-60; rounded twice it is 0. Short vectors are interpreted, long ones fused loops.
+  const double x = 1 + std::ldexp(1.0, -30), c = 1 + std::ldexp(1.0, -29);
+  for (std::size_t n : {4, 3000}) {
+    INFO("n = " << n);
+    driver::Program program =
+        load("param x[" + std::to_string(n) + "]\nparam c\nminimize sum(x*x - c)\n");
+    std::optional<driver::ArrayCode> code = driver::compileArrays(program, 1);
+    REQUIRE(code);
+    CHECK(code->fusedLoops() == (n > 100 ? 1u : 0u));
+    std::vector<double> params(n, x), grad(n + 1);
+    params.push_back(c);
+    driver::ArrayRows rows;
+    rows.count = 1;
+    const double value = code->objective(params, rows, grad);
+    CHECK(value == static_cast<double>(n) * std::ldexp(1.0, -60));
+    // The scalar level's interpreter, on the same values.
+    Batch b;
+    b.params = params;
+    const std::vector<double> scalar =
+        driver::evaluate(program, {program.differentiate(*program.objective(), false).value},
+                         symbolValues(program, b, 0));
+    CHECK(scalar[0] == value);
+  }
+}
