@@ -442,8 +442,11 @@ struct Executor::Impl {
   void map(Id id) {
     if (const FusedOperands<Id> &fma = fused[id]; fma.op != Op::Const) {
       const Id args[3] = {fma.a, fma.b, fma.c};
-      const Op op = fma.op;
-      return mapLoop(id, args, 3, [op](double a, double b, double c) { return evalOp(op, a, b, c); });
+      switch (fma.op) {  // evalOp's arithmetic, inlined
+      case Op::Fma: return mapLoop(id, args, 3, [](double a, double b, double c) { return std::fma(a, b, c); });
+      case Op::Fms: return mapLoop(id, args, 3, [](double a, double b, double c) { return std::fma(a, b, -c); });
+      default: return mapLoop(id, args, 3, [](double a, double b, double c) { return std::fma(-a, b, c); });
+      }
     }
     switch (g[id].op) {
     case Op::Add: return mapLoop(id, [](double a, double b, double) { return a + b; });
