@@ -24,6 +24,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace nabla::array {
@@ -77,7 +78,12 @@ struct Node {
   std::vector<Id> parts;          // Stack: its operands (any number)
 };
 
-/// The array graph: nodes in creation order (operands before their users).
+/// The array graph: nodes in creation order (operands before their users). Building applies the
+/// array level's simplifications: constants fold; `x*1`, `x+0`, `transpose(transpose(A))` are
+/// their operand; a broadcast scalar operand of a map is the scalar itself (maps broadcast);
+/// sums and differences of embeddings in one box are one embedding, and so are their negations
+/// and scalar multiples; `sum(embed(v))` is `sum(v)`, `sum(broadcast(s))` is `n*s`; a slice of a
+/// slice is one slice; `transpose(outer(u, v))` is `outer(v, u)`; and equal nodes are one.
 class Graph {
 public:
   const Node &operator[](Id id) const { return nodes_[id]; }
@@ -112,8 +118,11 @@ public:
   bool isConstant(Id id, double v) const;
 
 private:
+  /// The node, or the same node made before (kind, op, shape, operands and data equal): every
+  /// value is made once, so the reverse pass and the executor never compute one twice.
   Id add(Node node);
   std::vector<Node> nodes_;
+  std::unordered_multimap<std::size_t, Id> interned_;  // by hashNode
 };
 
 /// The elements a scalar-level lowering of the node would make (its size, or for a product the

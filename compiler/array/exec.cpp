@@ -133,6 +133,81 @@ struct Executor::Impl {
     }
     plan();
     for (const Slots &s : kernelSlots) slotPointers.emplace_back(s.reads.size() + s.writes.size());
+    planDirect();
+  }
+
+  /// Where a kernel's slot points in a direct run: a place fixed when the executor is made (a
+  /// constant, a buffer), a param, or a root's output.
+  struct Source {
+    enum class Kind : std::uint8_t { Fixed, Param, Root } kind = Kind::Fixed;
+    double *fixed = nullptr;
+    std::size_t at = 0;  // Param: the offset in params; Root: which root
+  };
+  /// Per kernel, its slots' sources, when every step is a kernel (no row-dependent value, no
+  /// interpreted node) and every root a distinct node that a kernel writes: run() then only
+  /// points the slots and calls the kernels (the per-call cost of a small program such as the
+  /// chained Rosenbrock function of 100 variables).
+  std::vector<std::vector<Source>> direct;
+
+  void planDirect() {
+    if (kernels.empty()) return;
+    for (const Step &step : steps)
+      if (!step.kernel) return;
+    std::map<Id, std::size_t> rootOf;
+    for (std::size_t k = 0; k < roots.size(); ++k)
+      if (!rootOf.emplace(roots[k], k).second || g[roots[k]].batched) return;
+    std::vector<char> written(g.size(), 0);
+    std::vector<std::vector<Source>> plan;
+    for (std::size_t k = 0; k < kernels.size(); ++k) {
+      std::vector<Source> sources;
+      for (Id a : kernelSlots[k].reads) {
+        Source src;
+        if (g[a].kind == Kind::Param) {
+          src.kind = Source::Kind::Param;
+          src.at = paramOffsets[g[a].group];
+        } else if (auto r = rootOf.find(a); r != rootOf.end() && written[a]) {
+          src.kind = Source::Kind::Root;
+          src.at = r->second;
+        } else if (g[a].kind == Kind::Const) {
+          src.fixed = const_cast<double *>(g[a].values.data());
+        } else if (written[a]) {
+          src.fixed = buffers[a].data();
+        } else {
+          return;  // read before any kernel writes it
+        }
+        sources.push_back(src);
+      }
+      for (Id m : kernelSlots[k].writes) {
+        Source src;
+        if (auto r = rootOf.find(m); r != rootOf.end()) {
+          src.kind = Source::Kind::Root;
+          src.at = r->second;
+        } else {
+          buffers[m].resize(g[m].shape.size());
+          src.fixed = buffers[m].data();
+        }
+        written[m] = 1;
+        sources.push_back(src);
+      }
+      plan.push_back(std::move(sources));
+    }
+    for (Id r : roots)
+      if (!written[r]) return;
+    direct = std::move(plan);
+  }
+
+  void runDirect(const double *params, std::span<const std::span<double>> outs) {
+    for (std::size_t k = 0; k < direct.size(); ++k) {
+      double **p = slotPointers[k].data();
+      for (const Source &src : direct[k]) {
+        switch (src.kind) {
+        case Source::Kind::Fixed: *p++ = src.fixed; break;
+        case Source::Kind::Param: *p++ = const_cast<double *>(params + src.at); break;
+        case Source::Kind::Root: *p++ = outs[src.at].data(); break;
+        }
+      }
+      loops.functions[k](slotPointers[k].data());
+    }
   }
 
   /// The nodes a node's evaluation reads: a fused multiply-add's three operands, otherwise its
@@ -778,6 +853,7 @@ void Executor::run(std::span<const double> params, const Rows &rows,
   for (std::size_t k = 0; k < outs.size(); ++k)
     if (outs[k].size() != m.rootSizes[k])
       throw std::invalid_argument("array executor: an output of the wrong size");
+  if (!m.direct.empty()) return m.runDirect(params.data(), outs);
   m.batch = rows.count;
   for (Id id : m.params) m.data[id] = params.data() + m.paramOffsets[m.g[id].group];
   // A root the same for every row is computed straight into its output (the first root of a

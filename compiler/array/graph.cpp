@@ -3,6 +3,7 @@
 // shape that does not fit is a bug here, not a user's error: std::logic_error.
 #include "array/array.h"
 
+#include <cstring>
 #include <stdexcept>
 
 namespace nabla::array {
@@ -15,11 +16,59 @@ void require(bool ok, const char *what) {
 
 }  // namespace
 
+namespace {
+
+std::size_t mix(std::size_t h, std::uint64_t v) {
+  return h ^ (static_cast<std::size_t>(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+}
+
+std::size_t hashNode(const Node &n) {
+  std::size_t h = mix(static_cast<std::size_t>(n.kind), static_cast<std::uint64_t>(n.op));
+  h = mix(h, n.group);
+  for (std::uint8_t k = 0; k < n.argCount; ++k) h = mix(h, n.args[k]);
+  for (auto d : n.shape.dims) h = mix(h, d);
+  for (const SliceDim &d : n.box) h = mix(mix(mix(h, d.start), d.count), d.keep);
+  for (Id p : n.parts) h = mix(h, p);
+  for (double v : n.values) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    h = mix(h, bits);
+  }
+  return h;
+}
+
+bool sameNode(const Node &a, const Node &b) {
+  if (a.kind != b.kind || a.op != b.op || a.shape != b.shape || a.batched != b.batched ||
+      a.argCount != b.argCount || a.group != b.group || a.parts != b.parts ||
+      a.box.size() != b.box.size() || a.values.size() != b.values.size())
+    return false;
+  for (std::uint8_t k = 0; k < a.argCount; ++k)
+    if (a.args[k] != b.args[k]) return false;
+  for (std::size_t d = 0; d < a.box.size(); ++d)
+    if (a.box[d].start != b.box[d].start || a.box[d].count != b.box[d].count ||
+        a.box[d].keep != b.box[d].keep)
+      return false;
+  // Bits, not values: -0 is not 0, and a NaN is itself.
+  return a.values.empty() ||
+         std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(double)) == 0;
+}
+
+}  // namespace
+
 Id Graph::add(Node node) {
-  for (std::uint8_t k = 0; k < node.argCount; ++k)
-    if (nodes_[node.args[k]].batched) node.batched = true;
+  // A sum over the rows is the same for every row; other nodes depend on the rows when an
+  // operand does.
+  if (node.kind != Kind::BatchSum && node.kind != Kind::OuterSum)
+    for (std::uint8_t k = 0; k < node.argCount; ++k)
+      if (nodes_[node.args[k]].batched) node.batched = true;
+  const std::size_t h = hashNode(node);
+  auto [from, to] = interned_.equal_range(h);
+  for (auto it = from; it != to; ++it)
+    if (sameNode(nodes_[it->second], node)) return it->second;
   nodes_.push_back(std::move(node));
-  return static_cast<Id>(nodes_.size() - 1);
+  const Id id = static_cast<Id>(nodes_.size() - 1);
+  interned_.emplace(h, id);
+  return id;
 }
 
 bool Graph::isConstant(Id id, double v) const {
@@ -83,6 +132,43 @@ Id Graph::map(Op op, Id a, Id b, Id c) {
     }
     return constant(shape, std::move(values));
   }
+  // A broadcast scalar operand is the scalar itself: maps broadcast scalars (the same values);
+  // when every operand was one, the map of the scalars is broadcast.
+  {
+    Id scalars[3] = {a, b, c};
+    bool any = false, arrays = false;
+    for (std::uint8_t k = 0; k < count; ++k) {
+      if (nodes_[scalars[k]].kind == Kind::Broadcast) {
+        scalars[k] = nodes_[scalars[k]].args[0];
+        any = true;
+      }
+      arrays = arrays || !nodes_[scalars[k]].shape.isScalar();
+    }
+    if (any) {
+      const Id m = map(op, scalars[0], count > 1 ? scalars[1] : kNone, count > 2 ? scalars[2] : kNone);
+      return arrays ? m : broadcast(m, shape);
+    }
+  }
+  // Embeddings in one box: the map inside it, where it keeps zeros zero (the scalar level has no
+  // term outside the box at all).
+  auto isEmbed = [&](Id x) { return nodes_[x].kind == Kind::Embed; };
+  auto sameBox = [&](Id x, Id y) {
+    const Node &p = nodes_[x], &q = nodes_[y];
+    if (p.shape != q.shape || p.box.size() != q.box.size()) return false;
+    for (std::size_t d = 0; d < p.box.size(); ++d)
+      if (p.box[d].start != q.box[d].start || p.box[d].count != q.box[d].count ||
+          p.box[d].keep != q.box[d].keep)
+        return false;
+    return true;
+  };
+  auto reembed = [&](Id like, Id inner) { return embed(inner, nodes_[like].shape, nodes_[like].box); };
+  if ((op == Op::Add || op == Op::Sub) && isEmbed(a) && isEmbed(b) && sameBox(a, b))
+    return reembed(a, map(op, nodes_[a].args[0], nodes_[b].args[0]));
+  if (op == Op::Neg && isEmbed(a)) return reembed(a, map(Op::Neg, nodes_[a].args[0]));
+  if (op == Op::Mul && isEmbed(a) && nodes_[b].shape.isScalar() && !nodes_[b].batched)
+    return reembed(a, map(Op::Mul, nodes_[a].args[0], b));
+  if (op == Op::Mul && isEmbed(b) && nodes_[a].shape.isScalar() && !nodes_[a].batched)
+    return reembed(b, map(Op::Mul, a, nodes_[b].args[0]));
   // Identities that keep the operand's shape (x*1 where x is a scalar and 1 an array is not x).
   auto same = [&](Id x) { return nodes_[x].shape == shape; };
   auto isNeg = [&](Id x) { return nodes_[x].kind == Kind::Map && nodes_[x].op == Op::Neg; };
@@ -146,6 +232,8 @@ Id Graph::transpose(Id a) {
   const Node &x = nodes_[a];
   require(x.shape.dims.size() == 2, "transpose of a value that is not a matrix");
   if (x.kind == Kind::Transpose) return x.args[0];
+  if (x.kind == Kind::Outer) return outer(x.args[1], x.args[0]);
+  if (x.kind == Kind::Broadcast) return broadcast(x.args[0], Shape{{x.shape.dims[1], x.shape.dims[0]}});
   Node n;
   n.kind = Kind::Transpose;
   n.shape.dims = {x.shape.dims[1], x.shape.dims[0]};
@@ -171,6 +259,7 @@ Id Graph::sum(Id a) {
     const Id s = nodes_[a].args[0];
     return map(Op::Mul, s, constant(static_cast<double>(nodes_[a].shape.size())));
   }
+  if (nodes_[a].kind == Kind::Embed) return sum(nodes_[a].args[0]);  // the zeros add nothing
   Node n;
   n.kind = Kind::Sum;
   n.argCount = 1;
@@ -242,6 +331,20 @@ Id Graph::slice(Id a, std::vector<SliceDim> box) {
     whole = whole && box[d].keep && box[d].start == 0 && box[d].count == s.dims[d];
   }
   if (whole) return a;
+  if (nodes_[a].kind == Kind::Broadcast) return broadcast(nodes_[a].args[0], n.shape);
+  if (nodes_[a].kind == Kind::Slice) {  // a slice of a slice: one box of the first operand
+    const Node &inner = nodes_[a];
+    std::vector<SliceDim> composed = inner.box;
+    std::size_t k = 0;  // the dimension of the inner slice's value
+    for (SliceDim &d : composed) {
+      if (!d.keep) continue;
+      d.start += box[k].start;
+      d.count = box[k].count;
+      d.keep = box[k].keep;
+      ++k;
+    }
+    return slice(inner.args[0], std::move(composed));
+  }
   if (nodes_[a].kind == Kind::Const) {  // fold
     std::vector<double> values;
     const Node &x = nodes_[a];
@@ -323,18 +426,14 @@ Id Graph::batchSum(Id a) {
     n.shape = x.shape;
     n.argCount = 2;
     n.args = {x.args[0], x.args[1], kNone};
-    Id id = add(std::move(n));
-    nodes_[id].batched = false;
-    return id;
+    return add(std::move(n));
   }
   Node n;
   n.kind = Kind::BatchSum;
   n.shape = x.shape;
   n.argCount = 1;
   n.args[0] = a;
-  Id id = add(std::move(n));
-  nodes_[id].batched = false;
-  return id;
+  return add(std::move(n));
 }
 
 std::size_t unrolledCost(const Graph &graph, Id id) {

@@ -5,6 +5,7 @@
 // operation of the array level appears in a case: elementwise maps with broadcasting, `@` in its
 // four forms, transpose, outer, sum, mean, dot, logsumexp, softmax, onehot, max, slices, indices,
 // vector literals, user functions, consts and definitions.
+#include "array/array.h"
 #include "driver/driver.h"
 #include "support/reference.h"
 
@@ -495,4 +496,40 @@ TEST_CASE("an addition with a product operand is rounded once, as the scalar lev
                          symbolValues(program, b, 0));
     CHECK(scalar[0] == value);
   }
+}
+
+TEST_CASE("the array graph makes each value once and simplifies as it builds") {
+  using array::Id, array::Kind, array::SliceDim;
+  array::Graph g;
+  const Shape vec{{5}}, mat{{5, 3}};
+  const Id x = g.param(0, vec), u = g.param(1, vec), v = g.param(2, Shape{{3}}), s = g.param(3, Shape{});
+  // Equal nodes are one node.
+  CHECK(g.param(0, vec) == x);
+  CHECK(g.map(Op::Sin, x) == g.map(Op::Sin, x));
+  CHECK(g.constant(Shape{{2}}, {1.0, -0.0}) == g.constant(Shape{{2}}, {1.0, -0.0}));
+  CHECK(g.constant(Shape{{2}}, {1.0, -0.0}) != g.constant(Shape{{2}}, {1.0, 0.0}));  // bits
+  // A slice of a slice is one slice of the first operand.
+  const Id inner = g.slice(x, {SliceDim{1, 4, true}});
+  CHECK(g.slice(inner, {SliceDim{0, 3, true}}) == g.slice(x, {SliceDim{1, 3, true}}));
+  CHECK(g.slice(inner, {SliceDim{2, 1, false}}) == g.slice(x, {SliceDim{3, 1, false}}));
+  // A broadcast operand of a map is its scalar; maps of broadcasts alone are broadcasts.
+  const Id wide = g.broadcast(s, vec);
+  CHECK(g.map(Op::Mul, wide, x) == g.map(Op::Mul, s, x));
+  CHECK(g[g.map(Op::Exp, wide)].kind == Kind::Broadcast);
+  CHECK(g.slice(wide, {SliceDim{1, 2, true}}) == g.broadcast(s, Shape{{2}}));
+  // Embeddings in one box add, subtract, negate and scale inside it; their sum is the operand's.
+  const std::vector<SliceDim> box{SliceDim{1, 3, true}};
+  const Id a = g.slice(x, {SliceDim{0, 3, true}}), b = g.slice(u, {SliceDim{2, 3, true}});
+  const Id ea = g.embed(a, vec, box), eb = g.embed(b, vec, box);
+  CHECK(g.map(Op::Add, ea, eb) == g.embed(g.map(Op::Add, a, b), vec, box));
+  CHECK(g.map(Op::Sub, ea, eb) == g.embed(g.map(Op::Sub, a, b), vec, box));
+  CHECK(g.map(Op::Neg, ea) == g.embed(g.map(Op::Neg, a), vec, box));
+  CHECK(g.map(Op::Mul, s, ea) == g.embed(g.map(Op::Mul, s, a), vec, box));
+  CHECK(g.sum(ea) == g.sum(a));
+  // Embeddings in different boxes stay apart.
+  const Id other = g.embed(b, vec, {SliceDim{0, 3, true}});
+  CHECK(g[g.map(Op::Add, ea, other)].kind == Kind::Map);
+  // Transposes of outer products and of broadcasts.
+  CHECK(g.transpose(g.outer(x, v)) == g.outer(v, x));
+  CHECK(g.transpose(g.broadcast(s, mat)) == g.broadcast(s, Shape{{3, 5}}));
 }
