@@ -46,6 +46,8 @@ enum class Kind : std::uint8_t {
   Norm,       // the Euclidean norm, scaled by the largest magnitude (no overflow, as hypot)
   FirstMax,   // the derivative of Max: 1 at the first largest element, 0 elsewhere
   FirstMin,   // the same for Min
+  ArgMax,     // the index of the first largest element, row-major (NaN when none equals max)
+  ArgMin,     // the same for the least
   LogSumExp,  // log(sum(exp(v))), shifted by floor(max(v)) as the scalar level does
   Softmax,    // softmax of a vector
   SoftmaxAdjoint,  // y * (g - sum(g * y)) for y = softmax(v), without its cancellation
@@ -102,6 +104,7 @@ public:
   Id sum(Id a);
   Id reduce(Kind kind, Id a);  // Max, Min, LogSumExp, Norm
   Id firstExtreme(Kind kind, Id a);  // FirstMax, FirstMin: a mask of a's shape
+  Id argExtreme(Kind kind, Id a);    // ArgMax, ArgMin: a scalar
   Id softmax(Id a);
   Id softmaxAdjoint(Id y, Id g);  // y = softmax(v), g its adjoint (a scalar: the same for all)
   Id onehot(Id k, std::uint32_t n);
@@ -199,7 +202,8 @@ std::vector<Id> reachable(const Graph &graph, const std::vector<Id> &roots);
 
 /// `label = EXPR` per root, one per line, in matrix notation and the language's own syntax
 /// (`transpose(W2) @ t1`), each subexpression used more than once named `t1`, `t2`, ... after
-/// `where`. Embed has no spelling in the language: it prints as `embed(v, [lo:hi, ...])`.
+/// `where`. The adjoint of a slice prints with pad() and onehot(), the derivative of max(v) as
+/// onehot(argmax(v), n): every line reads back as nabla text.
 std::string printRoots(const Program &program, const std::vector<std::string> &labels,
                        const std::vector<Id> &roots);
 

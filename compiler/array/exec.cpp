@@ -743,6 +743,22 @@ struct Executor::Impl {
       }
       return;
     }
+    case Kind::ArgMax:
+    case Kind::ArgMin: {
+      const Id a = n.args[0];
+      const std::size_t S = g[a].shape.size(), R = rowsOf(id), rs = g[a].batched ? S : 0;
+      const Op op = n.kind == Kind::ArgMax ? Op::Max : Op::Min;
+      double *out = output(id);
+      for (std::size_t r = 0; r < R; ++r) {
+        const double *v = data[a] + r * rs;
+        double best = v[0];
+        for (std::size_t i = 1; i < S; ++i) best = evalOp(op, best, v[i]);
+        std::size_t i = 0;
+        while (i < S && !(v[i] == best)) ++i;
+        out[r] = i < S ? static_cast<double>(i) : std::nan("");
+      }
+      return;
+    }
     case Kind::Softmax: return softmax(id);
     case Kind::SoftmaxAdjoint: {
       // x_i = y_i (g_i - sum_j g_j y_j), written around the largest y_k, which is at least 1/S:

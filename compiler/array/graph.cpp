@@ -287,6 +287,15 @@ Id Graph::firstExtreme(Kind kind, Id a) {
   return add(std::move(n));
 }
 
+Id Graph::argExtreme(Kind kind, Id a) {
+  require(kind == Kind::ArgMax || kind == Kind::ArgMin, "not an index of an extreme");
+  Node n;
+  n.kind = kind;
+  n.argCount = 1;
+  n.args[0] = a;
+  return add(std::move(n));
+}
+
 Id Graph::softmax(Id a) {
   require(nodes_[a].shape.dims.size() == 1, "softmax of a value that is not a vector");
   Node n;
@@ -446,6 +455,8 @@ std::size_t unrolledCost(const Graph &graph, Id id) {
   case Kind::Sum:
   case Kind::Max:
   case Kind::Min:
+  case Kind::ArgMax:
+  case Kind::ArgMin:
   case Kind::Norm:
   case Kind::LogSumExp: return graph[n.args[0]].shape.size();
   case Kind::Param:

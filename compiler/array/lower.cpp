@@ -223,6 +223,24 @@ private:
       }
       case BuiltinKind::Transpose: return graph_.transpose(args[0]);
       case BuiltinKind::Outer: return graph_.outer(args[0], args[1]);
+      case BuiltinKind::ArgExtreme:
+        return graph_.argExtreme(b->op == Op::Max ? Kind::ArgMax : Kind::ArgMin, args[0]);
+      case BuiltinKind::Pad: {
+        const Shape &s = graph_[args[0]].shape;
+        const std::size_t rank = s.dims.size();
+        if (rank == 0 || args.size() != 1 + 2 * rank) fail("a call of 'pad' that sema would refuse");
+        Shape shape;
+        std::vector<SliceDim> box;
+        for (std::size_t d = 0; d < rank; ++d) {
+          const long long before = integer(args[1 + 2 * d]), after = integer(args[2 + 2 * d]);
+          const long long size = before + s.dims[d] + after;
+          if (before < 0 || after < 0 || size > static_cast<long long>(maxArray_))
+            fail("a call of 'pad' that sema would refuse");
+          shape.dims.push_back(static_cast<std::uint32_t>(size));
+          box.push_back({static_cast<std::uint32_t>(before), s.dims[d], true});
+        }
+        return graph_.embed(args[0], shape, std::move(box));
+      }
       case BuiltinKind::Derivative:
       case BuiltinKind::Grad:
       case BuiltinKind::Hessian: fail("derivatives written in the text are not at the array level yet");

@@ -142,9 +142,10 @@ private:
     case Kind::Max: return {call("max", {n.args[0]}), Atom};
     case Kind::Min: return {call("min", {n.args[0]}), Atom};
     case Kind::Norm: return {call("norm", {n.args[0]}), Atom};
-    // No spelling in the language (onehot(argmax(v), n) once argmax exists).
-    case Kind::FirstMax: return {call("firstmax", {n.args[0]}), Atom};
-    case Kind::FirstMin: return {call("firstmin", {n.args[0]}), Atom};
+    case Kind::FirstMax:
+    case Kind::FirstMin: return firstExtreme(n);
+    case Kind::ArgMax: return {call("argmax", {n.args[0]}), Atom};
+    case Kind::ArgMin: return {call("argmin", {n.args[0]}), Atom};
     case Kind::LogSumExp: return {call("logsumexp", {n.args[0]}), Atom};
     case Kind::Softmax: return {call("softmax", {n.args[0]}), Atom};
     case Kind::SoftmaxAdjoint: {  // its value, as the language writes it
@@ -176,15 +177,7 @@ private:
       }
       return {wrap(a, a.level < Atom) + "[" + sub + "]", Atom};
     }
-    case Kind::Embed: {
-      // No spelling in the language: zeros of the shape with the operand in the box.
-      std::string s = "embed(" + printed_[n.args[0]].text + ", [";
-      for (std::size_t d = 0; d < n.box.size(); ++d) {
-        if (d) s += ", ";
-        s += std::to_string(n.box[d].start) + ":" + std::to_string(n.box[d].start + n.box[d].count);
-      }
-      return {s + "])", Atom};
-    }
+    case Kind::Embed: return embed(n);
     case Kind::Stack: {
       std::string s = "[";
       for (std::size_t k = 0; k < n.parts.size(); ++k) s += (k ? ", " : "") + printed_[n.parts[k]].text;
@@ -195,6 +188,49 @@ private:
     case Kind::OuterSum: return {call("outersum", {n.args[0], n.args[1]}), Atom};
     }
     return {"?", Atom};
+  }
+
+  /// The mask of the first largest (smallest) element: onehot(argmax(v), n) for a vector; for a
+  /// matrix, the row and the column of the row-major index t = argmax(W).
+  Printed firstExtreme(const Node &n) const {
+    const std::string arg = std::string(n.kind == Kind::FirstMax ? "argmax(" : "argmin(") +
+                            printed_[n.args[0]].text + ")";
+    if (n.shape.dims.size() == 1)
+      return {"onehot(" + arg + ", " + std::to_string(n.shape.dims[0]) + ")", Atom};
+    const std::string rows = std::to_string(n.shape.dims[0]), cols = std::to_string(n.shape.dims[1]);
+    const std::string row = "floor(" + arg + "/" + cols + ")";
+    return {"outer(onehot(" + row + ", " + rows + "), onehot(" + arg + " - " + cols + "*" + row +
+                ", " + cols + "))",
+            Atom};
+  }
+
+  /// Zeros of the node's shape with the operand in the box, in the language: pad() where every
+  /// dimension of the box is a range, onehot() where a subscript dropped one (`W[:, 2]`).
+  Printed embed(const Node &n) const {
+    const Printed &a = printed_[n.args[0]];
+    // The operand padded along the box's ranges: its kept dimensions, in order.
+    std::string padding;
+    bool padded = false;
+    for (std::size_t d = 0; d < n.box.size(); ++d) {
+      const SliceDim &b = n.box[d];
+      if (!b.keep) continue;
+      const std::uint32_t after = n.shape.dims[d] - b.start - b.count;
+      padding += ", " + std::to_string(b.start) + ", " + std::to_string(after);
+      padded = padded || b.start || after;
+    }
+    std::string inner = padded ? "pad(" + a.text + padding + ")" : a.text;
+    auto onehot = [&](std::size_t d) {
+      return "onehot(" + std::to_string(n.box[d].start) + ", " + std::to_string(n.shape.dims[d]) + ")";
+    };
+    const std::size_t rank = n.box.size();
+    if (rank == 1 && n.box[0].keep) return {inner, padded ? Atom : a.level};
+    if (rank == 1) return {wrap(a, a.level < Multiplicative) + "*" + onehot(0), Multiplicative};
+    if (!n.box[0].keep && !n.box[1].keep)
+      return {wrap(a, a.level < Multiplicative) + "*outer(" + onehot(0) + ", " + onehot(1) + ")",
+              Multiplicative};
+    if (!n.box[0].keep) return {"outer(" + onehot(0) + ", " + inner + ")", Atom};
+    if (!n.box[1].keep) return {"outer(" + inner + ", " + onehot(1) + ")", Atom};
+    return {inner, padded ? Atom : a.level};
   }
 
   const Program &p_;

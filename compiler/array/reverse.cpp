@@ -163,7 +163,8 @@ private:
     const Node n = g_[id];
     if (n.kind != Kind::Map && n.kind != Kind::LogSumExp && n.kind != Kind::Softmax &&
         n.kind != Kind::BatchSum && n.kind != Kind::Broadcast && n.kind != Kind::Sum &&
-        n.kind != Kind::Max && n.kind != Kind::Min && n.kind != Kind::Norm)
+        n.kind != Kind::Max && n.kind != Kind::Min && n.kind != Kind::Norm &&
+        n.kind != Kind::ArgMax && n.kind != Kind::ArgMin)
       adj = full(adj, n.shape);
     switch (n.kind) {
     case Kind::Param:
@@ -215,7 +216,9 @@ private:
       return;
     }
     case Kind::FirstMax:
-    case Kind::FirstMin: return;  // piecewise constant
+    case Kind::FirstMin:
+    case Kind::ArgMax:
+    case Kind::ArgMin: return;  // piecewise constant
     case Kind::Slice: accumulate(n.args[0], g_.embed(adj, g_[n.args[0]].shape, n.box)); return;
     case Kind::Embed: accumulate(n.args[0], g_.slice(adj, n.box)); return;
     case Kind::Stack: {

@@ -31,6 +31,9 @@ constexpr Builtin kOtherBuiltins[] = {
     {"onehot", BK::Onehot, 2, 2},
     {"transpose", BK::Transpose, 1, 1},
     {"outer", BK::Outer, 2, 2},
+    {"argmax", BK::ArgExtreme, 1, 1, Op::Max},
+    {"argmin", BK::ArgExtreme, 1, 1, Op::Min},
+    {"pad", BK::Pad, 3, 5},
     {"d", BK::Derivative, 2, 2},
     {"grad", BK::Grad, 1, 1},
     {"hessian", BK::Hessian, 1, 1},
@@ -300,6 +303,72 @@ std::optional<Value> Lowerer::lowerBuiltin(ast::ExprId id, const Builtin &builti
     if (overBudget()) {
       reportNodeLimit(call.range);
       return std::nullopt;
+    }
+    return v;
+  }
+  case BuiltinKind::ArgExtreme: {
+    // The index of the first element equal to max(v) (min(v)), row-major: where(v_0 == m, 0,
+    // where(v_1 == m, 1, ...)), NaN when there is none (a NaN in v makes max(v) NaN). Its
+    // derivative is 0: the branches are constants.
+    const Value &v = *args[0];
+    const NodeId m = foldLeft(g, builtin.op, v.elems);
+    NodeId index = g.constant(std::nan(""));
+    for (std::size_t i = v.elems.size(); i-- > 0 && !overBudget();)
+      index = g.make(Op::Where, g.make(Op::Eq, v.elems[i], m), g.constant(static_cast<double>(i)), index);
+    if (overBudget()) {
+      reportNodeLimit(call.range);
+      return std::nullopt;
+    }
+    return Value{Shape{}, {index}};
+  }
+  case BuiltinKind::Pad: {
+    // pad(v, before, after) for a vector, pad(A, top, bottom, left, right) for a matrix: zeros
+    // around the array (the adjoint of a slice, as `nabla diff --matrix` prints it).
+    const Value &a = *args[0];
+    const std::size_t rank = a.shape.dims.size();
+    if (rank == 0 || args.size() != 1 + 2 * rank) {
+      error(call.range, rank == 0 ? "pad(A, ...): A must be a vector or a matrix, not a scalar"
+                                  : "pad(A, ...) of " + toString(a.shape) + " takes " +
+                                        std::to_string(2 * rank) +
+                                        " counts (zeros before and after, per dimension), not " +
+                                        std::to_string(args.size() - 1));
+      return std::nullopt;
+    }
+    std::vector<std::uint32_t> before(rank), dims(rank);
+    std::size_t total = 1;
+    for (std::size_t d = 0; d < rank; ++d) {
+      std::uint64_t around[2];
+      for (int k = 0; k < 2; ++k) {
+        const Value &count = *args[1 + 2 * d + k];
+        const ast::Expr &expr = program_[call.args[1 + 2 * d + k]];
+        if (!count.shape.isScalar() || !g.isConstant(count.elems[0])) {
+          error(expr.range, "pad(A, ...): the counts of zeros must be constants");
+          return std::nullopt;
+        }
+        const double c = g[count.elems[0]].value;
+        if (!(c >= 0 && c <= 1e15 && c == std::floor(c))) {
+          error(expr.range, "pad(A, ...): a count of zeros must be an integer >= 0, but is " +
+                                formatNumber(c));
+          return std::nullopt;
+        }
+        around[k] = static_cast<std::uint64_t>(c);
+      }
+      const std::uint64_t size = around[0] + a.shape.dims[d] + around[1];
+      if (size > UINT32_MAX || !checkedProduct(total, size, SIZE_MAX)) {
+        reportArrayLimit(call.range);
+        return std::nullopt;
+      }
+      total *= size;
+      before[d] = static_cast<std::uint32_t>(around[0]);
+      dims[d] = static_cast<std::uint32_t>(size);
+    }
+    if (!checkArraySize(total, call.range)) return std::nullopt;
+    Value v{Shape{dims}, std::vector<NodeId>(total, g.constant(0))};
+    const std::size_t cols = rank == 2 ? a.shape.dims[1] : a.elems.size();
+    for (std::size_t e = 0; e < a.elems.size(); ++e) {
+      const std::size_t i = rank == 2 ? e / cols : e, j = rank == 2 ? e % cols : 0;
+      const std::size_t at = rank == 2 ? (before[0] + i) * dims[1] + before[1] + j : before[0] + i;
+      v.elems[at] = a.elems[e];
     }
     return v;
   }

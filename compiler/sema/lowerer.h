@@ -35,6 +35,8 @@ enum class BuiltinKind : std::uint8_t {
   Onehot,       // onehot(k, n)
   Transpose,    // transpose(A)
   Outer,        // outer(u, v)
+  ArgExtreme,   // argmax(v), argmin(v): the index of the first largest (smallest) element
+  Pad,          // pad(A, before, after, ...): zeros around an array, per dimension
   Derivative,   // d(e, v)
   Grad,         // grad(e)
   Hessian,      // hessian(e)

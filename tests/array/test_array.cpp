@@ -299,21 +299,16 @@ TEST_CASE("a term the same for every row counts once per row in the gradient") {
   check("param A[3][4]\ninput x[4]\nminimize A[2][3]*x[0] + sum(A)\n");
 }
 
-TEST_CASE("the gradient in matrix notation reads back as the same values") {
-  // printArrayGradient's text, made into definitions over the same declarations, loads (it is
-  // nabla text) and evaluates by the scalar level to the scalar level's own gradient.
-  const std::string declarations = "param W1[4][3]\nparam b1[4]\nparam W2[2][4]\nparam b2[2]\n"
-                                   "input x[3]\ninput y\n";
-  const std::string body = "h = tanh(W1 @ x + b1)\nz = W2 @ h + b2\n"
-                           "minimize logsumexp(z) - dot(onehot(y, 2), z) + sum(b1^2)\n";
+/// printArrayGradient's text, made into definitions over the same declarations, loads (it is
+/// nabla text) and evaluates by the scalar level to the scalar level's own gradient. Returns the
+/// text.
+std::string readsBack(const std::string &declarations, const std::string &body) {
   driver::Program program = load(declarations + body);
   std::string why;
   std::optional<std::string> text = driver::printArrayGradient(program, &why);
   INFO(why);
   REQUIRE(text);
   INFO(*text);
-  CHECK(text->find("∂L/∂W1 = outer(") != std::string::npos);
-  CHECK(text->find("transpose(W2) @ ") != std::string::npos);
   // `∂L/∂W1 = E` becomes `gW1 = E`, `  t1 = E` becomes `t1 = E`.
   std::string defs;
   std::vector<std::string> names;
@@ -341,6 +336,26 @@ TEST_CASE("the gradient in matrix notation reads back as the same values") {
   const std::vector<double> got = driver::evaluate(printed, roots, symbolValues(printed, b, 0));
   for (std::size_t i = 0; i < want.size(); ++i)
     requireClose(got[i], want[i], "gradient entry " + std::to_string(i));
+  return *text;
+}
+
+TEST_CASE("the gradient in matrix notation reads back as the same values") {
+  const std::string mlp = readsBack("param W1[4][3]\nparam b1[4]\nparam W2[2][4]\nparam b2[2]\n"
+                                    "input x[3]\ninput y\n",
+                                    "h = tanh(W1 @ x + b1)\nz = W2 @ h + b2\n"
+                                    "minimize logsumexp(z) - dot(onehot(y, 2), z) + sum(b1^2)\n");
+  CHECK(mlp.find("∂L/∂W1 = outer(") != std::string::npos);
+  CHECK(mlp.find("transpose(W2) @ ") != std::string::npos);
+  // Slices of vectors and matrices (their adjoints: pad and onehot), the largest and least
+  // elements (onehot of argmax and argmin), argmax itself (derivative 0).
+  const std::string slices = readsBack(
+      "param W[3][4]\nparam v[5]\nparam b\n",
+      "minimize sum(W[:, 2]^2) + W[1, 3]*b + sum(W[1:, :2]*W[:2, 2:]) + sum(W[0, 1:]) + max(v) +"
+      " min(W) + sum(v[1:4]*v[:3]) + v[2]^2 + argmax(v) + sum(pad(v, 1, 2)^3)\n");
+  CHECK(slices.find("pad(") != std::string::npos);
+  CHECK(slices.find("onehot(argmax(v), 5)") != std::string::npos);
+  CHECK(slices.find("argmin(W)") != std::string::npos);
+  CHECK(slices.find("embed") == std::string::npos);
 }
 
 TEST_CASE("a batch larger than the memory budget is evaluated in chunks with the same means") {
@@ -532,4 +547,13 @@ TEST_CASE("the array graph makes each value once and simplifies as it builds") {
   // Transposes of outer products and of broadcasts.
   CHECK(g.transpose(g.outer(x, v)) == g.outer(v, x));
   CHECK(g.transpose(g.broadcast(s, mat)) == g.broadcast(s, Shape{{3, 5}}));
+}
+
+TEST_CASE("pad, argmax and argmin agree with the scalar level, per row and for params") {
+  check("param W[3][2]\nparam c[4]\nparam M[2][2]\ninput x[2]\ninput y\nh = W @ x\n"
+        "minimize sum(pad(h, 1, 0)^2 * c) + 0.5*argmax(h) + sum(pad(M, 1, 1, 0, 2)^2) +"
+        " where(argmin(h) == y, 1, 0) + argmax(c) * sum(c)\n"
+        "report first = argmax(h)\n");
+  // Long enough for fused loops: pad's zeros are a guarded load.
+  check("param v[3000]\nminimize sum(pad(v, 2, 1)[1:] * pad(v[:2999], 0, 3)) + argmin(v)\n");
 }

@@ -205,6 +205,10 @@ TEST_CASE("constant expressions", "[sema]") {
   expectError("input k\nc = onehot(k, 2.5)", "2:15: onehot(k, n): the number of classes n must be a positive integer, but is 2.5");
   expectError("input k\nc = onehot(k, k)", "2:15: onehot(k, n): the number of classes n must be a constant");
   expectError("input k[2]\nc = onehot(k, 3)", "2:12: onehot(k, n): the class index k must be a scalar, but has shape [2]");
+  expectError("input v[2]\nc = pad(v, 1, -1)", "2:15: pad(A, ...): a count of zeros must be an integer >= 0, but is -1");
+  expectError("input v[2]\ninput k\nc = pad(v, k, 0)", "3:12: pad(A, ...): the counts of zeros must be constants");
+  expectError("input M[2][2]\nc = pad(M, 1, 1)", "2:5: pad(A, ...) of [2][2] takes 4 counts (zeros before and after, per dimension), not 2");
+  expectError("input k\nc = pad(k, 1, 1)", "2:5: pad(A, ...): A must be a vector or a matrix, not a scalar");
 }
 
 TEST_CASE("input columns must match the shape", "[sema]") {

@@ -391,6 +391,30 @@ TEST_CASE("onehot", "[sema]") {
   CHECK_THAT(evalDef(p, "c"), Equals(std::vector<double>{0, 0, 1}));
 }
 
+TEST_CASE("argmax and argmin: the index of the first extreme, NaN when there is none", "[sema]") {
+  LoweredProgram p = ok("input v[4]\ninput M[2][3]\na = argmax(v)\nb = argmin(v)\nc = argmax(M)\n");
+  CHECK(definition(p, "a").value.shape.isScalar());
+  const std::map<std::string, double> v{{"v[0]", 1}, {"v[1]", 5}, {"v[2]", 5}, {"v[3]", -2}};
+  CHECK(evalDef(p, "a", v)[0] == 1);  // the first of the two largest
+  CHECK(evalDef(p, "b", v)[0] == 3);
+  std::map<std::string, double> nan = v;
+  nan["v[2]"] = std::nan("");
+  CHECK(std::isnan(evalDef(p, "a", nan)[0]));
+  std::map<std::string, double> m;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j) m["M[" + std::to_string(i) + "][" + std::to_string(j) + "]"] = i == 1 && j == 0 ? 9 : i + j;
+  CHECK(evalDef(p, "c", m)[0] == 3);  // row-major: M[1, 0]
+}
+
+TEST_CASE("pad puts zeros around a vector or a matrix", "[sema]") {
+  LoweredProgram p = ok("input v[2]\ninput M[2][2]\na = pad(v, 1, 2)\nb = pad(M, 0, 1, 2, 0)\n");
+  CHECK(definition(p, "a").value.shape == shape({5}));
+  CHECK_THAT(evalDef(p, "a", {{"v[0]", 3}, {"v[1]", 4}}), Equals(std::vector<double>{0, 3, 4, 0, 0}));
+  CHECK(definition(p, "b").value.shape == shape({3, 4}));
+  CHECK_THAT(evalDef(p, "b", {{"M[0][0]", 1}, {"M[0][1]", 2}, {"M[1][0]", 3}, {"M[1][1]", 4}}),
+             Equals(std::vector<double>{0, 0, 1, 2, 0, 0, 3, 4, 0, 0, 0, 0}));
+}
+
 TEST_CASE("constants fold", "[sema]") {
   LoweredProgram p = ok("const a = 2 * 3 + sum([1, 2])\nconst v = [a, a^2]\nparam w[v[0] - 6 + 2]\n");
   CHECK(p.graph[p.consts[0].value.elems[0]].value == 9);
