@@ -7,9 +7,42 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace nabla::optim::detail {
 namespace {
+
+struct AdamArrays {
+  double *p;
+  const double *g;
+  double *m, *v, *vmax;
+  std::size_t n;
+};
+struct AdamConstants {
+  double beta1, beta2, oneMinusBeta1, oneMinusBeta2, keep, decay, eps, stepSize, bias2Sqrt;
+};
+
+/// The update over every param; AVX2 where the CPU has it (without FMA: no contraction).
+template <bool Decoupled, bool Decayed, bool Amsgrad>
+__attribute__((target_clones("avx2", "default"))) void adamLoop(const AdamArrays &a,
+                                                                const AdamConstants &c) {
+  double *__restrict P = a.p;
+  const double *__restrict G = a.g;
+  double *__restrict M = a.m;
+  double *__restrict V = a.v;
+  double *__restrict Vmax = a.vmax;
+  for (std::size_t i = 0; i < a.n; ++i) {
+    double d = G[i];
+    if constexpr (Decoupled) P[i] = P[i] * c.keep;
+    if constexpr (Decayed) d = d + c.decay * P[i];
+    M[i] = M[i] * c.beta1 + c.oneMinusBeta1 * d;
+    V[i] = V[i] * c.beta2 + c.oneMinusBeta2 * (d * d);
+    double second = V[i];
+    if constexpr (Amsgrad) second = Vmax[i] = std::max(Vmax[i], second);
+    const double denom = std::sqrt(second) / c.bias2Sqrt + c.eps;
+    P[i] = P[i] + -c.stepSize * (M[i] / denom);
+  }
+}
 
 class Adam final : public GradientOptimizer {
 public:
@@ -25,19 +58,25 @@ private:
     const double step = static_cast<double>(t);
     const double stepSize = lr_ / (1 - std::pow(beta1, step));
     const double bias2Sqrt = std::sqrt(1 - std::pow(beta2, step));
-    for (std::size_t i = 0; i < p.size(); ++i) {
-      double d = g[i];
-      if (o_.decoupled)
-        p[i] = p[i] * (1 - lr_ * o_.weightDecay);
-      else if (o_.weightDecay != 0)
-        d = d + o_.weightDecay * p[i];
-      expAvg_[i] = expAvg_[i] * beta1 + (1 - beta1) * d;
-      expAvgSq_[i] = expAvgSq_[i] * beta2 + (1 - beta2) * (d * d);
-      double second = expAvgSq_[i];
-      if (maxExpAvgSq_) second = (*maxExpAvgSq_)[i] = std::max((*maxExpAvgSq_)[i], second);
-      const double denom = std::sqrt(second) / bias2Sqrt + o_.eps;
-      p[i] = p[i] + -stepSize * (expAvg_[i] / denom);
+    // One loop per combination of the options (adamLoop), over restrict pointers, so that the
+    // compiler vectorizes it; every element's arithmetic is as written above (no reassociation,
+    // no contraction), so the result is the same bit for bit.
+    const AdamArrays arrays{p.data(), g.data(), expAvg_.data(), expAvgSq_.data(),
+                            maxExpAvgSq_ ? maxExpAvgSq_->data() : nullptr, p.size()};
+    const AdamConstants c{beta1, beta2, 1 - beta1, 1 - beta2, 1 - lr_ * o_.weightDecay,
+                          o_.weightDecay, o_.eps, stepSize, bias2Sqrt};
+    auto run = [&](auto decoupled, auto decayed, auto amsgrad) {
+      adamLoop<decltype(decoupled)::value, decltype(decayed)::value, decltype(amsgrad)::value>(arrays, c);
+    };
+    using Yes = std::true_type;
+    using No = std::false_type;
+    const bool decayed = !o_.decoupled && o_.weightDecay != 0;
+    if (maxExpAvgSq_) {
+      if (o_.decoupled) return run(Yes{}, No{}, Yes{});
+      return decayed ? run(No{}, Yes{}, Yes{}) : run(No{}, No{}, Yes{});
     }
+    if (o_.decoupled) return run(Yes{}, No{}, No{});
+    return decayed ? run(No{}, Yes{}, No{}) : run(No{}, No{}, No{});
   }
 
   std::string_view name_;
