@@ -557,3 +557,19 @@ TEST_CASE("pad, argmax and argmin agree with the scalar level, per row and for p
   // Long enough for fused loops: pad's zeros are a guarded load.
   check("param v[3000]\nminimize sum(pad(v, 2, 1)[1:] * pad(v[:2999], 0, 3)) + argmin(v)\n");
 }
+
+TEST_CASE("models of other kinds agree: relu and sigmoid networks, regression, penalties") {
+  // Binary cross-entropy of a relu network, written with log and with softplus.
+  check("param W1[5][3]\nparam b1[5]\nparam w2[5]\nparam c\ninput x[3]\ninput y\n"
+        "h = relu(W1 @ x + b1)\np = sigmoid(dot(w2, h) + c)\n"
+        "minimize -(y*log(p) + (1 - y)*log(1 - p)) + 0.01*sum(W1^2)\nreport acc = where((p > 0.5) == y, 1, 0)\n");
+  check("param W1[5][3]\nparam b1[5]\nparam w2[5]\nparam c\ninput x[3]\ninput y\n"
+        "z = dot(w2, softplus(W1 @ x + b1)) + c\nminimize softplus(z) - y*z\n");
+  // Multi-output regression, row-vector products, two hidden layers, a mean.
+  check("param A[3][4]\nparam B[4][4]\nparam e[4]\ninput x[3]\ninput t[4]\n"
+        "h = tanh(x @ A)\ng = sigmoid(h @ B + e)\nminimize mean((g - t)^2) + 1e-3*norm(B)\n");
+  // A small convolution over an input written with slices, max pooling, exp and log.
+  check("param k[3]\nparam s\ninput x[8]\n"
+        "c = k[0]*x[:6] + k[1]*x[1:7] + k[2]*x[2:]\n"
+        "minimize log(1 + exp(max(c) - s)) + sum(abs(c))/6 + s^2\n");
+}
