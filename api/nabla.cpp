@@ -5,6 +5,8 @@
 #include "driver/driver.h"
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
 #include <cstdint>
 #include <optional>
 #include <tuple>
@@ -48,6 +50,10 @@ struct Objective::Impl {
   Derivatives d;
   driver::Code code;  // arguments: params, then inputs; gradient over the params
   bool hessian = false;
+  /// The array level's code instead of `code`, for a large objective compiled without Hessians
+  /// (driver::arrayLevelFor). It keeps buffers between calls: calls take turns on the mutex.
+  std::unique_ptr<driver::ArrayCode> arrays;
+  mutable std::mutex arraysMutex;
 };
 
 struct Module::Impl {
@@ -277,10 +283,28 @@ std::vector<double> rowArguments(const Objective::Impl &o, std::span<const doubl
   args.insert(args.end(), inputs.begin(), inputs.end());
   return args;
 }
+
+/// One row at the array level: the value, and the gradient into `grad`.
+double arrayRow(const Objective::Impl &o, std::span<const double> params,
+                std::span<const double> inputs, std::span<double> grad) {
+  checkCount(o.name, "params", params.size(), o.paramCount);
+  checkCount(o.name, "inputs", inputs.size(), o.inputCount);
+  std::vector<const double *> columns;
+  for (const double &x : inputs) columns.push_back(&x);
+  driver::ArrayRows rows;
+  rows.count = 1;
+  rows.columns = columns;
+  std::lock_guard<std::mutex> lock(o.arraysMutex);
+  return o.arrays->objective(params, rows, grad);
+}
 }  // namespace
 
 double Objective::value(std::span<const double> params, std::span<const double> inputs) const {
   const Impl &o = need(impl_, "Objective");
+  if (o.arrays) {
+    std::vector<double> grad(o.paramCount);
+    return arrayRow(o, params, inputs, grad);
+  }
   return o.code.valueFn()(rowArguments(o, params, inputs).data());
 }
 
@@ -294,8 +318,9 @@ std::pair<double, std::vector<double>> Objective::value_and_grad(
 double Objective::value_and_grad(std::span<const double> params, std::span<const double> inputs,
                                  std::span<double> grad) const {
   const Impl &o = need(impl_, "Objective");
-  std::vector<double> args = rowArguments(o, params, inputs);
   checkCount(o.name, "gradient entries", grad.size(), o.paramCount);
+  if (o.arrays) return arrayRow(o, params, inputs, grad);
+  std::vector<double> args = rowArguments(o, params, inputs);
   return o.code.valueAndGradFn()(args.data(), grad.data());
 }
 
@@ -322,6 +347,13 @@ double Objective::batch(std::span<const double> params, std::size_t n,
     if (!columns[k])
       throw Error(Error::Kind::Argument, "input column " + std::to_string(k) + " of a batch of '" +
                                              o.name + "' is a null pointer");
+  if (o.arrays) {
+    driver::ArrayRows rows;
+    rows.count = n;
+    rows.columns = columns;
+    std::lock_guard<std::mutex> lock(o.arraysMutex);
+    return o.arrays->objective(params, rows, grad);
+  }
   // The batched kernel (vectorized across rows, over the session's threads), or row by row until
   // the optimized tier with the kernel is in.
   return o.code.batchMean(params, n, columns, grad);
@@ -386,7 +418,10 @@ namespace {
 constexpr const char *kHessianHint = "Options::hessian off leaves the Hessians out";
 
 Module compileSource(const driver::Source &source, const Options &options) {
-  const driver::Options driverOpts = driverOptions(options);
+  driver::Options driverOpts = driverOptions(options);
+  // Without Hessians, a large objective may run at the array level: its bodies are lowered to
+  // scalars only when the scalar level compiles them.
+  driverOpts.deferBodies = !options.hessian;
   driver::Jit *jitPtr = nullptr;
   try {
     jitPtr = &processJit();
@@ -397,6 +432,13 @@ Module compileSource(const driver::Source &source, const Options &options) {
   try {
     auto program = std::make_shared<api::Program>(driver::Program::load(source, driverOpts));
     driver::Program &p = program->program;
+    std::unique_ptr<driver::ArrayCode> arrays;
+    if (p.deferred()) {
+      if (p.lowered().objective)
+        if (std::optional<driver::ArrayCode> code = driver::arrayLevelFor(p, 0))
+          arrays = std::make_unique<driver::ArrayCode>(std::move(*code));
+      if (!arrays || p.hasFunctions()) p.complete();
+    }
     const Graph &graph = p.graph();
     auto module = std::make_shared<Module::Impl>();
     module->name = p.source().name();
@@ -412,6 +454,7 @@ Module compileSource(const driver::Source &source, const Options &options) {
     for (const driver::Entry &e : p.entries()) {
       if (e.isObjective()) {
         objective = std::make_shared<Objective::Impl>();
+        objective->arrays = std::move(arrays);
         objective->name = e.name;
         const LoweredProgram &lowered = p.lowered();
         objective->maximize = lowered.objective->maximize;
@@ -423,6 +466,7 @@ Module compileSource(const driver::Source &source, const Options &options) {
           objective->inputs.push_back(variable(input));
           objective->inputCount += input.size();
         }
+        if (objective->arrays) continue;  // no scalar code
         objectiveArgs = p.arguments(e);
         try {
           objective->d = p.differentiate(e, options.hessian);
@@ -455,7 +499,11 @@ Module compileSource(const driver::Source &source, const Options &options) {
       module->functions.emplace_back(
           f.name, detail::Access::make<Function>(std::shared_ptr<const Function::Impl>(functions[i])));
     }
-    if (objective) {
+    if (objective && objective->arrays) {
+      objective->program = program;
+      module->objective =
+          detail::Access::make<Objective>(std::shared_ptr<const Objective::Impl>(objective));
+    } else if (objective) {
       driver::CodeOptions objectiveOptions = codeOptions;
       objectiveOptions.batched = true;
       objective->code = jit.compile(p, objective->name, objectiveArgs, objective->d, objectiveOptions);

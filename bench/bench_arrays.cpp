@@ -3,15 +3,18 @@
 // bench/hand/kernels.cpp's loop (n at run time, and n = 100 known when it is compiled; -O3
 // -march=native, with and without contraction into fused multiply-adds), and the time from the
 // text to callable code (load with the bodies deferred, as `nabla fit` does, then compileArrays:
-// lowering, reverse mode, fused loops in LLVM).
+// lowering, reverse mode, fused loops in LLVM); and an MLP through the C++ API with Hessians off
+// (the array level): compile() until callable, and a batch of 64 rows.
 //
 //   build/bench/nabla_bench_arrays [Google Benchmark flags]     (bench/rosenbrock_chain.sh)
 #include "driver/driver.h"
 #include "hand/kernels.h"
+#include "nabla/nabla.hpp"
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
@@ -86,8 +89,46 @@ void BM_ChainGrad_hand100(benchmark::State &state) {
   }
 }
 
+/// An MLP 784-128-10 with softmax cross-entropy (102k params) through the C++ API with Hessians
+/// off: compile() until the objective is callable, then a batch of 64 rows (its mean loss and
+/// gradient), as a host program would train it.
+const std::string kMlp = "param W1[128][784] ~ normal(0, 0.05)\nparam b1[128]\n"
+                         "param W2[10][128] ~ normal(0, 0.05)\nparam b2[10]\n"
+                         "input x[784]\ninput y\n"
+                         "h = tanh(W1 @ x + b1)\nz = W2 @ h + b2\n"
+                         "minimize logsumexp(z) - dot(onehot(y, 10), z)\n";
+
+nabla::Options apiOptions() {
+  nabla::Options o;
+  o.hessian = false;
+  return o;
+}
+
+void BM_ApiCompileMlp(benchmark::State &state) {
+  for (auto _ : state) benchmark::DoNotOptimize(nabla::compile(kMlp, apiOptions()).objective());
+}
+
+void BM_ApiBatchMlp(benchmark::State &state) {
+  nabla::Objective L = nabla::compile(kMlp, apiOptions()).objective();
+  const std::size_t rows = 64;
+  std::vector<double> params(L.param_count()), grad(params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) params[i] = 0.01 * std::sin(static_cast<double>(i));
+  std::vector<std::vector<double>> columns(L.input_count(), std::vector<double>(rows));
+  for (std::size_t k = 0; k < columns.size(); ++k)
+    for (std::size_t r = 0; r < rows; ++r)
+      columns[k][r] = k + 1 == columns.size() ? static_cast<double>(r % 10) : std::cos(k + 3.0 * r);
+  std::vector<const double *> pointers;
+  for (const auto &c : columns) pointers.push_back(c.data());
+  for (auto _ : state) benchmark::DoNotOptimize(L.batch(params, rows, pointers, grad));
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(rows) * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 
+BENCHMARK(BM_ApiCompileMlp)->Unit(benchmark::kMillisecond)->Iterations(3)
+    ->ComputeStatistics("min", minimum);
+BENCHMARK(BM_ApiBatchMlp)->Unit(benchmark::kMicrosecond)->ComputeStatistics("min", minimum);
 BENCHMARK(BM_ChainCompile)->Arg(100)->Arg(10000)->Arg(1000000)->Unit(benchmark::kMillisecond)
     ->Iterations(3)->ComputeStatistics("min", minimum);
 BENCHMARK(BM_ChainGrad_nabla)->Arg(100)->Arg(10000)->Arg(1000000)->Unit(benchmark::kMicrosecond)

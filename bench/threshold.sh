@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Where the array level overtakes the scalar level (fit::kArrayLevelSize): small models trained on
+# Where the array level overtakes the scalar level (driver::kArrayLevelSize): small models trained on
 # the bundled data with --jit array against the scalar level's --jit optimized (LLVM O2) and
 # --jit baseline, each reporting its time to the first step and its rows/s (the `time:` line).
 #   bench/threshold.sh

@@ -273,7 +273,13 @@ Program Program::load(std::shared_ptr<const SourceBuffer> buffer, Form form,
   if (!ast || sink.hasErrors())
     throw Error(kindOf(sink, ErrorKind::Syntax), std::move(buffer), sink.diagnostics());
   co.lower.bareAmongStatements = form == Form::Session;
-  co.lower.declarationsOnly = options.deferBodies && form == Form::Statements;
+  // Only statements defer: a bare expression (text that is one) is lowered whole.
+  const bool statementsOnly =
+      form == Form::Statements ||
+      (form == Form::Expression &&
+       std::none_of(ast->stmts.begin(), ast->stmts.end(),
+                    [](const ast::Stmt &s) { return s.kind == ast::StmtKind::Bare; }));
+  co.lower.declarationsOnly = options.deferBodies && statementsOnly;
   std::optional<LoweredProgram> lowered = lowerProgram(*ast, sink, co.lower);
   // The declarations alone failed: the full lowering reports the errors as it always does.
   std::optional<DiagnosticSink> fullSink;
@@ -298,6 +304,12 @@ Program Program::load(std::shared_ptr<const SourceBuffer> buffer, Form form,
 }
 
 bool Program::deferred() const { return impl_->deferred; }
+
+bool Program::hasFunctions() const {
+  if (!impl_->ast) return !impl_->lowered.functions.empty();
+  return std::any_of(impl_->ast->stmts.begin(), impl_->ast->stmts.end(),
+                     [](const ast::Stmt &s) { return s.kind == ast::StmtKind::Function; });
+}
 
 void Program::complete() {
   if (!impl_->deferred) return;

@@ -228,6 +228,9 @@ public:
   /// Lowers the whole program when the load deferred it (nothing otherwise). Throws Error as load
   /// does, with every diagnostic.
   void complete();
+  /// Whether the program defines functions (`f(x) = ...`): entry points that the scalar level
+  /// compiles, so that a deferred program needs complete() for them.
+  bool hasFunctions() const;
 
   // Entries.
   /// Every scalar entry: the bare expression alone, or the functions in declaration order and
@@ -443,6 +446,21 @@ private:
 /// subexpressions), from the array level: one line per param however large. Nothing, with the
 /// reason in `*whyNot`, when the array level cannot take the program.
 std::optional<std::string> printArrayGradient(const Program &program, std::string *whyNot = nullptr);
+
+/// Objectives whose objective and reports unroll to at least this many scalar operations
+/// (ArrayCode::unrolledSize) run at the array level wherever a front end has the choice (`nabla
+/// fit` in --jit auto and optimized, the C++ and C APIs' objective without Hessians): no LLVM
+/// before the first evaluation, and the products of a batch in BLAS. Logistic regression over 16
+/// or 30 features (36 and 131 operations) trains fastest unrolled (bench/fit.sh); the digits MLP
+/// (2,525) trains 7x faster at the array level than in the scalar baseline and starts 16,000x
+/// sooner than LLVM's O2 (bench/mlp.sh, bench/threshold.sh, bench/RESULTS.md).
+inline constexpr std::size_t kArrayLevelSize = 1000;
+
+/// The array level's code for the program's objective when it is the level to use: the array
+/// level takes the program and it unrolls to at least kArrayLevelSize operations (or `force`).
+/// Nothing otherwise, with the reason in `*whyNot` when the array level cannot take it.
+std::optional<ArrayCode> arrayLevelFor(const Program &program, unsigned threads, bool force = false,
+                                       std::string *whyNot = nullptr);
 
 /// The program's objective and reports at the array level, with `threads` threads for BLAS (0:
 /// one per hardware thread), or nothing, with the reason in `*whyNot`, when the program uses what

@@ -145,6 +145,16 @@ std::optional<std::string> printArrayGradient(const Program &program, std::strin
   return array::printRoots(*lowered, labels, lowered->grads);
 }
 
+std::optional<ArrayCode> arrayLevelFor(const Program &program, unsigned threads, bool force,
+                                       std::string *whyNot) {
+  std::optional<ArrayCode> code = compileArrays(program, threads, whyNot);
+  if (code && !force && code->unrolledSize() < kArrayLevelSize) {
+    if (whyNot) *whyNot = "the program is small enough for the scalar level";
+    return std::nullopt;
+  }
+  return code;
+}
+
 std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
                                        std::string *whyNot) {
   const Program::Impl &p = program.impl();

@@ -47,13 +47,6 @@ enum class Tier {
 /// 1,500 nodes (value and gradient), tens of seconds at 5,000, where the baseline code, some
 /// six times slower per row, finishes a small data set long before O2 is ready.
 inline constexpr std::size_t kAutoOptimizedNodes = 1000;
-/// Programs whose objective and reports unroll to at least this many scalar operations run at the
-/// array level (driver::ArrayCode) in the Auto and Optimized tiers: no LLVM before the first
-/// step, and the products of a batch in BLAS. Logistic regression over 16 or 30 features (36 and
-/// 131 operations) trains fastest unrolled (bench/fit.sh); the digits MLP (2,525) trains 7x
-/// faster at the array level than in the scalar baseline and starts 16,000x sooner than LLVM's O2
-/// (bench/mlp.sh, bench/RESULTS.md).
-inline constexpr std::size_t kArrayLevelSize = 1000;
 
 struct ModelOptions {
   unsigned threads = 0; // of the batched kernels (0: one per hardware thread)
@@ -85,7 +78,7 @@ public:
   bool hasHessian() const;
   /// Whether the code is LLVM's O2 (Tier::Optimized, or Auto that chose it).
   bool optimized() const { return optimized_; }
-  /// Whether the array level runs the objective and the reports (see kArrayLevelSize).
+  /// Whether the array level runs the objective and the reports (see driver::kArrayLevelSize).
   bool arrays() const { return arrays_; }
   /// The nodes of the objective's value and gradient.
   std::size_t objectiveNodes() const { return objectiveNodes_; }

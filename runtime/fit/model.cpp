@@ -41,12 +41,13 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
                            "(--jit auto)");
   if (options.tier != Tier::Baseline && !options.hessian) {
     std::string why;
-    std::optional<driver::ArrayCode> arrays = driver::compileArrays(program_, options.threads, &why);
+    std::optional<driver::ArrayCode> arrays =
+        driver::arrayLevelFor(program_, options.threads, options.tier == Tier::Array, &why);
     if (!arrays && options.tier == Tier::Array) {
       program_.complete();  // an error in the model is reported as such, not as the level's
       throw FitError(path_ + ": --jit array: the array level cannot take this model: " + why);
     }
-    if (arrays && (arrays->unrolledSize() >= kArrayLevelSize || options.tier == Tier::Array)) {
+    if (arrays) {
       code_->arrays = std::move(arrays);
       arrays_ = true;
       for (const NamedValue &r : lowered.reports) {

@@ -194,3 +194,73 @@ TEST_CASE("bad batches are Argument errors", "[api][objective]") {
   CHECK(errorOf([&] { (void)L.batch(params, 2, columns, shortGrad); }).kind() ==
         nabla::Error::Kind::Argument);
 }
+
+TEST_CASE("a large objective without Hessians runs at the array level with the same values",
+          "[api][objective]") {
+  // 40 x 30 weights: about 1,200 multiply-adds unrolled, above driver::kArrayLevelSize, so with
+  // hessian off the objective runs at the array level (no scalar code: it is ready at once).
+  // Values against the formula computed here: L = sum_i tanh(z_i)^2 + 0.5 c^2, z = W x + c,
+  // dL/dW_ij = 2 t_i (1 - t_i^2) x_j, dL/dc = sum_i 2 t_i (1 - t_i^2) + c.
+  const std::size_t m = 40, k = 30;
+  const std::string text = "param W[40][30]\nparam c\ninput x[30]\n"
+                            "h(u) = u^2\n"  // a function too: the scalar level compiles it
+                            "minimize sum(tanh(W @ x + c)^2) + 0.5*c^2\n";
+  nabla::Options options;
+  options.hessian = false;
+  nabla::Module module = nabla::compile(text, options);
+  nabla::Objective L = module.objective();
+  CHECK_FALSE(L.has_hessian());
+  REQUIRE(L.param_count() == m * k + 1);
+  REQUIRE(L.input_count() == k);
+  CHECK(L.params()[0].elements.size() == m * k);
+  CHECK(L.params()[0].elements[31] == "W[1][1]");
+  CHECK(module.function("h").value({3.0}) == 9);
+
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(-0.3, 0.3);
+  std::vector<double> params(m * k + 1);
+  for (double &p : params) p = u(rng);
+  const std::size_t rows = 5;
+  std::vector<std::vector<double>> columns(k, std::vector<double>(rows));
+  for (auto &col : columns)
+    for (double &v : col) v = 3 * u(rng);
+  auto byHand = [&](std::size_t r, std::vector<double> &grad) {
+    const double c = params.back();
+    double loss = 0.5 * c * c;
+    grad.assign(params.size(), 0.0);
+    grad.back() = c;
+    for (std::size_t i = 0; i < m; ++i) {
+      double z = c;
+      for (std::size_t j = 0; j < k; ++j) z += params[i * k + j] * columns[j][r];
+      const double t = std::tanh(z), dz = 2 * t * (1 - t * t);
+      loss += t * t;
+      for (std::size_t j = 0; j < k; ++j) grad[i * k + j] += dz * columns[j][r];
+      grad.back() += dz;
+    }
+    return loss;
+  };
+  auto close = [](double got, double want) {
+    return std::abs(got - want) <= 1e-12 * std::max(1.0, std::abs(want));
+  };
+  // One row.
+  std::vector<double> row(k), want, grad(params.size());
+  for (std::size_t j = 0; j < k; ++j) row[j] = columns[j][0];
+  const double wantValue = byHand(0, want);
+  CHECK(close(L.value(params, row), wantValue));
+  CHECK(close(L.value_and_grad(params, row, grad), wantValue));
+  for (std::size_t i = 0; i < params.size(); ++i) CHECK(close(grad[i], want[i]));
+  // A batch: the means.
+  std::vector<double> meanGrad(params.size(), 0.0), g;
+  double meanLoss = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    meanLoss += byHand(r, g) / rows;
+    for (std::size_t i = 0; i < g.size(); ++i) meanGrad[i] += g[i] / rows;
+  }
+  std::vector<const double *> pointers;
+  for (const auto &col : columns) pointers.push_back(col.data());
+  CHECK(close(L.batch(params, rows, pointers, grad), meanLoss));
+  for (std::size_t i = 0; i < params.size(); ++i) CHECK(close(grad[i], meanGrad[i]));
+  // Wrong sizes are Argument errors, as at the scalar level.
+  CHECK(errorOf([&] { L.value(std::vector<double>(3), row); }).kind() == nabla::Error::Kind::Argument);
+  CHECK(errorOf([&] { L.hessian(params, row); }).kind() == nabla::Error::Kind::Unavailable);
+}
