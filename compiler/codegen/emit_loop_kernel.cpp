@@ -203,14 +203,20 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
     }
     std::vector<llvm::Value *> preset = none;
     std::vector<std::pair<llvm::PHINode *, std::size_t>> carries;  // a phi and the value it takes
-    if (carry)
-      for (std::size_t v = 0; v < k.values.size(); ++v)
-        if (carried[v] >= 0 && !hoisted[v]) {
-          llvm::PHINode *phi = b.CreatePHI(f64, 2);
+    if (carry) {
+      // Values carried from one value are one value (a guard beside its operand): one phi.
+      std::map<std::int64_t, llvm::PHINode *> phiOf;
+      for (std::size_t v = 0; v < k.values.size(); ++v) {
+        if (carried[v] < 0 || hoisted[v]) continue;
+        llvm::PHINode *&phi = phiOf[carried[v]];
+        if (!phi) {
+          phi = b.CreatePHI(f64, 2);
           phi->addIncoming(initial[v], before);
-          preset[v] = phi;
           carries.emplace_back(phi, static_cast<std::size_t>(carried[v]));
         }
+        preset[v] = phi;
+      }
+    }
     const std::vector<llvm::Value *> value = evaluate(i, checked, preset);
     std::vector<llvm::Value *> next;
     std::size_t s = 0;

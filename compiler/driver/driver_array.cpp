@@ -20,6 +20,7 @@ struct ArrayCode::Impl {
   std::size_t paramCount = 0;
   std::optional<array::Executor> objective;  // roots: the loss, then each param's gradient
   bool lossBatched = false;                  // whether the loss depends on the rows
+  std::vector<std::size_t> paramSizes;       // elements of each param, in order
   std::optional<array::Executor> reports;    // roots: the reports
   std::vector<std::span<double>> outs;
 
@@ -91,12 +92,12 @@ double ArrayCode::objective(std::span<const double> params, const ArrayRows &row
     throw std::invalid_argument("ArrayCode::objective: params or gradient of the wrong size");
   // The loss, then each param's gradient straight into its part of `grad`.
   double value = 0;
-  m.outs.clear();
-  m.outs.emplace_back(&value, 1);
+  m.outs.resize(1 + m.paramSizes.size());
+  m.outs[0] = std::span<double>(&value, 1);
   std::size_t at = 0;
-  for (const Shape &shape : m.program.paramShapes) {
-    m.outs.push_back(grad.subspan(at, shape.size()));
-    at += shape.size();
+  for (std::size_t k = 0; k < m.paramSizes.size(); ++k) {
+    m.outs[1 + k] = grad.subspan(at, m.paramSizes[k]);
+    at += m.paramSizes[k];
   }
   if (!m.lossBatched) {
     m.objective->run(params, array::Rows{1, {}, nullptr, 0, nullptr}, m.outs);
@@ -180,6 +181,7 @@ std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
   roots.insert(roots.end(), impl->program.grads.begin(), impl->program.grads.end());
   impl->objective.emplace(impl->program.graph, roots, inputOffsets, paramOffsets);
   impl->lossBatched = impl->objective->rootBatched(0);
+  for (const Shape &shape : impl->program.paramShapes) impl->paramSizes.push_back(shape.size());
   if (!impl->program.reports.empty())
     impl->reports.emplace(impl->program.graph, impl->program.reports, inputOffsets, paramOffsets);
   array::Executor::setBlasThreads(threads);
