@@ -64,7 +64,12 @@ int runDiff(Invocation &inv) {
   if (inv.matrix && (inv.hessian || inv.json || !inv.wrt.empty() || !inv.function.empty()))
     return usageError(inv, "--matrix prints the objective's gradient alone: it takes no --hessian, "
                            "--json, --wrt or --fn");
-  std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::ExpressionOrFile, code);
+  // --matrix reads the syntax tree at the array level: the bodies are not unrolled to scalars
+  // (a network's millions of elements), unless the array level gives up; then the full lowering
+  // reports any error in them as always.
+  Invocation load = inv;
+  load.options.deferBodies = inv.matrix;
+  std::optional<driver::Program> program = loadProgram(load, driver::ArgumentKind::ExpressionOrFile, code);
   if (!program)
     return code;
   if (inv.matrix) {
@@ -72,7 +77,14 @@ int runDiff(Invocation &inv) {
       return inputError(inv, "--matrix: '" + inv.input + "' has no objective");
     std::string why;
     std::optional<std::string> text = driver::printArrayGradient(*program, &why);
-    if (!text) return inputError(inv, "--matrix: the array level cannot take '" + inv.input + "': " + why);
+    if (!text) {
+      try {
+        program->complete();
+      } catch (const driver::Error &e) {
+        return reportError(inv, e);
+      }
+      return inputError(inv, "--matrix: the array level cannot take '" + inv.input + "': " + why);
+    }
     llvm::outs() << *text;
     llvm::outs().flush();
     return kExitOk;

@@ -494,3 +494,23 @@ TEST_CASE("shared temporaries in diff's text output expand to the JSON form", "[
   std::string self = parseJson(json.out).getString("x")->str();
   CHECK(evalWithCli(dx, "x,y", "x=0.75,y=1.5") == evalWithCli(self, "x,y", "x=0.75,y=1.5"));
 }
+
+TEST_CASE("nabla diff --matrix: a network's gradient in matrix notation, errors located", "[cli]") {
+  // 300 x 400 weights: the bodies are read at the array level, never unrolled to scalars.
+  const std::string net = "param W[300][400]\nparam b[300]\ninput x[400]\ninput y\n"
+                          "h = tanh(W @ x + b)\nminimize (sum(h) - y)^2\n";
+  ProcessResult r = runNabla({"diff", "-", "--matrix"}, net);
+  CHECK(r.exitCode == 0);
+  CHECK(r.out.find("∂L/∂W = outer(") != std::string::npos);
+  CHECK(r.out.find("∂L/∂b = ") != std::string::npos);
+  CHECK(r.err.empty());
+  // An error in a body is reported where it is, as without --matrix.
+  r = runNabla({"diff", "-", "--matrix"}, "param w[3]\ninput x[3]\nminimize dot(w, x) + nope\n");
+  CHECK(r.exitCode == 1);
+  CHECK(std::regex_search(r.err, std::regex(R"(<stdin>:3:22: error: unknown name 'nope')")));
+  // What the array level does not have yet is said.
+  r = runNabla({"diff", "-", "--matrix"}, "param w[3]\nminimize prod(w)\n");
+  CHECK(r.exitCode == 1);
+  CHECK(r.err.find("the array level cannot take") != std::string::npos);
+  CHECK(r.err.find("prod()") != std::string::npos);
+}
