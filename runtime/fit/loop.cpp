@@ -4,6 +4,7 @@
 #include "support/output_file.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -305,6 +306,10 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     throw FitError("newton needs the objective's Hessian (compile the model with it)");
   const double baseLr = opt->lr();
   const bool lbfgs = s.optimizer == "lbfgs";
+  // The first-order optimizers evaluate once per step and compute the gradient's norm themselves
+  // (GradientOptimizer::step, the same sum in the same order): the loop takes it from them
+  // instead of a second pass over the gradient.
+  const bool oneEvaluation = !lbfgs && s.optimizer != "newton";
   std::map<std::string, std::string> settings = describeSettings(s);
   settings["jit"] = model.arrays() ? "array" : model.optimized() ? "optimized" : "baseline";
 
@@ -457,15 +462,19 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
       const Clock::time_point t0 = Clock::now();
       const double v = model.evaluate(x, batchRows, g);
       timing.kernel += seconds(t0, Clock::now());
-      bool finite = std::isfinite(v);
-      double squares = 0;
-      for (double gi : g) {
-        finite = finite && std::isfinite(gi);
-        squares += gi * gi;
-      }
+      // Finite when no element has the exponent of an infinity or a NaN: integer work that the
+      // compiler vectorizes (a sum of squares added in order does not).
+      constexpr std::uint64_t kExponent = 0x7ff0000000000000ull;
+      std::uint64_t nonFinite = 0;
+      for (double gi : g) nonFinite |= (std::bit_cast<std::uint64_t>(gi) & kExponent) == kExponent;
+      const bool finite = std::isfinite(v) && !nonFinite;
       if (calls++ == 0) {
         firstLoss = v;
-        firstNorm = std::sqrt(squares);
+        if (!oneEvaluation) {
+          double squares = 0;
+          for (double gi : g) squares += gi * gi;
+          firstNorm = std::sqrt(squares);
+        }
       }
       if (!finite) {
         std::copy(x.begin(), x.end(), lastX.begin());
@@ -511,6 +520,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     } catch (const nabla::Error &e) {
       throw FitError("step " + std::to_string(step + 1) + ": " + e.what());
     }
+    if (oneEvaluation) firstNorm = opt->last().grad_norm;
     ++step;
     evaluations += calls;
     // Cumulative, like torch's state['n_iter']: the count is part of the optimizer's state, so a
