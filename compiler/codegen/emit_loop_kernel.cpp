@@ -42,17 +42,17 @@ std::vector<std::int64_t> carriedValues(const LoopKernel &k) {
   // Each value as a class (its structure, up to a shift of every load) and an offset: value v
   // is class c evaluated at i + offset. Values that read no array have no offset.
   constexpr std::int64_t kAny = INT64_MIN;
-  struct Shape {
+  struct Structure {
     int kind;
     std::int64_t a = 0, b = 0;       // Load: slot, length; Const: the bits; Op: the op
     std::vector<std::int64_t> args;  // Op: per operand its class and its offset from this one's
-    bool operator<(const Shape &o) const {
+    bool operator<(const Structure &o) const {
       return std::tie(kind, a, b, args) < std::tie(o.kind, o.a, o.b, o.args);
     }
   };
-  std::map<Shape, std::int64_t> classes;
+  std::map<Structure, std::int64_t> classes;
   std::vector<std::int64_t> cls(k.values.size()), off(k.values.size(), kAny);
-  auto classOf = [&](Shape shape) {
+  auto classOf = [&](Structure shape) {
     return classes.emplace(std::move(shape), static_cast<std::int64_t>(classes.size())).first->second;
   };
   for (std::size_t v = 0; v < k.values.size(); ++v) {
@@ -76,7 +76,7 @@ std::vector<std::int64_t> carriedValues(const LoopKernel &k) {
       std::int64_t base = kAny;
       for (std::uint8_t j = 0; j < lv.argCount; ++j)
         if (off[lv.args[j]] != kAny) base = base == kAny ? off[lv.args[j]] : std::min(base, off[lv.args[j]]);
-      Shape shape{2, static_cast<std::int64_t>(lv.op), 0, {}};
+      Structure shape{2, static_cast<std::int64_t>(lv.op), 0, {}};
       for (std::uint8_t j = 0; j < lv.argCount; ++j) {
         shape.args.push_back(cls[lv.args[j]]);
         shape.args.push_back(off[lv.args[j]] == kAny ? kAny : off[lv.args[j]] - base);
