@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <thread>
 
 using namespace nabla::apitest;
@@ -132,4 +133,41 @@ TEST_CASE("one objective's batches from several threads at once", "[api][threads
   }
   for (std::thread &th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) CHECK(same[static_cast<std::size_t>(t)] == 100);
+}
+
+TEST_CASE("an objective at the array level from several threads at once", "[api][threads]") {
+  // Large enough for the array level (Hessians off): its buffers are shared, so calls take turns
+  // and every thread gets the bits a lone call gets.
+  nabla::Options options;
+  options.hessian = false;
+  nabla::Objective L = nabla::compile("param W[40][30]\nparam c\ninput x[30]\n"
+                                      "minimize sum(tanh(W @ x + c)^2)\n", options)
+                           .objective();
+  const std::size_t n = 50;
+  std::vector<std::vector<double>> data(L.input_count(), std::vector<double>(n));
+  for (std::size_t k = 0; k < data.size(); ++k)
+    for (std::size_t r = 0; r < n; ++r) data[k][r] = std::sin(static_cast<double>(k * n + r));
+  std::vector<const double *> columns;
+  for (const auto &c : data) columns.push_back(c.data());
+  std::vector<double> params(L.param_count());
+  for (std::size_t i = 0; i < params.size(); ++i) params[i] = 0.1 * std::cos(static_cast<double>(i));
+  std::vector<double> wantGrad(params.size());
+  const double want = L.batch(params, n, columns, wantGrad);
+  std::vector<double> row(L.input_count());
+  for (std::size_t k = 0; k < row.size(); ++k) row[k] = data[k][0];
+  const double wantRow = L.value(params, row);
+
+  std::vector<int> same(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        std::vector<double> grad(params.size());
+        const bool batch = L.batch(params, n, columns, grad) == want && grad == wantGrad;
+        if (batch && L.value(params, row) == wantRow) ++same[static_cast<std::size_t>(t)];
+      }
+    });
+  }
+  for (std::thread &th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) CHECK(same[static_cast<std::size_t>(t)] == 20);
 }
