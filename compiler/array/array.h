@@ -189,6 +189,9 @@ public:
   std::size_t bytesPerRow() const;
   /// The fused loops compiled by LLVM (0 when every node is interpreted).
   std::size_t fusedLoops() const;
+  /// Threads for the elementwise work over the rows of a batch (0: one per hardware thread;
+  /// default 1). The values do not depend on them.
+  void setThreads(unsigned threads);
   /// BLAS threads for the products (0: one per hardware thread).
   static void setBlasThreads(unsigned threads);
 

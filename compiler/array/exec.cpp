@@ -9,6 +9,7 @@
 #include "array/array.h"
 #include "codegen/loop_kernel.h"
 #include "jit/loops.h"
+#include "jit/workers.h"
 
 #include <cblas.h>
 
@@ -32,6 +33,10 @@ constexpr unsigned kMaxFusedDepth = 2000;
 /// nodes. Logistic regression's penalty over 30 weights stays interpreted; the chained
 /// Rosenbrock function of 100 variables is compiled.
 constexpr std::int64_t kMinFusedWork = 2048;
+/// Elementwise work over the rows of a batch is split over threads from this many elements on
+/// (an MLP's hidden layer over a batch of 64: 8,192 to 32,768); below, a thread's wake-up costs
+/// more than it saves.
+constexpr std::size_t kParallelElements = 8192;
 
 /// The array graph as fusedMultiplyAdd reads a DAG: maps are their op, other nodes no
 /// arithmetic.
@@ -77,6 +82,19 @@ struct Executor::Impl {
   std::vector<std::vector<double *>> slotPointers;  // per kernel, filled at each run
   std::unique_ptr<jit::Session> session;
   jit::CompiledLoops loops;
+  std::unique_ptr<jit::Workers> workers;  // with more than one thread (setThreads)
+
+  /// body(begin, end) over the rows [0, R) of a node of `elements` elements in all: in chunks of
+  /// rows on the workers when there is enough work, else at once. Every row is computed by the
+  /// same code whichever thread runs it: the values do not depend on the threads.
+  template <class F>
+  void forRows(std::size_t R, std::size_t elements, F body) {
+    if (!workers || R < 2 || elements < kParallelElements) return body(std::size_t{0}, R);
+    const std::size_t chunks = std::min<std::size_t>(R, workers->size());
+    workers->parallelFor(chunks, 0, [&](std::size_t c) {
+      body(R * c / chunks, R * (c + 1) / chunks);
+    });
+  }
 
   Impl(const Graph &graph, std::vector<Id> r, std::vector<std::size_t> in, std::vector<std::size_t> par)
       : g(graph), roots(std::move(r)), inputOffsets(std::move(in)), paramOffsets(std::move(par)) {
@@ -498,15 +516,17 @@ struct Executor::Impl {
     }
     static const double zero = 0;
     for (std::uint8_t k = count; k < 3; ++k) p[k] = &zero;
-    for (std::size_t r = 0; r < R; ++r) {
-      const double *a = p[0] + r * rs[0], *b = p[1] + r * rs[1], *c = p[2] + r * rs[2];
-      double *o = out + r * S;
-      if (es[0] && es[1] && (count < 3 || es[2])) {
-        for (std::size_t i = 0; i < S; ++i) o[i] = f(a[i], b[i], c[i]);
-      } else {
-        for (std::size_t i = 0; i < S; ++i) o[i] = f(a[i * es[0]], b[i * es[1]], c[i * es[2]]);
+    forRows(R, R * S, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t r = begin; r < end; ++r) {
+        const double *a = p[0] + r * rs[0], *b = p[1] + r * rs[1], *c = p[2] + r * rs[2];
+        double *o = out + r * S;
+        if (es[0] && es[1] && (count < 3 || es[2])) {
+          for (std::size_t i = 0; i < S; ++i) o[i] = f(a[i], b[i], c[i]);
+        } else {
+          for (std::size_t i = 0; i < S; ++i) o[i] = f(a[i * es[0]], b[i * es[1]], c[i * es[2]]);
+        }
       }
-    }
+    });
   }
 
   template <class F>
@@ -616,14 +636,16 @@ struct Executor::Impl {
     const Id a = g[id].args[0];
     const std::size_t S = g[a].shape.size(), R = rowsOf(id), rs = g[a].batched ? S : 0;
     double *out = output(id);
-    for (std::size_t r = 0; r < R; ++r) {
-      const double *v = data[a] + r * rs;
-      double *o = out + r * S;
-      const double m = largest(v, S);
-      std::size_t top;
-      const double total = 1 + rest(v, S, m, top);
-      for (std::size_t i = 0; i < S; ++i) o[i] = (i == top ? 1.0 : std::exp(v[i] - m)) / total;
-    }
+    forRows(R, R * S, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t r = begin; r < end; ++r) {
+        const double *v = data[a] + r * rs;
+        double *o = out + r * S;
+        const double m = largest(v, S);
+        std::size_t top;
+        const double total = 1 + rest(v, S, m, top);
+        for (std::size_t i = 0; i < S; ++i) o[i] = (i == top ? 1.0 : std::exp(v[i] - m)) / total;
+      }
+    });
   }
 
   /// Copies between a box of a larger array and a dense smaller one, for each row: runs of the
@@ -914,6 +936,11 @@ void Executor::run(std::span<const double> params, const Rows &rows, std::span<d
     at += rootSize(k);
   }
   run(params, rows, outs);
+}
+
+void Executor::setThreads(unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  impl_->workers = threads > 1 ? std::make_unique<jit::Workers>(threads) : nullptr;
 }
 
 void Executor::setBlasThreads(unsigned threads) {

@@ -184,6 +184,8 @@ std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
   for (const Shape &shape : impl->program.paramShapes) impl->paramSizes.push_back(shape.size());
   if (!impl->program.reports.empty())
     impl->reports.emplace(impl->program.graph, impl->program.reports, inputOffsets, paramOffsets);
+  impl->objective->setThreads(threads);
+  if (impl->reports) impl->reports->setThreads(threads);
   array::Executor::setBlasThreads(threads);
   return ArrayCode(std::move(impl));
 }

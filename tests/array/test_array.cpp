@@ -573,3 +573,33 @@ TEST_CASE("models of other kinds agree: relu and sigmoid networks, regression, p
         "c = k[0]*x[:6] + k[1]*x[1:7] + k[2]*x[2:]\n"
         "minimize log(1 + exp(max(c) - s)) + sum(abs(c))/6 + s^2\n");
 }
+
+TEST_CASE("threads split a batch's elementwise work without changing a bit") {
+  // 96 rows of a hidden layer of 200: 19,200 elements per map, above the threshold at which the
+  // executor splits rows over threads (exec.cpp, kParallelElements).
+  const std::string text = "param W[200][6]\nparam b[200]\nparam v[200]\ninput x[6]\ninput y\n"
+                           "h = tanh(W @ x + b)\nz = [dot(v, h), sum(h^2)/200, y]\n"
+                           "minimize logsumexp(z) - dot(softmax(z), z) + (dot(v, h) - y)^2\n"
+                           "report spread = max(h) - min(h)\n";
+  driver::Program program = load(text);
+  const Batch b = makeBatch(program, 96);
+  const std::vector<const double *> columns = b.pointers();
+  driver::ArrayRows rows;
+  rows.count = 96;
+  rows.columns = columns;
+  std::vector<double> want(b.params.size()), wantReports(1);
+  std::optional<driver::ArrayCode> one = driver::compileArrays(program, 1);
+  REQUIRE(one);
+  const double wantValue = one->objective(b.params, rows, want);
+  one->reports(b.params, rows, wantReports);
+  for (unsigned threads : {2u, 3u}) {
+    INFO(threads << " threads");
+    std::optional<driver::ArrayCode> many = driver::compileArrays(program, threads);
+    REQUIRE(many);
+    std::vector<double> grad(b.params.size()), reports(1);
+    CHECK(many->objective(b.params, rows, grad) == wantValue);
+    CHECK(grad == want);
+    many->reports(b.params, rows, reports);
+    CHECK(reports == wantReports);
+  }
+}
