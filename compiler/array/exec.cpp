@@ -34,9 +34,10 @@ constexpr unsigned kMaxFusedDepth = 2000;
 /// Rosenbrock function of 100 variables is compiled.
 constexpr std::int64_t kMinFusedWork = 2048;
 /// Elementwise work over the rows of a batch is split over threads from this many elements on
-/// (an MLP's hidden layer over a batch of 64: 8,192 to 32,768); below, a thread's wake-up costs
-/// more than it saves.
-constexpr std::size_t kParallelElements = 8192;
+/// (bench/mlp.sh's MLP 784-512-512-10 with batches of 1,000: 512,000 per map, 4% more rows/s with
+/// two threads). Below, waking a thread costs about what it saves: with batches of 64 (8,192 to
+/// 32,768 elements) splitting made the MLPs no faster, 784-128-10 12% slower.
+constexpr std::size_t kParallelElements = 65536;
 
 /// The array graph as fusedMultiplyAdd reads a DAG: maps are their op, other nodes no
 /// arithmetic.

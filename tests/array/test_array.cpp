@@ -575,10 +575,10 @@ TEST_CASE("models of other kinds agree: relu and sigmoid networks, regression, p
 }
 
 TEST_CASE("threads split a batch's elementwise work without changing a bit") {
-  // 96 rows of a hidden layer of 200: 19,200 elements per map, above the threshold at which the
+  // 96 rows of a hidden layer of 800: 76,800 elements per map, above the threshold at which the
   // executor splits rows over threads (exec.cpp, kParallelElements).
-  const std::string text = "param W[200][6]\nparam b[200]\nparam v[200]\ninput x[6]\ninput y\n"
-                           "h = tanh(W @ x + b)\nz = [dot(v, h), sum(h^2)/200, y]\n"
+  const std::string text = "param W[800][6]\nparam b[800]\nparam v[800]\ninput x[6]\ninput y\n"
+                           "h = tanh(W @ x + b)\nz = [dot(v, h), sum(h^2)/800, y]\n"
                            "minimize logsumexp(z) - dot(softmax(z), z) + (dot(v, h) - y)^2\n"
                            "report spread = max(h) - min(h)\n";
   driver::Program program = load(text);
