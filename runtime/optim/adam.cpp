@@ -22,26 +22,45 @@ struct AdamConstants {
   double beta1, beta2, oneMinusBeta1, oneMinusBeta2, keep, decay, eps, stepSize, bias2Sqrt;
 };
 
-/// The update over every param; AVX2 where the CPU has it (without FMA: no contraction).
-template <bool Decoupled, bool Decayed, bool Amsgrad>
-__attribute__((target_clones("avx2", "default"))) void adamLoop(const AdamArrays &a,
-                                                                const AdamConstants &c) {
-  double *__restrict P = a.p;
-  const double *__restrict G = a.g;
-  double *__restrict M = a.m;
-  double *__restrict V = a.v;
-  double *__restrict Vmax = a.vmax;
-  for (std::size_t i = 0; i < a.n; ++i) {
-    double d = G[i];
-    if constexpr (Decoupled) P[i] = P[i] * c.keep;
-    if constexpr (Decayed) d = d + c.decay * P[i];
-    M[i] = M[i] * c.beta1 + c.oneMinusBeta1 * d;
-    V[i] = V[i] * c.beta2 + c.oneMinusBeta2 * (d * d);
-    double second = V[i];
-    if constexpr (Amsgrad) second = Vmax[i] = std::max(Vmax[i], second);
-    const double denom = std::sqrt(second) / c.bias2Sqrt + c.eps;
-    P[i] = P[i] + -c.stepSize * (M[i] / denom);
+// The update over every param, one loop per combination of the options: compiled twice, for
+// AVX2 (without FMA: no contraction, the same bits) and for the baseline, and chosen by the CPU.
+#define NABLA_ADAM_LOOP                                                                            \
+  double *__restrict P = a.p;                                                                      \
+  const double *__restrict G = a.g;                                                                \
+  double *__restrict M = a.m;                                                                      \
+  double *__restrict V = a.v;                                                                      \
+  double *__restrict Vmax = a.vmax;                                                                \
+  for (std::size_t i = 0; i < a.n; ++i) {                                                          \
+    double d = G[i];                                                                               \
+    if constexpr (Decoupled) P[i] = P[i] * c.keep;                                                 \
+    if constexpr (Decayed) d = d + c.decay * P[i];                                                 \
+    M[i] = M[i] * c.beta1 + c.oneMinusBeta1 * d;                                                   \
+    V[i] = V[i] * c.beta2 + c.oneMinusBeta2 * (d * d);                                             \
+    double second = V[i];                                                                          \
+    if constexpr (Amsgrad) second = Vmax[i] = std::max(Vmax[i], second);                           \
+    const double denom = std::sqrt(second) / c.bias2Sqrt + c.eps;                                  \
+    P[i] = P[i] + -c.stepSize * (M[i] / denom);                                                    \
   }
+
+template <bool Decoupled, bool Decayed, bool Amsgrad>
+__attribute__((target("avx2"))) void adamLoopAvx2(const AdamArrays &a, const AdamConstants &c) {
+  NABLA_ADAM_LOOP
+}
+
+template <bool Decoupled, bool Decayed, bool Amsgrad>
+void adamLoopBaseline(const AdamArrays &a, const AdamConstants &c) {
+  NABLA_ADAM_LOOP
+}
+
+#undef NABLA_ADAM_LOOP
+
+template <bool Decoupled, bool Decayed, bool Amsgrad>
+void adamLoop(const AdamArrays &a, const AdamConstants &c) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2)
+    adamLoopAvx2<Decoupled, Decayed, Amsgrad>(a, c);
+  else
+    adamLoopBaseline<Decoupled, Decayed, Amsgrad>(a, c);
 }
 
 class Adam final : public GradientOptimizer {
