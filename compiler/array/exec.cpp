@@ -561,6 +561,16 @@ struct Executor::Impl {
     }
   }
 
+  /// The index of the first element equal to the largest (op Max) or least (Min) one, as the
+  /// scalar level folds evalOp's max and min; S when none is (a NaN among them).
+  static std::size_t firstExtreme(const double *v, std::size_t S, Op op) {
+    double best = v[0];
+    for (std::size_t i = 1; i < S; ++i) best = evalOp(op, best, v[i]);
+    std::size_t i = 0;
+    while (i < S && !(v[i] == best)) ++i;
+    return i;
+  }
+
   /// The largest element (evalOp's max, as the scalar level folds it).
   static double largest(const double *v, std::size_t S) {
     double m = v[0];
@@ -748,37 +758,21 @@ struct Executor::Impl {
     case Kind::Norm:
     case Kind::LogSumExp: return reduce(id);
     case Kind::FirstMax:
-    case Kind::FirstMin: {
-      const Id a = n.args[0];
-      const std::size_t S = n.shape.size(), R = rowsOf(id), rs = g[a].batched ? S : 0;
-      const Op op = n.kind == Kind::FirstMax ? Op::Max : Op::Min;
-      double *out = output(id);
-      for (std::size_t r = 0; r < R; ++r) {
-        const double *v = data[a] + r * rs;
-        double best = v[0];
-        for (std::size_t i = 1; i < S; ++i) best = evalOp(op, best, v[i]);
-        bool found = false;
-        for (std::size_t i = 0; i < S; ++i) {
-          const bool first = !found && v[i] == best;
-          out[r * S + i] = first ? 1.0 : 0.0;
-          found = found || first;
-        }
-      }
-      return;
-    }
+    case Kind::FirstMin:
     case Kind::ArgMax:
     case Kind::ArgMin: {
+      // The first extreme element of each row: a mask of it (the derivative of max(v)), or its
+      // index; none (a NaN in the row) gives zeros, or NaN.
       const Id a = n.args[0];
       const std::size_t S = g[a].shape.size(), R = rowsOf(id), rs = g[a].batched ? S : 0;
-      const Op op = n.kind == Kind::ArgMax ? Op::Max : Op::Min;
+      const bool mask = n.kind == Kind::FirstMax || n.kind == Kind::FirstMin;
+      const Op op = n.kind == Kind::FirstMax || n.kind == Kind::ArgMax ? Op::Max : Op::Min;
       double *out = output(id);
+      if (mask) std::fill(out, out + R * S, 0.0);
       for (std::size_t r = 0; r < R; ++r) {
-        const double *v = data[a] + r * rs;
-        double best = v[0];
-        for (std::size_t i = 1; i < S; ++i) best = evalOp(op, best, v[i]);
-        std::size_t i = 0;
-        while (i < S && !(v[i] == best)) ++i;
-        out[r] = i < S ? static_cast<double>(i) : std::nan("");
+        const std::size_t i = firstExtreme(data[a] + r * rs, S, op);
+        if (mask && i < S) out[r * S + i] = 1.0;
+        if (!mask) out[r] = i < S ? static_cast<double>(i) : std::nan("");
       }
       return;
     }
