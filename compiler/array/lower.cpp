@@ -154,6 +154,7 @@ private:
   Id index(const ast::Expr &e, Values &v) {
     const Id base = v[e.args[0]];
     const Shape &shape = graph_[base].shape;
+    if (e.args.size() - 1 > shape.dims.size()) fail("more subscripts than dimensions");
     std::vector<SliceDim> box;
     for (std::size_t d = 0; d < shape.dims.size(); ++d) {
       const long long length = shape.dims[d];
