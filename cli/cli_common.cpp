@@ -66,6 +66,9 @@ const std::vector<SharedOption> &sharedOptions() {
         "write the object, the assembly or the optimized IR instead of a library"},
        kOptCompile},
       {{"--no-hessian", K::Flag, "", "leave out the Hessian entry points"}, kOptCompile},
+      {{"--level", K::Value, "auto|scalar|array",
+        "which level computes the objective: the array level (BLAS) for large models by default"},
+       kOptCompile},
       {{"--asm", K::Flag, "", "print the host's assembly instead of LLVM IR"}, kOptAsm},
       {{"-O", K::Value, "LEVEL", "optimization level 0, 1, 2 or 3; also -O0 .. -O3 (default 2)"},
        kOptCodegen},
@@ -283,6 +286,11 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
     if (*v != "obj" && *v != "asm" && *v != "llvm-ir")
       return usageError(inv, "unknown --emit '" + *v + "' (obj, asm or llvm-ir)");
     inv.emit = *v;
+  }
+  if (const std::string *v = a.get("--level")) {
+    if (*v != "auto" && *v != "scalar" && *v != "array")
+      return usageError(inv, "unknown --level '" + *v + "' (auto, scalar or array)");
+    inv.level = *v;
   }
   if (const std::string *v = a.get("--trace")) {
     if (*v != "rewrites")

@@ -71,6 +71,7 @@ struct Invocation {
   std::string function;  // --fn
   int optLevel = 2;      // -O
   bool fastMath = false, noHessian = false, assembly = false;
+  std::string level = "auto";  // nabla compile --level
   std::string header;    // --header
   std::string emit;      // --emit: empty for a shared library
   bool strict = false;   // --strict (repl): exit status 1 when any line failed

@@ -8,7 +8,11 @@ int runCompile(Invocation &inv) {
   if (inv.output.empty())
     return usageError(inv, "missing -o FILE: the library to write (for example -o libmodel.so)");
   int code = kExitOk;
-  std::optional<driver::Program> program = loadProgram(inv, driver::ArgumentKind::File, code);
+  // The bodies are lowered by compileLibrary: to scalars, or not at all when the objective runs
+  // at the array level (driver::Options::deferBodies).
+  Invocation deferred = inv;
+  deferred.options.deferBodies = true;
+  std::optional<driver::Program> program = loadProgram(deferred, driver::ArgumentKind::File, code);
   if (!program)
     return code;
   driver::LibraryOptions options;
@@ -16,6 +20,8 @@ int runCompile(Invocation &inv) {
   options.hessian = !inv.noHessian;
   options.optLevel = inv.optLevel;
   options.fastMath = inv.fastMath;
+  if (inv.level == "scalar") options.level = driver::LibraryOptions::Level::Scalar;
+  if (inv.level == "array") options.level = driver::LibraryOptions::Level::Array;
   if (inv.emit == "obj")
     options.emit = driver::LibraryOptions::Emit::Object;
   else if (inv.emit == "asm")

@@ -13,6 +13,7 @@
 // whose full lowering reports the errors.
 #pragma once
 
+#include "codegen/loop_kernel.h"
 #include "graph/graph.h"
 #include "parse/ast.h"
 #include "sema/lowered.h"
@@ -25,6 +26,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace nabla::array {
@@ -166,12 +168,34 @@ struct Rows {
   const std::uint64_t *index = nullptr;
 };
 
+/// How an executor evaluates its roots, in order: a node (its kind's kernel of
+/// runtime/kernels.h, or a map), or a fused loop. A library of the program follows it (aot.cpp).
+struct Schedule {
+  struct Step {
+    bool kernel = false;  // a fused loop (kernels[k]), else node `id`
+    Id id = 0;
+    std::size_t k = 0;
+  };
+  std::vector<Step> steps;
+  std::vector<codegen::LoopKernel> kernels;
+  /// Per fused loop: the nodes its slots point at, those it reads and then those it writes.
+  std::vector<std::vector<Id>> kernelReads, kernelWrites;
+  /// By node: Op::Const, or how an addition with a product operand is one fused multiply-add.
+  std::vector<FusedOperands<Id>> fused;
+  /// The bytes of the values that depend on the rows, per row (Executor::bytesPerRow).
+  std::size_t bytesPerRow = 0;
+};
+
 /// Evaluates roots over batches. Not thread-safe (it keeps its buffers between calls).
 class Executor {
 public:
-  /// `inputOffsets[g]`: the first column (or table entry) of input g.
+  /// `inputOffsets[g]`: the first column (or table entry) of input g. With `compileLoops`
+  /// false, the fused loops are planned but not compiled (for schedule() alone: run() must not
+  /// be called).
   Executor(const Graph &graph, std::vector<Id> roots, std::vector<std::size_t> inputOffsets,
-           std::vector<std::size_t> paramOffsets);
+           std::vector<std::size_t> paramOffsets, bool compileLoops = true);
+  /// The steps run() follows.
+  Schedule schedule() const;
   ~Executor();
   Executor(Executor &&) noexcept;
   /// Root k's value: for a row-dependent root its sum over the rows, otherwise its value (a root
@@ -199,6 +223,26 @@ private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// The objective of a differentiated program as C source for a library (`nabla compile`,
+/// docs/aot.md): `c` defines nabla_objective, nabla_objective_batch and
+/// nabla_objective_batch_sums over the executor's schedule, as tables that runtime/program.c
+/// follows (included, with runtime/kernels.c, from beside it when compiled); they call the
+/// loops `kernels`, which the library's object must define under `kernelNames` (names with a
+/// '.', which no C identifier and so no exported name can take).
+struct LibrarySource {
+  std::string c;
+  /// The files `c` includes, by name (kernels.h, kernels.c, program.h, program.c): written
+  /// beside it.
+  std::vector<std::pair<std::string, std::string>> includes;
+  /// What the library links besides libc and libm: the BLAS (`-l:libopenblas.so.0`).
+  std::vector<std::string> libraries;
+  std::vector<codegen::LoopKernel> kernels;
+  std::vector<std::string> kernelNames;
+};
+/// `inputSizes`: the elements of each input, in declaration order.
+LibrarySource librarySource(const Program &program, const std::vector<std::size_t> &inputSizes);
+
 
 /// The nodes reachable from the roots, in increasing order.
 std::vector<Id> reachable(const Graph &graph, const std::vector<Id> &roots);

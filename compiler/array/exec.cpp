@@ -7,11 +7,10 @@
 // An addition or subtraction with a product operand is one fused multiply-add, as the scalar
 // level evaluates each element (graph.h, fusedMultiplyAdd), in the loops and here alike.
 #include "array/array.h"
+#include "array/runtime/kernels.h"
 #include "codegen/loop_kernel.h"
 #include "jit/loops.h"
 #include "jit/workers.h"
-
-#include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
@@ -97,8 +96,12 @@ struct Executor::Impl {
     });
   }
 
-  Impl(const Graph &graph, std::vector<Id> r, std::vector<std::size_t> in, std::vector<std::size_t> par)
-      : g(graph), roots(std::move(r)), inputOffsets(std::move(in)), paramOffsets(std::move(par)) {
+  bool compileLoops = true;  // false: the loops are planned only (Executor::schedule)
+
+  Impl(const Graph &graph, std::vector<Id> r, std::vector<std::size_t> in, std::vector<std::size_t> par,
+       bool compile)
+      : g(graph), roots(std::move(r)), inputOffsets(std::move(in)), paramOffsets(std::move(par)),
+        compileLoops(compile) {
     buffers.resize(g.size());
     runStarts.resize(g.size());
     destination.assign(g.size(), nullptr);
@@ -415,6 +418,7 @@ struct Executor::Impl {
       unfuse();
       return;
     }
+    if (!compileLoops) return;
     try {
       jit::SessionOptions options;
       options.tiered = false;
@@ -477,28 +481,10 @@ struct Executor::Impl {
     const int m = sa.dims.size() == 2 ? static_cast<int>(sa.dims[0]) : 1;
     const int k = static_cast<int>(sa.dims.back());
     const int cols = sb.dims.size() == 2 ? static_cast<int>(sb.dims[1]) : 1;
-    View a = view(n.args[0]), b = view(n.args[1]);
-    const int lda = a.trans ? m : k, ldb = b.trans ? k : cols;
-    const CBLAS_TRANSPOSE ta = a.trans ? CblasTrans : CblasNoTrans;
-    const CBLAS_TRANSPOSE tb = b.trans ? CblasTrans : CblasNoTrans;
+    const View a = view(n.args[0]), b = view(n.args[1]);
     double *out = output(id);
-    const int R = static_cast<int>(rowsOf(id));
-    if (!a.batched && !b.batched) {
-      cblas_dgemm(CblasRowMajor, ta, tb, m, cols, k, 1.0, a.p, lda, b.p, ldb, 0.0, out, cols);
-    } else if (!a.batched && cols == 1 && !b.trans) {
-      // y_r = A x_r for every row: Y = X Aᵀ.
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, a.trans ? CblasNoTrans : CblasTrans, R, m, k, 1.0,
-                  b.p, k, a.p, lda, 0.0, out, m);
-    } else if (a.batched && !b.batched && !a.trans) {
-      // The rows' A_r stacked: (R m) x k times k x cols.
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, tb, R * m, cols, k, 1.0, a.p, k, b.p, ldb, 0.0, out,
-                  cols);
-    } else {
-      const std::size_t sa_ = a.batched ? std::size_t(m) * k : 0, sb_ = b.batched ? std::size_t(k) * cols : 0;
-      for (int r = 0; r < R; ++r)
-        cblas_dgemm(CblasRowMajor, ta, tb, m, cols, k, 1.0, a.p + r * sa_, lda, b.p + r * sb_, ldb,
-                    0.0, out + std::size_t(r) * m * cols, cols);
-    }
+    nabla_rt_matmul(m, k, cols, a.p, a.trans, a.batched, b.p, b.trans, b.batched, out,
+                    static_cast<int>(rowsOf(id)));
   }
 
   /// f over the operands `args` (count of them), elementwise with scalars broadcast.
@@ -561,86 +547,20 @@ struct Executor::Impl {
     }
   }
 
-  /// The index of the first element equal to the largest (op Max) or least (Min) one, as the
-  /// scalar level folds evalOp's max and min; S when none is (a NaN among them).
-  static std::size_t firstExtreme(const double *v, std::size_t S, Op op) {
-    double best = v[0];
-    for (std::size_t i = 1; i < S; ++i) best = evalOp(op, best, v[i]);
-    std::size_t i = 0;
-    while (i < S && !(v[i] == best)) ++i;
-    return i;
-  }
-
-  /// The largest element (evalOp's max, as the scalar level folds it).
-  static double largest(const double *v, std::size_t S) {
-    double m = v[0];
-    for (std::size_t i = 1; i < S; ++i) m = evalOp(Op::Max, m, v[i]);
-    return m;
-  }
-
-  /// The sum of exp(v_i - m) over the elements but the first largest one (index `top`):
-  /// logsumexp(v) = m + log1p(rest), softmax(v)_i = exp(v_i - m) / (1 + rest), accurate where
-  /// the other elements are far below the largest (logsumexp([0, -700]) = 9.9e-305, not 0).
-  static double rest(const double *v, std::size_t S, double m, std::size_t &top) {
-    top = 0;
-    while (top + 1 < S && !(v[top] == m)) ++top;
-    double s = 0;
-    for (std::size_t i = 0; i < S; ++i)
-      if (i != top) s += std::exp(v[i] - m);
-    return s;
-  }
-
   void reduce(Id id) {
     const Node &n = g[id];
     const Id a = n.args[0];
     const std::size_t S = g[a].shape.size(), R = rowsOf(id);
-    const std::size_t rs = g[a].batched ? S : 0;
-    double *out = output(id);
-    for (std::size_t r = 0; r < R; ++r) {
-      const double *v = data[a] + r * rs;
-      switch (n.kind) {
-      case Kind::Sum: {
-        double s = v[0];
-        for (std::size_t i = 1; i < S; ++i) s += v[i];
-        out[r] = s;
-        break;
-      }
-      case Kind::Max:
-      case Kind::Min: {
-        const Op op = n.kind == Kind::Max ? Op::Max : Op::Min;
-        double s = v[0];
-        for (std::size_t i = 1; i < S; ++i) s = evalOp(op, s, v[i]);
-        out[r] = s;
-        break;
-      }
-      case Kind::Norm: {
-        // The largest magnitude scales the squares: no overflow or underflow, as hypot.
-        double m = 0;
-        for (std::size_t i = 0; i < S; ++i) m = evalOp(Op::Max, m, std::abs(v[i]));
-        if (m == 0 || !std::isfinite(m)) {
-          out[r] = m;
-          break;
-        }
-        double s = 0;
-        for (std::size_t i = 0; i < S; ++i) s += (v[i] / m) * (v[i] / m);
-        out[r] = m * std::sqrt(s);
-        break;
-      }
-      case Kind::LogSumExp: {
-        const double m = largest(v, S);
-        if (!std::isfinite(m)) {  // -inf: all -inf; inf, NaN: as they are
-          double s = 0;
-          for (std::size_t i = 0; i < S; ++i) s += std::exp(v[i]);
-          out[r] = std::isnan(m) ? m : m > 0 ? m : std::log(s);
-          break;
-        }
-        std::size_t top;
-        out[r] = m + std::log1p(rest(v, S, m, top));
-        break;
-      }
-      default: throw std::logic_error("array executor: not a reduction");
-      }
+    int kind = NABLA_RT_SUM;
+    switch (n.kind) {
+    case Kind::Sum: break;
+    case Kind::Max: kind = NABLA_RT_MAX; break;
+    case Kind::Min: kind = NABLA_RT_MIN; break;
+    case Kind::Norm: kind = NABLA_RT_NORM; break;
+    case Kind::LogSumExp: kind = NABLA_RT_LOGSUMEXP; break;
+    default: throw std::logic_error("array executor: not a reduction");
     }
+    nabla_rt_reduce(kind, data[a], S, g[a].batched ? S : 0, output(id), R);
   }
 
   void softmax(Id id) {
@@ -648,14 +568,7 @@ struct Executor::Impl {
     const std::size_t S = g[a].shape.size(), R = rowsOf(id), rs = g[a].batched ? S : 0;
     double *out = output(id);
     forRows(R, R * S, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t r = begin; r < end; ++r) {
-        const double *v = data[a] + r * rs;
-        double *o = out + r * S;
-        const double m = largest(v, S);
-        std::size_t top;
-        const double total = 1 + rest(v, S, m, top);
-        for (std::size_t i = 0; i < S; ++i) o[i] = (i == top ? 1.0 : std::exp(v[i] - m)) / total;
-      }
+      nabla_rt_softmax(data[a], S, rs, out, begin, end);
     });
   }
 
@@ -669,7 +582,6 @@ struct Executor::Impl {
     const std::size_t R = rowsOf(id), rank = big.dims.size();
     const std::size_t inStride = g[a].batched ? g[a].shape.size() : 0;
     double *out = output(id);
-    if (embed) std::fill(out, out + R * big.size(), 0.0);
     const std::size_t run = n.box[rank - 1].count, runs = small / run;
     // The offset in the larger array of each run's first element.
     std::vector<std::size_t> &starts = runStarts[id];
@@ -686,15 +598,7 @@ struct Executor::Impl {
         }
       }
     }
-    for (std::size_t r = 0; r < R; ++r) {
-      const double *in = data[a] + r * inStride;
-      for (std::size_t e = 0; e < runs; ++e) {
-        if (embed)
-          std::copy(in + e * run, in + (e + 1) * run, out + r * big.size() + starts[e]);
-        else
-          std::copy(in + starts[e], in + starts[e] + run, out + r * small + e * run);
-      }
-    }
+    nabla_rt_box(embed, data[a], inStride, out, big.size(), small, run, starts.data(), runs, R);
   }
 
   void input(Id id, const Rows &rows) {
@@ -707,10 +611,7 @@ struct Executor::Impl {
         std::copy(src, src + S, out + r * S);
       }
     } else {
-      for (std::size_t j = 0; j < S; ++j) {
-        const double *col = rows.columns[off + j];
-        for (std::size_t r = 0; r < rows.count; ++r) out[r * S + j] = col[r];
-      }
+      nabla_rt_input_columns(rows.columns.data() + off, S, out, rows.count);
     }
   }
 
@@ -724,32 +625,23 @@ struct Executor::Impl {
     case Kind::MatMul: return matmul(id);
     case Kind::Transpose: {
       const Id a = n.args[0];
-      const std::size_t rowsA = g[a].shape.dims[0], colsA = g[a].shape.dims[1], S = rowsA * colsA;
-      const std::size_t R = rowsOf(id), rs = g[a].batched ? S : 0;
-      double *out = output(id);
-      for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t i = 0; i < rowsA; ++i)
-          for (std::size_t j = 0; j < colsA; ++j)
-            out[r * S + j * rowsA + i] = data[a][r * rs + i * colsA + j];
+      const std::size_t rowsA = g[a].shape.dims[0], colsA = g[a].shape.dims[1];
+      nabla_rt_transpose(data[a], rowsA, colsA, g[a].batched ? rowsA * colsA : 0, output(id),
+                         rowsOf(id));
       return;
     }
     case Kind::Outer: {
       const Id u = n.args[0], v = n.args[1];
-      const std::size_t m = g[u].shape.size(), k = g[v].shape.size(), R = rowsOf(id);
-      const std::size_t su = g[u].batched ? m : 0, sv = g[v].batched ? k : 0;
-      double *out = output(id);
-      for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t i = 0; i < m; ++i)
-          for (std::size_t j = 0; j < k; ++j)
-            out[(r * m + i) * k + j] = data[u][r * su + i] * data[v][r * sv + j];
+      const std::size_t m = g[u].shape.size(), k = g[v].shape.size();
+      nabla_rt_outer(data[u], m, g[u].batched ? m : 0, data[v], k, g[v].batched ? k : 0,
+                     output(id), rowsOf(id));
       return;
     }
     case Kind::OuterSum: {
       const Id u = n.args[0], v = n.args[1];
       const int m = static_cast<int>(g[u].shape.size()), k = static_cast<int>(g[v].shape.size());
       double *out = output(id);
-      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, k, static_cast<int>(batch), 1.0,
-                  data[u], m, data[v], k, 0.0, out, k);
+      nabla_rt_outer_sum(data[u], m, data[v], k, static_cast<int>(batch), out);
       return;
     }
     case Kind::Sum:
@@ -764,53 +656,24 @@ struct Executor::Impl {
       // The first extreme element of each row: a mask of it (the derivative of max(v)), or its
       // index; none (a NaN in the row) gives zeros, or NaN.
       const Id a = n.args[0];
-      const std::size_t S = g[a].shape.size(), R = rowsOf(id), rs = g[a].batched ? S : 0;
+      const std::size_t S = g[a].shape.size();
       const bool mask = n.kind == Kind::FirstMax || n.kind == Kind::FirstMin;
-      const Op op = n.kind == Kind::FirstMax || n.kind == Kind::ArgMax ? Op::Max : Op::Min;
-      double *out = output(id);
-      if (mask) std::fill(out, out + R * S, 0.0);
-      for (std::size_t r = 0; r < R; ++r) {
-        const std::size_t i = firstExtreme(data[a] + r * rs, S, op);
-        if (mask && i < S) out[r * S + i] = 1.0;
-        if (!mask) out[r] = i < S ? static_cast<double>(i) : std::nan("");
-      }
+      const bool max = n.kind == Kind::FirstMax || n.kind == Kind::ArgMax;
+      nabla_rt_extreme(mask, max, data[a], S, g[a].batched ? S : 0, output(id), rowsOf(id));
       return;
     }
     case Kind::Softmax: return softmax(id);
     case Kind::SoftmaxAdjoint: {
-      // x_i = y_i (g_i - sum_j g_j y_j), written around the largest y_k, which is at least 1/S:
-      // g_i - sum_j g_j y_j = (g_i - g_k) y_k + g_i S' - T', with S' and T' the sums of y_j and
-      // g_j y_j over j != k, so that no difference of nearly equal terms loses a small result.
       const Id yId = n.args[0], gId = n.args[1];
-      const std::size_t S = n.shape.size(), R = rowsOf(id);
-      const std::size_t ys = g[yId].batched ? S : 0;
-      const bool gScalar = g[gId].shape.isScalar();
-      const std::size_t gs = g[gId].batched ? g[gId].shape.size() : 0;
-      double *out = output(id);
-      for (std::size_t r = 0; r < R; ++r) {
-        const double *y = data[yId] + r * ys, *gr = data[gId] + r * gs;
-        auto gAt = [&](std::size_t i) { return gScalar ? gr[0] : gr[i]; };
-        std::size_t k = 0;
-        for (std::size_t i = 1; i < S; ++i)
-          if (y[i] > y[k]) k = i;
-        double sOther = 0, tOther = 0;
-        for (std::size_t j = 0; j < S; ++j) {
-          if (j == k) continue;
-          sOther += y[j];
-          tOther += gAt(j) * y[j];
-        }
-        for (std::size_t i = 0; i < S; ++i)
-          out[r * S + i] = y[i] * ((gAt(i) - gAt(k)) * y[k] + gAt(i) * sOther - tOther);
-      }
+      const std::size_t S = n.shape.size();
+      nabla_rt_softmax_adjoint(data[yId], g[yId].batched ? S : 0, data[gId],
+                               g[gId].batched ? g[gId].shape.size() : 0,
+                               g[gId].shape.isScalar(), output(id), S, rowsOf(id));
       return;
     }
     case Kind::Onehot: {
       const Id k = n.args[0];
-      const std::size_t count = n.group, R = rowsOf(id), rs = g[k].batched ? 1 : 0;
-      double *out = output(id);
-      for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t j = 0; j < count; ++j)
-          out[r * count + j] = data[k][r * rs] == static_cast<double>(j) ? 1.0 : 0.0;
+      nabla_rt_onehot(data[k], g[k].batched ? 1 : 0, n.group, output(id), rowsOf(id));
       return;
     }
     case Kind::Slice: return box(id, false);
@@ -821,30 +684,18 @@ struct Executor::Impl {
       double *out = output(id);
       for (std::size_t p = 0; p < n.parts.size(); ++p) {
         const Id x = n.parts[p];
-        const std::size_t rs = g[x].batched ? part : 0;
-        for (std::size_t r = 0; r < R; ++r)
-          std::copy(data[x] + r * rs, data[x] + r * rs + part, out + r * S + p * part);
+        nabla_rt_stack_part(data[x], g[x].batched ? part : 0, part, p, out, S, R);
       }
       return;
     }
     case Kind::Broadcast: {
       const Id a = n.args[0];
-      const std::size_t S = n.shape.size(), R = rowsOf(id), rs = g[a].batched ? 1 : 0;
-      double *out = output(id);
-      for (std::size_t r = 0; r < R; ++r) std::fill(out + r * S, out + (r + 1) * S, data[a][r * rs]);
+      nabla_rt_broadcast(data[a], g[a].batched ? 1 : 0, output(id), n.shape.size(), rowsOf(id));
       return;
     }
     case Kind::BatchSum: {
       const Id a = n.args[0];
-      const std::size_t S = n.shape.size();
-      double *out = output(id);
-      if (!g[a].batched) {
-        for (std::size_t i = 0; i < S; ++i) out[i] = data[a][i] * static_cast<double>(batch);
-        return;
-      }
-      std::fill(out, out + S, 0.0);
-      for (std::size_t r = 0; r < batch; ++r)
-        for (std::size_t i = 0; i < S; ++i) out[i] += data[a][r * S + i];
+      nabla_rt_batch_sum(data[a], g[a].batched, output(id), n.shape.size(), batch);
       return;
     }
     }
@@ -852,9 +703,23 @@ struct Executor::Impl {
 };
 
 Executor::Executor(const Graph &graph, std::vector<Id> roots, std::vector<std::size_t> inputOffsets,
-                   std::vector<std::size_t> paramOffsets)
+                   std::vector<std::size_t> paramOffsets, bool compileLoops)
     : impl_(std::make_unique<Impl>(graph, std::move(roots), std::move(inputOffsets),
-                                   std::move(paramOffsets))) {}
+                                   std::move(paramOffsets), compileLoops)) {}
+
+Schedule Executor::schedule() const {
+  const Impl &m = *impl_;
+  Schedule s;
+  for (const Impl::Step &step : m.steps) s.steps.push_back({step.kernel, step.id, step.k});
+  s.kernels = m.kernels;
+  for (const Impl::Slots &slots : m.kernelSlots) {
+    s.kernelReads.push_back(slots.reads);
+    s.kernelWrites.push_back(slots.writes);
+  }
+  s.fused = m.fused;
+  s.bytesPerRow = bytesPerRow();
+  return s;
+}
 Executor::~Executor() = default;
 Executor::Executor(Executor &&) noexcept = default;
 
@@ -914,9 +779,7 @@ void Executor::run(std::span<const double> params, const Rows &rows,
     if (!m.rootBatched[k]) {
       if (v != out) std::copy(v, v + S, out);
     } else {
-      std::fill(out, out + S, 0.0);
-      for (std::size_t r = 0; r < m.batch; ++r)
-        for (std::size_t i = 0; i < S; ++i) out[i] += v[r * S + i];
+      nabla_rt_batch_sum(v, 1, out, S, m.batch);
     }
   }
 }

@@ -269,9 +269,20 @@ std::unique_ptr<llvm::Module> emitLoopKernels(llvm::LLVMContext &context,
                                               const std::vector<LoopKernel> &kernels,
                                               const std::vector<std::string> &names) {
   auto module = std::make_unique<llvm::Module>("nabla_loops", context);
-  for (std::size_t k = 0; k < kernels.size(); ++k) emitKernel(*module, kernels[k], names[k]);
+  emitLoopKernels(*module, kernels, names);
   verifyModule(*module);
   return module;
+}
+
+std::vector<llvm::Function *> emitLoopKernels(llvm::Module &module,
+                                              const std::vector<LoopKernel> &kernels,
+                                              const std::vector<std::string> &names) {
+  std::vector<llvm::Function *> out;
+  for (std::size_t k = 0; k < kernels.size(); ++k) {
+    emitKernel(module, kernels[k], names[k]);
+    out.push_back(module.getFunction(names[k]));
+  }
+  return out;
 }
 
 }  // namespace nabla::codegen

@@ -20,6 +20,7 @@
 #include <vector>
 
 namespace llvm {
+class Function;
 class LLVMContext;
 class Module;
 }  // namespace llvm
@@ -62,6 +63,10 @@ struct LoopKernel {
 
 /// The kernels as functions `names[k]` of one module.
 std::unique_ptr<llvm::Module> emitLoopKernels(llvm::LLVMContext &context,
+                                              const std::vector<LoopKernel> &kernels,
+                                              const std::vector<std::string> &names);
+/// The same into `module` (external functions): the functions, in order.
+std::vector<llvm::Function *> emitLoopKernels(llvm::Module &module,
                                               const std::vector<LoopKernel> &kernels,
                                               const std::vector<std::string> &names);
 

@@ -479,6 +479,12 @@ struct LibraryOptions {
   bool hessian = true;
   int optLevel = 2;
   bool fastMath = false;
+  /// Which level computes the objective (docs/aot.md): Auto takes the array level for a program
+  /// that unrolls to kArrayLevelSize operations or more, when its Hessian is not wanted or would
+  /// be beyond the node limit, and for a library (not for `emit` of an object); Array takes it
+  /// whenever it can (Semantic error with the reason otherwise; for a library only); Scalar never.
+  enum class Level { Auto, Scalar, Array };
+  Level level = Level::Auto;
   /// The C compiler driver that links: its words (`ccache gcc`), and where they came from for
   /// messages (`$CC`). Empty: $CC, else `cc`.
   std::vector<std::string> linker;

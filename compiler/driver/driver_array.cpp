@@ -156,6 +156,29 @@ std::optional<ArrayCode> arrayLevelFor(const Program &program, unsigned threads,
   return code;
 }
 
+std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &program,
+                                                            std::string *whyNot) {
+  const Program::Impl &p = program.impl();
+  if (!p.ast) {
+    if (whyNot) *whyNot = "the program has no syntax tree";
+    return std::nullopt;
+  }
+  std::optional<array::Program> lowered =
+      array::lowerArrays(*p.ast, p.lowered, p.options.limits.maxArray, whyNot);
+  if (!lowered || !array::differentiate(*lowered, whyNot)) return std::nullopt;
+  std::vector<std::size_t> inputSizes;
+  for (const InputDecl &in : p.lowered.inputs) inputSizes.push_back(in.vars.shape.size());
+  array::LibrarySource source = array::librarySource(*lowered, inputSizes);
+  jit::AotArrayObjective out;
+  out.c = std::move(source.c);
+  out.includes = std::move(source.includes);
+  out.libraries = std::move(source.libraries);
+  out.kernels = std::move(source.kernels);
+  out.kernelNames = std::move(source.kernelNames);
+  out.unrolled = lowered->unrolled;
+  return out;
+}
+
 std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
                                        std::string *whyNot) {
   const Program::Impl &p = program.impl();

@@ -206,6 +206,37 @@ std::optional<std::string> foreignVariable(const Graph &graph, NodeId value,
 }  // namespace
 
 Library compileLibrary(Program &program, const LibraryOptions &options) {
+  // A large objective runs at the array level, as in `nabla fit`: the library calls BLAS and is
+  // made in about the time the text takes, where the scalar level unrolls every element. Not
+  // where its Hessian is wanted and fits (the array level has none), and not for --emit, which
+  // writes LLVM's object alone (the array level's entry points are C).
+  std::optional<jit::AotArrayObjective> arrayObjective;
+  const bool library = options.emit == LibraryOptions::Emit::SharedLibrary;
+  if (options.level == LibraryOptions::Level::Array) {
+    std::string why = !library ? "--emit writes LLVM's object alone, and the array level's entry "
+                                 "points are C: write the library"
+                      : !program.lowered().objective ? "the program has no objective"
+                                                     : "";
+    if (why.empty()) arrayObjective = arrayLibraryObjective(program, &why);
+    if (!arrayObjective) {
+      Diagnostic d;
+      d.message = "the objective cannot run at the array level: " + why;
+      if (program.lowered().objective) d.range = program.lowered().objective->range;
+      throw Error(ErrorKind::Semantic, program.sourceBuffer(), {d});
+    }
+  } else if (options.level == LibraryOptions::Level::Auto && library &&
+             program.lowered().objective) {
+    std::size_t P = 0;
+    for (const ParamDecl &p : program.lowered().params) P += p.vars.shape.size();
+    if (!options.hessian || P * P > program.options().limits.maxNodes) {
+      arrayObjective = arrayLibraryObjective(program, nullptr);
+      if (arrayObjective && arrayObjective->unrolled < kArrayLevelSize) arrayObjective.reset();
+    }
+  }
+  // A program loaded with its bodies deferred (`nabla compile`) is lowered to scalars now, unless
+  // the array level took its objective and it has no functions.
+  if (program.deferred() && (!arrayObjective || program.hasFunctions())) program.complete();
+
   const LoweredProgram &lowered = program.lowered();
   const Graph &graph = program.graph();
   const SourceBuffer &buffer = program.source();
@@ -250,8 +281,18 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
     o.maximize = lowered.objective->maximize;
     o.params = lowered.params;
     o.inputs = lowered.inputs;
-    o.d = program.differentiate(*objective, options.hessian);
     o.range = lowered.objective->range;
+    if (arrayObjective) {
+      o.array = std::move(*arrayObjective);
+      if (options.hessian)
+        impl->messages.push_back(
+            {Severity::Note, "the objective runs at the array level (" +
+                                 std::to_string(o.array->unrolled) +
+                                 " operations unrolled, BLAS for its products): the library has "
+                                 "no nabla_objective_hess, and links BLAS"});
+    } else {
+      o.d = program.differentiate(*objective, options.hessian);
+    }
     o.definition = sourceText(buffer, o.range);
     module.objective = std::move(o);
   }
@@ -286,7 +327,8 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
     if (options.emit == LibraryOptions::Emit::LlvmIr) kind = jit::AotEmitKind::LlvmIr;
     impl->bytes = internalOnFailure(what, [&] { return jit::emitAot(module, impl->options, kind); });
     if (options.emit == LibraryOptions::Emit::SharedLibrary)
-      impl->bytes = jit::linkSharedLibrary(impl->bytes, impl->fileName, linkOptions(options));
+      impl->bytes =
+          jit::linkSharedLibrary(impl->bytes, impl->fileName, linkOptions(options), &module);
   } catch (const jit::AotError &e) {
     throw Error(ErrorKind::Io, e.what());
   }

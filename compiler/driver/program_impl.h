@@ -2,6 +2,10 @@
 #pragma once
 
 #include "driver/driver.h"
+#include "jit/aot.h"
+
+#include <optional>
+#include <string>
 
 namespace nabla::driver {
 
@@ -14,6 +18,11 @@ struct Program::Impl {
   std::shared_ptr<const ast::Program> ast;  // the syntax tree, for the array level
   bool deferred = false;                    // declarations only (Options::deferBodies)
 };
+
+/// The objective of `program` at the array level for a library (array::librarySource), or the
+/// reason the array level does not take it (`*whyNot`).
+std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &program,
+                                                            std::string *whyNot);
 
 /// The stages' options for `options` (a bare expression allowed or not).
 CompileOptions compileOptionsOf(const Options &options, bool allowBare);

@@ -112,6 +112,14 @@ void emitObjectiveBatch(llvm::Module &module, const Graph &graph, std::span<cons
   codegen::emitBatchMean(module, "nabla_objective_batch", *sums, nParams);
 }
 
+std::unique_ptr<llvm::Module> verified(std::unique_ptr<llvm::Module> module, const std::string &name) {
+  std::string problems;
+  llvm::raw_string_ostream os(problems);
+  if (llvm::verifyModule(*module, &os))
+    throw std::logic_error("LLVM rejects the library module '" + name + "': " + os.str());
+  return module;
+}
+
 std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext &context, const AotModule &aot,
                                           const AotOptions &options, llvm::TargetMachine &tm) {
   if (!aot.graph) throw codegen::CodegenError("an AOT module needs its graph");
@@ -148,6 +156,14 @@ std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext &context, const AotM
     std::vector<SymbolId> args = paramSymbols;
     args.insert(args.end(), inputSymbols.begin(), inputSymbols.end());
     const std::size_t P = paramSymbols.size(), I = inputSymbols.size();
+    if (o.array) {
+      // The entry points are C (linkSharedLibrary compiles them); the object holds their loops,
+      // which the library does not export.
+      for (llvm::Function *fn : codegen::emitLoopKernels(*module, o.array->kernels, o.array->kernelNames))
+        fn->setVisibility(llvm::GlobalValue::HiddenVisibility);
+      codegen::emitStringFunction(*module, "nabla_module_info", moduleInfoJson(aot, options));
+      return verified(std::move(module), aot.name);
+    }
     checkDerivatives("the objective", P, o.d);
     const Inner inner = emitInner(*module, graph, "nabla_objective", args, o.d, options.emit);
     const codegen::CParam rowParams[] = {{"params", P, true}, {"inputs", I, true}};
@@ -160,12 +176,7 @@ std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext &context, const AotM
   }
 
   codegen::emitStringFunction(*module, "nabla_module_info", moduleInfoJson(aot, options));
-
-  std::string problems;
-  llvm::raw_string_ostream os(problems);
-  if (llvm::verifyModule(*module, &os))
-    throw std::logic_error("LLVM rejects the library module '" + aot.name + "': " + os.str());
-  return module;
+  return verified(std::move(module), aot.name);
 }
 
 void writeBytes(const std::string &path, const std::string &bytes) {
@@ -251,7 +262,7 @@ std::string emitAot(const AotModule &module, const AotOptions &options, AotEmitK
 }
 
 std::string linkSharedLibrary(const std::string &object, const std::string &soname,
-                              const LinkOptions &options) {
+                              const LinkOptions &options, const AotModule *module) {
   // The soname is the output's file name, bytes as they are (commas, '=', spaces, a leading '-'
   // or '@', UTF-8), except control characters: a newline in a soname is never meant, and would
   // break the lines of every tool that lists it.
@@ -297,6 +308,19 @@ std::string linkSharedLibrary(const std::string &object, const std::string &sona
   for (const char *w : {"-shared", "-o"}) words.emplace_back(w);
   words.push_back(libraryPath);
   words.push_back(objectPath);
+  const AotArrayObjective *array =
+      module && module->objective && module->objective->array ? &*module->objective->array : nullptr;
+  if (array) {
+    // The objective's C, with the files it includes beside it (fixed names again). Compiled as
+    // the executor's kernels are: optimized, without contracting a*b+c into one rounding
+    // (-ffp-contract=off), and exporting nothing but the marked entry points.
+    for (const auto &[name, text] : array->includes) writeBytes(dir.file(name), text);
+    const std::string source = dir.file("objective.c");
+    writeBytes(source, array->c);
+    for (const char *w : {"-O2", "-fPIC", "-fvisibility=hidden", "-ffp-contract=off", "-w"})
+      words.emplace_back(w);
+    words.push_back(source);
+  }
   // The soname travels as one word of the linker, `-soname=NAME`: the driver hands an -Xlinker
   // word on whole (it splits -Wl,... at every comma, so a name `a,-z,execstack` would add an
   // option), and with the name attached to the option no leading '-' or '@' of it can make it an
@@ -311,6 +335,7 @@ std::string linkSharedLibrary(const std::string &object, const std::string &sona
   for (const char *w : {"-Wl,-z,defs", "-Wl,-z,noexecstack", "-Wl,--as-needed"})
     words.emplace_back(w);
   if (callsVectorMath(object)) words.emplace_back("-lmvec");
+  if (array) words.insert(words.end(), array->libraries.begin(), array->libraries.end());
   words.emplace_back("-lm");
   std::vector<llvm::StringRef> argv(words.begin(), words.end());
   const std::optional<llvm::StringRef> redirects[] = {llvm::StringRef(""), llvm::StringRef(logPath),

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "codegen/emit_llvm.h"
+#include "codegen/loop_kernel.h"
 #include "graph/graph.h"
 #include "jit/target.h"
 #include "pipeline.h"  // Derivatives (the struct only: nothing of nabla_core is called here)
@@ -31,6 +32,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace nabla::jit {
@@ -46,6 +48,18 @@ struct AotFunction {
   std::string definition;  // its source text, quoted in the header's comment (may be empty)
 };
 
+/// An objective evaluated at the array level (array::librarySource): C source that defines the
+/// objective's entry points over BLAS and the array kernels, compiled into the library beside
+/// the object, and the loops it calls, which the object defines (hidden: not exported).
+struct AotArrayObjective {
+  std::string c;
+  std::vector<std::pair<std::string, std::string>> includes;  // files `c` includes, by name
+  std::vector<std::string> libraries;                         // linker words (`-l:libopenblas.so.0`)
+  std::vector<codegen::LoopKernel> kernels;
+  std::vector<std::string> kernelNames;
+  std::size_t unrolled = 0;  // the operations the scalar level would unroll it to
+};
+
 /// The objective: nabla_objective, nabla_objective_batch and (with a Hessian)
 /// nabla_objective_hess. Its value is the expression as written, also for `maximize`.
 struct AotObjective {
@@ -55,6 +69,8 @@ struct AotObjective {
   Derivatives d;                  // over the params' nodes in order; hessian empty or P x P
   SourceRange range;
   std::string definition;
+  /// Set: the objective runs at the array level (`d` is empty, there is no Hessian).
+  std::optional<AotArrayObjective> array;
 };
 
 /// Everything one library holds. Every function and the objective read only their own
@@ -158,12 +174,13 @@ struct LinkOptions {
 };
 
 /// Links `object` (from emitAot) into a shared library with soname `soname`, needing only libc
-/// and libm, and returns the library's bytes. Works in a private temporary directory that it
+/// and libm (and, for an objective at the array level, the BLAS: `module`'s C source is
+/// compiled and linked in), and returns the library's bytes. Works in a private temporary directory that it
 /// removes. The soname reaches the linker as one word whatever it holds (commas, a leading '-'
 /// or '@'); a soname with a control character is refused. Throws AotError for that, and with
 /// the driver's output when linking fails.
 std::string linkSharedLibrary(const std::string &object, const std::string &soname,
-                              const LinkOptions &options = {});
+                              const LinkOptions &options = {}, const AotModule *module = nullptr);
 
 /// The JSON that nabla_module_info() returns (schema in docs/aot.md).
 std::string moduleInfoJson(const AotModule &module, const AotOptions &options);

@@ -22,7 +22,7 @@ std::string dimsText(const Shape &shape) {
 
 std::size_t totalSize(const std::vector<VarGroup> &groups) {
   std::size_t n = 0;
-  for (const VarGroup &g : groups) n += g.symbols.size();
+  for (const VarGroup &g : groups) n += g.shape.size();
   return n;
 }
 
@@ -104,10 +104,10 @@ void jsonGroups(llvm::json::OStream &j, const std::vector<VarGroup> &groups, Ext
           for (std::uint32_t d : g.shape.dims) j.value(static_cast<std::int64_t>(d));
         });
         j.attribute("offset", static_cast<std::int64_t>(offset));
-        j.attribute("size", static_cast<std::int64_t>(g.symbols.size()));
+        j.attribute("size", static_cast<std::int64_t>(g.shape.size()));
         extra(k);
       });
-      offset += g.symbols.size();
+      offset += g.shape.size();
     }
   });
 }
@@ -242,7 +242,7 @@ std::vector<std::string> layoutTable(const std::vector<VarGroup> &groups, const 
   std::size_t offset = 0;
   for (std::size_t k = 0; k < groups.size(); ++k) {
     const VarGroup &g = groups[k];
-    const std::size_t n = g.symbols.size();
+    const std::size_t n = g.shape.size();
     std::string where = array + (array.empty() ? "" : " ") + std::to_string(offset) +
                         (n == 1 ? "" : ".." + std::to_string(offset + n - 1));
     if (!array.empty() && array != "argument")
@@ -347,16 +347,22 @@ void appendObjective(std::string &out, const AotObjective &o, const std::string 
                          "written to grad (" + numParams + " doubles; NULL: the mean alone). "
                          "columns holds " + numInputs + " pointers, one per scalar input in the "
                          "order above, each to n doubles: row r is columns[0][r], columns[1][r], "
-                         "... The rows are summed (several at a time, see below) and the sums "
-                         "divided by n; n == 0 gives NaN. grad must not overlap the columns."});
+                         "... The rows are summed (several at a time, see below) and the sums " +
+                         std::string(o.array ? "multiplied by 1/n" : "divided by n") +
+                         "; n == 0 gives NaN. grad must not overlap the columns."});
   out += std::string(kBatchSignature) + ";\n";
   out += "\n" + comment({"The sums, not the means, over rows begin <= r < end of the same columns: "
                          "sums[0] is the sum of the objective, sums[1 + i] that of gradient entry "
                          "i (1 + " + numParams + " doubles). Disjoint ranges may run on several "
                          "threads at once, each with its own sums; adding their sums and dividing "
                          "by the row count gives nabla_objective_batch's results up to rounding. "
-                         "nabla_objective_batch is this over [0, n) divided by n. The rows are "
-                         "computed several at a time in SIMD registers."});
+                         "nabla_objective_batch is this over [0, n) divided by n. " +
+                         std::string(o.array
+                                         ? "The objective runs at the array level: the rows are "
+                                           "computed a chunk at a time, products of the params "
+                                           "as matrix products in BLAS."
+                                         : "The rows are computed several at a time in SIMD "
+                                           "registers.")});
   out += std::string(kBatchSumsSignature) + ";\n";
   if (!o.d.hessian.empty()) {
     out += "\n" + comment({"The Hessian of the objective at one row with respect to the params, "
@@ -365,6 +371,26 @@ void appendObjective(std::string &out, const AotObjective &o, const std::string 
                            " doubles."});
     out += std::string(kObjectiveHessSignature) + ";\n";
   }
+}
+
+/// The libraries a library needs besides the C library and libm, by soname
+/// (`libopenblas.so.0` for an objective at the array level).
+std::vector<std::string> neededLibraries(const AotModule &module) {
+  std::vector<std::string> out;
+  if (module.objective && module.objective->array)
+    for (const std::string &word : module.objective->array->libraries)
+      out.push_back(word.rfind("-l:", 0) == 0 ? word.substr(3)
+                    : word.rfind("-l", 0) == 0 ? "lib" + word.substr(2) + ".so"
+                                               : word);
+  return out;
+}
+
+std::string needsText(const AotModule &module) {
+  const std::vector<std::string> more = neededLibraries(module);
+  if (more.empty()) return "The library needs only the C library and libm.";
+  std::string text = "The library needs the C library, libm and";
+  for (std::size_t k = 0; k < more.size(); ++k) text += (k ? ", " : " ") + more[k];
+  return text + " (BLAS: the objective runs at the array level).";
 }
 
 }  // namespace
@@ -435,11 +461,15 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
         j.attribute("returns", "string");
       });
     });
+    j.attributeArray("libraries", [&] {
+      for (const std::string &library : neededLibraries(module)) j.value(library);
+    });
     if (module.objective) {
       const AotObjective &o = *module.objective;
       const std::vector<VarGroup> params = groupsOf(o.params), inputs = groupsOf(o.inputs);
       j.attributeObject("objective", [&] {
         j.attribute("sense", o.maximize ? "maximize" : "minimize");
+        j.attribute("level", o.array ? "array" : "scalar");
         j.attribute("num_params", static_cast<std::int64_t>(totalSize(params)));
         j.attribute("num_inputs", static_cast<std::int64_t>(totalSize(inputs)));
         j.attributeBegin("params");
@@ -472,7 +502,7 @@ std::string cHeader(const AotModule &module, const std::string &headerName,
       "",
       "Every function is pure and thread-safe: it keeps no state, reads only its arguments and "
       "writes only its output array, after it has read every input. Arrays are flattened "
-      "row-major. The library needs only the C library and libm.",
+      "row-major. " + needsText(module),
       options.emit.fastMath
           ? "Compiled with --fast-math: results may differ from IEEE arithmetic in the last bits, "
             "and NaN and infinities are assumed not to occur."

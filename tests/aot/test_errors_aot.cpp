@@ -229,3 +229,55 @@ TEST_CASE("usage errors of nabla compile exit 2", "[aot][errors]") {
     CHECK(r.exitCode == 0);
   }
 }
+
+TEST_CASE("nabla compile takes the array level for a large objective, and says when it cannot",
+          "[aot][errors]") {
+  TempDir dir;
+  const std::string digits = std::string(NABLA_SOURCE_DIR) + "/samples/mlp_digits.nabla";
+  // 2,410 params: the Hessian would be beyond the node limit, so the array level takes it.
+  ProcessResult r = runNablaWith({"compile", digits, "-o", dir / "libdigits.so", "--header",
+                                  dir / "digits.h"});
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CHECK(contains(r.err, "runs at the array level"));
+  CHECK(contains(r.err, "no nabla_objective_hess"));
+  const std::string header = readText(dir / "digits.h");
+  CHECK(contains(header, "libopenblas.so.0"));
+  CHECK(contains(header, "nabla_objective_batch_sums"));
+  CHECK_FALSE(contains(header, "nabla_objective_hess"));
+  {
+    Library lib(dir / "libdigits.so");
+    const std::string info = lib.get<const char *(*)()>("nabla_module_info")();
+    CHECK(contains(info, "\"libraries\":[\"libopenblas.so.0\"]"));
+    CHECK(contains(info, "\"level\":\"array\""));
+    CHECK(contains(info, "\"num_params\":2410"));
+    CHECK(lib.find("nabla_objective_hess") == nullptr);
+    // Only the entry points are exported: none of the kernels or loops inside.
+    CHECK(lib.find("nabla_rt_matmul") == nullptr);
+    CHECK(lib.find("run") == nullptr);
+  }
+  // --level scalar keeps the scalar level, whose Hessian is beyond the limit.
+  r = runNablaWith({"compile", digits, "-o", dir / "libscalar.so", "--level", "scalar"});
+  CHECK(r.exitCode == 1);
+  CHECK(contains(r.err, "more than the limit"));
+  CHECK_FALSE(exists(dir / "libscalar.so"));
+  // A small program's library stays at the scalar level and needs no BLAS.
+  r = runNablaWith({"compile", kSeed, "-o", dir / "libseed.so"});
+  REQUIRE(r.exitCode == 0);
+  {
+    Library lib(dir / "libseed.so");
+    CHECK(contains(lib.get<const char *(*)()>("nabla_module_info")(), "\"libraries\":[]"));
+  }
+  // --level array where the array level cannot: the reason, at the objective.
+  writeText(dir / "prod.nabla", "param w[3]\nminimize prod(w)\n");
+  r = runNablaWith({"compile", dir / "prod.nabla", "-o", dir / "libprod.so", "--level", "array"});
+  CHECK(r.exitCode == 1);
+  CHECK(contains(r.err, "prod.nabla:2:1: error: the objective cannot run at the array level"));
+  CHECK_FALSE(exists(dir / "libprod.so"));
+  r = runNablaWith({"compile", digits, "-o", dir / "digits.o", "--level", "array", "--emit", "obj"});
+  CHECK(r.exitCode == 1);
+  CHECK(contains(r.err, "--emit writes LLVM's object alone"));
+  r = runNablaWith({"compile", digits, "-o", dir / "x.so", "--level", "vector"});
+  CHECK(r.exitCode == 2);
+  CHECK(contains(r.err, "unknown --level 'vector' (auto, scalar or array)"));
+}

@@ -13,6 +13,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -83,8 +87,95 @@ void requireClose(double got, double want, const std::string &what) {
   REQUIRE(std::abs(got - want) <= 1e-12 * std::max(1.0, std::abs(want)));
 }
 
+/// A library of `program` whose objective runs at the array level (`nabla compile --level
+/// array`), opened with dlopen; removed with its folder when this goes.
+class ArrayLibrary {
+public:
+  using Objective = double (*)(const double *, const double *, double *);
+  using Batch = double (*)(const double *, std::size_t, const double *const *, double *);
+  using Sums = void (*)(const double *, std::size_t, std::size_t, const double *const *, double *);
+
+  explicit ArrayLibrary(driver::Program &program) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "nabla-array-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    dir_ = pattern;
+    driver::LibraryOptions options;
+    options.fileName = "libarray.so";
+    options.level = driver::LibraryOptions::Level::Array;
+    options.hessian = false;
+    const driver::Library library = driver::compileLibrary(program, options);
+    const std::string path = dir_ + "/libarray.so";
+    std::ofstream(path, std::ios::binary) << library.bytes();
+    handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle_) throw std::runtime_error(std::string("dlopen: ") + dlerror());
+    objective = reinterpret_cast<Objective>(dlsym(handle_, "nabla_objective"));
+    batch = reinterpret_cast<Batch>(dlsym(handle_, "nabla_objective_batch"));
+    sums = reinterpret_cast<Sums>(dlsym(handle_, "nabla_objective_batch_sums"));
+    hess = dlsym(handle_, "nabla_objective_hess");
+    info = reinterpret_cast<const char *(*)()>(dlsym(handle_, "nabla_module_info"));
+  }
+  ~ArrayLibrary() {
+    if (handle_) dlclose(handle_);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  ArrayLibrary(const ArrayLibrary &) = delete;
+  ArrayLibrary &operator=(const ArrayLibrary &) = delete;
+
+  Objective objective = nullptr;
+  Batch batch = nullptr;
+  Sums sums = nullptr;
+  void *hess = nullptr;
+  const char *(*info)() = nullptr;
+
+private:
+  std::string dir_;
+  void *handle_ = nullptr;
+};
+
+/// The library of `program` at the array level against the executor (`value`, `grad`: its mean
+/// over the batch): the batch's mean, the sums over a range of rows, and each row alone.
+void checkLibrary(driver::Program &program, const Batch &b, double value,
+                  const std::vector<double> &grad) {
+  ArrayLibrary lib(program);
+  REQUIRE(lib.objective);
+  REQUIRE(lib.batch);
+  REQUIRE(lib.sums);
+  CHECK_FALSE(lib.hess);  // the array level has no Hessian
+  const std::string info = lib.info();
+  CHECK(info.find("\"level\":\"array\"") != std::string::npos);
+  CHECK(info.find("libopenblas") != std::string::npos);
+  const std::size_t n = grad.size();
+  const std::vector<const double *> columns = b.pointers();
+  const bool hasInputs = !columns.empty();
+  const std::size_t rows = hasInputs ? b.rows : 1;
+  std::vector<double> g(n);
+  const double v = lib.batch(b.params.data(), rows, columns.data(), g.data());
+  requireClose(v, value, "the library's objective");
+  for (std::size_t i = 0; i < n; ++i)
+    requireClose(g[i], grad[i], "the library's gradient entry " + std::to_string(i));
+  CHECK(std::isnan(lib.batch(b.params.data(), 0, columns.data(), g.data())));
+  // The sums over rows [1, rows) and each row alone add up to the same.
+  std::vector<double> sums(1 + n), total(1 + n, 0.0), row(hasInputs ? columns.size() : 1);
+  if (hasInputs && rows > 1) {
+    lib.sums(b.params.data(), 1, rows, columns.data(), sums.data());
+    for (std::size_t r = 1; r < rows; ++r) {
+      for (std::size_t k = 0; k < columns.size(); ++k) row[k] = columns[k][r];
+      total[0] += lib.objective(b.params.data(), row.data(), g.data());
+      for (std::size_t i = 0; i < n; ++i) total[1 + i] += g[i];
+    }
+    for (std::size_t i = 0; i <= n; ++i)
+      requireClose(sums[i], total[i], "the library's sum " + std::to_string(i));
+  }
+  // Only the value, with no gradient: the same value.
+  for (std::size_t k = 0; k < columns.size(); ++k) row[k] = columns[k][0];
+  CHECK(lib.objective(b.params.data(), row.data(), nullptr) ==
+        lib.objective(b.params.data(), row.data(), g.data()));
+}
+
 /// Checks the array level against the scalar level on `rows` rows (1 for a program without
-/// inputs), and its gradient against finite differences.
+/// inputs), and its gradient against finite differences; and a library of it at the array level
+/// against the array level (checkLibrary).
 void check(const std::string &text, std::size_t rows = 7) {
   INFO(text);
   driver::Program program = load(text);
@@ -134,6 +225,8 @@ void check(const std::string &text, std::size_t rows = 7) {
     for (std::size_t k = 0; k < got.size(); ++k)
       requireClose(got[k], want[k], "report element " + std::to_string(k));
   }
+
+  checkLibrary(program, b, value, grad);
 
   // Central differences of the array level's own objective.
   std::vector<double> p = b.params, scratch(n);
