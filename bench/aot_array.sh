@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Libraries of array programs (`nabla compile`, docs/aot.md): the time `nabla compile` takes for
-# MLPs of 10^5 and 10^6 params, and what the library's nabla_objective_batch does over batches of
-# 64 rows (value and gradient, one batch after another), against the same objective in nabla's
-# JIT (bench/bench_arrays.cpp, BM_ApiBatchMlp, for 784-128-10).
+# MLPs of 10^5 and nearly 10^6 params, and what the library's nabla_objective_batch does over
+# batches of 64 rows (value and gradient, one batch after another; bench/aot/mlp_host.c), against
+# the same objective in nabla's JIT (bench/bench_arrays.cpp, BM_ApiBatchMlp, for 784-128-10).
+# One BLAS thread throughout.
 #   bash bench/aot_array.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -45,7 +46,10 @@ for hidden in "128" "512 512"; do
   build-bench/nabla compile "$out/$name.nabla" -o "$out/lib$name.so" 2>/dev/null
   end=$(date +%s.%N)
   echo "== $(head -1 "$out/$name.nabla" | sed 's/^# //'): nabla compile took $(echo "$end - $start" | bc) s"
+  # A pass over 5,000 rows (31 MB of data, as an epoch reads it), then one batch of 64 rows
+  # again and again (its data in cache, as BM_ApiBatchMlp runs it).
   OPENBLAS_NUM_THREADS=1 "$out/mlp_host" "$out/lib$name.so" 5000 64 5
+  OPENBLAS_NUM_THREADS=1 "$out/mlp_host" "$out/lib$name.so" 64 64 500
 done
 echo "== the same objective in nabla's JIT (Objective::batch of 64 rows, 784-128-10)"
 cmake --build build-bench -j2 --target nabla_bench_arrays >/dev/null

@@ -65,11 +65,13 @@ const std::vector<CommandSpec> &commands() {
        kOptLimits, runCheck},
       {"compile",
        "compile FILE -o libNAME.so [--header NAME.h] [--emit obj|asm|llvm-ir] [-O0..-O3] "
-       "[--fast-math] [--no-hessian]",
+       "[--fast-math] [--no-hessian] [--level auto|scalar|array]",
        "Compile a program ahead of time into a shared library with a C ABI.",
        "Writes a shared library (linked by the C compiler driver: $CC, else `cc` on PATH) that\n"
-       "needs only glibc (libc, libm, and libmvec for a batched objective). For each scalar\n"
-       "function f(x, y) of the file it exports\n"
+       "needs only glibc (libc, libm, and libmvec for a batched objective), and BLAS\n"
+       "(libopenblas.so.0) for an objective at the array level: by default (--level auto)\n"
+       "a large model's, when its Hessian is left out or beyond the node limit. For each\n"
+       "scalar function f(x, y) of the file it exports\n"
        "  double f(double x, double y)\n"
        "  double f_grad(double x, double y, double *grad)   the value; grad[2]\n"
        "  void   f_hess(double x, double y, double *hess)   2 x 2, row-major\n"

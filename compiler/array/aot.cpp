@@ -49,6 +49,19 @@ public:
       out.kernels.push_back(s_.kernels[k]);
       out.kernelNames.push_back("nabla.array.loop" + std::to_string(k));
     }
+    // Roots the same for every row are computed where they go (the first root of a node), as
+    // the executor computes them.
+    std::vector<bool> direct(roots_.size(), false);
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < roots_.size(); ++k) {
+      const Id r = roots_[k];
+      const Kind kind = g_[r].kind;
+      if (!g_[r].batched && kind != Kind::Param && kind != Kind::Const && !places_.count(r)) {
+        places_[r] = Ref{"NABLA_OUT", at};
+        direct[k] = true;
+      }
+      at += g_[r].shape.size();
+    }
     // Scratch: one array per node a step or a loop writes, rows of the batch apart for those
     // that depend on them.
     for (const Schedule::Step &step : s_.steps) {
@@ -69,10 +82,15 @@ public:
         node(step.id, out);
       }
     }
-    // The roots into the output: sums over the rows, or the value.
-    std::size_t at = 0;
-    for (Id r : roots_) {
+    // The other roots into the output: sums over the rows, or the value.
+    at = 0;
+    for (std::size_t k = 0; k < roots_.size(); ++k) {
+      const Id r = roots_[k];
       const std::size_t S = g_[r].shape.size();
+      if (direct[k]) {
+        at += S;
+        continue;
+      }
       if (g_[r].batched)
         add("NABLA_STEP_BATCH_SUM", false, {ref(r), Ref{"NABLA_OUT", at}}, {1, S});
       else

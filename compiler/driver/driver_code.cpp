@@ -286,10 +286,10 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
       o.array = std::move(*arrayObjective);
       if (options.hessian)
         impl->messages.push_back(
-            {Severity::Note, "the objective runs at the array level (" +
+            {Severity::Note, "the objective runs at the array level (it unrolls to " +
                                  std::to_string(o.array->unrolled) +
-                                 " operations unrolled, BLAS for its products): the library has "
-                                 "no nabla_objective_hess, and links BLAS"});
+                                 " operations): the library has no nabla_objective_hess, and "
+                                 "links BLAS"});
     } else {
       o.d = program.differentiate(*objective, options.hessian);
     }

@@ -12,33 +12,34 @@
 #include <string.h>
 
 /* Where ref r points in a run over R rows. */
-static double *where(const nabla_ref *r, const double *params, size_t R, double *ws,
-                     double *out) {
+static double *where(const nabla_ref *r, const double *params, size_t R, double *ws, double *loss,
+                     double *grad) {
   switch (r->base) {
   case NABLA_PARAM: return (double *)params + r->at;
   case NABLA_CONST: return (double *)consts + r->at;
   case NABLA_FIXED: return ws + r->at;
   case NABLA_ROWS: return ws + FIXED + R * r->at;
-  case NABLA_OUT: return out + r->at;
+  case NABLA_OUT: return r->at == 0 ? loss : grad + (r->at - 1);
   default: return 0; /* NABLA_COLUMNS: the input step reads them */
   }
 }
 
 /* The steps of the loss and its gradient over R rows of the columns: the sums over the rows into
- * out (OUTPUTS doubles). slots: MAX_SLOTS pointers. */
+ * loss (1 double) and grad (P doubles). slots: MAX_SLOTS pointers. */
 static void run(const double *params, size_t R, const double *const *columns, double *ws,
-                double *out, double **slots) {
+                double *loss, double *grad, double **slots) {
   for (size_t s = 0; s < STEP_COUNT; ++s) {
     const nabla_step *st = &steps[s];
     const size_t rows = st->rows ? R : 1;
     double *p[4] = {0, 0, 0, 0};
     for (unsigned k = 0; k < st->refCount && k < 4; ++k)
-      p[k] = where(&refs[st->ref + k], params, R, ws, out);
+      p[k] = where(&refs[st->ref + k], params, R, ws, loss, grad);
     const size_t *a = st->a;
     switch (st->op) {
     case NABLA_STEP_INPUT: nabla_rt_input_columns(columns + a[0], a[1], p[0], R); break;
     case NABLA_STEP_LOOP:
-      for (unsigned k = 0; k < st->refCount; ++k) slots[k] = where(&refs[st->ref + k], params, R, ws, out);
+      for (unsigned k = 0; k < st->refCount; ++k)
+        slots[k] = where(&refs[st->ref + k], params, R, ws, loss, grad);
       st->loop(slots);
       break;
     case NABLA_STEP_MAP: {
@@ -76,39 +77,44 @@ static void run(const double *params, size_t R, const double *const *columns, do
   }
 }
 
-/* The sums over rows [begin, end) into out (OUTPUTS doubles), chunk by chunk as nabla fit takes
- * them; 1 when a scratch array cannot be had (out is then NaN). */
+/* The sums over rows [begin, end) into loss and grad, chunk by chunk as nabla fit takes them;
+ * 1 when a scratch array cannot be had (they are then NaN). */
 static int sums(const double *params, size_t begin, size_t end, const double *const *columns,
-                double *out) {
+                double *loss, double *grad) {
   const size_t n = end > begin ? end - begin : 0;
   const size_t chunk = n < CHUNK_ROWS ? (n ? n : 1) : CHUNK_ROWS;
-  double *ws = (double *)malloc((FIXED + chunk * PER_ROW + OUTPUTS + 1) * sizeof(double));
+  const int chunked = LOSS_BATCHED && n > chunk;
+  double *ws = (double *)malloc((FIXED + chunk * PER_ROW + (chunked ? 1 + P : 0) + 1) * sizeof(double));
   const double **cols = (const double **)malloc((I + 1) * sizeof(double *));
   double **slots = (double **)malloc((MAX_SLOTS + 1) * sizeof(double *));
   if (!ws || !cols || !slots) {
     free(ws);
     free((void *)cols);
     free(slots);
-    for (size_t i = 0; i < OUTPUTS; ++i) out[i] = NAN;
+    *loss = NAN;
+    for (size_t i = 0; i < P; ++i) grad[i] = NAN;
     return 1;
   }
-  double *part = ws + FIXED + chunk * PER_ROW;
   if (!LOSS_BATCHED) {
-    run(params, 1, columns, ws, out, slots);
-  } else if (n <= chunk) {
+    run(params, 1, columns, ws, loss, grad, slots);
+  } else if (!chunked) {
     for (size_t k = 0; k < I; ++k) cols[k] = columns[k] + begin;
     if (n) {
-      run(params, n, cols, ws, out, slots);
+      run(params, n, cols, ws, loss, grad, slots);
     } else {
-      for (size_t i = 0; i < OUTPUTS; ++i) out[i] = 0;
+      *loss = 0;
+      for (size_t i = 0; i < P; ++i) grad[i] = 0;
     }
   } else {
-    for (size_t i = 0; i < OUTPUTS; ++i) out[i] = 0;
+    double *partLoss = ws + FIXED + chunk * PER_ROW, *partGrad = partLoss + 1;
+    *loss = 0;
+    for (size_t i = 0; i < P; ++i) grad[i] = 0;
     for (size_t at = begin; at < end; at += chunk) {
       const size_t rows = end - at < chunk ? end - at : chunk;
       for (size_t k = 0; k < I; ++k) cols[k] = columns[k] + at;
-      run(params, rows, cols, ws, part, slots);
-      for (size_t i = 0; i < OUTPUTS; ++i) out[i] += part[i];
+      run(params, rows, cols, ws, partLoss, partGrad, slots);
+      *loss += *partLoss;
+      for (size_t i = 0; i < P; ++i) grad[i] += partGrad[i];
     }
   }
   free(ws);
@@ -121,26 +127,25 @@ static int sums(const double *params, size_t begin, size_t end, const double *co
 
 NABLA_EXPORT double nabla_objective(const double *params, const double *inputs, double *grad) {
   const double **columns = (const double **)malloc((I + 1) * sizeof(double *));
-  double *out = (double *)malloc(OUTPUTS * sizeof(double));
-  if (!columns || !out) {
+  double *scratch = grad ? NULL : (double *)malloc((P + 1) * sizeof(double));
+  if (!columns || (!grad && !scratch)) {
     free((void *)columns);
-    free(out);
+    free(scratch);
     if (grad)
       for (size_t i = 0; i < P; ++i) grad[i] = NAN;
     return NAN;
   }
   for (size_t k = 0; k < I; ++k) columns[k] = inputs + k;
-  sums(params, 0, 1, columns, out);
-  const double value = out[0];
-  if (grad) memcpy(grad, out + 1, P * sizeof(double));
+  double value;
+  sums(params, 0, 1, columns, &value, grad ? grad : scratch);
   free((void *)columns);
-  free(out);
+  free(scratch);
   return value;
 }
 
 NABLA_EXPORT void nabla_objective_batch_sums(const double *params, size_t begin, size_t end,
                                              const double *const *columns, double *out) {
-  if (sums(params, begin, end, columns, out) || LOSS_BATCHED) return;
+  if (sums(params, begin, end, columns, out, out + 1) || LOSS_BATCHED) return;
   /* The same value for every row: n times it. */
   const double n = (double)(end > begin ? end - begin : 0);
   for (size_t i = 0; i < OUTPUTS; ++i) out[i] *= n;
@@ -148,19 +153,20 @@ NABLA_EXPORT void nabla_objective_batch_sums(const double *params, size_t begin,
 
 NABLA_EXPORT double nabla_objective_batch(const double *params, size_t n,
                                           const double *const *columns, double *grad) {
-  double *out = (double *)malloc(OUTPUTS * sizeof(double));
-  if (!out || n == 0) {
-    free(out);
+  double *scratch = grad ? NULL : (double *)malloc((P + 1) * sizeof(double));
+  if (n == 0 || (!grad && !scratch)) {
+    free(scratch);
     if (grad)
       for (size_t i = 0; i < P; ++i) grad[i] = NAN;
     return NAN;
   }
-  sums(params, 0, n, columns, out);
+  double *g = grad ? grad : scratch, value;
+  sums(params, 0, n, columns, &value, g);
   /* Means as nabla fit takes them: the sums times 1/n (a value the same for every row as it is). */
   const double scale = LOSS_BATCHED ? 1.0 / (double)n : 1.0;
-  const double value = out[0] * scale;
+  value *= scale;
   if (grad)
-    for (size_t i = 0; i < P; ++i) grad[i] = out[1 + i] * scale;
-  free(out);
+    for (size_t i = 0; i < P; ++i) grad[i] *= scale;
+  free(scratch);
   return value;
 }
