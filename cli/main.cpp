@@ -132,7 +132,7 @@ void printGeneralHelp(llvm::raw_ostream &os) {
         "usage: nabla <command> [options]\n\ncommands:\n";
   for (const CommandSpec &c : commands()) {
     os << "  " << c.name;
-    for (std::size_t i = c.name.size(); i < 8; ++i)
+    for (std::size_t i = c.name.size(); i < 9; ++i)
       os << ' ';
     os << c.summary << "\n";
   }
