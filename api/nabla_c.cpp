@@ -6,6 +6,7 @@
 
 #include "support/text.h"
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <new>
@@ -20,6 +21,11 @@ struct nabla_module {
 
 struct nabla_function {
   nabla::Function function;
+};
+
+struct nabla_objective {
+  nabla::Objective objective;
+  std::vector<std::string> params, inputs;  // the scalars' names, kept for their c_str()
 };
 
 namespace {
@@ -240,6 +246,117 @@ nabla_status nabla_hessian(const nabla_function *function, const double *args, s
     if (!hess && n > 0)
       throw nabla::Error(nabla::Error::Kind::Argument, nullMessage("nabla_hessian", "hess"));
     function->function.hessian(std::span<const double>(args, nargs), std::span<double>(hess, n * n));
+  });
+}
+
+int nabla_module_has_objective(const nabla_module *module) {
+  try {
+    return module && module->module.has_objective() ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+nabla_status nabla_module_objective(const nabla_module *module, nabla_objective **out) {
+  if (!out) return nullArgument("nabla_module_objective", "out");
+  *out = nullptr;
+  if (!module) return nullArgument("nabla_module_objective", "module");
+  return guarded([&] {
+    auto objective = std::make_unique<nabla_objective>();
+    objective->objective = module->module.objective();
+    for (const nabla::Variable &v : objective->objective.params())
+      objective->params.insert(objective->params.end(), v.elements.begin(), v.elements.end());
+    for (const nabla::Variable &v : objective->objective.inputs())
+      objective->inputs.insert(objective->inputs.end(), v.elements.begin(), v.elements.end());
+    *out = objective.release();
+  });
+}
+
+void nabla_objective_free(nabla_objective *objective) { delete objective; }
+
+size_t nabla_objective_param_count(const nabla_objective *objective) {
+  return objective ? objective->params.size() : 0;
+}
+
+size_t nabla_objective_input_count(const nabla_objective *objective) {
+  return objective ? objective->inputs.size() : 0;
+}
+
+const char *nabla_objective_param_name(const nabla_objective *objective, size_t index) {
+  if (!objective || index >= objective->params.size()) return nullptr;
+  return objective->params[index].c_str();
+}
+
+const char *nabla_objective_input_name(const nabla_objective *objective, size_t index) {
+  if (!objective || index >= objective->inputs.size()) return nullptr;
+  return objective->inputs[index].c_str();
+}
+
+int nabla_objective_maximize(const nabla_objective *objective) {
+  try {
+    return objective && objective->objective.maximize() ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+int nabla_objective_has_hessian(const nabla_objective *objective) {
+  try {
+    return objective && objective->objective.has_hessian() ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+nabla_status nabla_objective_value_grad(const nabla_objective *objective, const double *params,
+                                        size_t nparams, const double *inputs, size_t ninputs,
+                                        double *value, double *grad) {
+  const char *fn = "nabla_objective_value_grad";
+  if (!objective) return nullArgument(fn, "objective");
+  if (!params && nparams > 0) return nullArgument(fn, "params");
+  if (!inputs && ninputs > 0) return nullArgument(fn, "inputs");
+  if (!value) return nullArgument(fn, "value");
+  return guarded([&] {
+    const std::span<const double> p(params, nparams), in(inputs, ninputs);
+    if (!grad) {
+      *value = objective->objective.value(p, in);
+      return;
+    }
+    // The counts are checked before anything is written to the entries of grad.
+    *value = objective->objective.value_and_grad(p, in, std::span<double>(grad, objective->params.size()));
+  });
+}
+
+nabla_status nabla_objective_hessian(const nabla_objective *objective, const double *params,
+                                     size_t nparams, const double *inputs, size_t ninputs,
+                                     double *hess) {
+  const char *fn = "nabla_objective_hessian";
+  if (!objective) return nullArgument(fn, "objective");
+  if (!params && nparams > 0) return nullArgument(fn, "params");
+  if (!inputs && ninputs > 0) return nullArgument(fn, "inputs");
+  return guarded([&] {
+    const std::size_t P = objective->params.size();
+    if (!hess && P > 0) throw nabla::Error(nabla::Error::Kind::Argument, nullMessage(fn, "hess"));
+    const std::vector<double> h = objective->objective.hessian(
+        std::span<const double>(params, nparams), std::span<const double>(inputs, ninputs));
+    std::copy(h.begin(), h.end(), hess);
+  });
+}
+
+nabla_status nabla_objective_batch(const nabla_objective *objective, const double *params,
+                                   size_t nparams, size_t n, const double *const *columns,
+                                   size_t ncolumns, double *value, double *grad) {
+  const char *fn = "nabla_objective_batch";
+  if (!objective) return nullArgument(fn, "objective");
+  if (!params && nparams > 0) return nullArgument(fn, "params");
+  if (!columns && ncolumns > 0) return nullArgument(fn, "columns");
+  if (!value) return nullArgument(fn, "value");
+  return guarded([&] {
+    const std::size_t P = objective->params.size();
+    std::vector<double> scratch(grad ? 0 : P);
+    *value = objective->objective.batch(std::span<const double>(params, nparams), n,
+                                        std::span<const double *const>(columns, ncolumns),
+                                        grad ? std::span<double>(grad, P) : std::span<double>(scratch));
   });
 }
 

@@ -110,6 +110,56 @@ NABLA_API nabla_status nabla_grad(const nabla_function *function, const double *
 NABLA_API nabla_status nabla_hessian(const nabla_function *function, const double *args,
                                      size_t nargs, double *hess);
 
+/* --- The objective ---------------------------------------------------------------------------
+   A program's `minimize` or `maximize`: a per-row loss over the params (what an optimizer
+   changes) and the inputs (one value per data row), both flattened row-major in declaration
+   order. The value is the expression as written (an optimizer negates it for maximize). A model
+   with large arrays runs at the array level (BLAS), as `nabla fit` runs it, when compiled with
+   `hessian` off.
+
+     nabla_objective *L;
+     nabla_module_objective(m, &L);
+     size_t P = nabla_objective_param_count(L);
+     nabla_objective_batch(L, params, P, n, columns, nabla_objective_input_count(L), &loss, grad);
+     nabla_objective_free(L); */
+typedef struct nabla_objective nabla_objective;
+
+NABLA_API int nabla_module_has_objective(const nabla_module *module);
+/* On success *out is a new handle (it keeps its code alive, as a function handle does);
+   NABLA_ERROR_NOT_FOUND when the program has no objective. */
+NABLA_API nabla_status nabla_module_objective(const nabla_module *module, nabla_objective **out);
+NABLA_API void nabla_objective_free(nabla_objective *objective);
+
+/* Scalars, all params (inputs) together; 0 for NULL. */
+NABLA_API size_t nabla_objective_param_count(const nabla_objective *objective);
+NABLA_API size_t nabla_objective_input_count(const nabla_objective *objective);
+/* The name of scalar param (input) `index` ("w[2]"); NULL when out of range. */
+NABLA_API const char *nabla_objective_param_name(const nabla_objective *objective, size_t index);
+NABLA_API const char *nabla_objective_input_name(const nabla_objective *objective, size_t index);
+/* 1 for `maximize`, 0 for `minimize` (or NULL). */
+NABLA_API int nabla_objective_maximize(const nabla_objective *objective);
+NABLA_API int nabla_objective_has_hessian(const nabla_objective *objective);
+
+/* One row: the loss at `params` (nparams = the param count) and `inputs` (ninputs = the input
+   count; NULL with 0 for a program without inputs), and its gradient over the params (param
+   count entries; grad may be NULL for the value alone). */
+NABLA_API nabla_status nabla_objective_value_grad(const nabla_objective *objective,
+                                                  const double *params, size_t nparams,
+                                                  const double *inputs, size_t ninputs,
+                                                  double *value, double *grad);
+/* One row: the Hessian over the params, param count x param count, row-major. */
+NABLA_API nabla_status nabla_objective_hessian(const nabla_objective *objective,
+                                               const double *params, size_t nparams,
+                                               const double *inputs, size_t ninputs,
+                                               double *hess);
+/* A batch of n >= 1 rows: the mean loss and the mean gradient over the params (grad may be NULL
+   for the mean alone). columns: ncolumns = the input count pointers, one per scalar input in
+   order, each to n doubles (row r of input k is columns[k][r]). */
+NABLA_API nabla_status nabla_objective_batch(const nabla_objective *objective,
+                                             const double *params, size_t nparams, size_t n,
+                                             const double *const *columns, size_t ncolumns,
+                                             double *value, double *grad);
+
 #ifdef __cplusplus
 }
 #endif

@@ -303,3 +303,27 @@ TEST_CASE("cpack makes a Debian package of what is installed, and nothing else",
   for (const char *package : {"libllvm19", "libstdc++6", "libc6", "libopenblas0"})
     CHECK(depends[0].find(package) != std::string::npos);
 }
+
+TEST_CASE("the C API's objective trains from C", "[api][hosts]") {
+  const std::string exe = workDir("objective_c") + "/objective_c";
+  std::vector<std::string> args;
+  std::istringstream flags(kSanitizeFlags);
+  for (std::string w; flags >> w;) args.push_back(w);
+  args.insert(args.end(), {"-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror",
+                           std::string("-I") + kSource + "/include",
+                           std::string(kSource) + "/tests/api/objective_c.c", "-lm",
+                           "-L" NABLA_LIBRARY_DIR, "-lnabla", "-Wl,-rpath," NABLA_LIBRARY_DIR,
+                           "-o", exe});
+  mustRun(NABLA_CC, args);
+  ProcessResult r = mustRun(exe, {}, 120);
+  INFO(r.out << r.err);
+  CHECK(r.out == "ok\n");
+}
+
+TEST_CASE("the C API's objective trains from Python's ctypes", "[api][hosts]") {
+  REQUIRE(std::string(NABLA_PYTHON).find("NOTFOUND") == std::string::npos);  // scripts/setup.sh
+  ProcessResult r = runPython({std::string(kSource) + "/tests/api/objective_ctypes.py", NABLA_LIBRARY});
+  INFO(r.out << r.err);
+  CHECK(r.exitCode == 0);
+  CHECK(r.out == "ok\n");
+}
