@@ -87,3 +87,42 @@ TEST_CASE("the AOT host sample builds with cc and prints the seed function's der
   CHECK(v["d2f/dxdy"] == -1.0625);
   CHECK(v["d2f/dy2"] == -1);
 }
+
+TEST_CASE("the trained-model sample reads nabla fit's params and matches its final loss",
+          "[aot][sample]") {
+  TempDir dir;
+  const std::string root = NABLA_SOURCE_DIR;
+  // Train, as scripts/run.sh does (without --standardize: the library reads the raw columns).
+  nabla::test::ProcessResult fit = runNablaWith(
+      {"fit", root + "/samples/softmax_iris.nabla", "--data", root + "/samples/data/iris.csv",
+       "--optimizer", "adam", "--lr", "0.05", "--epochs", "50", "-o", dir / "params.json"});
+  INFO(fit.out << fit.err);
+  REQUIRE(fit.exitCode == 0);
+  const std::string params = readText(dir / "params.json");
+  const std::size_t at = params.find("\"loss\": ");
+  REQUIRE(at != std::string::npos);
+  const double loss = std::strtod(params.c_str() + at + 8, nullptr);
+
+  nabla::test::ProcessResult built =
+      run({"NABLA=" + std::string(NABLA_BINARY), "sh", root + "/samples/embed/aot_model/build.sh",
+           dir.path()}, 300);
+  INFO(built.out << built.err);
+  REQUIRE(built.exitCode == 0);
+  nabla::test::ProcessResult r = nabla::test::runProcess(
+      dir / "aot_model", {dir / "params.json", root + "/samples/data/iris.csv"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exitCode == 0);
+  CHECK(contains(r.out, "libiris.so: 15 params from "));
+  const std::size_t m = r.out.find("mean loss over 150 rows: ");
+  REQUIRE(m != std::string::npos);
+  const double mean = std::strtod(r.out.c_str() + m + 25, nullptr);  // printed to 6 digits
+  CHECK(std::abs(mean - loss) <= 5e-6 * loss);
+  CHECK(contains(r.out, "row 3: loss "));
+
+  // Bad usage and a missing file.
+  CHECK(nabla::test::runProcess(dir / "aot_model", {}).exitCode == 2);
+  nabla::test::ProcessResult missing =
+      nabla::test::runProcess(dir / "aot_model", {dir / "none.json", root + "/samples/data/iris.csv"});
+  CHECK(missing.exitCode == 1);
+  CHECK(contains(missing.err, "cannot read"));
+}
