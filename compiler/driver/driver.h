@@ -343,6 +343,10 @@ struct JitOptions {
   int optLevel = 2;      // 0..3
   bool fastMath = false;
   unsigned threads = 0;  // of batched kernels (0: one per hardware thread)
+  /// The compile cache's folder (docs/jit.md, "The compile cache"): LLVM's objects are kept
+  /// there and loaded again for the same code. Unset: NABLA_CACHE_DIR, else with NABLA_CACHE=1
+  /// the XDG cache ($XDG_CACHE_HOME/nabla or ~/.cache/nabla), else no cache; empty: no cache.
+  std::optional<std::string> cacheDir;
 };
 
 /// What one compile() makes.
@@ -378,6 +382,12 @@ public:
                          std::span<const NodeId> roots, const CodeOptions &options = {});
   /// Whether the first tier is nabla's baseline code generator (for `:time`'s column).
   bool baselineFirstTier() const;
+  /// Objects loaded from the compile cache, and objects compiled with the cache on.
+  std::size_t cacheHits() const;
+  std::size_t cacheMisses() const;
+  /// Why the cache's folder is not used (it belongs to another user, others can write to it, it
+  /// cannot be made); empty when the cache is off or in use.
+  const std::string &cacheProblem() const;
   /// Stops the background compilation (a process-wide Jit calls it before the process exits).
   void stopBackground();
   /// Compiles and runs a small function once (LLVM's lazily made static state exists after it;

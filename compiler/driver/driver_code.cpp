@@ -5,6 +5,7 @@
 #include "driver/program_impl.h"
 
 #include "jit/aot.h"
+#include "jit/object_cache.h"
 #include "jit/session.h"
 
 #include <cctype>
@@ -56,6 +57,7 @@ Jit::Jit(const JitOptions &options) : impl_(std::make_unique<Impl>()) {
   jit::SessionOptions s;
   s.optLevel = optLevelOf(options.optLevel);
   s.threads = options.threads;
+  s.cacheDir = options.cacheDir ? *options.cacheDir : jit::ObjectCache::folderFromEnvironment();
   switch (options.tier) {
   case JitOptions::Tier::FirstOnly: s.optimizeInBackground = false; break;
   case JitOptions::Tier::Optimized: s.tiered = false; break;
@@ -102,6 +104,9 @@ Outputs Jit::compileOutputs(const Program &program, std::string_view name,
 }
 
 bool Jit::baselineFirstTier() const { return impl_->session->baselineFirstTier(); }
+std::size_t Jit::cacheHits() const { return impl_->session->cacheHits(); }
+std::size_t Jit::cacheMisses() const { return impl_->session->cacheMisses(); }
+const std::string &Jit::cacheProblem() const { return impl_->session->cacheProblem(); }
 
 void Jit::stopBackground() { impl_->session->stopBackground(); }
 

@@ -2,6 +2,7 @@
 
 #include "codegen/baseline_x86.h"
 #include "jit/near_memory.h"
+#include "jit/object_cache.h"
 
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/EPCEHFrameRegistrar.h>
@@ -15,6 +16,7 @@
 #include <llvm/Support/DynamicLibrary.h>
 #include <llvm/Support/Error.h>
 #include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
 #include <array>
@@ -23,6 +25,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -32,8 +35,12 @@ struct Session::Impl {
   std::mutex jitMutex;  // guards adding, linking and removing code
   std::unique_ptr<llvm::orc::LLJIT> jit;
   SessionOptions options;
-  std::string triple, cpu;
+  std::string triple, cpu, features;
   VectorTarget vectorTarget;
+  // The compile cache (SessionOptions::cacheDir), when it is on and usable.
+  std::optional<ObjectCache> cache;
+  std::string cacheProblem;
+  std::atomic<std::size_t> cacheHits{0}, cacheMisses{0};
   std::vector<std::string> vectorMath;  // scalar names with a vector variant in this process
   std::shared_ptr<Workers> workers;
   std::atomic<std::uint64_t> nextName{0};
@@ -114,6 +121,14 @@ Session::Session(SessionOptions options)
   const HostTarget &host = hostTarget();
   impl_->triple = host.triple;
   impl_->cpu = host.cpu;
+  impl_->features = host.features;
+  if (!options.cacheDir.empty()) {
+    ObjectCache cache(options.cacheDir);
+    if (cache.usable())
+      impl_->cache.emplace(std::move(cache));
+    else
+      impl_->cacheProblem = cache.why();
+  }
 
   impl_->workers = std::make_shared<Workers>(options.threads);
 
@@ -197,9 +212,26 @@ ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
     throw std::logic_error("Session::addModule: a module needs its own context");
   const std::string description(what);
 
+  // The compile cache: the module's IR before optimization, with everything else that decides
+  // its object (nabla's version, the host, the level, the pipeline), is the key.
+  std::string object, key;
+  if (impl_->cache) {
+    std::string ir;
+    llvm::raw_string_ostream os(ir);
+    ownedModule->print(os, nullptr);
+    os.flush();
+    key = ObjectCache::key({NABLA_VERSION, impl_->triple, impl_->cpu, impl_->features,
+                            std::to_string(static_cast<int>(level)),
+                            std::to_string(static_cast<int>(pipeline)), ir});
+    if (std::optional<std::string> hit = impl_->cache->load(key)) {
+      object = std::move(*hit);
+      ++impl_->cacheHits;
+    } else {
+      ++impl_->cacheMisses;
+    }
+  }
   // Optimization and code generation: no lock but the target machine's.
-  std::string object;
-  {
+  if (object.empty()) {
     std::unique_ptr<llvm::TargetMachine> tm = impl_->borrow(level);
     try {
       optimizeModule(*ownedModule, *tm, level, pipeline);
@@ -211,6 +243,7 @@ ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
       throw;
     }
     impl_->giveBack(level, std::move(tm));
+    if (impl_->cache) impl_->cache->store(key, object);
   }
   ownedModule.reset();
   ownedContext.reset();
@@ -231,6 +264,10 @@ ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
   state->what = description;
   return ModuleHandle(std::move(state));
 }
+
+std::size_t Session::cacheHits() const { return impl_->cacheHits; }
+std::size_t Session::cacheMisses() const { return impl_->cacheMisses; }
+const std::string &Session::cacheProblem() const { return impl_->cacheProblem; }
 
 void *Session::lookup(std::string_view name) {
   // Linking happens here, on the first lookup of a module's symbols.

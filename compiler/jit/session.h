@@ -38,6 +38,9 @@ struct SessionOptions {
   /// Functions with more tape entries than this (all entry points together) are not optimized
   /// in the background and keep their first code: LLVM's time grows to minutes beyond it.
   std::size_t maxOptimizedEntries = 100000;
+  /// The compile cache's folder (jit/object_cache.h): LLVM's objects are kept there and loaded
+  /// again for a module whose IR, level and host are the same. Empty (the default): no cache.
+  std::string cacheDir;
 };
 
 class Session;
@@ -134,6 +137,11 @@ public:
   const std::shared_ptr<Workers> &workers() const;
   const std::string &targetTriple() const;
   const std::string &cpuName() const;
+  /// Modules whose object came from the compile cache, and those compiled with the cache on.
+  std::size_t cacheHits() const;
+  std::size_t cacheMisses() const;
+  /// Why the cache folder is not used (empty when the cache is off or in use).
+  const std::string &cacheProblem() const;
 
 private:
   friend class ModuleHandle;

@@ -1,11 +1,13 @@
 // The JIT session: removable modules, errors with messages, optimization levels, fast math,
-// deterministic IR, concurrent compilation, a 10^5-node DAG, and code mapped near the program.
+// deterministic IR, concurrent compilation, a 10^5-node DAG, code mapped near the program, and
+// the compile cache.
 #include "jit_test_util.h"
 
 #include "codegen/emit_llvm.h"
 #include "graph/interp.h"
 #include "jit/executable_memory.h"
 #include "jit/near_memory.h"
+#include "support/output_file.h"
 
 #include <catch2/catch.hpp>
 
@@ -15,10 +17,12 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <thread>
 
 #include <malloc.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 using namespace nabla;
 using namespace nabla::jittest;
@@ -516,4 +520,90 @@ TEST_CASE("functions that swapped in their optimized tier and are gone leave no 
   // What grows now does not grow with the count (about 30 KB of pools and caches, the same
   // after 600 compilations as after 4,800): under 20 bytes a compilation here.
   CHECK(perCompile < 40);
+}
+
+TEST_CASE("the compile cache loads an object it kept, and never a damaged one", "[jit][session]") {
+  char pattern[] = "/tmp/nabla-cache-test-XXXXXX";
+  REQUIRE(mkdtemp(pattern));
+  const std::string root = pattern, folder = root + "/cache";
+  jit::SessionOptions options;
+  options.tiered = false;  // LLVM for every module: what the cache keeps
+  options.cacheDir = folder;
+  const double x = 3;
+  auto objects = [&] {
+    std::vector<std::string> files;
+    for (const auto &e : std::filesystem::directory_iterator(folder))
+      if (e.path().extension() == ".o") files.push_back(e.path().string());
+    return files;
+  };
+  {
+    jit::Session session(options);
+    CHECK(session.cacheProblem().empty());
+    jit::ModuleHandle h = addScaled(session, "cached", 2);
+    CHECK(reinterpret_cast<ValueFn>(session.lookup("cached"))(&x) == 7);
+    CHECK(session.cacheHits() == 0);
+    CHECK(session.cacheMisses() == 1);
+  }
+  REQUIRE(objects().size() == 1);
+  // The folder is the user's alone.
+  struct stat st {};
+  REQUIRE(::stat(folder.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  {
+    // Another session (as another process would): the same module comes from the cache, and
+    // another constant is another key.
+    jit::Session session(options);
+    jit::ModuleHandle h = addScaled(session, "cached", 2);
+    CHECK(reinterpret_cast<ValueFn>(session.lookup("cached"))(&x) == 7);
+    CHECK(session.cacheHits() == 1);
+    jit::ModuleHandle other = addScaled(session, "other", 5);
+    CHECK(reinterpret_cast<ValueFn>(session.lookup("other"))(&x) == 16);
+    CHECK(session.cacheMisses() == 1);
+  }
+  CHECK(objects().size() == 2);
+  // Damage every entry (a flipped byte of the object, a truncated file): each is compiled again,
+  // gives the right value, and is replaced by a sound entry.
+  {
+    std::vector<std::string> files = objects();
+    std::string first = readWholeFile(files[0]);
+    first[first.size() - 10] ^= 0x40;
+    writeFileAtomically(files[0], first);
+    std::string second = readWholeFile(files[1]);
+    writeFileAtomically(files[1], second.substr(0, second.size() / 2));
+  }
+  {
+    jit::Session session(options);
+    jit::ModuleHandle h = addScaled(session, "cached", 2);
+    jit::ModuleHandle other = addScaled(session, "other", 5);
+    CHECK(reinterpret_cast<ValueFn>(session.lookup("cached"))(&x) == 7);
+    CHECK(reinterpret_cast<ValueFn>(session.lookup("other"))(&x) == 16);
+    CHECK(session.cacheHits() == 0);
+    CHECK(session.cacheMisses() == 2);
+  }
+  {
+    jit::Session session(options);
+    jit::ModuleHandle h = addScaled(session, "cached", 2);
+    CHECK(session.cacheHits() == 1);
+  }
+  // A folder others can write to is not used; nothing is written there.
+  const std::string open = root + "/open";
+  REQUIRE(::mkdir(open.c_str(), 0700) == 0);
+  REQUIRE(::chmod(open.c_str(), 0777) == 0);
+  options.cacheDir = open;
+  {
+    jit::Session session(options);
+    CHECK(session.cacheProblem() == "others can write to it");
+    jit::ModuleHandle h = addScaled(session, "cached", 2);
+    CHECK(reinterpret_cast<ValueFn>(session.lookup("cached"))(&x) == 7);
+    CHECK(session.cacheMisses() == 0);
+  }
+  CHECK(std::filesystem::is_empty(open));
+  // A file where the folder should be.
+  options.cacheDir = root + "/file";
+  writeFileAtomically(options.cacheDir, "x");
+  {
+    jit::Session session(options);
+    CHECK(session.cacheProblem() == "it is not a folder");
+  }
+  std::filesystem::remove_all(root);
 }
