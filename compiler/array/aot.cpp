@@ -36,7 +36,6 @@ std::string number(double v) {
 
 std::string z(std::size_t v) { return std::to_string(v) + "u"; }
 
-
 class Writer {
 public:
   Writer(const Graph &g, const Schedule &s, const std::vector<Id> &roots,
@@ -113,8 +112,10 @@ public:
          z(std::max<std::size_t>(1, kChunkBytes / std::max<std::size_t>(1, s_.bytesPerRow))) + "\n\n";
     c += "static const double consts[] = {" + (consts_.empty() ? std::string("0") : consts_) + "};\n";
     c += "static const size_t starts[] = {" + (starts_.empty() ? std::string("0") : starts_) + "};\n";
-    c += "static const nabla_ref refs[] = {\n" + refs_ + "};\n";
-    c += "static const nabla_step steps[] = {\n" + steps_ + "};\n\n#include \"program.c\"\n";
+    // C has no empty arrays: a table without entries holds one that nothing reads.
+    c += "static const nabla_ref refs[] = {\n" + (refs_.empty() ? "  {0, 0},\n" : refs_) + "};\n";
+    c += "static const nabla_step steps[] = {\n" + (steps_.empty() ? "  {0},\n" : steps_) +
+         "};\n\n#include \"program.c\"\n";
     out.c = std::move(c);
     return out;
   }

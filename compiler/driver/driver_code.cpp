@@ -293,8 +293,8 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
         impl->messages.push_back(
             {Severity::Note, "the objective runs at the array level (it unrolls to " +
                                  std::to_string(o.array->unrolled) +
-                                 " operations): the library has no nabla_objective_hess, and "
-                                 "links BLAS"});
+                                 (o.array->unrolled == 1 ? " operation" : " operations") +
+                                 "): the library has no nabla_objective_hess, and links BLAS"});
     } else {
       o.d = program.differentiate(*objective, options.hessian);
     }
