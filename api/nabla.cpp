@@ -359,6 +359,33 @@ double Objective::batch(std::span<const double> params, std::size_t n,
   return o.code.batchMean(params, n, columns, grad);
 }
 
+void Objective::batch_sums(std::span<const double> params, std::size_t begin, std::size_t end,
+                           std::span<const double *const> columns, std::span<double> sums) const {
+  const Impl &o = need(impl_, "Objective");
+  checkCount(o.name, "params", params.size(), o.paramCount);
+  checkCount(o.name, "input columns", columns.size(), o.inputCount);
+  checkCount(o.name, "sums", sums.size(), 1 + o.paramCount);
+  if (begin > end)
+    throw Error(Error::Kind::Argument, "rows [" + std::to_string(begin) + ", " +
+                                           std::to_string(end) + ") of '" + o.name +
+                                           "' are reversed");
+  for (std::size_t k = 0; k < columns.size(); ++k)
+    if (!columns[k])
+      throw Error(Error::Kind::Argument, "input column " + std::to_string(k) + " of a batch of '" +
+                                             o.name + "' is a null pointer");
+  if (o.arrays) {
+    std::vector<const double *> shifted;
+    for (const double *c : columns) shifted.push_back(c + begin);
+    driver::ArrayRows rows;
+    rows.count = end - begin;
+    rows.columns = shifted;
+    std::lock_guard<std::mutex> lock(o.arraysMutex);
+    o.arrays->objectiveSums(params, rows, sums);
+    return;
+  }
+  o.code.batchSums(params, begin, end, columns, sums);
+}
+
 // --- Module ------------------------------------------------------------------------------------
 
 namespace {

@@ -360,4 +360,20 @@ nabla_status nabla_objective_batch(const nabla_objective *objective, const doubl
   });
 }
 
+nabla_status nabla_objective_batch_sums(const nabla_objective *objective, const double *params,
+                                        size_t nparams, size_t begin, size_t end,
+                                        const double *const *columns, size_t ncolumns,
+                                        double *sums) {
+  const char *fn = "nabla_objective_batch_sums";
+  if (!objective) return nullArgument(fn, "objective");
+  if (!params && nparams > 0) return nullArgument(fn, "params");
+  if (!columns && ncolumns > 0) return nullArgument(fn, "columns");
+  if (!sums) return nullArgument(fn, "sums");
+  return guarded([&] {
+    objective->objective.batch_sums(std::span<const double>(params, nparams), begin, end,
+                                    std::span<const double *const>(columns, ncolumns),
+                                    std::span<double>(sums, 1 + objective->params.size()));
+  });
+}
+
 }  // extern "C"

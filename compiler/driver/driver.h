@@ -435,6 +435,9 @@ public:
   /// The objective's mean over the rows (its value, without rows), and its mean gradient into
   /// `grad` (paramCount() entries).
   double objective(std::span<const double> params, const ArrayRows &rows, std::span<double> grad);
+  /// The sums (not the means) over the rows: sums[0] of the objective, sums[1 + i] of gradient
+  /// entry i (1 + paramCount() entries); an objective without rows counts once per row.
+  void objectiveSums(std::span<const double> params, const ArrayRows &rows, std::span<double> sums);
   /// The mean of every element of every report over the rows, in order.
   void reports(std::span<const double> params, const ArrayRows &rows, std::span<double> out);
   /// The most memory the values that depend on the rows take at once (default 64 MiB): a larger

@@ -110,6 +110,30 @@ double ArrayCode::objective(std::span<const double> params, const ArrayRows &row
   return value * scale;
 }
 
+void ArrayCode::objectiveSums(std::span<const double> params, const ArrayRows &rows,
+                              std::span<double> sums) {
+  Impl &m = *impl_;
+  if (params.size() != m.paramCount || sums.size() != 1 + m.paramCount)
+    throw std::invalid_argument("ArrayCode::objectiveSums: params or sums of the wrong size");
+  m.outs.resize(1 + m.paramSizes.size());
+  m.outs[0] = sums.subspan(0, 1);
+  std::size_t at = 1;
+  for (std::size_t k = 0; k < m.paramSizes.size(); ++k) {
+    m.outs[1 + k] = sums.subspan(at, m.paramSizes[k]);
+    at += m.paramSizes[k];
+  }
+  if (m.lossBatched) {
+    if (rows.count == 0) {
+      std::fill(sums.begin(), sums.end(), 0.0);
+      return;
+    }
+    m.runChunked(*m.objective, params, rows, m.outs);
+    return;
+  }
+  m.objective->run(params, array::Rows{1, {}, nullptr, 0, nullptr}, m.outs);
+  for (double &v : sums) v *= static_cast<double>(rows.count);
+}
+
 void ArrayCode::reports(std::span<const double> params, const ArrayRows &rows,
                         std::span<double> out) {
   Impl &m = *impl_;

@@ -121,6 +121,7 @@ NABLA_API nabla_status nabla_hessian(const nabla_function *function, const doubl
      nabla_module_objective(m, &L);
      size_t P = nabla_objective_param_count(L);
      nabla_objective_batch(L, params, P, n, columns, nabla_objective_input_count(L), &loss, grad);
+     nabla_objective_batch_sums(L, params, P, begin, end, columns, I, sums);
      nabla_objective_free(L); */
 typedef struct nabla_objective nabla_objective;
 
@@ -159,6 +160,14 @@ NABLA_API nabla_status nabla_objective_batch(const nabla_objective *objective,
                                              const double *params, size_t nparams, size_t n,
                                              const double *const *columns, size_t ncolumns,
                                              double *value, double *grad);
+/* The sums, not the means, over rows begin <= r < end of the same columns: sums[0] of the loss,
+   sums[1 + i] of gradient entry i (1 + param count doubles). A host that splits its rows over
+   threads or processes adds the sums and divides by the row count. */
+NABLA_API nabla_status nabla_objective_batch_sums(const nabla_objective *objective,
+                                                  const double *params, size_t nparams,
+                                                  size_t begin, size_t end,
+                                                  const double *const *columns, size_t ncolumns,
+                                                  double *sums);
 
 #ifdef __cplusplus
 }

@@ -195,6 +195,12 @@ public:
   /// order, each to n doubles (row r of input k is columns[k][r]).
   double batch(std::span<const double> params, std::size_t n,
                std::span<const double *const> columns, std::span<double> grad) const;
+  /// The sums, not the means, over rows begin <= r < end of the same columns: sums[0] of the
+  /// loss, sums[1 + i] of gradient entry i (1 + param_count() entries). Disjoint ranges may run
+  /// on several threads at once; adding their sums and dividing by the row count gives batch()'s
+  /// results up to rounding (a host that splits its rows over threads or processes).
+  void batch_sums(std::span<const double> params, std::size_t begin, std::size_t end,
+                  std::span<const double *const> columns, std::span<double> sums) const;
 
   struct Impl;
 

@@ -94,6 +94,21 @@ int main(void) {
   for (int i = 0; i < 7; ++i)
     check(fabs(batchGrad[i] - meanGrad[i]) <= 1e-12 * (1 + fabs(meanGrad[i])), "the batch gradient");
 
+  /* The sums over rows [1, 4) against the rows one by one. */
+  double sums[8], want[8] = {0};
+  check(nabla_objective_batch_sums(L, params, 7, 1, 4, columns, 3, sums) == NABLA_OK, "batch sums");
+  for (int r = 1; r < 4; ++r) {
+    nabla_objective_value_grad(L, params, 7, rows[r], 3, &value, grad);
+    want[0] += value;
+    for (int i = 0; i < 7; ++i) want[1 + i] += grad[i];
+  }
+  for (int i = 0; i < 8; ++i)
+    check(fabs(sums[i] - want[i]) <= 1e-12 * (1 + fabs(want[i])), "a batch sum");
+  check(nabla_objective_batch_sums(L, params, 7, 3, 1, columns, 3, sums) == NABLA_ERROR_ARGUMENT,
+        "reversed rows refused");
+  check(nabla_objective_batch_sums(L, params, 7, 0, 4, columns, 3, NULL) == NABLA_ERROR_ARGUMENT,
+        "NULL sums refused");
+
   /* Errors: the wrong counts, NULL pointers, an empty batch; nothing crashes. */
   check(nabla_objective_value_grad(L, params, 6, rows[0], 3, &value, grad) == NABLA_ERROR_ARGUMENT,
         "6 params refused");
@@ -121,6 +136,39 @@ int main(void) {
   }
   check(last < 0.5 * first, "gradient descent halves the loss");
   nabla_objective_free(L);
+
+  /* A large model compiled without Hessians runs at the array level (BLAS): the same calls. */
+  {
+    nabla_options options = nabla_options_default();
+    options.hessian = 0;
+    nabla_module *big = NULL;
+    nabla_objective *A = NULL;
+    check(nabla_compile("param W[20][30]\nparam v[20]\ninput x[30]\ninput y\n"
+                        "minimize (dot(v, tanh(W @ x)) - y)^2\n", &options, &big) == NABLA_OK,
+          "the large model compiles");
+    check(nabla_module_objective(big, &A) == NABLA_OK, "its objective");
+    enum { BP = 620, BI = 31, BN = 5 };
+    static double bp[BP], data[BI][BN], bg[BP], bs[BP + 1], bwant[BP + 1], row[BI];
+    const double *bcols[BI];
+    for (int i = 0; i < BP; ++i) bp[i] = 0.01 * ((i * 37) % 19 - 9);
+    for (int k = 0; k < BI; ++k) {
+      for (int r = 0; r < BN; ++r) data[k][r] = 0.1 * ((k * 7 + r * 3) % 11 - 5);
+      bcols[k] = data[k];
+    }
+    check(nabla_objective_param_count(A) == BP, "620 params");
+    check(nabla_objective_batch_sums(A, bp, BP, 1, BN, bcols, BI, bs) == NABLA_OK, "its sums");
+    for (int r = 1; r < BN; ++r) {
+      for (int k = 0; k < BI; ++k) row[k] = data[k][r];
+      check(nabla_objective_value_grad(A, bp, BP, row, BI, &value, bg) == NABLA_OK, "a row");
+      bwant[0] += value;
+      for (int i = 0; i < BP; ++i) bwant[1 + i] += bg[i];
+    }
+    int close = 1;
+    for (int i = 0; i <= BP; ++i) close &= fabs(bs[i] - bwant[i]) <= 1e-12 * (1 + fabs(bwant[i]));
+    check(close, "the array level's sums against its rows");
+    nabla_objective_free(A);
+    nabla_module_free(big);
+  }
 
   /* A program without an objective. */
   nabla_compile("f(x) = x^2", NULL, &m);

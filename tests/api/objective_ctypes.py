@@ -40,6 +40,7 @@ def main(path):
     lib.nabla_objective_param_name.restype = ctypes.c_char_p
     lib.nabla_objective_value_grad.argtypes = [vp, dp, sz, dp, sz, dp, dp]
     lib.nabla_objective_batch.argtypes = [vp, dp, sz, sz, ctypes.POINTER(dp), sz, dp, dp]
+    lib.nabla_objective_batch_sums.argtypes = [vp, dp, sz, sz, sz, ctypes.POINTER(dp), sz, dp]
     lib.nabla_last_error.restype = ctypes.c_char_p
     lib.nabla_objective_free.argtypes = [vp]
     lib.nabla_module_free.argtypes = [vp]
@@ -83,6 +84,15 @@ def main(path):
     check(abs(value.value - mean) <= 1e-12 * (1 + abs(mean)), "the batch mean")
     for i in range(3):
         check(abs(grad[i] - mean_grad[i]) <= 1e-12 * (1 + abs(mean_grad[i])), f"batch gradient {i}")
+
+    # The sums over two halves add up to n times the mean: how a host splits rows over workers.
+    halves = [(dbl * 4)(), (dbl * 4)()]
+    check(lib.nabla_objective_batch_sums(objective, params, 3, 0, 2, columns, 3, halves[0]) == 0, "sums")
+    check(lib.nabla_objective_batch_sums(objective, params, 3, 2, n, columns, 3, halves[1]) == 0, "sums")
+    total = [halves[0][i] + halves[1][i] for i in range(4)]
+    check(abs(total[0] - n * mean) <= 1e-12 * (1 + abs(n * mean)), "the sums of the loss")
+    for i in range(3):
+        check(abs(total[1 + i] - n * mean_grad[i]) <= 1e-12 * (1 + abs(n * mean_grad[i])), f"the sums {i}")
 
     status = lib.nabla_objective_batch(objective, params, 2, n, columns, 3, ctypes.byref(value), grad)
     check(status == 4, "two params are an argument error")
