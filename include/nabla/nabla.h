@@ -18,9 +18,10 @@
    the compiler's `file:line:col: error: ...` diagnostics) is kept per thread and read with
    nabla_last_error(). No C++ exception ever leaves these functions.
 
-   Ownership: nabla_compile* and nabla_module_function hand out handles that the caller frees
-   (nabla_module_free, nabla_function_free; NULL is allowed). A function handle keeps its code
-   alive by itself: it stays valid after its module is freed. Strings returned by the library
+   Ownership: nabla_compile*, nabla_module_function and nabla_module_objective hand out handles
+   that the caller frees (nabla_module_free, nabla_function_free, nabla_objective_free; NULL is
+   allowed). A function or objective handle keeps its code alive by itself: it stays valid after
+   its module is freed. Strings returned by the library
    stay valid as long as the handle they came from.
 
    Threads: calls on handles are thread-safe (compiled code keeps no state; handles do not change
