@@ -13,17 +13,51 @@
 #include "jit/workers.h"
 
 #include <algorithm>
+#include <dlfcn.h>
 #include <cmath>
 #include <functional>
 #include <map>
 #include <stdexcept>
 #include <thread>
 
-extern "C" void openblas_set_num_threads(int threads);
+// BLAS, loaded the first time the array level needs it (runtime/kernels.c calls cblas_dgemm
+// through this pointer), so that the commands and hosts that never run it do not load it.
+extern "C" {
+nabla_rt_dgemm_fn *nabla_rt_dgemm = nullptr;
+}
 
 namespace nabla::array {
 
 namespace {
+
+using SetThreadsFn = void(int);
+
+struct Blas {
+  nabla_rt_dgemm_fn *dgemm = nullptr;
+  SetThreadsFn *setThreads = nullptr;
+};
+
+/// OpenBLAS by its soname (NABLA_BLAS_SONAME), loaded once; throws when it cannot be.
+const Blas &blas() {
+  static const Blas loaded = [] {
+    void *handle = dlopen(NABLA_BLAS_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      const char *why = dlerror();
+      throw std::runtime_error(std::string("cannot load BLAS (" NABLA_BLAS_SONAME "): ") +
+                               (why ? why : "unknown reason") +
+                               " (Debian's package libopenblas0 has it)");
+    }
+    Blas b;
+    b.dgemm = reinterpret_cast<nabla_rt_dgemm_fn *>(dlsym(handle, "cblas_dgemm"));
+    b.setThreads = reinterpret_cast<SetThreadsFn *>(dlsym(handle, "openblas_set_num_threads"));
+    if (!b.dgemm || !b.setThreads)
+      throw std::runtime_error("cannot load BLAS (" NABLA_BLAS_SONAME
+                               "): it has no cblas_dgemm or openblas_set_num_threads");
+    nabla_rt_dgemm = b.dgemm;
+    return b;
+  }();
+  return loaded;
+}
 
 /// The deepest chain of operands a fused loop is built through (by recursion).
 constexpr unsigned kMaxFusedDepth = 2000;
@@ -102,6 +136,7 @@ struct Executor::Impl {
        bool compile)
       : g(graph), roots(std::move(r)), inputOffsets(std::move(in)), paramOffsets(std::move(par)),
         compileLoops(compile) {
+    if (compile) blas();  // an executor that runs needs BLAS: loaded now, or an error now
     buffers.resize(g.size());
     runStarts.resize(g.size());
     destination.assign(g.size(), nullptr);
@@ -803,7 +838,7 @@ void Executor::setThreads(unsigned threads) {
 
 void Executor::setBlasThreads(unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  openblas_set_num_threads(static_cast<int>(threads));
+  blas().setThreads(static_cast<int>(threads));
 }
 
 }  // namespace nabla::array

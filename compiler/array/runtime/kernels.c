@@ -7,9 +7,16 @@
 
 /* CBLAS's constants (the same in every CBLAS). */
 enum { NABLA_RT_ROW_MAJOR = 101, NABLA_RT_NO_TRANS = 111, NABLA_RT_TRANS = 112 };
+#ifdef NABLA_RT_BLAS_POINTER
+/* In nabla itself, BLAS is loaded when the array level first runs (array/exec.cpp), so that no
+   other command pays for loading it: its cblas_dgemm, through this pointer. */
+extern nabla_rt_dgemm_fn *nabla_rt_dgemm;
+#define cblas_dgemm nabla_rt_dgemm
+#else
 void cblas_dgemm(int order, int transA, int transB, int m, int n, int k, double alpha,
                  const double *a, int lda, const double *b, int ldb, double beta, double *c,
                  int ldc);
+#endif
 
 NABLA_RT_API double nabla_rt_max(double a, double b) {
   return isnan(a) || isnan(b) ? a + b : (a >= b ? a : b);

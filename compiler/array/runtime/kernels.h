@@ -19,6 +19,11 @@
 extern "C" {
 #endif
 
+/* CBLAS's cblas_dgemm, as a type (nabla loads BLAS lazily through it: kernels.c). */
+typedef void nabla_rt_dgemm_fn(int order, int transA, int transB, int m, int n, int k,
+                               double alpha, const double *a, int lda, const double *b, int ldb,
+                               double beta, double *c, int ldc);
+
 /* Reductions of each row's S elements (from in + r * rs) into out[r]. */
 enum {
   NABLA_RT_SUM = 0,
