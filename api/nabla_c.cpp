@@ -119,6 +119,17 @@ nabla_status checkCall(const char *fn, const nabla_function *function, const dou
   return NABLA_OK;
 }
 
+/// Checks the handle and the arrays shared by the objective's calls: params, and the inputs of a
+/// row or the columns of a batch (`data`, named `dataName`).
+nabla_status checkObjectiveCall(const char *fn, const nabla_objective *objective,
+                                const double *params, size_t nparams, const void *data,
+                                size_t ndata, const char *dataName) noexcept {
+  if (!objective) return nullArgument(fn, "objective");
+  if (!params && nparams > 0) return nullArgument(fn, "params");
+  if (!data && ndata > 0) return nullArgument(fn, dataName);
+  return NABLA_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -312,9 +323,9 @@ nabla_status nabla_objective_value_grad(const nabla_objective *objective, const 
                                         size_t nparams, const double *inputs, size_t ninputs,
                                         double *value, double *grad) {
   const char *fn = "nabla_objective_value_grad";
-  if (!objective) return nullArgument(fn, "objective");
-  if (!params && nparams > 0) return nullArgument(fn, "params");
-  if (!inputs && ninputs > 0) return nullArgument(fn, "inputs");
+  if (nabla_status s = checkObjectiveCall(fn, objective, params, nparams, inputs, ninputs, "inputs");
+      s != NABLA_OK)
+    return s;
   if (!value) return nullArgument(fn, "value");
   return guarded([&] {
     const std::span<const double> p(params, nparams), in(inputs, ninputs);
@@ -331,9 +342,9 @@ nabla_status nabla_objective_hessian(const nabla_objective *objective, const dou
                                      size_t nparams, const double *inputs, size_t ninputs,
                                      double *hess) {
   const char *fn = "nabla_objective_hessian";
-  if (!objective) return nullArgument(fn, "objective");
-  if (!params && nparams > 0) return nullArgument(fn, "params");
-  if (!inputs && ninputs > 0) return nullArgument(fn, "inputs");
+  if (nabla_status s = checkObjectiveCall(fn, objective, params, nparams, inputs, ninputs, "inputs");
+      s != NABLA_OK)
+    return s;
   return guarded([&] {
     const std::size_t P = objective->params.size();
     if (!hess && P > 0) throw nabla::Error(nabla::Error::Kind::Argument, nullMessage(fn, "hess"));
@@ -347,9 +358,9 @@ nabla_status nabla_objective_batch(const nabla_objective *objective, const doubl
                                    size_t nparams, size_t n, const double *const *columns,
                                    size_t ncolumns, double *value, double *grad) {
   const char *fn = "nabla_objective_batch";
-  if (!objective) return nullArgument(fn, "objective");
-  if (!params && nparams > 0) return nullArgument(fn, "params");
-  if (!columns && ncolumns > 0) return nullArgument(fn, "columns");
+  if (nabla_status s = checkObjectiveCall(fn, objective, params, nparams, columns, ncolumns, "columns");
+      s != NABLA_OK)
+    return s;
   if (!value) return nullArgument(fn, "value");
   return guarded([&] {
     const std::size_t P = objective->params.size();
@@ -365,9 +376,9 @@ nabla_status nabla_objective_batch_sums(const nabla_objective *objective, const 
                                         const double *const *columns, size_t ncolumns,
                                         double *sums) {
   const char *fn = "nabla_objective_batch_sums";
-  if (!objective) return nullArgument(fn, "objective");
-  if (!params && nparams > 0) return nullArgument(fn, "params");
-  if (!columns && ncolumns > 0) return nullArgument(fn, "columns");
+  if (nabla_status s = checkObjectiveCall(fn, objective, params, nparams, columns, ncolumns, "columns");
+      s != NABLA_OK)
+    return s;
   if (!sums) return nullArgument(fn, "sums");
   return guarded([&] {
     objective->objective.batch_sums(std::span<const double>(params, nparams), begin, end,

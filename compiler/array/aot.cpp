@@ -22,10 +22,6 @@ extern const char *const kProgramSource;
 
 namespace {
 
-/// Rows of a batch at a time, as driver::ArrayCode evaluates them (its kChunkBytes): a library
-/// adds the same chunks' sums in the same order.
-constexpr std::size_t kChunkBytes = std::size_t{64} << 20;
-
 std::string number(double v) {
   if (std::isnan(v)) return "NAN";
   if (std::isinf(v)) return v > 0 ? "INFINITY" : "(-INFINITY)";
@@ -339,16 +335,9 @@ private:
     const std::size_t rank = big.dims.size();
     const std::size_t run = n.box[rank - 1].count, runs = small / run;
     const std::string at = "starts + " + z(startCount_);
-    std::vector<std::uint32_t> idx(rank, 0);
-    for (std::size_t e = 0; e < runs; ++e) {
-      std::size_t flat = 0;
-      for (std::size_t d = 0; d < rank; ++d) flat = flat * big.dims[d] + n.box[d].start + idx[d];
+    for (std::size_t flat : boxRunStarts(big, n.box, runs)) {
       starts_ += (startCount_ ? (startCount_ % 8 ? ", " : ",\n  ") : "") + z(flat);
       ++startCount_;
-      for (std::size_t d = rank - 1; d-- > 0;) {
-        if (++idx[d] < n.box[d].count) break;
-        idx[d] = 0;
-      }
     }
     add("NABLA_STEP_BOX", n.batched, {ref(a), ref(id)},
         {embed, stride(a, g_[a].shape.size()), big.size(), small, run, runs}, "", at);

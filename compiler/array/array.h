@@ -244,6 +244,16 @@ struct LibrarySource {
 LibrarySource librarySource(const Program &program, const std::vector<std::size_t> &inputSizes);
 
 
+/// The most memory a batch's row-dependent values take at once: a larger batch (a full batch of
+/// 10^6 rows for L-BFGS) is evaluated in chunks of rows, as driver::ArrayCode and the libraries
+/// of aot.cpp both do (the same chunks, their sums added in the same order).
+inline constexpr std::size_t kChunkBytes = std::size_t{64} << 20;
+
+/// Where each run of a Slice's or Embed's box starts in the larger array (`big`): the runs are
+/// the box's last dimension, contiguous in both arrays; `runs` of them, in row-major order.
+std::vector<std::size_t> boxRunStarts(const Shape &big, const std::vector<SliceDim> &box,
+                                      std::size_t runs);
+
 /// The nodes reachable from the roots, in increasing order.
 std::vector<Id> reachable(const Graph &graph, const std::vector<Id> &roots);
 

@@ -618,21 +618,8 @@ struct Executor::Impl {
     const std::size_t inStride = g[a].batched ? g[a].shape.size() : 0;
     double *out = output(id);
     const std::size_t run = n.box[rank - 1].count, runs = small / run;
-    // The offset in the larger array of each run's first element.
     std::vector<std::size_t> &starts = runStarts[id];
-    if (starts.size() != runs) {
-      starts.clear();
-      std::vector<std::uint32_t> idx(rank, 0);
-      for (std::size_t e = 0; e < runs; ++e) {
-        std::size_t flat = 0;
-        for (std::size_t d = 0; d < rank; ++d) flat = flat * big.dims[d] + n.box[d].start + idx[d];
-        starts.push_back(flat);
-        for (std::size_t d = rank - 1; d-- > 0;) {
-          if (++idx[d] < n.box[d].count) break;
-          idx[d] = 0;
-        }
-      }
-    }
+    if (starts.size() != runs) starts = boxRunStarts(big, n.box, runs);
     nabla_rt_box(embed, data[a], inStride, out, big.size(), small, run, starts.data(), runs, R);
   }
 
@@ -736,6 +723,23 @@ struct Executor::Impl {
     }
   }
 };
+
+std::vector<std::size_t> boxRunStarts(const Shape &big, const std::vector<SliceDim> &box,
+                                      std::size_t runs) {
+  const std::size_t rank = big.dims.size();
+  std::vector<std::size_t> starts;
+  std::vector<std::uint32_t> idx(rank, 0);
+  for (std::size_t e = 0; e < runs; ++e) {
+    std::size_t flat = 0;
+    for (std::size_t d = 0; d < rank; ++d) flat = flat * big.dims[d] + box[d].start + idx[d];
+    starts.push_back(flat);
+    for (std::size_t d = rank - 1; d-- > 0;) {
+      if (++idx[d] < box[d].count) break;
+      idx[d] = 0;
+    }
+  }
+  return starts;
+}
 
 Executor::Executor(const Graph &graph, std::vector<Id> roots, std::vector<std::size_t> inputOffsets,
                    std::vector<std::size_t> paramOffsets, bool compileLoops)

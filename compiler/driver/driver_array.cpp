@@ -9,9 +9,19 @@ namespace nabla::driver {
 
 namespace {
 
-/// The most memory a batch's row-dependent values take at once: larger batches (a full batch of
-/// 10^6 rows for L-BFGS) are evaluated in chunks of rows.
-constexpr std::size_t kChunkBytes = std::size_t{64} << 20;
+/// The program's objective and reports at the array level, differentiated, or the reason the
+/// array level does not take it (`*whyNot`): the start of compileArrays and of a library's.
+std::optional<array::Program> differentiated(const Program &program, std::string *whyNot) {
+  const Program::Impl &p = program.impl();
+  if (!p.ast) {
+    if (whyNot) *whyNot = "the program has no syntax tree";
+    return std::nullopt;
+  }
+  std::optional<array::Program> lowered =
+      array::lowerArrays(*p.ast, p.lowered, p.options.limits.maxArray, whyNot);
+  if (!lowered || !array::differentiate(*lowered, whyNot)) return std::nullopt;
+  return lowered;
+}
 
 }  // namespace
 
@@ -24,7 +34,7 @@ struct ArrayCode::Impl {
   std::optional<array::Executor> reports;    // roots: the reports
   std::vector<std::span<double>> outs;
 
-  std::size_t chunkBytes = kChunkBytes;
+  std::size_t chunkBytes = array::kChunkBytes;
   std::vector<const double *> chunkColumns;
   std::vector<double> chunkOut;
 
@@ -182,15 +192,10 @@ std::optional<ArrayCode> arrayLevelFor(const Program &program, unsigned threads,
 
 std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &program,
                                                             std::string *whyNot) {
-  const Program::Impl &p = program.impl();
-  if (!p.ast) {
-    if (whyNot) *whyNot = "the program has no syntax tree";
-    return std::nullopt;
-  }
-  std::optional<array::Program> lowered =
-      array::lowerArrays(*p.ast, p.lowered, p.options.limits.maxArray, whyNot);
-  if (!lowered || !array::differentiate(*lowered, whyNot)) return std::nullopt;
+  std::optional<array::Program> lowered = differentiated(program, whyNot);
+  if (!lowered) return std::nullopt;
   std::vector<std::size_t> inputSizes;
+  const Program::Impl &p = program.impl();
   for (const InputDecl &in : p.lowered.inputs) inputSizes.push_back(in.vars.shape.size());
   array::LibrarySource source = array::librarySource(*lowered, inputSizes);
   jit::AotArrayObjective out;
@@ -205,13 +210,9 @@ std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &progr
 
 std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
                                        std::string *whyNot) {
+  std::optional<array::Program> lowered = differentiated(program, whyNot);
+  if (!lowered) return std::nullopt;
   const Program::Impl &p = program.impl();
-  if (!p.ast) {
-    if (whyNot) *whyNot = "the program has no syntax tree";
-    return std::nullopt;
-  }
-  std::optional<array::Program> lowered = array::lowerArrays(*p.ast, p.lowered, p.options.limits.maxArray, whyNot);
-  if (!lowered || !array::differentiate(*lowered, whyNot)) return std::nullopt;
   auto impl = std::make_unique<ArrayCode::Impl>();
   impl->program = std::move(*lowered);
   std::vector<std::size_t> inputOffsets, paramOffsets;
