@@ -139,7 +139,7 @@ void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, OptLevel leve
   if (level == OptLevel::O0) {
     mpm = pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0);
   } else if (pipeline == IrPipeline::Lean) {
-    if (llvm::Error err = pb.parsePassPipeline(mpm, "always-inline,function(instcombine,early-cse,simplifycfg)"))
+    if (llvm::Error err = pb.parsePassPipeline(mpm, "always-inline,function(instcombine<no-verify-fixpoint>,early-cse,simplifycfg)"))
       throw JitError("cannot build the lean IR pipeline: " + llvm::toString(std::move(err)));
   } else {
     mpm = pb.buildPerModuleDefaultPipeline(irLevel(level));
