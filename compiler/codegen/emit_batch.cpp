@@ -456,3 +456,320 @@ llvm::Function *emitBatchMean(llvm::Module &module, const std::string &name, llv
 }
 
 }  // namespace nabla::codegen
+
+// --- Map kernels: every point's roots, stored ------------------------------------------------------
+
+namespace nabla::codegen {
+
+namespace {
+
+/// Inputs or outputs of this many doubles per block, or fewer, move as one wide load or store
+/// and shuffles (row-major points); more move column by column.
+constexpr std::uint64_t kMaxInterleaved = 64;
+/// Columns up to this many are moved by straight-line code (their buffers then live in
+/// registers); more by a loop.
+constexpr std::uint64_t kMaxUnrolledColumns = 64;
+
+/// `count` loop iterations body(k), straight-line when count is small (k a constant), else a
+/// counted loop.
+template <class Body>
+void forColumns(llvm::IRBuilder<> &b, const char *name, std::uint64_t count, const Body &body) {
+  if (count <= kMaxUnrolledColumns) {
+    for (std::uint64_t k = 0; k < count; ++k) body(static_cast<llvm::Value *>(b.getInt64(k)));
+  } else {
+    countedLoop(b, name, count, body);
+  }
+}
+
+/// The parts, lane vectors of equal length, as one vector of all their lanes in order.
+llvm::Value *concatenate(llvm::IRBuilder<> &b, std::vector<llvm::Value *> parts) {
+  while (parts.size() > 1) {
+    if (parts.size() % 2) parts.push_back(llvm::PoisonValue::get(parts.back()->getType()));
+    std::vector<llvm::Value *> next;
+    for (std::size_t i = 0; i < parts.size(); i += 2) {
+      const unsigned width = llvm::cast<llvm::FixedVectorType>(parts[i]->getType())->getNumElements();
+      std::vector<int> mask(2 * width);
+      for (unsigned l = 0; l < 2 * width; ++l) mask[l] = static_cast<int>(l);
+      next.push_back(b.CreateShuffleVector(parts[i], parts[i + 1], mask));
+    }
+    parts = std::move(next);
+  }
+  return parts.front();
+}
+
+}  // namespace
+
+llvm::Function *emitMapKernel(llvm::Module &module, const TapeEntryPoint &entry,
+                              std::size_t arity, std::span<const std::size_t> groups,
+                              const BatchOptions &options) {
+  if (module.getNamedValue(entry.name))
+    throw CodegenError("entry point '" + entry.name + "' is defined twice");
+  if (options.lanes < 1) throw CodegenError("a map kernel needs at least one lane");
+  const Tape tape = codeTape(entry.tape, options.fastMath);
+  for (const Tape::Entry &e : tape.entries)
+    if (e.op == Op::Var && (e.argument == Tape::kNoSlot || e.argument >= arity))
+      throw CodegenError("map kernel '" + entry.name + "' reads an argument beyond its " +
+                         std::to_string(arity));
+  std::uint64_t roots = 0;
+  for (std::size_t w : groups) roots += w;
+  if (roots != tape.roots.size())
+    throw CodegenError("map kernel '" + entry.name + "' has " + std::to_string(tape.roots.size()) +
+                       " roots but its groups hold " + std::to_string(roots));
+
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Type *f64 = llvm::Type::getDoubleTy(ctx);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  const unsigned lanes = options.lanes;
+  const bool scalar = lanes == 1;
+  llvm::Type *vec = scalar ? f64 : static_cast<llvm::Type *>(llvm::FixedVectorType::get(f64, lanes));
+  const std::uint64_t k = arity;
+
+  // The block: the roots of `lanes` points, from in[c] (one vector per argument) to out[j].
+  //   void NAME.block(ptr in, ptr out, ptr frame)
+  auto *blockType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, ptr, ptr}, false);
+  auto *block = llvm::Function::Create(blockType, llvm::Function::InternalLinkage,
+                                       entry.name + ".block", module);
+  block->setDoesNotThrow();
+  for (unsigned a = 0; a < 3; ++a) {
+    block->addParamAttr(a, llvm::Attribute::NoCapture);
+    block->addParamAttr(a, llvm::Attribute::NoAlias);
+  }
+  if (options.fastMath) addFastMathAttributes(*block);
+  const FrameLayout layout = layOutFrame(tape, options.maxPartSize, options.splitAbove);
+  if (!layout.split) block->addFnAttr(llvm::Attribute::AlwaysInline);
+  {
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", block));
+    if (options.fastMath) {
+      llvm::FastMathFlags fmf;
+      fmf.setFast();
+      fmf.setAllowReassoc(false);  // as in the batched kernel
+      b.setFastMathFlags(fmf);
+    }
+    VectorMath math;
+    if (!options.vectorMathPrefix.empty()) {
+      math.prefix = options.vectorMathPrefix;
+      math.has = options.hasVectorMath ? options.hasVectorMath : std::function<bool(std::string_view)>(libmvecHas);
+    }
+    OpEmitter emit(module, b, vec, options.forFastIsel, math);
+    BodyEnvironment environment;
+    environment.types = {ptr};
+    environment.loadVariable = [=](llvm::IRBuilder<> &b, std::span<llvm::Value *const> env,
+                                   std::uint32_t argument) -> llvm::Value * {
+      return b.CreateAlignedLoad(vec, b.CreateConstInBoundsGEP1_64(vec, env[0], argument), kAlign);
+    };
+    llvm::Value *env[] = {block->getArg(0)};
+    std::vector<llvm::Value *> values =
+        emitTapeBody(module, b, tape, emit, environment, env, layout,
+                     layout.split ? block->getArg(2) : nullptr,
+                     {options.maxPartSize, options.fastMath, entry.name, {}});
+    for (std::uint64_t j = 0; j < roots; ++j)
+      b.CreateAlignedStore(values[j], b.CreateConstInBoundsGEP1_64(vec, block->getArg(1), j), kAlign);
+    b.CreateRetVoid();
+  }
+
+  // The kernel.
+  //   i32 NAME(i64 begin, i64 end, ptr in, i64 inLd, ptr out, ptr outLd)
+  auto *type = llvm::FunctionType::get(i32, {i64, i64, ptr, i64, ptr, ptr}, false);
+  auto *fn = llvm::Function::Create(type, llvm::Function::ExternalLinkage, entry.name, module);
+  fn->setDoesNotThrow();
+  const char *names[] = {"begin", "end", "in", "in.ld", "out", "out.ld"};
+  for (unsigned a = 0; a < 6; ++a) fn->getArg(a)->setName(names[a]);
+  for (unsigned a : {2u, 4u, 5u}) fn->addParamAttr(a, llvm::Attribute::NoCapture);
+  for (unsigned a : {2u, 4u, 5u}) fn->addParamAttr(a, llvm::Attribute::ReadOnly);
+  if (options.fastMath) addFastMathAttributes(*fn);
+  llvm::Value *begin = fn->getArg(0), *end = fn->getArg(1), *in = fn->getArg(2),
+              *inLd = fn->getArg(3), *out = fn->getArg(4), *outLd = fn->getArg(5);
+
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  auto *failed = llvm::BasicBlock::Create(ctx, "failed", fn);
+  KernelScratch scratch(module, b, failed);
+  // Separate buffers for whole blocks (moved as vectors: registers after inlining) and for the
+  // last, partial one (moved element by element).
+  llvm::Value *inWhole = scratch.allocate(vec, k, "in.whole");
+  llvm::Value *outWhole = scratch.allocate(vec, roots, "out.whole");
+  llvm::Value *inPart = scratch.allocate(vec, k, "in.part");
+  llvm::Value *outPart = scratch.allocate(vec, roots, "out.part");
+  llvm::Value *frame = layout.split ? scratch.allocate(vec, layout.size, "frame")
+                                    : llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
+  std::vector<llvm::Value *> base, ld;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    base.push_back(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, out, g), "base"));
+    ld.push_back(b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i64, outLd, g), "ld"));
+  }
+  llvm::Value *byRows = b.CreateICmpEQ(inLd, b.getInt64(0), "in.rows");
+  llvm::BasicBlock *start = b.GetInsertBlock();
+  auto *loop = llvm::BasicBlock::Create(ctx, "loop", fn);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", fn);
+  auto *whole = llvm::BasicBlock::Create(ctx, "whole", fn);
+  auto *part = llvm::BasicBlock::Create(ctx, "part", fn);
+  b.CreateCondBr(b.CreateICmpUGE(begin, end), done, loop);
+
+  b.SetInsertPoint(loop);
+  llvm::PHINode *row = b.CreatePHI(i64, 2, "row");
+  row->addIncoming(begin, start);
+  llvm::Value *left = b.CreateSub(end, row, "left");
+  b.CreateCondBr(b.CreateICmpUGE(left, b.getInt64(lanes)), whole, part);
+
+  // Lane indices 0..lanes-1 as a vector (gathers, scatters).
+  auto iota = [&](llvm::IRBuilder<> &b) -> llvm::Value * {
+    std::vector<llvm::Constant *> index;
+    for (unsigned l = 0; l < lanes; ++l) index.push_back(llvm::ConstantInt::get(i64, l));
+    return llvm::ConstantVector::get(index);
+  };
+  auto allTrue = [&](llvm::IRBuilder<> &b) -> llvm::Value * {
+    return llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(lanes), b.getTrue());
+  };
+
+  // --- A whole block: load, compute, store.
+  b.SetInsertPoint(whole);
+  {
+    auto *rows = llvm::BasicBlock::Create(ctx, "in.rows", fn);
+    auto *columns = llvm::BasicBlock::Create(ctx, "in.columns", fn);
+    auto *compute = llvm::BasicBlock::Create(ctx, "compute", fn);
+    b.CreateCondBr(byRows, rows, columns);
+
+    b.SetInsertPoint(columns);
+    forColumns(b, "in.column", k, [&](llvm::Value *c) {
+      llvm::Value *at = b.CreateAdd(b.CreateMul(c, inLd), row);
+      llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(f64, in, at), kAlign);
+      b.CreateAlignedStore(v, b.CreateInBoundsGEP(vec, inWhole, c), kAlign);
+    });
+    b.CreateBr(compute);
+
+    b.SetInsertPoint(rows);
+    llvm::Value *first = b.CreateMul(row, b.getInt64(k), "first");
+    if (scalar) {
+      forColumns(b, "in.row", k, [&](llvm::Value *c) {
+        llvm::Value *v = b.CreateAlignedLoad(f64, b.CreateInBoundsGEP(f64, in, b.CreateAdd(first, c)), kAlign);
+        b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, inWhole, c), kAlign);
+      });
+    } else if (k >= 1 && k * lanes <= kMaxInterleaved) {
+      // One wide load of the block's rows, and each argument's lanes shuffled out of it.
+      llvm::Type *wide = llvm::FixedVectorType::get(f64, static_cast<unsigned>(k * lanes));
+      llvm::Value *all = b.CreateAlignedLoad(wide, b.CreateInBoundsGEP(f64, in, first), kAlign);
+      for (std::uint64_t c = 0; c < k; ++c) {
+        std::vector<int> mask(lanes);
+        for (unsigned l = 0; l < lanes; ++l) mask[l] = static_cast<int>(l * k + c);
+        b.CreateAlignedStore(b.CreateShuffleVector(all, mask),
+                             b.CreateConstInBoundsGEP1_64(vec, inWhole, c), kAlign);
+      }
+    } else {
+      llvm::Value *offsets = b.CreateMul(b.CreateAdd(b.CreateVectorSplat(lanes, row), iota(b)),
+                                         b.CreateVectorSplat(lanes, b.getInt64(k)));
+      forColumns(b, "in.gather", k, [&](llvm::Value *c) {
+        llvm::Value *cells = b.CreateInBoundsGEP(f64, in, b.CreateAdd(offsets, b.CreateVectorSplat(lanes, c)));
+        llvm::Value *v = b.CreateMaskedGather(vec, cells, kAlign, allTrue(b));
+        b.CreateAlignedStore(v, b.CreateInBoundsGEP(vec, inWhole, c), kAlign);
+      });
+    }
+    b.CreateBr(compute);
+
+    b.SetInsertPoint(compute);
+    b.CreateCall(block, {inWhole, outWhole, frame});
+    std::uint64_t j0 = 0;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const std::uint64_t w = groups[g];
+      if (w == 0) continue;  // the gradient of a function of no arguments
+      auto *groupRows = llvm::BasicBlock::Create(ctx, "out.rows", fn);
+      auto *groupColumns = llvm::BasicBlock::Create(ctx, "out.columns", fn);
+      auto *next = llvm::BasicBlock::Create(ctx, "out.next", fn);
+      b.CreateCondBr(b.CreateICmpEQ(ld[g], b.getInt64(0)), groupRows, groupColumns);
+
+      b.SetInsertPoint(groupColumns);
+      forColumns(b, "out.column", w, [&](llvm::Value *j) {
+        llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(vec, outWhole, b.CreateAdd(j, b.getInt64(j0))), kAlign);
+        llvm::Value *at = b.CreateAdd(b.CreateMul(j, ld[g]), row);
+        b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, base[g], at), kAlign);
+      });
+      b.CreateBr(next);
+
+      b.SetInsertPoint(groupRows);
+      llvm::Value *firstOut = b.CreateMul(row, b.getInt64(w));
+      if (scalar) {
+        forColumns(b, "out.row", w, [&](llvm::Value *j) {
+          llvm::Value *v = b.CreateAlignedLoad(f64, b.CreateInBoundsGEP(f64, outWhole, b.CreateAdd(j, b.getInt64(j0))), kAlign);
+          b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, base[g], b.CreateAdd(firstOut, j)), kAlign);
+        });
+      } else if (w * lanes <= kMaxInterleaved) {
+        // The group's vectors interleaved into one wide store of the block's rows.
+        std::vector<llvm::Value *> parts;
+        for (std::uint64_t j = 0; j < w; ++j)
+          parts.push_back(b.CreateAlignedLoad(vec, b.CreateConstInBoundsGEP1_64(vec, outWhole, j0 + j), kAlign));
+        llvm::Value *all = concatenate(b, parts);
+        std::vector<int> mask(w * lanes);
+        for (unsigned l = 0; l < lanes; ++l)
+          for (std::uint64_t j = 0; j < w; ++j) mask[l * w + j] = static_cast<int>(j * lanes + l);
+        llvm::Value *interleaved = w == 1 ? all : b.CreateShuffleVector(all, mask);
+        b.CreateAlignedStore(interleaved, b.CreateInBoundsGEP(f64, base[g], firstOut), kAlign);
+      } else {
+        llvm::Value *offsets = b.CreateMul(b.CreateAdd(b.CreateVectorSplat(lanes, row), iota(b)),
+                                           b.CreateVectorSplat(lanes, b.getInt64(w)));
+        forColumns(b, "out.scatter", w, [&](llvm::Value *j) {
+          llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(vec, outWhole, b.CreateAdd(j, b.getInt64(j0))), kAlign);
+          llvm::Value *cells = b.CreateInBoundsGEP(f64, base[g], b.CreateAdd(offsets, b.CreateVectorSplat(lanes, j)));
+          b.CreateMaskedScatter(v, cells, kAlign, allTrue(b));
+        });
+      }
+      b.CreateBr(next);
+      b.SetInsertPoint(next);
+      j0 += w;
+    }
+    llvm::Value *nextRow = b.CreateAdd(row, b.getInt64(lanes));
+    row->addIncoming(nextRow, b.GetInsertBlock());
+    b.CreateCondBr(b.CreateICmpUGT(left, b.getInt64(lanes)), loop, done);
+  }
+
+  // --- The last, partial block: its points element by element, the missing lanes repeating
+  // the first point (their results are not stored).
+  b.SetInsertPoint(part);
+  {
+    countedLoop(b, "part.lane", lanes, [&](llvm::Value *l) {
+      llvm::Value *point = b.CreateAdd(row, b.CreateSelect(b.CreateICmpULT(l, left), l, b.getInt64(0)));
+      forColumns(b, "part.in", k, [&](llvm::Value *c) {
+        llvm::Value *at = b.CreateSelect(byRows, b.CreateAdd(b.CreateMul(point, b.getInt64(k)), c),
+                                         b.CreateAdd(b.CreateMul(c, inLd), point));
+        llvm::Value *v = b.CreateAlignedLoad(f64, b.CreateInBoundsGEP(f64, in, at), kAlign);
+        b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, inPart, b.CreateAdd(b.CreateMul(c, b.getInt64(lanes)), l)), kAlign);
+      });
+    });
+    b.CreateCall(block, {inPart, outPart, frame});
+    countedLoop(b, "part.out", lanes, [&](llvm::Value *l) {
+      // Lanes at or beyond `left` are padding: stored nowhere (their index is clamped into the
+      // block and their store skipped by the branch below).
+      auto *store = llvm::BasicBlock::Create(ctx, "part.store", fn);
+      auto *skip = llvm::BasicBlock::Create(ctx, "part.skip", fn);
+      b.CreateCondBr(b.CreateICmpULT(l, left), store, skip);
+      b.SetInsertPoint(store);
+      llvm::Value *point = b.CreateAdd(row, l);
+      std::uint64_t j0 = 0;
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        const std::uint64_t w = groups[g];
+        if (w == 0) continue;
+        llvm::Value *rowsOut = b.CreateICmpEQ(ld[g], b.getInt64(0));
+        forColumns(b, "part.column", w, [&](llvm::Value *j) {
+          llvm::Value *from = b.CreateAdd(b.CreateMul(b.CreateAdd(j, b.getInt64(j0)), b.getInt64(lanes)), l);
+          llvm::Value *v = b.CreateAlignedLoad(f64, b.CreateInBoundsGEP(f64, outPart, from), kAlign);
+          llvm::Value *at = b.CreateSelect(rowsOut, b.CreateAdd(b.CreateMul(point, b.getInt64(w)), j),
+                                           b.CreateAdd(b.CreateMul(j, ld[g]), point));
+          b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, base[g], at), kAlign);
+        });
+        j0 += w;
+      }
+      b.CreateBr(skip);
+      b.SetInsertPoint(skip);
+    });
+    b.CreateBr(done);
+  }
+
+  b.SetInsertPoint(done);
+  scratch.free();
+  b.CreateRet(b.getInt32(0));
+
+  b.SetInsertPoint(failed);
+  b.CreateRet(b.getInt32(1));
+  return fn;
+}
+
+}  // namespace nabla::codegen

@@ -15,6 +15,7 @@
 #include "codegen/emit_llvm.h"
 
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -55,5 +56,22 @@ llvm::Function *emitBatchKernel(llvm::Module &module, const TapeEntryPoint &entr
 /// unless it is null. n == 0 gives NaN (0/0). Throws CodegenError when `name` is taken.
 llvm::Function *emitBatchMean(llvm::Module &module, const std::string &name, llvm::Function &sums,
                               std::size_t gradSize);
+
+/// Adds the map kernel `entry.name`: the tape's roots at every point of a range, stored, with
+/// the points computed `lanes` at a time (what JAX calls vmap).
+///
+///   int32_t NAME(uint64_t begin, uint64_t end, const double *in, uint64_t inLd,
+///                double *const *out, const uint64_t *outLd)
+///
+/// Argument c of point r (the tape's argument c, c < arity) is in[r * arity + c] when inLd is 0
+/// (row-major points), else in[c * inLd + r]. The roots form consecutive groups of the given
+/// widths (a value, a gradient, a Hessian); entry j of group g at point r goes to
+/// out[g][r * width + j] when outLd[g] is 0, else to out[g][j * outLd[g] + r]. Only points
+/// begin <= r < end are read and written. Whole blocks of row-major data move as one wide load
+/// or store and shuffles; the last partial block element by element. Returns 0, or 1 when its
+/// scratch could not be allocated (nothing written then). Throws CodegenError.
+llvm::Function *emitMapKernel(llvm::Module &module, const TapeEntryPoint &entry,
+                              std::size_t arity, std::span<const std::size_t> groups,
+                              const BatchOptions &options);
 
 }  // namespace nabla::codegen

@@ -353,6 +353,9 @@ struct JitOptions {
 struct CodeOptions {
   /// The batched kernels over rows of the arguments that are not differentiated.
   bool batched = false;
+  /// The map kernels: the value, value and gradient and Hessian over many points, vectorized
+  /// across points (jit::CompiledFunction::map), compiled with the final tier.
+  bool mapped = false;
   /// Instead of the Jit's level (0..3), for this code.
   std::optional<int> optLevel;
 };

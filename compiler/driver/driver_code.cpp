@@ -80,6 +80,7 @@ jit::FunctionOptions functionOptions(const JitOptions &jit, const CodeOptions &o
   jit::FunctionOptions fo;
   fo.fastMath = jit.fastMath;
   fo.batched = options.batched;
+  fo.mapped = options.mapped;
   if (options.optLevel) fo.optLevel = optLevelOf(*options.optLevel);
   return fo;
 }

@@ -27,6 +27,7 @@ struct FunctionCode {
   std::atomic<OutputsFn> outputs{nullptr};
   std::atomic<BatchFn> batch{nullptr};
   std::atomic<BatchGatherFn> batchGather{nullptr};
+  std::atomic<MapFn> maps[3] = {nullptr, nullptr, nullptr};  // by MapKind
   std::shared_ptr<Workers> workers;  // for batch means
   ModuleHandle first;      // the first tier (kept: a call may still be running in it), from LLVM
   ExecutableMemory baseline;  // or from the baseline generator
@@ -55,6 +56,7 @@ struct FunctionTapes {
   std::optional<codegen::TapeEntryPoint> value, grad, hessian, outputs, batch;
   std::size_t gradSize = 0;                    // of grad
   std::size_t paramCount = 0, inputCount = 0;  // of batch
+  bool mapped = false;                         // map kernels of value, grad and hessian
 
   std::size_t entries() const {
     std::size_t n = 0;
@@ -121,6 +123,20 @@ std::unique_ptr<llvm::Module> emitFunction(llvm::LLVMContext &context, const std
     batch.gatherName = symbol + "_batchg";
     codegen::emitBatchKernel(*module, *tapes.batch, tapes.paramCount, tapes.inputCount, batch);
   }
+  if (tapes.mapped && !tier.valueThroughGrad) {
+    // The map kernels come with the final tier only (a first one is about compile time).
+    const std::size_t n = tapes.gradSize, arity = tapes.paramCount + tapes.inputCount;
+    const std::size_t value[] = {1}, grad[] = {1, n}, hess[] = {n * n};
+    auto emitMap = [&](codegen::TapeEntryPoint &t, const char *suffix, std::span<const std::size_t> groups) {
+      const std::string scalarName = t.name;
+      t.name = symbol + suffix;
+      codegen::emitMapKernel(*module, t, arity, groups, tier.batch);
+      t.name = scalarName;
+    };
+    emitMap(*tapes.value, "_map", value);
+    emitMap(*tapes.grad, "_gmap", grad);
+    if (tapes.hessian) emitMap(*tapes.hessian, "_hmap", hess);
+  }
   if (tier.emit.verify) codegen::verifyModule(*module);
   return module;
 }
@@ -129,7 +145,7 @@ std::unique_ptr<llvm::Module> emitFunction(llvm::LLVMContext &context, const std
 ModuleHandle install(Session &session, FunctionCode &code, const std::string &symbol,
                      FunctionTapes &tapes, std::unique_ptr<llvm::Module> module,
                      std::unique_ptr<llvm::LLVMContext> context, const std::string &what,
-                     OptLevel level, IrPipeline pipeline = IrPipeline::Default) {
+                     OptLevel level, bool maps, IrPipeline pipeline = IrPipeline::Default) {
   ModuleHandle handle = session.addModule(std::move(module), std::move(context), what, level, pipeline);
   std::vector<std::pair<Slot, void *>> found;
   for (const Entry &e : scalarEntries(tapes))
@@ -138,6 +154,12 @@ ModuleHandle install(Session &session, FunctionCode &code, const std::string &sy
   BatchGatherFn gather =
       tapes.batch ? reinterpret_cast<BatchGatherFn>(session.lookup(symbol + "_batchg")) : nullptr;
   for (const auto &[slot, address] : found) store(code, slot, address);
+  if (tapes.mapped && maps) {
+    const char *suffixes[] = {"_map", "_gmap", "_hmap"};
+    for (int kind = 0; kind < 3; ++kind)
+      if (kind < 2 || tapes.hessian)
+        put(code.maps[kind], session.lookup(symbol + suffixes[kind]));
+  }
   code.batchGather.store(gather, std::memory_order_release);
   code.batch.store(batch, std::memory_order_release);
   return handle;
@@ -309,7 +331,7 @@ std::shared_ptr<FunctionCode> compileTiers(Session &session, const std::string &
     auto context = std::make_unique<llvm::LLVMContext>();
     auto module = emitFunction(*context, symbol, tapes, first);
     code->first = install(session, *code, symbol, tapes, std::move(module), std::move(context),
-                          what, firstLevel);
+                          what, firstLevel, !first.valueThroughGrad);
   }
   if (!tiered) {
     code->state = FunctionCode::State::Optimized;
@@ -363,7 +385,7 @@ std::shared_ptr<FunctionCode> compileTiers(Session &session, const std::string &
       auto module = emitFunction(*context, symbol, tapes, second);
       ModuleHandle handle = install(session, *code, symbol, tapes, std::move(module),
                                     std::move(context), what + " (optimized)", finalLevel,
-                                    pipeline);
+                                    true, pipeline);
       unrun->settle(FunctionCode::State::Optimized, std::move(handle));
     } catch (...) {
       // The first tier stays installed: same values, slower code.
@@ -515,6 +537,80 @@ std::vector<double> CompiledFunction::hessian(std::span<const double> args) cons
   return hess;
 }
 
+MapFn CompiledFunction::mapFn(MapKind kind) const {
+  return code_ ? code_->maps[static_cast<int>(kind)].load(std::memory_order_acquire) : nullptr;
+}
+
+namespace {
+
+/// Points per chunk of a threaded map: below this a map runs in the calling thread (a point of
+/// a small function takes about a nanosecond; waking a helper, a microsecond or two).
+constexpr std::size_t kMapPointsPerChunk = 8192;
+
+}  // namespace
+
+void CompiledFunction::map(MapKind kind, std::size_t n, const MapArrays &arrays,
+                           unsigned threads) const {
+  checkCompiled(code_.get());
+  if (kind == MapKind::Hessian && !hasHessian_)
+    throw std::logic_error("'" + name_ + "' was compiled without its Hessian");
+  const std::size_t k = arity(), g = gradSize_;
+  std::vector<std::size_t> widths;
+  switch (kind) {
+  case MapKind::Value: widths = {1}; break;
+  case MapKind::ValueAndGrad: widths = {1, g}; break;
+  case MapKind::Hessian: widths = {g * g}; break;
+  }
+  if (n == 0) return;
+  if (k > 0 && !arrays.in) throw std::invalid_argument("'" + name_ + "': a map over null points");
+  for (std::size_t i = 0; i < widths.size(); ++i)
+    if (widths[i] > 0 && !arrays.out[i])
+      throw std::invalid_argument("'" + name_ + "': a map into a null array");
+
+  const MapFn fn = mapFn(kind);
+  // Point by point on the scalar entry points (before the optimized tier, or without maps).
+  const ValueFn value = valueFn();
+  const ValueAndGradFn valueAndGrad = valueAndGradFn();
+  const HessianFn hessian = hessianFn();
+  auto byPoints = [&](std::size_t begin, std::size_t end) {
+    std::vector<double> args(k), roots(1 + g * std::max<std::size_t>(g, 1));
+    for (std::size_t r = begin; r < end; ++r) {
+      for (std::size_t c = 0; c < k; ++c)
+        args[c] = arrays.inLd == 0 ? arrays.in[r * k + c] : arrays.in[c * arrays.inLd + r];
+      switch (kind) {
+      case MapKind::Value: roots[0] = value(args.data()); break;
+      case MapKind::ValueAndGrad: roots[0] = valueAndGrad(args.data(), roots.data() + 1); break;
+      case MapKind::Hessian:
+        if (g > 0) hessian(args.data(), roots.data());
+        break;
+      }
+      std::size_t j0 = 0;
+      for (std::size_t i = 0; i < widths.size(); ++i) {
+        const std::size_t w = widths[i];
+        for (std::size_t j = 0; j < w; ++j) {
+          double *to = arrays.outLd[i] == 0 ? arrays.out[i] + r * w + j
+                                            : arrays.out[i] + j * arrays.outLd[i] + r;
+          *to = roots[j0 + j];
+        }
+        j0 += w;
+      }
+    }
+  };
+  auto chunk = [&](std::size_t begin, std::size_t end) {
+    if (!fn) return byPoints(begin, end);
+    if (fn(begin, end, arrays.in, arrays.inLd, arrays.out, arrays.outLd) != 0) throw std::bad_alloc();
+  };
+  const unsigned use = threads == 0 ? code_->workers->size() : std::min(threads, code_->workers->size());
+  std::size_t chunks = std::min<std::size_t>(use, n / kMapPointsPerChunk);
+  if (chunks <= 1) return chunk(0, n);
+  // Chunks of whole vector blocks (64 points is a multiple of every lane count).
+  const std::size_t per = ((n + chunks - 1) / chunks + 63) / 64 * 64;
+  chunks = (n + per - 1) / per;
+  code_->workers->parallelFor(chunks, use, [&](std::size_t c) {
+    chunk(c * per, std::min(n, (c + 1) * per));
+  });
+}
+
 template <class Rows>
 double CompiledFunction::meanValueAndGrad(std::span<const double> params, std::size_t n,
                                           const Rows &rows, std::span<double> grad,
@@ -570,6 +666,7 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   tapes.gradSize = n;
   tapes.paramCount = n;
   tapes.inputCount = args.size() - n;
+  tapes.mapped = options.mapped;
   tapes.value = codegen::bindEntryPoint(graph, {out.symbol_, codegen::EntryKind::Value, {d.value}}, args);
   std::vector<NodeId> valueAndGrad{d.value};
   valueAndGrad.insert(valueAndGrad.end(), d.grad.begin(), d.grad.end());
@@ -658,7 +755,7 @@ void warmUp(Session &session) {
   auto context = std::make_unique<llvm::LLVMContext>();
   auto module = emitFunction(*context, symbol, tapes, tier);
   ModuleHandle handle = install(session, code, symbol, tapes, std::move(module), std::move(context),
-                                "the warm-up function", session.optLevel());
+                                "the warm-up function", session.optLevel(), false);
   const double at[2] = {0.5, 2.0};
   double grad = 0;
   (void)code.valueAndGrad.load()(at, &grad);

@@ -51,6 +51,23 @@ using BatchGatherFn = void (*)(const double *params, std::uint64_t begin, std::u
                                const double *table, std::uint64_t stride,
                                const std::uint64_t *index, double *sums);
 
+/// A map kernel (codegen::emitMapKernel): a function's value, value and gradient, or Hessian at
+/// every point of [begin, end), stored; returns nonzero when out of memory.
+using MapFn = std::int32_t (*)(std::uint64_t begin, std::uint64_t end, const double *in,
+                               std::uint64_t inLd, double *const *out, const std::uint64_t *outLd);
+/// What a map computes per point, in output groups: Value {the value}; ValueAndGrad {the value,
+/// the gradient (gradSize() entries)}; Hessian {the Hessian (gradSize()^2 entries, row-major)}.
+enum class MapKind : std::uint8_t { Value, ValueAndGrad, Hessian };
+/// Where a map's points and results lie: argument c of point r at in[r * arity + c] (inLd 0:
+/// row-major) or in[c * inLd + r]; entry j of output group g at point r at out[g][r * width + j]
+/// (outLd[g] 0) or out[g][j * outLd[g] + r].
+struct MapArrays {
+  const double *in = nullptr;
+  std::uint64_t inLd = 0;
+  double *out[2] = {nullptr, nullptr};
+  std::uint64_t outLd[2] = {0, 0};
+};
+
 /// Rows picked from a row-major table: row r of the batch is row index[r] of the table, whose
 /// inputs are the `stride` doubles at table + index[r] * stride (stride >= the input count; the
 /// inputs come first). A mini-batch of shuffled rows, read where they lie.
@@ -71,6 +88,10 @@ struct FunctionOptions {
   /// Also compile the batched kernel over rows of the arguments after the params: those that are
   /// not differentiated (an objective's inputs), or those after CompiledOutputs::paramCount().
   bool batched = false;
+  /// Also compile the map kernels of a function (CompiledFunction::map): its value, value and
+  /// gradient and Hessian over many points, vectorized across points. They come with the
+  /// optimized tier; until it is installed, maps run point by point on the scalar entry points.
+  bool mapped = false;
   /// Run LLVM's verifier over the generated IR (a check of nabla's code generator).
   bool verify = true;
   /// The level of the code that runs in the end, instead of the session's (SessionOptions::
@@ -184,6 +205,16 @@ public:
                    unsigned threads = 0) const;
   double batchMean(std::span<const double> params, std::size_t n, const TableRows &rows,
                    std::span<double> grad, unsigned threads = 0) const;
+
+  /// The roots of `kind` at n points (see MapArrays), computed by the map kernel (with
+  /// FunctionOptions::mapped, once the optimized tier is in) or point by point. More than a few
+  /// thousand points are split into chunks of whole vector blocks over up to `threads` threads
+  /// (0: the session's); a point's results do not depend on the chunks. Throws std::logic_error
+  /// for a Hessian compiled without one, std::invalid_argument for a null array that is needed,
+  /// std::bad_alloc when the kernel's scratch cannot be allocated.
+  void map(MapKind kind, std::size_t n, const MapArrays &arrays, unsigned threads = 0) const;
+  /// The map kernel of `kind` installed now (null: none yet, or not compiled).
+  MapFn mapFn(MapKind kind) const;
 
   /// The raw entry points of the tier installed now, for hot loops; valid while this object lives
   /// (the first tier's code is kept until then). hessianFn() may be null.
