@@ -237,6 +237,73 @@ void Function::hessian(std::span<const double> args, std::span<double> hess) con
   if (n > 0) f.code.hessianFn()(args.data(), hess.data());
 }
 
+namespace {
+
+/// One vectorized call: the sizes checked against the function, then the map.
+void mapPoints(const Function::Impl &f, jit::MapKind kind, std::size_t n,
+               std::span<const double> points, std::initializer_list<std::span<double>> outs,
+               Function::Layout layout, unsigned threads) {
+  const std::size_t k = f.argNames.size();
+  auto product = [&](std::size_t a, std::size_t b) {
+    if (a != 0 && b > SIZE_MAX / a)
+      throw Error(Error::Kind::Argument, "'" + f.name + "': " + std::to_string(n) +
+                                             " points are too many");
+    return a * b;
+  };
+  checkCount(f.name, "point coordinates (n * arity)", points.size(), product(n, k));
+  jit::MapArrays arrays;
+  arrays.in = points.data();
+  const bool columns = layout == Function::Layout::Columns;
+  arrays.inLd = columns ? n : 0;
+  std::size_t i = 0;
+  for (std::span<double> out : outs) {
+    const std::size_t width = kind == jit::MapKind::Hessian ? k * k : (i == 0 ? 1 : k);
+    const char *what = kind == jit::MapKind::Hessian ? "Hessian entries (n * arity^2)"
+                       : i == 0                      ? "values (n)"
+                                                     : "gradient entries (n * arity)";
+    checkCount(f.name, what, out.size(), product(n, width));
+    arrays.out[i] = out.data();
+    arrays.outLd[i] = columns ? n : 0;
+    ++i;
+  }
+  if (n == 0) return;
+  try {
+    f.code.map(kind, n, arrays, threads);
+  } catch (const std::invalid_argument &e) {
+    throw Error(Error::Kind::Argument, e.what());
+  } catch (const std::logic_error &e) {
+    throw Error(Error::Kind::Internal, e.what());
+  }
+}
+
+}  // namespace
+
+void Function::values(std::size_t n, std::span<const double> points, std::span<double> values,
+                      Layout layout, unsigned threads) const {
+  mapPoints(need(impl_, "Function"), jit::MapKind::Value, n, points, {values}, layout, threads);
+}
+
+void Function::values_and_grads(std::size_t n, std::span<const double> points,
+                                std::span<double> values, std::span<double> grads, Layout layout,
+                                unsigned threads) const {
+  mapPoints(need(impl_, "Function"), jit::MapKind::ValueAndGrad, n, points, {values, grads},
+            layout, threads);
+}
+
+void Function::hessians(std::size_t n, std::span<const double> points, std::span<double> hess,
+                        Layout layout, unsigned threads) const {
+  const Impl &f = need(impl_, "Function");
+  if (!f.hessian)
+    throw Error(Error::Kind::Unavailable,
+                "'" + f.name + "' was compiled without its Hessian (Options::hessian is off)");
+  if (f.argNames.empty()) {  // 0 x 0 Hessians: nothing to compute, only the sizes to check
+    checkCount(f.name, "Hessian entries (n * arity^2)", hess.size(), 0);
+    checkCount(f.name, "point coordinates (n * arity)", points.size(), 0);
+    return;
+  }
+  mapPoints(f, jit::MapKind::Hessian, n, points, {hess}, layout, threads);
+}
+
 std::string Function::text() const {
   const Impl &f = need(impl_, "Function");
   return printChecked(*f.program, {f.d.value}, f.name).front();
@@ -519,9 +586,11 @@ Module compileSource(const driver::Source &source, const Options &options) {
     }
 
     // Every derivative is built: the graph is final, and the code is generated from it.
+    driver::CodeOptions functionOptions = codeOptions;
+    functionOptions.mapped = true;  // Function::values and the rest
     for (std::size_t i = 0; i < functions.size(); ++i) {
       Function::Impl &f = *functions[i];
-      f.code = jit.compile(p, f.name, functionArgs[i], f.d, codeOptions);
+      f.code = jit.compile(p, f.name, functionArgs[i], f.d, functionOptions);
       f.program = program;
       module->functions.emplace_back(
           f.name, detail::Access::make<Function>(std::shared_ptr<const Function::Impl>(functions[i])));

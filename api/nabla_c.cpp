@@ -7,6 +7,7 @@
 #include "support/text.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <new>
@@ -257,6 +258,68 @@ nabla_status nabla_hessian(const nabla_function *function, const double *args, s
     if (!hess && n > 0)
       throw nabla::Error(nabla::Error::Kind::Argument, nullMessage("nabla_hessian", "hess"));
     function->function.hessian(std::span<const double>(args, nargs), std::span<double>(hess, n * n));
+  });
+}
+
+namespace {
+
+/// The checks and spans of a vectorized call: `width` doubles per point in the output.
+std::size_t batchSize(const char *fn, std::size_t n, std::size_t width) {
+  if (width != 0 && n > SIZE_MAX / sizeof(double) / width)
+    throw nabla::Error(nabla::Error::Kind::Argument,
+                       std::string(fn) + ": " + std::to_string(n) + " points are too many");
+  return n * width;
+}
+
+nabla::Function::Layout layoutOf(int byColumn) {
+  return byColumn ? nabla::Function::Layout::Columns : nabla::Function::Layout::Rows;
+}
+
+/// Throws for a null array that is needed (n points of `width` doubles each, width > 0).
+void needArray(const char *fn, const char *name, const void *p, std::size_t n, std::size_t width) {
+  if (!p && n > 0 && width > 0)
+    throw nabla::Error(nabla::Error::Kind::Argument, nullMessage(fn, name));
+}
+
+}  // namespace
+
+nabla_status nabla_eval_batch(const nabla_function *function, size_t n, const double *points,
+                              int by_column, double *values) {
+  if (!function) return nullArgument("nabla_eval_batch", "function");
+  return guarded([&] {
+    const nabla::Function &f = function->function;
+    const std::size_t k = f.arity();
+    needArray("nabla_eval_batch", "points", points, n, k);
+    needArray("nabla_eval_batch", "values", values, n, 1);
+    f.values(n, {points, batchSize("nabla_eval_batch", n, k)}, {values, n}, layoutOf(by_column));
+  });
+}
+
+nabla_status nabla_grad_batch(const nabla_function *function, size_t n, const double *points,
+                              int by_column, double *values, double *grads) {
+  if (!function) return nullArgument("nabla_grad_batch", "function");
+  return guarded([&] {
+    const nabla::Function &f = function->function;
+    const std::size_t k = f.arity();
+    needArray("nabla_grad_batch", "points", points, n, k);
+    needArray("nabla_grad_batch", "values", values, n, 1);
+    needArray("nabla_grad_batch", "grads", grads, n, k);
+    const std::size_t size = batchSize("nabla_grad_batch", n, k);
+    f.values_and_grads(n, {points, size}, {values, n}, {grads, size}, layoutOf(by_column));
+  });
+}
+
+nabla_status nabla_hessian_batch(const nabla_function *function, size_t n, const double *points,
+                                 int by_column, double *hess) {
+  if (!function) return nullArgument("nabla_hessian_batch", "function");
+  return guarded([&] {
+    const nabla::Function &f = function->function;
+    const std::size_t k = f.arity();
+    needArray("nabla_hessian_batch", "points", points, n, k);
+    const std::size_t entries = batchSize("nabla_hessian_batch", k, k);
+    needArray("nabla_hessian_batch", "hess", hess, n, entries);
+    f.hessians(n, {points, batchSize("nabla_hessian_batch", n, k)},
+               {hess, batchSize("nabla_hessian_batch", n, entries)}, layoutOf(by_column));
   });
 }
 

@@ -14,6 +14,18 @@ double seedGrad(const double *args, double *grad) {
   return u * u * v;
 }
 
+void seedGradPoints(std::size_t n, const double *__restrict points, double *__restrict values,
+                    double *__restrict grads) {
+  // The same arithmetic inlined into one loop over the points, for GCC to vectorize.
+  for (std::size_t r = 0; r < n; ++r) {
+    const double x = points[2 * r], y = points[2 * r + 1];
+    const double u = x * x + y, v = y - x * y;
+    grads[2 * r] = 2 * u * 2 * x * v + u * u * (-y);
+    grads[2 * r + 1] = 2 * u * v + u * u * (1 - x);
+    values[r] = u * u * v;
+  }
+}
+
 namespace {
 
 template <class N>

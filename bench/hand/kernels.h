@@ -10,6 +10,8 @@
   namespace ns {                                                                                   \
   /* The seed function f(x, y) = (x^2 + y)^2 * (y - x*y): returns f, writes df/dx, df/dy. */       \
   double seedGrad(const double *args, double *grad);                                              \
+  /* The seed at n points, row-major (x, y pairs): values[r], grads[2r], grads[2r + 1]. */         \
+  void seedGradPoints(std::size_t n, const double *points, double *values, double *grads);        \
   /* Rosenbrock in n variables, sum_i (1 - x_i)^2 + 100 (x_{i+1} - x_i^2)^2, and its gradient. */ \
   double rosenbrockGrad(const double *x, double *grad, std::size_t n);                            \
   /* The same with n = 100 known when it is compiled, as nabla knows it. */                       \

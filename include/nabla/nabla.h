@@ -111,6 +111,22 @@ NABLA_API nabla_status nabla_grad(const nabla_function *function, const double *
 NABLA_API nabla_status nabla_hessian(const nabla_function *function, const double *args,
                                      size_t nargs, double *hess);
 
+/* Vectorized: n points at once, several per SIMD instruction and, for large n, over threads.
+   With by_column 0 the points are row-major, n x arity (argument c of point r at
+   points[r * arity + c]), and so are the results: grads n x arity, hess n x arity x arity. With
+   by_column 1 argument c of point r is at points[c * n + r], gradient entry i at
+   grads[i * n + r] and Hessian entry (i, j) at hess[(i * arity + j) * n + r]. Results do not
+   depend on n or on the threads; they equal the one-point calls' except where glibc's vector
+   math (exp, log, sin, pow, ...) rounds differently from libm, by an ulp or so. The outputs
+   must not overlap the points. */
+NABLA_API nabla_status nabla_eval_batch(const nabla_function *function, size_t n,
+                                        const double *points, int by_column, double *values);
+NABLA_API nabla_status nabla_grad_batch(const nabla_function *function, size_t n,
+                                        const double *points, int by_column, double *values,
+                                        double *grads);
+NABLA_API nabla_status nabla_hessian_batch(const nabla_function *function, size_t n,
+                                           const double *points, int by_column, double *hess);
+
 /* --- The objective ---------------------------------------------------------------------------
    A program's `minimize` or `maximize`: a per-row loss over the params (what an optimizer
    changes) and the inputs (one value per data row), both flattened row-major in declaration

@@ -145,6 +145,33 @@ public:
   }
   void hessian(std::span<const double> args, std::span<double> hess) const;
 
+  /// How the n points of a vectorized call, and its results, lie in memory (k = arity()).
+  enum class Layout {
+    /// Row-major: argument c of point r at points[r * k + c]; gradient entry i of point r at
+    /// grads[r * k + i]; Hessian entry (i, j) of point r at hess[(r * k + i) * k + j] (an n x k
+    /// array, as numpy's C order keeps a matrix of points).
+    Rows,
+    /// By column: argument c of point r at points[c * n + r]; gradient entry i of point r at
+    /// grads[i * n + r]; Hessian entry (i, j) of point r at hess[(i * k + j) * n + r].
+    Columns,
+  };
+  /// Vectorized calls over n points at once (what JAX calls vmap): the points are computed
+  /// several at a time in SIMD lanes, and large n is split over threads (`threads` 0: one per
+  /// hardware thread; 1: the calling thread only). A point's results do not depend on n, the
+  /// layout or the threads, and equal those of the one-point calls above except where the
+  /// vector math library (glibc's libmvec: exp, log, sin, pow, ...) rounds differently from
+  /// libm, by an ulp or so; arithmetic alone gives the same bits. `points` holds n * arity()
+  /// doubles, `values` n, `grads` n * arity(), `hess` n * arity()^2; a wrong size throws
+  /// Error::Kind::Argument. The outputs must not overlap the points.
+  void values(std::size_t n, std::span<const double> points, std::span<double> values,
+              Layout layout = Layout::Rows, unsigned threads = 0) const;
+  void values_and_grads(std::size_t n, std::span<const double> points, std::span<double> values,
+                        std::span<double> grads, Layout layout = Layout::Rows,
+                        unsigned threads = 0) const;
+  /// Throws Error::Kind::Unavailable without the Hessian.
+  void hessians(std::size_t n, std::span<const double> points, std::span<double> hess,
+                Layout layout = Layout::Rows, unsigned threads = 0) const;
+
   /// The function and its symbolic derivatives as nabla text over arg_names(), simplified, each
   /// self-contained: the text `nabla diff --json` prints (hessian_text() is row-major, full).
   /// Throws Error::Kind::Unavailable without the Hessian, or when the text would exceed 128 MiB
