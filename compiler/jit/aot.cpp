@@ -11,6 +11,7 @@
 
 #include <llvm/ADT/SmallString.h>
 #include <llvm/IR/Function.h>
+#include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
@@ -91,12 +92,8 @@ void checkDerivatives(const std::string &what, std::size_t n, const Derivatives 
 /// vectorized across rows for the host (codegen/emit_batch.h), exported as
 /// nabla_objective_batch_sums so that a host can split rows over its own threads, and the mean
 /// over all rows as nabla_objective_batch.
-void emitObjectiveBatch(llvm::Module &module, const Graph &graph, std::span<const SymbolId> args,
-                        const Derivatives &d, std::size_t nParams, std::size_t nInputs,
-                        const codegen::EmitOptions &options) {
-  const codegen::TapeEntryPoint kernel = codegen::bindEntryPoint(
-      graph, {"nabla_objective_batch_sums", codegen::EntryKind::Array, concat(d.value, d.grad)},
-      args);
+/// The batched kernels' options for the host: its vector width and glibc's vector math.
+codegen::BatchOptions hostBatchOptions(const codegen::EmitOptions &options) {
   const VectorTarget vector = hostVectorTarget();
   const std::vector<std::string> available = hostVectorMath(vector);
   codegen::BatchOptions batch;
@@ -108,8 +105,63 @@ void emitObjectiveBatch(llvm::Module &module, const Graph &graph, std::span<cons
   batch.fastMath = options.fastMath;
   batch.maxPartSize = options.maxPartSize;
   batch.splitAbove = options.splitAbove;
-  llvm::Function *sums = codegen::emitBatchKernel(module, kernel, nParams, nInputs, batch);
+  return batch;
+}
+
+void emitObjectiveBatch(llvm::Module &module, const Graph &graph, std::span<const SymbolId> args,
+                        const Derivatives &d, std::size_t nParams, std::size_t nInputs,
+                        const codegen::EmitOptions &options) {
+  const codegen::TapeEntryPoint kernel = codegen::bindEntryPoint(
+      graph, {"nabla_objective_batch_sums", codegen::EntryKind::Array, concat(d.value, d.grad)},
+      args);
+  llvm::Function *sums =
+      codegen::emitBatchKernel(module, kernel, nParams, nInputs, hostBatchOptions(options));
   codegen::emitBatchMean(module, "nabla_objective_batch", *sums, nParams);
+}
+
+/// A function's vectorized entry points over n points (codegen::emitMapKernel, internal), each
+/// behind an exported wrapper:
+///   int NAME_batch(size_t n, const double *points, int by_column, double *values)
+///   int NAME_grad_batch(size_t n, const double *points, int by_column, double *values,
+///                       double *grads)
+///   int NAME_hess_batch(size_t n, const double *points, int by_column, double *hess)
+/// by_column 0: points and results row-major (n x arity, n x arity, n x arity x arity); else
+/// argument c of point r at points[c * n + r], and every result entry's column n apart.
+void emitFunctionBatches(llvm::Module &module, const Graph &graph, const std::string &name,
+                         std::span<const SymbolId> args, const Derivatives &d,
+                         const codegen::EmitOptions &options) {
+  const std::size_t n = args.size();
+  const codegen::BatchOptions batch = hostBatchOptions(options);
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  auto emit = [&](const char *innerSuffix, const char *suffix, std::vector<NodeId> roots,
+                  std::vector<std::size_t> groups) {
+    // The '.' keeps the kernel's name apart from every C identifier.
+    const codegen::TapeEntryPoint entry = codegen::bindEntryPoint(
+        graph, {name + innerSuffix, codegen::EntryKind::Array, std::move(roots)}, args);
+    llvm::Function *kernel = codegen::emitMapKernel(module, entry, n, groups, batch);
+    kernel->setLinkage(llvm::GlobalValue::InternalLinkage);
+    std::vector<llvm::Type *> params{i64, ptr, i32};
+    for (std::size_t g = 0; g < groups.size(); ++g) params.push_back(ptr);
+    auto *fn = llvm::Function::Create(llvm::FunctionType::get(i32, params, false),
+                                      llvm::Function::ExternalLinkage, name + suffix, module);
+    fn->setDoesNotThrow();
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+    llvm::Value *count = fn->getArg(0);
+    llvm::Value *ld = b.CreateSelect(b.CreateICmpNE(fn->getArg(2), b.getInt32(0)), count, b.getInt64(0));
+    llvm::Value *outs = b.CreateAlloca(ptr, b.getInt32(static_cast<unsigned>(groups.size())));
+    llvm::Value *lds = b.CreateAlloca(i64, b.getInt32(static_cast<unsigned>(groups.size())));
+    for (unsigned g = 0; g < groups.size(); ++g) {
+      b.CreateStore(fn->getArg(3 + g), b.CreateConstInBoundsGEP1_64(ptr, outs, g));
+      b.CreateStore(ld, b.CreateConstInBoundsGEP1_64(i64, lds, g));
+    }
+    b.CreateRet(b.CreateCall(kernel, {b.getInt64(0), count, fn->getArg(1), ld, outs, lds}));
+  };
+  emit(".vmap", "_batch", {d.value}, {1});
+  emit(".gmap", "_grad_batch", concat(d.value, d.grad), {1, n});
+  if (!d.hessian.empty()) emit(".hmap", "_hess_batch", rowMajor(d.hessian), {n * n});
 }
 
 std::unique_ptr<llvm::Module> verified(std::unique_ptr<llvm::Module> module, const std::string &name) {
@@ -145,6 +197,7 @@ std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext &context, const AotM
     if (inner.hess)
       codegen::emitCWrapper(*module, f.name + "_hess", *inner.hess, codegen::EntryKind::Array,
                             params, n * n, nullptr, options.emit);
+    emitFunctionBatches(*module, graph, f.name, args, f.d, options.emit);
   }
 
   if (aot.objective) {

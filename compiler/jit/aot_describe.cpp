@@ -59,6 +59,20 @@ std::string functionSignature(const AotFunction &f, Kind kind) {
   return out + ")";
 }
 
+/// `int f_batch(size_t n, const double *points, int by_column, double *values)`, ...
+std::string batchSignature(const AotFunction &f, Kind kind) {
+  switch (kind) {
+  case Kind::Value:
+    return "int " + f.name + "_batch(size_t n, const double *points, int by_column, double *values)";
+  case Kind::Grad:
+    return "int " + f.name + "_grad_batch(size_t n, const double *points, int by_column, "
+                             "double *values, double *grads)";
+  case Kind::Hess:
+    return "int " + f.name + "_hess_batch(size_t n, const double *points, int by_column, double *hess)";
+  }
+  return "";
+}
+
 constexpr const char *kObjectiveSignature =
     "double nabla_objective(const double *params, const double *inputs, double *grad)";
 constexpr const char *kBatchSignature =
@@ -305,6 +319,23 @@ void appendFunction(std::string &out, const AotFunction &f) {
                            ": " + std::to_string(n * n) + " doubles."});
     out += functionSignature(f, Kind::Hess) + ";\n";
   }
+
+  out += "\n" + comment({"The same over n points at once, several per SIMD instruction: " +
+                         std::string(n == 0 ? "points is not read. " : "") +
+                         "with by_column 0 the points are row-major, n x " + std::to_string(n) +
+                         " (argument c of point r at points[" + std::to_string(n) +
+                         "*r + c]), and so are the results (grads n x " + std::to_string(n) +
+                         (f.d.hessian.empty() ? std::string()
+                                              : ", hess n x " + std::to_string(n) + " x " +
+                                                    std::to_string(n)) +
+                         "); with by_column 1 argument c of point r is at points[c*n + r], and "
+                         "entry i of a result at point r at [i*n + r]. They return 0, or 1 when "
+                         "out of memory (nothing is written then). A point's results equal the "
+                         "calls above, except where glibc's vector math rounds exp, log, sin, "
+                         "... differently, by an ulp or so."});
+  out += batchSignature(f, Kind::Value) + ";\n";
+  out += batchSignature(f, Kind::Grad) + ";\n";
+  if (!f.d.hessian.empty()) out += batchSignature(f, Kind::Hess) + ";\n";
 }
 
 void appendObjective(std::string &out, const AotObjective &o, const std::string &prefix) {
@@ -426,6 +457,23 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
         entry(Kind::Value, "value", f.name, 0);
         entry(Kind::Grad, "grad", f.name + "_grad", n);
         if (!f.d.hessian.empty()) entry(Kind::Hess, "hess", f.name + "_hess", n * n);
+        auto batchEntry = [&](Kind kind, const char *kindName, const std::string &symbol,
+                              std::size_t outputs) {
+          j.object([&] {
+            j.attribute("name", symbol);
+            j.attribute("kind", kindName);
+            j.attribute("function", f.name);
+            j.attribute("signature", batchSignature(f, kind));
+            j.attribute("returns", "status");
+            j.attributeBegin("args");
+            jsonGroups(j, f.args);
+            j.attributeEnd();
+            j.attribute("outputs", static_cast<std::int64_t>(outputs));
+          });
+        };
+        batchEntry(Kind::Value, "value_batch", f.name + "_batch", 1);
+        batchEntry(Kind::Grad, "grad_batch", f.name + "_grad_batch", 1 + n);
+        if (!f.d.hessian.empty()) batchEntry(Kind::Hess, "hess_batch", f.name + "_hess_batch", n * n);
       }
       if (module.objective) {
         const AotObjective &o = *module.objective;

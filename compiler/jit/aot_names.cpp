@@ -277,6 +277,10 @@ std::vector<Exported> exported(const AotModule &module) {
     out.push_back({f.name + "_grad", "the gradient of " + q, f.name, f.range});
     if (!f.d.hessian.empty())
       out.push_back({f.name + "_hess", "the Hessian of " + q, f.name, f.range});
+    out.push_back({f.name + "_batch", "the values of " + q + " over many points", f.name, f.range});
+    out.push_back({f.name + "_grad_batch", "the gradients of " + q + " over many points", f.name, f.range});
+    if (!f.d.hessian.empty())
+      out.push_back({f.name + "_hess_batch", "the Hessians of " + q + " over many points", f.name, f.range});
   }
   if (module.objective) {
     const SourceRange r = module.objective->range;
@@ -351,8 +355,9 @@ std::vector<AotNameProblem> checkExportedNames(const AotModule &module,
   std::set<std::string> refused;  // functions with a problem reported already
   const std::vector<Exported> all = exported(module);
   for (const Exported &e : all) {
-    // Each symbol of a function, NAME, NAME_grad and NAME_hess, must be exportable (`g_` gives
-    // `g__grad`); one problem per function, at its name. The library's own names are fixed.
+    // Each symbol of a function (NAME, NAME_grad, NAME_hess, NAME_batch, ...) must be exportable
+    // (`g_` gives `g__grad`); one problem per function, at its name. The library's own names are
+    // fixed.
     if (!e.function.empty()) {
       if (refused.count(e.function)) continue;
       if (std::string why = whyNotExportable(e.symbol, runtime); !why.empty()) {

@@ -122,9 +122,15 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
       {"f", "value"},
       {"f_grad", "grad"},
       {"f_hess", "hess"},
+      {"f_batch", "value_batch"},
+      {"f_grad_batch", "grad_batch"},
+      {"f_hess_batch", "hess_batch"},
       {"g", "value"},
       {"g_grad", "grad"},
       {"g_hess", "hess"},
+      {"g_batch", "value_batch"},
+      {"g_grad_batch", "grad_batch"},
+      {"g_hess_batch", "hess_batch"},
       {"nabla_objective", "grad"},
       {"nabla_objective_batch", "batch"},
       {"nabla_objective_batch_sums", "batch_sums"},
@@ -143,7 +149,7 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
     CHECK(contains(header, string(e, "signature") + ";"));
   }
   // Skipped functions are not exported, and nor are the internal array entry points.
-  for (const char *absent : {"pair", "scaled", "f.value", "f.grad"})
+  for (const char *absent : {"pair", "scaled", "f.value", "f.grad", "f.vmap", "f.gmap", "f.hmap"})
     CHECK(lib.find(absent) == nullptr);
 
   const llvm::json::Object &f = *entries[1].getAsObject();
@@ -155,10 +161,14 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
   checkGroup(array(f, "args")[1], "y", {}, 1, 1);
   CHECK(integer(*entries[2].getAsObject(), "outputs") == 4);
   // C cannot take `_Bool` or `restrict` as parameter names, and `hess` is the output's name.
-  CHECK(string(*entries[5].getAsObject(), "signature") ==
+  CHECK(string(*entries[8].getAsObject(), "signature") ==
         "void g_hess(double, double hess, double, double *hess_out)");
 
-  const llvm::json::Object &objective = *entries[7].getAsObject();
+  CHECK(string(*entries[4].getAsObject(), "signature") ==
+        "int f_grad_batch(size_t n, const double *points, int by_column, double *values, "
+        "double *grads)");
+  CHECK(integer(*entries[4].getAsObject(), "outputs") == 3);
+  const llvm::json::Object &objective = *entries[13].getAsObject();
   CHECK(string(objective, "function") == "objective");
   CHECK(integer(objective, "outputs") == 8);
   const llvm::json::Array &params = array(objective, "params");
@@ -170,8 +180,8 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
   REQUIRE(inputs.size() == 2);
   checkGroup(inputs[0], "x", {3}, 0, 3);
   checkGroup(inputs[1], "y", {}, 3, 1);
-  CHECK(integer(*entries[8].getAsObject(), "outputs") == 9);   // batch sums: 1 + 8
-  CHECK(integer(*entries[9].getAsObject(), "outputs") == 64);  // the Hessian
+  CHECK(integer(*entries[14].getAsObject(), "outputs") == 9);   // batch sums: 1 + 8
+  CHECK(integer(*entries[15].getAsObject(), "outputs") == 64);  // the Hessian
 
   // The objective block: sense, sizes, initializers and data columns.
   const llvm::json::Object *o = root.getObject("objective");
@@ -215,6 +225,49 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
   gHess(2, 3, 4, hess);
   const double wantHess[9] = {0, 1, 0, 1, 0, 0, 0, 0, -2};
   for (int i = 0; i < 9; ++i) CHECK(hess[i] == wantHess[i]);
+
+  // The vectorized entry points give each point what the one-point ones give, row-major and by
+  // column, for counts below, at and beyond a vector block, and write nothing for 0 points.
+  using Batch = int (*)(std::size_t, const double *, int, double *);
+  using GradBatch = int (*)(std::size_t, const double *, int, double *, double *);
+  auto fBatch = lib.get<Batch>("f_batch");
+  auto fGradBatch = lib.get<GradBatch>("f_grad_batch");
+  auto fHessBatch = lib.get<Batch>("f_hess_batch");
+  auto fOne = lib.get<double (*)(double, double)>("f");
+  auto fGrad = lib.get<double (*)(double, double, double *)>("f_grad");
+  auto fHess = lib.get<void (*)(double, double, double *)>("f_hess");
+  for (std::size_t n : {0, 1, 7, 8, 9, 33}) {
+    std::vector<double> rows(2 * n), columns(2 * n);
+    for (std::size_t r = 0; r < n; ++r) {
+      rows[2 * r] = columns[r] = 0.25 * static_cast<double>(r) - 1.5;
+      rows[2 * r + 1] = columns[n + r] = 1.0 / (1.0 + static_cast<double>(r));
+    }
+    for (int byColumn : {0, 1}) {
+      INFO("n " << n << ", by column " << byColumn);
+      const double *points = byColumn ? columns.data() : rows.data();
+      std::vector<double> values(n + 1, -1.0), grads(2 * n + 1, -1.0), hessians(4 * n + 1, -1.0),
+          only(n + 1, -1.0);
+      CHECK(fBatch(n, points, byColumn, only.data()) == 0);
+      CHECK(fGradBatch(n, points, byColumn, values.data(), grads.data()) == 0);
+      CHECK(fHessBatch(n, points, byColumn, hessians.data()) == 0);
+      // Nothing beyond the n points.
+      CHECK(only[n] == -1.0);
+      CHECK(grads[2 * n] == -1.0);
+      CHECK(hessians[4 * n] == -1.0);
+      for (std::size_t r = 0; r < n; ++r) {
+        double g1[2], h1[4];
+        const double v = fGrad(rows[2 * r], rows[2 * r + 1], g1);
+        fHess(rows[2 * r], rows[2 * r + 1], h1);
+        CHECK(fOne(rows[2 * r], rows[2 * r + 1]) == v);
+        CHECK(only[r] == v);
+        CHECK(values[r] == v);
+        for (std::size_t i = 0; i < 2; ++i)
+          CHECK((byColumn ? grads[i * n + r] : grads[2 * r + i]) == g1[i]);
+        for (std::size_t e = 0; e < 4; ++e)
+          CHECK((byColumn ? hessians[e * n + r] : hessians[4 * r + e]) == h1[e]);
+      }
+    }
+  }
 }
 
 TEST_CASE("the library and its description show --no-hessian and --fast-math",
@@ -234,7 +287,7 @@ TEST_CASE("the library and its description show --no-hessian and --fast-math",
   const llvm::json::Object &root = *parsed->getAsObject();
   CHECK(root.getBoolean("fast_math") == true);
   CHECK(string(root, "opt_level") == "O3");
-  CHECK(array(root, "entry_points").size() == 8);
+  CHECK(array(root, "entry_points").size() == 12);
   // Fast math may change the last bits, not the value of this polynomial at binary fractions.
   auto f = lib.get<double (*)(double, double)>("f");
   CHECK(f(0.5, -0.5) == -0.015625);
