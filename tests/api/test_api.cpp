@@ -7,7 +7,13 @@
 #include <catch2/catch.hpp>
 #include <llvm/Support/JSON.h>
 
+#include <bit>
+#include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <thread>
+
+#include <nabla/nabla.h>
 
 using namespace nabla::apitest;
 using nabla::test::ProcessResult;
@@ -342,4 +348,138 @@ TEST_CASE("functions whose value is an array are not compiled, and lookups say s
     CHECK(std::string(e.what()) ==
           "'v' has a value of shape [2]: only scalar functions are differentiated and compiled");
   }
+}
+
+namespace {
+
+/// Every vectorized call at n points of `f`, in both layouts, against the one-point calls (bit
+/// for bit where `exact`, else within 1e-13 relative: glibc's vector math).
+void checkVectorized(const nabla::Function &f, std::size_t n, bool exact, unsigned threads) {
+  const std::size_t k = f.arity();
+  std::vector<double> rows(n * k), columns(n * k);
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t c = 0; c < k; ++c)
+      rows[r * k + c] = columns[c * n + r] =
+          std::sin(1.0 + static_cast<double>(r * k + c)) * 1.25 + 0.1 * static_cast<double>(c);
+  auto same = [&](double got, double want) {
+    if (exact) return std::bit_cast<std::uint64_t>(got) == std::bit_cast<std::uint64_t>(want);
+    return std::fabs(got - want) <= 1e-13 * std::max(1.0, std::fabs(want));
+  };
+  for (auto layout : {nabla::Function::Layout::Rows, nabla::Function::Layout::Columns}) {
+    const bool byRows = layout == nabla::Function::Layout::Rows;
+    INFO("'" << f.name() << "', n " << n << ", by " << (byRows ? "rows" : "columns") << ", threads " << threads);
+    const std::vector<double> &points = byRows ? rows : columns;
+    std::vector<double> values(n), values2(n), grads(n * k), hess(n * k * k);
+    f.values(n, points, values, layout, threads);
+    f.values_and_grads(n, points, values2, grads, layout, threads);
+    if (f.has_hessian()) f.hessians(n, points, hess, layout, threads);
+    for (std::size_t r = 0; r < n; ++r) {
+      std::vector<double> at(rows.begin() + static_cast<std::ptrdiff_t>(r * k),
+                             rows.begin() + static_cast<std::ptrdiff_t>((r + 1) * k));
+      const auto [v, g] = f.value_and_grad(at);
+      CHECK(same(values[r], v));
+      CHECK(same(values2[r], v));
+      for (std::size_t i = 0; i < k; ++i) CHECK(same(byRows ? grads[r * k + i] : grads[i * n + r], g[i]));
+      if (!f.has_hessian()) continue;
+      const std::vector<double> h = f.hessian(at);
+      for (std::size_t e = 0; e < k * k; ++e)
+        CHECK(same(byRows ? hess[r * k * k + e] : hess[e * n + r], h[e]));
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("vectorized calls equal the one-point calls at every point", "[api][vectorized]") {
+  const nabla::Module m = nabla::compile(programs()[0].text);
+  const nabla::Function f = m.function("f"), g = m.function("g"), h = m.function("h");
+  // Until the optimized tier is in, point by point; after, the map kernels: both must agree.
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t n : {0, 1, 5, 8, 13, 100})
+      for (unsigned threads : {1u, 0u}) {
+        checkVectorized(f, n, true, threads);  // arithmetic alone
+        checkVectorized(g, n, false, threads);
+        checkVectorized(h, n, false, threads);
+      }
+    // Large enough to be split over threads.
+    checkVectorized(f, 20000, true, 0);
+    checkVectorized(h, 20000, false, 2);
+    if (round == 0) {
+      std::vector<double> v(1);
+      for (int i = 0; i < 200; ++i) f.values(1, std::vector<double>{0.5, -0.5}, v);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+}
+
+TEST_CASE("vectorized calls check their sizes and the Hessian", "[api][vectorized]") {
+  const nabla::Function f = nabla::compile("f(x, y) = x*y").function("f");
+  std::vector<double> points(6), values(3), grads(6), hess(12);
+  auto kindOf = [](auto &&call) {
+    try {
+      call();
+    } catch (const nabla::Error &e) {
+      return e.kind();
+    }
+    return nabla::Error::Kind::Internal;  // not thrown
+  };
+  using Kind = nabla::Error::Kind;
+  CHECK(kindOf([&] { f.values(3, std::span<const double>(points).first(5), values); }) == Kind::Argument);
+  CHECK(kindOf([&] { f.values(3, points, std::span<double>(values).first(2)); }) == Kind::Argument);
+  CHECK(kindOf([&] { f.values_and_grads(3, points, values, std::span<double>(grads).first(4)); }) == Kind::Argument);
+  CHECK(kindOf([&] { f.hessians(3, points, std::span<double>(hess).first(11)); }) == Kind::Argument);
+  f.hessians(3, points, hess);  // the right sizes
+  const nabla::Function noHess =
+      nabla::compile("f(x, y) = x*y", nabla::Options{.hessian = false}).function("f");
+  CHECK(kindOf([&] { noHess.hessians(3, points, hess); }) == Kind::Unavailable);
+  const nabla::Function empty;
+  CHECK(kindOf([&] { empty.values(3, points, values); }) == Kind::Internal);
+  // Nothing to do: no points.
+  f.values_and_grads(0, {}, {}, {});
+  // The message names the function and what was wrong.
+  try {
+    f.values(3, std::span<const double>(points).first(5), values);
+  } catch (const nabla::Error &e) {
+    CHECK(std::string(e.what()).find("'f' takes 6 point coordinates (n * arity), got 5") != std::string::npos);
+  }
+}
+
+TEST_CASE("C API: vectorized calls, row-major and by column", "[api][c][vectorized]") {
+  nabla_module *m = nullptr;
+  REQUIRE(nabla_compile("f(x, y) = (x^2 + y)^2 * (y - x*y)", nullptr, &m) == NABLA_OK);
+  nabla_function *f = nullptr;
+  REQUIRE(nabla_module_function(m, "f", &f) == NABLA_OK);
+  const std::size_t n = 11;
+  std::vector<double> rows(2 * n), columns(2 * n);
+  for (std::size_t r = 0; r < n; ++r) {
+    rows[2 * r] = columns[r] = 0.125 * static_cast<double>(r) - 0.5;
+    rows[2 * r + 1] = columns[n + r] = 1.5 - 0.25 * static_cast<double>(r);
+  }
+  for (int byColumn : {0, 1}) {
+    std::vector<double> values(n), values2(n), grads(2 * n), hess(4 * n);
+    const double *points = byColumn ? columns.data() : rows.data();
+    REQUIRE(nabla_eval_batch(f, n, points, byColumn, values.data()) == NABLA_OK);
+    REQUIRE(nabla_grad_batch(f, n, points, byColumn, values2.data(), grads.data()) == NABLA_OK);
+    REQUIRE(nabla_hessian_batch(f, n, points, byColumn, hess.data()) == NABLA_OK);
+    for (std::size_t r = 0; r < n; ++r) {
+      double v = 0, g[2], h[4];
+      REQUIRE(nabla_grad(f, &rows[2 * r], 2, &v, g) == NABLA_OK);
+      REQUIRE(nabla_hessian(f, &rows[2 * r], 2, h) == NABLA_OK);
+      CHECK(values[r] == v);
+      CHECK(values2[r] == v);
+      for (std::size_t i = 0; i < 2; ++i) CHECK((byColumn ? grads[i * n + r] : grads[2 * r + i]) == g[i]);
+      for (std::size_t e = 0; e < 4; ++e) CHECK((byColumn ? hess[e * n + r] : hess[4 * r + e]) == h[e]);
+    }
+  }
+  // Null arrays where there are points, and a function that is null.
+  double value = 0;
+  CHECK(nabla_eval_batch(f, 1, nullptr, 0, &value) == NABLA_ERROR_ARGUMENT);
+  CHECK(std::string(nabla_last_error()).find("'points' is a null pointer") != std::string::npos);
+  CHECK(nabla_grad_batch(f, 1, rows.data(), 0, &value, nullptr) == NABLA_ERROR_ARGUMENT);
+  CHECK(nabla_eval_batch(nullptr, 1, rows.data(), 0, &value) == NABLA_ERROR_ARGUMENT);
+  CHECK(nabla_eval_batch(f, 0, nullptr, 0, nullptr) == NABLA_OK);  // no points: nothing read
+  // So many points that n * arity doubles overflow.
+  CHECK(nabla_eval_batch(f, SIZE_MAX / 2, rows.data(), 0, &value) == NABLA_ERROR_ARGUMENT);
+  nabla_function_free(f);
+  nabla_module_free(m);
 }
