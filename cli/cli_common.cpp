@@ -384,14 +384,6 @@ std::optional<LoadedEntry> loadEntry(const Invocation &inv, int &exitCode) {
   return LoadedEntry{std::move(*program), std::move(*entry)};
 }
 
-std::string partialName(const std::string &f, const std::string &x) { return "∂" + f + "/∂" + x; }
-
-std::string secondPartialName(const std::string &f, const std::string &x, const std::string &y) {
-  if (x == y)
-    return "∂²" + f + "/∂" + x + "²";
-  return "∂²" + f + "/∂" + x + "∂" + y;
-}
-
 bool writeFile(const Invocation &inv, const std::string &path, const std::string &text) {
   try {
     writeFileAtomically(path, text);

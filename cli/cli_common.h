@@ -131,9 +131,9 @@ template <class Job> int withEntry(const Invocation &inv, Job &&job) {
   return loaded ? job(loaded->program, std::as_const(loaded->entry)) : code;
 }
 
-/// `∂f/∂x`, `∂²f/∂x∂y`, `∂²f/∂x²`.
-std::string partialName(const std::string &f, const std::string &x);
-std::string secondPartialName(const std::string &f, const std::string &x, const std::string &y);
+/// `∂f/∂x`, `∂²f/∂x∂y`, `∂²f/∂x²` (the driver's, which `nabla diff`'s text uses).
+using driver::partialName;
+using driver::secondPartialName;
 
 /// Writes `text` to `path` whole (support/output_file.h: a new file renamed over the old one),
 /// or prints an error and returns false.

@@ -323,6 +323,28 @@ std::string printRoots(const Program &program, const std::vector<std::string> &l
 std::string printDot(const Program &program, const std::vector<NodeId> &roots,
                      const std::vector<std::string> &rootNames);
 
+// --- Derivatives as text (`nabla diff`) ---------------------------------------------------------
+
+/// `∂f/∂x`, `∂²f/∂x∂y`, `∂²f/∂x²`: how text labels derivatives.
+std::string partialName(const std::string &f, const std::string &x);
+std::string secondPartialName(const std::string &f, const std::string &x, const std::string &y);
+
+/// What diffText prints: `nabla diff`'s options, which the Python module's diff() takes too.
+struct DiffRequest {
+  std::string function;          // only this entry (`--fn`); empty: every entry
+  std::vector<std::string> wrt;  // the variables, in this order; empty: each entry's own
+  std::string wrtOption = "--wrt";  // how messages about `wrt` name it
+  bool hessian = false;  // also the Hessian: its upper triangle as text, all of it as JSON
+  bool json = false;     // one self-contained expression per derivative, as a JSON object
+};
+/// The text `nabla diff` prints for a program: `∂f/∂x = ...` lines per entry (blank lines between
+/// entries, shared subexpressions named after `where`), or with `json` one JSON object and a
+/// newline. Notes and warnings (entries left out, unused or repeated `wrt` names, an entry without
+/// variables) are appended to `messages` as they arise, so that they are there when it throws.
+/// Throws Error: NotFound (no such function), Semantic (nothing to differentiate), Limit (a
+/// Hessian beyond the node limit, JSON text beyond 128 MiB).
+std::string diffText(Program &program, const DiffRequest &request, std::vector<Message> &messages);
+
 // --- The JIT ------------------------------------------------------------------------------------
 
 /// Compiled code: value, value+gradient (one fused call), Hessian and the batched kernels, as
