@@ -178,12 +178,6 @@ struct InterruptGuard {
   }
 };
 
-std::string summaryNumber(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 } // namespace
 
 std::string_view fitDetails() {
@@ -361,101 +355,52 @@ int runFit(Invocation &inv) {
   deferred.options.deferBodies = true;
   std::optional<driver::Program> program = loadProgram(deferred, driver::ArgumentKind::File, code);
   if (!program) return code;
-  run.modelHash = data::fnv1a(program->source().text());
-
-  fit::ModelOptions mo;
-  mo.threads = s.threads;
-  mo.hessian = s.optimizer == "newton";
-  mo.tier = tier;
-  const bool hasInputs = !program->lowered().inputs.empty();
-  if (hasInputs && dataPath.empty())
-    return usageError(inv,
-                      "'" + inv.input + "' has inputs: give their data with --data FILE.csv");
-  fit::Model model(std::move(*program), inv.input, mo);
-  const double compileSeconds =
+  const double loadProgramSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - compileStart).count();
-  if (!hasInputs && !dataPath.empty())
-    warn(inv, "'" + inv.input + "' has no inputs: --data is not read");
-  std::vector<fit::ArrayInfo> inputs = model.inputs();
-  fit::Dataset dataset;
-  const auto loadStart = std::chrono::steady_clock::now();
-  if (hasInputs)
-    dataset = fit::loadDataset(dataPath, model.program().lowered(), inputs, inv.input, maxRows);
-  const double loadSeconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - loadStart).count();
 
+  fit::Job job;
+  job.tier = tier;
+  job.dataPath = dataPath;
+  job.maxRows = maxRows;
   if (a.has("--standardize")) {
-    if (!hasInputs) return usageError(inv, "--standardize needs a model with inputs");
+    // Empty: every input but the last declared.
     const std::string &list = *a.get("--standardize");
     std::vector<std::string> names;
-    if (list.empty()) {
-      if (inputs.size() < 2)
-        return usageError(inv, "--standardize without names scales every input but the last "
-                               "declared (the target); name the inputs: --standardize=" +
-                                   inputs[0].name);
-      for (std::size_t k = 0; k + 1 < inputs.size(); ++k) names.push_back(inputs[k].name);
-    } else {
-      std::size_t start = 0;
-      while (start <= list.size()) {
-        std::size_t comma = list.find(',', start);
-        std::string name =
-            list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        std::vector<std::string> known;
-        for (const fit::ArrayInfo &in : inputs) known.push_back(in.name);
-        if (std::find(known.begin(), known.end(), name) == known.end()) {
-          std::string close = closestName(name, known);
-          return usageError(inv, "--standardize: '" + name + "' is not an input of '" +
-                                     inv.input + "'" +
-                                     (close.empty() ? "" : " (did you mean '" + close + "'?)"));
-        }
-        names.push_back(name);
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
+    std::size_t start = 0;
+    while (!list.empty() && start <= list.size()) {
+      std::size_t comma = list.find(',', start);
+      names.push_back(
+          list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
     }
-    s.standardize = names;
-    fit::standardize(dataset, inputs, names);
+    job.standardize = names;
   }
-
-  run.init = model.initialParams(s.seed);
-  if (!initPath.empty())
-    run.init = fit::readParamsFile(initPath, model.params(), model.inputs(), run.init).params;
-
-  const bool interactive = stderrIsTerminal();
+  job.initPath = initPath;
+  job.outputPath = output;
+  job.plotPath = plot;
+  job.warn = [&](const std::string &message) { warn(inv, message); };
   run.progress = &std::cerr;
-  run.terminal = interactive;
+  run.terminal = stderrIsTerminal();
   if (run.checkpointPath.empty()) run.interruptPath = interruptCheckpointPath(inv.input);
-  InterruptGuard guard;
+  // Ctrl-C stops the loop from its first step on; before it, it ends the process as usual.
+  std::optional<InterruptGuard> guard;
+  job.beforeRun = [&] { guard.emplace(); };
   run.interrupted = &gInterrupted;
-  fit::RunResult result = fit::run(model, dataset, run);
-
-  if (!output.empty())
-    writeFileAtomically(output, fit::paramsJson(model, hasInputs ? &dataset : nullptr, s, result));
-  if (!plot.empty())
-    writeFileAtomically(
-        plot, fit::lossPlotSvg(result.losses, "loss of " + inv.input + " (" + s.optimizer + ")"));
+  job.run = run;
+  std::optional<fit::JobResult> done;
+  try {
+    done.emplace(fit::fitProgram(std::move(*program), inv.input, job));
+  } catch (const fit::UsageError &e) {
+    return usageError(inv, e.what());
+  }
+  const fit::RunResult &result = done->result;
+  const bool hasInputs = done->model.inputCount() > 0;
+  const double compileSeconds = loadProgramSeconds + done->compileSeconds;
+  const double loadSeconds = done->loadSeconds;
 
   llvm::raw_ostream &os = llvm::outs();
-  const char *how = "finished";
-  switch (result.stop) {
-  case fit::StopReason::Finished: break;
-  case fit::StopReason::Tolerance: how = "stopped: gradient norm within --tol"; break;
-  case fit::StopReason::Interrupted: how = "interrupted"; break;
-  case fit::StopReason::NoProgress: how = "stopped: no progress"; break;
-  case fit::StopReason::Diverged: how = "diverged"; break;
-  }
-  os << s.optimizer << ": " << result.steps << (result.steps == 1 ? " step" : " steps");
-  if (hasInputs) os << ", " << result.epochs << (result.epochs == 1 ? " epoch" : " epochs");
-  os << " (" << how << ")\n";
-  auto line = [&](const std::string &prefix, double loss, const std::vector<double> &reports) {
-    os << prefix << "loss " << summaryNumber(loss);
-    if (hasInputs) os << " (mean over " << dataset.rows << " rows)";
-    for (std::size_t k = 0; k < reports.size(); ++k)
-      os << ", " << model.reportNames()[k] << " " << summaryNumber(reports[k]);
-    os << "\n";
-  };
-  line("", result.loss, result.reports);
-  if (result.averagedLoss) line("averaged: ", *result.averagedLoss, result.averagedReports);
+  os << fit::summaryText(*done, s, job.words);
   os.flush();
   // Where the time went, on stderr beside the progress (stdout stays the same from run to run).
   const fit::RunResult::Timing &t = result.timing;

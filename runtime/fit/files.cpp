@@ -83,6 +83,8 @@ void writeReports(std::string &out, const std::vector<std::string> &names,
   out += "}";
 }
 
+} // namespace
+
 const char *stopName(StopReason s) {
   switch (s) {
   case StopReason::Finished: return "finished";
@@ -93,8 +95,6 @@ const char *stopName(StopReason s) {
   }
   return "finished";
 }
-
-} // namespace
 
 std::string paramsJson(const Model &model, const Dataset *data, const Settings &settings,
                        const RunResult &result) {

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -176,6 +177,15 @@ std::optional<std::string> hyperText(const optim::Hyper &hyper, const optim::Hyp
 /// `--weight-decay`, `in_order` -> `--in-order`).
 std::string settingFlag(std::string_view key);
 
+/// Every step of a run, in step order: what the log has in its columns, without the file.
+struct StepHistory {
+  std::vector<double> loss;     // the batch loss the step computed its first gradient from
+  std::vector<double> gradNorm; // the norm of that gradient
+  std::vector<double> lr;       // the rate of the step
+  /// The reports on the step's batch, one vector per report name (Model::reportNames order).
+  std::vector<std::vector<double>> reports;
+};
+
 struct RunOptions {
   Settings settings;
   /// How long: epochs (passes over the data) or steps; neither gives the default (10 epochs, or
@@ -197,6 +207,9 @@ struct RunOptions {
   const volatile std::sig_atomic_t *interrupted = nullptr;
   std::ostream *progress = nullptr; // the progress bar (terminal) or one line per epoch
   bool terminal = false;
+  /// When set, every step of this run appends to it (a host's record of the run, such as the
+  /// Python module's history; a resumed run's earlier steps are not in it).
+  StepHistory *history = nullptr;
 };
 
 /// The batch loss of every step, for the plot, in bounded space: the count of steps, the least
@@ -231,6 +244,8 @@ private:
 /// How a run ended. NoProgress and Diverged come from optim::StopRule; Diverged is a failure
 /// (`nabla fit` exits with status 1 after writing its outputs), NoProgress is not.
 enum class StopReason { Finished, Tolerance, Interrupted, NoProgress, Diverged };
+/// As the params file writes it: "finished", "tolerance", "interrupted", "no_progress", "diverged".
+const char *stopName(StopReason stop);
 
 struct RunResult {
   StopReason stop = StopReason::Finished;
@@ -293,6 +308,69 @@ Checkpoint readCheckpoint(const std::string &path);
 /// an unusable checkpoint, a settings mismatch on resume, an unwritable file) or
 /// data::DataError.
 RunResult run(const Model &model, const Dataset &data, const RunOptions &options);
+
+// --- a whole run ---------------------------------------------------------------------------------
+
+/// A run asked for in a way that does not fit the model (`nabla fit` exits with status 2): data
+/// missing for a model with inputs, inputs to standardize that it does not have.
+class UsageError : public FitError {
+public:
+  using FitError::FitError;
+};
+
+/// What `nabla fit` does once its options are read, for the CLI and for the Python module alike,
+/// so that both train the same way: compile the loaded program's training functions (fit::Model),
+/// read or bind the data, standardize, set the initial params, run the loop, write the params
+/// file and the plot.
+struct Job {
+  /// The settings, the length, the log, checkpoints, progress. fitProgram sets `modelHash` (from
+  /// the program's text) and `init`.
+  RunOptions run;
+  Tier tier = Tier::Auto;
+  /// The data of a model with inputs: `data` when set (it gets the compiled model and returns one
+  /// column per input element, Dataset::checksum included), else the CSV file `dataPath`, of at
+  /// most `maxRows` rows.
+  std::string dataPath;
+  std::size_t maxRows = data::kDefaultMaxRows;
+  std::function<Dataset(const Model &)> data;
+  /// The inputs to standardize: none when unset; an empty list is every input but the last
+  /// declared (the target), as a bare --standardize.
+  std::optional<std::vector<std::string>> standardize;
+  /// The starting params: the declared ones (seeded by settings.seed), replaced by those of the
+  /// params file `initPath`, then by `init` (param name -> its elements, row-major).
+  std::string initPath;
+  std::map<std::string, std::vector<double>> init;
+  /// Written after the run when named: the params file (paramsJson) and the loss plot.
+  std::string outputPath, plotPath;
+  /// How messages name the options: `nabla fit`'s flags, or a host's own words.
+  struct Words {
+    std::string data = "--data", dataFile = "--data FILE.csv";
+    std::string standardize = "--standardize", standardizeNamed = "--standardize=";
+    std::string tol = "--tol";
+  } words;
+  /// Called with each warning (data given to a model without inputs); none when unset.
+  std::function<void(const std::string &)> warn;
+  /// Called when everything is ready, just before the loop's first step (where the CLI starts
+  /// catching Ctrl-C); none when unset.
+  std::function<void()> beforeRun;
+};
+
+struct JobResult {
+  Model model;
+  Dataset data; // no rows for a program without inputs
+  RunResult result;
+  double compileSeconds = 0; // fit::Model: the training functions' code
+  double loadSeconds = 0;    // reading (or binding) the data
+};
+
+/// Runs `job` on a program loaded with driver::Options::deferBodies, named `modelPath` in
+/// messages. Throws UsageError, FitError, data::DataError, driver::Error and FileError (an
+/// output that cannot be written), as fit::Model, loadDataset, readParamsFile and run() do.
+JobResult fitProgram(driver::Program program, const std::string &modelPath, const Job &job);
+
+/// The summary `nabla fit` prints: `adam: 360 steps, 20 epochs (finished)`, then `loss 0.0735335
+/// (mean over 569 rows), acc 0.98594`, and the same for the averaged params (with --average).
+std::string summaryText(const JobResult &job, const Settings &settings, const Job::Words &words);
 
 // --- files --------------------------------------------------------------------------------------
 

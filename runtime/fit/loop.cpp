@@ -539,6 +539,13 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
         for (double p : params) line += "," + formatNumber(p);
       log.write(line + "\n");
     }
+    if (o.history) {
+      o.history->loss.push_back(firstLoss);
+      o.history->gradNorm.push_back(firstNorm);
+      o.history->lr.push_back(lr);
+      o.history->reports.resize(reports.size());
+      for (std::size_t k = 0; k < reports.size(); ++k) o.history->reports[k].push_back(reports[k]);
+    }
     progress.step(step, firstLoss, reports, hasInputs ? rows : 0);
 
     if (o.tol && firstNorm <= *o.tol) {

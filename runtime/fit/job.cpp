@@ -1,0 +1,157 @@
+// A whole run of `nabla fit` after its options are read: the model, the data, standardization, the
+// initial params, the loop, the outputs and the summary. The CLI (cli/cmd_fit.cpp) and the Python
+// module (python/src/) both call fitProgram, so the two train the same way, bit for bit.
+#include "runtime/fit/fit.h"
+
+#include "support/output_file.h"
+#include "support/text.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+namespace nabla::fit {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// The names of the inputs to standardize: `requested`, or every input but the last declared.
+std::vector<std::string> standardizedInputs(const std::vector<ArrayInfo> &inputs,
+                                            const std::vector<std::string> &requested,
+                                            const std::string &modelPath, const Job::Words &w) {
+  std::vector<std::string> names;
+  if (requested.empty()) {
+    if (inputs.size() < 2)
+      throw UsageError(w.standardize + " without names scales every input but the last "
+                                       "declared (the target); name the inputs: " +
+                       w.standardizeNamed + inputs[0].name);
+    for (std::size_t k = 0; k + 1 < inputs.size(); ++k) names.push_back(inputs[k].name);
+    return names;
+  }
+  std::vector<std::string> known;
+  for (const ArrayInfo &in : inputs) known.push_back(in.name);
+  for (const std::string &name : requested) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string close = closestName(name, known);
+      throw UsageError(w.standardize + ": '" + name + "' is not an input of '" + modelPath + "'" +
+                       (close.empty() ? "" : " (did you mean '" + close + "'?)"));
+    }
+    names.push_back(name);
+  }
+  return names;
+}
+
+/// `init` over `params`: each named param's elements replaced.
+void applyInit(const Model &model, const std::map<std::string, std::vector<double>> &init,
+               std::vector<double> &params) {
+  std::vector<std::string> known;
+  for (const ArrayInfo &p : model.params()) known.push_back(p.name);
+  for (const auto &[name, values] : init) {
+    auto it = std::find_if(model.params().begin(), model.params().end(),
+                           [&](const ArrayInfo &p) { return p.name == name; });
+    if (it == model.params().end()) {
+      std::string close = closestName(name, known);
+      throw UsageError("init: '" + name + "' is not a param of '" + model.path() + "'" +
+                       (close.empty() ? "" : " (did you mean '" + close + "'?)"));
+    }
+    if (values.size() != it->size())
+      throw UsageError("init: param '" + name + "' has " + std::to_string(it->size()) +
+                       " elements, the value given " + std::to_string(values.size()));
+    std::copy(values.begin(), values.end(), params.begin() + static_cast<std::ptrdiff_t>(it->offset));
+  }
+}
+
+std::string summaryNumber(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+} // namespace
+
+JobResult fitProgram(driver::Program program, const std::string &modelPath, const Job &job) {
+  const Job::Words &w = job.words;
+  RunOptions run = job.run;
+  const Settings &s = run.settings;
+  run.modelHash = data::fnv1a(program.source().text());
+
+  const Clock::time_point compileStart = Clock::now();
+  ModelOptions mo;
+  mo.threads = s.threads;
+  mo.hessian = s.optimizer == "newton";
+  mo.tier = job.tier;
+  const bool hasInputs = !program.lowered().inputs.empty();
+  if (hasInputs && job.dataPath.empty() && !job.data)
+    throw UsageError("'" + modelPath + "' has inputs: give their data with " + w.dataFile);
+  Model model(std::move(program), modelPath, mo);
+  const double compileSeconds = secondsSince(compileStart);
+  if (!hasInputs && (!job.dataPath.empty() || job.data) && job.warn)
+    job.warn("'" + modelPath + "' has no inputs: " + w.data + " is not read");
+
+  const std::vector<ArrayInfo> inputs = model.inputs();
+  Dataset dataset;
+  const Clock::time_point loadStart = Clock::now();
+  if (hasInputs)
+    dataset = job.data ? job.data(model)
+                       : loadDataset(job.dataPath, model.program().lowered(), inputs, modelPath,
+                                     job.maxRows);
+  const double loadSeconds = secondsSince(loadStart);
+
+  if (job.standardize) {
+    if (!hasInputs) throw UsageError(w.standardize + " needs a model with inputs");
+    run.settings.standardize = standardizedInputs(inputs, *job.standardize, modelPath, w);
+    standardize(dataset, inputs, run.settings.standardize);
+  }
+
+  run.init = model.initialParams(s.seed);
+  if (!job.initPath.empty())
+    run.init = readParamsFile(job.initPath, model.params(), model.inputs(), run.init).params;
+  applyInit(model, job.init, run.init);
+
+  if (job.beforeRun) job.beforeRun();
+  RunResult result = fit::run(model, dataset, run);
+
+  if (!job.outputPath.empty())
+    writeFileAtomically(job.outputPath,
+                        paramsJson(model, hasInputs ? &dataset : nullptr, run.settings, result));
+  if (!job.plotPath.empty())
+    writeFileAtomically(job.plotPath, lossPlotSvg(result.losses, "loss of " + modelPath + " (" +
+                                                                     s.optimizer + ")"));
+  return JobResult{std::move(model), std::move(dataset), std::move(result), compileSeconds,
+                   loadSeconds};
+}
+
+std::string summaryText(const JobResult &job, const Settings &settings, const Job::Words &words) {
+  const RunResult &result = job.result;
+  const bool hasInputs = job.model.inputCount() > 0;
+  std::string how = "finished";
+  switch (result.stop) {
+  case StopReason::Finished: break;
+  case StopReason::Tolerance: how = "stopped: gradient norm within " + words.tol; break;
+  case StopReason::Interrupted: how = "interrupted"; break;
+  case StopReason::NoProgress: how = "stopped: no progress"; break;
+  case StopReason::Diverged: how = "diverged"; break;
+  }
+  std::string out = settings.optimizer + ": " + std::to_string(result.steps) +
+                    (result.steps == 1 ? " step" : " steps");
+  if (hasInputs)
+    out += ", " + std::to_string(result.epochs) + (result.epochs == 1 ? " epoch" : " epochs");
+  out += " (" + how + ")\n";
+  auto line = [&](const std::string &prefix, double loss, const std::vector<double> &reports) {
+    out += prefix + "loss " + summaryNumber(loss);
+    if (hasInputs) out += " (mean over " + std::to_string(job.data.rows) + " rows)";
+    for (std::size_t k = 0; k < reports.size(); ++k)
+      out += ", " + job.model.reportNames()[k] + " " + summaryNumber(reports[k]);
+    out += "\n";
+  };
+  line("", result.loss, result.reports);
+  if (result.averagedLoss) line("averaged: ", *result.averagedLoss, result.averagedReports);
+  return out;
+}
+
+} // namespace nabla::fit
