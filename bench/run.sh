@@ -9,6 +9,8 @@
 #                           not part of `all`: it runs for minutes)
 #   bench/run.sh optim      L-BFGS and Newton evaluation counts on Rosenbrock-100, and torch's
 #                           (bench/torch_lbfgs.py: needs Debian's python3-torch)
+#   bench/run.sh map        vectorized calls over many points (bench_map.cpp), and the same call
+#                           from Python (bench/python_map.py)
 # Extra arguments go to Google Benchmark (e.g. --benchmark_filter=LogReg).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,8 +18,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what="${1:-all}"
 [ $# -gt 0 ] && shift
 case "$what" in
-  all|kernels|latency|swell|sizes|optim) ;;
-  -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+  all|kernels|latency|swell|sizes|optim|map) ;;
+  -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
   *) echo "bench/run.sh: unknown benchmark '$what' (see --help)" >&2; exit 2 ;;
 esac
 
@@ -53,5 +55,12 @@ if [ "$what" = all ] || [ "$what" = optim ]; then
     /usr/bin/python3 bench/torch_lbfgs.py
   else
     echo "torch_lbfgs.py: skipped (needs Debian's python3-torch: apt-get install python3-torch)"
+  fi
+fi
+if [ "$what" = all ] || [ "$what" = map ]; then
+  build-bench/bench/nabla_bench_map --benchmark_repetitions=15 \
+    --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true "$@"
+  if [ -d build-bench/python/nabla ]; then
+    PYTHONPATH=build-bench/python /usr/bin/python3 bench/python_map.py build-bench/bench/nabla_bench_map
   fi
 fi

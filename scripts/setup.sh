@@ -14,6 +14,8 @@ packages=(
   libbenchmark-dev                   # bench/
   libopenblas-dev                    # BLAS (CBLAS) for the array level's matrix products
   python3                            # test helpers
+  python3-dev pybind11-dev           # the Python module `import nabla` (python/): headers, bindings
+  python3-numpy                      # its arrays in and out (at import time and in its tests)
   help2man                           # the man page nabla.1, made from `nabla --help`
   pkg-config dpkg-dev file           # the install test: pkg-config, and cpack's DEB (dpkg-shlibdeps)
 )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The front ends (cli/, runtime/fit/, runtime/data/, api/) reach the compiler through its driver
+# The front ends (cli/, runtime/fit/, runtime/data/, api/, python/src/) reach the compiler through its driver
 # only: no file of theirs includes a header of compiler/ other than driver/driver.h
 # (docs/architecture.md). Prints each offending include and fails when there is one.
 #   check_layers.sh ROOT         checks the tree at ROOT
@@ -27,6 +27,7 @@ while IFS= read -r -d '' file; do
       status=1
     fi
   done < <(grep -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" || true)
-done < <(find "$root/cli" "$root/runtime/fit" "$root/runtime/data" "$root/api" -type f \
+done < <(find "$root/cli" "$root/runtime/fit" "$root/runtime/data" "$root/api" \
+           $( [ -d "$root/python/src" ] && echo "$root/python/src" ) -type f \
            \( -name '*.cpp' -o -name '*.h' -o -name '*.hpp' \) -print0)
 exit $status

@@ -248,6 +248,22 @@ TEST_CASE("installed into a prefix, nabla is found by find_package and by pkg-co
   ProcessResult c = mustRun(cHost, {}, 120);
   CHECK(numbersAfter(c.out, "value") == std::vector<double>{-0.015625});
   CHECK(numbersAfter(c.out, "gradient") == std::vector<double>{0.15625, 0.15625});
+
+  // The Python package, where Debian's python3 reads a prefix's packages, imports from there.
+  if (NABLA_PYTHON_MODULE) {
+    fs::path site;
+    for (const fs::directory_entry &e : fs::recursive_directory_iterator(prefix))
+      if (e.path().filename() == "__init__.py" && e.path().parent_path().filename() == "nabla")
+        site = e.path().parent_path().parent_path();
+    REQUIRE_FALSE(site.empty());
+    CHECK(site.filename() == "dist-packages");
+    CHECK(site.parent_path().filename().string().rfind("python3.", 0) == 0);
+    ProcessResult py = mustRun("/usr/bin/env", {"PYTHONPATH=" + site.string(), NABLA_PYTHON_MODULE_PYTHON, "-c",
+        "import nabla; m = nabla.compile('f(x, y) = (x^2 + y)^2 * (y - x*y)'); "
+        "print(nabla.__file__); print('value', m.f(0.5, -0.5))"});
+    CHECK(py.out.rfind(site.string(), 0) == 0);
+    CHECK(numbersAfter(py.out, "value") == std::vector<double>{-0.015625});
+  }
 }
 
 TEST_CASE("cpack makes a Debian package of what is installed, and nothing else",
@@ -289,12 +305,25 @@ TEST_CASE("cpack makes a Debian package of what is installed, and nothing else",
       "./usr/lib/pkgconfig/nabla.pc",
       "./usr/share/man/man1/nabla.1",
   };
+  // The Python package where Debian's python3 reads the system's packages, when it is built.
+  std::vector<std::string> python;
+  if (NABLA_PYTHON_MODULE)
+    for (const std::string &p : paths)
+      if (p.rfind("./usr/lib/python3/dist-packages/nabla/", 0) == 0) python.push_back(p);
+  if (NABLA_PYTHON_MODULE) {
+    CHECK(python.size() == 6);  // __init__.py, _errors.py, optim.py, _nabla.pyi, py.typed, _nabla*.so
+    CHECK(std::count_if(python.begin(), python.end(), [](const std::string &p) {
+            return p.find("/_nabla.cpython-") != std::string::npos && p.ends_with(".so");
+          }) == 1);
+  }
   // The targets file of the build type (nablaTargets-release.cmake, ...) beside those.
   std::vector<std::string> rest;
   for (const std::string &p : paths)
-    if (p.rfind("./usr/lib/cmake/nabla/nablaTargets-", 0) != 0) rest.push_back(p);
+    if (p.rfind("./usr/lib/cmake/nabla/nablaTargets-", 0) != 0 &&
+        std::find(python.begin(), python.end(), p) == python.end())
+      rest.push_back(p);
   CHECK(rest == expected);
-  CHECK(paths.size() == expected.size() + 1);
+  CHECK(paths.size() == expected.size() + 1 + python.size());
   const std::string info = mustRun("/usr/bin/env", {"dpkg-deb", "-I", deb.string()}).out;
   CHECK(info.find("Package: nabla") != std::string::npos);
   CHECK(info.find("Version: 0.1.0") != std::string::npos);
