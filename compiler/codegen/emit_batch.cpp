@@ -585,25 +585,31 @@ llvm::Function *emitMapKernel(llvm::Module &module, const TapeEntryPoint &entry,
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
   auto *failed = llvm::BasicBlock::Create(ctx, "failed", fn);
   KernelScratch scratch(module, b, failed);
-  // Separate buffers for whole blocks (moved as vectors: registers after inlining) and for the
-  // last, partial one (moved element by element).
-  llvm::Value *inWhole = scratch.allocate(vec, k, "in.whole");
-  llvm::Value *outWhole = scratch.allocate(vec, roots, "out.whole");
-  llvm::Value *inPart = scratch.allocate(vec, k, "in.part");
-  llvm::Value *outPart = scratch.allocate(vec, roots, "out.part");
+  // The block's arguments and roots, one vector each (registers, once the block is inlined and
+  // the accesses are constant); the last, partial block's points and results by column (lanes
+  // apart), where the one code path for blocks reads and writes them.
+  llvm::Value *inVectors = scratch.allocate(vec, k, "in.vectors");
+  llvm::Value *outVectors = scratch.allocate(vec, roots, "out.vectors");
+  llvm::Value *inPart = scratch.allocate(f64, std::max<std::uint64_t>(k, 1) * lanes, "in.part");
+  llvm::Value *outPart = scratch.allocate(f64, std::max<std::uint64_t>(roots, 1) * lanes, "out.part");
   llvm::Value *frame = layout.split ? scratch.allocate(vec, layout.size, "frame")
                                     : llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx));
-  std::vector<llvm::Value *> base, ld;
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    base.push_back(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, out, g), "base"));
-    ld.push_back(b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i64, outLd, g), "ld"));
+  std::vector<llvm::Value *> base, ld, partBase;
+  {
+    std::uint64_t j0 = 0;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      base.push_back(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, out, g), "base"));
+      ld.push_back(b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i64, outLd, g), "ld"));
+      partBase.push_back(b.CreateConstInBoundsGEP1_64(f64, outPart, j0 * lanes));
+      j0 += groups[g];
+    }
   }
-  llvm::Value *byRows = b.CreateICmpEQ(inLd, b.getInt64(0), "in.rows");
   llvm::BasicBlock *start = b.GetInsertBlock();
   auto *loop = llvm::BasicBlock::Create(ctx, "loop", fn);
   auto *done = llvm::BasicBlock::Create(ctx, "done", fn);
   auto *whole = llvm::BasicBlock::Create(ctx, "whole", fn);
   auto *part = llvm::BasicBlock::Create(ctx, "part", fn);
+  auto *block1 = llvm::BasicBlock::Create(ctx, "block", fn);
   b.CreateCondBr(b.CreateICmpUGE(begin, end), done, loop);
 
   b.SetInsertPoint(loop);
@@ -612,62 +618,102 @@ llvm::Function *emitMapKernel(llvm::Module &module, const TapeEntryPoint &entry,
   llvm::Value *left = b.CreateSub(end, row, "left");
   b.CreateCondBr(b.CreateICmpUGE(left, b.getInt64(lanes)), whole, part);
 
+  b.SetInsertPoint(whole);
+  b.CreateBr(block1);
+
+  // The partial block's points into in.part by column, the missing lanes repeating the first
+  // point (their results are not stored).
+  b.SetInsertPoint(part);
+  llvm::Value *byRows = b.CreateICmpEQ(inLd, b.getInt64(0), "in.rows");
+  countedLoop(b, "part.lane", lanes, [&](llvm::Value *l) {
+    llvm::Value *point = b.CreateAdd(row, b.CreateSelect(b.CreateICmpULT(l, left), l, b.getInt64(0)));
+    forColumns(b, "part.in", k, [&](llvm::Value *c) {
+      llvm::Value *at = b.CreateSelect(byRows, b.CreateAdd(b.CreateMul(point, b.getInt64(k)), c),
+                                       b.CreateAdd(b.CreateMul(c, inLd), point));
+      llvm::Value *v = b.CreateAlignedLoad(f64, b.CreateInBoundsGEP(f64, in, at), kAlign);
+      b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, inPart, b.CreateAdd(b.CreateMul(c, b.getInt64(lanes)), l)), kAlign);
+    });
+  });
+  llvm::BasicBlock *partEnd = b.GetInsertBlock();
+  b.CreateBr(block1);
+
+  // One block: from the caller's arrays (a whole block at `row`) or from the partial block's
+  // buffers (by column, lanes apart, at 0).
+  b.SetInsertPoint(block1);
+  llvm::PHINode *isPart = b.CreatePHI(b.getInt1Ty(), 2, "is.part");
+  isPart->addIncoming(b.getFalse(), whole);
+  isPart->addIncoming(b.getTrue(), partEnd);
+  llvm::PHINode *src = b.CreatePHI(ptr, 2, "src");
+  src->addIncoming(in, whole);
+  src->addIncoming(inPart, partEnd);
+  llvm::PHINode *srcLd = b.CreatePHI(i64, 2, "src.ld");
+  srcLd->addIncoming(inLd, whole);
+  srcLd->addIncoming(b.getInt64(lanes), partEnd);
+  llvm::PHINode *at = b.CreatePHI(i64, 2, "at");
+  at->addIncoming(row, whole);
+  at->addIncoming(b.getInt64(0), partEnd);
+  std::vector<llvm::PHINode *> dst, dstLd;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    dst.push_back(b.CreatePHI(ptr, 2, "dst"));
+    dst[g]->addIncoming(base[g], whole);
+    dst[g]->addIncoming(partBase[g], partEnd);
+    dstLd.push_back(b.CreatePHI(i64, 2, "dst.ld"));
+    dstLd[g]->addIncoming(ld[g], whole);
+    dstLd[g]->addIncoming(b.getInt64(lanes), partEnd);
+  }
   // Lane indices 0..lanes-1 as a vector (gathers, scatters).
-  auto iota = [&](llvm::IRBuilder<> &b) -> llvm::Value * {
+  auto iota = [&]() -> llvm::Value * {
     std::vector<llvm::Constant *> index;
     for (unsigned l = 0; l < lanes; ++l) index.push_back(llvm::ConstantInt::get(i64, l));
     return llvm::ConstantVector::get(index);
   };
-  auto allTrue = [&](llvm::IRBuilder<> &b) -> llvm::Value * {
+  auto allTrue = [&]() -> llvm::Value * {
     return llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(lanes), b.getTrue());
   };
-
-  // --- A whole block: load, compute, store.
-  b.SetInsertPoint(whole);
   {
     auto *rows = llvm::BasicBlock::Create(ctx, "in.rows", fn);
     auto *columns = llvm::BasicBlock::Create(ctx, "in.columns", fn);
     auto *compute = llvm::BasicBlock::Create(ctx, "compute", fn);
-    b.CreateCondBr(byRows, rows, columns);
+    b.CreateCondBr(b.CreateICmpEQ(srcLd, b.getInt64(0)), rows, columns);
 
     b.SetInsertPoint(columns);
     forColumns(b, "in.column", k, [&](llvm::Value *c) {
-      llvm::Value *at = b.CreateAdd(b.CreateMul(c, inLd), row);
-      llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(f64, in, at), kAlign);
-      b.CreateAlignedStore(v, b.CreateInBoundsGEP(vec, inWhole, c), kAlign);
+      llvm::Value *from = b.CreateAdd(b.CreateMul(c, srcLd), at);
+      llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(f64, src, from), kAlign);
+      b.CreateAlignedStore(v, b.CreateInBoundsGEP(vec, inVectors, c), kAlign);
     });
     b.CreateBr(compute);
 
     b.SetInsertPoint(rows);
-    llvm::Value *first = b.CreateMul(row, b.getInt64(k), "first");
+    llvm::Value *first = b.CreateMul(at, b.getInt64(k), "first");
     if (scalar) {
       forColumns(b, "in.row", k, [&](llvm::Value *c) {
-        llvm::Value *v = b.CreateAlignedLoad(f64, b.CreateInBoundsGEP(f64, in, b.CreateAdd(first, c)), kAlign);
-        b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, inWhole, c), kAlign);
+        llvm::Value *v = b.CreateAlignedLoad(f64, b.CreateInBoundsGEP(f64, src, b.CreateAdd(first, c)), kAlign);
+        b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, inVectors, c), kAlign);
       });
     } else if (k >= 1 && k * lanes <= kMaxInterleaved) {
       // One wide load of the block's rows, and each argument's lanes shuffled out of it.
       llvm::Type *wide = llvm::FixedVectorType::get(f64, static_cast<unsigned>(k * lanes));
-      llvm::Value *all = b.CreateAlignedLoad(wide, b.CreateInBoundsGEP(f64, in, first), kAlign);
+      llvm::Value *all = b.CreateAlignedLoad(wide, b.CreateInBoundsGEP(f64, src, first), kAlign);
       for (std::uint64_t c = 0; c < k; ++c) {
         std::vector<int> mask(lanes);
         for (unsigned l = 0; l < lanes; ++l) mask[l] = static_cast<int>(l * k + c);
         b.CreateAlignedStore(b.CreateShuffleVector(all, mask),
-                             b.CreateConstInBoundsGEP1_64(vec, inWhole, c), kAlign);
+                             b.CreateConstInBoundsGEP1_64(vec, inVectors, c), kAlign);
       }
     } else {
-      llvm::Value *offsets = b.CreateMul(b.CreateAdd(b.CreateVectorSplat(lanes, row), iota(b)),
+      llvm::Value *offsets = b.CreateMul(b.CreateAdd(b.CreateVectorSplat(lanes, at), iota()),
                                          b.CreateVectorSplat(lanes, b.getInt64(k)));
       forColumns(b, "in.gather", k, [&](llvm::Value *c) {
-        llvm::Value *cells = b.CreateInBoundsGEP(f64, in, b.CreateAdd(offsets, b.CreateVectorSplat(lanes, c)));
-        llvm::Value *v = b.CreateMaskedGather(vec, cells, kAlign, allTrue(b));
-        b.CreateAlignedStore(v, b.CreateInBoundsGEP(vec, inWhole, c), kAlign);
+        llvm::Value *cells = b.CreateInBoundsGEP(f64, src, b.CreateAdd(offsets, b.CreateVectorSplat(lanes, c)));
+        llvm::Value *v = b.CreateMaskedGather(vec, cells, kAlign, allTrue());
+        b.CreateAlignedStore(v, b.CreateInBoundsGEP(vec, inVectors, c), kAlign);
       });
     }
     b.CreateBr(compute);
 
     b.SetInsertPoint(compute);
-    b.CreateCall(block, {inWhole, outWhole, frame});
+    b.CreateCall(block, {inVectors, outVectors, frame});
     std::uint64_t j0 = 0;
     for (std::size_t g = 0; g < groups.size(); ++g) {
       const std::uint64_t w = groups[g];
@@ -675,93 +721,86 @@ llvm::Function *emitMapKernel(llvm::Module &module, const TapeEntryPoint &entry,
       auto *groupRows = llvm::BasicBlock::Create(ctx, "out.rows", fn);
       auto *groupColumns = llvm::BasicBlock::Create(ctx, "out.columns", fn);
       auto *next = llvm::BasicBlock::Create(ctx, "out.next", fn);
-      b.CreateCondBr(b.CreateICmpEQ(ld[g], b.getInt64(0)), groupRows, groupColumns);
+      b.CreateCondBr(b.CreateICmpEQ(dstLd[g], b.getInt64(0)), groupRows, groupColumns);
 
       b.SetInsertPoint(groupColumns);
       forColumns(b, "out.column", w, [&](llvm::Value *j) {
-        llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(vec, outWhole, b.CreateAdd(j, b.getInt64(j0))), kAlign);
-        llvm::Value *at = b.CreateAdd(b.CreateMul(j, ld[g]), row);
-        b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, base[g], at), kAlign);
+        llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(vec, outVectors, b.CreateAdd(j, b.getInt64(j0))), kAlign);
+        llvm::Value *to = b.CreateAdd(b.CreateMul(j, dstLd[g]), at);
+        b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, dst[g], to), kAlign);
       });
       b.CreateBr(next);
 
       b.SetInsertPoint(groupRows);
-      llvm::Value *firstOut = b.CreateMul(row, b.getInt64(w));
+      llvm::Value *firstOut = b.CreateMul(at, b.getInt64(w));
       if (scalar) {
         forColumns(b, "out.row", w, [&](llvm::Value *j) {
-          llvm::Value *v = b.CreateAlignedLoad(f64, b.CreateInBoundsGEP(f64, outWhole, b.CreateAdd(j, b.getInt64(j0))), kAlign);
-          b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, base[g], b.CreateAdd(firstOut, j)), kAlign);
+          llvm::Value *v = b.CreateAlignedLoad(f64, b.CreateInBoundsGEP(f64, outVectors, b.CreateAdd(j, b.getInt64(j0))), kAlign);
+          b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, dst[g], b.CreateAdd(firstOut, j)), kAlign);
         });
       } else if (w * lanes <= kMaxInterleaved) {
         // The group's vectors interleaved into one wide store of the block's rows.
         std::vector<llvm::Value *> parts;
         for (std::uint64_t j = 0; j < w; ++j)
-          parts.push_back(b.CreateAlignedLoad(vec, b.CreateConstInBoundsGEP1_64(vec, outWhole, j0 + j), kAlign));
+          parts.push_back(b.CreateAlignedLoad(vec, b.CreateConstInBoundsGEP1_64(vec, outVectors, j0 + j), kAlign));
         llvm::Value *all = concatenate(b, parts);
         std::vector<int> mask(w * lanes);
         for (unsigned l = 0; l < lanes; ++l)
           for (std::uint64_t j = 0; j < w; ++j) mask[l * w + j] = static_cast<int>(j * lanes + l);
         llvm::Value *interleaved = w == 1 ? all : b.CreateShuffleVector(all, mask);
-        b.CreateAlignedStore(interleaved, b.CreateInBoundsGEP(f64, base[g], firstOut), kAlign);
+        b.CreateAlignedStore(interleaved, b.CreateInBoundsGEP(f64, dst[g], firstOut), kAlign);
       } else {
-        llvm::Value *offsets = b.CreateMul(b.CreateAdd(b.CreateVectorSplat(lanes, row), iota(b)),
+        llvm::Value *offsets = b.CreateMul(b.CreateAdd(b.CreateVectorSplat(lanes, at), iota()),
                                            b.CreateVectorSplat(lanes, b.getInt64(w)));
         forColumns(b, "out.scatter", w, [&](llvm::Value *j) {
-          llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(vec, outWhole, b.CreateAdd(j, b.getInt64(j0))), kAlign);
-          llvm::Value *cells = b.CreateInBoundsGEP(f64, base[g], b.CreateAdd(offsets, b.CreateVectorSplat(lanes, j)));
-          b.CreateMaskedScatter(v, cells, kAlign, allTrue(b));
+          llvm::Value *v = b.CreateAlignedLoad(vec, b.CreateInBoundsGEP(vec, outVectors, b.CreateAdd(j, b.getInt64(j0))), kAlign);
+          llvm::Value *cells = b.CreateInBoundsGEP(f64, dst[g], b.CreateAdd(offsets, b.CreateVectorSplat(lanes, j)));
+          b.CreateMaskedScatter(v, cells, kAlign, allTrue());
         });
       }
       b.CreateBr(next);
       b.SetInsertPoint(next);
       j0 += w;
     }
-    llvm::Value *nextRow = b.CreateAdd(row, b.getInt64(lanes));
-    row->addIncoming(nextRow, b.GetInsertBlock());
-    b.CreateCondBr(b.CreateICmpUGT(left, b.getInt64(lanes)), loop, done);
   }
+  auto *nextBlock = llvm::BasicBlock::Create(ctx, "next", fn);
+  auto *partOut = llvm::BasicBlock::Create(ctx, "part.out", fn);
+  b.CreateCondBr(isPart, partOut, nextBlock);
 
-  // --- The last, partial block: its points element by element, the missing lanes repeating
-  // the first point (their results are not stored).
-  b.SetInsertPoint(part);
+  b.SetInsertPoint(nextBlock);
+  llvm::Value *nextRow = b.CreateAdd(row, b.getInt64(lanes));
+  row->addIncoming(nextRow, nextBlock);
+  b.CreateCondBr(b.CreateICmpUGT(left, b.getInt64(lanes)), loop, done);
+
+  // The partial block's results, from out.part (by column) to the caller's arrays, for the
+  // points there are.
+  b.SetInsertPoint(partOut);
   {
-    countedLoop(b, "part.lane", lanes, [&](llvm::Value *l) {
-      llvm::Value *point = b.CreateAdd(row, b.CreateSelect(b.CreateICmpULT(l, left), l, b.getInt64(0)));
-      forColumns(b, "part.in", k, [&](llvm::Value *c) {
-        llvm::Value *at = b.CreateSelect(byRows, b.CreateAdd(b.CreateMul(point, b.getInt64(k)), c),
-                                         b.CreateAdd(b.CreateMul(c, inLd), point));
-        llvm::Value *v = b.CreateAlignedLoad(f64, b.CreateInBoundsGEP(f64, in, at), kAlign);
-        b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, inPart, b.CreateAdd(b.CreateMul(c, b.getInt64(lanes)), l)), kAlign);
-      });
-    });
-    b.CreateCall(block, {inPart, outPart, frame});
-    countedLoop(b, "part.out", lanes, [&](llvm::Value *l) {
-      // Lanes at or beyond `left` are padding: stored nowhere (their index is clamped into the
-      // block and their store skipped by the branch below).
-      auto *store = llvm::BasicBlock::Create(ctx, "part.store", fn);
-      auto *skip = llvm::BasicBlock::Create(ctx, "part.skip", fn);
-      b.CreateCondBr(b.CreateICmpULT(l, left), store, skip);
-      b.SetInsertPoint(store);
-      llvm::Value *point = b.CreateAdd(row, l);
-      std::uint64_t j0 = 0;
-      for (std::size_t g = 0; g < groups.size(); ++g) {
-        const std::uint64_t w = groups[g];
-        if (w == 0) continue;
-        llvm::Value *rowsOut = b.CreateICmpEQ(ld[g], b.getInt64(0));
-        forColumns(b, "part.column", w, [&](llvm::Value *j) {
+    std::uint64_t j0 = 0;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const std::uint64_t w = groups[g];
+      if (w == 0) continue;
+      llvm::Value *rowsOut = b.CreateICmpEQ(ld[g], b.getInt64(0));
+      countedLoop(b, "part.column", w, [&](llvm::Value *j) {
+        countedLoop(b, "part.point", lanes, [&](llvm::Value *l) {
+          auto *store = llvm::BasicBlock::Create(ctx, "part.store", fn);
+          auto *skip = llvm::BasicBlock::Create(ctx, "part.skip", fn);
+          b.CreateCondBr(b.CreateICmpULT(l, left), store, skip);
+          b.SetInsertPoint(store);
+          llvm::Value *point = b.CreateAdd(row, l);
           llvm::Value *from = b.CreateAdd(b.CreateMul(b.CreateAdd(j, b.getInt64(j0)), b.getInt64(lanes)), l);
           llvm::Value *v = b.CreateAlignedLoad(f64, b.CreateInBoundsGEP(f64, outPart, from), kAlign);
-          llvm::Value *at = b.CreateSelect(rowsOut, b.CreateAdd(b.CreateMul(point, b.getInt64(w)), j),
+          llvm::Value *to = b.CreateSelect(rowsOut, b.CreateAdd(b.CreateMul(point, b.getInt64(w)), j),
                                            b.CreateAdd(b.CreateMul(j, ld[g]), point));
-          b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, base[g], at), kAlign);
+          b.CreateAlignedStore(v, b.CreateInBoundsGEP(f64, base[g], to), kAlign);
+          b.CreateBr(skip);
+          b.SetInsertPoint(skip);
         });
-        j0 += w;
-      }
-      b.CreateBr(skip);
-      b.SetInsertPoint(skip);
-    });
-    b.CreateBr(done);
+      });
+      j0 += w;
+    }
   }
+  b.CreateBr(done);
 
   b.SetInsertPoint(done);
   scratch.free();

@@ -68,8 +68,9 @@ llvm::Function *emitBatchMean(llvm::Module &module, const std::string &name, llv
 /// widths (a value, a gradient, a Hessian); entry j of group g at point r goes to
 /// out[g][r * width + j] when outLd[g] is 0, else to out[g][j * outLd[g] + r]. Only points
 /// begin <= r < end are read and written. Whole blocks of row-major data move as one wide load
-/// or store and shuffles; the last partial block element by element. Returns 0, or 1 when its
-/// scratch could not be allocated (nothing written then). Throws CodegenError.
+/// or store and shuffles; the last, partial block is copied into a padded block and its results
+/// out of one, so that the body is emitted once. Returns 0, or 1 when its scratch could not be
+/// allocated (nothing written then). Throws CodegenError.
 llvm::Function *emitMapKernel(llvm::Module &module, const TapeEntryPoint &entry,
                               std::size_t arity, std::span<const std::size_t> groups,
                               const BatchOptions &options);

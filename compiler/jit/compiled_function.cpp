@@ -20,6 +20,10 @@
 
 namespace nabla::jit {
 
+/// What a function's map kernels are compiled from, each on the first map of its kind (see
+/// CompiledFunction::map): copies of its tapes, and where and how the code is compiled.
+struct MapSource;
+
 struct FunctionCode {
   std::atomic<ValueFn> value{nullptr};
   std::atomic<ValueAndGradFn> valueAndGrad{nullptr};
@@ -35,6 +39,11 @@ struct FunctionCode {
   std::condition_variable settled;
   enum class State { Pending, Optimized, Failed, FirstTierOnly } state = State::Pending;
   ModuleHandle optimized;  // the tier of the session's level, once installed
+  // The map kernels, by MapKind: compiled on request (mapRequested), then installed or failed.
+  std::shared_ptr<const MapSource> mapSource;  // null: no map kernels
+  std::atomic<bool> mapRequested[3] = {false, false, false};
+  enum class MapState { None, Pending, Installed, Failed } mapState[3] = {};
+  std::vector<ModuleHandle> mapModules;
 };
 
 namespace {
@@ -123,20 +132,6 @@ std::unique_ptr<llvm::Module> emitFunction(llvm::LLVMContext &context, const std
     batch.gatherName = symbol + "_batchg";
     codegen::emitBatchKernel(*module, *tapes.batch, tapes.paramCount, tapes.inputCount, batch);
   }
-  if (tapes.mapped && !tier.valueThroughGrad) {
-    // The map kernels come with the final tier only (a first one is about compile time).
-    const std::size_t n = tapes.gradSize, arity = tapes.paramCount + tapes.inputCount;
-    const std::size_t value[] = {1}, grad[] = {1, n}, hess[] = {n * n};
-    auto emitMap = [&](codegen::TapeEntryPoint &t, const char *suffix, std::span<const std::size_t> groups) {
-      const std::string scalarName = t.name;
-      t.name = symbol + suffix;
-      codegen::emitMapKernel(*module, t, arity, groups, tier.batch);
-      t.name = scalarName;
-    };
-    emitMap(*tapes.value, "_map", value);
-    emitMap(*tapes.grad, "_gmap", grad);
-    if (tapes.hessian) emitMap(*tapes.hessian, "_hmap", hess);
-  }
   if (tier.emit.verify) codegen::verifyModule(*module);
   return module;
 }
@@ -145,7 +140,7 @@ std::unique_ptr<llvm::Module> emitFunction(llvm::LLVMContext &context, const std
 ModuleHandle install(Session &session, FunctionCode &code, const std::string &symbol,
                      FunctionTapes &tapes, std::unique_ptr<llvm::Module> module,
                      std::unique_ptr<llvm::LLVMContext> context, const std::string &what,
-                     OptLevel level, bool maps, IrPipeline pipeline = IrPipeline::Default) {
+                     OptLevel level, IrPipeline pipeline = IrPipeline::Default) {
   ModuleHandle handle = session.addModule(std::move(module), std::move(context), what, level, pipeline);
   std::vector<std::pair<Slot, void *>> found;
   for (const Entry &e : scalarEntries(tapes))
@@ -154,12 +149,6 @@ ModuleHandle install(Session &session, FunctionCode &code, const std::string &sy
   BatchGatherFn gather =
       tapes.batch ? reinterpret_cast<BatchGatherFn>(session.lookup(symbol + "_batchg")) : nullptr;
   for (const auto &[slot, address] : found) store(code, slot, address);
-  if (tapes.mapped && maps) {
-    const char *suffixes[] = {"_map", "_gmap", "_hmap"};
-    for (int kind = 0; kind < 3; ++kind)
-      if (kind < 2 || tapes.hessian)
-        put(code.maps[kind], session.lookup(symbol + suffixes[kind]));
-  }
   code.batchGather.store(gather, std::memory_order_release);
   code.batch.store(batch, std::memory_order_release);
   return handle;
@@ -300,6 +289,79 @@ std::vector<std::string> argumentNames(const Graph &graph, std::span<const Symbo
   return names;
 }
 
+}  // namespace
+
+struct MapSource {
+  Session *session = nullptr;
+  std::string symbol;  // the kernels are symbol.map_value, symbol.map_grad, symbol.map_hess
+  std::string what;
+  codegen::TapeEntryPoint value, grad;
+  std::optional<codegen::TapeEntryPoint> hessian;
+  std::size_t gradSize = 0, arity = 0;
+  codegen::BatchOptions batch;
+  bool verify = true;
+  OptLevel level = OptLevel::O2;
+  IrPipeline pipeline = IrPipeline::Default;
+};
+
+namespace {
+
+/// The map kernel of `kind` compiled and installed into `code`; the module's handle.
+ModuleHandle compileMap(FunctionCode &code, const MapSource &source, MapKind kind) {
+  const char *suffixes[] = {".map_value", ".map_grad", ".map_hess"};
+  const std::size_t n = source.gradSize;
+  std::vector<std::size_t> groups;
+  codegen::TapeEntryPoint entry;
+  switch (kind) {
+  case MapKind::Value: entry = source.value; groups = {1}; break;
+  case MapKind::ValueAndGrad: entry = source.grad; groups = {1, n}; break;
+  case MapKind::Hessian: entry = *source.hessian; groups = {n * n}; break;
+  }
+  entry.name = source.symbol + suffixes[static_cast<int>(kind)];
+  auto context = std::make_unique<llvm::LLVMContext>();
+  auto module = std::make_unique<llvm::Module>(entry.name, *context);
+  module->setSourceFileName(entry.name);
+  codegen::emitMapKernel(*module, entry, source.arity, groups, source.batch);
+  if (source.verify) codegen::verifyModule(*module);
+  ModuleHandle handle = source.session->addModule(std::move(module), std::move(context),
+                                                  source.what + " (vectorized)", source.level,
+                                                  source.pipeline);
+  put(code.maps[static_cast<int>(kind)], source.session->lookup(entry.name));
+  return handle;
+}
+
+/// Settles the map kernel of `kind`: installed (its module kept) or failed.
+void settleMap(FunctionCode &code, MapKind kind, std::optional<ModuleHandle> handle) {
+  std::lock_guard lock(code.mutex);
+  code.mapState[static_cast<int>(kind)] =
+      handle ? FunctionCode::MapState::Installed : FunctionCode::MapState::Failed;
+  if (handle) code.mapModules.push_back(std::move(*handle));
+  code.settled.notify_all();
+}
+
+/// The map kernel of `kind`, compiled once, in the thread that asks first; the others wait for it.
+/// True when it is installed.
+bool needMap(const std::shared_ptr<FunctionCode> &code, MapKind kind) {
+  const int k = static_cast<int>(kind);
+  if (!code->mapSource) return false;
+  if (!code->mapRequested[k].exchange(true)) {
+    {
+      std::lock_guard lock(code->mutex);
+      code->mapState[k] = FunctionCode::MapState::Pending;
+    }
+    std::optional<ModuleHandle> handle;
+    try {
+      handle = compileMap(*code, *code->mapSource, kind);
+    } catch (...) {
+      // Point by point instead: the one-point code's results.
+    }
+    settleMap(*code, kind, std::move(handle));
+  }
+  std::unique_lock lock(code->mutex);
+  code->settled.wait(lock, [&] { return code->mapState[k] != FunctionCode::MapState::Pending; });
+  return code->mapState[k] == FunctionCode::MapState::Installed;
+}
+
 /// New code for `tapes` under `symbol`, in the tiers of the session and the options (see the
 /// header): the first tier installed now, the optimized one queued on the session's background
 /// thread. `what` names the code in messages.
@@ -314,6 +376,28 @@ std::shared_ptr<FunctionCode> compileTiers(Session &session, const std::string &
   const bool tiered = sessionOptions.tiered && finalLevel != OptLevel::O0;
   const bool baselineFirst = tiered && sessionOptions.baseline && codegen::baselineSupported();
   const OptLevel firstLevel = tiered ? OptLevel::O0 : finalLevel;
+  const std::size_t entries = tapes.entries();
+  // Split functions are long straight-line code: the lean IR pipeline serves them as well as the
+  // default one at half the time.
+  const IrPipeline pipeline =
+      entries > 2 * partSizes(options, false).splitAbove ? IrPipeline::Lean : IrPipeline::Default;
+  if (tapes.mapped && entries <= sessionOptions.maxOptimizedEntries) {
+    // The map kernels, at the final level, each on the first map of its kind.
+    auto source = std::make_shared<MapSource>();
+    source->session = &session;
+    source->symbol = symbol;
+    source->what = what;
+    source->value = *tapes.value;
+    source->grad = *tapes.grad;
+    source->hessian = tapes.hessian;
+    source->gradSize = tapes.gradSize;
+    source->arity = tapes.paramCount + tapes.inputCount;
+    source->batch = batchOptions(session, options, finalLevel == OptLevel::O0);
+    source->verify = options.verify;
+    source->level = finalLevel;
+    source->pipeline = pipeline;
+    code->mapSource = std::move(source);
+  }
   if (baselineFirst) {
     // Machine code of our own, straight from the tapes; the batched kernel waits for the
     // optimized tier (until then batches run row by row on the scalar entry points).
@@ -331,21 +415,16 @@ std::shared_ptr<FunctionCode> compileTiers(Session &session, const std::string &
     auto context = std::make_unique<llvm::LLVMContext>();
     auto module = emitFunction(*context, symbol, tapes, first);
     code->first = install(session, *code, symbol, tapes, std::move(module), std::move(context),
-                          what, firstLevel, !first.valueThroughGrad);
+                          what, firstLevel);
   }
   if (!tiered) {
     code->state = FunctionCode::State::Optimized;
     return code;
   }
-  const std::size_t entries = tapes.entries();
   if (!sessionOptions.optimizeInBackground || entries > sessionOptions.maxOptimizedEntries) {
     code->state = FunctionCode::State::FirstTierOnly;
     return code;
   }
-  // Split functions are long straight-line code: the lean IR pipeline serves them as well as the
-  // default one at half the time.
-  const IrPipeline pipeline =
-      entries > 2 * partSizes(options, false).splitAbove ? IrPipeline::Lean : IrPipeline::Default;
 
   // The optimized tier: generated from the tapes on the session's thread, installed when ready.
   // The job holds the code weakly: code dropped before its turn is not compiled again. A job
@@ -385,7 +464,7 @@ std::shared_ptr<FunctionCode> compileTiers(Session &session, const std::string &
       auto module = emitFunction(*context, symbol, tapes, second);
       ModuleHandle handle = install(session, *code, symbol, tapes, std::move(module),
                                     std::move(context), what + " (optimized)", finalLevel,
-                                    true, pipeline);
+                                    pipeline);
       unrun->settle(FunctionCode::State::Optimized, std::move(handle));
     } catch (...) {
       // The first tier stays installed: same values, slower code.
@@ -541,6 +620,11 @@ MapFn CompiledFunction::mapFn(MapKind kind) const {
   return code_ ? code_->maps[static_cast<int>(kind)].load(std::memory_order_acquire) : nullptr;
 }
 
+bool CompiledFunction::waitMap(MapKind kind) const {
+  if (!code_ || (kind == MapKind::Hessian && !hasHessian_)) return false;
+  return needMap(code_, kind);
+}
+
 namespace {
 
 /// Points per chunk of a threaded map: below this a map runs in the calling thread (a point of
@@ -567,8 +651,9 @@ void CompiledFunction::map(MapKind kind, std::size_t n, const MapArrays &arrays,
     if (widths[i] > 0 && !arrays.out[i])
       throw std::invalid_argument("'" + name_ + "': a map into a null array");
 
-  const MapFn fn = mapFn(kind);
-  // Point by point on the scalar entry points (before the optimized tier, or without maps).
+  MapFn fn = mapFn(kind);
+  if (!fn && needMap(code_, kind)) fn = mapFn(kind);
+  // Point by point on the scalar entry points (without a map kernel, or when it failed).
   const ValueFn value = valueFn();
   const ValueAndGradFn valueAndGrad = valueAndGradFn();
   const HessianFn hessian = hessianFn();
@@ -755,7 +840,7 @@ void warmUp(Session &session) {
   auto context = std::make_unique<llvm::LLVMContext>();
   auto module = emitFunction(*context, symbol, tapes, tier);
   ModuleHandle handle = install(session, code, symbol, tapes, std::move(module), std::move(context),
-                                "the warm-up function", session.optLevel(), false);
+                                "the warm-up function", session.optLevel());
   const double at[2] = {0.5, 2.0};
   double grad = 0;
   (void)code.valueAndGrad.load()(at, &grad);

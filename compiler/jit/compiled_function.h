@@ -88,9 +88,10 @@ struct FunctionOptions {
   /// Also compile the batched kernel over rows of the arguments after the params: those that are
   /// not differentiated (an objective's inputs), or those after CompiledOutputs::paramCount().
   bool batched = false;
-  /// Also compile the map kernels of a function (CompiledFunction::map): its value, value and
-  /// gradient and Hessian over many points, vectorized across points. They come with the
-  /// optimized tier; until it is installed, maps run point by point on the scalar entry points.
+  /// The map kernels of a function (CompiledFunction::map): its value, value and gradient and
+  /// Hessian over many points, vectorized across points. Each is compiled, at the final level,
+  /// on the first map of its kind, in the thread that calls it (others calling meanwhile wait
+  /// for it), as JAX compiles on a first call: nothing is compiled for a function never mapped.
   bool mapped = false;
   /// Run LLVM's verifier over the generated IR (a check of nabla's code generator).
   bool verify = true;
@@ -207,7 +208,7 @@ public:
                    std::span<double> grad, unsigned threads = 0) const;
 
   /// The roots of `kind` at n points (see MapArrays), computed by the map kernel (with
-  /// FunctionOptions::mapped, once the optimized tier is in) or point by point. More than a few
+  /// FunctionOptions::mapped; the first map compiles it) or point by point. More than a few
   /// thousand points are split into chunks of whole vector blocks over up to `threads` threads
   /// (0: the session's); a point's results do not depend on the chunks. Throws std::logic_error
   /// for a Hessian compiled without one, std::invalid_argument for a null array that is needed,
@@ -215,6 +216,9 @@ public:
   void map(MapKind kind, std::size_t n, const MapArrays &arrays, unsigned threads = 0) const;
   /// The map kernel of `kind` installed now (null: none yet, or not compiled).
   MapFn mapFn(MapKind kind) const;
+  /// Compiles the map kernel of `kind` now, unless the first map did (or waits for the thread
+  /// that compiles it); false without FunctionOptions::mapped or when its compilation failed.
+  bool waitMap(MapKind kind) const;
 
   /// The raw entry points of the tier installed now, for hot loops; valid while this object lives
   /// (the first tier's code is kept until then). hessianFn() may be null.
