@@ -116,9 +116,9 @@ NABLA_API nabla_status nabla_hessian(const nabla_function *function, const doubl
    points[r * arity + c]), and so are the results: grads n x arity, hess n x arity x arity. With
    by_column 1 argument c of point r is at points[c * n + r], gradient entry i at
    grads[i * n + r] and Hessian entry (i, j) at hess[(i * arity + j) * n + r]. Results do not
-   depend on n or on the threads; they equal the one-point calls' except where glibc's vector
-   math (exp, log, sin, pow, ...) rounds differently from libm, by an ulp or so. The outputs
-   must not overlap the points. */
+   depend on n or on the threads; they equal the one-point calls' to an ulp or so (glibc's
+   vector math rounds exp, log, sin, pow, ... its own way). The first call of each kind compiles
+   its vectorized code. The outputs must not overlap the points. */
 NABLA_API nabla_status nabla_eval_batch(const nabla_function *function, size_t n,
                                         const double *points, int by_column, double *values);
 NABLA_API nabla_status nabla_grad_batch(const nabla_function *function, size_t n,

@@ -158,9 +158,12 @@ public:
   /// Vectorized calls over n points at once (what JAX calls vmap): the points are computed
   /// several at a time in SIMD lanes, and large n is split over threads (`threads` 0: one per
   /// hardware thread; 1: the calling thread only). A point's results do not depend on n, the
-  /// layout or the threads, and equal those of the one-point calls above except where the
-  /// vector math library (glibc's libmvec: exp, log, sin, pow, ...) rounds differently from
-  /// libm, by an ulp or so; arithmetic alone gives the same bits. `points` holds n * arity()
+  /// layout or the threads, and equal those of the one-point calls above to an ulp or so: the
+  /// vector math library (glibc's libmvec: exp, log, sin, pow, ...) may round differently from
+  /// libm, and so may the one-point calls' first code until their optimized code is in;
+  /// arithmetic alone, once both are optimized, gives the same bits. The vectorized code of each
+  /// kind is compiled on its first call, in the calling thread (as JAX compiles on a first call;
+  /// threads calling meanwhile wait for it). `points` holds n * arity()
   /// doubles, `values` n, `grads` n * arity(), `hess` n * arity()^2; a wrong size throws
   /// Error::Kind::Argument. The outputs must not overlap the points.
   void values(std::size_t n, std::span<const double> points, std::span<double> values,

@@ -30,7 +30,7 @@ print("Hessian f(0.5, -0.5) =\n", f.hessian(0.5, -0.5))
 
 # %% Many points in one call: rows of X are points; the GIL is released while it runs.
 X = np.random.default_rng(0).uniform(-1, 1, (10**6, 2))
-f.value_and_grad(X)  # the first call also waits for the optimized code
+f.value_and_grad(X[:8])  # the first vectorized call compiles the vectorized code, as JAX's jit
 start = time.perf_counter()
 values, grads = f.value_and_grad(X)
 print(f"value_and_grad on {len(X):,} points: {1e3 * (time.perf_counter() - start):.1f} ms, "
