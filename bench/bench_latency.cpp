@@ -1,7 +1,8 @@
 // Compile latency: text -> callable value+gradient (parse, lower, differentiate, simplify,
 // generate code, link) for random expressions of about 100, 1,000, 10,000 and 100,000 DAG nodes,
 // in one tiered session (the first tier is what the caller waits for; the optimized tier follows
-// on the background thread). The median of repeated compilations is the figure.
+// on the background thread). The median of repeated compilations is the figure. Also the first
+// vectorized call's compilation of its map kernel (BM_FirstMapCall).
 //
 //   bench/run.sh latency
 //   build/bench/nabla_bench_latency --first 100   one compilation in a fresh process, session
@@ -95,6 +96,26 @@ void compileLatency(benchmark::State &state, jit::Session &session) {
   state.counters["finite"] = benchmark::Counter(callable, benchmark::Counter::kAvgIterations);
 }
 
+/// The first vectorized call's compilation (FunctionOptions::mapped, which the C++ API and
+/// Python ask for): the map kernel of value and gradient, compiled by LLVM at O2 in the calling
+/// thread, for functions of about 100, 1,000 and 10,000 nodes.
+void BM_FirstMapCall(benchmark::State &state) {
+  const std::size_t size = generatorSize(static_cast<std::size_t>(state.range(0)));
+  jit::FunctionOptions options;
+  options.mapped = true;
+  static std::uint64_t seed = 500;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::string text = randomExpression(size, kVariables, ++seed);
+    jit::CompiledFunction f = compileExpressionText(session(), text, options);
+    f.waitOptimized();  // the background thread is idle while the map kernel compiles
+    state.ResumeTiming();
+    if (!f.waitMap(jit::MapKind::ValueAndGrad)) state.SkipWithError("the map kernel failed");
+  }
+}
+
+BENCHMARK(BM_FirstMapCall)->Arg(100)->Arg(1000)->Arg(10000)->Iterations(1)->Repetitions(7)
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->ReportAggregatesOnly(true);
 BENCHMARK(BM_CompileLatency)->Arg(100)->Iterations(1)->Repetitions(21)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CompileLatency)->Arg(1000)->Iterations(1)->Repetitions(15)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CompileLatency)->Arg(10000)->Iterations(1)->Repetitions(9)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -35,13 +35,14 @@ inline jit::CompiledFunction compileFunctionText(jit::Session &session, const st
 
 /// A bare expression (`x0 * sin(x1) + ...`), value and gradient over its free variables: what the
 /// compile-latency benchmark times, text to callable.
-inline jit::CompiledFunction compileExpressionText(jit::Session &session, const std::string &text) {
+inline jit::CompiledFunction compileExpressionText(jit::Session &session, const std::string &text,
+                                                  const jit::FunctionOptions &options = {}) {
   LoweredProgram program = lowerText(text, true);
   const FunctionEntry &entry = *program.bare;
   std::vector<NodeId> vars;
   for (const VarGroup &g : entry.args) vars.insert(vars.end(), g.nodes.begin(), g.nodes.end());
   Derivatives d = differentiate(program.graph, entry.result.elems[0], vars, false);
-  return jit::compileFunction(session, program.graph, entry, d);
+  return jit::compileFunction(session, program.graph, entry, d, options);
 }
 
 /// The objective of a model file: arguments are its params then its inputs (declaration order,
