@@ -231,8 +231,11 @@ TEST_CASE("in a tiered session the first map compiles its kernel, which agrees w
   // Threads that map at once share one compilation of a kernel.
   Mapped other = compileMapped(session, "x*y - y^2", {"x", "y"});
   std::vector<std::thread> callers;
-  for (int t = 0; t < 3; ++t) callers.emplace_back([&] { CHECK(other.f.waitMap(jit::MapKind::ValueAndGrad)); });
+  std::vector<int> installed(3, 0);  // Catch's assertions are for the main thread only
+  for (int t = 0; t < 3; ++t)
+    callers.emplace_back([&, t] { installed[t] = other.f.waitMap(jit::MapKind::ValueAndGrad); });
   for (std::thread &c : callers) c.join();
+  CHECK(installed == std::vector<int>{1, 1, 1});
   CHECK(other.f.mapFn(jit::MapKind::ValueAndGrad));
 }
 
