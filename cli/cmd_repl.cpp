@@ -1,7 +1,8 @@
 // `nabla repl`: reads the session's input, with LLVM's LineEditor (libedit: line editing,
 // history in ~/.nabla_history, tab completion) on a terminal and plain lines otherwise, and hands
 // each complete input to the session (repl.h). An input continues on the next line while a
-// parenthesis or bracket is open.
+// parenthesis or bracket is open, until a line makes it invalid or a blank line ends it. Ctrl-C
+// abandons the line being typed, or stops the command that runs.
 #include "repl.h"
 
 #include <llvm/ADT/SmallString.h>
@@ -9,9 +10,17 @@
 #include <llvm/Support/Path.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
+#include <cstdio>
+#include <deque>
+#include <fcntl.h>
+#include <fstream>
+#include <functional>
 #include <iostream>
+#include <iterator>
+#include <memory>
 #include <unistd.h>
 
 #if defined(NABLA_ASAN)
@@ -48,43 +57,78 @@ void stopInterruptTicks() {
   }
 }
 
-/// Collects lines into one input while brackets are open, then hands it to the session.
+// Ctrl-C while the session works on an input: the flag asks the command to stop at its next
+// step (Session::setInterrupt). A step under way (one LLVM compilation, one derivative) runs to
+// its end first; a second Ctrl-C before then ends the session, as the disposition before the
+// input (the default, or LLVM's) does.
+volatile std::sig_atomic_t commandInterrupted = 0;
+struct sigaction beforeCommand {};
+
+extern "C" void onCommandInterrupt(int) {
+  if (commandInterrupted) {
+    sigaction(SIGINT, &beforeCommand, nullptr);
+    raise(SIGINT);
+    return;
+  }
+  commandInterrupted = 1;
+  static const char kSaid[] =
+      "\nstopping after the step under way (Ctrl-C again ends the session)\n";
+  ssize_t written = write(STDERR_FILENO, kSaid, sizeof kSaid - 1);
+  (void)written;  // nothing to do about a failed write in a signal handler
+}
+
+/// The Ctrl-C of commands, while it lives: around the session's work on each input. Reads are
+/// restarted (SA_RESTART), so that Ctrl-C during `:load` does not end it as an error of the file.
+class CommandInterrupts {
+public:
+  CommandInterrupts() {
+    commandInterrupted = 0;
+    struct sigaction on {};
+    on.sa_handler = onCommandInterrupt;
+    on.sa_flags = SA_RESTART;
+    sigemptyset(&on.sa_mask);
+    sigaction(SIGINT, &on, &beforeCommand);
+  }
+  ~CommandInterrupts() {
+    sigaction(SIGINT, &beforeCommand, nullptr);
+    commandInterrupted = 0;
+  }
+  CommandInterrupts(const CommandInterrupts &) = delete;
+  CommandInterrupts &operator=(const CommandInterrupts &) = delete;
+};
+
+bool isBlank(std::string_view line) {
+  return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
+/// Collects lines into one input while brackets are open, then hands it to the session. As in
+/// Python's REPL, an open input is not continued once it cannot become valid: when a line makes
+/// it invalid (a syntax error before its end), or a blank line comes while it is open, what was
+/// read is handed over at once (which reports its errors, once) and the next line starts afresh.
 class InputAssembler {
 public:
-  explicit InputAssembler(repl::Session &session, std::size_t limit)
-      : session_(session), limit_(limit) {}
+  /// Called with the text of each input of several lines as it is handed over or dropped.
+  using OnInput = std::function<void(const std::string &text)>;
 
-  /// Adds a line; returns true when it completed an input (which was then handled).
-  bool addLine(std::string line) {
-    ++lineNumber_;
-    if (!line.empty() && line.back() == '\r')
-      line.pop_back();  // a script with CRLF line ends
-    if (text_.empty() && !pending_) {
-      firstLine_ = lineNumber_;
-      depth_ = 0;
-    } else {
-      text_ += '\n';
-    }
-    text_ += line;
-    pending_ = true;
-    // Only the new line is scanned: a statement open over many lines costs time linear in them.
-    depth_ = repl::openBrackets(line, depth_);
-    if (depth_ > 0 && text_.size() <= limit_)
-      return false;
-    flush();
-    return true;
+  InputAssembler(repl::Session &session, const driver::Options &options)
+      : session_(session), options_(options) {}
+  void setOnInput(OnInput onInput) { onInput_ = std::move(onInput); }
+
+  /// Adds a line, handing over the inputs it completes.
+  void addLine(std::string line) {
+    queue_.push_back(std::move(line));
+    drain();
   }
   /// Handles what was read of an unfinished input (at the end of the input).
   void flush() {
-    if (!pending_)
-      return;
-    if (!session_.handle(repl::inputBuffer("<stdin>", firstLine_, text_)))
-      failed_ = true;
-    text_.clear();
-    pending_ = false;
+    while (pending_ && checkedSize_ != text_.size() && dropIfInvalid(false))
+      drain();
+    handOver();
   }
   /// Drops what was read of an unfinished input (Ctrl-C).
   void discard() {
+    if (pending_ && onInput_ && lineStarts_.size() > 1)
+      onInput_(text_);
     text_.clear();
     pending_ = false;
   }
@@ -92,10 +136,116 @@ public:
   bool failed() const { return failed_; }
 
 private:
+  // Up to this size an open input is parsed again after every line; beyond it, each time it has
+  // grown by a quarter, so that a statement open over many lines costs time linear in them. (A
+  // check that comes late finds the same error; the lines after it are read again.)
+  static constexpr std::size_t kCheckEveryLine = 4096;
+
+  void drain() {
+    while (!queue_.empty() && !session_.quitRequested()) {
+      std::string next = std::move(queue_.front());
+      queue_.pop_front();
+      take(std::move(next));
+    }
+  }
+
+  void take(std::string line) {
+    ++lineNumber_;
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();  // a script with CRLF line ends
+    if (pending_ && isBlank(line)) {
+      // The end of the open input; an error before it first (the blank line comes after the
+      // lines that follow that error).
+      if (checkedSize_ != text_.size()) {
+        queue_.push_front(line);
+        if (dropIfInvalid(false))
+          return;
+        queue_.pop_front();
+      }
+      handOver();
+      return;
+    }
+    if (!pending_) {
+      firstLine_ = lineNumber_;
+      depth_ = 0;
+      lineStarts_.clear();
+      checkedSize_ = 0;
+    } else {
+      text_ += '\n';
+    }
+    lineStarts_.push_back(text_.size());
+    text_ += line;
+    pending_ = true;
+    // Only the new line is scanned for brackets.
+    depth_ = repl::openBrackets(line, depth_);
+    if (depth_ <= 0 || text_.size() > options_.limits.maxSourceBytes) {
+      // Complete. Lines read since the last check may hold an error that a check after each line
+      // would have cut the input at; one in this line is this input's.
+      const bool unchecked = lineStarts_.size() > 1 && checkedSize_ != lineStarts_.back() - 1;
+      if (!unchecked || !dropIfInvalid(true))
+        handOver();
+      return;
+    }
+    if (text_.size() <= kCheckEveryLine || text_.size() >= checkedSize_ + checkedSize_ / 4)
+      dropIfInvalid(false);
+  }
+
+  /// Parses the open input; when an error comes before its end, hands over the input up to the
+  /// line that made it invalid (the first line with text at or after the error: the last line
+  /// when every line is checked) and queues the lines after it to be read again, in front. With
+  /// `keepLast`, an error in the last line is left to the caller.
+  bool dropIfInvalid(bool keepLast) {
+    checkedSize_ = text_.size();
+    std::optional<std::size_t> error = repl::invalidBeforeEnd(text_, options_);
+    if (!error)
+      return false;
+    std::size_t line = std::upper_bound(lineStarts_.begin(), lineStarts_.end(), *error) -
+                       lineStarts_.begin();
+    line = line == 0 ? 0 : line - 1;
+    for (; line + 1 < lineStarts_.size(); ++line) {
+      std::size_t from = std::max(*error, lineStarts_[line]), to = lineStarts_[line + 1] - 1;
+      std::string_view rest = std::string_view(text_).substr(from, to - from);
+      if (!isBlank(rest.substr(0, rest.find('#'))))
+        break;
+    }
+    if (keepLast && line + 1 == lineStarts_.size())
+      return false;
+    std::vector<std::string> again;
+    if (line + 1 < lineStarts_.size()) {
+      std::string_view after = std::string_view(text_).substr(lineStarts_[line + 1]);
+      for (std::size_t at = 0; at <= after.size();) {
+        std::size_t eol = std::min(after.find('\n', at), after.size());
+        again.emplace_back(after.substr(at, eol - at));
+        at = eol + 1;
+      }
+      text_.resize(lineStarts_[line + 1] - 1);
+      lineStarts_.resize(line + 1);
+    }
+    lineNumber_ = firstLine_ + static_cast<unsigned>(line);
+    handOver();
+    queue_.insert(queue_.begin(), again.begin(), again.end());
+    return true;
+  }
+
+  void handOver() {
+    if (!pending_)
+      return;
+    if (onInput_ && lineStarts_.size() > 1)
+      onInput_(text_);
+    if (!session_.handle(repl::inputBuffer("<stdin>", firstLine_, text_)))
+      failed_ = true;
+    text_.clear();
+    pending_ = false;
+  }
+
   repl::Session &session_;
-  std::size_t limit_;
+  const driver::Options &options_;
+  OnInput onInput_;
+  std::deque<std::string> queue_;  // lines to take, in order
   std::string text_;
-  int depth_ = 0;  // brackets open at the end of text_
+  std::vector<std::size_t> lineStarts_;  // where each line of text_ starts
+  int depth_ = 0;                        // brackets open at the end of text_
+  std::size_t checkedSize_ = 0;          // text_'s size when it was last parsed
   bool pending_ = false;
   unsigned lineNumber_ = 0, firstLine_ = 1;
   bool failed_ = false;
@@ -104,12 +254,133 @@ private:
 void runPlain(repl::Session &session, InputAssembler &input) {
   std::ios::sync_with_stdio(false);
   std::string line;
-  while (!session.quitRequested() && std::getline(std::cin, line))
+  // Ctrl-C while a line is read keeps its default: it ends a script that waits for input.
+  while (!session.quitRequested() && std::getline(std::cin, line)) {
+    CommandInterrupts whileHandled;
     input.addLine(std::move(line));
+  }
+  CommandInterrupts whileHandled;
   if (!session.quitRequested())
     input.flush();
   session.finish();
 }
+
+/// One history entry for an input of several lines: its lines joined by spaces, their comments
+/// left out (a comment would swallow the lines after it), so that Up recalls one line that reads
+/// as the input did.
+std::string historyEntry(std::string_view text) {
+  std::string out;
+  for (std::size_t at = 0; at <= text.size();) {
+    std::size_t eol = std::min(text.find('\n', at), text.size());
+    std::string_view line = text.substr(at, eol - at);
+    line = line.substr(0, line.find('#'));
+    std::size_t first = line.find_first_not_of(" \t\r"), last = line.find_last_not_of(" \t\r");
+    if (first != std::string_view::npos)
+      out += (out.empty() ? "" : " ") + std::string(line.substr(first, last + 1 - first));
+    at = eol + 1;
+  }
+  return out;
+}
+
+std::string readWhole(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// The history file as libedit writes and reads it: a first line `_HiStOrY_V2_`, then one entry
+/// a line, encoded as strvis(3) does with VIS_WHITE (spaces, control and non-ASCII bytes as
+/// `\ooo`, a backslash doubled), which libedit's strunvis decodes.
+std::string historyFileLine(std::string_view entry) {
+  std::string out;
+  for (unsigned char c : entry) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c > ' ' && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char octal[8];
+      std::snprintf(octal, sizeof octal, "\\%03o", c);
+      out += octal;
+    }
+  }
+  return out;
+}
+
+/// The terminal's line editor, and its history kept one entry per input: libedit enters every
+/// line it reads, so an input typed over several lines would come back a line at a time, its
+/// first line broken. LineEditor keeps that history out of reach, so after such an input the
+/// file is written with the input as one entry in place of its lines, and the editor is made
+/// again from it.
+class Editor {
+public:
+  Editor(repl::Session &session, std::string historyPath)
+      : session_(session), history_(std::move(historyPath)) {
+    make();
+  }
+  llvm::LineEditor &get() { return *editor_; }
+
+  /// Before the first line of an input is saved: the file as the input will be added to.
+  void startInput() {
+    if (!history_.empty())
+      before_ = readWhole(history_);
+  }
+  void saveLine() {
+    if (!history_.empty())
+      editor_->saveHistory();  // every line, so that a session that dies keeps its history
+  }
+  /// An input of several lines was read (handed over or abandoned): one entry in their place.
+  void replaceLines(const std::string &text) {
+    if (history_.empty())
+      return;
+    const std::string entry = historyEntry(text);
+    llvm::outs().flush();
+    std::fflush(stdout);
+    {
+      // The destructor saves the history with the separate lines, which the file written next
+      // replaces, and ends the line it expects the session's last output on: an empty line on
+      // the screen here, which /dev/null takes instead.
+      int screen = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
+      if (screen >= 0 && null >= 0)
+        dup2(null, STDOUT_FILENO);
+      editor_.reset();
+      std::fflush(stdout);
+      if (screen >= 0 && null >= 0)
+        dup2(screen, STDOUT_FILENO);
+      if (screen >= 0)
+        close(screen);
+      if (null >= 0)
+        close(null);
+    }
+    std::string file = before_.empty() ? std::string("_HiStOrY_V2_\n") : before_;
+    if (file.back() != '\n')
+      file += '\n';
+    if (!entry.empty())
+      file += historyFileLine(entry + "\n") + "\n";  // with a line end, as libedit enters lines
+    {
+      std::ofstream out(history_, std::ios::binary | std::ios::trunc);
+      out << file;
+    }
+    before_ = std::move(file);  // the next input of this line (lines read again) comes after it
+    make();
+  }
+
+private:
+  void make() {
+    editor_ = std::make_unique<llvm::LineEditor>("nabla", history_);
+    editor_->setListCompleter([this](llvm::StringRef buffer, std::size_t pos) {
+      std::size_t begin = pos;
+      std::vector<llvm::LineEditor::Completion> out;
+      for (const std::string &c : session_.complete(buffer, pos, begin))
+        out.emplace_back(c.substr(std::min(c.size(), pos - begin)), c);
+      return out;
+    });
+  }
+
+  repl::Session &session_;
+  std::string history_;  // the file; empty without a home folder
+  std::string before_;
+  std::unique_ptr<llvm::LineEditor> editor_;
+};
 
 void runInteractive(repl::Session &session, InputAssembler &input) {
   std::string history;
@@ -120,17 +391,11 @@ void runInteractive(repl::Session &session, InputAssembler &input) {
   }
   llvm::outs() << "nabla " NABLA_VERSION " - :help lists the commands, Ctrl-D ends the session\n";
   llvm::outs().flush();
-  llvm::LineEditor editor("nabla", history);
-  editor.setListCompleter([&session](llvm::StringRef buffer, std::size_t pos) {
-    std::size_t begin = pos;
-    std::vector<llvm::LineEditor::Completion> out;
-    for (const std::string &c : session.complete(buffer, pos, begin))
-      out.emplace_back(c.substr(std::min(c.size(), pos - begin)), c);
-    return out;
-  });
+  Editor editor(session, history);
+  input.setOnInput([&editor](const std::string &text) { editor.replaceLines(text); });
   // Ctrl-C while a line is read abandons it (libedit's read then fails with EINTR, and the
-  // line comes back empty-handed like an end of input; the flag tells them apart). Elsewhere it
-  // keeps its default: it ends a computation that takes too long, and the session with it.
+  // line comes back empty-handed like an end of input; the flag tells them apart). While the
+  // session works on the line, it stops that work (CommandInterrupts).
   struct sigaction onInt {}, byDefault {}, onTick {};
   onInt.sa_handler = onReplInterrupt;  // no SA_RESTART: the read must fail
   sigemptyset(&onInt.sa_mask);
@@ -142,11 +407,11 @@ void runInteractive(repl::Session &session, InputAssembler &input) {
   toAlarm.sigev_signo = SIGALRM;
   haveInterruptTicks = timer_create(CLOCK_MONOTONIC, &toAlarm, &interruptTicks) == 0;
   while (!session.quitRequested()) {
-    editor.setPrompt(input.continuing() ? "  ...> " : "nabla> ");
+    editor.get().setPrompt(input.continuing() ? "  ...> " : "nabla> ");
     llvm::outs().flush();
     interrupted = 0;
     sigaction(SIGINT, &onInt, &byDefault);
-    std::optional<std::string> line = editor.readLine();
+    std::optional<std::string> line = editor.get().readLine();
     sigaction(SIGINT, &byDefault, nullptr);
     stopInterruptTicks();  // a tick already due is taken by onReplTick as this call returns
     if (!line && interrupted) {
@@ -156,13 +421,18 @@ void runInteractive(repl::Session &session, InputAssembler &input) {
     }
     if (!line)
       break;  // Ctrl-D
-    if (!history.empty())
-      editor.saveHistory();  // every line, so that a session that dies keeps its history
-    input.addLine(std::move(*line));
+    if (!input.continuing())
+      editor.startInput();
+    editor.saveLine();
+    {
+      CommandInterrupts whileHandled;
+      input.addLine(std::move(*line));
+    }
     llvm::errs().flush();
   }
   if (haveInterruptTicks)
     timer_delete(interruptTicks);
+  CommandInterrupts whileHandled;
   if (!session.quitRequested())
     input.flush();
 }
@@ -180,8 +450,18 @@ int runRepl(Invocation &inv) {
   // (Session::setBatching): a script of many definitions compiles in linear time.
   repl::Session session(inv);
   session.setBatching(!interactive);
-  InputAssembler input(session, inv.options.limits.maxSourceBytes);
-  bool failed = inv.hasInput && !session.load(inv.input);
+  session.setInterrupt(&commandInterrupted);
+  InputAssembler input(session, inv.options);
+  bool failed = false;
+  if (inv.hasInput) {
+    CommandInterrupts whileLoaded;
+    try {
+      failed = !session.load(inv.input);
+    } catch (const repl::Interrupted &) {
+      inputError(inv, "interrupted");
+      failed = true;
+    }
+  }
   llvm::outs().flush();
   if (interactive)
     runInteractive(session, input);

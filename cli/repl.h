@@ -10,6 +10,7 @@
 
 #include "cli_common.h"
 
+#include <csignal>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -45,6 +46,16 @@ std::shared_ptr<const SourceBuffer> inputBuffer(const std::string &name, unsigne
 /// How many brackets are open after `text`, comments skipped, when `depth` were open before it:
 /// input continues while it is positive. Line by line, each line scanned once.
 int openBrackets(std::string_view text, int depth = 0);
+
+/// For an input that has a bracket open: the offset of its first syntax error when that error
+/// comes before the end of the text (comments and spaces aside), so that no later line can
+/// repair it; nothing while the input may still become valid (no error, or only one at its end:
+/// what is missing may come on the next line). Commands (`:...`) are not checked: nothing.
+std::optional<std::size_t> invalidBeforeEnd(const std::string &text,
+                                            const driver::Options &options);
+
+/// Thrown between the steps of a command when Ctrl-C asked it to stop (Session::setInterrupt).
+struct Interrupted {};
 
 struct Statement {
   Origin origin;
@@ -91,6 +102,16 @@ public:
   bool anyFailed() const { return deferredFailed_; }
   /// Set by `:quit`.
   bool quitRequested() const { return quit_; }
+  /// A flag that Ctrl-C sets (a signal handler). A command checks it between its steps (a
+  /// compilation, a derivative, a batch of timed calls), stops at the first that finds it set,
+  /// and prints "interrupted"; the session keeps everything but what that input would add. The
+  /// flag is cleared then.
+  void setInterrupt(volatile std::sig_atomic_t *flag) { interrupt_ = flag; }
+  /// Throws Interrupted when the flag is set.
+  void checkInterrupt() const {
+    if (interrupt_ && *interrupt_)
+      throw Interrupted{};
+  }
 
   /// Tab completion: the candidates for the word that ends at `cursor` in `line`, which starts at
   /// `wordBegin`: commands at the start of a line, file names after `:load` and `:save`, else the
@@ -136,9 +157,16 @@ private:
   /// The value of a constant expression in the session (any shape), or nothing (error printed).
   std::optional<Value> evaluateConstant(const Origin &text, std::vector<double> &numbers) const;
   const Statement *findStatement(std::string_view key) const;
+  /// Whether :at gives `name` a value (or, for an array, values to elements of it).
+  bool hasValue(std::string_view name) const;
+  /// ` (did you mean 'loss'?)` when a name of the session (a statement's, the objective's `L`, a
+  /// variable with a value) is close to `name`, else empty.
+  std::string didYouMean(const std::string &name) const;
   std::string sessionText() const;
   void printError(const std::string &message) const;
   void printNote(const std::string &message) const;
+  /// After a limit's error: how to go on under other limits.
+  void printLimitNote() const;
   bool setPoint(const Origin &args);
   driver::Jit &evalJit() const;
   driver::Jit &optimizingJit() const;
@@ -170,6 +198,7 @@ private:
   std::unordered_map<std::string, std::size_t> keyIndex_;  // statements_' positions, by key
   std::vector<std::pair<std::string, double>> point_;  // :at, in the order set
   bool quit_ = false;
+  volatile std::sig_atomic_t *interrupt_ = nullptr;
   bool batching_ = false;
   std::vector<Origin> deferred_;        // statement-only inputs kept for the batch
   std::set<std::string> deferredKeys_;  // the names they declare

@@ -98,10 +98,11 @@ std::string formatArray(const Shape &shape, const std::vector<std::string> &item
 }
 
 /// Times one call through `call` in ns: batches of calls long enough for the clock, the best of
-/// a few batches.
-template <class Call> double nsPerCall(Call &&call) {
+/// a few batches. `check` runs between batches (it throws to stop).
+template <class Call, class Check> double nsPerCall(Call &&call, Check &&check) {
   using Clock = std::chrono::steady_clock;
   auto run = [&](std::size_t n) {
+    check();
     auto t0 = Clock::now();
     for (std::size_t i = 0; i < n; ++i)
       call();
@@ -229,10 +230,12 @@ bool Session::printExpression(const Origin &text, bool requireValues) {
   llvm::raw_ostream &os = llvm::outs();
   if (!t->missing.empty() && requireValues) {
     const std::string &name = graph.symbolName(t->missing.front());
-    printError("no value for '" + name + "' (set it with :at " + name + "=...)");
+    printError("no value for '" + name + "'" + didYouMean(name) + " (set it with :at " + name +
+               "=...)");
     return false;
   }
   std::vector<NodeId> roots = program.simplify(t->result.elems);
+  checkInterrupt();
   if (!t->missing.empty()) {
     // Not every variable has a value: the expression, simplified.
     if (t->result.shape.isScalar()) {
@@ -303,6 +306,7 @@ bool Session::cmdDiff(const Origin &args) {
     return false;
   }
   Derivatives d = program.differentiate(t->entry, vars, false);
+  checkInterrupt();
   std::vector<std::string> labels;
   for (const std::string &name : varNames(program.graph(), vars))
     labels.push_back(partialName(t->label, name));
@@ -330,6 +334,7 @@ bool Session::derivatives(const Origin &args, bool hessian) {
     return false;
   }
   Derivatives d = program.differentiate(t->entry, vars, hessian);
+  checkInterrupt();
   const std::vector<std::string> names = varNames(graph, vars);
   const std::size_t n = vars.size();
   std::vector<std::string> labels;
@@ -394,7 +399,7 @@ bool Session::cmdUnset(const Origin &args) {
       return p.first == name || p.first.rfind(name + "[", 0) == 0;
     });
     if (gone == point.end()) {
-      printError("'" + name + "' has no value");
+      printError("'" + name + "' has no value" + didYouMean(name));
       return false;
     }
     point.erase(gone, point.end());
@@ -426,6 +431,7 @@ bool Session::cmdGraph(const Origin &args) {
   }
   driver::Program &program = *t->program;
   Derivatives d = program.differentiate(t->entry, t->entry.vars, false);
+  checkInterrupt();
   std::vector<NodeId> roots{d.value};
   roots.insert(roots.end(), d.grad.begin(), d.grad.end());
   std::vector<std::string> names{codeName(*t)};
@@ -461,6 +467,7 @@ bool Session::code(const Origin &args, bool assembly) {
   driver::Entry entry = t->entry;
   entry.name = codeName(*t);
   std::string text = driver::entryPointCode(*t->program, entry, grad, assembly, 2, false);
+  checkInterrupt();
   llvm::outs() << text;
   if (!text.empty() && text.back() != '\n')
     llvm::outs() << "\n";
@@ -480,12 +487,14 @@ bool Session::cmdTime(const Origin &args) {
   }
   if (!t->missing.empty()) {
     const std::string &name = graph.symbolName(t->missing.front());
-    printError("no value for '" + name + "' (set it with :at " + name + "=..., or time a call: " +
+    printError("no value for '" + name + "'" + didYouMean(name) + " (set it with :at " + name +
+               "=..., or time a call: " +
                ":time f(1, 2))");
     return false;
   }
   const Derivatives d = t->entry.vars.empty() ? program.value(t->entry)
                                               : program.differentiate(t->entry, false);
+  checkInterrupt();
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
@@ -496,8 +505,10 @@ bool Session::cmdTime(const Origin &args) {
   auto t0 = Clock::now();
   driver::Code first = firstJit.compile(program, name, t->args, d);
   auto t1 = Clock::now();
+  checkInterrupt();
   driver::Code optimized = optJit.compile(program, name, t->args, d);
   auto t2 = Clock::now();
+  checkInterrupt();
 
   std::vector<double> at;
   for (SymbolId s : t->args)
@@ -511,11 +522,12 @@ bool Session::cmdTime(const Origin &args) {
     auto value = f.valueFn();
     auto valueAndGrad = f.valueAndGradFn();
     Row r{};
-    r.value = nsPerCall([&] { sink = sink + value(at.data()); });
+    auto check = [this] { checkInterrupt(); };
+    r.value = nsPerCall([&] { sink = sink + value(at.data()); }, check);
     r.valueAndGrad = d.grad.empty() ? 0
                                     : nsPerCall([&] {
                                         sink = sink + valueAndGrad(at.data(), grad.data());
-                                      });
+                                      }, check);
     return r;
   };
   Row a = measure(first), b = measure(optimized);
@@ -606,13 +618,18 @@ bool Session::cmdHelp(const Origin &args) {
   os << "Statements (f(x, y) = ..., p = ..., param, input, const, minimize, report) add to the\n"
         "session; defining a name again replaces it. An expression prints its value when every\n"
         "variable has one (:at sets them), else its simplified form. `f(1, 2)` calls f.\n\n";
+  // Two columns: the widest command and synopsis sets where every summary starts, two spaces
+  // after it, so that no synopsis runs into its summary. (Synopses are ASCII: bytes are columns.)
+  auto leftOf = [](const Command &c) {
+    return ":" + std::string(c.name) + (c.synopsis.empty() ? "" : " ") + std::string(c.synopsis);
+  };
+  std::size_t width = 0;
+  for (const Command &c : commands())
+    width = std::max(width, leftOf(c).size());
   for (const Command &c : commands()) {
-    std::string left = ":" + std::string(c.name) + (c.synopsis.empty() ? "" : " ") +
-                       std::string(c.synopsis);
-    os << "  " << left;
-    for (std::size_t i = left.size(); i < 26; ++i)
-      os << ' ';
-    os << c.summary << "\n";
+    std::string left = leftOf(c);
+    left.resize(width + 2, ' ');
+    os << "  " << left << c.summary << "\n";
   }
   os << "\n:help COMMAND shows more. Tab completes names and commands; Ctrl-D ends the session.\n";
   return true;

@@ -66,7 +66,7 @@ std::optional<Value> Session::evaluateConstant(const Origin &text,
     const Node &n = graph[id];
     if (n.op == Op::Var && !known[n.symbol]) {
       const std::string &name = graph.symbolName(n.symbol);
-      printError("no value for '" + name + "'" +
+      printError("no value for '" + name + "'" + didYouMean(name) +
                  (text.text() == name ? std::string() : " in '" + std::string(text.text()) + "'") +
                  " (set it with :at " + name + "=...)");
       return std::nullopt;

@@ -95,11 +95,50 @@ int openBrackets(std::string_view text, int depth) {
   return depth;
 }
 
+std::optional<std::size_t> invalidBeforeEnd(const std::string &text,
+                                            const driver::Options &options) {
+  std::size_t lead = text.find_first_not_of(" \t\r\n");
+  if (lead == std::string::npos || text[lead] == ':')
+    return std::nullopt;
+  // The end of what was typed: past its last character outside comments and spaces.
+  std::size_t end = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '#') {
+      while (i < text.size() && text[i] != '\n')
+        ++i;
+    } else if (!isSpace(text[i])) {
+      end = i + 1;
+    }
+  }
+  try {
+    driver::parseStatements(SourceBuffer("<stdin>", text), true, options);
+  } catch (const driver::Error &e) {
+    for (const Diagnostic &d : e.diagnostics()) {
+      if (d.severity != Severity::Error)
+        continue;
+      if (!d.range.valid())
+        return std::size_t{0};
+      if (d.range.begin >= end)
+        return std::nullopt;  // at the end: the rest may come
+      return std::size_t{d.range.begin};
+    }
+    return std::size_t{0};  // one sentence (a limit): no later line changes it
+  }
+  return std::nullopt;
+}
+
 Session::Session(Invocation &inv) : inv_(inv) {}
 Session::~Session() = default;
 
 void Session::printError(const std::string &message) const { inputError(inv_, message); }
 void Session::printNote(const std::string &message) const { note(inv_, message); }
+
+void Session::printLimitNote() const {
+  // The limits are options of the command line: they take a new session, which :save and
+  // `nabla repl FILE` carry this one into.
+  printNote("limits are options of nabla repl: after ':save FILE', 'nabla repl FILE' with the "
+            "limit raised goes on with this session");
+}
 
 driver::Jit &Session::evalJit() const {
   // Evaluations need code at once and run it a few times: the first tier only.
@@ -146,10 +185,22 @@ bool Session::handleNow(const Origin &text) {
   } catch (const driver::Error &e) {
     // A job's error (a limit, a name not found): one sentence, under the line that asked.
     llvm::outs().flush();
-    if (e.kind() == driver::ErrorKind::Internal)
+    if (e.kind() == driver::ErrorKind::Internal) {
       printError(e.message() + " (this is a bug in nabla; please report it with the input)");
-    else
+    } else {
       printError(e.message());
+      if (e.kind() == driver::ErrorKind::Limit)
+        printLimitNote();
+    }
+  } catch (const Interrupted &) {
+    llvm::outs().flush();
+    *interrupt_ = 0;
+    printError("interrupted");
+  } catch (const std::length_error &e) {
+    // A stage's own bound on sizes (the graph's node ids): a limit of the input, not a bug.
+    llvm::outs().flush();
+    printError(std::string("the input is too large: ") + e.what());
+    printLimitNote();
   } catch (const std::bad_alloc &) {
     llvm::outs().flush();
     printError("out of memory (the input is too large; lower --max-nodes to stop sooner)");
@@ -222,8 +273,15 @@ bool Session::finish() {
   for (const Origin &input : inputs)
     if (std::optional<std::vector<Statement>> parsed = parseStatements(input, false))
       all.insert(all.end(), parsed->begin(), parsed->end());
-  if (addStatements(all, true))
-    return true;
+  try {
+    if (addStatements(all, true))
+      return true;
+  } catch (const Interrupted &) {
+    *interrupt_ = 0;
+    printError("interrupted");
+    deferredFailed_ = true;
+    return false;
+  }
   // One by one, as without batching: the same messages, in the same order.
   bool ok = true;
   for (const Origin &input : inputs)
@@ -329,6 +387,7 @@ std::unique_ptr<driver::Program> Session::compile(const std::vector<Statement> &
   if (expression)
     add(*expression, true);
 
+  checkInterrupt();
   auto buffer = std::make_shared<const SourceBuffer>("<session>", text);
   std::unique_ptr<driver::Program> out;
   std::vector<Diagnostic> diagnostics;
@@ -344,6 +403,7 @@ std::unique_ptr<driver::Program> Session::compile(const std::vector<Statement> &
     }
     diagnostics = e.diagnostics();
   }
+  checkInterrupt();
   if (spans.empty())
     return out;
   if (quiet && !out)
@@ -417,6 +477,31 @@ const Statement *Session::findStatement(std::string_view key) const {
   return found == keyIndex_.end() ? nullptr : &statements_[found->second];
 }
 
+bool Session::hasValue(std::string_view name) const {
+  return std::any_of(point_.begin(), point_.end(), [&](const auto &p) {
+    return p.first == name || (p.first.size() > name.size() && p.first.starts_with(name) &&
+                               p.first[name.size()] == '[');
+  });
+}
+
+std::string Session::didYouMean(const std::string &name) const {
+  // Names of one or two letters are the variables of formulas (x, y, w, b): one of them is no
+  // sign of a typo for another.
+  if (name.size() < 3)
+    return {};
+  std::vector<std::string> names;
+  for (const Statement &s : statements_)
+    if (s.kind != ast::StmtKind::Minimize && s.kind != ast::StmtKind::Maximize)
+      names.push_back(s.key);
+  // The objective's name: `L` unless a statement has it (Program::objectiveName).
+  if (findStatement("minimize") && !findStatement("L"))
+    names.emplace_back("L");
+  for (const auto &[element, v] : point_)
+    names.push_back(element.substr(0, element.find('[')));
+  std::string close = closestName(name, names);
+  return close.empty() || close == name ? std::string() : " (did you mean '" + close + "'?)";
+}
+
 std::optional<Target> Session::resolve(const Origin &text, bool calls, bool names) const {
   const Origin t = text.trimmed();
   if (t.empty()) {
@@ -447,14 +532,30 @@ std::optional<Target> Session::resolve(const Origin &text, bool calls, bool name
 
   // `f` alone: the function (or `L`, the objective).
   if (names && isIdentifier(s)) {
-    std::unique_ptr<driver::Program> program = compileSession();
-    if (!program)
+    // (An empty session has no functions, and no program to compile: an empty text is none.)
+    std::unique_ptr<driver::Program> program;
+    if (!statements_.empty() && !(program = compileSession()))
       return std::nullopt;
-    for (driver::Entry &e : program->entries()) {
+    for (driver::Entry &e : program ? program->entries() : std::vector<driver::Entry>()) {
       if (e.name != s)
         continue;
       entryTarget(Target::Kind::Named, e, std::move(program));
       return target;
+    }
+    // A name alone that the session does not define and :at gives no value: a typo far more
+    // often than a variable to differentiate by itself (`:grad los` would print ∂/∂los = 1).
+    // (A built-in's name or a keyword is left to the compiler, which says what it is.)
+    auto among = [&](const std::vector<std::string> &list) {
+      return std::find(list.begin(), list.end(), s) != list.end();
+    };
+    if (!findStatement(s) && !hasValue(s) && !among(driver::builtinNames()) &&
+        !among(driver::keywords())) {
+      std::string hint = didYouMean(s);
+      printError("unknown name '" + s + "'" +
+                 (hint.empty() ? ": the session does not define it, and it has no value (:at " + s +
+                                     "=... gives it one)"
+                               : hint));
+      return std::nullopt;
     }
   }
 

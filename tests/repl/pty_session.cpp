@@ -55,6 +55,10 @@ void PtySession::send(const std::string &keys) {
     if (!readSome(5) && waitpid(pid_, nullptr, WNOHANG) != 0)
       break;
   }
+  sendNow(keys);
+}
+
+void PtySession::sendNow(const std::string &keys) {
   std::size_t done = 0;
   while (done < keys.size()) {
     ssize_t n = write(fd_, keys.data() + done, keys.size() - done);

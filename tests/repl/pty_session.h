@@ -21,6 +21,9 @@ public:
   /// Types `keys` (raw bytes: "\r" is Enter, "\x1b[D" Left, "\x7f" Backspace, "\t" Tab, "\x04"
   /// Ctrl-D).
   void send(const std::string &keys);
+  /// Types `keys` at once, without waiting for the program to read a line (send() waits): keys
+  /// typed while it works, such as Ctrl-C during a command.
+  void sendNow(const std::string &keys);
   /// Reads until `text` appears in the screen text (see screen()) after the previous match;
   /// false when the deadline passes or the program ends first.
   bool expect(const std::string &text, double deadlineSeconds = 30);

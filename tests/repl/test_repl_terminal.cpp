@@ -5,10 +5,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 using nabla::test::PtySession;
@@ -190,4 +193,93 @@ TEST_CASE("Ctrl-C typed right behind other keys still abandons the line", "[repl
   result(s, "6*7", "42");
   s.send(kCtrlD);
   CHECK(s.wait() == 0);
+}
+
+TEST_CASE("a line that makes an open input invalid, or a blank line, ends it at a terminal too",
+          "[repl]") {
+  TempHome home;
+  PtySession s({"repl"}, home.path);
+  REQUIRE(s.expect("nabla> "));
+  line(s, "a = 2");
+  s.send("g(x) = sin(x" + kEnter);
+  REQUIRE(s.expect("...> "));
+  s.send("1+1" + kEnter);
+  REQUIRE(s.expect("error: expected ',' or ')' in argument list"));
+  REQUIRE(s.expect("nabla> "));
+  result(s, "a*10", "20");
+  s.send("(2 +" + kEnter);
+  REQUIRE(s.expect("...> "));
+  s.send(kEnter);
+  REQUIRE(s.expect("error: "));
+  REQUIRE(s.expect("nabla> "));
+  result(s, "a+1", "3");
+  s.send(kCtrlD);
+  CHECK(s.wait() == 0);
+}
+
+TEST_CASE("an input typed over several lines is one history entry, recalled as one line",
+          "[repl]") {
+  TempHome home;
+  {
+    PtySession s({"repl"}, home.path);
+    REQUIRE(s.expect("nabla> "));
+    s.send("g(x, y) = (x +" + kEnter);
+    REQUIRE(s.expect("...> "));
+    s.send("  y)^2  # squared" + kEnter);
+    REQUIRE(s.expect("nabla> "));
+    line(s, ":reset");
+    // Up Up: the definition, whole (its first line alone would wait for more at `...>`, and
+    // g(1, 2) would then be part of it).
+    line(s, kUp + kUp);
+    result(s, "g(1, 2)", "9");
+    s.send(kCtrlD);
+    REQUIRE(s.wait() == 0);
+  }
+  std::string history = home.history();
+  INFO(history);
+  CHECK(history.find("g(x,\\040y)\\040=\\040(x\\040+\\040y)^2") != std::string::npos);
+  CHECK(history.find("(x\\040+\n") == std::string::npos);  // not the first line alone
+  CHECK(history.find("(x\\040+\\012") == std::string::npos);
+  CHECK(history.find("squared") == std::string::npos);
+  {
+    // A new session recalls it too: Up is g(1, 2), Up Up the definition.
+    PtySession s({"repl"}, home.path);
+    REQUIRE(s.expect("nabla> "));
+    line(s, kUp + kUp);
+    result(s, "g(2, 1)", "9");
+    s.send(kCtrlD);
+    CHECK(s.wait() == 0);
+  }
+}
+
+TEST_CASE("Ctrl-C while a command runs stops the command; the session and its names stay",
+          "[repl]") {
+  TempHome home;
+  // A function whose `:time` takes about 2 s (most of it in LLVM), loaded from a file.
+  const std::string model = home.path + "/big.nabla";
+  {
+    std::ofstream out(model);
+    out << "f(x) = 0";
+    for (int k = 1; k <= 800; ++k)
+      out << " + sin(" << k << "*x)*exp(x/" << k << ")";
+    out << "\n";
+  }
+  {
+    PtySession s({"repl", model}, home.path);
+    REQUIRE(s.expect("nabla> "));
+    line(s, "a = 2");
+    s.send(":time f(0.5)" + kEnter);
+    REQUIRE(s.expect(":time f(0.5)\n"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the command has begun
+    s.sendNow("\x03");
+    INFO(s.screen());
+    REQUIRE(s.expect("interrupted"));
+    REQUIRE(s.expect("nabla> "));
+    CHECK(s.screen().find("LLVM O2") == std::string::npos);
+    result(s, "a*100", "200");
+    result(s, "f(0)", "0");
+    s.send(kCtrlD);
+    CHECK(s.wait() == 0);
+  }
+  std::remove(model.c_str());
 }
