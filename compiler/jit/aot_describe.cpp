@@ -440,40 +440,29 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
     j.attributeArray("entry_points", [&] {
       for (const AotFunction &f : module.functions) {
         const std::size_t n = totalSize(f.args);
-        auto entry = [&](Kind kind, const char *kindName, const std::string &symbol,
-                         std::size_t outputs) {
+        auto entry = [&](const char *kindName, const std::string &symbol,
+                         const std::string &signature, const char *returns, std::size_t outputs) {
           j.object([&] {
             j.attribute("name", symbol);
             j.attribute("kind", kindName);
             j.attribute("function", f.name);
-            j.attribute("signature", functionSignature(f, kind));
-            j.attribute("returns", kind == Kind::Hess ? "void" : "value");
+            j.attribute("signature", signature);
+            j.attribute("returns", returns);
             j.attributeBegin("args");
             jsonGroups(j, f.args);
             j.attributeEnd();
             j.attribute("outputs", static_cast<std::int64_t>(outputs));
           });
         };
-        entry(Kind::Value, "value", f.name, 0);
-        entry(Kind::Grad, "grad", f.name + "_grad", n);
-        if (!f.d.hessian.empty()) entry(Kind::Hess, "hess", f.name + "_hess", n * n);
-        auto batchEntry = [&](Kind kind, const char *kindName, const std::string &symbol,
-                              std::size_t outputs) {
-          j.object([&] {
-            j.attribute("name", symbol);
-            j.attribute("kind", kindName);
-            j.attribute("function", f.name);
-            j.attribute("signature", batchSignature(f, kind));
-            j.attribute("returns", "status");
-            j.attributeBegin("args");
-            jsonGroups(j, f.args);
-            j.attributeEnd();
-            j.attribute("outputs", static_cast<std::int64_t>(outputs));
-          });
-        };
-        batchEntry(Kind::Value, "value_batch", f.name + "_batch", 1);
-        batchEntry(Kind::Grad, "grad_batch", f.name + "_grad_batch", 1 + n);
-        if (!f.d.hessian.empty()) batchEntry(Kind::Hess, "hess_batch", f.name + "_hess_batch", n * n);
+        const bool hess = !f.d.hessian.empty();
+        entry("value", f.name, functionSignature(f, Kind::Value), "value", 0);
+        entry("grad", f.name + "_grad", functionSignature(f, Kind::Grad), "value", n);
+        if (hess) entry("hess", f.name + "_hess", functionSignature(f, Kind::Hess), "void", n * n);
+        // The vectorized ones: outputs per point, over all their arrays.
+        entry("value_batch", f.name + "_batch", batchSignature(f, Kind::Value), "status", 1);
+        entry("grad_batch", f.name + "_grad_batch", batchSignature(f, Kind::Grad), "status", 1 + n);
+        if (hess)
+          entry("hess_batch", f.name + "_hess_batch", batchSignature(f, Kind::Hess), "status", n * n);
       }
       if (module.objective) {
         const AotObjective &o = *module.objective;
