@@ -39,9 +39,8 @@ struct FunctionCode {
   std::condition_variable settled;
   enum class State { Pending, Optimized, Failed, FirstTierOnly } state = State::Pending;
   ModuleHandle optimized;  // the tier of the session's level, once installed
-  // The map kernels, by MapKind: compiled on request (mapRequested), then installed or failed.
+  // The map kernels, by MapKind: none yet, being compiled, then installed or failed.
   std::shared_ptr<const MapSource> mapSource;  // null: no map kernels
-  std::atomic<bool> mapRequested[3] = {false, false, false};
   enum class MapState { None, Pending, Installed, Failed } mapState[3] = {};
   std::vector<ModuleHandle> mapModules;
 };
@@ -65,7 +64,6 @@ struct FunctionTapes {
   std::optional<codegen::TapeEntryPoint> value, grad, hessian, outputs, batch;
   std::size_t gradSize = 0;                    // of grad
   std::size_t paramCount = 0, inputCount = 0;  // of batch
-  bool mapped = false;                         // map kernels of value, grad and hessian
 
   std::size_t entries() const {
     std::size_t n = 0;
@@ -306,17 +304,23 @@ struct MapSource {
 
 namespace {
 
+/// The output groups of a map of `kind` (see MapKind), for `gradSize` gradient entries.
+std::vector<std::size_t> mapGroups(MapKind kind, std::size_t gradSize) {
+  switch (kind) {
+  case MapKind::Value: return {1};
+  case MapKind::ValueAndGrad: return {1, gradSize};
+  case MapKind::Hessian: return {gradSize * gradSize};
+  }
+  return {};
+}
+
 /// The map kernel of `kind` compiled and installed into `code`; the module's handle.
 ModuleHandle compileMap(FunctionCode &code, const MapSource &source, MapKind kind) {
   const char *suffixes[] = {".map_value", ".map_grad", ".map_hess"};
-  const std::size_t n = source.gradSize;
-  std::vector<std::size_t> groups;
-  codegen::TapeEntryPoint entry;
-  switch (kind) {
-  case MapKind::Value: entry = source.value; groups = {1}; break;
-  case MapKind::ValueAndGrad: entry = source.grad; groups = {1, n}; break;
-  case MapKind::Hessian: entry = *source.hessian; groups = {n * n}; break;
-  }
+  codegen::TapeEntryPoint entry = kind == MapKind::Value          ? source.value
+                                  : kind == MapKind::ValueAndGrad ? source.grad
+                                                                  : *source.hessian;
+  const std::vector<std::size_t> groups = mapGroups(kind, source.gradSize);
   entry.name = source.symbol + suffixes[static_cast<int>(kind)];
   auto context = std::make_unique<llvm::LLVMContext>();
   auto module = std::make_unique<llvm::Module>(entry.name, *context);
@@ -344,11 +348,15 @@ void settleMap(FunctionCode &code, MapKind kind, std::optional<ModuleHandle> han
 bool needMap(const std::shared_ptr<FunctionCode> &code, MapKind kind) {
   const int k = static_cast<int>(kind);
   if (!code->mapSource) return false;
-  if (!code->mapRequested[k].exchange(true)) {
-    {
-      std::lock_guard lock(code->mutex);
+  bool first = false;
+  {
+    std::lock_guard lock(code->mutex);
+    if (code->mapState[k] == FunctionCode::MapState::None) {
       code->mapState[k] = FunctionCode::MapState::Pending;
+      first = true;
     }
+  }
+  if (first) {
     std::optional<ModuleHandle> handle;
     try {
       handle = compileMap(*code, *code->mapSource, kind);
@@ -381,7 +389,7 @@ std::shared_ptr<FunctionCode> compileTiers(Session &session, const std::string &
   // default one at half the time.
   const IrPipeline pipeline =
       entries > 2 * partSizes(options, false).splitAbove ? IrPipeline::Lean : IrPipeline::Default;
-  if (tapes.mapped && entries <= sessionOptions.maxOptimizedEntries) {
+  if (options.mapped && entries <= sessionOptions.maxOptimizedEntries) {
     // The map kernels, at the final level, each on the first map of its kind.
     auto source = std::make_shared<MapSource>();
     source->session = &session;
@@ -639,13 +647,8 @@ void CompiledFunction::map(MapKind kind, std::size_t n, const MapArrays &arrays,
   if (kind == MapKind::Hessian && !hasHessian_)
     throw std::logic_error("'" + name_ + "' was compiled without its Hessian");
   const std::size_t k = arity(), g = gradSize_;
-  std::vector<std::size_t> widths;
-  switch (kind) {
-  case MapKind::Value: widths = {1}; break;
-  case MapKind::ValueAndGrad: widths = {1, g}; break;
-  case MapKind::Hessian: widths = {g * g}; break;
-  }
   if (n == 0) return;
+  const std::vector<std::size_t> widths = mapGroups(kind, g);
   if (k > 0 && !arrays.in) throw std::invalid_argument("'" + name_ + "': a map over null points");
   for (std::size_t i = 0; i < widths.size(); ++i)
     if (widths[i] > 0 && !arrays.out[i])
@@ -751,7 +754,6 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   tapes.gradSize = n;
   tapes.paramCount = n;
   tapes.inputCount = args.size() - n;
-  tapes.mapped = options.mapped;
   tapes.value = codegen::bindEntryPoint(graph, {out.symbol_, codegen::EntryKind::Value, {d.value}}, args);
   std::vector<NodeId> valueAndGrad{d.value};
   valueAndGrad.insert(valueAndGrad.end(), d.grad.begin(), d.grad.end());
