@@ -123,6 +123,7 @@ Error apiError(const driver::Error &e, const std::string &hint = "") {
   case driver::ErrorKind::Limit: kind = Error::Kind::Compile; break;
   case driver::ErrorKind::NotFound: kind = Error::Kind::NotFound; break;
   case driver::ErrorKind::Io: kind = Error::Kind::Io; break;
+  case driver::ErrorKind::Interrupted:  // the API sets no Options::cancel
   case driver::ErrorKind::Internal: kind = Error::Kind::Internal; break;
   }
   if (!e.buffer()) {

@@ -66,6 +66,11 @@ const std::vector<SharedOption> &sharedOptions() {
         "write the object, the assembly or the optimized IR instead of a library"},
        kOptCompile},
       {{"--no-hessian", K::Flag, "", "leave out the Hessian entry points"}, kOptCompile},
+      {{"--params", K::Value, "PARAMS.json",
+        "bake trained params in (the -o file of `nabla fit`): definitions become functions of "
+        "the inputs alone, standardized inside as in training",
+        {}, false, 0, Option::File::Read},
+       kOptCompile},
       {{"--level", K::Value, "auto|scalar|array",
         "which level computes the objective: the array level (BLAS) for large models by default"},
        kOptCompile},

@@ -2,7 +2,46 @@
 // library with a C ABI (or its object, assembly or IR), and the C header that declares it.
 #include "cli_common.h"
 
+#include "runtime/fit/fit.h"
+
 namespace nabla::cli {
+
+namespace {
+
+/// `--params PARAMS.json`: every param's values and the inputs' standardization, read as `nabla
+/// predict` reads them (fit::readParamsFile: names, shapes, numbers checked), for the driver to
+/// bake in. Nothing, after printing the error, when the file lacks a param.
+std::optional<driver::LibraryOptions::BakedParams> readBakedParams(const Invocation &inv,
+                                                                  const driver::Program &program,
+                                                                  const std::string &path) {
+  driver::LibraryOptions::BakedParams baked;
+  baked.source = path;
+  const std::vector<fit::ArrayInfo> params = program.params();
+  // A model without params: the driver says so (its message is the same for every front end).
+  if (params.empty()) return baked;
+  std::size_t count = 0;
+  for (const fit::ArrayInfo &p : params) count += p.size();
+  fit::ParamsFile file =
+      fit::readParamsFile(path, params, program.inputs(), std::vector<double>(count, 0.0));
+  for (std::size_t k = 0; k < params.size(); ++k)
+    if (!file.given[k]) {
+      inputError(inv, path + ": no value for param '" + params[k].name +
+                          "' (a library with baked params needs every one)");
+      return std::nullopt;
+    }
+  baked.values = std::move(file.params);
+  for (const auto &[input, scaling] : file.scaling) {
+    driver::LibraryOptions::BakedParams::Standardized s{input, {}, {}};
+    for (const data::Scaling &e : scaling) {
+      s.mean.push_back(e.mean);
+      s.scale.push_back(e.scale);
+    }
+    baked.standardize.push_back(std::move(s));
+  }
+  return baked;
+}
+
+}  // namespace
 
 int runCompile(Invocation &inv) {
   if (inv.output.empty())
@@ -22,6 +61,11 @@ int runCompile(Invocation &inv) {
   options.fastMath = inv.fastMath;
   if (inv.level == "scalar") options.level = driver::LibraryOptions::Level::Scalar;
   if (inv.level == "array") options.level = driver::LibraryOptions::Level::Array;
+  if (const std::string *paramsPath = inv.args.get("--params")) {
+    if (paramsPath->empty()) return usageError(inv, "--params needs a file (--params params.json)");
+    options.baked = readBakedParams(inv, *program, *paramsPath);
+    if (!options.baked) return kExitInput;
+  }
   if (inv.emit == "obj")
     options.emit = driver::LibraryOptions::Emit::Object;
   else if (inv.emit == "asm")

@@ -2,7 +2,8 @@
 // history in ~/.nabla_history, tab completion) on a terminal and plain lines otherwise, and hands
 // each complete input to the session (repl.h). An input continues on the next line while a
 // parenthesis or bracket is open, until a line makes it invalid or a blank line ends it. Ctrl-C
-// abandons the line being typed, or stops the command that runs.
+// abandons the line being typed, or stops the command that runs; on a terminal, a command that
+// runs for more than a second says so on stderr until it ends.
 #include "repl.h"
 
 #include <llvm/ADT/SmallString.h>
@@ -11,6 +12,9 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <ctime>
 #include <cstdio>
@@ -21,6 +25,9 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <mutex>
+#include <pthread.h>
+#include <thread>
 #include <unistd.h>
 
 #if defined(NABLA_ASAN)
@@ -57,22 +64,23 @@ void stopInterruptTicks() {
   }
 }
 
-// Ctrl-C while the session works on an input: the flag asks the command to stop at its next
-// step (Session::setInterrupt). A step under way (one LLVM compilation, one derivative) runs to
-// its end first; a second Ctrl-C before then ends the session, as the disposition before the
-// input (the default, or LLVM's) does.
-volatile std::sig_atomic_t commandInterrupted = 0;
+// Ctrl-C while the session works on an input: the flag asks the command to stop
+// (Session::setInterrupt), and the driver's jobs inside it (driver::Options::cancel: the
+// derivative, the simplifier, LLVM's passes), which look at it every few thousand nodes or
+// between two passes. What does not look at it (LLVM's code generation of one function, a part
+// of a split one) runs to its end first; a second Ctrl-C before then ends the session, as
+// the disposition before the input (the default, or LLVM's) does.
+std::atomic<bool> commandInterrupted{false};  // lock-free (graph/cancel.h): safe in a handler
 struct sigaction beforeCommand {};
 
 extern "C" void onCommandInterrupt(int) {
-  if (commandInterrupted) {
+  if (commandInterrupted.load()) {
     sigaction(SIGINT, &beforeCommand, nullptr);
     raise(SIGINT);
     return;
   }
-  commandInterrupted = 1;
-  static const char kSaid[] =
-      "\nstopping after the step under way (Ctrl-C again ends the session)\n";
+  commandInterrupted.store(true);
+  static const char kSaid[] = "\nstopping (Ctrl-C again ends the session)\n";
   ssize_t written = write(STDERR_FILENO, kSaid, sizeof kSaid - 1);
   (void)written;  // nothing to do about a failed write in a signal handler
 }
@@ -82,7 +90,7 @@ extern "C" void onCommandInterrupt(int) {
 class CommandInterrupts {
 public:
   CommandInterrupts() {
-    commandInterrupted = 0;
+    commandInterrupted.store(false);
     struct sigaction on {};
     on.sa_handler = onCommandInterrupt;
     on.sa_flags = SA_RESTART;
@@ -91,10 +99,69 @@ public:
   }
   ~CommandInterrupts() {
     sigaction(SIGINT, &beforeCommand, nullptr);
-    commandInterrupted = 0;
+    commandInterrupted.store(false);
   }
   CommandInterrupts(const CommandInterrupts &) = delete;
   CommandInterrupts &operator=(const CommandInterrupts &) = delete;
+};
+
+/// On a terminal, while the session works on an input: after a second, a line on stderr that it
+/// is working and how to stop it, erased when the input is done unless something was printed
+/// after it (it then stays above that output, which is never overwritten). A thread of its own
+/// writes it, since the session's thread may be inside LLVM. Pipes never see it.
+class WorkingIndicator {
+public:
+  static constexpr std::chrono::milliseconds kAfter{1000};
+
+  explicit WorkingIndicator(bool on) {
+    if (!on)
+      return;
+    llvm::outs().flush();
+    outBefore_ = llvm::outs().tell();
+    errBefore_ = llvm::errs().tell();
+    // The thread takes no signal (it inherits this mask): Ctrl-C and the read's ticks stay with
+    // the session's thread.
+    sigset_t all, before;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &before);
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mutex_);
+      if (wake_.wait_for(lock, kAfter, [this] { return done_; }))
+        return;
+      static const char kLine[] = "working... (Ctrl-C to stop)\n";
+      shown_ = write(STDERR_FILENO, kLine, sizeof kLine - 1) > 0;
+    });
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  }
+  ~WorkingIndicator() {
+    if (!thread_.joinable())
+      return;
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+    llvm::outs().flush();
+    // Erased (the line above the cursor) only when nothing came after it: neither the session's
+    // output nor Ctrl-C's note (which an interrupted command follows with its error).
+    if (shown_ && llvm::outs().tell() == outBefore_ && llvm::errs().tell() == errBefore_ &&
+        !commandInterrupted.load()) {
+      static const char kErase[] = "\x1b[A\r\x1b[K";
+      ssize_t written = write(STDERR_FILENO, kErase, sizeof kErase - 1);
+      (void)written;  // a line left on the screen
+    }
+  }
+  WorkingIndicator(const WorkingIndicator &) = delete;
+  WorkingIndicator &operator=(const WorkingIndicator &) = delete;
+
+private:
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  bool shown_ = false;  // written by the thread, read after it is joined
+  std::uint64_t outBefore_ = 0, errBefore_ = 0;
 };
 
 bool isBlank(std::string_view line) {
@@ -406,6 +473,7 @@ void runInteractive(repl::Session &session, InputAssembler &input) {
   toAlarm.sigev_notify = SIGEV_SIGNAL;
   toAlarm.sigev_signo = SIGALRM;
   haveInterruptTicks = timer_create(CLOCK_MONOTONIC, &toAlarm, &interruptTicks) == 0;
+  const bool showWorking = isatty(STDERR_FILENO);
   while (!session.quitRequested()) {
     editor.get().setPrompt(input.continuing() ? "  ...> " : "nabla> ");
     llvm::outs().flush();
@@ -426,6 +494,7 @@ void runInteractive(repl::Session &session, InputAssembler &input) {
     editor.saveLine();
     {
       CommandInterrupts whileHandled;
+      WorkingIndicator whileWorking(showWorking);
       input.addLine(std::move(*line));
     }
     llvm::errs().flush();
@@ -446,6 +515,8 @@ int runRepl(Invocation &inv) {
   inv.inRepl = true;
   if (!interactive)
     inv.color = false;  // results only, for pipes
+  // Ctrl-C stops the driver's jobs too (derivatives, LLVM), not only the steps between them.
+  inv.options.cancel = &commandInterrupted;
   // Without a terminal, statements are checked together where that means the same as one by one
   // (Session::setBatching): a script of many definitions compiles in linear time.
   repl::Session session(inv);
@@ -455,6 +526,7 @@ int runRepl(Invocation &inv) {
   bool failed = false;
   if (inv.hasInput) {
     CommandInterrupts whileLoaded;
+    WorkingIndicator whileWorking(interactive && isatty(STDERR_FILENO));
     try {
       failed = !session.load(inv.input);
     } catch (const repl::Interrupted &) {

@@ -65,7 +65,7 @@ const std::vector<CommandSpec> &commands() {
        kOptLimits, runCheck},
       {"compile",
        "compile FILE -o libNAME.so [--header NAME.h] [--emit obj|asm|llvm-ir] [-O0..-O3] "
-       "[--fast-math] [--no-hessian] [--level auto|scalar|array]",
+       "[--fast-math] [--no-hessian] [--level auto|scalar|array] [--params PARAMS.json]",
        "Compile a program ahead of time into a shared library with a C ABI.",
        "Writes a shared library (linked by the C compiler driver: $CC, else `cc` on PATH) that\n"
        "needs only glibc (libc, libm, and libmvec for a batched objective), and BLAS\n"
@@ -92,7 +92,11 @@ const std::vector<CommandSpec> &commands() {
        "whose value is an array are skipped (with a note). A name that cannot be a C symbol (a\n"
        "C or C++ keyword, a C library function the code calls or libm has, a clash between\n"
        "exported names) is an error (exit 1), as is a failing linker. The argument is always a\n"
-       "file (or '-'). docs/aot.md describes the ABI, the header and the module description.\n",
+       "file (or '-'). docs/aot.md describes the ABI, the header and the module description.\n"
+       "--params PARAMS.json (the -o file of `nabla fit`) bakes trained params in: each scalar\n"
+       "definition (`p = sigmoid(dot(w, x) + b)`) and function is exported as a function of\n"
+       "the inputs it reads alone, `double p(const double *x)`, standardizing them inside as\n"
+       "training did, so a host gets `nabla predict`'s numbers; the objective is left out.\n",
        kOptLimits | kOptSimplify | kOptLibrary | kOptCompile | kOptCodegen, runCompile},
       {"ir", "ir EXPR|FILE [--grad] [--asm] [-O LEVEL] [--fast-math] [--fn NAME]",
        "Print the optimized LLVM IR (or assembly) of a function's entry point.",
@@ -106,7 +110,7 @@ const std::vector<CommandSpec> &commands() {
       {"fit", "fit MODEL [--data FILE.csv] [--optimizer NAME] [--lr LR] [--batch M] [--epochs E | --steps K] [options]",
        "Train a model's params with an optimizer, on data from a CSV file.", fitDetails(), kOptOwn,
        runFit, fitOptions, fitEpilogue},
-      {"predict", "predict MODEL --params PARAMS.json --data FILE.csv [--output NAME,...]",
+      {"predict", "predict MODEL --params PARAMS.json --data FILE.csv [--output NAME,...] [-o FILE.csv]",
        "Write a model's definitions for every row of a CSV file.", predictDetails(), kOptOwn,
        runPredict, predictOptions},
       {"repl", "repl [FILE] [--strict]",

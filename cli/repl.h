@@ -10,7 +10,7 @@
 
 #include "cli_common.h"
 
-#include <csignal>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -102,14 +102,15 @@ public:
   bool anyFailed() const { return deferredFailed_; }
   /// Set by `:quit`.
   bool quitRequested() const { return quit_; }
-  /// A flag that Ctrl-C sets (a signal handler). A command checks it between its steps (a
-  /// compilation, a derivative, a batch of timed calls), stops at the first that finds it set,
-  /// and prints "interrupted"; the session keeps everything but what that input would add. The
-  /// flag is cleared then.
-  void setInterrupt(volatile std::sig_atomic_t *flag) { interrupt_ = flag; }
+  /// A flag that Ctrl-C sets (a signal handler), the same as the driver's Options::cancel of the
+  /// session's options. A command checks it between its steps (a compilation, a derivative, a
+  /// batch of timed calls), and the driver inside its long jobs (differentiation, simplification,
+  /// LLVM's passes); the first that finds it set stops the command, which prints "interrupted";
+  /// the session keeps everything but what that input would add. The flag is cleared then.
+  void setInterrupt(std::atomic<bool> *flag) { interrupt_ = flag; }
   /// Throws Interrupted when the flag is set.
   void checkInterrupt() const {
-    if (interrupt_ && *interrupt_)
+    if (interrupt_ && interrupt_->load())
       throw Interrupted{};
   }
 
@@ -198,7 +199,7 @@ private:
   std::unordered_map<std::string, std::size_t> keyIndex_;  // statements_' positions, by key
   std::vector<std::pair<std::string, double>> point_;  // :at, in the order set
   bool quit_ = false;
-  volatile std::sig_atomic_t *interrupt_ = nullptr;
+  std::atomic<bool> *interrupt_ = nullptr;
   bool batching_ = false;
   std::vector<Origin> deferred_;        // statement-only inputs kept for the batch
   std::set<std::string> deferredKeys_;  // the names they declare

@@ -185,7 +185,12 @@ bool Session::handleNow(const Origin &text) {
   } catch (const driver::Error &e) {
     // A job's error (a limit, a name not found): one sentence, under the line that asked.
     llvm::outs().flush();
-    if (e.kind() == driver::ErrorKind::Internal) {
+    if (e.kind() == driver::ErrorKind::Interrupted) {
+      // Ctrl-C inside a job of the driver (a derivative, LLVM): as between the steps.
+      if (interrupt_)
+        *interrupt_ = false;
+      printError("interrupted");
+    } else if (e.kind() == driver::ErrorKind::Internal) {
       printError(e.message() + " (this is a bug in nabla; please report it with the input)");
     } else {
       printError(e.message());
@@ -194,7 +199,7 @@ bool Session::handleNow(const Origin &text) {
     }
   } catch (const Interrupted &) {
     llvm::outs().flush();
-    *interrupt_ = 0;
+    *interrupt_ = false;
     printError("interrupted");
   } catch (const std::length_error &e) {
     // A stage's own bound on sizes (the graph's node ids): a limit of the input, not a bug.
@@ -277,7 +282,14 @@ bool Session::finish() {
     if (addStatements(all, true))
       return true;
   } catch (const Interrupted &) {
-    *interrupt_ = 0;
+    *interrupt_ = false;
+    printError("interrupted");
+    deferredFailed_ = true;
+    return false;
+  } catch (const driver::Error &e) {
+    if (e.kind() != driver::ErrorKind::Interrupted)
+      throw;
+    *interrupt_ = false;
     printError("interrupted");
     deferredFailed_ = true;
     return false;

@@ -17,7 +17,8 @@ std::string raiseHint() { return " (raise the limit with --max-nodes)"; }
 std::vector<std::vector<NodeId>> boundedHessian(Graph &graph, NodeId f,
                                                 const std::vector<NodeId> &grad,
                                                 const std::vector<NodeId> &vars,
-                                                std::size_t maxNodes) {
+                                                std::size_t maxNodes,
+                                                const std::atomic<bool> *cancel) {
   const std::uint64_t n = vars.size();
   if (n > 0 && n > maxNodes / n)
     throw LimitError("the Hessian of " + std::to_string(n) + " variables has " +
@@ -32,7 +33,7 @@ std::vector<std::vector<NodeId>> boundedHessian(Graph &graph, NodeId f,
                      " nodes, more than " + std::to_string(kHessianWorkFactor) +
                      " times the node limit of " + std::to_string(maxNodes) + raiseHint());
   try {
-    return hessian(graph, f, vars, maxNodes);
+    return hessian(graph, f, vars, maxNodes, cancel);
   } catch (const std::length_error &) {
     throw LimitError("the Hessian of " + std::to_string(n) + " variables adds more than " +
                      std::to_string(maxNodes) + " nodes to the graph" + raiseHint());
@@ -59,8 +60,9 @@ Derivatives differentiate(Graph &graph, NodeId f, const std::vector<NodeId> &var
   if (options.simplify) f = simplify(graph, {f}, options.simplifyOptions).front();
   Derivatives out;
   out.value = f;
-  out.grad = gradient(graph, f, vars);
-  if (withHessian) out.hessian = boundedHessian(graph, f, out.grad, vars, options.lower.maxNodes);
+  out.grad = gradient(graph, f, vars, options.cancel);
+  if (withHessian)
+    out.hessian = boundedHessian(graph, f, out.grad, vars, options.lower.maxNodes, options.cancel);
   if (!options.simplify) return out;
 
   // Simplify all roots in one call so that shared subexpressions stay shared.

@@ -18,6 +18,9 @@ struct CompileOptions {
   LowerOptions lower;
   bool simplify = true;
   SimplifyOptions simplifyOptions;
+  /// Set: differentiate() stops, throwing Cancelled (graph/cancel.h). simplifyOptions.cancel is
+  /// the simplifier's.
+  const std::atomic<bool> *cancel = nullptr;
 };
 
 /// Parse and lower. Diagnostics go to `sink`; nothing on failure.

@@ -213,12 +213,16 @@ constexpr std::uint64_t bits(double v) { return std::bit_cast<std::uint64_t>(v);
 /// Emits one entry point.
 class BaselineEmitter {
 public:
-  BaselineEmitter(Assembler &a, bool sse41) : a_(a), sse41_(sse41) {}
+  BaselineEmitter(Assembler &a, bool sse41, std::uint64_t maxSlots)
+      : a_(a), sse41_(sse41), maxSlots_(maxSlots) {}
 
   void emit(const TapeEntryPoint &entry) {
     const Tape tape = fuseMultiplyAdds(entry.tape);  // the interpreter's arithmetic
     const std::uint64_t slots = std::max<std::size_t>(tape.size(), 1);
-    if (slots > (std::uint64_t{1} << 27)) throw CodegenError("entry point '" + entry.name + "' is too large");
+    if (slots > maxSlots_)
+      throw CodegenLimitError("entry point '" + entry.name + "' has " + std::to_string(slots) +
+                              " tape entries, more than the " + std::to_string(maxSlots_) +
+                              " that the baseline code generator addresses");
     const bool onHeap = slots * 8 > kMaxStackBytes;
 
     for (Gpr g : {RBX, RBP, R12, R13, R14, R15}) a_.push(g);  // rsp = 8 mod 16 now
@@ -557,6 +561,7 @@ private:
 
   Assembler &a_;
   bool sse41_;
+  std::uint64_t maxSlots_;  // kBaselineMaxSlots, or lower (tests)
 };
 
 }  // namespace
@@ -569,10 +574,10 @@ bool baselineSupported() {
 #endif
 }
 
-MachineCode emitBaseline(std::span<const TapeEntryPoint> entries) {
+MachineCode emitBaseline(std::span<const TapeEntryPoint> entries, std::uint64_t maxSlots) {
   if (!baselineSupported()) throw CodegenError("the baseline code generator needs x86-64");
   Assembler a;
-  BaselineEmitter emitter(a, hasSse41());
+  BaselineEmitter emitter(a, hasSse41(), std::min(maxSlots, kBaselineMaxSlots));
   MachineCode out;
   for (const TapeEntryPoint &entry : entries) {
     while (a.code.size() % 16) a.byte(0xCC);  // each entry point on a 16-byte boundary

@@ -28,8 +28,14 @@ struct MachineCode {
   std::vector<std::size_t> offsets;
 };
 
+/// The most tape entries (frame slots) of one entry point: slots are addressed by 32-bit
+/// displacements of 8 bytes each, so the frame stays within 1 GiB.
+inline constexpr std::uint64_t kBaselineMaxSlots = std::uint64_t{1} << 27;
+
 /// Emits every entry point (their tapes bound to argument positions) one after another. Throws
-/// CodegenError when the generator is not supported here.
-MachineCode emitBaseline(std::span<const TapeEntryPoint> entries);
+/// CodegenError when the generator is not supported here, and CodegenLimitError (naming the entry
+/// point and its size) for an entry point of more than `maxSlots` tape entries (lowered by tests).
+MachineCode emitBaseline(std::span<const TapeEntryPoint> entries,
+                         std::uint64_t maxSlots = kBaselineMaxSlots);
 
 }  // namespace nabla::codegen

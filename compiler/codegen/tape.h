@@ -19,6 +19,12 @@ class CodegenError : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
+/// A size beyond what a code generator can take (a frame of more slots than it addresses): a
+/// limit of the input, not a bug. The message names the entry point and its size.
+class CodegenLimitError : public CodegenError {
+public:
+  using CodegenError::CodegenError;
+};
 
 /// The nodes reachable from a list of roots, in increasing NodeId (hence topological) order, each
 /// given a dense slot number: entry i of the tape computes slot i from smaller slots only. A tape

@@ -87,7 +87,8 @@ using Adjoint = std::vector<Group>;
 
 class Sweep {
 public:
-  explicit Sweep(Graph &graph) : graph_(graph), builder_(graph) {}
+  Sweep(Graph &graph, const std::atomic<bool> *cancel)
+      : graph_(graph), builder_(graph), cancel_(cancel) {}
 
   std::vector<NodeId> run(NodeId f, const std::vector<NodeId> &wrt);
 
@@ -197,6 +198,7 @@ private:
   Graph &graph_;
   TermBuilder builder_;
   MaskTable masks_;
+  const std::atomic<bool> *cancel_;
 };
 
 std::vector<NodeId> Sweep::run(NodeId f, const std::vector<NodeId> &wrt) {
@@ -235,6 +237,8 @@ std::vector<NodeId> Sweep::run(NodeId f, const std::vector<NodeId> &wrt) {
   adjoint.back().push_back({MaskTable::kNoMask, builder_.constant(1.0)});
   std::vector<Contribution> out;
   for (std::size_t k = order.size(); k-- > 0;) {
+    if (k % kCancelCheckEvery == 0)
+      checkCancelled(cancel_);
     if (!depends[k] || adjoint[k].empty() || isWrt[k])
       continue;
     NodeId id = order[k];
@@ -280,12 +284,13 @@ std::vector<NodeId> Sweep::run(NodeId f, const std::vector<NodeId> &wrt) {
 
 } // namespace
 
-std::vector<NodeId> gradient(Graph &graph, NodeId f, const std::vector<NodeId> &wrt) {
-  return Sweep(graph).run(f, wrt);
+std::vector<NodeId> gradient(Graph &graph, NodeId f, const std::vector<NodeId> &wrt,
+                             const std::atomic<bool> *cancel) {
+  return Sweep(graph, cancel).run(f, wrt);
 }
 
 std::vector<std::vector<NodeId>> hessian(Graph &graph, NodeId f, const std::vector<NodeId> &wrt,
-                                         std::size_t maxNewNodes) {
+                                         std::size_t maxNewNodes, const std::atomic<bool> *cancel) {
   const std::size_t n = wrt.size();
   const std::size_t sizeBefore = graph.size();
   auto checkGrowth = [&] {
@@ -293,14 +298,14 @@ std::vector<std::vector<NodeId>> hessian(Graph &graph, NodeId f, const std::vect
       throw std::length_error("the Hessian adds more than " + std::to_string(maxNewNodes) +
                               " nodes to the graph");
   };
-  std::vector<NodeId> grad = gradient(graph, f, wrt);
+  std::vector<NodeId> grad = gradient(graph, f, wrt, cancel);
   checkGrowth();
   std::vector<std::vector<NodeId>> h(n, std::vector<NodeId>(n));
   // Reverse over reverse: row i differentiates d f/d wrt[i] with respect to wrt[i..]; the lower
   // triangle is the mirror image, so the result is exactly symmetric.
   for (std::size_t i = 0; i < n; ++i) {
     std::vector<NodeId> rest(wrt.begin() + static_cast<std::ptrdiff_t>(i), wrt.end());
-    std::vector<NodeId> row = gradient(graph, grad[i], rest);
+    std::vector<NodeId> row = gradient(graph, grad[i], rest, cancel);
     for (std::size_t j = i; j < n; ++j)
       h[i][j] = h[j][i] = row[j - i];
     checkGrowth();

@@ -29,6 +29,7 @@ std::string_view toString(ErrorKind kind) {
   case ErrorKind::Limit: return "limit";
   case ErrorKind::NotFound: return "not found";
   case ErrorKind::Io: return "I/O";
+  case ErrorKind::Interrupted: return "interrupted";
   case ErrorKind::Internal: return "internal";
   }
   return "internal";
@@ -185,6 +186,8 @@ CompileOptions compileOptionsOf(const Options &options, bool allowBare) {
   c.lower.declarationsOnly = options.deferBodies;
   c.simplify = options.simplify;
   c.simplifyOptions.trace = options.traceRewrites;
+  c.simplifyOptions.cancel = options.cancel;
+  c.cancel = options.cancel;
   return c;
 }
 
@@ -652,11 +655,21 @@ Variables Program::resolveVariables(const Entry &entry, const std::vector<std::s
 Derivatives Program::differentiate(const Entry &entry, const std::vector<NodeId> &vars,
                                    bool hessian) {
   try {
+    checkCancelled(impl_->compile.cancel);
     return nabla::differentiate(impl_->lowered.graph, entry.value, vars, hessian, impl_->compile);
+  } catch (const Cancelled &) {
+    throw interruptedError();
   } catch (const LimitError &e) {
     Diagnostic d;
     d.range = entry.range;
     d.message = entryWhat(entry) + ": " + e.what();
+    d.limit = true;
+    throw Error(ErrorKind::Limit, impl_->buffer, {d});
+  } catch (const std::length_error &e) {
+    // A stage's own bound on sizes (the graph's node ids): a limit of the input, not a bug.
+    Diagnostic d;
+    d.range = entry.range;
+    d.message = entryWhat(entry) + " is too large: " + e.what();
     d.limit = true;
     throw Error(ErrorKind::Limit, impl_->buffer, {d});
   }
@@ -675,7 +688,12 @@ Derivatives Program::value(const Entry &entry) {
 
 std::vector<NodeId> Program::simplify(const std::vector<NodeId> &roots) {
   if (!impl_->compile.simplify) return roots;
-  return nabla::simplify(impl_->lowered.graph, roots, impl_->compile.simplifyOptions);
+  try {
+    checkCancelled(impl_->compile.cancel);
+    return nabla::simplify(impl_->lowered.graph, roots, impl_->compile.simplifyOptions);
+  } catch (const Cancelled &) {
+    throw interruptedError();
+  }
 }
 
 std::size_t Program::nodeCount(const std::vector<NodeId> &roots) const {
@@ -706,6 +724,15 @@ std::vector<const NamedValue *> Program::outputs(const std::vector<std::string> 
                              quoted(source().name());
       if (std::string close = closestName(name, known); !close.empty())
         message += " (did you mean " + quoted(close) + "?)";
+      // The whole list too: a user who asks for `class` of a model that calls it `label` gets no
+      // suggestion, but sees what there is.
+      if (known.empty()) {
+        message += "; it has no definitions or reports";
+      } else {
+        message += "; its definitions and reports are ";
+        for (std::size_t k = 0; k < known.size(); ++k)
+          message += (k ? ", " : "") + quoted(known[k]);
+      }
       throw Error(ErrorKind::NotFound, message);
     }
     out.push_back(found);

@@ -24,6 +24,7 @@
 #include "sema/sema.h"              // LowerOptions' defaults
 #include "source/source.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -58,6 +59,14 @@ struct Options {
   /// which reads the syntax tree itself (compileArrays), or to Program::complete(). A large model
   /// then never unrolls to scalars. Errors in what is left out are found by complete().
   bool deferBodies = false;
+  /// A flag that stops the program's long jobs once set (by a signal handler, another thread):
+  /// differentiate, value, simplify, Jit::compile and compileOutputs in the calling thread,
+  /// entryPointCode and compileLibrary look at it between their stages and inside their long
+  /// loops (the reverse sweep, the simplifier's sweeps, LLVM's passes) and throw
+  /// Error(Interrupted). The program stays usable (its graph keeps the nodes made so far). What
+  /// cannot stop: LLVM's code generation of one function (at most a part of a split one), parsing
+  /// and lowering (bounded by Limits). Null: nothing stops them.
+  const std::atomic<bool> *cancel = nullptr;
 };
 
 /// What went wrong. The front ends map it to their own vocabulary: an exit status, a C status, a
@@ -65,12 +74,13 @@ struct Options {
 enum class ErrorKind {
   Syntax,    // the text does not parse
   Semantic,  // it parses but means nothing (unknown names, shapes, arity, a name a library cannot export)
-  Limit,     // it is beyond a limit of Limits (or a derivative too large to print)
+  Limit,     // beyond a limit of Limits, a derivative too large to print, code too large to compile
   NotFound,  // no function, objective or definition of that name
   Io,        // a file that cannot be read or written, a tool that cannot run
+  Interrupted,  // Options::cancel was set while the job ran
   Internal,  // a bug in nabla, or a failure inside LLVM
 };
-/// "syntax", "semantic", "limit", "not found", "I/O", "internal".
+/// "syntax", "semantic", "limit", "not found", "I/O", "interrupted", "internal".
 std::string_view toString(ErrorKind kind);
 
 /// The one error type of the driver. what() is the whole rendered text (without colour): for
@@ -527,6 +537,22 @@ struct LibraryOptions {
   /// messages (`$CC`). Empty: $CC, else `cc`.
   std::vector<std::string> linker;
   std::string linkerOrigin;
+
+  /// Trained params to bake in (`nabla compile --params`, docs/aot.md "Baked params"). Set: every
+  /// param is the constant of `values`; each scalar definition (`p = ...`) and each function is
+  /// exported as a function of the inputs (arguments) it reads alone, and the objective is left
+  /// out (its params are fixed). An input of `standardize` is scaled inside, (x - mean) / scale
+  /// per element, as `nabla predict` scales the data, so a host passes the raw values.
+  struct BakedParams {
+    std::string source;          // the params file's name, for the header and the description
+    std::vector<double> values;  // every param element, in declaration order, arrays row-major
+    struct Standardized {
+      std::string input;              // an input's name
+      std::vector<double> mean, scale;  // one per element
+    };
+    std::vector<Standardized> standardize;
+  };
+  std::optional<BakedParams> baked;
 };
 
 /// A compiled library: its bytes, and what it can still write. It refers to the Program it was
@@ -550,8 +576,11 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-/// A program's scalar functions and its objective, ahead of time (docs/aot.md). Throws Error:
-/// Semantic (nothing to export; a name that cannot be a C symbol, located at its definition),
+/// A program's scalar functions and its objective, ahead of time (docs/aot.md); with
+/// options.baked, its scalar definitions and functions with the params baked in. Throws Error:
+/// Semantic (nothing to export; a name that cannot be a C symbol, located at its definition;
+/// baked params for a program without params, of the wrong count, or standardizing an input the
+/// program does not have or with the wrong count),
 /// Limit (a Hessian beyond the node limit; "--no-hessian leaves the Hessians out"), Io (the C
 /// compiler driver missing or failing, with its output), Internal.
 Library compileLibrary(Program &program, const LibraryOptions &options);

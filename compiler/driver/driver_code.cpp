@@ -8,9 +8,12 @@
 #include "jit/object_cache.h"
 #include "jit/session.h"
 
+#include <array>
 #include <cctype>
 #include <cstdlib>
+#include <map>
 #include <set>
+#include <unordered_map>
 
 namespace nabla::driver {
 
@@ -32,10 +35,17 @@ jit::OptLevel optLevelOf(int level) {
 std::string quoted(std::string_view s) { return "'" + escapeForTerminal(s) + "'"; }
 
 /// Runs `make`, turning the code generator's and LLVM's exceptions into Error(Internal) that say
-/// what was being compiled.
+/// what was being compiled; a size beyond a code generator's (or a container's) into Error(Limit),
+/// and a stop asked for by Options::cancel into Error(Interrupted).
 template <class Make> auto internalOnFailure(const std::string &what, Make &&make) {
   try {
     return make();
+  } catch (const Cancelled &) {
+    throw interruptedError();
+  } catch (const codegen::CodegenLimitError &e) {
+    throw Error(ErrorKind::Limit, what + " is too large to compile: " + e.what());
+  } catch (const std::length_error &e) {
+    throw Error(ErrorKind::Limit, what + " is too large to compile: " + e.what());
   } catch (const codegen::CodegenError &e) {
     throw Error(ErrorKind::Internal, "cannot compile " + what + ": " + e.what());
   } catch (const jit::JitError &e) {
@@ -89,7 +99,8 @@ jit::FunctionOptions functionOptions(const JitOptions &jit, const CodeOptions &o
 
 Code Jit::compile(const Program &program, std::string_view name, std::span<const SymbolId> args,
                   const Derivatives &d, const CodeOptions &options) {
-  const jit::FunctionOptions fo = functionOptions(impl_->options, options);
+  jit::FunctionOptions fo = functionOptions(impl_->options, options);
+  fo.cancel = program.options().cancel;
   return internalOnFailure(quoted(name) + " of " + quoted(program.source().name()), [&] {
     return jit::compileFunction(*impl_->session, program.graph(), name, args, d, fo);
   });
@@ -98,7 +109,8 @@ Code Jit::compile(const Program &program, std::string_view name, std::span<const
 Outputs Jit::compileOutputs(const Program &program, std::string_view name,
                             std::span<const SymbolId> args, std::size_t paramCount,
                             std::span<const NodeId> roots, const CodeOptions &options) {
-  const jit::FunctionOptions fo = functionOptions(impl_->options, options);
+  jit::FunctionOptions fo = functionOptions(impl_->options, options);
+  fo.cancel = program.options().cancel;
   return internalOnFailure(quoted(name) + " of " + quoted(program.source().name()), [&] {
     return jit::compileOutputs(*impl_->session, program.graph(), name, args, paramCount, roots, fo);
   });
@@ -125,6 +137,7 @@ std::string entryPointCode(Program &program, const Entry &entry, bool grad, bool
   jit::AotOptions options;
   options.optLevel = optLevelOf(optLevel);
   options.emit.fastMath = fastMath;
+  options.cancel = program.options().cancel;
   return internalOnFailure(quoted(entry.name), [&] {
     return jit::entryPointCode(program.graph(), entry.name, args, d, grad, assembly, options);
   });
@@ -209,6 +222,89 @@ std::optional<std::string> foreignVariable(const Graph &graph, NodeId value,
   return std::nullopt;
 }
 
+/// Baked params (LibraryOptions::baked): rebuilds a value with every param a constant and every
+/// standardized input x as (x - mean) / scale. The graph interns the new nodes beside the old ones
+/// (and folds what is constant): the program's own definitions are unchanged.
+class ParamBaker {
+public:
+  ParamBaker(Program &program, const LibraryOptions::BakedParams &baked)
+      : graph_(program.impl().lowered.graph) {
+    const LoweredProgram &lowered = program.lowered();
+    const std::string file = quoted(baked.source);
+    if (lowered.params.empty())
+      throw Error(ErrorKind::Semantic,
+                  quoted(program.source().name()) + " has no params to bake in from " + file +
+                      ": give --params only for a model with `param` declarations");
+    std::size_t count = 0;
+    for (const ParamDecl &p : lowered.params) count += p.vars.symbols.size();
+    if (baked.values.size() != count)
+      throw Error(ErrorKind::Semantic,
+                  file + " gives " + std::to_string(baked.values.size()) + " param values, but " +
+                      quoted(program.source().name()) + " has " + std::to_string(count));
+    std::size_t k = 0;
+    for (const ParamDecl &p : lowered.params)
+      for (SymbolId s : p.vars.symbols) replace_[s] = graph_.constant(baked.values[k++]);
+    for (const LibraryOptions::BakedParams::Standardized &st : baked.standardize) {
+      const InputDecl *input = nullptr;
+      for (const InputDecl &in : lowered.inputs)
+        if (in.vars.name == st.input) input = &in;
+      if (!input)
+        throw Error(ErrorKind::Semantic, file + " standardizes " + quoted(st.input) +
+                                             ", which is not an input of " +
+                                             quoted(program.source().name()));
+      const std::size_t n = input->vars.symbols.size();
+      if (st.mean.size() != n || st.scale.size() != n)
+        throw Error(ErrorKind::Semantic,
+                    file + ": the standardization of input " + quoted(st.input) + " has " +
+                        std::to_string(st.mean.size()) + " means and " +
+                        std::to_string(st.scale.size()) + " stds, but the input has " +
+                        std::to_string(n) + " elements");
+      // The same two roundings as data::applyScaling: (v - mean) / scale.
+      for (std::size_t e = 0; e < n; ++e)
+        replace_[input->vars.symbols[e]] = graph_.make(
+            Op::Div, graph_.make(Op::Sub, input->vars.nodes[e], graph_.constant(st.mean[e])),
+            graph_.constant(st.scale[e]));
+    }
+  }
+
+  NodeId apply(NodeId root) {
+    for (NodeId id : graph_.reachable({root})) {
+      if (done_.count(id.index)) continue;
+      const Node n = graph_[id];  // a copy: make() may grow the node table
+      NodeId out = id;
+      if (n.op == Op::Var) {
+        if (auto it = replace_.find(n.symbol); it != replace_.end()) out = it->second;
+      } else if (n.op != Op::Const) {
+        std::array<NodeId, 3> args{};
+        bool changed = false;
+        for (std::size_t a = 0; a < args.size(); ++a) {
+          if (!n.args[a].valid()) continue;
+          args[a] = done_.at(n.args[a].index);
+          changed |= args[a] != n.args[a];
+        }
+        if (changed) out = graph_.make(n.op, args[0], args[1], args[2]);
+      }
+      done_[id.index] = out;
+    }
+    return done_.at(root.index);
+  }
+
+private:
+  Graph &graph_;
+  std::map<SymbolId, NodeId> replace_;
+  std::unordered_map<std::uint32_t, NodeId> done_;  // old node -> its baked form
+};
+
+/// The baked params as the header and the module info show them.
+jit::AotBaked bakedInfo(const LoweredProgram &lowered, const LibraryOptions::BakedParams &baked) {
+  jit::AotBaked info;
+  info.source = baked.source;
+  for (const ParamDecl &p : lowered.params) info.params.push_back(p.vars);
+  info.values = baked.values;
+  for (const auto &s : baked.standardize) info.standardize.push_back({s.input, s.mean, s.scale});
+  return info;
+}
+
 }  // namespace
 
 Library compileLibrary(Program &program, const LibraryOptions &options) {
@@ -218,7 +314,14 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
   // writes LLVM's object alone (the array level's entry points are C).
   std::optional<jit::AotArrayObjective> arrayObjective;
   const bool library = options.emit == LibraryOptions::Emit::SharedLibrary;
-  if (options.level == LibraryOptions::Level::Array) {
+  if (options.baked) {
+    // The objective is left out (its params are fixed), so the level that computes it does not
+    // matter; the definitions and functions are scalar code.
+    if (options.level == LibraryOptions::Level::Array)
+      throw Error(ErrorKind::Semantic,
+                  "--level array chooses the level of the objective, and a library with baked "
+                  "params has none: leave out --level or --params");
+  } else if (options.level == LibraryOptions::Level::Array) {
     std::string why = !library ? "--emit writes LLVM's object alone, and the array level's entry "
                                  "points are C: write the library"
                       : !program.lowered().objective ? "the program has no objective"
@@ -241,7 +344,10 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
   }
   // A program loaded with its bodies deferred (`nabla compile`) is lowered to scalars now, unless
   // the array level took its objective and it has no functions.
-  if (program.deferred() && (!arrayObjective || program.hasFunctions())) program.complete();
+  if (program.deferred() && (!arrayObjective || program.hasFunctions() || options.baked))
+    program.complete();
+  std::optional<ParamBaker> baker;
+  if (options.baked) baker.emplace(program, *options.baked);
 
   const LoweredProgram &lowered = program.lowered();
   const Graph &graph = program.graph();
@@ -252,6 +358,7 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
   module.graph = &graph;
   module.name = moduleName(options.fileName);
   module.source = buffer.name();
+  if (options.baked) module.baked = bakedInfo(lowered, *options.baked);
 
   for (const FunctionEntry &fn : lowered.functions) {
     if (!fn.result.shape.isScalar() || fn.result.elems.size() != 1) {
@@ -261,9 +368,12 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
                                ", and a library exports scalar functions only"});
       continue;
     }
+    // With baked params a function that reads a param (`predict(x) = sigmoid(w*x + b)`) becomes
+    // a function of its arguments alone.
+    const NodeId value = baker ? baker->apply(fn.result.elems[0]) : fn.result.elems[0];
     std::set<SymbolId> allowed;
     for (const VarGroup &g : fn.args) allowed.insert(g.symbols.begin(), g.symbols.end());
-    if (std::optional<std::string> other = foreignVariable(graph, fn.result.elems[0], allowed)) {
+    if (std::optional<std::string> other = foreignVariable(graph, value, allowed)) {
       impl->messages.push_back(
           {Severity::Note, "skipping " + quoted(fn.name) + ": it reads " + quoted(*other) +
                                ", which is not one of its arguments, so it cannot be called on "
@@ -273,7 +383,9 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
     jit::AotFunction f;
     f.name = fn.name;
     f.args = fn.args;
-    f.d = program.differentiate(program.entry(fn.name), options.hessian);
+    Entry entry = program.entry(fn.name);
+    entry.value = value;
+    f.d = program.differentiate(entry, options.hessian);
     f.definition = sourceText(buffer, fn.range);
     // Diagnostics about the exported name point at the name (the definition starts with it).
     f.range = f.definition.rfind(fn.name, 0) == 0
@@ -282,7 +394,49 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
                   : fn.range;
     module.functions.push_back(std::move(f));
   }
-  if (std::optional<Entry> objective = program.objective()) {
+  // With baked params, each scalar definition is a function of the inputs it reads, whole
+  // arrays in declaration order (what `nabla predict` computes per row).
+  if (baker)
+    for (const NamedValue &def : lowered.definitions) {
+      if (!def.value.shape.isScalar() || def.value.elems.size() != 1) {
+        impl->messages.push_back(
+            {Severity::Note, "skipping " + quoted(def.name) + ": its value has shape " +
+                                 toString(def.value.shape) +
+                                 ", and a library exports scalar functions only"});
+        continue;
+      }
+      Entry entry;
+      entry.kind = Entry::Kind::Function;
+      entry.name = def.name;
+      entry.value = baker->apply(def.value.elems[0]);
+      entry.range = def.range;
+      std::set<SymbolId> used;
+      for (NodeId id : graph.reachable({entry.value}))
+        if (graph[id].op == Op::Var) used.insert(graph[id].symbol);
+      jit::AotFunction f;
+      f.name = def.name;
+      for (const InputDecl &in : lowered.inputs) {
+        bool reads = false;
+        for (SymbolId s : in.vars.symbols) reads |= used.count(s) > 0;
+        if (!reads) continue;
+        entry.groups.push_back(&in.vars);
+        entry.vars.insert(entry.vars.end(), in.vars.nodes.begin(), in.vars.nodes.end());
+        f.args.push_back(in.vars);
+      }
+      f.d = program.differentiate(entry, options.hessian);
+      f.definition = sourceText(buffer, def.range);
+      f.range = f.definition.rfind(def.name, 0) == 0
+                    ? SourceRange::of(def.range.begin,
+                                      def.range.begin + static_cast<std::uint32_t>(def.name.size()))
+                    : def.range;
+      module.functions.push_back(std::move(f));
+    }
+  if (baker && program.objective()) {
+    impl->messages.push_back(
+        {Severity::Note, "the objective is left out: its params are baked in from " +
+                             quoted(options.baked->source) +
+                             " (compile without --params for the training entry points)"});
+  } else if (std::optional<Entry> objective = program.objective()) {
     jit::AotObjective o;
     o.maximize = lowered.objective->maximize;
     o.params = lowered.params;
@@ -305,7 +459,9 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
   if (module.functions.empty() && !module.objective) {
     Diagnostic d;
     d.message = quoted(buffer.name()) +
-                " has no scalar function and no objective: the library would be empty";
+                (baker ? " has no scalar definition or function to export with baked params: the "
+                         "library would be empty"
+                       : " has no scalar function and no objective: the library would be empty");
     for (const Message &m : impl->messages) d.notes.push_back({SourceRange{}, m.text});
     throw Error(ErrorKind::Semantic, program.sourceBuffer(), {d});
   }
@@ -326,6 +482,7 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
 
   impl->options.optLevel = optLevelOf(options.optLevel);
   impl->options.emit.fastMath = options.fastMath;
+  impl->options.cancel = program.options().cancel;
   const std::string what = quoted(buffer.name());
   try {
     jit::AotEmitKind kind = jit::AotEmitKind::Object;

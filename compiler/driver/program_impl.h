@@ -27,4 +27,7 @@ std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &progr
 /// The stages' options for `options` (a bare expression allowed or not).
 CompileOptions compileOptionsOf(const Options &options, bool allowBare);
 
+/// The error of a job stopped by Options::cancel (a stage threw Cancelled).
+inline Error interruptedError() { return Error(ErrorKind::Interrupted, "interrupted"); }
+
 }  // namespace nabla::driver

@@ -304,11 +304,11 @@ std::string emitAot(const AotModule &module, const AotOptions &options, AotEmitK
   std::unique_ptr<llvm::TargetMachine> tm = createHostTargetMachine(options.optLevel);
   llvm::LLVMContext context;
   std::unique_ptr<llvm::Module> m = buildModule(context, module, options, *tm);
-  optimizeModule(*m, *tm, options.optLevel);
+  optimizeModule(*m, *tm, options.optLevel, IrPipeline::Default, options.cancel);
   const std::string what = "the library '" + module.name + "'";
   switch (kind) {
-  case AotEmitKind::Object: return emitObject(*m, *tm, what);
-  case AotEmitKind::Assembly: return emitAssembly(*m, *tm, what);
+  case AotEmitKind::Object: return emitObject(*m, *tm, what, options.cancel);
+  case AotEmitKind::Assembly: return emitAssembly(*m, *tm, what, options.cancel);
   case AotEmitKind::LlvmIr: return codegen::printModule(*m);
   }
   throw std::logic_error("emitAot: unknown output kind");
@@ -425,8 +425,15 @@ std::string entryPointCode(const Graph &graph, const std::string &name,
   llvm::LLVMContext context;
   std::unique_ptr<llvm::Module> module =
       codegen::emitModule(context, name, graph, std::span(&entry, 1), args, options.emit);
-  optimizeModule(*module, *tm, options.optLevel);
-  return assembly ? emitAssembly(*module, *tm, "'" + entry.name + "'")
+  checkCancelled(options.cancel);
+  // As the JIT's optimized tier compiles it: a function split into parts (twice the size where
+  // splitting starts) with the lean pipeline, whose time stays linear where the default one's
+  // grows to minutes.
+  const IrPipeline pipeline = graph.reachable(entry.roots).size() > 2 * options.emit.splitAbove
+                                  ? IrPipeline::Lean
+                                  : IrPipeline::Default;
+  optimizeModule(*module, *tm, options.optLevel, pipeline, options.cancel);
+  return assembly ? emitAssembly(*module, *tm, "'" + entry.name + "'", options.cancel)
                   : codegen::printModule(*module);
 }
 

@@ -73,6 +73,20 @@ struct AotObjective {
   std::optional<AotArrayObjective> array;
 };
 
+/// Params baked into the functions as constants (`nabla compile --params`): where they came from,
+/// their values, and the inputs that the functions standardize inside. Read by the header's
+/// comment and the module info; the functions' graphs already hold the constants.
+struct AotBaked {
+  std::string source;            // the params file's name
+  std::vector<VarGroup> params;  // declaration order
+  std::vector<double> values;    // every element of `params`, in order
+  struct Standardized {
+    std::string input;
+    std::vector<double> mean, scale;  // x -> (x - mean) / scale, per element
+  };
+  std::vector<Standardized> standardize;
+};
+
 /// Everything one library holds. Every function and the objective read only their own
 /// arguments (params and inputs for the objective).
 struct AotModule {
@@ -81,6 +95,7 @@ struct AotModule {
   std::string source;  // the input's name, for comments and the module info
   std::vector<AotFunction> functions;
   std::optional<AotObjective> objective;
+  std::optional<AotBaked> baked;
 };
 
 struct AotOptions {
@@ -92,6 +107,8 @@ struct AotOptions {
     e.splitAbove = 4096;
     return e;
   }();
+  /// Set: LLVM's work stops (optimizeModule, emitObject) and the call throws Cancelled.
+  const std::atomic<bool> *cancel = nullptr;
 };
 
 /// A symbol the library would export that cannot be exported: a clash with another exported

@@ -501,6 +501,35 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
     j.attributeArray("libraries", [&] {
       for (const std::string &library : neededLibraries(module)) j.value(library);
     });
+    if (module.baked) {
+      // The values themselves: a host can check that it ships the params it trained.
+      const AotBaked &b = *module.baked;
+      j.attributeObject("baked_params", [&] {
+        j.attribute("source", b.source);
+        j.attributeBegin("params");
+        std::size_t offset = 0;
+        jsonGroups(j, b.params, [&](std::size_t k) {
+          j.attributeArray("values", [&] {
+            for (std::size_t e = 0; e < b.params[k].shape.size(); ++e)
+              jsonNumber(j, b.values[offset + e]);
+          });
+          offset += b.params[k].shape.size();
+        });
+        j.attributeEnd();
+        j.attributeArray("standardize", [&] {
+          for (const AotBaked::Standardized &s : b.standardize)
+            j.object([&] {
+              j.attribute("input", s.input);
+              j.attributeArray("mean", [&] {
+                for (double v : s.mean) jsonNumber(j, v);
+              });
+              j.attributeArray("std", [&] {
+                for (double v : s.scale) jsonNumber(j, v);
+              });
+            });
+        });
+      });
+    }
     if (module.objective) {
       const AotObjective &o = *module.objective;
       const std::vector<VarGroup> params = groupsOf(o.params), inputs = groupsOf(o.inputs);
@@ -526,6 +555,33 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
   return os.str();
 }
 
+namespace {
+
+/// What a host must know of baked params: where they came from, which they are, and which inputs
+/// to pass unscaled.
+template <class Name>
+std::string bakedComment(const AotBaked &baked, Name name) {
+  std::string params;
+  for (const VarGroup &g : baked.params)
+    params += (params.empty() ? "" : ", ") + g.name + dimsText(g.shape);
+  std::vector<std::string> text{
+      "Params baked in from " + name(baked.source) + ": " + name(params) +
+      " are constants of the code, and every function below takes only the inputs (or arguments) "
+      "it reads. The objective is left out (its params are fixed): compile without --params for "
+      "training."};
+  if (!baked.standardize.empty()) {
+    std::string inputs;
+    for (const AotBaked::Standardized &s : baked.standardize)
+      inputs += (inputs.empty() ? "" : ", ") + s.input;
+    text.push_back("Standardized inside, as in training: " + name(inputs) +
+                   ". Pass the raw values, as in the data file; each element x becomes "
+                   "(x - mean) / std with the file's statistics (nabla_module_info() lists them).");
+  }
+  return comment(text) + "\n";
+}
+
+}  // namespace
+
 std::string cHeader(const AotModule &module, const std::string &headerName,
                     const std::string &libraryName, const AotOptions &options) {
   const std::string prefix = "NABLA_" + cIdentifier(module.name) + "_";
@@ -546,6 +602,7 @@ std::string cHeader(const AotModule &module, const std::string &headerName,
           : "IEEE arithmetic: the same results as nabla's JIT, and as its interpreter up to a "
             "few ulps.",
   });
+  if (module.baked) out += bakedComment(*module.baked, name);
   out += "#ifndef " + guard + "\n#define " + guard + "\n\n#include <stddef.h>\n\n";
   out += "#ifdef __cplusplus\nextern \"C\" {\n#endif\n";
   for (const AotFunction &f : module.functions) appendFunction(out, f);

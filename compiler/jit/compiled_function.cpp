@@ -138,8 +138,10 @@ std::unique_ptr<llvm::Module> emitFunction(llvm::LLVMContext &context, const std
 ModuleHandle install(Session &session, FunctionCode &code, const std::string &symbol,
                      FunctionTapes &tapes, std::unique_ptr<llvm::Module> module,
                      std::unique_ptr<llvm::LLVMContext> context, const std::string &what,
-                     OptLevel level, IrPipeline pipeline = IrPipeline::Default) {
-  ModuleHandle handle = session.addModule(std::move(module), std::move(context), what, level, pipeline);
+                     OptLevel level, IrPipeline pipeline = IrPipeline::Default,
+                     const std::atomic<bool> *cancel = nullptr) {
+  ModuleHandle handle =
+      session.addModule(std::move(module), std::move(context), what, level, pipeline, cancel);
   std::vector<std::pair<Slot, void *>> found;
   for (const Entry &e : scalarEntries(tapes))
     found.emplace_back(e.slot, session.lookup(symbol + e.suffix));
@@ -422,8 +424,12 @@ std::shared_ptr<FunctionCode> compileTiers(Session &session, const std::string &
                       tiered};
     auto context = std::make_unique<llvm::LLVMContext>();
     auto module = emitFunction(*context, symbol, tapes, first);
+    checkCancelled(options.cancel);
+    // Without tiers, a split function gets the lean pipeline here too: the default one's time
+    // grows to minutes on 10^5 entries, in the calling thread (O0 ignores the pipeline).
     code->first = install(session, *code, symbol, tapes, std::move(module), std::move(context),
-                          what, firstLevel);
+                          what, firstLevel, tiered ? IrPipeline::Default : pipeline,
+                          options.cancel);
   }
   if (!tiered) {
     code->state = FunctionCode::State::Optimized;

@@ -98,6 +98,9 @@ struct FunctionOptions {
   /// The level of the code that runs in the end, instead of the session's (SessionOptions::
   /// optLevel). O0 has nothing to tier up to.
   std::optional<OptLevel> optLevel;
+  /// Set: the compilation in the calling thread stops (Session::addModule) and compileFunction
+  /// or compileOutputs throws Cancelled. The background tier and the map kernels never read it.
+  const std::atomic<bool> *cancel = nullptr;
 };
 
 /// The installed entry points and the modules behind them; shared with the background compile.

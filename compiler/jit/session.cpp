@@ -201,7 +201,8 @@ ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
 
 ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
                                 std::unique_ptr<llvm::LLVMContext> context, std::string_view what,
-                                OptLevel level, IrPipeline pipeline) {
+                                OptLevel level, IrPipeline pipeline,
+                                const std::atomic<bool> *cancel) {
   // Owned by locals from here on, declared so that the module always goes before its context:
   // the parameters' own order of destruction is the compiler's choice (clang destroys `context`
   // first), and a module that outlives its context crashes in its destructor. That happened when
@@ -234,10 +235,10 @@ ModuleHandle Session::addModule(std::unique_ptr<llvm::Module> module,
   if (object.empty()) {
     std::unique_ptr<llvm::TargetMachine> tm = impl_->borrow(level);
     try {
-      optimizeModule(*ownedModule, *tm, level, pipeline);
+      optimizeModule(*ownedModule, *tm, level, pipeline, cancel);
       if (onBackgroundThread && background_->stopRequested)
         throw JitError("the session stopped while " + description + " was being compiled");
-      object = emitObject(*ownedModule, *tm, description);
+      object = emitObject(*ownedModule, *tm, description, cancel);
     } catch (...) {
       impl_->giveBack(level, std::move(tm));
       throw;

@@ -88,11 +88,13 @@ public:
 
   /// Optimizes `module` (whose context is `context`) at `level`, generates its code and adds it.
   /// `what` names the module in messages ("function 'f'"). Throws JitError (for instance when a
-  /// symbol is already defined).
+  /// symbol is already defined). Once `cancel` is set, LLVM skips what it can (optimizeModule,
+  /// emitObject) and this throws Cancelled, adding nothing.
   [[nodiscard]] ModuleHandle addModule(std::unique_ptr<llvm::Module> module,
                                        std::unique_ptr<llvm::LLVMContext> context,
                                        std::string_view what, OptLevel level,
-                                       IrPipeline pipeline = IrPipeline::Default);
+                                       IrPipeline pipeline = IrPipeline::Default,
+                                       const std::atomic<bool> *cancel = nullptr);
   /// The same at the session's optLevel.
   [[nodiscard]] ModuleHandle addModule(std::unique_ptr<llvm::Module> module,
                                        std::unique_ptr<llvm::LLVMContext> context,

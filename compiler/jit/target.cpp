@@ -1,9 +1,13 @@
 #include "jit/target.h"
 
 #include <llvm/ADT/SmallVector.h>
+#include <llvm/IR/Function.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
+#include <llvm/IR/OptBisect.h>
+#include <llvm/IR/PassInstrumentation.h>
 #include <llvm/MC/TargetRegistry.h>
+#include <llvm/Pass.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/CodeGen.h>
 #include <llvm/Support/DynamicLibrary.h>
@@ -51,8 +55,50 @@ HostTarget detectHost() {
   return host;
 }
 
+/// The code generator's gate (it runs on the legacy pass manager, which has no instrumentation
+/// callbacks): once `cancel` is set, the optional passes still to run on the function under way
+/// are skipped (DropRemainingOnCancel drops the functions after it). Its instruction selection
+/// and register allocation run to their end: a part of a split function (codegen::EmitOptions),
+/// at most about a thousand tape entries.
+class CancelGate final : public llvm::OptPassGate {
+public:
+  explicit CancelGate(const std::atomic<bool> *cancel) : cancel_(cancel) {}
+  bool shouldRunPass(llvm::StringRef, llvm::StringRef) override { return !isCancelled(cancel_); }
+  bool isEnabled() const override { return cancel_ != nullptr; }
+
+private:
+  const std::atomic<bool> *cancel_;
+};
+
+/// The last pass of the code generator's function pipeline (which takes one function at a time
+/// through every pass, instruction selection to the assembly printer): once `cancel` is set, the
+/// functions it has not reached lose their bodies, and as declarations they are skipped. The
+/// object is then incomplete, and emit() throws it away.
+class DropRemainingOnCancel final : public llvm::FunctionPass {
+public:
+  static char ID;
+  explicit DropRemainingOnCancel(const std::atomic<bool> *cancel)
+      : llvm::FunctionPass(ID), cancel_(cancel) {}
+  bool runOnFunction(llvm::Function &function) override {
+    if (!isCancelled(cancel_)) return false;
+    bool after = false;
+    for (llvm::Function &f : *function.getParent()) {
+      if (after && !f.isDeclaration()) f.deleteBody();
+      after = after || &f == &function;
+    }
+    return false;  // this function is unchanged; the others have no analyses yet
+  }
+  void getAnalysisUsage(llvm::AnalysisUsage &usage) const override { usage.setPreservesAll(); }
+  llvm::StringRef getPassName() const override { return "nabla: drop the rest once cancelled"; }
+
+private:
+  const std::atomic<bool> *cancel_;
+};
+char DropRemainingOnCancel::ID = 0;
+
 std::string emit(llvm::Module &module, llvm::TargetMachine &tm, llvm::CodeGenFileType type,
-                 const std::string &what) {
+                 const std::string &what, const std::atomic<bool> *cancel) {
+  checkCancelled(cancel);
   llvm::SmallVector<char, 0> buffer;
   llvm::raw_svector_ostream os(buffer);
   llvm::legacy::PassManager pm;
@@ -60,7 +106,13 @@ std::string emit(llvm::Module &module, llvm::TargetMachine &tm, llvm::CodeGenFil
   if (tm.addPassesToEmitFile(pm, os, nullptr, type, /*DisableVerify=*/true))
     throw JitError("the code generator cannot emit " + what + " for " +
                    tm.getTargetTriple().str());
+  if (cancel) pm.add(new DropRemainingOnCancel(cancel));  // the pass manager owns it
+  CancelGate gate(cancel);
+  static llvm::OptPassGate runAll;  // stateless: what a context has by default
+  if (cancel) module.getContext().setOptPassGate(gate);
   pm.run(module);
+  if (cancel) module.getContext().setOptPassGate(runAll);
+  checkCancelled(cancel);
   return std::string(buffer.begin(), buffer.end());
 }
 
@@ -120,16 +172,24 @@ std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(OptLevel level) {
 }
 
 void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, OptLevel level,
-                    IrPipeline pipeline) {
+                    IrPipeline pipeline, const std::atomic<bool> *cancel) {
+  checkCancelled(cancel);
   module.setDataLayout(tm.createDataLayout());
   module.setTargetTriple(tm.getTargetTriple().str());
+  // Once `cancel` is set, the optional passes still to run are skipped (the required ones, such
+  // as always-inline at O0, still run), and the caller drops the module (Cancelled, below).
+  // Declared first: the analysis managers' instrumentation refers to it.
+  llvm::PassInstrumentationCallbacks callbacks;
+  if (cancel)
+    callbacks.registerShouldRunOptionalPassCallback(
+        [cancel](llvm::StringRef, llvm::Any) { return !isCancelled(cancel); });
   // Declared in this order so that they are destroyed in the right order (they refer to each
   // other through proxies).
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(&tm);
+  llvm::PassBuilder pb(&tm, llvm::PipelineTuningOptions(), std::nullopt, &callbacks);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
@@ -145,14 +205,17 @@ void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, OptLevel leve
     mpm = pb.buildPerModuleDefaultPipeline(irLevel(level));
   }
   mpm.run(module, mam);
+  checkCancelled(cancel);
 }
 
-std::string emitObject(llvm::Module &module, llvm::TargetMachine &tm, const std::string &what) {
-  return emit(module, tm, llvm::CodeGenFileType::ObjectFile, what);
+std::string emitObject(llvm::Module &module, llvm::TargetMachine &tm, const std::string &what,
+                       const std::atomic<bool> *cancel) {
+  return emit(module, tm, llvm::CodeGenFileType::ObjectFile, what, cancel);
 }
 
-std::string emitAssembly(llvm::Module &module, llvm::TargetMachine &tm, const std::string &what) {
-  return emit(module, tm, llvm::CodeGenFileType::AssemblyFile, what);
+std::string emitAssembly(llvm::Module &module, llvm::TargetMachine &tm, const std::string &what,
+                         const std::atomic<bool> *cancel) {
+  return emit(module, tm, llvm::CodeGenFileType::AssemblyFile, what, cancel);
 }
 
 }  // namespace nabla::jit

@@ -3,6 +3,9 @@
 // this header (forward declarations only).
 #pragma once
 
+#include "graph/cancel.h"
+
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -64,13 +67,22 @@ std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(OptLevel level);
 enum class IrPipeline : std::uint8_t { Default, Lean };
 
 /// Sets the module's data layout and triple from `tm`, then runs the IR pipeline for `level`
-/// (O0 runs only what correctness needs, whatever `pipeline` says).
+/// (O0 runs only what correctness needs, whatever `pipeline` says). Once `cancel` is set, the
+/// optional passes still to run are skipped and it throws Cancelled (the module is then fit only
+/// to be dropped).
 void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, OptLevel level,
-                    IrPipeline pipeline = IrPipeline::Default);
+                    IrPipeline pipeline = IrPipeline::Default,
+                    const std::atomic<bool> *cancel = nullptr);
 
 /// Runs the code generator: an ELF (or the host's) relocatable object, or assembly text.
-/// `what` names the module in messages. Throws JitError.
-std::string emitObject(llvm::Module &module, llvm::TargetMachine &tm, const std::string &what);
-std::string emitAssembly(llvm::Module &module, llvm::TargetMachine &tm, const std::string &what);
+/// `what` names the module in messages. Throws JitError. Once `cancel` is set, the function under
+/// way skips its optional passes, the functions still to come are dropped, and it throws
+/// Cancelled; the instruction selection and register allocation of one function cannot be
+/// stopped (LLVM has no hook inside them), so the wait is that of one function (a part of a split
+/// one: codegen::EmitOptions).
+std::string emitObject(llvm::Module &module, llvm::TargetMachine &tm, const std::string &what,
+                       const std::atomic<bool> *cancel = nullptr);
+std::string emitAssembly(llvm::Module &module, llvm::TargetMachine &tm, const std::string &what,
+                         const std::atomic<bool> *cancel = nullptr);
 
 }  // namespace nabla::jit

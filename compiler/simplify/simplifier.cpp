@@ -259,7 +259,9 @@ std::vector<NodeId> simplify(Graph &graph, const std::vector<NodeId> &roots,
     rewritten.reset(order);
     rewriter.beginSweep(order.size());
     bool overLimit = false;
+    std::size_t visited = 0;
     for (NodeId id : order) {
+      if (++visited % kCancelCheckEvery == 0) checkCancelled(options.cancel);
       const Node n = graph[id]; // a copy: make() may grow the node vector
       const int k = arity(n.op);
       if (k == 0) {

@@ -2,6 +2,7 @@
 // fixed point by a bounded driver. No rule of the default set changes a value for any input.
 #pragma once
 
+#include "graph/cancel.h"
 #include "graph/graph.h"
 
 #include <cstddef>
@@ -30,6 +31,9 @@ struct SimplifyOptions {
   /// The numerical-stability rewrites (log(1 + x) -> log1p(x), ...): exact values replaced by
   /// more accurate ones, finite where the original overflows. See docs/simplifier.md.
   bool stability = true;
+  /// Set: the sweeps stop (throwing Cancelled, graph/cancel.h), checked every kCancelCheckEvery
+  /// nodes.
+  const std::atomic<bool> *cancel = nullptr;
 };
 
 /// Rewrites everything reachable from `roots`; returns the simplified roots in the same order.

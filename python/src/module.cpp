@@ -115,6 +115,7 @@ void registerErrors(py::module_ &) {
       case driver::ErrorKind::Limit: cls = "CompileError"; break;
       case driver::ErrorKind::NotFound: cls = "NotFoundError"; break;
       case driver::ErrorKind::Io: cls = "IoError"; break;
+      case driver::ErrorKind::Interrupted:  // the module sets no Options::cancel
       case driver::ErrorKind::Internal: cls = "InternalError"; break;
       }
       raise(cls, e.what(), diagnosticsOf(located(e)));

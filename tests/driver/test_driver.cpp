@@ -6,10 +6,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -237,6 +240,55 @@ TEST_CASE("derivatives agree with finite differences; compiled code with the int
   }
 }
 
+TEST_CASE("a job whose cancel flag is set stops with Interrupted; the program stays usable",
+          "[driver]") {
+  std::atomic<bool> stop{false};
+  driver::Options options;
+  options.cancel = &stop;
+  driver::Program p = load("(x^2 + y)^2 * (y - x*y)", options);
+  driver::Entry f = p.onlyEntry("");
+  stop = true;
+  CHECK(errorOf([&] { p.differentiate(f, true); }).kind() == ErrorKind::Interrupted);
+  CHECK(errorOf([&] { p.value(f); }).kind() == ErrorKind::Interrupted);
+  CHECK(toString(ErrorKind::Interrupted) == "interrupted");
+  stop = false;
+  Derivatives d = p.differentiate(f, false);
+  stop = true;
+  driver::Jit jit({driver::JitOptions::Tier::Optimized});
+  CHECK(errorOf([&] { jit.compile(p, "f", p.arguments(f), d); }).kind() == ErrorKind::Interrupted);
+  CHECK(errorOf([&] { driver::entryPointCode(p, f, true, true, 2, false); }).kind() ==
+        ErrorKind::Interrupted);
+  // Cleared, everything works again on the same program and JIT.
+  stop = false;
+  driver::Code code = jit.compile(p, "f", p.arguments(f), p.differentiate(f, false));
+  CHECK(code(std::vector<double>{0.5, -0.5}) ==
+        Approx(driver::evaluate(p, {d.value}, valuesOf(p, {{"x", 0.5}, {"y", -0.5}}))[0])
+            .epsilon(1e-14));
+}
+
+TEST_CASE("a flag set while LLVM compiles stops the compilation", "[driver]") {
+  // A function whose compilation at O2 takes many seconds; the flag comes a moment after it
+  // has begun, from another thread (as a signal handler sets it), and the compile gives up.
+  std::string text = "f(x) = 0";
+  for (int k = 1; k <= 3000; ++k)
+    text += " + sin(" + std::to_string(k) + "*x)*exp(x/" + std::to_string(k) + ")";
+  std::atomic<bool> stop{false};
+  driver::Options options;
+  options.cancel = &stop;
+  driver::Program p = loadFile(text, options);
+  driver::Entry f = p.entry("f");
+  Derivatives d = p.differentiate(f, false);
+  driver::Jit jit({driver::JitOptions::Tier::Optimized});
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop = true;
+  });
+  driver::Error e = errorOf([&] { jit.compile(p, "f", p.arguments(f), d); });
+  later.join();
+  CHECK(e.kind() == ErrorKind::Interrupted);
+  CHECK(e.message() == "interrupted");
+}
+
 TEST_CASE("the printer's cap on self-contained text is a limit", "[driver]") {
   // t_{k+1} = t_k * t_k + t_k doubles the tree each time: 40 levels print as 2^40 copies of x.
   std::string text = "param x\nt0 = x\n";
@@ -317,4 +369,42 @@ TEST_CASE("libraries: names that cannot be C symbols are located semantic errors
   CHECK(lib.bytes().size() > 16);
   CHECK(lib.bytes().substr(1, 3) == "ELF");
   CHECK(contains(lib.header("sq.h"), "double sq(double x);"));
+}
+
+TEST_CASE("libraries: baked params make definitions functions of the inputs", "[driver]") {
+  const char *text = "param w[2]\nparam b\ninput x[2]\ninput y\ns = dot(w, x) + b\n"
+                     "g(u) = b*u\nminimize (s - y)^2\n";
+  driver::LibraryOptions options;
+  options.emit = driver::LibraryOptions::Emit::Object;
+  options.baked =
+      driver::LibraryOptions::BakedParams{"p.json", {2, -3, 0.5}, {{"x", {1, 2}, {4, 8}}}};
+  driver::Program p = loadFile(text);
+  driver::Library lib = driver::compileLibrary(p, options);
+  const std::string header = lib.header("m.h");
+  CHECK(contains(header, "double s(const double *x);"));
+  CHECK(contains(header, "double g(double u);"));
+  CHECK(contains(header, "Params baked in from p.json: w[2], b"));
+  CHECK(contains(header, "Standardized inside, as in training: x."));
+  CHECK_FALSE(contains(header, "nabla_objective"));
+  // The program's own definitions are as they were: only the library's copies are baked.
+  CHECK(driver::evaluate(p, {p.lowered().definitions[0].value.elems[0]},
+                         std::vector<double>(p.graph().symbolCount(), 1.0))[0] == 3);
+
+  auto error = [&](const char *model, driver::LibraryOptions::BakedParams baked) {
+    driver::Program q = loadFile(model);
+    driver::LibraryOptions o = options;
+    o.baked = std::move(baked);
+    return errorOf([&] { driver::compileLibrary(q, o); });
+  };
+  driver::Error count = error(text, {"p.json", {1, 2}, {}});
+  CHECK(count.kind() == ErrorKind::Semantic);
+  CHECK(contains(count.what(), "'p.json' gives 2 param values, but"));
+  CHECK(contains(error(text, {"p.json", {1, 2, 3}, {{"z", {0}, {1}}}}).what(),
+                 "standardizes 'z', which is not an input"));
+  CHECK(contains(error(text, {"p.json", {1, 2, 3}, {{"x", {0}, {1}}}}).what(),
+                 "the standardization of input 'x' has 1 means and 1 stds, but the input has 2"));
+  CHECK(contains(error("input x\nf(a) = a\n", {"p.json", {}, {}}).what(),
+                 "has no params to bake in"));
+  CHECK(contains(error("param w\nv = [w, w]\n", {"p.json", {1}, {}}).what(),
+                 "no scalar definition or function to export with baked params"));
 }

@@ -189,6 +189,32 @@ TEST_CASE("a baseline frame too large for the stack comes from the heap", "[jit]
   CHECK(sameDouble(f(at), want[0]));
 }
 
+TEST_CASE("an entry point beyond the baseline's frame is a limit error naming it",
+          "[jit][baseline]") {
+  if (!codegen::baselineSupported()) {
+    WARN("not checked: the baseline generator needs x86-64");
+    return;
+  }
+  // The bound (kBaselineMaxSlots, 2^27 entries) lowered to 4: a size limit of the input, which the
+  // driver reports as ErrorKind::Limit, never as a bug (codegen::CodegenLimitError).
+  Graph g;
+  SymbolId x = g.addSymbol("x");
+  NodeId vx = g.variable(x);
+  NodeId root = g.make(Op::Sin, g.make(Op::Mul, g.make(Op::Add, vx, g.constant(1)), vx));
+  const std::vector<SymbolId> args{x};
+  std::vector<codegen::TapeEntryPoint> entries{
+      codegen::bindEntryPoint(g, {"big", codegen::EntryKind::Value, {root}}, args)};
+  CHECK(codegen::emitBaseline(entries, 16).offsets.size() == 1);
+  try {
+    codegen::emitBaseline(entries, 4);
+    FAIL("no error");
+  } catch (const codegen::CodegenLimitError &e) {
+    CHECK(std::string(e.what()) ==
+          "entry point 'big' has 5 tape entries, more than the 4 that the baseline code "
+          "generator addresses");
+  }
+}
+
 TEST_CASE("batches before the optimized tier run row by row with the same sums",
           "[jit][baseline][batch]") {
   if (!codegen::baselineSupported()) {

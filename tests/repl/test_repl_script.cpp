@@ -747,6 +747,19 @@ TEST_CASE("SIGINT while a command runs stops the command, not the session", "[re
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(out.read() == "2\n20\n");  // no timing: :time stopped; the session's `a` kept
-  CHECK(err.read().find("stopping after the step under way") != std::string::npos);
+  CHECK(err.read().find("stopping (Ctrl-C again ends the session)") != std::string::npos);
   CHECK(err.read().find("error: interrupted") != std::string::npos);
+}
+
+TEST_CASE("a long command says nothing of its work in a pipe", "[repl]") {
+  // `:time` of the big function runs for more than a second (see kBigTerms); on a terminal it
+  // would show "working... (Ctrl-C to stop)" on stderr, in a pipe nothing but its result.
+  std::string big = "f(x) = 0";
+  for (int k = 1; k <= kBigTerms; ++k)
+    big += " + sin(" + std::to_string(k) + "*x)*exp(x/" + std::to_string(k) + ")";
+  ProcessResult r = repl(big + "\n:time f(0.5)\n");
+  INFO(r.err);
+  CHECK(r.err.empty());
+  CHECK(r.out.find("LLVM O2") != std::string::npos);
+  CHECK(r.out.find("working") == std::string::npos);
 }

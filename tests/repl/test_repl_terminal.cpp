@@ -283,3 +283,40 @@ TEST_CASE("Ctrl-C while a command runs stops the command; the session and its na
   }
   std::remove(model.c_str());
 }
+
+TEST_CASE("Ctrl-C during one long compile stops it inside LLVM; the indicator shows on a terminal",
+          "[repl]") {
+  TempHome home;
+  // A function whose `:time` spends most of its time in one LLVM compilation at O2 (about 15 s
+  // on 2 cores of an AMD EPYC when it runs to its end); Ctrl-C stops it within a part's code
+  // generation, a fraction of a second.
+  const std::string model = home.path + "/long.nabla";
+  {
+    std::ofstream out(model);
+    out << "f(x) = 0";
+    for (int k = 1; k <= 6000; ++k)
+      out << " + sin(" << k << "*x)*exp(x/" << k << ")";
+    out << "\n";
+  }
+  {
+    PtySession s({"repl", model}, home.path);
+    REQUIRE(s.expect("nabla> "));
+    line(s, "a = 2");
+    CHECK(s.screen().find("working...") == std::string::npos);  // a quick input says nothing
+    s.send(":time f(0.5)" + kEnter);
+    REQUIRE(s.expect(":time f(0.5)\n"));
+    // After a second at work, a line on stderr (the terminal) says so and how to stop it.
+    REQUIRE(s.expect("working... (Ctrl-C to stop)"));
+    s.sendNow("\x03");
+    INFO(s.screen());
+    REQUIRE(s.expect("error: interrupted", 20));
+    REQUIRE(s.expect("nabla> ", 20));
+    CHECK(s.screen().find("LLVM O2") == std::string::npos);
+    // The definitions made before, and the file's, are still there and usable.
+    result(s, "a*100", "200");
+    result(s, "f(0)", "0");
+    s.send(kCtrlD);
+    CHECK(s.wait() == 0);
+  }
+  std::remove(model.c_str());
+}
