@@ -11,6 +11,10 @@
 #                           (bench/torch_lbfgs.py: needs Debian's python3-torch)
 #   bench/run.sh map        vectorized calls over many points (bench_map.cpp), and the same call
 #                           from Python (bench/python_map.py)
+#   bench/run.sh csv        reading data: a 10^6 x 17 CSV file (122 MB) and the same numbers as
+#                           .npy/.npz, by nabla's reader with 1 and 2 threads (bench_csv.cpp),
+#                           and by pandas.read_csv and numpy.load (bench/csv_speed.py; pandas
+#                           needs Debian's python3-pandas); not part of `all`
 # Extra arguments go to Google Benchmark (e.g. --benchmark_filter=LogReg).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,14 +23,20 @@ what="${1:-all}"
 [ $# -gt 0 ] && shift
 case "$what" in
   all|kernels|latency|swell|sizes|optim|map) ;;
-  -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+  csv) ;;
+  -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
   *) echo "bench/run.sh: unknown benchmark '$what' (see --help)" >&2; exit 2 ;;
 esac
 
 bash scripts/setup.sh
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DNABLA_BUILD_BENCH=ON \
   -DNABLA_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j2 >/dev/null
+if [ "$what" = csv ]; then
+  # Only the data layer: seconds to build (bench/CMakeLists.txt).
+  cmake --build build-bench -j2 --target nabla_bench_csv >/dev/null
+else
+  cmake --build build-bench -j2 >/dev/null
+fi
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 if [ "$what" = all ] || [ "$what" = kernels ]; then
@@ -63,4 +73,15 @@ if [ "$what" = all ] || [ "$what" = map ]; then
   if [ -d build-bench/python/nabla ]; then
     PYTHONPATH=build-bench/python /usr/bin/python3 bench/python_map.py build-bench/bench/nabla_bench_map
   fi
+fi
+if [ "$what" = csv ]; then
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  /usr/bin/python3 bench/csv_speed.py make "$work"
+  echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  for f in data.csv data.npy data.npz data_deflated.npz; do
+    build-bench/bench/nabla_bench_csv "$work/$f" 1 2
+  done
+  /usr/bin/python3 bench/csv_speed.py peers "$work"
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi

@@ -2,6 +2,8 @@
 // nabla's usage errors, and writes the help text from the same table.
 #include "cli_common.h"
 
+#include "runtime/data/data.h"
+
 #include <CLI/CLI.hpp>
 
 #include <llvm/Support/raw_ostream.h>
@@ -265,6 +267,36 @@ bool readLimitOptions(Invocation &inv, const Arguments &args, std::size_t *maxRo
   read("--max-array", [&](std::size_t n) { limits.maxArray = n; });
   if (maxRows) read("--max-rows", [&](std::size_t n) { *maxRows = n; });
   return ok;
+}
+
+std::vector<Option> dataReadOptions() {
+  using K = Option::Kind;
+  return {
+      {"--delimiter", K::Value, "D",
+       "CSV: , ; or tab (default: the most frequent in the header line)", "reading data"},
+      {"--na", K::Value, "NA,?,...",
+       "CSV: spellings of a missing value (\"\": an empty cell); one read is an error"},
+      {"--drop-na", K::Flag, "",
+       "leave out rows with a missing value (--na; NaN in .npy/.npz) and say how many"},
+  };
+}
+
+bool readDataOptions(Invocation &inv, const Arguments &args, data::ReadOptions &read) {
+  if (const std::string *v = args.get("--delimiter")) {
+    std::optional<char> d = data::parseDelimiter(*v);
+    if (!d) {
+      usageError(inv, "unknown --delimiter '" + data::printable(*v) + "' (',', ';', tab or \\t)");
+      return false;
+    }
+    read.delimiter = *d;
+  }
+  if (const std::string *v = args.get("--na")) read.na = data::parseNaList(*v);
+  if (const std::string *v = args.get("--drop-na")) {
+    std::optional<bool> b = boolOption(inv, "--drop-na", *v);
+    if (!b) return false;
+    read.dropNa = *b;
+  }
+  return true;
 }
 
 bool stderrIsTerminal() { return isatty(STDERR_FILENO) != 0; }

@@ -11,6 +11,10 @@
 #include <string_view>
 #include <vector>
 
+namespace nabla::data {
+struct ReadOptions;
+}
+
 namespace nabla::cli {
 
 struct Invocation;
@@ -80,6 +84,12 @@ std::vector<Option> limitOptions(bool rows);
 /// Reads the limits given into inv.options.limits and `maxRows` (when not null); false after a
 /// usage error (printed).
 bool readLimitOptions(Invocation &inv, const Arguments &args, std::size_t *maxRows);
+
+/// How `fit` and `predict` read data files, under the heading "reading data": --delimiter,
+/// --na, --drop-na (data::ReadOptions).
+std::vector<Option> dataReadOptions();
+/// Reads them into `read` (its maxRows is readLimitOptions'); false after a usage error (printed).
+bool readDataOptions(Invocation &inv, const Arguments &args, data::ReadOptions &read);
 
 /// The one positional argument, the model: sets inv.input. Otherwise a usage error is printed and
 /// its exit code returned.

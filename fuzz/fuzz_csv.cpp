@@ -3,7 +3,9 @@
 //
 // Properties: bad data is a DataError whose message names the file and shows no raw control
 // character; a table read has at least one row, one value per row and chosen column, and only
-// finite numbers, zero or normal (a number that underflows is refused).
+// finite numbers, zero or normal (a number that underflows is refused); rows parsed by several
+// threads in small rounds are the rows (or the error) of one thread, bit for bit; missing
+// values (`--na`, `--drop-na`) keep the same properties.
 #include "fuzz_support.h"
 
 #include "runtime/data/data.h"
@@ -28,7 +30,37 @@ void checkError(const DataError &e) {
   for (char c : m) NABLA_FUZZ_CHECK(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
 }
 
+/// The table, or the error's message, read with `options`.
+std::string outcome(const CsvFile &file, const std::vector<std::size_t> &chosen,
+                    const ReadOptions &options) {
+  try {
+    Table t = readColumns(file, chosen, options);
+    std::string out = std::to_string(t.rows) + "/" + std::to_string(t.dropped) + ":";
+    for (const std::vector<double> &c : t.columns)
+      out.append(reinterpret_cast<const char *>(c.data()), c.size() * sizeof(double));
+    return out;
+  } catch (const DataError &e) {
+    return std::string("error: ") + e.what();
+  }
+}
+
 void readAndCheck(const CsvFile &file, const std::vector<std::size_t> &chosen) {
+  ReadOptions one;
+  one.maxRows = kMaxRows;
+  one.threads = 1;
+  ReadOptions many = one;
+  many.threads = 3;
+  many.chunkBytes = 7;
+  NABLA_FUZZ_CHECK(outcome(file, chosen, one) == outcome(file, chosen, many));
+  ReadOptions na = many;
+  na.na = {"NA", ""};
+  na.dropNa = file.header.size() % 2 == 0;
+  try {
+    Table t = readColumns(file, chosen, na);
+    NABLA_FUZZ_CHECK(t.rows >= 1 && t.columns.size() == chosen.size());
+  } catch (const DataError &e) {
+    checkError(e);
+  }
   try {
     Table t = readColumns(file, chosen, kMaxRows);
     NABLA_FUZZ_CHECK(t.rows >= 1 && t.rows <= kMaxRows);

@@ -11,8 +11,10 @@ packages=(
   libcli11-dev                       # CLI11: the options of every command (header-only)
   catch2                             # unit tests (v2)
   graphviz                           # `nabla graph -o out.svg`
+  librsvg2-bin                       # `nabla fit --plot loss.png` / `.pdf` (rsvg-convert)
   libbenchmark-dev                   # bench/
   libopenblas-dev                    # BLAS (CBLAS) for the array level's matrix products
+  zlib1g-dev                         # .npz data files (deflated NumPy arrays) for fit and predict
   python3                            # test helpers
   python3-dev pybind11-dev           # the Python module `import nabla` (python/): headers, bindings
   python3-numpy                      # its arrays in and out (at import time and in its tests)

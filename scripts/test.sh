@@ -60,9 +60,11 @@ if [ "$mode" = all ]; then
   fi
 else
   # Only what the threaded tests need: compiling from several threads, the background tier,
-  # batched kernels over the worker pool, the API's shared session. Any report fails the run.
-  cmake --build "$build" -j2 --target test_jit test_api
+  # batched kernels over the worker pool, the API's shared session, CSV rows parsed in parallel.
+  # Any report fails the run.
+  cmake --build "$build" -j2 --target test_jit test_api test_runtime
   export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
   "$build/tests/test_jit" "[threads],[tiers]"
   "$build/tests/test_api" "[threads]"
+  "$build/tests/test_runtime" "[data][threads]"
 fi

@@ -88,6 +88,13 @@ std::vector<std::size_t> shuffledRows(std::size_t rows, std::uint64_t seed, std:
   return order;
 }
 
+std::vector<std::size_t> validationRows(std::size_t rows, std::size_t count, std::uint64_t seed) {
+  std::vector<std::size_t> order = shuffledRows(rows, seed, SIZE_MAX);
+  order.resize(std::min(count, rows));
+  std::sort(order.begin(), order.end());
+  return order;
+}
+
 void BatchColumns::startOrder(const BatchPlan &plan, std::size_t epoch) {
   // Small data sets draw their orders in select(): a thread would cost more than the shuffle.
   if (plan.rows < (std::size_t{1} << 16)) return;

@@ -1,21 +1,21 @@
-// CSV files: one pass over the file, a chunk at a time, record by record; only the chosen
-// columns are kept, and become numbers.
+// CSV files: the header (and the delimiter it shows), the end of the rows, and the options'
+// spellings; the rows themselves are parsed in csv_rows.cpp. Also the one place that picks a
+// reader by the file's extension (openData).
 #include "runtime/data/data.h"
+#include "runtime/data/internal.h"
 
 #include "support/input_file.h"
 #include "support/number.h"
 #include "support/text.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace nabla::data {
 
-namespace {
+namespace detail {
 
-bool isBlank(char c) { return c == ' ' || c == '\t'; }
-
-/// "1st", "2nd", "3rd", "4th", ... for column positions in messages.
 std::string ordinal(std::size_t n) {
   const char *suffix = "th";
   if (n % 100 < 11 || n % 100 > 13) {
@@ -29,24 +29,25 @@ std::string ordinal(std::size_t n) {
   return std::to_string(n) + suffix;
 }
 
-/// "the header", "row 3 (line 4)".
 std::string describeRow(std::size_t row, std::size_t line) {
   if (row == 0) return "the header";
   return "row " + std::to_string(row) + " (line " + std::to_string(line) + ")";
 }
 
-} // namespace
+DataError tooManyRows(const std::string &path, std::size_t maxRows) {
+  return DataError(path + ": more than " + std::to_string(maxRows) +
+                   " data rows (raise the limit with --max-rows)");
+}
 
-/// The bytes of a CSV file, read at offsets.
-class CsvSource {
-public:
-  virtual ~CsvSource() = default;
-  virtual std::uint64_t size() const = 0;
-  /// Up to `n` bytes from `offset` (fewer only at the end).
-  virtual std::size_t readAt(std::uint64_t offset, char *out, std::size_t n) const = 0;
-};
+} // namespace detail
 
 namespace {
+
+using detail::describeRow;
+using detail::ordinal;
+
+/// Blanks around a cell are trimmed: spaces, and tabs unless the tab is the delimiter.
+bool isBlank(char c, char delimiter = ',') { return c == ' ' || (c == '\t' && delimiter != '\t'); }
 
 class FileSource final : public CsvSource {
 public:
@@ -111,14 +112,15 @@ private:
   std::uint64_t pos_, end_;
 };
 
-/// Reads records (rows) from the source, starting at `pos`:
+/// Reads records (rows) from the source, starting at `pos` (`,` is the file's delimiter; the
+/// rows after the header are read by csv_rows.cpp, to the same grammar):
 ///   record = cell { ',' cell } line-end
 ///   cell   = blanks ( '"' { any but '"' | '""' } '"' blanks | { any but ',' and line ends } )
 /// Cells come out trimmed of blanks and unquoted; only the cells asked for are kept.
 class Records {
 public:
   Records(const CsvFile &file, std::uint64_t pos, std::size_t line, std::uint64_t end)
-      : file_(file), in_(*file.source, pos, end), line_(line) {}
+      : file_(file), in_(*file.source, pos, end), line_(line), delimiter_(file.delimiter) {}
 
   /// The next record into `cells` (cells[i] is the i-th cell; one not in `keep` is left empty);
   /// false at the end. `keep` null keeps every cell. `row` numbers it in messages (0: the header).
@@ -143,7 +145,7 @@ public:
       std::string *cell = kept ? &cells[count] : nullptr;
       if (cell) cell->clear();
       ++count;
-      while (in_.peek() == ' ' || in_.peek() == '\t') in_.advance();
+      while (in_.peek() >= 0 && isBlank(static_cast<char>(in_.peek()), delimiter_)) in_.advance();
       if (in_.peek() == '"') {
         std::size_t openLine = line_;
         in_.advance();
@@ -165,16 +167,17 @@ public:
           if (c == '\n' || (c == '\r' && in_.peek() != '\n')) ++line_;
           if (cell) *cell += static_cast<char>(c);
         }
-        while (in_.peek() == ' ' || in_.peek() == '\t') in_.advance();
+        while (in_.peek() >= 0 && isBlank(static_cast<char>(in_.peek()), delimiter_)) in_.advance();
         const int c = in_.peek();
-        if (c >= 0 && c != ',' && c != '\n' && c != '\r')
+        if (c >= 0 && c != delimiter_ && c != '\n' && c != '\r')
           throw DataError(file_.path + ": " + where() + ": the " + ordinal(count) +
                           " cell has text after its closing quote");
       } else {
         while (true) {
           const std::string_view w = in_.window();
           if (w.empty()) break;
-          std::size_t k = w.find_first_of(",\r\n");
+          const char stops[] = {delimiter_, '\r', '\n', 0};
+          std::size_t k = w.find_first_of(stops);
           if (k == std::string_view::npos) k = w.size();
           if (cell) cell->append(w.data(), k);
           in_.advance(k);
@@ -182,9 +185,9 @@ public:
           if (k < w.size()) break;
         }
         if (cell)
-          while (!cell->empty() && isBlank(cell->back())) cell->pop_back();
+          while (!cell->empty() && isBlank(cell->back(), delimiter_)) cell->pop_back();
       }
-      if (in_.peek() == ',') {
+      if (in_.peek() == delimiter_) {
         in_.advance();
         continue;
       }
@@ -208,11 +211,13 @@ private:
   std::size_t line_;
   std::size_t recordLine_ = 0;
   std::size_t count_ = 0;
+  char delimiter_;
 };
 
 /// Where the meaningful bytes of [begin, size) end: trailing line ends and blanks (blank lines at
 /// the end of the file) are not rows. Reads backwards from the end, a chunk at a time.
-std::uint64_t meaningfulEnd(const std::string &path, const CsvSource &source, std::uint64_t begin) {
+std::uint64_t meaningfulEnd(const std::string &path, const CsvSource &source, std::uint64_t begin,
+                            char delimiter) {
   std::vector<char> chunk(kInputChunkBytes);
   std::uint64_t end = source.size();
   while (end > begin) {
@@ -221,23 +226,46 @@ std::uint64_t meaningfulEnd(const std::string &path, const CsvSource &source, st
       throw DataError(path + ": the file became shorter while it was read");
     for (std::size_t i = n; i > 0; --i) {
       const char c = chunk[i - 1];
-      if (c != '\n' && c != '\r' && !isBlank(c)) return end - n + i;
+      if (c != '\n' && c != '\r' && !isBlank(c, delimiter)) return end - n + i;
     }
     end -= n;
   }
   return begin;
 }
 
-CsvFile fromSource(std::string path, std::shared_ptr<const CsvSource> source) {
+/// The delimiter of the header line [begin, end): the most frequent of `,` `;` and tab outside
+/// double quotes, `,` on a tie or when there is none (pandas' rule for a header; its csv.Sniffer
+/// also weighs the rows). Reads at most one record's cap of bytes.
+char detectDelimiter(const CsvSource &source, std::uint64_t begin, std::uint64_t end) {
+  Stream in(source, begin, std::min<std::uint64_t>(end, begin + kMaxCsvRecordBytes));
+  std::size_t comma = 0, semicolon = 0, tab = 0;
+  bool quoted = false;
+  for (int c; (c = in.peek()) >= 0; in.advance()) {
+    if (c == '"') quoted = !quoted;
+    if (quoted) continue;
+    if (c == '\n' || c == '\r') break;
+    comma += c == ',';
+    semicolon += c == ';';
+    tab += c == '\t';
+  }
+  if (semicolon > comma && semicolon >= tab) return ';';
+  if (tab > comma && tab > semicolon) return '\t';
+  return ',';
+}
+
+CsvFile fromSource(std::string path, std::shared_ptr<const CsvSource> source, char delimiter) {
   CsvFile file;
   file.path = std::move(path);
   file.source = std::move(source);
   char bom[3];
   const std::uint64_t begin =
       file.source->readAt(0, bom, 3) == 3 && std::memcmp(bom, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-  file.end = meaningfulEnd(file.path, *file.source, begin);
+  file.end = meaningfulEnd(file.path, *file.source, begin, ',');
   if (file.end == begin)
     throw DataError(file.path + ": the file is empty (expected a header row of column names)");
+  file.delimiter = delimiter ? delimiter : detectDelimiter(*file.source, begin, file.end);
+  // A tab that delimits is no blank: an empty last cell of the last row stays a cell.
+  if (file.delimiter == '\t') file.end = meaningfulEnd(file.path, *file.source, begin, '\t');
   Records records(file, begin, 1, file.end);
   records.next(file.header, 0, nullptr);
   file.header.resize(records.count());
@@ -248,16 +276,55 @@ CsvFile fromSource(std::string path, std::shared_ptr<const CsvSource> source) {
 
 } // namespace
 
-CsvFile csvFromText(std::string path, std::string text) {
-  return fromSource(std::move(path), std::make_shared<TextSource>(std::move(text)));
+CsvFile csvFromText(std::string path, std::string text, char delimiter) {
+  return fromSource(std::move(path), std::make_shared<TextSource>(std::move(text)), delimiter);
 }
 
-CsvFile openCsv(const std::string &path) {
+CsvFile openCsv(const std::string &path, char delimiter) {
   try {
-    return fromSource(path, std::make_shared<FileSource>(InputFile(path, "a CSV file")));
+    return fromSource(path, std::make_shared<FileSource>(InputFile(path, "a CSV file")),
+                      delimiter);
   } catch (const InputError &e) {
     throw DataError(e.what());
   }
+}
+
+CsvFile openData(const std::string &path, const ReadOptions &options) {
+  auto endsWith = [&](std::string_view tail) {
+    if (path.size() < tail.size()) return false;
+    for (std::size_t i = 0; i < tail.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(path[path.size() - tail.size() + i])) != tail[i])
+        return false;
+    return true;
+  };
+  if (endsWith(".npy") || endsWith(".npz")) return openNumpy(path);
+  return openCsv(path, options.delimiter);
+}
+
+std::optional<char> parseDelimiter(std::string_view text) {
+  if (text == "," || text == ";" || text == "\t") return text[0];
+  if (text == "tab" || text == "\\t") return '\t';
+  return std::nullopt;
+}
+
+std::string delimiterName(char delimiter) {
+  if (delimiter == '\t') return "tab";
+  return std::string("'") + delimiter + "'";
+}
+
+std::vector<std::string> parseNaList(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    std::string item(text.substr(start, comma == std::string_view::npos ? std::string_view::npos
+                                                                        : comma - start));
+    if (item == "\"\"") item.clear();
+    if (std::find(out.begin(), out.end(), item) == out.end()) out.push_back(std::move(item));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
 }
 
 std::string printable(std::string_view text) {
@@ -269,50 +336,20 @@ std::string printable(std::string_view text) {
   return escapeForTerminal(text.substr(0, cut)) + "...";
 }
 
-Table readColumns(const CsvFile &file, const std::vector<std::size_t> &columns,
+Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen,
+                  const ReadOptions &options) {
+  for (std::size_t c : chosen)
+    if (c >= file.header.size())
+      throw DataError(file.path + ": no column " + std::to_string(c + 1));
+  return file.numpy ? detail::readNumpyColumns(file, chosen, options)
+                    : detail::readCsvRows(file, chosen, options);
+}
+
+Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen,
                   std::size_t maxRows) {
-  const std::size_t width = file.header.size();
-  std::vector<char> keep(width, 0);
-  for (std::size_t c : columns) {
-    if (c >= width) throw DataError(file.path + ": no column " + std::to_string(c + 1));
-    keep[c] = 1;
-  }
-  Table table;
-  std::vector<std::vector<double>> &out = table.columns;
-  out.resize(columns.size());
-  Records records(file, file.bodyOffset, file.bodyLine, std::max(file.end, file.bodyOffset));
-  std::vector<std::string> cells(width);
-  std::size_t row = 0;
-  while (true) {
-    if (!records.next(cells, row + 1, &keep)) break;
-    if (row == maxRows)
-      throw DataError(file.path + ": more than " + std::to_string(maxRows) +
-                      " data rows (raise the limit with --max-rows)");
-    ++row;
-    auto where = [&] { return describeRow(row, records.recordLine()); };
-    if (records.count() != width)
-      throw DataError(file.path + ": " + where() + " has " + std::to_string(records.count()) +
-                      (records.count() == 1 ? " cell" : " cells") + ", but the header has " +
-                      std::to_string(width));
-    for (std::size_t k = 0; k < columns.size(); ++k) {
-      const std::size_t c = columns[k];
-      const std::string &cell = cells[c];
-      auto fail = [&](const std::string &why) {
-        return DataError(file.path + ": " + where() + ", column " + std::to_string(c + 1) + " '" +
-                         printable(file.header[c]) + "': " + why);
-      };
-      if (cell.empty()) throw fail("empty cell (a number is needed)");
-      // One rule for numbers in files (support/number.h): no hex, no nan or inf, nothing that
-      // overflows, nothing non-zero that underflows to 0 or a subnormal.
-      const Decimal d = readDecimal(cell);
-      if (d.status != DecimalStatus::Ok)
-        throw fail("'" + printable(cell) + "' " + std::string(describe(d.status)));
-      out[k].push_back(d.value);
-    }
-  }
-  if (row == 0) throw DataError(file.path + ": the file has a header but no data rows");
-  table.rows = row;
-  return table;
+  ReadOptions options;
+  options.maxRows = maxRows;
+  return readColumns(file, chosen, options);
 }
 
 } // namespace nabla::data

@@ -32,6 +32,50 @@ std::string printable(std::string_view text);
 /// Where a CSV file's bytes come from: the file itself, kept open and read in chunks (never all
 /// of it at once), or text in memory.
 class CsvSource;
+/// The arrays of a NumPy file (.npy, .npz): their headers, read when the file is opened, and
+/// where their data is, read when columns are asked for (runtime/data/numpy.cpp).
+class NumpyArrays;
+
+/// The most data rows read by default (--max-rows): a clear error instead of an exhausted machine.
+inline constexpr std::size_t kDefaultMaxRows = std::size_t{1} << 24;
+
+/// How a data file is read: the options of `nabla fit` and `nabla predict` (--delimiter, --na,
+/// --drop-na, --max-rows), of Python's nabla.fit, and of every file of a run (the training data
+/// and the validation data alike).
+struct ReadOptions {
+  /// CSV: `,` `;` or `\t`; 0 detects it from the header line: the most frequent of the three
+  /// outside double quotes there, `,` on a tie or when none is there (detectDelimiter).
+  char delimiter = 0;
+  /// CSV: the spellings of a missing value (`NA`, `?`; "" for an empty cell), compared with a
+  /// chosen cell after trimming and unquoting. A missing value is an error naming the row, the
+  /// line and the column, unless `dropNa`. NumPy files: NaN is the missing value.
+  std::vector<std::string> na;
+  /// Rows with a missing value in a chosen column are left out (Table::dropped counts them)
+  /// instead of being an error.
+  bool dropNa = false;
+  /// The most data rows of the file (dropped ones included); more is an error naming --max-rows.
+  std::size_t maxRows = kDefaultMaxRows;
+  /// Threads that parse a CSV file's rows: 0 is one per hardware thread, at most
+  /// kMaxCsvThreads. The result does not depend on it.
+  unsigned threads = 0;
+  /// Bytes read per thread and per round (0: kCsvRoundBytes); tests make it small to cut files
+  /// in many places.
+  std::size_t chunkBytes = 0;
+};
+
+/// The bytes of a CSV file read by each thread per round: the text held while it is parsed is
+/// at most threads * kCsvRoundBytes, plus one record (kMaxCsvRecordBytes) split by a round.
+inline constexpr std::size_t kCsvRoundBytes = std::size_t{4} << 20;
+/// The most threads parsing a CSV file (so that a round holds at most 64 MiB of text).
+inline constexpr unsigned kMaxCsvThreads = 16;
+
+/// `--delimiter`'s value as a character: `,` `;` `tab` or `\t` (the two characters, or a tab);
+/// nullopt for anything else.
+std::optional<char> parseDelimiter(std::string_view text);
+/// `--na`'s value: a comma-separated list; an empty item or `""` is the empty cell.
+std::vector<std::string> parseNaList(std::string_view text);
+/// How messages name a delimiter: `','`, `';'`, `tab`.
+std::string delimiterName(char delimiter);
 
 /// A CSV file's header, and where its rows are. Accepted: `,` between cells; `\n`, `\r\n` or
 /// `\r` line ends; a UTF-8 byte-order mark at the start (skipped); cells in double quotes
@@ -42,22 +86,42 @@ class CsvSource;
 struct CsvFile {
   std::string path;                // as given, for messages
   std::vector<std::string> header; // the column names, trimmed and unquoted
+  char delimiter = ',';            // given, or detected from the header line
   std::uint64_t bodyOffset = 0;    // where the first data row starts in the source
   std::size_t bodyLine = 2;        // its line number (1-based)
   std::uint64_t end = 0;           // where the last row ends (trailing blank lines are no rows)
   std::shared_ptr<const CsvSource> source;
+  /// Set for a NumPy file (openData): the header is then the arrays' column names, and
+  /// readColumns reads from here.
+  std::shared_ptr<const NumpyArrays> numpy;
 };
 
 /// Opens the file and reads its header row: only a regular file (a directory, a FIFO, a device
 /// is refused before it is read), read in chunks of kInputChunkBytes, so that reading holds one
 /// chunk and one row besides the numbers kept. Throws DataError when the file cannot be read, is
 /// empty (no header) or has a malformed header (an unterminated quote, a record beyond a cap).
-CsvFile openCsv(const std::string &path);
+/// `delimiter` 0 detects it from the header line (ReadOptions::delimiter).
+CsvFile openCsv(const std::string &path, char delimiter = 0);
 /// The same for text in memory (tests); `path` names it in messages.
-CsvFile csvFromText(std::string path, std::string text);
+CsvFile csvFromText(std::string path, std::string text, char delimiter = 0);
+/// A data file by its extension, the one place that decides: `.npy` and `.npz` (any case) are
+/// NumPy files (openNumpy), anything else is CSV (openCsv with options.delimiter).
+CsvFile openData(const std::string &path, const ReadOptions &options = {});
 
-/// The most data rows read by default (--max-rows): a clear error instead of an exhausted machine.
-inline constexpr std::size_t kDefaultMaxRows = std::size_t{1} << 24;
+/// A NumPy file's arrays as columns (docs/fit.md, "NumPy files"):
+/// - `.npy`: a structured array of shape (rows,) gives one column per field, named like it; a
+///   plain array of shape (rows,) or (rows, k) gives columns `c0` .. `c{k-1}`.
+/// - `.npz` (numpy.savez, stored or deflated): each array `name` of shape (rows,) is the column
+///   `name`; of shape (rows, k) the columns `name0` .. `name{k-1}` (as an input `name[k]` binds
+///   by default); a structured array gives its fields. Every array has the same number of rows.
+/// Element types: little-endian float64 (`<f8`) as is; float32, integers of at most 32 bits and
+/// booleans converted exactly; int64/uint64 while exact in a double (|v| <= 2^53). C or Fortran
+/// order. Only the headers are read here; a header beyond kMaxNpyHeaderBytes, a shape whose data
+/// is not the file's (or the zip member's) length, an unsupported type, a truncated or malformed
+/// zip, a member that inflates beyond its declared size: DataError naming the file.
+CsvFile openNumpy(const std::string &path);
+/// The longest .npy header read (numpy writes a few hundred bytes).
+inline constexpr std::size_t kMaxNpyHeaderBytes = std::size_t{1} << 20;
 
 /// The rows of the chosen columns as numbers: columns[k][r] is row r of header column
 /// `chosen[k]`. Every row must have as many cells as the header, and every chosen cell must be a
@@ -66,10 +130,23 @@ inline constexpr std::size_t kDefaultMaxRows = std::size_t{1} << 24;
 /// other cells may hold anything, and are not kept. A file with a header and no rows is an error, and so
 /// is one with more than `maxRows` rows (the message names --max-rows).
 /// Throws DataError naming the row (1-based, after the header), its line and the column.
+///
+/// CSV rows are parsed in parallel (ReadOptions::threads), the file read in rounds of
+/// kCsvRoundBytes per thread, each round cut at line ends into one piece per thread; a round
+/// with a double quote in it is parsed by one thread (a quoted cell may hold a line end, so a
+/// line end there need not end a row). The numbers, the rows and the error (the earliest bad
+/// row's) are the same with any number of threads. Memory: the numbers kept, plus the text of
+/// one round (threads * kCsvRoundBytes, and at most one record of kMaxCsvRecordBytes more) and
+/// its numbers. A NumPy file's chosen columns are read one array at a time (an array's bytes
+/// held while its columns are converted).
 struct Table {
-  std::size_t rows = 0;
+  std::size_t rows = 0;          // rows kept
+  std::size_t dropped = 0;       // rows left out for a missing value (ReadOptions::dropNa)
+  std::vector<std::size_t> kept; // with rows dropped, the file's rows (0-based) kept; else empty
   std::vector<std::vector<double>> columns;
 };
+Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen,
+                  const ReadOptions &options);
 Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen,
                   std::size_t maxRows = kDefaultMaxRows);
 
@@ -124,6 +201,10 @@ private:
 /// The row order of epoch `epoch` (0-based): 0, 1, ..., rows-1 shuffled by Fisher-Yates (for
 /// i = rows-1 down to 1, swap i with below(i + 1)) driven by Rng(epochSeed(seed, epoch)).
 std::vector<std::size_t> shuffledRows(std::size_t rows, std::uint64_t seed, std::size_t epoch);
+/// The rows (0-based, ascending) held out for validation: `count` of `rows`, the first `count`
+/// positions of a Fisher-Yates shuffle (as shuffledRows) driven by Rng(epochSeed(seed,
+/// SIZE_MAX)), a stream no epoch's order uses. 0 < count < rows.
+std::vector<std::size_t> validationRows(std::size_t rows, std::size_t count, std::uint64_t seed);
 /// splitmix64's mix of seed + (epoch + 1) * 0x9e3779b97f4a7c15: each epoch's stream depends only on
 /// the seed and the epoch, so a resumed run needs no generator state.
 std::uint64_t epochSeed(std::uint64_t seed, std::size_t epoch);

@@ -17,8 +17,8 @@ const InputDecl *findInput(const LoweredProgram &program, const std::string &nam
 
 Dataset loadDataset(const std::string &path, const LoweredProgram &program,
                     const std::vector<ArrayInfo> &inputs, const std::string &modelPath,
-                    std::size_t maxRows) {
-  data::CsvFile file = data::openCsv(path);
+                    const data::ReadOptions &read) {
+  data::CsvFile file = data::openData(path, read);
   std::vector<data::InputColumns> specs;
   for (const ArrayInfo &a : inputs) {
     const InputDecl *decl = findInput(program, a.name);
@@ -34,12 +34,47 @@ Dataset loadDataset(const std::string &path, const LoweredProgram &program,
   const std::vector<std::size_t> columns = data::bindColumns(file, specs);
   Dataset out;
   out.path = path;
-  data::Table table = data::readColumns(file, columns, maxRows);
+  data::Table table = data::readColumns(file, columns, read);
   out.rows = table.rows;
+  out.dropped = table.dropped;
+  out.rowsInFile = std::move(table.kept); // messages name rows as the file numbers them
   out.columns = std::move(table.columns);
   std::uint64_t h = data::fnv1a(std::to_string(out.rows));
   for (const auto &c : out.columns) h = data::fnv1a(c, h);
   out.checksum = h;
+  return out;
+}
+
+Dataset splitRows(Dataset &data, const std::vector<std::size_t> &held) {
+  Dataset out;
+  out.path = data.path;
+  out.checksum = data.checksum;
+  out.rows = held.size();
+  out.columns.resize(data.columns.size());
+  std::vector<std::size_t> kept;
+  kept.reserve(data.rows - held.size());
+  std::size_t next = 0;
+  for (std::size_t r = 0; r < data.rows; ++r) {
+    if (next < held.size() && held[next] == r)
+      ++next;
+    else
+      kept.push_back(r);
+  }
+  auto inFile = [&](std::size_t r) { return data.rowsInFile.empty() ? r : data.rowsInFile[r]; };
+  for (std::size_t c = 0; c < data.columns.size(); ++c) {
+    std::vector<double> &column = data.columns[c];
+    out.columns[c].reserve(held.size());
+    for (std::size_t r : held) out.columns[c].push_back(column[r]);
+    std::vector<double> rest;
+    rest.reserve(kept.size());
+    for (std::size_t r : kept) rest.push_back(column[r]);
+    column = std::move(rest);
+  }
+  for (std::size_t r : held) out.rowsInFile.push_back(inFile(r));
+  std::vector<std::size_t> rowsInFile;
+  for (std::size_t r : kept) rowsInFile.push_back(inFile(r));
+  data.rowsInFile = std::move(rowsInFile);
+  data.rows = kept.size();
   return out;
 }
 
