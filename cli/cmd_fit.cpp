@@ -107,8 +107,19 @@ std::vector<Option> joined(std::vector<Option> a, const std::vector<Option> &b,
 const std::vector<Option> &fitOptions() {
   static const std::vector<Option> kOptions = joined({
       {"--data", K::Value, "FILE.csv",
-       "the data: a header row of column names, one row per example", "data and batches", false,
+       "the data: CSV with a header row of column names, one row per example; or NumPy .npy/.npz",
+       "data and batches", false,
        0, Option::File::Read},
+      {"--val", K::Value, "FILE.csv",
+       "validation data: the loss and reports on its rows after every epoch", {}, false, 0,
+       Option::File::Read},
+      {"--val-split", K::Value, "F",
+       "hold out the fraction F of the data's rows (drawn by --seed) for validation"},
+      {"--early-stop", K::Value, "N",
+       "stop after N epochs in a row without a better validation loss"},
+      {"--keep", K::Value, "best|last",
+       "the params returned: the best validation epoch's (default with --early-stop) or the "
+       "last"},
       {"--batch", K::Value, "M",
        "rows per mini-batch (default 32; the last batch of an epoch may be smaller)"},
       {"--epochs", K::Value, "E",
@@ -141,7 +152,8 @@ const std::vector<Option> &fitOptions() {
       {"--log", K::Value, "LOG.csv", "one row per step: step,epoch,loss,grad_norm,lr, the reports",
        {}, false, 0, Option::File::Write},
       {"--log-params", K::Flag, "", "also every param element after the step, in the log"},
-      {"--plot", K::Value, "loss.svg", "draw the loss of every step as SVG", {}, false, 0,
+      {"--plot", K::Value, "loss.svg",
+       "draw the loss per epoch and step (.svg; .png and .pdf through rsvg-convert)", {}, false, 0,
        Option::File::Write},
       {"--checkpoint", K::Value, "FILE",
        "checkpoint at the end, on Ctrl-C and at epoch ends (at most every 30 s)", {}, false, 0,
@@ -149,7 +161,11 @@ const std::vector<Option> &fitOptions() {
       {"--checkpoint-every", K::Value, "K", "checkpoint every K steps instead"},
       {"--resume", K::Value, "FILE", "continue a run from its checkpoint, exactly", {}, false, 0,
        Option::File::Read},
-   }, limitOptions(true));
+   }, [] {
+     std::vector<Option> v = dataReadOptions();
+     for (const Option &o : limitOptions(true)) v.push_back(o);
+     return v;
+   }());
   return kOptions;
 }
 
@@ -193,6 +209,9 @@ std::string_view fitDetails() {
       "does a loss that diverges (above 1e10 times its start: exit 1, after writing the outputs).\n"
       "--patience N steps in a row that change no parameter or leave the loss the same stop it\n"
       "(exit 0). docs/optim.md, \"When a run stops\", has the rules.\n"
+      "--val FILE or --val-split F gives validation rows: their loss and reports after every\n"
+      "epoch go to the progress, the log, the summary, the -o file and the plot; --early-stop N\n"
+      "stops after N epochs without a better validation loss and keeps the best epoch's params.\n"
       "Ctrl-C writes a checkpoint (--checkpoint, else MODEL's name + .checkpoint) and exits with\n"
       "status 130; --resume continues it as if it had never stopped. docs/fit.md has the details.\n";
   return text;
@@ -299,9 +318,22 @@ int runFit(Invocation &inv) {
     ok = ok && n.has_value();
   }
   number("--tol", run.tol);
+  std::optional<double> valSplit;
+  number("--val-split", valSplit);
+  count("--early-stop", s.earlyStop);
+  if (const std::string *v = a.get("--keep")) {
+    if (*v != "best" && *v != "last")
+      return usageError(inv, "unknown --keep '" + *v + "' (best or last)");
+    s.keepBest = *v == "best";
+  } else {
+    s.keepBest = s.earlyStop > 0;
+  }
   run.logParams = flagValue("--log-params");
   std::size_t maxRows = data::kDefaultMaxRows;
   ok = readLimitOptions(inv, a, &maxRows) && ok;
+  data::ReadOptions readOptions;
+  ok = readDataOptions(inv, a, readOptions) && ok;
+  readOptions.maxRows = maxRows;
   if (!ok) return kExitUsage;
   if (epochs && steps) return usageError(inv, "give --epochs or --steps, not both");
   run.epochs = epochs;
@@ -315,9 +347,9 @@ int runFit(Invocation &inv) {
   run.checkpointPath = path("--checkpoint");
   run.resumePath = path("--resume");
   const std::string output = path("--output"), plot = path("--plot"), initPath = path("--init"),
-                    dataPath = path("--data");
+                    dataPath = path("--data"), valPath = path("--val");
   for (const char *name :
-       {"--log", "--checkpoint", "--resume", "--output", "--plot", "--init", "--data"})
+       {"--log", "--checkpoint", "--resume", "--output", "--plot", "--init", "--data", "--val"})
     if (a.has(name) && a.get(name)->empty())
       return usageError(inv, "option '" + std::string(name) + "' needs a file name");
   if (run.logParams && run.logPath.empty()) return usageError(inv, "--log-params needs --log FILE");
@@ -361,7 +393,9 @@ int runFit(Invocation &inv) {
   fit::Job job;
   job.tier = tier;
   job.dataPath = dataPath;
-  job.maxRows = maxRows;
+  job.valPath = valPath;
+  job.valSplit = valSplit;
+  job.read = readOptions;
   if (a.has("--standardize")) {
     // Empty: every input but the last declared.
     const std::string &list = *a.get("--standardize");

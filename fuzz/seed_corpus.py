@@ -93,7 +93,8 @@ def checkpoint_seeds():
         changed = bytearray(whole)
         changed[len(changed) // 2] ^= 0x01
         out.append(b"\x01" + bytes(changed))           # corrupted: the checksum fails
-        mode = b"\x02" if whole.startswith(b"nabla-checkpoint 2 ") else b"\x00"  # its version
+        version = int(whole.split(b" ")[1])
+        mode = bytes([2 * (version - 1)])              # its version (fuzz_checkpoint.cpp)
         out.append(mode + body)                        # the body, given a valid header
         out.append(mode + body.replace(b'"0x', b'"-0x', 3))
         out.append(mode + body[: len(body) // 3])

@@ -130,6 +130,8 @@ class FitResult:
     @property
     def standardization(self) -> Dict[str, Dict[str, FloatArray]]: ...
     @property
+    def validation(self) -> Optional[Dict[str, Any]]: ...
+    @property
     def settings(self) -> Dict[str, str]: ...
     @property
     def summary(self) -> str: ...
@@ -148,6 +150,10 @@ def fit(model: Union[Path, Module], data: Union[None, Path, Data] = None, *,
         checkpoint: Optional[Path] = None, checkpoint_every: int = 0,
         resume: Optional[Path] = None, output: Optional[Path] = None,
         plot: Optional[Path] = None, max_rows: Optional[int] = None, verbose: bool = False,
+        val: Union[None, Path, Data] = None, val_split: Optional[float] = None,
+        early_stop: Optional[int] = None, keep: Optional[str] = None,
+        delimiter: Optional[str] = None, na: Union[None, str, Sequence[str]] = None,
+        drop_na: bool = False,
         lr: float = ..., momentum: float = ..., dampening: float = ..., nesterov: bool = ...,
         weight_decay: float = ..., lr_decay: float = ...,
         initial_accumulator_value: float = ..., eps: float = ..., alpha: float = ...,

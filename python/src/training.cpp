@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <csignal>
 #include <iostream>
 #include <span>
 
@@ -203,7 +204,7 @@ namespace {
 /// What nabla.fit returns.
 struct FitResult {
   py::dict params, history, metrics, standardization, settings;
-  py::object averagedParams = py::none(), averagedLoss = py::none();
+  py::object averagedParams = py::none(), averagedLoss = py::none(), validation = py::none();
   py::dict averagedMetrics;
   double loss = 0;
   std::size_t steps = 0, epochs = 0;
@@ -269,6 +270,37 @@ driver::Source modelSource(const py::object &model, std::string &name, const dri
   return driver::fromText(name, text, false, l, "limits");
 }
 
+/// Ctrl-C during a run: the loop stops between steps, as `nabla fit`'s, instead of the signal
+/// waiting for the GIL until the run ends.
+volatile std::sig_atomic_t gFitInterrupted = 0;
+extern "C" void onFitInterrupt(int) { gFitInterrupted = 1; }
+
+/// Catches SIGINT for the run when called from Python's main thread (which owns signal handling),
+/// and gives the previous handler back after it.
+class InterruptGuard {
+public:
+  InterruptGuard() {
+    const py::module_ threading = py::module_::import("threading");
+    if (!threading.attr("current_thread")().is(threading.attr("main_thread")())) return;
+    gFitInterrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = onFitInterrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    installed_ = sigaction(SIGINT, &sa, &previous_) == 0;
+  }
+  ~InterruptGuard() {
+    if (installed_) sigaction(SIGINT, &previous_, nullptr);
+  }
+  InterruptGuard(const InterruptGuard &) = delete;
+  InterruptGuard &operator=(const InterruptGuard &) = delete;
+  bool installed() const { return installed_; }
+
+private:
+  struct sigaction previous_ {};
+  bool installed_ = false;
+};
+
 FitResult fit(const py::object &model, const py::object &data, const std::string &optimizer,
               const py::object &epochs, const py::object &steps, std::size_t batch,
               std::uint64_t seed, bool shuffle, bool inOrder, const py::object &standardize,
@@ -283,12 +315,30 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
   fit::Settings &s = run.settings;
   py::dict rest(kwargs);
   s.hyper = takeHyper(rest);
+  // Validation, as `nabla fit --val FILE | --val-split F --early-stop N --keep best|last`.
+  auto take = [&](const char *name) -> py::object {
+    if (!rest.contains(name)) return py::none();
+    return rest.attr("pop")(name);
+  };
+  const py::object val = take("val"), valSplit = take("val_split"), earlyStop = take("early_stop"),
+                   keep = take("keep");
+  // How data files are read (applied below), as `nabla fit --delimiter D --na A,B --drop-na`.
+  const py::object delimiter = take("delimiter"), na = take("na"), dropNa = take("drop_na");
+  if (!valSplit.is_none()) job.valSplit = py::cast<double>(valSplit);
+  if (std::optional<std::size_t> n = countOf(earlyStop, "early_stop")) s.earlyStop = *n;
+  s.keepBest = s.earlyStop > 0;
+  if (!keep.is_none()) {
+    const std::string k = py::cast<std::string>(keep);
+    if (k != "best" && k != "last") argumentError("unknown keep '" + k + "' (best or last)");
+    s.keepBest = k == "best";
+  }
   {
     std::vector<std::string> known = {"data", "optimizer", "epochs", "steps", "batch", "seed",
                                       "shuffle", "in_order", "standardize", "threads", "init",
                                       "tol", "patience", "schedule", "average", "jit", "log",
                                       "log_params", "checkpoint", "checkpoint_every", "resume",
-                                      "output", "plot", "max_rows", "verbose"};
+                                      "output", "plot", "max_rows", "verbose", "delimiter",
+                                      "na", "drop_na"};
     for (const optim::HyperInfo &info : optim::hyperparameters()) known.emplace_back(info.name);
     rejectUnknown(rest, known, "fit()");
   }
@@ -333,7 +383,20 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
   else if (jit == "optimized") job.tier = fit::Tier::Optimized;
   else if (jit == "array") job.tier = fit::Tier::Array;
   else if (jit != "auto") argumentError("unknown jit '" + jit + "' (auto, array, optimized or baseline)");
-  if (std::optional<std::size_t> n = countOf(maxRows, "max_rows")) job.maxRows = *n;
+  if (std::optional<std::size_t> n = countOf(maxRows, "max_rows")) job.read.maxRows = *n;
+  {
+    if (!delimiter.is_none()) {
+      const std::string d = py::cast<std::string>(delimiter);
+      std::optional<char> c = data::parseDelimiter(d);
+      if (!c) argumentError("unknown delimiter '" + data::printable(d) + "' (',', ';', tab or \\t)");
+      job.read.delimiter = *c;
+    }
+    if (py::isinstance<py::str>(na))
+      job.read.na = data::parseNaList(py::cast<std::string>(na));
+    else if (!na.is_none())
+      job.read.na = py::cast<std::vector<std::string>>(na);
+    if (!dropNa.is_none()) job.read.dropNa = py::cast<bool>(dropNa);
+  }
   job.outputPath = optionalPath(output);
   job.plotPath = optionalPath(plot);
 
@@ -370,20 +433,16 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
     job.initPath = pathOf(init);
   }
 
-  std::optional<ArrayData> arrays;
-  if (data.is_none()) {
-  } else if (py::isinstance<py::str>(data) || py::hasattr(data, "__fspath__")) {
-    job.dataPath = pathOf(data);
-  } else {
-    arrays.emplace(data);
-    job.data = [&](const fit::Model &m) {
+  // Arrays given for the data or the validation rows, bound to the model's inputs by name.
+  auto arrayData = [](ArrayData &arrays, const char *path) {
+    return [&arrays, path](const fit::Model &m) {
       std::vector<InputSpec> specs;
       for (const fit::ArrayInfo &in : m.inputs())
         specs.push_back({in.name, in.size(), in.elements, in.columns, in.columnRange});
-      const std::vector<const double *> columns = arrays->bind(specs);
+      const std::vector<const double *> columns = arrays.bind(specs);
       fit::Dataset d;
-      d.path = "<arrays>";
-      d.rows = arrays->rows();
+      d.path = path;
+      d.rows = arrays.rows();
       std::uint64_t h = data::fnv1a(std::to_string(d.rows));
       for (const double *c : columns) {
         d.columns.emplace_back(c, c + d.rows);
@@ -392,12 +451,32 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
       d.checksum = h;
       return d;
     };
+  };
+  std::optional<ArrayData> valArrays;
+  if (val.is_none()) {
+  } else if (py::isinstance<py::str>(val) || py::hasattr(val, "__fspath__")) {
+    job.valPath = pathOf(val);
+  } else {
+    valArrays.emplace(val);
+    job.valData = arrayData(*valArrays, "<validation arrays>");
+  }
+  std::optional<ArrayData> arrays;
+  if (data.is_none()) {
+  } else if (py::isinstance<py::str>(data) || py::hasattr(data, "__fspath__")) {
+    job.dataPath = pathOf(data);
+  } else {
+    arrays.emplace(data);
+    job.data = arrayData(*arrays, "<arrays>");
   }
   job.words.data = "data";
   job.words.dataFile = "data= (a CSV file, or a dict of arrays by input name)";
   job.words.standardize = "standardize";
   job.words.standardizeNamed = "standardize=";
   job.words.tol = "tol";
+  job.words.val = "val=";
+  job.words.valSplit = "val_split=";
+  job.words.earlyStop = "early_stop=";
+  job.words.keep = "keep='best'";
   std::vector<std::string> warnings;
   job.warn = [&](const std::string &message) { warnings.push_back(message); };
 
@@ -408,6 +487,8 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
   std::optional<fit::JobResult> done;
   std::string loadWarnings;
   {
+    InterruptGuard guard;
+    if (guard.installed()) run.interrupted = &gFitInterrupted;
     py::gil_scoped_release release;
     driver::Program program = driver::Program::load(source, options);
     loadWarnings = program.renderWarnings(false);
@@ -434,6 +515,20 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
   out.history["lr"] = vectorArray(history.lr);
   for (std::size_t k = 0; k < history.reports.size(); ++k)
     out.history[py::str(j.model.reportNames()[k])] = vectorArray(history.reports[k]);
+  if (r.validation) {
+    py::dict v;
+    v["rows"] = r.validation->rows;
+    v["loss"] = r.validation->loss;
+    v["metrics"] = reportsDict(j.model, r.validation->reports);
+    v["epoch"] = r.validation->epoch;
+    v["best_epoch"] = r.epochHistory.bestEpoch;
+    v["best_loss"] = r.epochHistory.bestLoss;
+    v["kept"] = s.keepBest ? "best" : "last";
+    out.validation = v;
+    out.history["val_loss"] = vectorArray(history.valLoss);
+    for (std::size_t k = 0; k < history.valReports.size(); ++k)
+      out.history[py::str("val_" + j.model.reportNames()[k])] = vectorArray(history.valReports[k]);
+  }
   if (r.averagedLoss) {
     out.averagedParams = paramsDict(j.model, r.averaged);
     out.averagedLoss = py::float_(*r.averagedLoss);
@@ -454,6 +549,16 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
   for (const auto &[key, value] : fit::describeSettings(described)) out.settings[py::str(key)] = value;
   if (r.stop == fit::StopReason::Diverged)
     warn("the run diverged at " + r.stopMessage + "; try a smaller lr", PyExc_RuntimeWarning);
+  if (r.stop == fit::StopReason::Interrupted) {
+    // Python's answer to Ctrl-C, once the run has written its checkpoint and outputs.
+    PyErr_SetString(PyExc_KeyboardInterrupt,
+                    ("nabla.fit was interrupted after step " + std::to_string(r.steps) +
+                     (r.checkpointWritten.empty()
+                          ? std::string(" (give checkpoint=FILE to be able to resume)")
+                          : "; resume=" + r.checkpointWritten + " continues it"))
+                        .c_str());
+    throw py::error_already_set();
+  }
   return out;
 }
 
@@ -574,7 +679,11 @@ void bindTraining(py::module_ &m) {
                     "The final params: a dict of numpy arrays in their declared shapes.")
       .def_readonly("history", &FitResult::history,
                     "Per step: 'loss' (the batch loss the step computed its gradient from), "
-                    "'grad_norm', 'lr', and each report on the step's batch.")
+                    "'grad_norm', 'lr', and each report on the step's batch. With validation, "
+                    "per epoch: 'val_loss' and 'val_' + each report.")
+      .def_readonly("validation", &FitResult::validation,
+                    "With validation data: {'rows', 'loss', 'metrics' (at the returned params), "
+                    "'epoch' (theirs), 'best_epoch', 'best_loss', 'kept'}; else None.")
       .def_readonly("metrics", &FitResult::metrics,
                     "The reports over all rows at the final params (`acc`, ...).")
       .def_readonly("loss", &FitResult::loss, "The objective over all rows at the final params.")
@@ -621,7 +730,7 @@ optimizers, defaults and results, bit for bit (the same params and loss for the 
     r.params["w"], r.loss, r.metrics["acc"], r.history["loss"]
 
 model: a .nabla file (or a Module loaded from one, or the program's text).
-data: a CSV file; or a dict of numpy arrays by input name (a vector input as a 2-D (n, size)
+data: a CSV file (or a NumPy .npy/.npz file); or a dict of numpy arrays by input name (a vector input as a 2-D (n, size)
     array, or one column per element by element name `x[0]` or by the column it reads); or a
     2-D array (n, input_count) with a column per input element, in order.
 optimizer: sgd, adagrad, rmsprop, adadelta, adam (default), nadam, adamw, lbfgs, newton.
@@ -638,13 +747,22 @@ threads: of the batched kernel (0: one per hardware thread).
 init: a dict of starting values by param name, or a params file (`nabla fit -o`).
 tol: stop after a step whose gradient norm is at most tol; patience: steps in a row without
     progress before the run stops (10; 0 never).
+val: validation data (a CSV file or arrays, as data), or val_split=F: hold out that fraction
+    of the rows (drawn by seed). The loss and reports on them after every epoch go to
+    history['val_loss'], ... and result.validation. early_stop=N: stop after N epochs without
+    a better validation loss; keep='best' (the default with early_stop) or 'last': the params
+    returned.
+delimiter: of a CSV file (',', ';', 'tab'; default: detected from the header line); na: the
+    spellings of a missing value ("NA,?" or a list; "" an empty cell), an error unless
+    drop_na=True leaves such rows out (and NaN rows of .npy/.npz files).
 schedule: constant, inv_sqrt, step[:N[:GAMMA]], cosine[:ETA_MIN]; average: also the averaged
     iterate. jit: auto, array, optimized or baseline.
 log, log_params, checkpoint, checkpoint_every, resume, output (the params file), plot (SVG):
     files, as `nabla fit`'s options. verbose: progress on stderr.
 
 The GIL is released while the run computes. A diverged run returns with stop='diverged' and a
-RuntimeWarning. Raises ArgumentError for bad options, DataError for bad data, FitError for a run
+RuntimeWarning. Ctrl-C (from the main thread) stops the run between steps; the checkpoint and
+the outputs are written, then KeyboardInterrupt is raised. Raises ArgumentError for bad options, DataError for bad data, FitError for a run
 that cannot go on (a non-finite loss names the step, the row and the node), CompileError for a
 bad model.)doc");
 

@@ -113,6 +113,32 @@ private:
   const llvm::json::Object &root_;
 };
 
+llvm::json::Object historyJson(const LossHistory &h) {
+  return llvm::json::Object{
+      {"steps", static_cast<std::int64_t>(h.count())},
+      {"stride", static_cast<std::int64_t>(h.stride())},
+      {"least", hexFloat(h.least())},
+      {"greatest", hexFloat(h.greatest())},
+      {"last", hexFloat(h.last())},
+      {"samples", hexArray(h.samples())},
+  };
+}
+
+/// A LossHistory written by historyJson under `key` of `r`'s object; `count` is the number of
+/// losses it must hold.
+LossHistory readHistory(const std::string &path, const Reader &r, const std::string &key,
+                        std::optional<std::uint64_t> count = std::nullopt) {
+  const llvm::json::Object &h = r.object(key);
+  const Reader hr(path, h);
+  const std::uint64_t steps = hr.integer("steps"), stride = hr.integer("stride");
+  LossHistory out;
+  if ((count && steps != *count) ||
+      !out.restore(steps, stride, hr.numbers("samples"), hr.number(hr.get(h, "least"), key),
+                   hr.number(hr.get(h, "greatest"), key), hr.number(hr.get(h, "last"), key)))
+    r.fail(key);
+  return out;
+}
+
 } // namespace
 
 std::string checkpointText(const Checkpoint &c) {
@@ -140,14 +166,17 @@ std::string checkpointText(const Checkpoint &c) {
       {"log", c.logPath},
       {"log_header", c.logHeader},
       {"log_bytes", static_cast<std::int64_t>(c.logBytes)},
-      {"losses",
+      {"losses", historyJson(c.losses)},
+      {"epochs",
        llvm::json::Object{
-           {"steps", static_cast<std::int64_t>(c.losses.count())},
-           {"stride", static_cast<std::int64_t>(c.losses.stride())},
-           {"least", hexFloat(c.losses.least())},
-           {"greatest", hexFloat(c.losses.greatest())},
-           {"last", hexFloat(c.losses.last())},
-           {"samples", hexArray(c.losses.samples())},
+           {"train", historyJson(c.epochs.train)},
+           {"sum", hexFloat(c.epochs.sum)},
+           {"weight", hexFloat(c.epochs.weight)},
+           {"val", historyJson(c.epochs.val)},
+           {"best_epoch", static_cast<std::int64_t>(c.epochs.bestEpoch)},
+           {"best_loss", hexFloat(c.epochs.bestLoss)},
+           {"since_best", static_cast<std::int64_t>(c.epochs.sinceBest)},
+           {"best_params", hexArray(c.epochs.bestParams)},
        }},
   };
   std::string text;
@@ -169,7 +198,7 @@ Checkpoint parseCheckpoint(const std::string &path, const std::string &text) {
       std::sscanf(first.c_str(), "%31s %d %llu %31s", magic, &version, &bytes, hash) != 4 ||
       std::strcmp(magic, kMagic) != 0)
     throw FitError(path + ": not a nabla checkpoint");
-  if (version != Checkpoint::kVersion && version != 1)
+  if (version < 1 || version > Checkpoint::kVersion)
     throw FitError(path + ": a checkpoint of format version " + std::to_string(version) +
                    "; this nabla reads versions 1 to " + std::to_string(Checkpoint::kVersion));
   const std::string body = text.substr(newline + 1);
@@ -222,15 +251,22 @@ Checkpoint parseCheckpoint(const std::string &path, const std::string &text) {
     if (losses.size() != c.step) r.fail("losses");
     for (double loss : losses) c.losses.add(loss);
   } else {
-    const llvm::json::Object &h = r.object("losses");
-    const Reader hr(path, h);
-    const std::uint64_t steps = hr.integer("steps"), stride = hr.integer("stride");
-    if (steps != c.step ||
-        !c.losses.restore(steps, stride, hr.numbers("samples"),
-                          hr.number(hr.get(h, "least"), "losses"),
-                          hr.number(hr.get(h, "greatest"), "losses"),
-                          hr.number(hr.get(h, "last"), "losses")))
-      r.fail("losses");
+    c.losses = readHistory(path, r, "losses", c.step);
+  }
+  if (version >= 3) {
+    const llvm::json::Object &e = r.object("epochs");
+    const Reader er(path, e);
+    c.epochs.train = readHistory(path, er, "train");
+    c.epochs.sum = er.number(er.get(e, "sum"), "epochs");
+    c.epochs.weight = er.number(er.get(e, "weight"), "epochs");
+    c.epochs.val = readHistory(path, er, "val");
+    c.epochs.bestEpoch = er.integer("best_epoch");
+    c.epochs.bestLoss = er.number(er.get(e, "best_loss"), "epochs");
+    c.epochs.sinceBest = er.integer("since_best");
+    c.epochs.bestParams = er.numbers("best_params");
+    if (c.epochs.train.count() > c.step || c.epochs.val.count() > c.epochs.train.count() ||
+        c.epochs.bestEpoch > c.epochs.val.count() || c.epochs.sinceBest > c.epochs.val.count())
+      r.fail("epochs");
   }
   return c;
 }

@@ -2,10 +2,13 @@
 #include "runtime/fit/fit.h"
 
 #include "support/input_file.h"
+#include "support/output_file.h"
 
 #include <llvm/Support/JSON.h>
+#include <llvm/Support/Program.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -92,6 +95,7 @@ const char *stopName(StopReason s) {
   case StopReason::Interrupted: return "interrupted";
   case StopReason::NoProgress: return "no_progress";
   case StopReason::Diverged: return "diverged";
+  case StopReason::EarlyStop: return "early_stop";
   }
   return "finished";
 }
@@ -104,6 +108,10 @@ std::string paramsJson(const Model &model, const Dataset *data, const Settings &
   out += "  \"steps\": " + std::to_string(result.steps) + ",\n";
   out += "  \"epochs\": " + std::to_string(result.epochs) + ",\n";
   out += "  \"stop\": " + jsonString(stopName(result.stop)) + ",\n";
+  if (data) {
+    out += "  \"rows\": " + std::to_string(data->rows) + ",\n";
+    if (data->dropped) out += "  \"rows_dropped\": " + std::to_string(data->dropped) + ",\n";
+  }
   out += "  \"loss\": " + jsonNumber(result.loss) + ",\n";
   if (!model.reportNames().empty()) {
     out += "  \"reports\": ";
@@ -120,6 +128,20 @@ std::string paramsJson(const Model &model, const Dataset *data, const Settings &
       out += ",\n  \"average_reports\": ";
       writeReports(out, model.reportNames(), result.averagedReports);
     }
+  }
+  if (result.validation) {
+    const RunResult::Validation &v = *result.validation;
+    out += ",\n  \"validation\": {\"rows\": " + std::to_string(v.rows) +
+           ", \"loss\": " + jsonNumber(v.loss);
+    if (!model.reportNames().empty()) {
+      out += ", \"reports\": ";
+      writeReports(out, model.reportNames(), v.reports);
+    }
+    out += ", \"epoch\": " + std::to_string(v.epoch);
+    if (result.epochHistory.bestEpoch > 0)
+      out += ", \"best_epoch\": " + std::to_string(result.epochHistory.bestEpoch) +
+             ", \"best_loss\": " + jsonNumber(result.epochHistory.bestLoss);
+    out += ", \"kept\": " + jsonString(settings.keepBest ? "best" : "last") + "}";
   }
   if (data && !data->scaling.empty()) {
     out += ",\n  \"standardize\": {";
@@ -263,36 +285,6 @@ ParamsFile parseParamsFile(const std::string &path, const std::string &text,
 
 // --- the loss plot ------------------------------------------------------------------------------
 
-namespace {
-
-std::string xmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '&': out += "&amp;"; break;
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '"': out += "&quot;"; break;
-    default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string fixed(double v, int digits = 1) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-std::string tickLabel(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
-
-} // namespace
-
 void LossHistory::add(double loss) {
   if (count_ % stride_ == 0) samples_.push_back(loss);
   ++count_;
@@ -328,23 +320,123 @@ bool LossHistory::restore(std::size_t count, std::size_t stride, std::vector<dou
   return true;
 }
 
-std::string lossPlotSvg(const LossHistory &losses, const std::string &title) {
+namespace {
+
+std::string xmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+    case '&': out += "&amp;"; break;
+    case '<': out += "&lt;"; break;
+    case '>': out += "&gt;"; break;
+    case '"': out += "&quot;"; break;
+    default:
+      // XML 1.0 has no control characters but tab and line ends.
+      out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+    }
+  }
+  return out;
+}
+
+std::string fixed(double v, int digits = 1) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string tickLabel(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+/// The least of 1, 2 and 5 times a power of ten that is at least `span / count`: the spacing of
+/// about `count` round ticks over `span`.
+double roundStep(double span, double count) {
+  const double raw = span / count;
+  const double decade = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0})
+    if (m * decade >= raw * (1 - 1e-12)) return m * decade;
+  return 10 * decade;
+}
+
+/// One axis: [lo, hi] widened to round numbers, and its ticks. Linear ticks are multiples of a
+/// roundStep; logarithmic ones are powers of ten (every second or fifth decade when there are
+/// many), the axis then spanning whole decades.
+struct Axis {
+  double lo = 0, hi = 1;
+  bool log = false;
+  std::vector<double> ticks;
+
+  Axis(double least, double greatest, bool logScale, double count) : log(logScale) {
+    if (log) {
+      double a = std::floor(std::log10(least)), b = std::ceil(std::log10(greatest));
+      if (b <= a) b = a + 1;
+      const double every = b - a <= 6 ? 1 : b - a <= 12 ? 2 : 5;
+      a = std::floor(a / every) * every;
+      b = std::ceil(b / every) * every;
+      lo = a;
+      hi = b;
+      for (double e = a; e <= b + 0.5; e += every) ticks.push_back(std::pow(10.0, e));
+      return;
+    }
+    if (!(greatest > least)) { // one value: a unit around it
+      const double pad = least == 0 ? 1 : std::abs(least) * 0.1;
+      least -= pad;
+      greatest += pad;
+    }
+    const double step = roundStep(greatest - least, count);
+    lo = std::floor(least / step + 1e-9) * step;
+    hi = std::ceil(greatest / step - 1e-9) * step;
+    const long first = std::lround(lo / step), last = std::lround(hi / step);
+    for (long k = first; k <= last; ++k) ticks.push_back(static_cast<double>(k) * step);
+  }
+  /// Where `v` falls, 0 at lo and 1 at hi.
+  double at(double v) const {
+    const double t = log ? std::log10(v) : v;
+    return hi > lo ? (t - lo) / (hi - lo) : 0.5;
+  }
+};
+
+} // namespace
+
+std::string lossPlotSvg(const LossHistory &steps, const EpochHistory *epochs,
+                        std::size_t stepsPerEpoch, const std::string &title) {
   const double width = 720, height = 420, left = 80, right = 20, top = 40, bottom = 50;
   const double plotW = width - left - right, plotH = height - top - bottom;
-  const bool anyFinite = losses.least() <= losses.greatest();
-  double lo = anyFinite ? losses.least() : 0;
-  double hi = anyFinite ? losses.greatest() : 1;
-  const bool logScale = lo > 0 && hi / lo > 100;
-  auto yOf = [&](double v) {
-    double a = logScale ? std::log10(lo) : lo, b = logScale ? std::log10(hi) : hi;
-    double t = logScale ? std::log10(v) : v;
-    if (b <= a) return top + plotH / 2;
-    return top + plotH * (1 - (t - a) / (b - a));
+  const double perEpoch = static_cast<double>(std::max<std::size_t>(stepsPerEpoch, 1));
+  const bool byEpoch = epochs != nullptr;
+
+  // The series, each a history whose sample k is at x = (k * stride + 1) * scale: steps (in
+  // epochs when the x axis counts epochs) and the epochs' training and validation losses.
+  struct Series {
+    const LossHistory *history;
+    double scale;
+    const char *colour;
+    double width;
+    const char *label;
   };
-  const std::size_t n = losses.count();
-  auto xOf = [&](double step) { // steps are 1-based
-    return n <= 1 ? left + plotW / 2 : left + plotW * (step - 1) / static_cast<double>(n - 1);
-  };
+  std::vector<Series> series;
+  series.push_back({&steps, byEpoch ? 1 / perEpoch : 1, byEpoch ? "#b8cfe6" : "#1f77b4",
+                    byEpoch ? 0.8 : 1.5, byEpoch ? "batch loss (each step)" : "loss"});
+  if (byEpoch && epochs->train.count() > 0)
+    series.push_back({&epochs->train, 1, "#1f77b4", 2, "training loss (epoch mean)"});
+  if (byEpoch && epochs->val.count() > 0)
+    series.push_back({&epochs->val, 1, "#ff7f0e", 2, "validation loss"});
+
+  double least = INFINITY, greatest = -INFINITY, xMax = 1;
+  for (const Series &s : series) {
+    if (s.history->least() <= s.history->greatest()) {
+      least = std::min(least, s.history->least());
+      greatest = std::max(greatest, s.history->greatest());
+    }
+    xMax = std::max(xMax, static_cast<double>(s.history->count()) * s.scale);
+  }
+  if (!(least <= greatest)) least = 0, greatest = 1;
+  const Axis y(least, greatest, least > 0 && greatest / least > 100, 5);
+  const Axis x(0, xMax, false, 6);
+  auto xOf = [&](double v) { return left + plotW * x.at(v); };
+  auto yOf = [&](double v) { return top + plotH * (1 - y.at(v)); };
 
   std::string svg;
   svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fixed(width, 0) + "\" height=\"" +
@@ -355,50 +447,133 @@ std::string lossPlotSvg(const LossHistory &losses, const std::string &title) {
          xmlEscape(title) + "</text>\n";
   svg += "<rect x=\"" + fixed(left) + "\" y=\"" + fixed(top) + "\" width=\"" + fixed(plotW) +
          "\" height=\"" + fixed(plotH) + "\" fill=\"none\" stroke=\"#888\"/>\n";
-  // Ticks: five on each axis.
-  for (int i = 0; i <= 4; ++i) {
-    double v = logScale ? std::pow(10.0, std::log10(lo) + (std::log10(hi) - std::log10(lo)) * i / 4)
-                        : lo + (hi - lo) * i / 4;
-    double y = yOf(v);
-    svg += "<line x1=\"" + fixed(left - 4) + "\" x2=\"" + fixed(left) + "\" y1=\"" + fixed(y) +
-           "\" y2=\"" + fixed(y) + "\" stroke=\"#888\"/>";
-    svg += "<text x=\"" + fixed(left - 6) + "\" y=\"" + fixed(y + 4) + "\" text-anchor=\"end\">" +
+  for (double v : y.ticks) {
+    const double py = yOf(v);
+    svg += "<line x1=\"" + fixed(left) + "\" x2=\"" + fixed(left + plotW) + "\" y1=\"" + fixed(py) +
+           "\" y2=\"" + fixed(py) + "\" stroke=\"#eee\"/>";
+    svg += "<line x1=\"" + fixed(left - 4) + "\" x2=\"" + fixed(left) + "\" y1=\"" + fixed(py) +
+           "\" y2=\"" + fixed(py) + "\" stroke=\"#888\"/>";
+    svg += "<text x=\"" + fixed(left - 6) + "\" y=\"" + fixed(py + 4) + "\" text-anchor=\"end\">" +
            tickLabel(v) + "</text>\n";
-    double step = 1 + (n > 1 ? static_cast<double>(n - 1) * i / 4 : 0);
-    double x = xOf(step);
-    svg += "<line x1=\"" + fixed(x) + "\" x2=\"" + fixed(x) + "\" y1=\"" + fixed(top + plotH) +
+  }
+  for (double v : x.ticks) {
+    const double px = xOf(v);
+    svg += "<line x1=\"" + fixed(px) + "\" x2=\"" + fixed(px) + "\" y1=\"" + fixed(top + plotH) +
            "\" y2=\"" + fixed(top + plotH + 4) + "\" stroke=\"#888\"/>";
-    svg += "<text x=\"" + fixed(x) + "\" y=\"" + fixed(top + plotH + 18) +
-           "\" text-anchor=\"middle\">" + tickLabel(std::round(step)) + "</text>\n";
+    svg += "<text x=\"" + fixed(px) + "\" y=\"" + fixed(top + plotH + 18) +
+           "\" text-anchor=\"middle\">" + tickLabel(v) + "</text>\n";
   }
   svg += "<text x=\"" + fixed(left + plotW / 2) + "\" y=\"" + fixed(height - 10) +
-         "\" text-anchor=\"middle\">step</text>\n";
+         "\" text-anchor=\"middle\">" + (byEpoch ? "epoch" : "step") + "</text>\n";
   svg += "<text x=\"16\" y=\"" + fixed(top + plotH / 2) +
          "\" text-anchor=\"middle\" transform=\"rotate(-90 16 " + fixed(top + plotH / 2) + ")\">" +
-         (logScale ? "loss (log scale)" : "loss") + "</text>\n";
-  // The curve: the samples (at most LossHistory::kMaxSamples), then the last step; a non-finite
-  // loss leaves a gap.
-  std::string points;
-  auto flush = [&] {
-    if (!points.empty())
-      svg += "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"" + points +
-             "\"/>\n";
-    points.clear();
-  };
-  auto point = [&](std::size_t step, double loss) { // 1-based
-    if (!std::isfinite(loss)) {
-      flush();
-      return;
+         (y.log ? "loss (log scale)" : "loss") + "</text>\n";
+
+  // Each curve: its samples (at most LossHistory::kMaxSamples), then its last value; a
+  // non-finite loss leaves a gap. A curve of one point is a dot.
+  for (const Series &s : series) {
+    const LossHistory &h = *s.history;
+    const std::string stroke = "stroke=\"" + std::string(s.colour) + "\"";
+    std::string points;
+    std::size_t count = 0;
+    auto flush = [&] {
+      if (count == 1) {
+        const std::size_t comma = points.find(',');
+        svg += "<circle cx=\"" + points.substr(0, comma) + "\" cy=\"" + points.substr(comma + 1) +
+               "\" r=\"2.5\" fill=\"" + s.colour + "\"/>\n";
+      } else if (count > 1) {
+        svg += "<polyline fill=\"none\" " + stroke + " stroke-width=\"" + fixed(s.width) +
+               "\" points=\"" + points + "\"/>\n";
+      }
+      points.clear();
+      count = 0;
+    };
+    auto point = [&](std::size_t position, double loss) { // 1-based
+      if (!std::isfinite(loss) || (y.log && !(loss > 0))) {
+        flush();
+        return;
+      }
+      points += (points.empty() ? "" : " ") + fixed(xOf(static_cast<double>(position) * s.scale)) +
+                "," + fixed(yOf(loss));
+      ++count;
+    };
+    const std::vector<double> &samples = h.samples();
+    for (std::size_t k = 0; k < samples.size(); ++k) point(k * h.stride() + 1, samples[k]);
+    if (h.count() > 0 && (h.count() - 1) % h.stride() != 0) point(h.count(), h.last());
+    flush();
+  }
+
+  // The epoch whose params a run with validation keeps when they are the best: a dashed line.
+  if (byEpoch && epochs->val.count() > 0 && epochs->bestEpoch > 0) {
+    const double px = xOf(static_cast<double>(epochs->bestEpoch));
+    svg += "<line x1=\"" + fixed(px) + "\" x2=\"" + fixed(px) + "\" y1=\"" + fixed(top) +
+           "\" y2=\"" + fixed(top + plotH) + "\" stroke=\"#ff7f0e\" stroke-dasharray=\"4 3\"/>";
+    svg += "<text x=\"" + fixed(px + 4) + "\" y=\"" + fixed(top + plotH - 6) +
+           "\" fill=\"#ff7f0e\">best</text>\n";
+  }
+
+  // The legend, top right inside the plot, when there is more than one curve.
+  if (series.size() > 1) {
+    double ly = top + 16;
+    const double lx = left + plotW - 200;
+    svg += "<rect x=\"" + fixed(lx - 8) + "\" y=\"" + fixed(top + 4) +
+           "\" width=\"204\" height=\"" + fixed(16.0 * static_cast<double>(series.size()) + 6) +
+           "\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n";
+    for (const Series &s : series) {
+      svg += "<line x1=\"" + fixed(lx) + "\" x2=\"" + fixed(lx + 22) + "\" y1=\"" + fixed(ly - 4) +
+             "\" y2=\"" + fixed(ly - 4) + "\" stroke=\"" + s.colour + "\" stroke-width=\"" +
+             fixed(s.width) + "\"/>";
+      svg += "<text x=\"" + fixed(lx + 28) + "\" y=\"" + fixed(ly) + "\">" + s.label + "</text>\n";
+      ly += 16;
     }
-    points += (points.empty() ? "" : " ") + fixed(xOf(static_cast<double>(step))) + "," +
-              fixed(yOf(loss));
-  };
-  const std::vector<double> &samples = losses.samples();
-  for (std::size_t k = 0; k < samples.size(); ++k) point(k * losses.stride() + 1, samples[k]);
-  if (n > 0 && (n - 1) % losses.stride() != 0) point(n, losses.last());
-  flush();
+  }
   svg += "</svg>\n";
   return svg;
+}
+
+std::string plotFormat(const std::string &path) {
+  std::string extension;
+  const std::size_t dot = path.rfind('.');
+  const std::size_t slash = path.rfind('/');
+  if (dot != std::string::npos && (slash == std::string::npos || dot > slash))
+    extension = path.substr(dot + 1);
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (extension == "svg") return extension;
+  if (extension != "png" && extension != "pdf")
+    throw UsageError("cannot draw the plot '" + path + "': " +
+                   (extension.empty() ? std::string("it has no extension")
+                                      : "unknown extension '." + extension + "'") +
+                   " (the plot is .svg, .png or .pdf)");
+  if (!llvm::sys::findProgramByName("rsvg-convert"))
+    throw FitError("cannot draw the plot '" + path + "': a ." + extension +
+                   " plot is converted from SVG by librsvg's 'rsvg-convert', which was not found "
+                   "on PATH (install librsvg2-bin, or write the plot as .svg)");
+  return extension;
+}
+
+void writePlot(const std::string &path, const std::string &svg) {
+  const std::string format = plotFormat(path);
+  if (format == "svg") {
+    writeFileAtomically(path, svg);
+    return;
+  }
+  llvm::ErrorOr<std::string> tool = llvm::sys::findProgramByName("rsvg-convert");
+  if (!tool)
+    throw FitError("cannot draw the plot '" + path + "': 'rsvg-convert' was not found on PATH");
+  // The converter reads and writes files of a private temporary folder (removed with what it
+  // holds, whatever happens); the picture then replaces `path` whole, as every file nabla writes.
+  TempDir dir("nabla-plot");
+  const std::string in = dir.file("plot.svg"), out = dir.file("plot." + format);
+  writeFileAtomically(in, svg);
+  llvm::StringRef args[] = {"rsvg-convert", "--format", format, "--output", out, in};
+  std::string message;
+  const int status = llvm::sys::ExecuteAndWait(*tool, args, std::nullopt, {}, 0, 0, &message);
+  if (status != 0)
+    throw FitError("cannot draw the plot '" + path + "': rsvg-convert failed" +
+                   (message.empty() ? " (status " + std::to_string(status) + ")"
+                                    : ": " + message));
+  writeFileAtomically(path, readWholeFile(out));
 }
 
 } // namespace nabla::fit

@@ -138,14 +138,23 @@ struct Dataset {
   /// The standardization of each standardized input, one Scaling per element.
   std::map<std::string, std::vector<data::Scaling>> scaling;
   std::uint64_t checksum = 0; // fnv1a of the columns as read (before standardization)
+  std::size_t dropped = 0;    // rows of the file left out for a missing value (--drop-na)
+  /// Where each row is in the file (0-based), when the rows are a part of it (the training rows
+  /// of a validation split, the rows --drop-na kept); empty when row r is the file's row r.
+  std::vector<std::size_t> rowsInFile;
 };
 
+/// Moves the rows `held` (ascending, 0-based) of `data` into a dataset of their own, which is
+/// returned; both keep their rows' places in the file (Dataset::rowsInFile).
+Dataset splitRows(Dataset &data, const std::vector<std::size_t> &held);
+
 /// Reads the columns of `inputs` (all of the program's, or those `predict` needs) from a CSV
-/// file; `where(input)` locates an input's declaration for messages. At most `maxRows` rows
-/// (--max-rows). Throws data::DataError.
+/// file, or a NumPy .npy/.npz file (data::openData); `where(input)` locates an input's
+/// declaration for messages. Read as `read` says (the delimiter, missing values, at most
+/// `read.maxRows` rows: --max-rows). Throws data::DataError.
 Dataset loadDataset(const std::string &path, const LoweredProgram &program,
                     const std::vector<ArrayInfo> &inputs, const std::string &modelPath,
-                    std::size_t maxRows = data::kDefaultMaxRows);
+                    const data::ReadOptions &read = {});
 /// Standardizes the named inputs with statistics of the data itself.
 void standardize(Dataset &data, const std::vector<ArrayInfo> &inputs,
                  const std::vector<std::string> &names);
@@ -164,11 +173,18 @@ struct Settings {
   bool average = false;
   unsigned threads = 0;
   std::vector<std::string> standardize; // inputs
+  /// Validation (Job::valPath, Job::valSplit): how the rows were chosen, as describeSettings
+  /// writes it (`split 0.2`; `file, 120 rows, checksum 9f2c...`), empty without; and early
+  /// stopping (RunOptions::earlyStop, keepBest).
+  std::string validation;
+  std::size_t earlyStop = 0;
+  bool keepBest = false;
 };
 /// Each setting as key -> text, for the checkpoint and for messages: the hyperparameters given,
 /// under torch's names (`lr` -> `0.05`, `betas` -> `0.9,0.999`), and `optimizer`, `schedule`,
-/// `batch`, `in_order`, `seed`, `average`, `threads`, `standardize`. run() adds `jit`, the code
-/// the model runs on (Model::optimized).
+/// `batch`, `in_order`, `seed`, `average`, `threads`, `standardize`; with validation, `val`,
+/// `early_stop` and `keep` (absent without, so that checkpoints of runs without validation stay
+/// comparable). run() adds `jit`, the code the model runs on (Model::optimized).
 std::map<std::string, std::string> describeSettings(const Settings &settings);
 /// A hyperparameter's value in `hyper` as settings text (numbers as formatNumber writes them,
 /// `0.9,0.999`, `true`, `strong_wolfe`), or nothing when it is not set.
@@ -184,6 +200,9 @@ struct StepHistory {
   std::vector<double> lr;       // the rate of the step
   /// The reports on the step's batch, one vector per report name (Model::reportNames order).
   std::vector<std::vector<double>> reports;
+  /// With validation, per epoch: the loss and the reports over the validation rows at its end.
+  std::vector<double> valLoss;
+  std::vector<std::vector<double>> valReports;
 };
 
 struct RunOptions {
@@ -203,6 +222,10 @@ struct RunOptions {
   std::string interruptPath;       // where an interrupt writes one without checkpointPath
   std::string resumePath;
   std::uint64_t modelHash = 0; // identifies the model in checkpoints (e.g. fnv1a of its text)
+  /// Validation rows (a program with inputs): the objective and the reports over all of them at
+  /// the end of every epoch, in the progress line, the log, the result and the plot. Standardized
+  /// as the training data. Set with settings.validation; owned by the caller.
+  const Dataset *validation = nullptr;
   /// Set by a signal handler; checked between steps.
   const volatile std::sig_atomic_t *interrupted = nullptr;
   std::ostream *progress = nullptr; // the progress bar (terminal) or one line per epoch
@@ -241,10 +264,31 @@ private:
   double least_ = INFINITY, greatest_ = -INFINITY, last_ = 0;
 };
 
+/// The figures of each epoch of a program with inputs, and early stopping's state: what the plot
+/// draws per epoch and what a checkpoint keeps of them, so that a resumed run ends as the
+/// uninterrupted one.
+struct EpochHistory {
+  /// The mean batch loss of each whole epoch (weighted by the batches' rows), and the running sums
+  /// of the epoch under way.
+  LossHistory train;
+  double sum = 0, weight = 0;
+  /// With validation: the objective over the validation rows at the end of each epoch.
+  LossHistory val;
+  /// The epoch (1-based; 0 before the first) with the best validation loss (least, or greatest for
+  /// `maximize`), that loss, the epochs since it, and its params (with Settings::keepBest).
+  std::size_t bestEpoch = 0;
+  double bestLoss = 0;
+  std::size_t sinceBest = 0;
+  std::vector<double> bestParams;
+  bool operator==(const EpochHistory &) const = default;
+};
+
 /// How a run ended. NoProgress and Diverged come from optim::StopRule; Diverged is a failure
-/// (`nabla fit` exits with status 1 after writing its outputs), NoProgress is not.
-enum class StopReason { Finished, Tolerance, Interrupted, NoProgress, Diverged };
-/// As the params file writes it: "finished", "tolerance", "interrupted", "no_progress", "diverged".
+/// (`nabla fit` exits with status 1 after writing its outputs), NoProgress is not. EarlyStop:
+/// Settings::earlyStop epochs in a row without a better validation loss.
+enum class StopReason { Finished, Tolerance, Interrupted, NoProgress, Diverged, EarlyStop };
+/// As the params file writes it: "finished", "tolerance", "interrupted", "no_progress",
+/// "diverged", "early_stop".
 const char *stopName(StopReason stop);
 
 struct RunResult {
@@ -261,6 +305,18 @@ struct RunResult {
   std::optional<double> averagedLoss;
   std::vector<double> averagedReports;
   LossHistory losses;            // the batch loss of every step (for the plot)
+  EpochHistory epochHistory;     // per epoch (programs with inputs)
+  std::size_t stepsPerEpoch = 1;
+  /// With validation: the objective and the reports over the validation rows at the returned
+  /// params (the best epoch's with Settings::keepBest, else the last), and their epoch (0: the
+  /// params of a step within an epoch, when the run stopped mid-epoch).
+  struct Validation {
+    std::size_t rows = 0;
+    double loss = 0;
+    std::vector<double> reports;
+    std::size_t epoch = 0;
+  };
+  std::optional<Validation> validation;
   std::string checkpointWritten; // the path, when one was written
   /// Where the steps of this run (not a resumed run's earlier ones) spent their time, in seconds:
   /// all of the loop, the compiled objective (value and gradient, Hessian, reports), and making
@@ -273,8 +329,9 @@ struct RunResult {
 
 /// Everything a run needs to continue exactly where it stopped.
 struct Checkpoint {
-  /// 2: the losses as a LossHistory. Version 1, which kept every step's loss, is still read.
-  static constexpr int kVersion = 2;
+  /// 3: the per-epoch figures (EpochHistory). 2: the losses as a LossHistory, read with no
+  /// per-epoch figures before the resumed step. 1, which kept every step's loss, is still read.
+  static constexpr int kVersion = 3;
   std::string modelPath;
   std::uint64_t modelHash = 0; // RunOptions::modelHash of the run that wrote it
   std::string dataPath;
@@ -292,6 +349,7 @@ struct Checkpoint {
   std::string logHeader;
   std::uint64_t logBytes = 0; // the log's length after the row of step `step`
   LossHistory losses; // the batch losses so far (for the plot)
+  EpochHistory epochs;
 };
 /// The file: a first line `nabla-checkpoint VERSION BYTES FNV1A64` (the length and the FNV-1a
 /// hash of the rest, in hex) and a JSON body in which every double is a C99 hex float string
@@ -328,11 +386,18 @@ struct Job {
   RunOptions run;
   Tier tier = Tier::Auto;
   /// The data of a model with inputs: `data` when set (it gets the compiled model and returns one
-  /// column per input element, Dataset::checksum included), else the CSV file `dataPath`, of at
-  /// most `maxRows` rows.
+  /// column per input element, Dataset::checksum included), else the CSV (or NumPy) file
+  /// `dataPath`, read as `read` says (--delimiter, --na, --drop-na, --max-rows).
   std::string dataPath;
-  std::size_t maxRows = data::kDefaultMaxRows;
+  data::ReadOptions read;
   std::function<Dataset(const Model &)> data;
+  /// Validation data (a model with inputs; settings.earlyStop and settings.keepBest need it):
+  /// `valData` when set (as `data`), else the file `valPath` (read as `dataPath`), else with
+  /// `valSplit` (in (0, 1)) that fraction of the data's rows, drawn by data::validationRows from
+  /// settings.seed. Standardization's statistics come from the training rows only.
+  std::function<Dataset(const Model &)> valData;
+  std::string valPath;
+  std::optional<double> valSplit;
   /// The inputs to standardize: none when unset; an empty list is every input but the last
   /// declared (the target), as a bare --standardize.
   std::optional<std::vector<std::string>> standardize;
@@ -347,6 +412,8 @@ struct Job {
     std::string data = "--data", dataFile = "--data FILE.csv";
     std::string standardize = "--standardize", standardizeNamed = "--standardize=";
     std::string tol = "--tol";
+    std::string val = "--val FILE", valSplit = "--val-split", earlyStop = "--early-stop";
+    std::string keep = "--keep best";
   } words;
   /// Called with each warning (data given to a model without inputs); none when unset.
   std::function<void(const std::string &)> warn;
@@ -358,6 +425,7 @@ struct Job {
 struct JobResult {
   Model model;
   Dataset data; // no rows for a program without inputs
+  Dataset validation; // no rows without validation
   RunResult result;
   double compileSeconds = 0; // fit::Model: the training functions' code
   double loadSeconds = 0;    // reading (or binding) the data
@@ -402,10 +470,20 @@ ParamsFile parseParamsFile(const std::string &path, const std::string &text,
                            const std::vector<ArrayInfo> &params,
                            const std::vector<ArrayInfo> &inputs, std::vector<double> init);
 
-/// The loss curve as a stand-alone SVG (steps on x; log scale on y when every loss is positive
-/// and they span more than two decades): a point for each sample of the history and one for the
-/// last step; the axis spans the least to the greatest loss of all steps.
-std::string lossPlotSvg(const LossHistory &losses, const std::string &title);
+/// The loss curves as a stand-alone SVG. With `epochs` (a program with inputs), x is epochs: the
+/// mean training loss and, when there is any, the validation loss of each epoch, drawn bold, and
+/// every step's batch loss drawn lightly behind them; without, x is steps. y is on a log scale
+/// when every loss is positive and they span more than two decades. Axis ticks are round numbers
+/// (1, 2 or 5 times a power of ten; decades on a log scale); the axes span every loss drawn.
+std::string lossPlotSvg(const LossHistory &steps, const EpochHistory *epochs,
+                        std::size_t stepsPerEpoch, const std::string &title);
+/// The picture formats of --plot, by `path`'s extension: "svg", "png" or "pdf". Throws FitError
+/// for another extension (naming the ones there are), and for png and pdf when the converter
+/// (librsvg's `rsvg-convert`) is not on PATH: checked before a run, so that none is lost.
+std::string plotFormat(const std::string &path);
+/// Writes the plot: SVG as it is, PNG and PDF converted by `rsvg-convert` in a private temporary
+/// folder, the result renamed into place. Throws FileError or FitError.
+void writePlot(const std::string &path, const std::string &svg);
 
 // --- predictions --------------------------------------------------------------------------------
 

@@ -80,6 +80,19 @@ JobResult fitProgram(driver::Program program, const std::string &modelPath, cons
   const Settings &s = run.settings;
   run.modelHash = data::fnv1a(program.source().text());
 
+  // What needs no model is checked first, so that a mistake costs no compile and no run.
+  if (!job.plotPath.empty()) (void)plotFormat(job.plotPath);
+  const bool wantsValidation = !job.valPath.empty() || job.valData || job.valSplit;
+  if (!job.valPath.empty() && job.valSplit)
+    throw UsageError("give " + w.val + " or " + w.valSplit + " F, not both");
+  if (job.valSplit && !(*job.valSplit > 0 && *job.valSplit < 1))
+    throw UsageError(w.valSplit + " is the fraction of the rows held out, between 0 and 1 (not " +
+                     formatNumber(*job.valSplit) + ")");
+  if ((s.earlyStop > 0 || s.keepBest) && !wantsValidation)
+    throw UsageError(std::string(s.earlyStop > 0 ? w.earlyStop : w.keep) +
+                     " watches the validation loss: give validation data with " + w.val +
+                     " or " + w.valSplit + " F");
+
   const Clock::time_point compileStart = Clock::now();
   ModelOptions mo;
   mo.threads = s.threads;
@@ -92,6 +105,9 @@ JobResult fitProgram(driver::Program program, const std::string &modelPath, cons
   const double compileSeconds = secondsSince(compileStart);
   if (!hasInputs && (!job.dataPath.empty() || job.data) && job.warn)
     job.warn("'" + modelPath + "' has no inputs: " + w.data + " is not read");
+  if (!hasInputs && wantsValidation)
+    throw UsageError("'" + modelPath + "' has no inputs: validation (" + w.val + ", " +
+                     w.valSplit + ") needs a model trained on data");
 
   const std::vector<ArrayInfo> inputs = model.inputs();
   Dataset dataset;
@@ -99,14 +115,45 @@ JobResult fitProgram(driver::Program program, const std::string &modelPath, cons
   if (hasInputs)
     dataset = job.data ? job.data(model)
                        : loadDataset(job.dataPath, model.program().lowered(), inputs, modelPath,
-                                     job.maxRows);
+                                     job.read);
+  if (dataset.dropped && job.warn)
+    job.warn(job.dataPath + ": " + std::to_string(dataset.dropped) +
+             (dataset.dropped == 1 ? " row" : " rows") + " with a missing value left out (--drop-na)");
+  // The validation rows: a seeded part of the data, or data of their own.
+  Dataset validation;
+  if (hasInputs && job.valSplit) {
+    const std::size_t count = static_cast<std::size_t>(
+        std::llround(*job.valSplit * static_cast<double>(dataset.rows)));
+    if (count == 0 || count >= dataset.rows)
+      throw UsageError(w.valSplit + " " + formatNumber(*job.valSplit) + " of " +
+                       std::to_string(dataset.rows) + " rows leaves " +
+                       (count == 0 ? "no validation rows" : "no training rows"));
+    validation = splitRows(dataset, data::validationRows(dataset.rows, count, s.seed));
+    run.settings.validation = "split " + formatNumber(*job.valSplit);
+  } else if (hasInputs && wantsValidation) {
+    validation = job.valData ? job.valData(model)
+                             : loadDataset(job.valPath, model.program().lowered(), inputs,
+                                           modelPath, job.read);
+    if (validation.dropped && job.warn)
+      job.warn(job.valPath + ": " + std::to_string(validation.dropped) +
+               (validation.dropped == 1 ? " row" : " rows") +
+               " with a missing value left out (--drop-na)");
+    char hash[20];
+    std::snprintf(hash, sizeof hash, "%016llx",
+                  static_cast<unsigned long long>(validation.checksum));
+    run.settings.validation =
+        "file, " + std::to_string(validation.rows) + " rows, checksum " + hash;
+  }
   const double loadSeconds = secondsSince(loadStart);
 
   if (job.standardize) {
     if (!hasInputs) throw UsageError(w.standardize + " needs a model with inputs");
     run.settings.standardize = standardizedInputs(inputs, *job.standardize, modelPath, w);
+    // The statistics of the training rows, applied to the validation rows as to new data.
     standardize(dataset, inputs, run.settings.standardize);
+    if (validation.rows > 0) applyScaling(validation, inputs, dataset.scaling);
   }
+  if (validation.rows > 0) run.validation = &validation;
 
   run.init = model.initialParams(s.seed);
   if (!job.initPath.empty())
@@ -120,10 +167,11 @@ JobResult fitProgram(driver::Program program, const std::string &modelPath, cons
     writeFileAtomically(job.outputPath,
                         paramsJson(model, hasInputs ? &dataset : nullptr, run.settings, result));
   if (!job.plotPath.empty())
-    writeFileAtomically(job.plotPath, lossPlotSvg(result.losses, "loss of " + modelPath + " (" +
-                                                                     s.optimizer + ")"));
-  return JobResult{std::move(model), std::move(dataset), std::move(result), compileSeconds,
-                   loadSeconds};
+    writePlot(job.plotPath,
+              lossPlotSvg(result.losses, hasInputs ? &result.epochHistory : nullptr,
+                          result.stepsPerEpoch, "loss of " + modelPath + " (" + s.optimizer + ")"));
+  return JobResult{std::move(model),  std::move(dataset), std::move(validation),
+                   std::move(result), compileSeconds,     loadSeconds};
 }
 
 std::string summaryText(const JobResult &job, const Settings &settings, const Job::Words &words) {
@@ -136,21 +184,56 @@ std::string summaryText(const JobResult &job, const Settings &settings, const Jo
   case StopReason::Interrupted: how = "interrupted"; break;
   case StopReason::NoProgress: how = "stopped: no progress"; break;
   case StopReason::Diverged: how = "diverged"; break;
+  case StopReason::EarlyStop:
+    how = "stopped early: no better validation loss in " + std::to_string(settings.earlyStop) +
+          (settings.earlyStop == 1 ? " epoch" : " epochs");
+    break;
   }
   std::string out = settings.optimizer + ": " + std::to_string(result.steps) +
                     (result.steps == 1 ? " step" : " steps");
   if (hasInputs)
     out += ", " + std::to_string(result.epochs) + (result.epochs == 1 ? " epoch" : " epochs");
   out += " (" + how + ")\n";
-  auto line = [&](const std::string &prefix, double loss, const std::vector<double> &reports) {
+  auto line = [&](const std::string &prefix, double loss, const std::vector<double> &reports,
+                  std::size_t rows, std::size_t dropped) {
     out += prefix + "loss " + summaryNumber(loss);
-    if (hasInputs) out += " (mean over " + std::to_string(job.data.rows) + " rows)";
+    if (hasInputs)
+      out += " (mean over " + std::to_string(rows) + " rows" +
+             (dropped ? "; " + std::to_string(dropped) + " with a missing value left out" : "") +
+             ")";
     for (std::size_t k = 0; k < reports.size(); ++k)
       out += ", " + job.model.reportNames()[k] + " " + summaryNumber(reports[k]);
     out += "\n";
   };
-  line("", result.loss, result.reports);
-  if (result.averagedLoss) line("averaged: ", *result.averagedLoss, result.averagedReports);
+  line("", result.loss, result.reports, job.data.rows, job.data.dropped);
+  if (result.validation) {
+    const RunResult::Validation &v = *result.validation;
+    line("validation: ", v.loss, v.reports, v.rows, job.validation.dropped);
+    const std::string epoch = std::to_string(result.epochHistory.bestEpoch);
+    if (result.epochHistory.bestEpoch > 0 && settings.keepBest)
+      out += "kept the params of epoch " + epoch + ", the best on the validation rows\n";
+    else if (result.epochHistory.bestEpoch > 0)
+      out += "the best validation loss, " + summaryNumber(result.epochHistory.bestLoss) +
+             ", was at epoch " + epoch + "; kept the last params\n";
+  }
+  if (result.averagedLoss)
+    line("averaged: ", *result.averagedLoss, result.averagedReports, job.data.rows, 0);
+  // Without inputs, the params are the answer: they are shown (a few elements of each).
+  if (!hasInputs) {
+    constexpr std::size_t kShown = 10;
+    for (const ArrayInfo &p : job.model.params()) {
+      const std::size_t size = p.size();
+      out += p.name + " = ";
+      if (p.shape.isScalar()) {
+        out += summaryNumber(result.params[p.offset]) + "\n";
+        continue;
+      }
+      out += "[";
+      for (std::size_t k = 0; k < std::min(size, kShown); ++k)
+        out += (k ? ", " : "") + summaryNumber(result.params[p.offset + k]);
+      out += size > kShown ? ", ... (" + std::to_string(size) + " elements)]\n" : "]\n";
+    }
+  }
   return out;
 }
 

@@ -63,8 +63,10 @@ public:
       : os_(os), terminal_(terminal), total_(total), perEpoch_(perEpoch), startStep_(startStep),
         reportNames_(reportNames), sums_(reportNames.size(), 0.0), start_(Clock::now()) {}
 
-  /// `rows` 0: a program without inputs (no epochs to show, steps per second).
-  void step(std::size_t done, double loss, std::span<const double> reports, std::size_t rows) {
+  /// `rows` 0: a program without inputs (no epochs to show, steps per second). `validation`: the
+  /// validation figures of the epoch this step ended, shown from then on (empty: none new).
+  void step(std::size_t done, double loss, std::span<const double> reports, std::size_t rows,
+            const std::string &validation = {}) {
     if (!os_) return;
     const double weight = rows ? static_cast<double>(rows) : 1.0;
     rowsDone_ += rows;
@@ -83,6 +85,8 @@ public:
             short5(lossSum_ / epochRows_);
     for (std::size_t k = 0; k < sums_.size(); ++k)
       line += "  " + reportNames_[k] + " " + short5(sums_[k] / epochRows_);
+    if (!validation.empty()) validation_ = validation;
+    if (!validation_.empty()) line += "  " + validation_;
     if (rows)
       line += "  " + rate(elapsed > 0 ? static_cast<double>(rowsDone_) / elapsed : 0) + " rows/s";
     else
@@ -121,6 +125,7 @@ private:
   std::vector<double> sums_;
   double lossSum_ = 0, epochRows_ = 0;
   std::size_t rowsDone_ = 0;
+  std::string validation_; // of the last epoch that had them
   Clock::time_point start_, lastDraw_{};
   bool drawn_ = false;
 };
@@ -270,6 +275,11 @@ std::map<std::string, std::string> describeSettings(const Settings &s) {
   std::string names;
   for (const std::string &n : s.standardize) names += (names.empty() ? "" : ",") + n;
   out["standardize"] = names.empty() ? "none" : names;
+  if (!s.validation.empty()) {
+    out["val"] = s.validation;
+    out["early_stop"] = std::to_string(s.earlyStop);
+    out["keep"] = s.keepBest ? "best" : "last";
+  }
   return out;
 }
 
@@ -313,9 +323,18 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   std::map<std::string, std::string> settings = describeSettings(s);
   settings["jit"] = model.arrays() ? "array" : model.optimized() ? "optimized" : "baseline";
 
+  const Dataset *val = hasInputs ? o.validation : nullptr;
+  if (!val && (s.earlyStop > 0 || s.keepBest))
+    throw FitError("early stopping and keeping the best params need validation data");
+
   // The log's columns.
   std::string header = "step,epoch,loss,grad_norm,lr";
   for (const std::string &r : model.reportNames()) header += "," + r;
+  // The validation figures: in the row of the last step of each epoch, empty in the others.
+  if (val) {
+    header += ",val_loss";
+    for (const std::string &r : model.reportNames()) header += ",val_" + r;
+  }
   if (lbfgs) header += ",evals,iters";
   if (o.logParams)
     for (const ArrayInfo &p : model.params())
@@ -328,6 +347,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   optim::Average average(n);
   std::size_t step = 0, evaluations = 0, iterations = 0;
   LossHistory &losses = result.losses;
+  EpochHistory &epochs = result.epochHistory;
   Log log;
 
   if (!o.resumePath.empty()) {
@@ -335,11 +355,12 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     if (c.modelHash != o.modelHash)
       throw FitError("cannot resume from '" + o.resumePath + "': it was made for another model ('" +
                      c.modelPath + "', or that file has changed since)");
+    // The settings first: a different validation split also makes the training rows differ.
+    check(settings, c.settings, o.resumePath);
     const std::uint64_t dataHash = hasInputs ? data.checksum : 0;
     if (c.dataHash != dataHash || c.rows != (hasInputs ? data.rows : 0))
       throw FitError("cannot resume from '" + o.resumePath + "': it was made on other data ('" +
                      c.dataPath + "', " + std::to_string(c.rows) + " rows)");
-    check(settings, c.settings, o.resumePath);
     if (c.params.size() != n || c.averageSum.size() != n)
       throw FitError("cannot resume from '" + o.resumePath + "': it has " +
                      std::to_string(c.params.size()) + " params, the model " + std::to_string(n));
@@ -358,6 +379,11 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     evaluations = c.evaluations;
     iterations = c.iterations;
     losses = c.losses;
+    epochs = c.epochs;
+    if (s.keepBest && epochs.bestEpoch > 0 && epochs.bestParams.size() != n)
+      throw FitError("cannot resume from '" + o.resumePath + "': its best params have " +
+                     std::to_string(epochs.bestParams.size()) + " elements, the model " +
+                     std::to_string(n));
     if (!o.logPath.empty()) {
       const bool append = c.logPath == o.logPath && c.logHeader == header;
       if (c.logPath == o.logPath && c.logHeader != header)
@@ -373,6 +399,13 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   std::vector<const double *> allColumns;
   for (const auto &c : data.columns) allColumns.push_back(c.data());
   data::BatchColumns batch(data.columns);
+  std::vector<const double *> valColumns;
+  if (val)
+    for (const auto &c : val->columns) valColumns.push_back(c.data());
+  Model::Rows valRows;
+  valRows.count = val ? val->rows : 0;
+  valRows.columns = valColumns;
+  std::vector<double> valReports(model.reportNames().size()), valGrad(val ? n : 0);
 
   std::vector<double> reports(model.reportNames().size());
   std::vector<double> lastX(n);
@@ -411,6 +444,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     c.logHeader = log.isOpen() ? header : "";
     c.logBytes = log.bytes();
     c.losses = losses;
+    c.epochs = epochs;
     writeFileAtomically(path, checkpointText(c));
     result.checkpointWritten = path;
     lastCheckpoint = Clock::now();
@@ -513,7 +547,8 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
           const std::size_t position = plan.begin(b) + why->row;
           const std::size_t fileRow =
               plan.shuffle ? data::shuffledRows(plan.rows, plan.seed, epoch)[position] : position;
-          message += "\n  at row " + std::to_string(fileRow + 1) + " of '" + data.path + "'";
+          const std::size_t inFile = data.rowsInFile.empty() ? fileRow : data.rowsInFile[fileRow];
+          message += "\n  at row " + std::to_string(inFile + 1) + " of '" + data.path + "'";
         }
       }
       throw FitError(message);
@@ -529,11 +564,50 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     if (s.average) average.add(lr, params);
     losses.add(firstLoss);
 
+    // The end of an epoch: its mean batch loss, and the validation figures at its last params.
+    const bool epochEnd = step % perEpoch == 0;
+    std::string validationText;
+    double valLoss = 0;
+    if (hasInputs) {
+      epochs.sum += firstLoss * static_cast<double>(rows);
+      epochs.weight += static_cast<double>(rows);
+      if (epochEnd) {
+        epochs.train.add(epochs.sum / epochs.weight);
+        epochs.sum = epochs.weight = 0;
+      }
+    }
+    if (val && epochEnd) {
+      const Clock::time_point t0 = Clock::now();
+      valLoss = model.evaluate(params, valRows, valGrad);
+      if (!valReports.empty()) model.reports(params, valRows, valReports);
+      timing.kernel += seconds(t0, Clock::now());
+      epochs.val.add(valLoss);
+      const bool better =
+          std::isfinite(valLoss) &&
+          (epochs.bestEpoch == 0 ||
+           (model.maximize() ? valLoss > epochs.bestLoss : valLoss < epochs.bestLoss));
+      if (better) {
+        epochs.bestEpoch = step / perEpoch;
+        epochs.bestLoss = valLoss;
+        epochs.sinceBest = 0;
+        if (s.keepBest) epochs.bestParams = params;
+      } else {
+        ++epochs.sinceBest;
+      }
+      validationText = "val_loss " + short5(valLoss);
+      for (std::size_t k = 0; k < valReports.size(); ++k)
+        validationText += "  val_" + model.reportNames()[k] + " " + short5(valReports[k]);
+    }
+
     if (log.isOpen()) {
       std::string line = std::to_string(step) + "," + std::to_string(epoch + 1) + "," +
                          formatNumber(firstLoss) + "," + formatNumber(firstNorm) + "," +
                          formatNumber(lr);
       for (double r : reports) line += "," + formatNumber(r);
+      if (val) {
+        line += epochEnd ? "," + formatNumber(valLoss) : ",";
+        for (double r : valReports) line += epochEnd ? "," + formatNumber(r) : ",";
+      }
       if (lbfgs) line += "," + std::to_string(evaluations) + "," + std::to_string(iterations);
       if (o.logParams)
         for (double p : params) line += "," + formatNumber(p);
@@ -545,8 +619,14 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
       o.history->lr.push_back(lr);
       o.history->reports.resize(reports.size());
       for (std::size_t k = 0; k < reports.size(); ++k) o.history->reports[k].push_back(reports[k]);
+      if (val && epochEnd) {
+        o.history->valLoss.push_back(valLoss);
+        o.history->valReports.resize(valReports.size());
+        for (std::size_t k = 0; k < valReports.size(); ++k)
+          o.history->valReports[k].push_back(valReports[k]);
+      }
     }
-    progress.step(step, firstLoss, reports, hasInputs ? rows : 0);
+    progress.step(step, firstLoss, reports, hasInputs ? rows : 0, validationText);
 
     if (o.tol && firstNorm <= *o.tol) {
       result.stop = StopReason::Tolerance;
@@ -558,7 +638,15 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
       result.stopMessage = "step " + std::to_string(step) + ": " + stopRule.message();
       break;
     }
-    const bool epochEnd = step % perEpoch == 0;
+    if (val && epochEnd && s.earlyStop > 0 && epochs.sinceBest >= s.earlyStop) {
+      result.stop = StopReason::EarlyStop;
+      result.stopMessage = "epoch " + std::to_string(step / perEpoch) +
+                           ": no better validation loss in " + std::to_string(s.earlyStop) +
+                           (s.earlyStop == 1 ? " epoch" : " epochs") + " (the best, " +
+                           short5(epochs.bestLoss) + ", at epoch " +
+                           std::to_string(epochs.bestEpoch) + ")";
+      break;
+    }
     if (o.checkpointEvery ? step % o.checkpointEvery == 0
                           : epochEnd && seconds(lastCheckpoint, Clock::now()) >= 30)
       writeCheckpoint(o.checkpointPath);
@@ -572,6 +660,10 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
 
   result.steps = step;
   result.epochs = step / perEpoch;
+  result.stepsPerEpoch = perEpoch;
+  // The params returned: the best epoch's with --keep best, else the last step's.
+  const bool best = s.keepBest && epochs.bestEpoch > 0;
+  if (best) params = epochs.bestParams;
   result.params = params;
   std::vector<double> grad(n);
   Model::Rows all;
@@ -585,6 +677,14 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     result.averagedLoss = model.evaluate(result.averaged, all, grad);
     result.averagedReports.assign(model.reportNames().size(), 0.0);
     model.reports(result.averaged, all, result.averagedReports);
+  }
+  if (val) {
+    RunResult::Validation &v = result.validation.emplace();
+    v.rows = val->rows;
+    v.loss = model.evaluate(params, valRows, grad);
+    v.reports.assign(model.reportNames().size(), 0.0);
+    model.reports(params, valRows, v.reports);
+    v.epoch = best ? epochs.bestEpoch : step % perEpoch == 0 ? step / perEpoch : 0;
   }
   return result;
 }

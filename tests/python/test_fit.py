@@ -5,7 +5,11 @@ import csv
 import json
 import math
 import os
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 import unittest
 
 import numpy as np
@@ -42,6 +46,36 @@ class FitAgainstCliTest(unittest.TestCase):
         self.assertEqual((r.steps, r.epochs, r.stop), (params["steps"], params["epochs"],
                                                        params["stop"]))
         self.assertEqual(r.summary, stdout)
+
+    def test_validation_and_early_stopping(self):
+        options = ("--standardize", "--lr", "0.05", "--epochs", "200", "--seed", "3")
+        params, stdout = self.cli(*options, "--val-split", "0.2", "--early-stop", "3")
+        r = nabla.fit(MODEL, data=DATA, lr=0.05, epochs=200, seed=3, standardize=True,
+                      val_split=0.2, early_stop=3)
+        self.assert_same(r, params, stdout)
+        self.assertEqual(r.stop, "early_stop")
+        v = r.validation
+        self.assertEqual(v["rows"], params["validation"]["rows"])
+        self.assertEqual(v["loss"], params["validation"]["loss"])
+        self.assertEqual(v["metrics"], params["validation"]["reports"])
+        self.assertEqual((v["best_epoch"], v["kept"]), (params["validation"]["best_epoch"], "best"))
+        # One validation figure per epoch; the kept params' loss is the least of them, and the run
+        # ended three epochs after it.
+        self.assertEqual(len(r.history["val_loss"]), r.epochs)
+        self.assertEqual(len(r.history["val_acc"]), r.epochs)
+        self.assertEqual(float(np.min(r.history["val_loss"])), v["loss"])
+        self.assertEqual(int(np.argmin(r.history["val_loss"])) + 1, v["best_epoch"])
+        self.assertEqual(r.epochs, v["best_epoch"] + 3)
+
+        # Validation rows given as arrays: the training data itself gives the training figures.
+        columns = read_columns(DATA)
+        r2 = nabla.fit(MODEL, data=DATA, lr=0.05, epochs=2, standardize=True, val=columns)
+        self.assertEqual(r2.validation["loss"], r2.loss)
+        self.assertEqual(r2.validation["kept"], "last")
+        with self.assertRaises(nabla.ArgumentError):
+            nabla.fit(MODEL, data=DATA, early_stop=3)
+        with self.assertRaises(nabla.ArgumentError):
+            nabla.fit(MODEL, data=DATA, val_split=0.2, keep="first")
 
     def test_adam_standardized(self):
         params, stdout = self.cli("--optimizer", "adam", "--lr", "0.01", "--standardize",
@@ -104,6 +138,34 @@ class FitAgainstCliTest(unittest.TestCase):
                       optimizer="lbfgs", line_search="strong_wolfe", steps=20)
         self.assertLess(r.loss, 1e-8)
         self.assertAlmostEqual(float(r.params["x"]), 1.0, places=4)
+
+
+    def test_ctrl_c_stops_the_run_and_raises_keyboard_interrupt(self):
+        # A long run in a child interpreter, interrupted once its log shows steps: the run stops
+        # between steps, writes its checkpoint, and nabla.fit raises KeyboardInterrupt.
+        with tempfile.TemporaryDirectory() as d:
+            log, ck = os.path.join(d, "log.csv"), os.path.join(d, "ck")
+            script = ("import nabla\n"
+                      "nabla.fit(%r, data=%r, epochs=100000, standardize=True, log=%r, "
+                      "checkpoint=%r)\n" % (MODEL, DATA, log, ck))
+            child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE,
+                                     text=True)
+            try:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    if os.path.exists(log) and os.path.getsize(log) > 2000:
+                        break
+                    time.sleep(0.05)
+                child.send_signal(signal.SIGINT)
+                _, err = child.communicate(timeout=60)
+            finally:
+                if child.poll() is None:
+                    child.kill()
+            self.assertNotEqual(child.returncode, 0)
+            self.assertIn("KeyboardInterrupt: nabla.fit was interrupted after step", err)
+            self.assertIn("resume=" + ck, err)
+            with open(ck, "rb") as f:
+                self.assertTrue(f.read().startswith(b"nabla-checkpoint "))
 
 
 class OptimTest(unittest.TestCase):

@@ -346,7 +346,7 @@ TEST_CASE("fit: a damaged checkpoint is refused, a failed write keeps the previo
       "0.01", "--batch",           "16"};
   REQUIRE(runNabla(concat(common, {"--steps", "8", "--checkpoint", dir.file("ck")})).exitCode == 0);
   const std::string good = readText(dir.file("ck"));
-  REQUIRE(good.rfind("nabla-checkpoint 2 ", 0) == 0);
+  REQUIRE(good.rfind("nabla-checkpoint 3 ", 0) == 0);
 
   writeText(dir.file("truncated"), good.substr(0, good.size() / 2));
   ProcessResult t = runNabla(concat(common, {"--steps", "16", "--resume", dir.file("truncated")}));

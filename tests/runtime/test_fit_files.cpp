@@ -387,7 +387,7 @@ TEST_CASE("checkpoints stay small, and a resumed run draws the uninterrupted run
   CHECK(readText(dir.file("a.svg")) == readText(dir.file("c.svg")));
   // A history that add() cannot have made is refused.
   std::string bad = v2;
-  const std::size_t at = bad.find("\"stride\": ");
+  const std::size_t at = bad.find("\"stride\": ", bad.find("\"losses\""));
   REQUIRE(at != std::string::npos);
   bad.replace(at, 11, "\"stride\": 3");
   const std::string badBody = bad.substr(bad.find('\n') + 1);
