@@ -291,6 +291,18 @@ enum class StopReason { Finished, Tolerance, Interrupted, NoProgress, Diverged, 
 /// "diverged", "early_stop".
 const char *stopName(StopReason stop);
 
+/// With validation: the objective and the reports over the validation rows at the params a run
+/// returns (the best epoch's with Settings::keepBest, else the last), and their epoch (0: the
+/// params of a step within an epoch, when the run stopped mid-epoch). At namespace scope: as a
+/// class nested in RunResult with default member initializers, clang does not take it as
+/// default-constructible inside RunResult (std::optional::emplace() fails).
+struct ValidationFigures {
+  std::size_t rows = 0;
+  double loss = 0;
+  std::vector<double> reports;
+  std::size_t epoch = 0;
+};
+
 struct RunResult {
   StopReason stop = StopReason::Finished;
   std::string stopMessage; // NoProgress, Diverged: StopRule::message(), with the step
@@ -307,15 +319,8 @@ struct RunResult {
   LossHistory losses;            // the batch loss of every step (for the plot)
   EpochHistory epochHistory;     // per epoch (programs with inputs)
   std::size_t stepsPerEpoch = 1;
-  /// With validation: the objective and the reports over the validation rows at the returned
-  /// params (the best epoch's with Settings::keepBest, else the last), and their epoch (0: the
-  /// params of a step within an epoch, when the run stopped mid-epoch).
-  struct Validation {
-    std::size_t rows = 0;
-    double loss = 0;
-    std::vector<double> reports;
-    std::size_t epoch = 0;
-  };
+  /// With validation: the figures at the returned params (ValidationFigures).
+  using Validation = ValidationFigures;
   std::optional<Validation> validation;
   std::string checkpointWritten; // the path, when one was written
   /// Where the steps of this run (not a resumed run's earlier ones) spent their time, in seconds:
