@@ -4,6 +4,9 @@
 
 #include "runtime/fit/fit.h"
 #include "support/output_file.h"
+#ifdef NABLA_HAVE_MPI
+#include "runtime/mpi/comm_mpi.h"
+#endif
 
 #include <llvm/Support/FormatVariadic.h>
 #include <llvm/Support/raw_ostream.h>
@@ -12,7 +15,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
 #include <iostream>
+#include <memory>
+#include <unistd.h>
 
 namespace nabla::cli {
 
@@ -194,6 +201,36 @@ struct InterruptGuard {
   }
 };
 
+/// The ranks but 0 of a data-parallel run write nothing: their stdout and stderr go to /dev/null
+/// (rank 0 prints the summary, the progress and an agreed failure). The stderr of before is kept
+/// for a failure that the ranks could not agree on, which each rank prints before MPI_Abort.
+struct SilentRank {
+  int savedStderr = -1;
+  SilentRank() {
+    llvm::outs().flush();
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    savedStderr = ::dup(2);
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0) {
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::close(null);
+    }
+  }
+};
+
+#ifndef NABLA_HAVE_MPI
+/// The ranks of the job that started this process: Open MPI's mpirun, or a PMI launcher (MPICH,
+/// Slurm); 1 when none did.
+long launcherSize() {
+  for (const char *name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const char *v = std::getenv(name)) return std::max(1L, std::strtol(v, nullptr, 10));
+  return 1;
+}
+#endif
+
 } // namespace
 
 std::string_view fitDetails() {
@@ -372,11 +409,41 @@ int runFit(Invocation &inv) {
     return usageError(inv, e.what());
   }
 
+  // Under mpirun (docs/fit.md, "Many processes (MPI)"): MPI starts here, after the options'
+  // checks, and ends when the command returns. A plain `nabla fit` never starts MPI.
+  std::unique_ptr<fit::Communicator> comm;
+#ifdef NABLA_HAVE_MPI
+  std::optional<fit::MpiSession> mpi;
+  if (fit::launchedByMpi()) {
+    mpi.emplace();
+    comm = std::make_unique<fit::MpiCommunicator>(MPI_COMM_WORLD);
+  }
+#else
+  if (launcherSize() > 1)
+    return inputError(inv, "this nabla was built without MPI, so it cannot run as " +
+                               std::to_string(launcherSize()) +
+                               " processes under mpirun (install libopenmpi-dev and rebuild; "
+                               "docs/fit.md, \"Many processes (MPI)\")");
+#endif
+  const bool parallel = comm && comm->size() > 1;
+  const int rank = comm ? comm->rank() : 0;
+  std::optional<SilentRank> silent;
+  if (rank != 0) silent.emplace();
+
   // A second run on the same checkpoint or log stops here, before any work (the first one's
-  // files stay its own).
+  // files stay its own). Data-parallel: rank 0's, which alone writes them.
+  // The ranks agree on a lock refused, as on any failure before their first collective.
   FileLock checkpointLock, logLock;
-  if (!run.checkpointPath.empty()) checkpointLock = FileLock(run.checkpointPath, "checkpoint");
-  if (!run.logPath.empty()) logLock = FileLock(run.logPath, "log");
+  fit::Communicator one;
+  try {
+    fit::agreeOn(comm ? *comm : one, [&] {
+      if (rank == 0 && !run.checkpointPath.empty())
+        checkpointLock = FileLock(run.checkpointPath, "checkpoint");
+      if (rank == 0 && !run.logPath.empty()) logLock = FileLock(run.logPath, "log");
+    });
+  } catch (const fit::RankError &e) {
+    return inputError(inv, e.what());
+  }
 
   int code = kExitOk;
   // The time to compile: reading and checking the model, and the code of fit::Model, before the
@@ -422,11 +489,36 @@ int runFit(Invocation &inv) {
   job.beforeRun = [&] { guard.emplace(); };
   run.interrupted = &gInterrupted;
   job.run = run;
+  job.comm = comm.get();
   std::optional<fit::JobResult> done;
   try {
     done.emplace(fit::fitProgram(std::move(*program), inv.input, job));
   } catch (const fit::UsageError &e) {
     return usageError(inv, e.what());
+  } catch (const fit::RankError &e) {
+    // Every rank knows of it and returns: rank 0 prints it (the others' stderr is /dev/null).
+    llvm::outs().flush();
+    return inputError(inv, e.what());
+  } catch (...) {
+    if (!parallel) throw;
+    // A failure that the other ranks may not know of (they may wait for this one in a
+    // collective): said here, on this rank's stderr, and every rank is ended.
+    std::string message = "an unknown error";
+    try {
+      throw;
+    } catch (const std::exception &e) {
+      message = e.what();
+    } catch (...) {
+    }
+    const std::string text = "nabla: error: rank " + std::to_string(rank) + " of " +
+                             std::to_string(comm->size()) + ": " + message + "\n";
+    const int fd = silent ? silent->savedStderr : 2;
+    if (fd >= 0) (void)!::write(fd, text.data(), text.size());
+#ifdef NABLA_HAVE_MPI
+    fit::MpiSession::abort(1);
+#else
+    std::_Exit(1);
+#endif
   }
   const fit::RunResult &result = done->result;
   const bool hasInputs = done->model.inputCount() > 0;

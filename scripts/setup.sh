@@ -15,6 +15,7 @@ packages=(
   libbenchmark-dev                   # bench/
   libopenblas-dev                    # BLAS (CBLAS) for the array level's matrix products
   zlib1g-dev                         # .npz data files (deflated NumPy arrays) for fit and predict
+  libopenmpi-dev openmpi-bin         # `mpirun -np N nabla fit`: data-parallel training (runtime/mpi/)
   python3                            # test helpers
   python3-dev pybind11-dev           # the Python module `import nabla` (python/): headers, bindings
   python3-numpy                      # its arrays in and out (at import time and in its tests)

@@ -110,11 +110,13 @@ void BatchColumns::makeRowMajor(const BatchPlan &plan) {
   const std::vector<std::vector<double>> &data = *data_;
   const std::size_t width = data.size();
   if (rowMajor_ || width == 0) return;
-  rowMajor_ = allocateRows(plan.rows * width);
+  // The rows held: all of the plan's, or a shard's.
+  const std::size_t rows = data[0].size();
+  rowMajor_ = allocateRows(rows * width);
   std::vector<const double *> in(width);
   for (std::size_t c = 0; c < width; ++c) in[c] = data[c].data();
   double *to = rowMajor_.get();
-  for (std::size_t r = 0; r < plan.rows; ++r)
+  for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < width; ++c) *to++ = in[c][r];
 }
 
@@ -134,7 +136,17 @@ void BatchColumns::select(const BatchPlan &plan, std::size_t epoch, std::size_t 
   copied_ = false;
   pointers_.resize(data.size());
   if (!plan.shuffle) {
-    for (std::size_t c = 0; c < data.size(); ++c) pointers_[c] = data[c].data() + begin;
+    // Sharded: the part of [begin, end) in [shardFirst_, shardFirst_ + shardCount_).
+    std::size_t from = begin;
+    if (sharded()) {
+      from = std::max(begin, shardFirst_);
+      const std::size_t to = std::min(end, shardFirst_ + shardCount_);
+      rows_ = to > from ? to - from : 0;
+      if (rows_ == 0) from = shardFirst_;
+      begin_ = from;
+      from -= shardFirst_;
+    }
+    for (std::size_t c = 0; c < data.size(); ++c) pointers_[c] = data[c].data() + from;
     return;
   }
   if (orderEpoch_ != epoch) {
@@ -146,12 +158,29 @@ void BatchColumns::select(const BatchPlan &plan, std::size_t epoch, std::size_t 
     orderEpoch_ = epoch;
     if (epoch + 1 < plan.epochs) startOrder(plan, epoch + 1);
   }
+  if (sharded()) {
+    local_.clear();
+    for (std::size_t p = begin; p < end; ++p)
+      if (order_[p] >= shardFirst_ && order_[p] - shardFirst_ < shardCount_)
+        local_.push_back(order_[p] - shardFirst_);
+    rows_ = local_.size();
+  }
   makeRowMajor(plan);
+}
+
+void BatchColumns::setShard(std::size_t first, std::size_t count) {
+  shardFirst_ = first;
+  shardCount_ = count;
+}
+
+std::size_t BatchColumns::planRow(std::size_t k) const {
+  if (!shuffled_) return begin_ + k;
+  return sharded() ? shardFirst_ + local_[k] : order_[begin_ + k];
 }
 
 std::optional<PickedRows> BatchColumns::picked() const {
   if (!shuffled_ || !rowMajor_) return std::nullopt;
-  return PickedRows{rowMajor_.get(), data_->size(), order_.data() + begin_};
+  return PickedRows{rowMajor_.get(), data_->size(), index()};
 }
 
 const std::vector<const double *> &BatchColumns::pointers() {
@@ -169,7 +198,7 @@ const std::vector<const double *> &BatchColumns::pointers() {
   // Prefetch the cache lines of the row `ahead` positions on, so that many rows are on their way
   // from memory at once.
   constexpr std::size_t ahead = 16;
-  const std::size_t *order = order_.data() + begin_;
+  const std::size_t *order = index();
   const double *rows = rowMajor_.get();
   const std::size_t bytes = width * sizeof(double);
   for (std::size_t r = 0; r < rows_; ++r) {

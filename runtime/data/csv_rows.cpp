@@ -497,7 +497,10 @@ Table readCsvRows(const CsvFile &file, const std::vector<std::size_t> &chosen,
   table.columns.resize(chosen.size());
   const std::uint64_t end = std::max(file.end, file.bodyOffset);
   std::uint64_t pos = file.bodyOffset;
-  std::size_t lineBase = file.bodyLine, rows = 0;
+  // A shard (csvShard) counts rows from its first one's place in the file, so that messages and
+  // --max-rows see the file's row numbers.
+  const std::size_t before = file.bodyRow;
+  std::size_t lineBase = file.bodyLine, rows = before;
   std::vector<char> text; // the round's text: what the last round left, then what it read
   std::size_t held = 0;
   std::vector<Piece> pieces;
@@ -575,7 +578,8 @@ Table readCsvRows(const CsvFile &file, const std::vector<std::size_t> &chosen,
     // After the first round, room for the rows the rest of the file is likely to hold (5% more
     // than its rows per byte so far), so that the columns are seldom moved as they grow.
     if (first && !final && rows > 0) {
-      const double perByte = static_cast<double>(rows) / static_cast<double>(pos - file.bodyOffset);
+      const double perByte =
+          static_cast<double>(rows - before) / static_cast<double>(pos - file.bodyOffset);
       const double expect = perByte * static_cast<double>(end - file.bodyOffset) * 1.05 + 16;
       const auto room =
           static_cast<std::size_t>(std::min(expect, static_cast<double>(options.maxRows) + 1));
@@ -594,16 +598,16 @@ Table readCsvRows(const CsvFile &file, const std::vector<std::size_t> &chosen,
                       " is more than the limit of " + std::to_string(kMaxCsvRecordBytes) +
                       " bytes for one row");
   }
-  if (rows == 0)
+  if (rows == before)
     throw DataError(file.path + ": the file has a header but no data rows");
-  table.rows = rows - table.dropped;
+  table.rows = rows - before - table.dropped;
   if (table.rows == 0)
-    throw DataError(file.path + ": every one of its " + std::to_string(rows) +
+    throw DataError(file.path + ": every one of its " + std::to_string(rows - before) +
                     " data rows has a missing value (--drop-na left none)");
   if (table.dropped) {
     table.kept.reserve(table.rows);
     std::size_t next = 0;
-    for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t r = before; r < rows; ++r) {
       if (next < droppedRows.size() && droppedRows[next] == r)
         ++next;
       else

@@ -90,6 +90,7 @@ struct CsvFile {
   std::uint64_t bodyOffset = 0;    // where the first data row starts in the source
   std::size_t bodyLine = 2;        // its line number (1-based)
   std::uint64_t end = 0;           // where the last row ends (trailing blank lines are no rows)
+  std::size_t bodyRow = 0;         // the file's rows before bodyOffset (a shard's: csvShard)
   std::shared_ptr<const CsvSource> source;
   /// Set for a NumPy file (openData): the header is then the arrays' column names, and
   /// readColumns reads from here.
@@ -149,6 +150,20 @@ Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen,
                   const ReadOptions &options);
 Table readColumns(const CsvFile &file, const std::vector<std::size_t> &chosen,
                   std::size_t maxRows = kDefaultMaxRows);
+
+/// One process's part of a CSV file in a data-parallel run: rows [first, first + rows) of the
+/// file's `total` data rows, as a CsvFile whose body is those rows only (bodyOffset, end,
+/// bodyLine and bodyRow moved), so that readColumns reads only them and names rows and lines as in
+/// the whole file. A row is then a line: a file with a double quote in its body (where a line end
+/// may lie inside a cell) cannot be cut by lines and gives nothing, as does a NumPy file, a file
+/// of more than `maxRows` rows and one without rows (reading the whole file says what is wrong).
+/// The file is scanned twice for line ends (memchr's speed), never parsed whole.
+struct CsvShard {
+  CsvFile file;
+  std::size_t first = 0, rows = 0, total = 0;
+};
+std::optional<CsvShard> csvShard(const CsvFile &file, std::size_t rank, std::size_t size,
+                                 std::size_t maxRows = kDefaultMaxRows);
 
 /// How a model input reads the file: the columns of its elements (`y`; `x0, x1, x2`; a listed
 /// `from (a, b)`), or with `range` the run of columns from `columns[0]` to `columns[1]` in file
@@ -249,6 +264,12 @@ public:
   /// Shuffled plans: the batch's rows in the row-major copy (stride: the number of columns).
   std::optional<PickedRows> picked() const;
   std::size_t rows() const { return rows_; }
+  /// A data-parallel run's shard, before the first select(): the columns hold rows [first, first +
+  /// count) of the plan's rows (plan.rows counts all ranks' rows). A batch is then the part of the
+  /// plan's batch that lies in the shard, in the order of the epoch's positions, and may be empty.
+  void setShard(std::size_t first, std::size_t count);
+  /// The plan's row (0-based, of all ranks' rows) of the batch's row `k` (< rows()).
+  std::size_t planRow(std::size_t k) const;
 
 private:
   const std::vector<std::vector<double>> *data_;
@@ -267,6 +288,13 @@ private:
   std::vector<const double *> pointers_;
   std::size_t rows_ = 0;
   std::size_t begin_ = 0;   // the batch's first position in the epoch's order
+  /// The shard (setShard); count SIZE_MAX: the columns hold all rows. Shuffled and sharded, the
+  /// batch's rows in the shard (0-based there), in the order of their positions.
+  std::size_t shardFirst_ = 0, shardCount_ = SIZE_MAX;
+  std::vector<std::size_t> local_;
+  bool sharded() const { return shardCount_ != SIZE_MAX; }
+  /// The batch's rows in the columns: the epoch's order from begin_, or local_ when sharded.
+  const std::size_t *index() const { return sharded() ? local_.data() : order_.data() + begin_; }
   bool shuffled_ = false;   // the last select() was of a shuffled plan
   bool copied_ = false;     // and pointers() has copied its rows
 };

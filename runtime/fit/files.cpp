@@ -109,7 +109,7 @@ std::string paramsJson(const Model &model, const Dataset *data, const Settings &
   out += "  \"epochs\": " + std::to_string(result.epochs) + ",\n";
   out += "  \"stop\": " + jsonString(stopName(result.stop)) + ",\n";
   if (data) {
-    out += "  \"rows\": " + std::to_string(data->rows) + ",\n";
+    out += "  \"rows\": " + std::to_string(data->allRows()) + ",\n";
     if (data->dropped) out += "  \"rows_dropped\": " + std::to_string(data->dropped) + ",\n";
   }
   out += "  \"loss\": " + jsonNumber(result.loss) + ",\n";

@@ -7,6 +7,7 @@
 
 #include "nabla/optim.hpp"
 #include "runtime/data/data.h"
+#include "runtime/fit/comm.h"
 #include "driver/driver.h"
 #include "support/number.h"
 
@@ -141,8 +142,31 @@ struct Dataset {
   std::size_t dropped = 0;    // rows of the file left out for a missing value (--drop-na)
   /// Where each row is in the file (0-based), when the rows are a part of it (the training rows
   /// of a validation split, the rows --drop-na kept); empty when row r is the file's row r.
+  /// Of a shard: its rows' places (empty when row r is the file's row shardFirst + r).
   std::vector<std::size_t> rowsInFile;
+  /// One rank's shard of a data-parallel run (keepShard): rows [shardFirst, shardFirst + rows) of
+  /// the shardOf rows of all ranks. shardOf 0: the dataset is whole.
+  std::size_t shardFirst = 0, shardOf = 0;
+  /// The rows of all ranks: those a batch plan and a checkpoint count.
+  std::size_t allRows() const { return shardOf ? shardOf : rows; }
+  /// The file's row (0-based) of row `r` of all ranks' rows, for messages (r in this shard).
+  std::size_t fileRow(std::size_t r) const {
+    return rowsInFile.empty() ? r : rowsInFile[r - shardFirst];
+  }
 };
+
+/// A data-parallel run's shard of a CSV file, read alone (data::csvShard: rows [rank * R / size,
+/// (rank + 1) * R / size) of the file's R rows), with the whole file's checksum (computed across
+/// the ranks). Nothing when the file cannot be cut at line ends (a quote in it, a NumPy file, or
+/// --drop-na): then every rank reads it whole and keeps its shard (keepShard). Every rank calls
+/// it at the same point; a bad row in one shard throws RankError on all of them.
+std::optional<Dataset> loadShard(const std::string &path, const LoweredProgram &program,
+                                 const std::vector<ArrayInfo> &inputs, const std::string &modelPath,
+                                 const data::ReadOptions &read, Communicator &comm);
+/// Keeps rank `rank` of `size`'s contiguous shard of the rows of a whole dataset: rows
+/// [rank * R / size, (rank + 1) * R / size) of its R rows (possibly none). The checksum stays the
+/// whole data's, so that a checkpoint does not depend on the number of ranks.
+void keepShard(Dataset &data, int rank, int size);
 
 /// Moves the rows `held` (ascending, 0-based) of `data` into a dataset of their own, which is
 /// returned; both keep their rows' places in the file (Dataset::rowsInFile).
@@ -155,9 +179,11 @@ Dataset splitRows(Dataset &data, const std::vector<std::size_t> &held);
 Dataset loadDataset(const std::string &path, const LoweredProgram &program,
                     const std::vector<ArrayInfo> &inputs, const std::string &modelPath,
                     const data::ReadOptions &read = {});
-/// Standardizes the named inputs with statistics of the data itself.
+/// Standardizes the named inputs with statistics of the data itself. A shard's statistics are
+/// those of all ranks' rows: computeScaling's two passes, each rank's partial sums (in row order)
+/// added in rank order by `comm` (two reductions).
 void standardize(Dataset &data, const std::vector<ArrayInfo> &inputs,
-                 const std::vector<std::string> &names);
+                 const std::vector<std::string> &names, Communicator *comm = nullptr);
 /// Applies given statistics (from a params file) to the inputs they name that `inputs` has.
 void applyScaling(Dataset &data, const std::vector<ArrayInfo> &inputs,
                   const std::map<std::string, std::vector<data::Scaling>> &scaling);
@@ -233,6 +259,10 @@ struct RunOptions {
   /// When set, every step of this run appends to it (a host's record of the run, such as the
   /// Python module's history; a resumed run's earlier steps are not in it).
   StepHistory *history = nullptr;
+  /// A data-parallel run (docs/fit.md, "Many processes (MPI)"): the data and the validation data
+  /// are this rank's shards (keepShard); each evaluation's sums are combined over the ranks; only
+  /// rank 0 writes the log, the progress and checkpoints. Null: one process.
+  Communicator *comm = nullptr;
 };
 
 /// The batch loss of every step, for the plot, in bounded space: the count of steps, the least
@@ -425,6 +455,11 @@ struct Job {
   /// Called when everything is ready, just before the loop's first step (where the CLI starts
   /// catching Ctrl-C); none when unset.
   std::function<void()> beforeRun;
+  /// A data-parallel run over the ranks of `comm` (a fit::MpiCommunicator of a host's MPI_Comm;
+  /// null: one process). Every rank calls fitProgram with the same job: each reads the data,
+  /// keeps its shard (keepShard) and agrees with the others on any failure (RankError); rank 0
+  /// alone writes the log, progress, checkpoints, the params file and the plot, and calls `warn`.
+  Communicator *comm = nullptr;
 };
 
 struct JobResult {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 namespace nabla::fit {
@@ -79,99 +80,154 @@ JobResult fitProgram(driver::Program program, const std::string &modelPath, cons
   RunOptions run = job.run;
   const Settings &s = run.settings;
   run.modelHash = data::fnv1a(program.source().text());
-
-  // What needs no model is checked first, so that a mistake costs no compile and no run.
-  if (!job.plotPath.empty()) (void)plotFormat(job.plotPath);
-  const bool wantsValidation = !job.valPath.empty() || job.valData || job.valSplit;
-  if (!job.valPath.empty() && job.valSplit)
-    throw UsageError("give " + w.val + " or " + w.valSplit + " F, not both");
-  if (job.valSplit && !(*job.valSplit > 0 && *job.valSplit < 1))
-    throw UsageError(w.valSplit + " is the fraction of the rows held out, between 0 and 1 (not " +
-                     formatNumber(*job.valSplit) + ")");
-  if ((s.earlyStop > 0 || s.keepBest) && !wantsValidation)
-    throw UsageError(std::string(s.earlyStop > 0 ? w.earlyStop : w.keep) +
-                     " watches the validation loss: give validation data with " + w.val +
-                     " or " + w.valSplit + " F");
-
-  const Clock::time_point compileStart = Clock::now();
-  ModelOptions mo;
-  mo.threads = s.threads;
-  mo.hessian = s.optimizer == "newton";
-  mo.tier = job.tier;
-  const bool hasInputs = !program.lowered().inputs.empty();
-  if (hasInputs && job.dataPath.empty() && !job.data)
-    throw UsageError("'" + modelPath + "' has inputs: give their data with " + w.dataFile);
-  Model model(std::move(program), modelPath, mo);
-  const double compileSeconds = secondsSince(compileStart);
-  if (!hasInputs && (!job.dataPath.empty() || job.data) && job.warn)
-    job.warn("'" + modelPath + "' has no inputs: " + w.data + " is not read");
-  if (!hasInputs && wantsValidation)
-    throw UsageError("'" + modelPath + "' has no inputs: validation (" + w.val + ", " +
-                     w.valSplit + ") needs a model trained on data");
-
-  const std::vector<ArrayInfo> inputs = model.inputs();
-  Dataset dataset;
-  const Clock::time_point loadStart = Clock::now();
-  if (hasInputs)
-    dataset = job.data ? job.data(model)
-                       : loadDataset(job.dataPath, model.program().lowered(), inputs, modelPath,
-                                     job.read);
-  if (dataset.dropped && job.warn)
-    job.warn(job.dataPath + ": " + std::to_string(dataset.dropped) +
-             (dataset.dropped == 1 ? " row" : " rows") + " with a missing value left out (--drop-na)");
-  // The validation rows: a seeded part of the data, or data of their own.
-  Dataset validation;
-  if (hasInputs && job.valSplit) {
-    const std::size_t count = static_cast<std::size_t>(
-        std::llround(*job.valSplit * static_cast<double>(dataset.rows)));
-    if (count == 0 || count >= dataset.rows)
-      throw UsageError(w.valSplit + " " + formatNumber(*job.valSplit) + " of " +
-                       std::to_string(dataset.rows) + " rows leaves " +
-                       (count == 0 ? "no validation rows" : "no training rows"));
-    validation = splitRows(dataset, data::validationRows(dataset.rows, count, s.seed));
-    run.settings.validation = "split " + formatNumber(*job.valSplit);
-  } else if (hasInputs && wantsValidation) {
-    validation = job.valData ? job.valData(model)
-                             : loadDataset(job.valPath, model.program().lowered(), inputs,
-                                           modelPath, job.read);
-    if (validation.dropped && job.warn)
-      job.warn(job.valPath + ": " + std::to_string(validation.dropped) +
-               (validation.dropped == 1 ? " row" : " rows") +
-               " with a missing value left out (--drop-na)");
-    char hash[20];
-    std::snprintf(hash, sizeof hash, "%016llx",
-                  static_cast<unsigned long long>(validation.checksum));
-    run.settings.validation =
-        "file, " + std::to_string(validation.rows) + " rows, checksum " + hash;
+  // Data-parallel (Job::comm): every rank does the work before the loop, and they agree on its
+  // failure at two points, before the first collective (standardization's) and after the last
+  // file read, so that a rank that fails (a bad row, a file it cannot read) stops all of them
+  // with its message. Rank 0 alone writes and warns.
+  Communicator single;
+  Communicator &comm = job.comm ? *job.comm : single;
+  const bool parallel = comm.size() > 1;
+  const bool writer = comm.rank() == 0;
+  run.comm = &comm;
+  if (!writer) {
+    run.logPath.clear();
+    run.logParams = false;
+    run.checkpointPath.clear();
+    run.interruptPath.clear();
+    run.progress = nullptr;
+    run.history = nullptr;
   }
-  const double loadSeconds = secondsSince(loadStart);
+  auto warn = [&](const std::string &message) {
+    if (writer && job.warn) job.warn(message);
+  };
 
-  if (job.standardize) {
-    if (!hasInputs) throw UsageError(w.standardize + " needs a model with inputs");
-    run.settings.standardize = standardizedInputs(inputs, *job.standardize, modelPath, w);
-    // The statistics of the training rows, applied to the validation rows as to new data.
-    standardize(dataset, inputs, run.settings.standardize);
-    if (validation.rows > 0) applyScaling(validation, inputs, dataset.scaling);
-  }
-  if (validation.rows > 0) run.validation = &validation;
+  std::optional<Model> built;
+  Dataset dataset, validation;
+  double compileSeconds = 0, loadSeconds = 0;
+  std::vector<ArrayInfo> inputs;
+  bool hasInputs = false;
+  agreeOn(comm, [&] {
+    // What needs no model is checked first, so that a mistake costs no compile and no run.
+    if (!job.plotPath.empty()) (void)plotFormat(job.plotPath);
+    const bool wantsValidation = !job.valPath.empty() || job.valData || job.valSplit;
+    if (!job.valPath.empty() && job.valSplit)
+      throw UsageError("give " + w.val + " or " + w.valSplit + " F, not both");
+    if (job.valSplit && !(*job.valSplit > 0 && *job.valSplit < 1))
+      throw UsageError(w.valSplit + " is the fraction of the rows held out, between 0 and 1 (not " +
+                       formatNumber(*job.valSplit) + ")");
+    if ((s.earlyStop > 0 || s.keepBest) && !wantsValidation)
+      throw UsageError(std::string(s.earlyStop > 0 ? w.earlyStop : w.keep) +
+                       " watches the validation loss: give validation data with " + w.val + " or " +
+                       w.valSplit + " F");
 
-  run.init = model.initialParams(s.seed);
-  if (!job.initPath.empty())
-    run.init = readParamsFile(job.initPath, model.params(), model.inputs(), run.init).params;
-  applyInit(model, job.init, run.init);
+    const Clock::time_point compileStart = Clock::now();
+    ModelOptions mo;
+    mo.threads = s.threads;
+    mo.hessian = s.optimizer == "newton";
+    mo.tier = job.tier;
+    hasInputs = !program.lowered().inputs.empty();
+    if (hasInputs && job.dataPath.empty() && !job.data)
+      throw UsageError("'" + modelPath + "' has inputs: give their data with " + w.dataFile);
+    built.emplace(std::move(program), modelPath, mo);
+    const Model &model = *built;
+    compileSeconds = secondsSince(compileStart);
+    if (!hasInputs && (!job.dataPath.empty() || job.data))
+      warn("'" + modelPath + "' has no inputs: " + w.data + " is not read");
+    if (!hasInputs && wantsValidation)
+      throw UsageError("'" + modelPath + "' has no inputs: validation (" + w.val + ", " +
+                       w.valSplit + ") needs a model trained on data");
+
+    inputs = model.inputs();
+    const Clock::time_point loadStart = Clock::now();
+    // Data-parallel: each rank reads only its rows of a CSV file where it can be cut at line ends
+    // (loadShard); a validation split is chosen among all rows, so its file is read whole.
+    const bool readShards = parallel && !job.data && !job.valSplit;
+    std::optional<Dataset> shard;
+    if (hasInputs && readShards)
+      shard = loadShard(job.dataPath, model.program().lowered(), inputs, modelPath, job.read, comm);
+    if (shard)
+      dataset = std::move(*shard);
+    else if (hasInputs)
+      dataset = job.data ? job.data(model)
+                         : loadDataset(job.dataPath, model.program().lowered(), inputs, modelPath,
+                                       job.read);
+    if (dataset.dropped)
+      warn(job.dataPath + ": " + std::to_string(dataset.dropped) +
+           (dataset.dropped == 1 ? " row" : " rows") +
+           " with a missing value left out (--drop-na)");
+    // The validation rows: a seeded part of the data, or data of their own. Data-parallel, they are
+    // chosen among the rows of the whole file, before each rank keeps its shard of both parts.
+    if (hasInputs && job.valSplit) {
+      const std::size_t count =
+          static_cast<std::size_t>(std::llround(*job.valSplit * static_cast<double>(dataset.rows)));
+      if (count == 0 || count >= dataset.rows)
+        throw UsageError(w.valSplit + " " + formatNumber(*job.valSplit) + " of " +
+                         std::to_string(dataset.rows) + " rows leaves " +
+                         (count == 0 ? "no validation rows" : "no training rows"));
+      validation = splitRows(dataset, data::validationRows(dataset.rows, count, s.seed));
+      run.settings.validation = "split " + formatNumber(*job.valSplit);
+    } else if (hasInputs && wantsValidation) {
+      std::optional<Dataset> valShard;
+      if (parallel && !job.valData)
+        valShard =
+            loadShard(job.valPath, model.program().lowered(), inputs, modelPath, job.read, comm);
+      if (valShard)
+        validation = std::move(*valShard);
+      else
+        validation = job.valData ? job.valData(model)
+                                 : loadDataset(job.valPath, model.program().lowered(), inputs,
+                                               modelPath, job.read);
+      if (validation.dropped)
+        warn(job.valPath + ": " + std::to_string(validation.dropped) +
+             (validation.dropped == 1 ? " row" : " rows") +
+             " with a missing value left out (--drop-na)");
+      char hash[20];
+      std::snprintf(hash, sizeof hash, "%016llx",
+                    static_cast<unsigned long long>(validation.checksum));
+      run.settings.validation =
+          "file, " + std::to_string(validation.allRows()) + " rows, checksum " + hash;
+    }
+    if (parallel && hasInputs) {
+      if (!dataset.shardOf) keepShard(dataset, comm.rank(), comm.size());
+      if (validation.rows > 0 && !validation.shardOf)
+        keepShard(validation, comm.rank(), comm.size());
+    }
+    loadSeconds = secondsSince(loadStart);
+
+    if (job.standardize) {
+      if (!hasInputs) throw UsageError(w.standardize + " needs a model with inputs");
+      run.settings.standardize = standardizedInputs(inputs, *job.standardize, modelPath, w);
+    }
+  });
+  const Model &model = *built;
+
+  agreeOn(comm, [&] {
+    if (job.standardize) {
+      // The statistics of the training rows (of all ranks), applied to the validation rows as to
+      // new data.
+      standardize(dataset, inputs, run.settings.standardize, &comm);
+      if (validation.allRows() > 0) applyScaling(validation, inputs, dataset.scaling);
+    }
+    if (validation.allRows() > 0) run.validation = &validation;
+
+    run.init = model.initialParams(s.seed);
+    if (!job.initPath.empty())
+      run.init = readParamsFile(job.initPath, model.params(), model.inputs(), run.init).params;
+    applyInit(model, job.init, run.init);
+  });
 
   if (job.beforeRun) job.beforeRun();
   RunResult result = fit::run(model, dataset, run);
 
-  if (!job.outputPath.empty())
+  if (writer && !job.outputPath.empty())
     writeFileAtomically(job.outputPath,
                         paramsJson(model, hasInputs ? &dataset : nullptr, run.settings, result));
-  if (!job.plotPath.empty())
+  if (writer && !job.plotPath.empty())
     writePlot(job.plotPath,
               lossPlotSvg(result.losses, hasInputs ? &result.epochHistory : nullptr,
                           result.stepsPerEpoch, "loss of " + modelPath + " (" + s.optimizer + ")"));
-  return JobResult{std::move(model),  std::move(dataset), std::move(validation),
-                   std::move(result), compileSeconds,     loadSeconds};
+  return JobResult{std::move(*built), std::move(dataset), std::move(validation),
+                   std::move(result),  compileSeconds,     loadSeconds};
 }
 
 std::string summaryText(const JobResult &job, const Settings &settings, const Job::Words &words) {
@@ -205,7 +261,7 @@ std::string summaryText(const JobResult &job, const Settings &settings, const Jo
       out += ", " + job.model.reportNames()[k] + " " + summaryNumber(reports[k]);
     out += "\n";
   };
-  line("", result.loss, result.reports, job.data.rows, job.data.dropped);
+  line("", result.loss, result.reports, job.data.allRows(), job.data.dropped);
   if (result.validation) {
     const RunResult::Validation &v = *result.validation;
     line("validation: ", v.loss, v.reports, v.rows, job.validation.dropped);
@@ -217,7 +273,7 @@ std::string summaryText(const JobResult &job, const Settings &settings, const Jo
              ", was at epoch " + epoch + "; kept the last params\n";
   }
   if (result.averagedLoss)
-    line("averaged: ", *result.averagedLoss, result.averagedReports, job.data.rows, 0);
+    line("averaged: ", *result.averagedLoss, result.averagedReports, job.data.allRows(), 0);
   // Without inputs, the params are the answer: they are shown (a few elements of each).
   if (!hasInputs) {
     constexpr std::size_t kShown = 10;

@@ -26,6 +26,73 @@ double seconds(Clock::time_point a, Clock::time_point b) {
 /// Thrown out of the optimizer's closure at the first non-finite loss or gradient entry.
 struct NonFiniteStop {};
 
+/// A data-parallel run's evaluations: each rank's means over its rows times its row count, with
+/// the row count last, summed over the ranks in rank order in one reduction, and divided by the
+/// total. A rank whose share of the rows is empty contributes zeros; a rank whose evaluation
+/// failed contributes a NaN row count, so that every rank learns of it from the same reduction
+/// and they agree on the failure (RankError) instead of waiting for each other.
+class Reducer {
+public:
+  Reducer(const Model &model, Communicator &comm) : model_(model), comm_(comm) {}
+
+  /// The objective's mean over all ranks' rows (`rows` being this rank's part), its mean gradient
+  /// into `grad`, and with a non-empty `reports` the reports' means (in the same reduction).
+  double evaluate(std::span<const double> x, const Model::Rows &rows, std::span<double> grad,
+                  std::span<double> reports) {
+    const std::size_t n = grad.size(), k = reports.size();
+    buffer_.assign(n + k + 2, 0.0);
+    std::exception_ptr error;
+    if (rows.count > 0) {
+      try {
+        const double w = static_cast<double>(rows.count);
+        buffer_[0] = model_.evaluate(x, rows, grad) * w;
+        for (std::size_t i = 0; i < n; ++i) buffer_[1 + i] = grad[i] * w;
+        if (k) {
+          model_.reports(x, rows, reports);
+          for (std::size_t j = 0; j < k; ++j) buffer_[1 + n + j] = reports[j] * w;
+        }
+        buffer_[n + k + 1] = w;
+      } catch (...) {
+        error = std::current_exception();
+        buffer_[n + k + 1] = NAN;
+      }
+    }
+    comm_.sum(buffer_);
+    const double total = buffer_[n + k + 1];
+    if (std::isnan(total)) agree(comm_, error);
+    for (std::size_t i = 0; i < n; ++i) grad[i] = buffer_[1 + i] / total;
+    for (std::size_t j = 0; j < k; ++j) reports[j] = buffer_[1 + n + j] / total;
+    return buffer_[0] / total;
+  }
+
+  /// The objective's mean Hessian over all ranks' rows (this rank's: `rows` of `columns`).
+  void hessian(std::span<const double> x, std::size_t rows, std::span<const double *const> columns,
+               std::span<double> hess) {
+    const std::size_t n = hess.size();
+    buffer_.assign(n + 1, 0.0);
+    std::exception_ptr error;
+    if (rows > 0) {
+      try {
+        const double w = static_cast<double>(rows);
+        model_.hessian(x, rows, columns, hess);
+        for (std::size_t i = 0; i < n; ++i) buffer_[i] = hess[i] * w;
+        buffer_[n] = w;
+      } catch (...) {
+        error = std::current_exception();
+        buffer_[n] = NAN;
+      }
+    }
+    comm_.sum(buffer_);
+    if (std::isnan(buffer_[n])) agree(comm_, error);
+    for (std::size_t i = 0; i < n; ++i) hess[i] = buffer_[i] / buffer_[n];
+  }
+
+private:
+  const Model &model_;
+  Communicator &comm_;
+  std::vector<double> buffer_;
+};
+
 std::string duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   long t = std::lround(s);
@@ -287,10 +354,17 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   const Settings &s = o.settings;
   const std::size_t n = model.paramCount();
   const bool hasInputs = model.inputCount() > 0;
+  // Data-parallel: `data` is this rank's shard of data.allRows() rows, and every evaluation goes
+  // through the Reducer. One process takes the paths it always took, bit for bit.
+  Communicator single;
+  Communicator &comm = o.comm ? *o.comm : single;
+  const bool parallel = comm.size() > 1;
+  Reducer reducer(model, comm);
+  const std::size_t allRows = data.allRows();
 
   data::BatchPlan plan;
-  plan.rows = hasInputs ? data.rows : 1;
-  plan.size = hasInputs ? std::min(std::max<std::size_t>(s.batch, 1), data.rows) : 1;
+  plan.rows = hasInputs ? allRows : 1;
+  plan.size = hasInputs ? std::min(std::max<std::size_t>(s.batch, 1), allRows) : 1;
   plan.shuffle = s.shuffle && hasInputs;
   plan.seed = s.seed;
   const std::size_t perEpoch = plan.perEpoch();
@@ -350,55 +424,61 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   EpochHistory &epochs = result.epochHistory;
   Log log;
 
-  if (!o.resumePath.empty()) {
-    Checkpoint c = readCheckpoint(o.resumePath);
-    if (c.modelHash != o.modelHash)
-      throw FitError("cannot resume from '" + o.resumePath + "': it was made for another model ('" +
-                     c.modelPath + "', or that file has changed since)");
-    // The settings first: a different validation split also makes the training rows differ.
-    check(settings, c.settings, o.resumePath);
-    const std::uint64_t dataHash = hasInputs ? data.checksum : 0;
-    if (c.dataHash != dataHash || c.rows != (hasInputs ? data.rows : 0))
-      throw FitError("cannot resume from '" + o.resumePath + "': it was made on other data ('" +
-                     c.dataPath + "', " + std::to_string(c.rows) + " rows)");
-    if (c.params.size() != n || c.averageSum.size() != n)
-      throw FitError("cannot resume from '" + o.resumePath + "': it has " +
-                     std::to_string(c.params.size()) + " params, the model " + std::to_string(n));
-    if (c.step > total)
-      throw FitError("cannot resume from '" + o.resumePath + "': it is at step " +
-                     std::to_string(c.step) + ", beyond the " + std::to_string(total) +
-                     " steps of this run");
-    try {
-      opt->set_state(c.state);
-    } catch (const nabla::Error &e) {
-      throw FitError("cannot resume from '" + o.resumePath + "': " + e.what());
+  // Every rank reads the checkpoint (the state is the same on all of them); rank 0 alone opens the
+  // log. They agree on a failure of either before the first collective.
+  agreeOn(comm, [&] {
+    if (!o.resumePath.empty()) {
+      Checkpoint c = readCheckpoint(o.resumePath);
+      if (c.modelHash != o.modelHash)
+        throw FitError("cannot resume from '" + o.resumePath +
+                       "': it was made for another model ('" + c.modelPath +
+                       "', or that file has changed since)");
+      // The settings first: a different validation split also makes the training rows differ.
+      check(settings, c.settings, o.resumePath);
+      const std::uint64_t dataHash = hasInputs ? data.checksum : 0;
+      if (c.dataHash != dataHash || c.rows != (hasInputs ? allRows : 0))
+        throw FitError("cannot resume from '" + o.resumePath + "': it was made on other data ('" +
+                       c.dataPath + "', " + std::to_string(c.rows) + " rows)");
+      if (c.params.size() != n || c.averageSum.size() != n)
+        throw FitError("cannot resume from '" + o.resumePath + "': it has " +
+                       std::to_string(c.params.size()) + " params, the model " + std::to_string(n));
+      if (c.step > total)
+        throw FitError("cannot resume from '" + o.resumePath + "': it is at step " +
+                       std::to_string(c.step) + ", beyond the " + std::to_string(total) +
+                       " steps of this run");
+      try {
+        opt->set_state(c.state);
+      } catch (const nabla::Error &e) {
+        throw FitError("cannot resume from '" + o.resumePath + "': " + e.what());
+      }
+      params = c.params;
+      average.restore(c.averageSum, c.averageWeight);
+      step = c.step;
+      evaluations = c.evaluations;
+      iterations = c.iterations;
+      losses = c.losses;
+      epochs = c.epochs;
+      if (s.keepBest && epochs.bestEpoch > 0 && epochs.bestParams.size() != n)
+        throw FitError("cannot resume from '" + o.resumePath + "': its best params have " +
+                       std::to_string(epochs.bestParams.size()) + " elements, the model " +
+                       std::to_string(n));
+      if (!o.logPath.empty()) {
+        const bool append = c.logPath == o.logPath && c.logHeader == header;
+        if (c.logPath == o.logPath && c.logHeader != header)
+          throw FitError("cannot resume the log '" + o.logPath +
+                         "': its columns differ from this run's (--log-params, or the model)");
+        log.open(o.logPath, header, c.logBytes, append);
+      }
+    } else if (!o.logPath.empty()) {
+      log.open(o.logPath, header, 0, false);
     }
-    params = c.params;
-    average.restore(c.averageSum, c.averageWeight);
-    step = c.step;
-    evaluations = c.evaluations;
-    iterations = c.iterations;
-    losses = c.losses;
-    epochs = c.epochs;
-    if (s.keepBest && epochs.bestEpoch > 0 && epochs.bestParams.size() != n)
-      throw FitError("cannot resume from '" + o.resumePath + "': its best params have " +
-                     std::to_string(epochs.bestParams.size()) + " elements, the model " +
-                     std::to_string(n));
-    if (!o.logPath.empty()) {
-      const bool append = c.logPath == o.logPath && c.logHeader == header;
-      if (c.logPath == o.logPath && c.logHeader != header)
-        throw FitError("cannot resume the log '" + o.logPath +
-                       "': its columns differ from this run's (--log-params, or the model)");
-      log.open(o.logPath, header, c.logBytes, append);
-    }
-  } else if (!o.logPath.empty()) {
-    log.open(o.logPath, header, 0, false);
-  }
+  });
 
   // Columns of all rows (the final evaluation) and of the current batch.
   std::vector<const double *> allColumns;
   for (const auto &c : data.columns) allColumns.push_back(c.data());
   data::BatchColumns batch(data.columns);
+  if (data.shardOf) batch.setShard(data.shardFirst, data.rows);
   std::vector<const double *> valColumns;
   if (val)
     for (const auto &c : val->columns) valColumns.push_back(c.data());
@@ -429,7 +509,7 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     c.modelPath = model.path();
     c.modelHash = o.modelHash;
     c.dataPath = hasInputs ? data.path : "";
-    c.rows = hasInputs ? data.rows : 0;
+    c.rows = hasInputs ? allRows : 0;
     c.dataHash = hasInputs ? data.checksum : 0;
     c.settings = settings;
     c.step = step;
@@ -452,9 +532,29 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
 
   if (hasInputs && step < total) batch.prepare(plan, step / perEpoch);
   RunResult::Timing &timing = result.timing;
+  // Data-parallel: a failure of rank-local work (rank 0's log, progress and checkpoints) is kept
+  // here and agreed on at the start of the next step, or after the loop, so that every rank
+  // stops at the same point. One process throws it at once.
+  std::exception_ptr pending;
+  auto local = [&](auto &&work) {
+    if (!parallel) return work();
+    try {
+      work();
+    } catch (...) {
+      if (!pending) pending = std::current_exception();
+    }
+  };
   const Clock::time_point loopStart = Clock::now();
   while (step < total) {
-    if (o.interrupted && *o.interrupted) {
+    bool interrupted = o.interrupted && *o.interrupted;
+    if (parallel) {
+      // Ctrl-C reaches the ranks at different moments: they stop at the same step when any has
+      // seen it.
+      const std::int64_t status = comm.max((interrupted ? 1 : 0) | (pending ? 2 : 0));
+      if (status & 2) agree(comm, pending);
+      interrupted = status & 1;
+    }
+    if (interrupted) {
       result.stop = StopReason::Interrupted;
       break;
     }
@@ -473,6 +573,13 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
       timing.rows += batchRows.count;
     }
     const std::size_t rows = batchRows.count;
+    // The batch's rows on all ranks: those the figures of the step are means over.
+    const std::size_t batchRowsAll = hasInputs ? plan.end(b) - plan.begin(b) : 1;
+    if (parallel) {
+      timing.rows += batchRowsAll - batchRows.count;
+      // A program without inputs is evaluated by rank 0 alone (the sum over ranks is its value).
+      if (!hasInputs) batchRows.count = comm.rank() == 0 ? 1 : 0;
+    }
     // The batch as columns, for what has no gathering kernel (the Hessian, the diagnosis of a
     // non-finite value): copied when first asked for.
     auto columns = [&]() -> std::span<const double *const> {
@@ -484,7 +591,8 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     };
     const double lr = schedule.rate(baseLr, step, epoch);
     opt->set_lr(lr);
-    if (!reports.empty()) {
+    // Data-parallel: the reports join the first evaluation's reduction.
+    if (!reports.empty() && !parallel) {
       const Clock::time_point t0 = Clock::now();
       model.reports(params, batchRows, reports);
       timing.kernel += seconds(t0, Clock::now());
@@ -494,7 +602,10 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     double firstLoss = 0, firstNorm = 0;
     auto closure = [&](std::span<const double> x, std::span<double> g) {
       const Clock::time_point t0 = Clock::now();
-      const double v = model.evaluate(x, batchRows, g);
+      const double v =
+          parallel ? reducer.evaluate(x, batchRows, g,
+                                      calls == 0 ? std::span<double>(reports) : std::span<double>())
+                   : model.evaluate(x, batchRows, g);
       timing.kernel += seconds(t0, Clock::now());
       // Finite when no element has the exponent of an infinity or a NaN: integer work that the
       // compiler vectorizes (a sum of squares added in order does not).
@@ -522,7 +633,11 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     };
     auto hessian = [&](std::span<const double> x, std::span<double> h) {
       const Clock::time_point t0 = Clock::now();
-      model.hessian(x, rows, columns(), h);
+      if (parallel)
+        reducer.hessian(x, batchRows.count,
+                        batchRows.count ? columns() : std::span<const double *const>(), h);
+      else
+        model.hessian(x, rows, columns(), h);
       timing.kernel += seconds(t0, Clock::now());
       if (model.maximize())
         for (double &hi : h) hi = -hi;
@@ -535,25 +650,37 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
       else
         minimized = opt->step(params, closure);
     } catch (const NonFiniteStop &) {
-      log.flush();
+      // Every rank gets here at the same evaluation (its values were reduced): each explains the
+      // value on its own rows, and the lowest rank with an explanation gives the message.
+      local([&] { log.flush(); });
       progress.finish();
       std::string message = "step " + std::to_string(step + 1) + " (epoch " +
                             std::to_string(epoch + 1) + "): the loss or its gradient is not finite";
       if (calls > 1) message += " at evaluation " + std::to_string(calls) + " of the step";
-      if (std::optional<Model::NonFinite> why = model.explainNonFinite(lastX, rows, columns())) {
-        message = "step " + std::to_string(step + 1) + " (epoch " + std::to_string(epoch + 1) +
-                  "): " + why->what;
-        if (hasInputs) {
-          const std::size_t position = plan.begin(b) + why->row;
-          const std::size_t fileRow =
-              plan.shuffle ? data::shuffledRows(plan.rows, plan.seed, epoch)[position] : position;
-          const std::size_t inFile = data.rowsInFile.empty() ? fileRow : data.rowsInFile[fileRow];
-          message += "\n  at row " + std::to_string(inFile + 1) + " of '" + data.path + "'";
-        }
+      std::string explained;
+      try {
+        if (batchRows.count > 0)
+          if (std::optional<Model::NonFinite> why =
+                  model.explainNonFinite(lastX, batchRows.count, columns())) {
+            explained = "step " + std::to_string(step + 1) + " (epoch " +
+                        std::to_string(epoch + 1) + "): " + why->what;
+            if (hasInputs)
+              explained += "\n  at row " +
+                           std::to_string(data.fileRow(batch.planRow(why->row)) + 1) + " of '" +
+                           data.path + "'";
+          }
+      } catch (...) {
+        if (!parallel) throw;
       }
-      throw FitError(message);
+      if (!parallel) throw FitError(explained.empty() ? message : explained);
+      if (std::optional<Communicator::RankMessage> first = comm.first(explained))
+        throw RankError(first->rank, comm.size(), first->message);
+      throw RankError(0, comm.size(), message);
     } catch (const nabla::Error &e) {
-      throw FitError("step " + std::to_string(step + 1) + ": " + e.what());
+      FitError error("step " + std::to_string(step + 1) + ": " + e.what());
+      if (!parallel) throw error;
+      // The same on every rank (the optimizer saw the same values): agreed on as rank 0's.
+      agree(comm, std::make_exception_ptr(error));
     }
     if (oneEvaluation) firstNorm = opt->last().grad_norm;
     ++step;
@@ -569,8 +696,8 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     std::string validationText;
     double valLoss = 0;
     if (hasInputs) {
-      epochs.sum += firstLoss * static_cast<double>(rows);
-      epochs.weight += static_cast<double>(rows);
+      epochs.sum += firstLoss * static_cast<double>(batchRowsAll);
+      epochs.weight += static_cast<double>(batchRowsAll);
       if (epochEnd) {
         epochs.train.add(epochs.sum / epochs.weight);
         epochs.sum = epochs.weight = 0;
@@ -578,8 +705,12 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     }
     if (val && epochEnd) {
       const Clock::time_point t0 = Clock::now();
-      valLoss = model.evaluate(params, valRows, valGrad);
-      if (!valReports.empty()) model.reports(params, valRows, valReports);
+      if (parallel) {
+        valLoss = reducer.evaluate(params, valRows, valGrad, valReports);
+      } else {
+        valLoss = model.evaluate(params, valRows, valGrad);
+        if (!valReports.empty()) model.reports(params, valRows, valReports);
+      }
       timing.kernel += seconds(t0, Clock::now());
       epochs.val.add(valLoss);
       const bool better =
@@ -599,34 +730,37 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
         validationText += "  val_" + model.reportNames()[k] + " " + short5(valReports[k]);
     }
 
-    if (log.isOpen()) {
-      std::string line = std::to_string(step) + "," + std::to_string(epoch + 1) + "," +
-                         formatNumber(firstLoss) + "," + formatNumber(firstNorm) + "," +
-                         formatNumber(lr);
-      for (double r : reports) line += "," + formatNumber(r);
-      if (val) {
-        line += epochEnd ? "," + formatNumber(valLoss) : ",";
-        for (double r : valReports) line += epochEnd ? "," + formatNumber(r) : ",";
+    local([&] {
+      if (log.isOpen()) {
+        std::string line = std::to_string(step) + "," + std::to_string(epoch + 1) + "," +
+                           formatNumber(firstLoss) + "," + formatNumber(firstNorm) + "," +
+                           formatNumber(lr);
+        for (double r : reports) line += "," + formatNumber(r);
+        if (val) {
+          line += epochEnd ? "," + formatNumber(valLoss) : ",";
+          for (double r : valReports) line += epochEnd ? "," + formatNumber(r) : ",";
+        }
+        if (lbfgs) line += "," + std::to_string(evaluations) + "," + std::to_string(iterations);
+        if (o.logParams)
+          for (double p : params) line += "," + formatNumber(p);
+        log.write(line + "\n");
       }
-      if (lbfgs) line += "," + std::to_string(evaluations) + "," + std::to_string(iterations);
-      if (o.logParams)
-        for (double p : params) line += "," + formatNumber(p);
-      log.write(line + "\n");
-    }
-    if (o.history) {
-      o.history->loss.push_back(firstLoss);
-      o.history->gradNorm.push_back(firstNorm);
-      o.history->lr.push_back(lr);
-      o.history->reports.resize(reports.size());
-      for (std::size_t k = 0; k < reports.size(); ++k) o.history->reports[k].push_back(reports[k]);
-      if (val && epochEnd) {
-        o.history->valLoss.push_back(valLoss);
-        o.history->valReports.resize(valReports.size());
-        for (std::size_t k = 0; k < valReports.size(); ++k)
-          o.history->valReports[k].push_back(valReports[k]);
+      if (o.history) {
+        o.history->loss.push_back(firstLoss);
+        o.history->gradNorm.push_back(firstNorm);
+        o.history->lr.push_back(lr);
+        o.history->reports.resize(reports.size());
+        for (std::size_t k = 0; k < reports.size(); ++k)
+          o.history->reports[k].push_back(reports[k]);
+        if (val && epochEnd) {
+          o.history->valLoss.push_back(valLoss);
+          o.history->valReports.resize(valReports.size());
+          for (std::size_t k = 0; k < valReports.size(); ++k)
+            o.history->valReports[k].push_back(valReports[k]);
+        }
       }
-    }
-    progress.step(step, firstLoss, reports, hasInputs ? rows : 0, validationText);
+      progress.step(step, firstLoss, reports, hasInputs ? batchRowsAll : 0, validationText);
+    });
 
     if (o.tol && firstNorm <= *o.tol) {
       result.stop = StopReason::Tolerance;
@@ -647,16 +781,20 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
                            std::to_string(epochs.bestEpoch) + ")";
       break;
     }
+    // Data-parallel: the 30 seconds are rank 0's (only it writes), so every rank may ask.
     if (o.checkpointEvery ? step % o.checkpointEvery == 0
                           : epochEnd && seconds(lastCheckpoint, Clock::now()) >= 30)
-      writeCheckpoint(o.checkpointPath);
+      local([&] { writeCheckpoint(o.checkpointPath); });
   }
   timing.loop = seconds(loopStart, Clock::now());
   progress.finish();
-  writeCheckpoint(result.stop == StopReason::Interrupted && o.checkpointPath.empty()
-                      ? o.interruptPath
-                      : o.checkpointPath);
-  log.sync();
+  local([&] {
+    writeCheckpoint(result.stop == StopReason::Interrupted && o.checkpointPath.empty()
+                        ? o.interruptPath
+                        : o.checkpointPath);
+    log.sync();
+  });
+  if (parallel) agree(comm, pending);
 
   result.steps = step;
   result.epochs = step / perEpoch;
@@ -667,23 +805,26 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   result.params = params;
   std::vector<double> grad(n);
   Model::Rows all;
-  all.count = hasInputs ? data.rows : 1;
+  all.count = hasInputs ? data.rows : parallel && comm.rank() != 0 ? 0 : 1;
   all.columns = allColumns;
-  result.loss = model.evaluate(params, all, grad);
-  result.reports.assign(model.reportNames().size(), 0.0);
-  model.reports(params, all, result.reports);
+  // The objective and the reports over rows: all ranks' when data-parallel.
+  auto overRows = [&](std::span<const double> x, const Model::Rows &rows,
+                      std::vector<double> &reportsOut) {
+    reportsOut.assign(model.reportNames().size(), 0.0);
+    if (parallel) return reducer.evaluate(x, rows, grad, reportsOut);
+    const double loss = model.evaluate(x, rows, grad);
+    model.reports(x, rows, reportsOut);
+    return loss;
+  };
+  result.loss = overRows(params, all, result.reports);
   if (s.average && average.weight() > 0) {
     result.averaged = average.value();
-    result.averagedLoss = model.evaluate(result.averaged, all, grad);
-    result.averagedReports.assign(model.reportNames().size(), 0.0);
-    model.reports(result.averaged, all, result.averagedReports);
+    result.averagedLoss = overRows(result.averaged, all, result.averagedReports);
   }
   if (val) {
     RunResult::Validation &v = result.validation.emplace();
-    v.rows = val->rows;
-    v.loss = model.evaluate(params, valRows, grad);
-    v.reports.assign(model.reportNames().size(), 0.0);
-    model.reports(params, valRows, v.reports);
+    v.rows = val->allRows();
+    v.loss = overRows(params, valRows, v.reports);
     v.epoch = best ? epochs.bestEpoch : step % perEpoch == 0 ? step / perEpoch : 0;
   }
   return result;
