@@ -204,4 +204,30 @@ TEST_CASE("mpirun: a bad row in the last rank's shard stops every rank, naming i
   REQUIRE_FALSE(std::filesystem::exists(dir.file("log.csv")));
 }
 
+#ifdef NABLA_MPI_HOST
+TEST_CASE("a host's own communicator: fitProgram over its ranks gives one process's params",
+          "[fit][mpi]") {
+  ScratchDir dir("fit_mpi_host");
+  const ProcessResult one =
+      runNabla({"fit", kModel, "--data", kData, "--optimizer", "adam", "--lr", "0.05",
+                "--epochs", "3", "--seed", "7", "--standardize", "-o", dir.file("one.json")});
+  INFO(one.err);
+  REQUIRE(one.exitCode == 0);
+  for (int np : {2, 3}) {
+    const std::string out = dir.file("host" + std::to_string(np) + ".json");
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    const ProcessResult host = runProcess(
+        NABLA_MPIRUN, {"-np", std::to_string(np), "--oversubscribe", NABLA_MPI_HOST, kModel, kData,
+                       out},
+        {}, 120);
+    INFO(host.err);
+    REQUIRE(host.exitCode == 0);
+    REQUIRE_THAT(host.out, Contains("on " + std::to_string(np) + " ranks"));
+    REQUIRE_THAT(host.out, Contains("over 569 rows"));
+    requireSameFigures(readText(dir.file("one.json")), readText(out));
+  }
+}
+#endif
+
 #endif
