@@ -358,12 +358,11 @@ int runFit(Invocation &inv) {
   std::optional<double> valSplit;
   number("--val-split", valSplit);
   count("--early-stop", s.earlyStop);
+  std::optional<bool> keepBest; // unset: fitProgram's default
   if (const std::string *v = a.get("--keep")) {
     if (*v != "best" && *v != "last")
       return usageError(inv, "unknown --keep '" + *v + "' (best or last)");
-    s.keepBest = *v == "best";
-  } else {
-    s.keepBest = s.earlyStop > 0;
+    keepBest = *v == "best";
   }
   run.logParams = flagValue("--log-params");
   std::size_t maxRows = data::kDefaultMaxRows;
@@ -462,6 +461,7 @@ int runFit(Invocation &inv) {
   job.dataPath = dataPath;
   job.valPath = valPath;
   job.valSplit = valSplit;
+  job.keepBest = keepBest;
   job.read = readOptions;
   if (a.has("--standardize")) {
     // Empty: every input but the last declared.
@@ -526,7 +526,7 @@ int runFit(Invocation &inv) {
   const double loadSeconds = done->loadSeconds;
 
   llvm::raw_ostream &os = llvm::outs();
-  os << fit::summaryText(*done, s, job.words);
+  os << fit::summaryText(*done, job.words);
   os.flush();
   // Where the time went, on stderr beside the progress (stdout stays the same from run to run).
   const fit::RunResult::Timing &t = result.timing;

@@ -326,11 +326,10 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
   const py::object delimiter = take("delimiter"), na = take("na"), dropNa = take("drop_na");
   if (!valSplit.is_none()) job.valSplit = py::cast<double>(valSplit);
   if (std::optional<std::size_t> n = countOf(earlyStop, "early_stop")) s.earlyStop = *n;
-  s.keepBest = s.earlyStop > 0;
   if (!keep.is_none()) {
     const std::string k = py::cast<std::string>(keep);
     if (k != "best" && k != "last") argumentError("unknown keep '" + k + "' (best or last)");
-    s.keepBest = k == "best";
+    job.keepBest = k == "best";
   }
   {
     std::vector<std::string> known = {"data", "optimizer", "epochs", "steps", "batch", "seed",
@@ -452,22 +451,21 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
       return d;
     };
   };
-  std::optional<ArrayData> valArrays;
-  if (val.is_none()) {
-  } else if (py::isinstance<py::str>(val) || py::hasattr(val, "__fspath__")) {
-    job.valPath = pathOf(val);
-  } else {
-    valArrays.emplace(val);
-    job.valData = arrayData(*valArrays, "<validation arrays>");
-  }
-  std::optional<ArrayData> arrays;
-  if (data.is_none()) {
-  } else if (py::isinstance<py::str>(data) || py::hasattr(data, "__fspath__")) {
-    job.dataPath = pathOf(data);
-  } else {
-    arrays.emplace(data);
-    job.data = arrayData(*arrays, "<arrays>");
-  }
+  // A file's path, or arrays kept in `arrays` for the run and bound when the model is compiled.
+  auto takeData = [&](const py::object &given, std::string &path,
+                      std::function<fit::Dataset(const fit::Model &)> &bind,
+                      std::optional<ArrayData> &arrays, const char *name) {
+    if (given.is_none()) return;
+    if (py::isinstance<py::str>(given) || py::hasattr(given, "__fspath__")) {
+      path = pathOf(given);
+      return;
+    }
+    arrays.emplace(given);
+    bind = arrayData(*arrays, name);
+  };
+  std::optional<ArrayData> arrays, valArrays;
+  takeData(data, job.dataPath, job.data, arrays, "<arrays>");
+  takeData(val, job.valPath, job.valData, valArrays, "<validation arrays>");
   job.words.data = "data";
   job.words.dataFile = "data= (a CSV file, or a dict of arrays by input name)";
   job.words.standardize = "standardize";
@@ -509,7 +507,7 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
   out.epochs = r.epochs;
   out.stop = fit::stopName(r.stop);
   out.stopMessage = r.stopMessage;
-  out.summary = fit::summaryText(j, s, job.words);
+  out.summary = fit::summaryText(j, job.words);
   out.history["loss"] = vectorArray(history.loss);
   out.history["grad_norm"] = vectorArray(history.gradNorm);
   out.history["lr"] = vectorArray(history.lr);
@@ -523,7 +521,7 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
     v["epoch"] = r.validation->epoch;
     v["best_epoch"] = r.epochHistory.bestEpoch;
     v["best_loss"] = r.epochHistory.bestLoss;
-    v["kept"] = s.keepBest ? "best" : "last";
+    v["kept"] = j.settings.keepBest ? "best" : "last";
     out.validation = v;
     out.history["val_loss"] = vectorArray(history.valLoss);
     for (std::size_t k = 0; k < history.valReports.size(); ++k)
@@ -545,8 +543,8 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
     d["std"] = vectorArray(scale);
     out.standardization[py::str(name)] = d;
   }
-  fit::Settings described = s;
-  for (const auto &[key, value] : fit::describeSettings(described)) out.settings[py::str(key)] = value;
+  for (const auto &[key, value] : fit::describeSettings(j.settings))
+    out.settings[py::str(key)] = value;
   if (r.stop == fit::StopReason::Diverged)
     warn("the run diverged at " + r.stopMessage + "; try a smaller lr", PyExc_RuntimeWarning);
   if (r.stop == fit::StopReason::Interrupted) {

@@ -433,6 +433,10 @@ struct Job {
   std::function<Dataset(const Model &)> valData;
   std::string valPath;
   std::optional<double> valSplit;
+  /// The params returned: the best validation epoch's (true) or the last step's; unset, the best
+  /// exactly when settings.earlyStop is set (Keras' EarlyStopping with restore_best_weights).
+  /// fitProgram decides it into settings.keepBest, for every front end.
+  std::optional<bool> keepBest;
   /// The inputs to standardize: none when unset; an empty list is every input but the last
   /// declared (the target), as a bare --standardize.
   std::optional<std::vector<std::string>> standardize;
@@ -467,6 +471,9 @@ struct JobResult {
   Dataset data; // no rows for a program without inputs
   Dataset validation; // no rows without validation
   RunResult result;
+  /// The run's settings as fitProgram decided them (the inputs standardized, the validation,
+  /// keepBest): what the checkpoint records and the summary reads.
+  Settings settings;
   double compileSeconds = 0; // fit::Model: the training functions' code
   double loadSeconds = 0;    // reading (or binding) the data
 };
@@ -478,7 +485,7 @@ JobResult fitProgram(driver::Program program, const std::string &modelPath, cons
 
 /// The summary `nabla fit` prints: `adam: 360 steps, 20 epochs (finished)`, then `loss 0.0735335
 /// (mean over 569 rows), acc 0.98594`, and the same for the averaged params (with --average).
-std::string summaryText(const JobResult &job, const Settings &settings, const Job::Words &words);
+std::string summaryText(const JobResult &job, const Job::Words &words);
 
 // --- files --------------------------------------------------------------------------------------
 

@@ -78,6 +78,7 @@ std::string summaryNumber(double v) {
 JobResult fitProgram(driver::Program program, const std::string &modelPath, const Job &job) {
   const Job::Words &w = job.words;
   RunOptions run = job.run;
+  run.settings.keepBest = job.keepBest.value_or(run.settings.earlyStop > 0);
   const Settings &s = run.settings;
   run.modelHash = data::fnv1a(program.source().text());
   // Data-parallel (Job::comm): every rank does the work before the loop, and they agree on its
@@ -227,10 +228,11 @@ JobResult fitProgram(driver::Program program, const std::string &modelPath, cons
               lossPlotSvg(result.losses, hasInputs ? &result.epochHistory : nullptr,
                           result.stepsPerEpoch, "loss of " + modelPath + " (" + s.optimizer + ")"));
   return JobResult{std::move(*built), std::move(dataset), std::move(validation),
-                   std::move(result),  compileSeconds,     loadSeconds};
+                   std::move(result),  run.settings,       compileSeconds, loadSeconds};
 }
 
-std::string summaryText(const JobResult &job, const Settings &settings, const Job::Words &words) {
+std::string summaryText(const JobResult &job, const Job::Words &words) {
+  const Settings &settings = job.settings;
   const RunResult &result = job.result;
   const bool hasInputs = job.model.inputCount() > 0;
   std::string how = "finished";

@@ -30,6 +30,13 @@ inline std::string checkpointFile(const std::string &body, int version = 1) {
          hash + "\n" + body;
 }
 
+/// `a` followed by `b`: a command's common arguments and a case's own.
+inline std::vector<std::string> concat(std::vector<std::string> a,
+                                       const std::vector<std::string> &b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 /// A CSV file with a header, as text cells by column name.
 struct CsvTable {
   std::vector<std::string> header;

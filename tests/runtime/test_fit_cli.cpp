@@ -31,11 +31,6 @@ const char *kLinModel = "param w[3] ~ normal(0, 0.1)\n"
                         "minimize (p - y)^2\n"
                         "report abs_err = abs(p - y)\n";
 
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string> &b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 std::size_t countLines(const std::string &path) {
   std::ifstream in(path);
   std::size_t n = 0;

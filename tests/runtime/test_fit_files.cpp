@@ -42,11 +42,6 @@ const char *kLinModel = "param w[3] ~ normal(0, 0.1)\n"
 
 const char *kBowl = "param x = -1.5\nparam y = 2\nminimize (1 - x)^2 + 10*(y - x^2)^2\n";
 
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string> &b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 /// Runs in `folder` (through sh, which also lets a test redirect standard output).
 ProcessResult runIn(const std::string &folder, const std::string &redirect,
                     const std::vector<std::string> &args) {

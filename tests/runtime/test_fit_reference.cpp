@@ -22,11 +22,6 @@ std::string number(double v) {
 
 double at(const llvm::json::Array &a, std::size_t k) { return *a[k].getAsNumber(); }
 
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string> &b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 bool close(double got, double ref) {
   return std::fabs(got - ref) <= 1e-9 * std::max(1.0, std::fabs(ref));
 }

@@ -23,11 +23,6 @@ const std::string kSamples = std::string(NABLA_SOURCE_DIR) + "/samples/";
 const std::string kModel = kSamples + "logreg_breast_cancer.nabla";
 const std::string kData = kSamples + "data/breast_cancer.csv";
 
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string> &b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 llvm::json::Object readJson(const std::string &path) {
   llvm::Expected<llvm::json::Value> v = llvm::json::parse(readText(path));
   REQUIRE(static_cast<bool>(v));
