@@ -1,8 +1,10 @@
 #include "pipeline.h"
 
+#include "diff/colouring.h"
 #include "diff/reverse.h"
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
 namespace nabla {
@@ -76,6 +78,81 @@ Derivatives differentiate(Graph &graph, NodeId f, const std::vector<NodeId> &var
   for (auto &row : out.hessian)
     for (NodeId &h : row) h = roots[k++];
   return out;
+}
+
+void addHessianVectorProduct(Graph &graph, Derivatives &d, const std::vector<NodeId> &vars,
+                             const std::vector<NodeId> &direction, const CompileOptions &options) {
+  if (direction.size() != vars.size() || d.grad.size() != vars.size())
+    throw std::logic_error("addHessianVectorProduct: the direction, the gradient and the vars "
+                           "differ in size");
+  // s = sum_i g_i v_i as a balanced tree of additions (no chain n deep for the sweep to walk).
+  std::vector<NodeId> terms;
+  terms.reserve(vars.size());
+  for (std::size_t i = 0; i < vars.size(); ++i)
+    terms.push_back(graph.make(Op::Mul, d.grad[i], direction[i]));
+  while (terms.size() > 1) {
+    std::vector<NodeId> next;
+    next.reserve((terms.size() + 1) / 2);
+    for (std::size_t i = 0; i + 1 < terms.size(); i += 2)
+      next.push_back(graph.make(Op::Add, terms[i], terms[i + 1]));
+    if (terms.size() % 2) next.push_back(terms.back());
+    terms = std::move(next);
+  }
+  const NodeId s = terms.empty() ? graph.constant(0) : terms.front();
+  d.direction = direction;
+  d.hvp = gradient(graph, s, vars, options.cancel);
+  if (options.simplify) d.hvp = simplify(graph, d.hvp, options.simplifyOptions);
+}
+
+void addSparseHessian(Graph &graph, Derivatives &d, const std::vector<NodeId> &vars,
+                      const CompileOptions &options) {
+  if (d.grad.size() != vars.size())
+    throw std::logic_error("addSparseHessian: the gradient and the vars differ in size");
+  auto pattern = std::make_shared<HessianPattern>(hessianPattern(graph, d.value, vars));
+  const std::size_t maxNodes = options.lower.maxNodes;
+  if (pattern->nonzeros() > maxNodes)
+    throw LimitError("the sparse Hessian of " + std::to_string(vars.size()) + " variables has " +
+                     std::to_string(pattern->nonzeros()) + " nonzeros, more than the limit of " +
+                     std::to_string(maxNodes) + raiseHint());
+  const StarColouring colouring = starColouring(*pattern);
+  const std::uint64_t swept = colouring.colours > 1 ? graph.reachable(d.grad).size() : 0;
+  if (colouring.colours > 1 && swept > kHessianWorkFactor * maxNodes / colouring.colours)
+    throw LimitError("the sparse Hessian of " + std::to_string(vars.size()) + " variables takes " +
+                     std::to_string(colouring.colours) + " sweeps (colours) over a gradient of " +
+                     std::to_string(swept) + " nodes, more than " +
+                     std::to_string(kHessianWorkFactor) + " times the node limit of " +
+                     std::to_string(maxNodes) + raiseHint());
+  // Column c of the compressed Hessian: the gradient of the sum of c's gradient entries.
+  std::vector<std::vector<NodeId>> compressed;
+  for (const std::vector<std::int64_t> &members : colouring.classes()) {
+    NodeId s = graph.constant(0);
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      const NodeId g = d.grad[static_cast<std::size_t>(members[k])];
+      s = k == 0 ? g : graph.make(Op::Add, s, g);
+    }
+    compressed.push_back(gradient(graph, s, vars, options.cancel));
+  }
+  // Direct recovery: entry (i, j) from row i of colour(j)'s column when no other entry of row i
+  // has that colour, else from row j of colour(i)'s (a star colouring guarantees one of them).
+  const std::size_t n = vars.size();
+  std::vector<std::uint32_t> count(colouring.colours, 0);
+  std::vector<NodeId> entries;
+  entries.reserve(pattern->nonzeros());
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::span<const std::int64_t> row = pattern->row(i);
+    for (std::int64_t j : row) ++count[static_cast<std::size_t>(colouring.colour[j])];
+    for (std::int64_t j : row) {
+      const auto cj = static_cast<std::size_t>(colouring.colour[j]);
+      entries.push_back(count[cj] == 1
+                            ? compressed[cj][i]
+                            : compressed[static_cast<std::size_t>(colouring.colour[i])]
+                                        [static_cast<std::size_t>(j)]);
+    }
+    for (std::int64_t j : row) count[static_cast<std::size_t>(colouring.colour[j])] = 0;
+  }
+  if (options.simplify) entries = simplify(graph, entries, options.simplifyOptions);
+  d.pattern = std::move(pattern);
+  d.sparseHessian = std::move(entries);
 }
 
 }  // namespace nabla

@@ -2,10 +2,12 @@
 // DAGs of an entry point. The command line, the tests and (later) the JIT all start here.
 #pragma once
 
+#include "diff/sparsity.h"
 #include "parse/parse.h"
 #include "sema/sema.h"
 #include "simplify/simplifier.h"
 
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -44,8 +46,33 @@ struct Derivatives {
   NodeId value;
   std::vector<NodeId> grad;                   // one per var
   std::vector<std::vector<NodeId>> hessian;   // vars x vars, empty unless asked
+  /// The Hessian-vector product H v (addHessianVectorProduct): one entry per var, and the Var
+  /// nodes of the direction v, one per var. Empty unless asked.
+  std::vector<NodeId> hvp, direction;
+  /// The Hessian's structural nonzeros and their values (addSparseHessian): one node per entry
+  /// of `pattern`, in its order. Null and empty unless asked.
+  std::shared_ptr<const HessianPattern> pattern;
+  std::vector<NodeId> sparseHessian;
 };
 Derivatives differentiate(Graph &graph, NodeId f, const std::vector<NodeId> &vars, bool withHessian,
                           const CompileOptions &options = {});
+
+/// Sets d.hvp to H v, the Hessian of d's function times the direction `direction` (Var nodes, one
+/// per var, which the caller makes: they are arguments of the code like the vars): the gradient
+/// of sum_i grad_i v_i with respect to `vars`, one reverse sweep over the gradient's graph. Its
+/// nodes are a few times the gradient's whatever the number of vars (the Hessian's n^2 entries
+/// are never built), simplified per `options`. `d.grad` must be the gradient over `vars`.
+void addHessianVectorProduct(Graph &graph, Derivatives &d, const std::vector<NodeId> &vars,
+                             const std::vector<NodeId> &direction,
+                             const CompileOptions &options = {});
+
+/// Sets d.pattern (hessianPattern) and d.sparseHessian: its entries as nodes, from a star
+/// colouring of the pattern (diff/colouring.h): per colour c, the gradient of the sum of the
+/// gradient entries of colour c is H times c's indicator, and each entry is read from one of
+/// them as the colouring's direct recovery says. `colours` sweeps over the gradient instead of
+/// the dense Hessian's n (3 for a tridiagonal Hessian, whatever n). Throws LimitError when the
+/// sweeps would exceed 64 times the node limit, or the entries the limit.
+void addSparseHessian(Graph &graph, Derivatives &d, const std::vector<NodeId> &vars,
+                      const CompileOptions &options = {});
 
 }  // namespace nabla

@@ -142,6 +142,9 @@ struct Program {
   std::vector<Shape> paramShapes;  // of LoweredProgram::params, in order
   std::vector<std::string> paramNames, inputNames;
   std::vector<Id> grads;           // with differentiate(): the summed gradient per param
+  /// With addHessianVectorProduct(): H v per param (summed over the rows like grads), where the
+  /// direction v of param k is the Param node of group paramShapes.size() + k.
+  std::vector<Id> hvp;
   std::size_t unrolled = 0;        // unrolledCost summed over the objective's and reports' nodes
 };
 
@@ -157,6 +160,18 @@ std::optional<Program> lowerArrays(const ast::Program &ast, const LoweredProgram
 /// Reverse mode: sets program.grads (the loss's gradient with respect to each param, summed over
 /// the rows of a batch). False, with the reason, when a node on the way has no rule here yet.
 bool differentiate(Program &program, std::string *whyNot);
+
+/// Forward mode: the derivatives of `roots` along a direction of the params, where the direction
+/// of param group k is the Param node of group `directionGroup + k` (of the same shape). One
+/// tangent per root (a constant 0 where a root does not depend on the params), or nothing, with
+/// the reason, when a node on the way has no rule.
+std::optional<std::vector<Id>> tangents(Graph &graph, const std::vector<Id> &roots,
+                                        std::uint32_t directionGroup, std::string *whyNot);
+
+/// Sets program.hvp: the tangents of program.grads (differentiate() first), the Hessian-vector
+/// product as a derivative of the gradient's graph along v, a few times its cost whatever the
+/// size of the params. False, with the reason, when a node has no forward rule.
+bool addHessianVectorProduct(Program &program, std::string *whyNot);
 
 /// The rows of a batch: `count` rows, each input element a column of doubles, or rows picked from
 /// a row-major table (`stride` doubles apart; row r is table + index[r] * stride).

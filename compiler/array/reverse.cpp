@@ -1,27 +1,17 @@
 // Reverse mode over array nodes: one sweep from the loss back to the params, each node passing its
 // adjoint to its operands by its transpose rule. The elementwise maps take their local derivatives
-// from the scalar level's rules (diff::partials), applied to a one-op template and translated to
-// maps, so that both levels follow the same conventions (relu'(0) = 0, where() differentiates the
-// branch taken, ...). A contribution from a row-dependent adjoint to a value that is the same for
-// every row (a param, W in W @ x) is summed over the rows: outer(δ, x) becomes Δᵀ X.
+// from the scalar level's rules (map_partials.h), so that both levels follow the same conventions
+// (relu'(0) = 0, where() differentiates the branch taken, ...). A contribution from a
+// row-dependent adjoint to a value that is the same for every row (a param, W in W @ x) is summed
+// over the rows: outer(δ, x) becomes Δᵀ X.
 #include "array/array.h"
-#include "diff/partials.h"
-
-#include <map>
+#include "array/map_partials.h"
 
 namespace nabla::array {
 
 namespace {
 
 struct GiveUp {};
-
-/// The local derivatives of one scalar op, built once: a scalar graph with a variable per operand,
-/// one for the op's value and one for the adjoint, and diff::partials' contributions over them.
-struct Template {
-  nabla::Graph graph;
-  NodeId args[3], value, adjoint;
-  std::vector<diff::Contribution> contributions;
-};
 
 class Sweep {
 public:
@@ -93,69 +83,17 @@ private:
     return g_.map(Op::Mul, c, g_.constant(static_cast<double>(shape.size())));
   }
 
-  const Template &templateOf(Op op, std::uint8_t count, std::array<bool, 3> needed) {
-    const auto key = std::make_tuple(static_cast<int>(op), needed[0], needed[1], needed[2]);
-    auto found = templates_.find(key);
-    if (found != templates_.end()) return found->second;
-    Template &t = templates_[key];
-    NodeId ids[3];
-    for (std::uint8_t k = 0; k < count; ++k)
-      ids[k] = t.args[k] = t.graph.variable(t.graph.addSymbol("a" + std::to_string(k)));
-    t.adjoint = t.graph.variable(t.graph.addSymbol("adjoint"));
-    t.value = t.graph.make(op, ids[0], count > 1 ? ids[1] : NodeId{}, count > 2 ? ids[2] : NodeId{});
-    if (t.graph[t.value].op != op) fail("an op whose template folds");
-    diff::TermBuilder builder(t.graph);
-    diff::partials(builder, t.value, diff::Signed{t.adjoint, false}, needed, t.contributions);
-    // Materialize now: the terms' nodes then stay valid while the graph is read.
-    for (diff::Contribution &c : t.contributions) {
-      c.term = diff::Signed{builder.materialize(c.term), false};
-    }
-    return t;
-  }
-
-  /// The scalar template node `n` as array nodes, given the array nodes of its variables.
-  Id translate(const Template &t, NodeId n, const Id vars[5], std::map<std::uint32_t, Id> &memo) {
-    if (auto found = memo.find(n.index); found != memo.end()) return found->second;
-    const nabla::Node &s = t.graph[n];
-    Id out = kNone;
-    if (s.op == Op::Const) {
-      out = g_.constant(s.value);
-    } else if (s.op == Op::Var) {
-      for (int k = 0; k < 3; ++k)
-        if (t.args[k].valid() && t.args[k] == n) out = vars[k];
-      if (n == t.value) out = vars[3];
-      if (n == t.adjoint) out = vars[4];
-      if (out == kNone) fail("a template variable without a value");
-    } else {
-      Id a[3] = {kNone, kNone, kNone};
-      for (int k = 0; k < arity(s.op); ++k) a[k] = translate(t, s.args[k], vars, memo);
-      out = g_.map(s.op, a[0], a[1], a[2]);
-    }
-    memo.emplace(n.index, out);
-    return out;
-  }
-
   void propagateMap(Id id, Id adj) {
     const Node n = g_[id];  // a copy: building nodes may move the graph's storage
     std::array<bool, 3> needed{};
     for (std::uint8_t k = (n.op == Op::Where ? 1 : 0); k < n.argCount; ++k) needed[k] = needs(n.args[k]);
-    if (!needed[0] && !needed[1] && !needed[2]) return;
-    if (isPiecewiseConstant(n.op)) return;
-    const Template &t = templateOf(n.op, n.argCount, needed);
-    // The template's value variable stands for this node: its Var is distinct from the op node,
-    // so refer to the op node itself when a rule reads the value.
-    const Id vars[5] = {n.args[0], n.args[1], n.args[2], id, adj};
-    std::map<std::uint32_t, Id> memo;
-    memo.emplace(t.value.index, id);
-    for (const diff::Contribution &c : t.contributions) {
-      Id term = translate(t, c.term.node, vars, memo);
-      if (c.maskCond.valid()) {
-        const Id cond = translate(t, c.maskCond, vars, memo);
-        const Id zero = g_.constant(0.0);
-        term = c.maskWhen ? g_.map(Op::Where, cond, term, zero) : g_.map(Op::Where, cond, zero, term);
+    try {
+      for (const MapPartials::Term &t : partials_.terms(id, adj, needed)) {
+        const Id operand = n.args[t.arg];
+        accumulate(operand, fit(t.term, operand, n.shape));
       }
-      const Id operand = n.args[c.arg];
-      accumulate(operand, fit(term, operand, n.shape));
+    } catch (const Unsupported &u) {
+      fail(u.why);
     }
   }
 
@@ -245,7 +183,7 @@ private:
   const std::vector<char> *depends_ = nullptr;
   bool fromBatched_ = false;  // whether the node whose adjoint is being passed on depends on rows
   std::vector<Id> adjoint_;
-  std::map<std::tuple<int, bool, bool, bool>, Template> templates_;
+  MapPartials partials_{g_};
 };
 
 }  // namespace

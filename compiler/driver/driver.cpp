@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <unordered_map>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -677,6 +678,72 @@ Derivatives Program::differentiate(const Entry &entry, const std::vector<NodeId>
 
 Derivatives Program::differentiate(const Entry &entry, bool hessian) {
   return differentiate(entry, entry.vars, hessian);
+}
+
+HessianPattern Program::hessianPattern(NodeId value, const std::vector<NodeId> &vars) const {
+  return nabla::hessianPattern(impl_->lowered.graph, value, vars);
+}
+
+void Program::addSparseHessian(const Entry &entry, const std::vector<NodeId> &vars,
+                               Derivatives &d) {
+  try {
+    checkCancelled(impl_->compile.cancel);
+    nabla::addSparseHessian(impl_->lowered.graph, d, vars, impl_->compile);
+  } catch (const Cancelled &) {
+    throw interruptedError();
+  } catch (const LimitError &e) {
+    Diagnostic diag;
+    diag.range = entry.range;
+    diag.message = entryWhat(entry) + ": " + e.what();
+    diag.limit = true;
+    throw Error(ErrorKind::Limit, impl_->buffer, {diag});
+  } catch (const std::length_error &e) {
+    Diagnostic diag;
+    diag.range = entry.range;
+    diag.message = entryWhat(entry) + ": its sparse Hessian is too large: " + e.what();
+    diag.limit = true;
+    throw Error(ErrorKind::Limit, impl_->buffer, {diag});
+  }
+}
+
+HessianForm chooseHessianForm(std::size_t n, std::size_t nonzeros) {
+  if (n <= kDenseHessianSize) return HessianForm::Dense;
+  return nonzeros / n > n / 4 ? HessianForm::Dense : HessianForm::Sparse;
+}
+
+std::string_view toString(HessianForm form) {
+  switch (form) {
+  case HessianForm::Dense: return "dense";
+  case HessianForm::Sparse: return "sparse";
+  }
+  return "?";
+}
+
+void Program::addHessianVectorProduct(const Entry &entry, const std::vector<NodeId> &vars,
+                                      Derivatives &d) {
+  Graph &graph = impl_->lowered.graph;
+  // One symbol per name, as fresh variables are: the same direction serves every entry.
+  std::unordered_map<std::string, SymbolId> existing;
+  for (SymbolId s = 0; s < graph.symbolCount(); ++s) existing.emplace(graph.symbolName(s), s);
+  std::vector<NodeId> direction;
+  direction.reserve(vars.size());
+  for (NodeId v : vars) {
+    const std::string name = "dir(" + graph.symbolName(graph[v].symbol) + ")";
+    auto it = existing.find(name);
+    direction.push_back(graph.variable(it != existing.end() ? it->second : graph.addSymbol(name)));
+  }
+  try {
+    checkCancelled(impl_->compile.cancel);
+    nabla::addHessianVectorProduct(graph, d, vars, direction, impl_->compile);
+  } catch (const Cancelled &) {
+    throw interruptedError();
+  } catch (const std::length_error &e) {
+    Diagnostic diag;
+    diag.range = entry.range;
+    diag.message = entryWhat(entry) + ": its Hessian-vector product is too large: " + e.what();
+    diag.limit = true;
+    throw Error(ErrorKind::Limit, impl_->buffer, {diag});
+  }
 }
 
 Derivatives Program::value(const Entry &entry) {

@@ -280,6 +280,19 @@ public:
   /// Error(Limit) before the work when the Hessian would exceed it, naming the entry.
   Derivatives differentiate(const Entry &entry, const std::vector<NodeId> &vars, bool hessian);
   Derivatives differentiate(const Entry &entry, bool hessian);
+  /// Adds the Hessian-vector product H v to `d` (differentiate()'s, over `vars`): d.hvp, one entry
+  /// per var, and d.direction, the variables of v (named `dir(x)` after each var: no name of the
+  /// language), which the code takes after the entry's arguments. Its size is a few times the
+  /// gradient's, whatever the number of vars. Throws Error (Interrupted).
+  void addHessianVectorProduct(const Entry &entry, const std::vector<NodeId> &vars, Derivatives &d);
+  /// The structural nonzeros of the Hessian of `value` (an entry's, simplified or not) with
+  /// respect to `vars`, read off the graph in time about linear in it and the nonzeros.
+  HessianPattern hessianPattern(NodeId value, const std::vector<NodeId> &vars) const;
+  /// Adds the sparse Hessian to `d` (differentiate()'s, over `vars`): d.pattern, its structural
+  /// nonzeros read off the graph, and d.sparseHessian, one node per nonzero made by star
+  /// colouring (a few sweeps over the gradient, whatever the number of vars). Throws Error
+  /// (Limit: beyond limits().maxNodes, naming the entry; Interrupted).
+  void addSparseHessian(const Entry &entry, const std::vector<NodeId> &vars, Derivatives &d);
   /// The value alone, simplified per options() (no derivative built).
   Derivatives value(const Entry &entry);
   /// Simplifies roots together (per options(); unchanged when simplification is off).
@@ -346,6 +359,7 @@ struct DiffRequest {
   std::string wrtOption = "--wrt";  // how messages about `wrt` name it
   bool hessian = false;  // also the Hessian: its upper triangle as text, all of it as JSON
   bool json = false;     // one self-contained expression per derivative, as a JSON object
+  bool sparsity = false;  // instead of the derivatives, the Hessian's sparsity pattern (docs/cli.md)
 };
 /// The text `nabla diff` prints for a program: `∂f/∂x = ...` lines per entry (blank lines between
 /// entries, shared subexpressions named after `where`), or with `json` one JSON object and a
@@ -475,6 +489,22 @@ public:
   void objectiveSums(std::span<const double> params, const ArrayRows &rows, std::span<double> sums);
   /// The mean of every element of every report over the rows, in order.
   void reports(std::span<const double> params, const ArrayRows &rows, std::span<double> out);
+  /// The structural nonzeros of the objective's Hessian over all params (made on the first call;
+  /// the union over rows, which does not depend on the data).
+  const HessianPattern &hessianPattern();
+  /// The mean over the rows of the Hessian's nonzeros, in hessianPattern()'s order, into
+  /// `values`: one Hessian-vector product per colour of a star colouring of the pattern, each
+  /// entry recovered directly. Throws Error(Semantic) as hvp() does.
+  void sparseHessian(std::span<const double> params, const ArrayRows &rows,
+                     std::span<double> values);
+  /// The colours sparseHessian() uses (its Hessian-vector products per call).
+  std::size_t hessianColours();
+  /// The mean over the rows of H v, the objective's Hessian at `params` times `v` (paramCount()
+  /// entries each), into `out`: the derivative of the gradient along v (forward mode over the
+  /// gradient's graph, a few times its cost whatever paramCount()), made on the first call.
+  /// Throws Error(Semantic) when a node of the program has no forward rule.
+  void hvp(std::span<const double> params, std::span<const double> v, const ArrayRows &rows,
+           std::span<double> out);
   /// The most memory the values that depend on the rows take at once (default 64 MiB): a larger
   /// batch is evaluated in chunks of rows, its sums added in chunk order.
   void setChunkBytes(std::size_t bytes);
@@ -494,6 +524,19 @@ private:
 /// subexpressions), from the array level: one line per param however large. Nothing, with the
 /// reason in `*whyNot`, when the array level cannot take the program.
 std::optional<std::string> printArrayGradient(const Program &program, std::string *whyNot = nullptr);
+
+/// How a second-order method gets the Hessian.
+enum class HessianForm {
+  Dense,   // all n^2 entries (Cholesky of a dense matrix)
+  Sparse,  // the structural nonzeros in compressed rows (a sparse LDL^T)
+};
+/// The form to use for n variables whose Hessian has `nonzeros` structural nonzeros: dense up to
+/// kDenseHessianSize variables, or when more than a quarter of the entries are nonzero (a sparse
+/// factorization then fills in to about the dense one); sparse otherwise.
+HessianForm chooseHessianForm(std::size_t n, std::size_t nonzeros);
+inline constexpr std::size_t kDenseHessianSize = 100;
+/// "dense", "sparse".
+std::string_view toString(HessianForm form);
 
 /// Objectives whose objective and reports unroll to at least this many scalar operations
 /// (ArrayCode::unrolledSize) run at the array level wherever a front end has the choice (`nabla
@@ -525,6 +568,8 @@ struct LibraryOptions {
   /// guard, macros) is derived from it.
   std::string fileName = "libmodule.so";
   bool hessian = true;
+  /// The Hessian-vector products NAME_hvp(args..., v, hv) and nabla_objective_hvp (scalar level).
+  bool hvp = true;
   int optLevel = 2;
   bool fastMath = false;
   /// Which level computes the objective (docs/aot.md): Auto takes the array level for a program

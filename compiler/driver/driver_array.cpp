@@ -1,6 +1,8 @@
 // The driver's door to the array level (compiler/array/): lowering, reverse mode, and the
 // executors of the objective and of the reports.
 #include "array/array.h"
+#include "array/sparsity.h"
+#include "diff/colouring.h"
 #include "driver/program_impl.h"
 
 #include <stdexcept>
@@ -32,6 +34,15 @@ struct ArrayCode::Impl {
   bool lossBatched = false;                  // whether the loss depends on the rows
   std::vector<std::size_t> paramSizes;       // elements of each param, in order
   std::optional<array::Executor> reports;    // roots: the reports
+  std::vector<std::size_t> inputOffsets, paramOffsets;
+  /// ArrayCode::hvp's: roots H v per param, over the params and then the direction (packed).
+  std::optional<array::Executor> hvp;
+  std::vector<double> packed;
+  unsigned threads = 1;
+  /// sparseHessian's: the pattern, its colouring, the colours' directions and products.
+  std::optional<HessianPattern> pattern;
+  std::optional<StarColouring> colouring;
+  std::vector<double> direction, compressed, column;
   std::vector<std::span<double>> outs;
 
   std::size_t chunkBytes = array::kChunkBytes;
@@ -169,6 +180,72 @@ void ArrayCode::reports(std::span<const double> params, const ArrayRows &rows,
   }
 }
 
+void ArrayCode::hvp(std::span<const double> params, std::span<const double> v,
+                    const ArrayRows &rows, std::span<double> out) {
+  Impl &m = *impl_;
+  if (params.size() != m.paramCount || v.size() != m.paramCount || out.size() != m.paramCount)
+    throw std::invalid_argument("ArrayCode::hvp: params, direction or product of the wrong size");
+  if (!m.hvp) {
+    std::string whyNot;
+    if (!array::addHessianVectorProduct(m.program, &whyNot))
+      throw Error(ErrorKind::Semantic,
+                  "the array level has no Hessian-vector product for this objective: " + whyNot);
+    // The direction's groups follow the params' in one packed array.
+    std::vector<std::size_t> offsets = m.paramOffsets;
+    for (std::size_t offset : m.paramOffsets) offsets.push_back(m.paramCount + offset);
+    m.hvp.emplace(m.program.graph, m.program.hvp, m.inputOffsets, std::move(offsets));
+    m.hvp->setThreads(m.threads);
+  }
+  m.packed.resize(2 * m.paramCount);
+  std::copy(params.begin(), params.end(), m.packed.begin());
+  std::copy(v.begin(), v.end(), m.packed.begin() + static_cast<std::ptrdiff_t>(m.paramCount));
+  std::vector<std::span<double>> outs;
+  std::size_t at = 0;
+  for (std::size_t size : m.paramSizes) {
+    outs.push_back(out.subspan(at, size));
+    at += size;
+  }
+  if (!m.lossBatched) {
+    m.hvp->run(m.packed, array::Rows{1, {}, nullptr, 0, nullptr}, outs);
+    return;
+  }
+  m.runChunked(*m.hvp, m.packed, rows, outs);
+  const double scale = 1.0 / static_cast<double>(rows.count);
+  for (double &x : out) x *= scale;
+}
+
+const HessianPattern &ArrayCode::hessianPattern() {
+  Impl &m = *impl_;
+  if (!m.pattern) m.pattern = array::hessianPattern(m.program);
+  return *m.pattern;
+}
+
+std::size_t ArrayCode::hessianColours() {
+  Impl &m = *impl_;
+  if (!m.colouring) m.colouring = starColouring(hessianPattern());
+  return m.colouring->colours;
+}
+
+void ArrayCode::sparseHessian(std::span<const double> params, const ArrayRows &rows,
+                              std::span<double> values) {
+  Impl &m = *impl_;
+  const HessianPattern &pattern = hessianPattern();
+  if (values.size() != pattern.nonzeros())
+    throw std::invalid_argument("ArrayCode::sparseHessian: values of the wrong size");
+  const std::size_t colours = hessianColours(), n = m.paramCount;
+  // B = H D, one product per colour, stored n x colours (row-major) for the recovery.
+  m.direction.assign(n, 0.0);
+  m.column.resize(n);
+  m.compressed.assign(n * colours, 0.0);
+  for (std::size_t c = 0; c < colours; ++c) {
+    for (std::size_t j = 0; j < n; ++j) m.direction[j] = m.colouring->colour[j] == static_cast<std::int64_t>(c) ? 1.0 : 0.0;
+    hvp(params, m.direction, rows, m.column);
+    for (std::size_t i = 0; i < n; ++i) m.compressed[i * colours + c] = m.column[i];
+  }
+  const std::vector<double> recovered = recoverHessian(pattern, *m.colouring, m.compressed);
+  std::copy(recovered.begin(), recovered.end(), values.begin());
+}
+
 std::optional<std::string> printArrayGradient(const Program &program, std::string *whyNot) {
   const Program::Impl &p = program.impl();
   std::optional<array::Program> lowered =
@@ -228,11 +305,14 @@ std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
   std::vector<array::Id> roots{impl->program.loss};
   roots.insert(roots.end(), impl->program.grads.begin(), impl->program.grads.end());
   impl->objective.emplace(impl->program.graph, roots, inputOffsets, paramOffsets);
+  impl->inputOffsets = inputOffsets;
+  impl->paramOffsets = paramOffsets;
   impl->lossBatched = impl->objective->rootBatched(0);
   for (const Shape &shape : impl->program.paramShapes) impl->paramSizes.push_back(shape.size());
   if (!impl->program.reports.empty())
     impl->reports.emplace(impl->program.graph, impl->program.reports, inputOffsets, paramOffsets);
   impl->objective->setThreads(threads);
+  impl->threads = threads;
   if (impl->reports) impl->reports->setThreads(threads);
   array::Executor::setBlasThreads(threads);
   return ArrayCode(std::move(impl));

@@ -386,6 +386,8 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
     Entry entry = program.entry(fn.name);
     entry.value = value;
     f.d = program.differentiate(entry, options.hessian);
+    if (options.hvp) program.addHessianVectorProduct(entry, entry.vars, f.d);
+    f.d.pattern = std::make_shared<HessianPattern>(program.hessianPattern(f.d.value, entry.vars));
     f.definition = sourceText(buffer, fn.range);
     // Diagnostics about the exported name point at the name (the definition starts with it).
     f.range = f.definition.rfind(fn.name, 0) == 0
@@ -424,6 +426,8 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
         f.args.push_back(in.vars);
       }
       f.d = program.differentiate(entry, options.hessian);
+      if (options.hvp) program.addHessianVectorProduct(entry, entry.vars, f.d);
+      f.d.pattern = std::make_shared<HessianPattern>(program.hessianPattern(f.d.value, entry.vars));
       f.definition = sourceText(buffer, def.range);
       f.range = f.definition.rfind(def.name, 0) == 0
                     ? SourceRange::of(def.range.begin,
@@ -449,9 +453,13 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
             {Severity::Note, "the objective runs at the array level (it unrolls to " +
                                  std::to_string(o.array->unrolled) +
                                  (o.array->unrolled == 1 ? " operation" : " operations") +
-                                 "): the library has no nabla_objective_hess, and links BLAS"});
+                                 "): the library has no nabla_objective_hess or nabla_objective_hvp, and links "
+                                 "BLAS"});
     } else {
       o.d = program.differentiate(*objective, options.hessian);
+      if (options.hvp) program.addHessianVectorProduct(*objective, objective->vars, o.d);
+      o.d.pattern =
+          std::make_shared<HessianPattern>(program.hessianPattern(o.d.value, objective->vars));
     }
     o.definition = sourceText(buffer, o.range);
     module.objective = std::move(o);

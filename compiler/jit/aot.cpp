@@ -55,7 +55,7 @@ std::vector<NodeId> rowMajor(const std::vector<std::vector<NodeId>> &matrix) {
 /// C wrappers (and the batch loop) call them, so LLVM inlines them there where it pays and
 /// drops the copies nobody calls any more.
 struct Inner {
-  llvm::Function *value = nullptr, *grad = nullptr, *hess = nullptr;
+  llvm::Function *value = nullptr, *grad = nullptr, *hess = nullptr, *hvp = nullptr;
 };
 
 Inner emitInner(llvm::Module &module, const Graph &graph, const std::string &base,
@@ -73,6 +73,14 @@ Inner emitInner(llvm::Module &module, const Graph &graph, const std::string &bas
   inner.grad = entry(".grad", codegen::EntryKind::ValueAndGrad, concat(d.value, d.grad));
   if (!d.hessian.empty())
     inner.hess = entry(".hess", codegen::EntryKind::Array, rowMajor(d.hessian));
+  if (!d.hvp.empty()) {
+    // Over the arguments and then the direction v.
+    std::vector<SymbolId> packed(args.begin(), args.end());
+    for (NodeId v : d.direction) packed.push_back(graph[v].symbol);
+    codegen::EntryPoint e{base + ".hvp", codegen::EntryKind::Array, d.hvp};
+    inner.hvp = codegen::emitEntryPoint(module, graph, e, packed, options);
+    inner.hvp->setLinkage(llvm::GlobalValue::InternalLinkage);
+  }
   return inner;
 }
 
@@ -80,6 +88,9 @@ void checkDerivatives(const std::string &what, std::size_t n, const Derivatives 
   if (d.grad.size() != n)
     throw codegen::CodegenError(what + " has " + std::to_string(n) + " arguments but " +
                                 std::to_string(d.grad.size()) + " gradient entries");
+  if (!d.hvp.empty() && (d.hvp.size() != n || d.direction.size() != n))
+    throw codegen::CodegenError("the Hessian-vector product of " + what + " does not have " +
+                                std::to_string(n) + " entries");
   if (d.hessian.empty()) return;
   bool square = d.hessian.size() == n;
   for (const auto &row : d.hessian) square = square && row.size() == n;
@@ -197,6 +208,12 @@ std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext &context, const AotM
     if (inner.hess)
       codegen::emitCWrapper(*module, f.name + "_hess", *inner.hess, codegen::EntryKind::Array,
                             params, n * n, nullptr, options.emit);
+    if (inner.hvp) {
+      std::vector<codegen::CParam> withV = params;
+      withV.push_back({"v", n, true});
+      codegen::emitCWrapper(*module, f.name + "_hvp", *inner.hvp, codegen::EntryKind::Array, withV,
+                            n, nullptr, options.emit);
+    }
     emitFunctionBatches(*module, graph, f.name, args, f.d, options.emit);
   }
 
@@ -226,6 +243,11 @@ std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext &context, const AotM
     if (inner.hess)
       codegen::emitCWrapper(*module, "nabla_objective_hess", *inner.hess, codegen::EntryKind::Array,
                             rowParams, P * P, nullptr, options.emit);
+    if (inner.hvp) {
+      const codegen::CParam withV[] = {{"params", P, true}, {"inputs", I, true}, {"v", P, true}};
+      codegen::emitCWrapper(*module, "nabla_objective_hvp", *inner.hvp, codegen::EntryKind::Array,
+                            withV, P, nullptr, options.emit);
+    }
   }
 
   codegen::emitStringFunction(*module, "nabla_module_info", moduleInfoJson(aot, options));

@@ -37,12 +37,14 @@ std::string outputName(const std::vector<VarGroup> &args, const std::string &pre
   return name;
 }
 
-enum class Kind { Value, Grad, Hess };
+enum class Kind { Value, Grad, Hess, Hvp };
 
 /// `double f(double x, double y)`, `double f_grad(double x, double y, double *grad)`, ...
 std::string functionSignature(const AotFunction &f, Kind kind) {
-  std::string out = kind == Kind::Hess ? "void " : "double ";
-  out += f.name + (kind == Kind::Grad ? "_grad" : kind == Kind::Hess ? "_hess" : "") + "(";
+  std::string out = kind == Kind::Hess || kind == Kind::Hvp ? "void " : "double ";
+  out += f.name +
+         (kind == Kind::Grad ? "_grad" : kind == Kind::Hess ? "_hess" : kind == Kind::Hvp ? "_hvp" : "") +
+         "(";
   bool first = true;
   for (const VarGroup &g : f.args) {
     out += first ? "" : ", ";
@@ -51,7 +53,10 @@ std::string functionSignature(const AotFunction &f, Kind kind) {
     // A name C cannot take (a keyword, a reserved identifier) is left out: it is in the comment.
     if (isSafeParameterName(g.name)) out += (g.shape.isScalar() ? " " : "") + g.name;
   }
-  if (kind != Kind::Value)
+  if (kind == Kind::Hvp)
+    out += std::string(first ? "" : ", ") + "const double *" + outputName(f.args, "v") +
+           ", double *" + outputName(f.args, "hv");
+  else if (kind != Kind::Value)
     out += std::string(first ? "" : ", ") + "double *" +
            outputName(f.args, kind == Kind::Grad ? "grad" : "hess");
   else if (first)
@@ -69,6 +74,7 @@ std::string batchSignature(const AotFunction &f, Kind kind) {
                              "double *values, double *grads)";
   case Kind::Hess:
     return "int " + f.name + "_hess_batch(size_t n, const double *points, int by_column, double *hess)";
+  case Kind::Hvp: break;  // no vectorized form
   }
   return "";
 }
@@ -83,6 +89,9 @@ constexpr const char *kBatchSumsSignature =
     "const double *const *columns, double *sums)";
 constexpr const char *kObjectiveHessSignature =
     "void nabla_objective_hess(const double *params, const double *inputs, double *hess)";
+constexpr const char *kObjectiveHvpSignature =
+    "void nabla_objective_hvp(const double *params, const double *inputs, const double *v, "
+    "double *hv)";
 constexpr const char *kInfoSignature = "const char *nabla_module_info(void)";
 
 const char *optLevelName(OptLevel level) {
@@ -125,6 +134,20 @@ void jsonGroups(llvm::json::OStream &j, const std::vector<VarGroup> &groups, Ext
     }
   });
 }
+/// {"n", "nonzeros", "row_start", "columns"} of a pattern (compressed rows, both triangles); the
+/// arrays are left out beyond 10^6 nonzeros (the count stays).
+void jsonPattern(llvm::json::OStream &j, const HessianPattern &p) {
+  j.attribute("n", static_cast<std::int64_t>(p.n));
+  j.attribute("nonzeros", static_cast<std::int64_t>(p.nonzeros()));
+  if (p.nonzeros() > 1000000) return;
+  j.attributeArray("row_start", [&] {
+    for (std::int64_t v : p.rowStart) j.value(v);
+  });
+  j.attributeArray("columns", [&] {
+    for (std::int64_t v : p.columns) j.value(v);
+  });
+}
+
 void jsonGroups(llvm::json::OStream &j, const std::vector<VarGroup> &groups) {
   jsonGroups(j, groups, [](std::size_t) {});
 }
@@ -319,6 +342,14 @@ void appendFunction(std::string &out, const AotFunction &f) {
                            ": " + std::to_string(n * n) + " doubles."});
     out += functionSignature(f, Kind::Hess) + ";\n";
   }
+  if (!f.d.hvp.empty()) {
+    const std::string v = outputName(f.args, "v"), hv = outputName(f.args, "hv");
+    out += "\n" + comment({"The Hessian of " + f.name + " times " + v + ": " + hv + "[i] = sum_j d2" +
+                           f.name + "/(d(argument i) d(argument j)) " + v + "[j], without forming "
+                           "the Hessian (a few times the gradient's cost). " + v + ", " + hv +
+                           ": " + std::to_string(n) + " doubles each."});
+    out += functionSignature(f, Kind::Hvp) + ";\n";
+  }
 
   out += "\n" + comment({"The same over n points at once, several per SIMD instruction: " +
                          std::string(n == 0 ? "points is not read. " : "") +
@@ -402,6 +433,13 @@ void appendObjective(std::string &out, const AotObjective &o, const std::string 
                            " doubles."});
     out += std::string(kObjectiveHessSignature) + ";\n";
   }
+  if (!o.d.hvp.empty()) {
+    out += "\n" + comment({"The Hessian of the objective at one row times v, without forming the "
+                           "Hessian (a few times the gradient's cost): hv[i] = sum_j "
+                           "d2L/(dparams[i] dparams[j]) v[j]. v, hv: " + numParams +
+                           " doubles each."});
+    out += std::string(kObjectiveHvpSignature) + ";\n";
+  }
 }
 
 /// The libraries a library needs besides the C library and libm, by soname
@@ -458,6 +496,8 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
         entry("value", f.name, functionSignature(f, Kind::Value), "value", 0);
         entry("grad", f.name + "_grad", functionSignature(f, Kind::Grad), "value", n);
         if (hess) entry("hess", f.name + "_hess", functionSignature(f, Kind::Hess), "void", n * n);
+        if (!f.d.hvp.empty())
+          entry("hvp", f.name + "_hvp", functionSignature(f, Kind::Hvp), "void", n);
         // The vectorized ones: outputs per point, over all their arrays.
         entry("value_batch", f.name + "_batch", batchSignature(f, Kind::Value), "status", 1);
         entry("grad_batch", f.name + "_grad_batch", batchSignature(f, Kind::Grad), "status", 1 + n);
@@ -490,6 +530,8 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
         entry("nabla_objective_batch_sums", "batch_sums", kBatchSumsSignature, "void", 1 + P);
         if (!o.d.hessian.empty())
           entry("nabla_objective_hess", "hess", kObjectiveHessSignature, "void", P * P);
+        if (!o.d.hvp.empty())
+          entry("nabla_objective_hvp", "hvp", kObjectiveHvpSignature, "void", P);
       }
       j.object([&] {
         j.attribute("name", "nabla_module_info");
@@ -497,6 +539,12 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
         j.attribute("signature", kInfoSignature);
         j.attribute("returns", "string");
       });
+    });
+    // The structural nonzeros of each function's Hessian (the objective's is in its block): for a
+    // host that builds a sparse matrix from NAME_hess or products of NAME_hvp.
+    j.attributeObject("hessian_sparsity", [&] {
+      for (const AotFunction &f : module.functions)
+        if (f.d.pattern) j.attributeObject(f.name, [&] { jsonPattern(j, *f.d.pattern); });
     });
     j.attributeArray("libraries", [&] {
       for (const std::string &library : neededLibraries(module)) j.value(library);
@@ -538,6 +586,8 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
         j.attribute("level", o.array ? "array" : "scalar");
         j.attribute("num_params", static_cast<std::int64_t>(totalSize(params)));
         j.attribute("num_inputs", static_cast<std::int64_t>(totalSize(inputs)));
+        if (o.d.pattern)
+          j.attributeObject("hessian_sparsity", [&] { jsonPattern(j, *o.d.pattern); });
         j.attributeBegin("params");
         jsonGroups(j, params, [&](std::size_t k) { jsonInit(j, o.params[k]); });
         j.attributeEnd();

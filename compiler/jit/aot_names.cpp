@@ -277,6 +277,8 @@ std::vector<Exported> exported(const AotModule &module) {
     out.push_back({f.name + "_grad", "the gradient of " + q, f.name, f.range});
     if (!f.d.hessian.empty())
       out.push_back({f.name + "_hess", "the Hessian of " + q, f.name, f.range});
+    if (!f.d.hvp.empty())
+      out.push_back({f.name + "_hvp", "the Hessian-vector product of " + q, f.name, f.range});
     out.push_back({f.name + "_batch", "the values of " + q + " over many points", f.name, f.range});
     out.push_back({f.name + "_grad_batch", "the gradients of " + q + " over many points", f.name, f.range});
     if (!f.d.hessian.empty())
@@ -289,6 +291,8 @@ std::vector<Exported> exported(const AotModule &module) {
     out.push_back({"nabla_objective_batch_sums", "the batched objective's sums", "", r});
     if (!module.objective->d.hessian.empty())
       out.push_back({"nabla_objective_hess", "the objective's Hessian", "", r});
+    if (!module.objective->d.hvp.empty())
+      out.push_back({"nabla_objective_hvp", "the objective's Hessian-vector product", "", r});
   }
   out.push_back({"nabla_module_info", "the module description", "", {}});
   return out;

@@ -28,6 +28,7 @@ struct FunctionCode {
   std::atomic<ValueFn> value{nullptr};
   std::atomic<ValueAndGradFn> valueAndGrad{nullptr};
   std::atomic<HessianFn> hessian{nullptr};
+  std::atomic<HvpFn> hvp{nullptr};
   std::atomic<OutputsFn> outputs{nullptr};
   std::atomic<BatchFn> batch{nullptr};
   std::atomic<BatchGatherFn> batchGather{nullptr};
@@ -61,13 +62,13 @@ void checkSize(const char *what, std::size_t got, std::size_t want, const std::s
 /// Hessian) or CompiledOutputs (the outputs), and optionally the batched kernel's.
 /// Self-contained: the optimized tier is generated from them later.
 struct FunctionTapes {
-  std::optional<codegen::TapeEntryPoint> value, grad, hessian, outputs, batch;
+  std::optional<codegen::TapeEntryPoint> value, grad, hessian, hvp, outputs, batch;
   std::size_t gradSize = 0;                    // of grad
   std::size_t paramCount = 0, inputCount = 0;  // of batch
 
   std::size_t entries() const {
     std::size_t n = 0;
-    for (const auto *t : {&value, &grad, &hessian, &outputs, &batch})
+    for (const auto *t : {&value, &grad, &hessian, &hvp, &outputs, &batch})
       if (*t) n += (*t)->tape.size();
     return n;
   }
@@ -76,7 +77,7 @@ struct FunctionTapes {
 /// The scalar entry points of the tapes (all but the batched kernels), with their symbols'
 /// suffixes, in the order they are emitted: the fused value+gradient before the value, which
 /// may call it.
-enum class Slot { Grad, Value, Hessian, Outputs };
+enum class Slot { Grad, Value, Hessian, Hvp, Outputs };
 struct Entry {
   Slot slot;
   const char *suffix;
@@ -87,6 +88,7 @@ std::vector<Entry> scalarEntries(FunctionTapes &tapes) {
   if (tapes.grad) out.push_back({Slot::Grad, "_grad", &*tapes.grad});
   if (tapes.value) out.push_back({Slot::Value, "", &*tapes.value});
   if (tapes.hessian) out.push_back({Slot::Hessian, "_hess", &*tapes.hessian});
+  if (tapes.hvp) out.push_back({Slot::Hvp, "_hvp", &*tapes.hvp});
   if (tapes.outputs) out.push_back({Slot::Outputs, "", &*tapes.outputs});
   return out;
 }
@@ -101,6 +103,7 @@ void store(FunctionCode &code, Slot slot, void *address) {
   case Slot::Grad: return put(code.valueAndGrad, address);
   case Slot::Value: return put(code.value, address);
   case Slot::Hessian: return put(code.hessian, address);
+  case Slot::Hvp: return put(code.hvp, address);
   case Slot::Outputs: return put(code.outputs, address);
   }
 }
@@ -615,6 +618,25 @@ std::pair<double, std::vector<double>> CompiledFunction::valueAndGrad(
   return {v, std::move(grad)};
 }
 
+HvpFn CompiledFunction::hvpFn() const {
+  return code_ ? code_->hvp.load(std::memory_order_acquire) : nullptr;
+}
+
+void CompiledFunction::hvp(std::span<const double> args, std::span<const double> v,
+                           std::span<double> out) const {
+  if (code_ && !hasHvp_)
+    throw std::logic_error("'" + name_ + "' was compiled without its Hessian-vector product");
+  HvpFn fn = hvpFn();
+  checkCompiled(reinterpret_cast<const void *>(fn));
+  checkSize("arguments", args.size(), arity(), name_);
+  checkSize("direction entries", v.size(), gradSize_, name_);
+  checkSize("product entries", out.size(), gradSize_, name_);
+  std::vector<double> packed(args.size() + v.size());
+  std::copy(args.begin(), args.end(), packed.begin());
+  std::copy(v.begin(), v.end(), packed.begin() + static_cast<std::ptrdiff_t>(args.size()));
+  fn(packed.data(), out.data());
+}
+
 void CompiledFunction::hessian(std::span<const double> args, std::span<double> hess) const {
   if (code_ && !hasHessian_) throw std::logic_error("'" + name_ + "' was compiled without its Hessian");
   HessianFn fn = hessianFn();
@@ -752,6 +774,7 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
   out.paramCount_ = n;
   out.sumCount_ = n + 1;
   out.hasHessian_ = !d.hessian.empty();
+  out.hasHvp_ = !d.hvp.empty();
   out.hasBatch_ = options.batched;
 
   // The tapes are built once, here, while the graph is at hand; the background compile of the
@@ -771,6 +794,16 @@ CompiledFunction compileFunction(Session &session, const Graph &graph, std::stri
     for (const auto &row : d.hessian) hess.insert(hess.end(), row.begin(), row.end());
     tapes.hessian = codegen::bindEntryPoint(
         graph, {out.symbol_ + "_hess", codegen::EntryKind::Array, std::move(hess)}, args);
+  }
+  if (!d.hvp.empty()) {
+    if (d.hvp.size() != n || d.direction.size() != n)
+      throw codegen::CodegenError("the Hessian-vector product of '" + fn + "' does not have " +
+                                  std::to_string(n) + " entries");
+    // Over the arguments and then the direction: one array of both.
+    std::vector<SymbolId> packed(args.begin(), args.end());
+    for (NodeId v : d.direction) packed.push_back(graph[v].symbol);
+    tapes.hvp = codegen::bindEntryPoint(
+        graph, {out.symbol_ + "_hvp", codegen::EntryKind::Array, d.hvp}, packed);
   }
   if (options.batched)
     tapes.batch = codegen::bindEntryPoint(
@@ -832,7 +865,9 @@ void warmUp(Session &session) {
   NodeId z = g.make(Op::Mul, g.variable(w), g.variable(x));
   NodeId loss = g.make(Op::Add, g.make(Op::Softplus, z), g.make(Op::Tanh, g.make(Op::Pow, z, g.constant(2))));
   // d/dw by hand is not needed: any roots will do; these use exp, log1p, tanh and pow.
-  Derivatives d{loss, {g.make(Op::Mul, g.make(Op::Sigmoid, z), g.variable(x))}, {}};
+  Derivatives d;
+  d.value = loss;
+  d.grad = {g.make(Op::Mul, g.make(Op::Sigmoid, z), g.variable(x))};
   const std::vector<SymbolId> args{w, x};
   FunctionTapes tapes;
   tapes.gradSize = 1;

@@ -37,6 +37,8 @@ namespace nabla::jit {
 using ValueFn = double (*)(const double *args);
 using ValueAndGradFn = double (*)(const double *args, double *grad);  // returns the value
 using HessianFn = void (*)(const double *args, double *hess);         // n x n, row-major
+/// H v: `packed` holds the arguments and then the direction v (gradSize() entries).
+using HvpFn = void (*)(const double *packed, double *out);
 using OutputsFn = void (*)(const double *args, double *out);          // out[k] = root k
 
 /// The batched kernel (codegen/emit_batch.h): for rows [begin, end) of `columns` (one column per
@@ -201,6 +203,12 @@ public:
   /// Throws std::logic_error when compiled without a Hessian.
   void hessian(std::span<const double> args, std::span<double> hess) const;
   std::vector<double> hessian(std::span<const double> args) const;
+  /// Whether the code has the Hessian-vector product (Derivatives::hvp was set).
+  bool hasHvp() const { return hasHvp_; }
+  /// H v at `args` for a direction `v` and `out` of gradSize() entries (the derivative of the
+  /// gradient along v: a few times the gradient's cost, whatever gradSize()). Throws
+  /// std::logic_error when compiled without it.
+  void hvp(std::span<const double> args, std::span<const double> v, std::span<double> out) const;
 
   /// The mean value and mean gradient over n rows (batchMeans): params has gradSize() entries,
   /// grad receives gradSize() entries, and the mean value is returned.
@@ -228,6 +236,7 @@ public:
   ValueFn valueFn() const;
   ValueAndGradFn valueAndGradFn() const;
   HessianFn hessianFn() const;
+  HvpFn hvpFn() const;
 
 private:
   friend CompiledFunction compileFunction(Session &, const Graph &, std::string_view,
@@ -235,6 +244,7 @@ private:
                                           const FunctionOptions &);
   std::size_t gradSize_ = 0;
   bool hasHessian_ = false;
+  bool hasHvp_ = false;
 
   /// batchMeans' entries for batchMean: the gradient into grad, the value returned.
   template <class Rows>

@@ -173,6 +173,33 @@ void checkLibrary(driver::Program &program, const Batch &b, double value,
         lib.objective(b.params.data(), row.data(), g.data()));
 }
 
+/// The array level's Hessian-vector product (forward mode over the gradient's graph) against
+/// the scalar level's symbolic Hessian, interpreted row by row, times v.
+void checkHvp(driver::Program &program, driver::ArrayCode &arrays, const Batch &b,
+              const driver::ArrayRows &arrayRows, std::size_t rows) {
+  const std::size_t n = arrays.paramCount();
+  Values values;
+  std::vector<double> v(n), got(n);
+  for (double &e : v) e = values.next();
+  arrays.hvp(b.params, v, arrayRows, got);
+  const Derivatives d = program.differentiate(*program.objective(), true);
+  std::vector<NodeId> roots;
+  for (const auto &row : d.hessian) roots.insert(roots.end(), row.begin(), row.end());
+  std::vector<double> want(n, 0.0), scale(n, 0.0);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::vector<double> h = driver::evaluate(program, roots, symbolValues(program, b, r));
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j) {
+        want[i] += h[i * n + j] * v[j] / static_cast<double>(rows);
+        scale[i] = std::max(scale[i], std::abs(h[i * n + j] * v[j]));
+      }
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO("(Hv)[" << i << "]: array level " << got[i] << ", scalar Hessian times v " << want[i]);
+    REQUIRE(std::abs(got[i] - want[i]) <= 1e-12 * static_cast<double>(n) * std::max(1.0, scale[i]));
+  }
+}
+
 /// Checks the array level against the scalar level on `rows` rows (1 for a program without
 /// inputs), and its gradient against finite differences; and a library of it at the array level
 /// against the array level (checkLibrary).
@@ -225,6 +252,8 @@ void check(const std::string &text, std::size_t rows = 7) {
     for (std::size_t k = 0; k < got.size(); ++k)
       requireClose(got[k], want[k], "report element " + std::to_string(k));
   }
+
+  if (n <= 200) checkHvp(program, *arrays, b, arrayRows, rows);
 
   checkLibrary(program, b, value, grad);
 

@@ -1,0 +1,141 @@
+// Greedy star colouring and direct recovery (colouring.h). The colouring keeps, per variable, how
+// many of its coloured neighbours have each colour, so that the end of a path v-w-x-y with
+// colour(y) = colour(w) is one lookup: "x has two neighbours of w's colour" (w and y).
+#include "diff/colouring.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+namespace nabla {
+
+std::vector<std::vector<std::int64_t>> StarColouring::classes() const {
+  std::vector<std::vector<std::int64_t>> out(colours);
+  for (std::size_t j = 0; j < colour.size(); ++j)
+    out[static_cast<std::size_t>(colour[j])].push_back(static_cast<std::int64_t>(j));
+  return out;
+}
+
+std::vector<double> StarColouring::seedMatrix() const {
+  std::vector<double> d(colour.size() * colours, 0.0);
+  for (std::size_t j = 0; j < colour.size(); ++j)
+    d[j * colours + static_cast<std::size_t>(colour[j])] = 1.0;
+  return d;
+}
+
+StarColouring starColouring(const HessianPattern &pattern) {
+  const std::size_t n = pattern.n;
+  constexpr std::int64_t kNone = -1;
+  StarColouring out;
+  out.colour.assign(n, kNone);
+  // (variable, colour) -> how many coloured neighbours of the variable have the colour.
+  std::unordered_map<std::uint64_t, std::uint32_t> around;
+  around.reserve(pattern.nonzeros());
+  auto key = [](std::size_t x, std::int64_t c) {
+    return (static_cast<std::uint64_t>(x) << 32) | static_cast<std::uint64_t>(c);
+  };
+  auto neighboursWith = [&](std::size_t x, std::int64_t c) -> std::uint32_t {
+    auto it = around.find(key(x, c));
+    return it == around.end() ? 0 : it->second;
+  };
+  // Stamped per colour: forbidden for the variable being coloured; its neighbours' colour counts.
+  std::vector<std::size_t> forbidden, seenStamp;
+  std::vector<std::uint32_t> seen;
+  auto grow = [&](std::int64_t c) {
+    const std::size_t need = static_cast<std::size_t>(c) + 1;
+    if (forbidden.size() < need) {
+      forbidden.resize(need, 0);
+      seenStamp.resize(need, 0);
+      seen.resize(need, 0);
+    }
+  };
+  auto forbid = [&](std::int64_t c, std::size_t stamp) {
+    grow(c);
+    forbidden[static_cast<std::size_t>(c)] = stamp;
+  };
+  const std::vector<std::int64_t> &col = out.colour;
+
+  for (std::size_t v = 0; v < n; ++v) {
+    const std::size_t stamp = v + 1;
+    // Coloured neighbours: their colours, and how often each occurs among them.
+    for (std::int64_t w : pattern.row(v)) {
+      const std::int64_t cw = col[static_cast<std::size_t>(w)];
+      if (static_cast<std::size_t>(w) == v || cw == kNone) continue;
+      forbid(cw, stamp);
+      if (seenStamp[static_cast<std::size_t>(cw)] != stamp) {
+        seenStamp[static_cast<std::size_t>(cw)] = stamp;
+        seen[static_cast<std::size_t>(cw)] = 0;
+      }
+      ++seen[static_cast<std::size_t>(cw)];
+    }
+    for (std::int64_t w : pattern.row(v)) {
+      const std::size_t ws = static_cast<std::size_t>(w);
+      const std::int64_t cw = col[ws];
+      if (ws == v || cw == kNone) continue;
+      // v inside, w-v-x-y with colour(w) = colour(x): v may not take the colour of any other
+      // coloured neighbour y of x (here x is w, and another neighbour of v has its colour).
+      if (seen[static_cast<std::size_t>(cw)] >= 2)
+        for (std::int64_t y : pattern.row(ws)) {
+          const std::size_t ys = static_cast<std::size_t>(y);
+          if (ys != v && ys != ws && col[ys] != kNone) forbid(col[ys], stamp);
+        }
+      // v at the end, v-w-x-y with colour(y) = colour(w): v may not take colour(x). x has
+      // colour(w) among its neighbours twice (w, and y).
+      for (std::int64_t x : pattern.row(ws)) {
+        const std::size_t xs = static_cast<std::size_t>(x);
+        if (xs == v || xs == ws || col[xs] == kNone) continue;
+        if (neighboursWith(xs, cw) >= 2) forbid(col[xs], stamp);
+      }
+    }
+    std::int64_t c = 0;
+    while (static_cast<std::size_t>(c) < forbidden.size() &&
+           forbidden[static_cast<std::size_t>(c)] == stamp)
+      ++c;
+    grow(c);
+    out.colour[v] = c;
+    out.colours = std::max(out.colours, static_cast<std::size_t>(c) + 1);
+    for (std::int64_t u : pattern.row(v))
+      if (static_cast<std::size_t>(u) != v) ++around[key(static_cast<std::size_t>(u), c)];
+  }
+  return out;
+}
+
+std::vector<double> recoverHessian(const HessianPattern &pattern, const StarColouring &colouring,
+                                   std::span<const double> compressed) {
+  const std::size_t n = pattern.n, C = colouring.colours;
+  if (colouring.colour.size() != n || compressed.size() != n * C)
+    throw std::invalid_argument("recoverHessian: the colouring or the products do not fit the pattern");
+  const std::vector<std::int64_t> &col = colouring.colour;
+  // Each row's colours, sorted: whether a colour occurs once in a row is a binary search.
+  std::vector<std::int64_t> rowColours(pattern.nonzeros());
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto from = rowColours.begin() + pattern.rowStart[i];
+    const auto to = rowColours.begin() + pattern.rowStart[i + 1];
+    std::transform(pattern.row(i).begin(), pattern.row(i).end(), from,
+                   [&](std::int64_t j) { return col[static_cast<std::size_t>(j)]; });
+    std::sort(from, to);
+  }
+  auto uniqueIn = [&](std::size_t row, std::int64_t c) {
+    const auto [lo, hi] = std::equal_range(rowColours.begin() + pattern.rowStart[row],
+                                           rowColours.begin() + pattern.rowStart[row + 1], c);
+    return hi - lo == 1;
+  };
+  std::vector<double> values(pattern.nonzeros());
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::int64_t k = pattern.rowStart[i]; k < pattern.rowStart[i + 1]; ++k) {
+      const std::size_t j = static_cast<std::size_t>(pattern.columns[static_cast<std::size_t>(k)]);
+      const std::int64_t cj = col[j], ci = col[i];
+      if (j == i || uniqueIn(i, cj))
+        values[static_cast<std::size_t>(k)] = compressed[i * C + static_cast<std::size_t>(cj)];
+      else if (uniqueIn(j, ci))
+        values[static_cast<std::size_t>(k)] = compressed[j * C + static_cast<std::size_t>(ci)];
+      else
+        throw std::invalid_argument("recoverHessian: entry (" + std::to_string(i) + ", " +
+                                    std::to_string(j) + ") is not recovered: not a star colouring");
+    }
+  }
+  return values;
+}
+
+}  // namespace nabla
