@@ -39,6 +39,7 @@ struct Function::Impl {
   Derivatives d;
   driver::Code code;
   bool hessian = false;  // asked for (a function of no arguments has an empty one, and no code)
+  bool hvp = false;      // the same for the Hessian-vector product
 };
 
 struct Objective::Impl {
@@ -50,10 +51,15 @@ struct Objective::Impl {
   Derivatives d;
   driver::Code code;  // arguments: params, then inputs; gradient over the params
   bool hessian = false;
+  bool hvp = false;
   /// The array level's code instead of `code`, for a large objective compiled without Hessians
   /// (driver::arrayLevelFor). It keeps buffers between calls: calls take turns on the mutex.
   std::unique_ptr<driver::ArrayCode> arrays;
   mutable std::mutex arraysMutex;
+  /// The Hessian's structural nonzeros: made at compile time at the scalar level (with the
+  /// Hessian), on the first call at the array level (under arraysMutex).
+  mutable std::optional<SparsePattern> pattern;
+  std::vector<NodeId> vars;  // the params' nodes (scalar level): the pattern's rows
 };
 
 struct Module::Impl {
@@ -201,6 +207,7 @@ const std::vector<std::string> &Function::arg_names() const {
   return need(impl_, "Function").argNames;
 }
 bool Function::has_hessian() const { return need(impl_, "Function").hessian; }
+bool Function::has_hvp() const { return need(impl_, "Function").hvp; }
 
 double Function::value(std::span<const double> args) const {
   const Impl &f = need(impl_, "Function");
@@ -225,6 +232,26 @@ std::vector<double> Function::hessian(std::span<const double> args) const {
   std::vector<double> hess(arity() * arity());
   hessian(args, hess);
   return hess;
+}
+
+std::vector<double> Function::hvp(std::span<const double> args, std::span<const double> v) const {
+  std::vector<double> out(arity());
+  hvp(args, v, out);
+  return out;
+}
+
+void Function::hvp(std::span<const double> args, std::span<const double> v,
+                   std::span<double> out) const {
+  const Impl &f = need(impl_, "Function");
+  if (!f.hvp)
+    throw Error(Error::Kind::Unavailable, "'" + f.name +
+                                              "' was compiled without its Hessian-vector product "
+                                              "(Options::hvp is off)");
+  const std::size_t n = f.argNames.size();
+  checkCount(f.name, "arguments", args.size(), n);
+  checkCount(f.name, "direction entries", v.size(), n);
+  checkCount(f.name, "product entries", out.size(), n);
+  if (n > 0) f.code.hvp(args, v, out);
 }
 
 void Function::hessian(std::span<const double> args, std::span<double> hess) const {
@@ -340,6 +367,7 @@ const std::vector<Variable> &Objective::inputs() const { return need(impl_, "Obj
 std::size_t Objective::param_count() const { return need(impl_, "Objective").paramCount; }
 std::size_t Objective::input_count() const { return need(impl_, "Objective").inputCount; }
 bool Objective::has_hessian() const { return need(impl_, "Objective").hessian; }
+bool Objective::has_hvp() const { return need(impl_, "Objective").hvp; }
 
 namespace {
 /// The one-row argument vector: params, then inputs, each checked against the objective.
@@ -402,6 +430,177 @@ std::vector<double> Objective::hessian(std::span<const double> params,
   std::vector<double> hess(o.paramCount * o.paramCount);
   if (!hess.empty()) o.code.hessianFn()(args.data(), hess.data());
   return hess;
+}
+
+namespace {
+[[noreturn]] void noHvp(const Objective::Impl &o) {
+  throw Error(Error::Kind::Unavailable, "'" + o.name +
+                                            "' was compiled without its Hessian-vector product "
+                                            "(Options::hvp is off)");
+}
+
+/// H v at the array level over `rows` (the ArrayCode's, under its mutex).
+void arrayHvp(const Objective::Impl &o, std::span<const double> params, std::span<const double> v,
+              const driver::ArrayRows &rows, std::span<double> out) {
+  std::lock_guard<std::mutex> lock(o.arraysMutex);
+  try {
+    o.arrays->hvp(params, v, rows, out);
+  } catch (const driver::Error &e) {
+    throw apiError(e);
+  }
+}
+}  // namespace
+
+std::vector<double> Objective::hvp(std::span<const double> params, std::span<const double> v,
+                                   std::span<const double> inputs) const {
+  const Impl &o = need(impl_, "Objective");
+  if (!o.hvp) noHvp(o);
+  checkCount(o.name, "params", params.size(), o.paramCount);
+  checkCount(o.name, "inputs", inputs.size(), o.inputCount);
+  checkCount(o.name, "direction entries", v.size(), o.paramCount);
+  std::vector<double> out(o.paramCount);
+  if (o.arrays) {
+    std::vector<const double *> columns;
+    for (const double &x : inputs) columns.push_back(&x);
+    driver::ArrayRows rows;
+    rows.count = 1;
+    rows.columns = columns;
+    arrayHvp(o, params, v, rows, out);
+    return out;
+  }
+  if (!out.empty()) o.code.hvp(rowArguments(o, params, inputs), v, out);
+  return out;
+}
+
+void Objective::hvp_batch(std::span<const double> params, std::span<const double> v,
+                          std::size_t n, std::span<const double *const> columns,
+                          std::span<double> out) const {
+  const Impl &o = need(impl_, "Objective");
+  if (!o.hvp) noHvp(o);
+  checkCount(o.name, "params", params.size(), o.paramCount);
+  checkCount(o.name, "direction entries", v.size(), o.paramCount);
+  checkCount(o.name, "input columns", columns.size(), o.inputCount);
+  checkCount(o.name, "product entries", out.size(), o.paramCount);
+  if (n == 0) throw Error(Error::Kind::Argument, "a batch of '" + o.name + "' needs at least one row");
+  for (std::size_t k = 0; k < columns.size(); ++k)
+    if (!columns[k])
+      throw Error(Error::Kind::Argument, "input column " + std::to_string(k) + " of a batch of '" +
+                                             o.name + "' is a null pointer");
+  if (o.arrays) {
+    driver::ArrayRows rows;
+    rows.count = n;
+    rows.columns = columns;
+    arrayHvp(o, params, v, rows, out);
+    return;
+  }
+  // Row by row at the scalar level, the mean added in row order.
+  std::fill(out.begin(), out.end(), 0.0);
+  if (out.empty()) return;
+  std::vector<double> args(params.begin(), params.end()), one(o.paramCount);
+  args.resize(o.paramCount + o.inputCount);
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t k = 0; k < o.inputCount; ++k) args[o.paramCount + k] = columns[k][r];
+    o.code.hvp(args, v, one);
+    for (std::size_t i = 0; i < one.size(); ++i) out[i] += one[i];
+  }
+  for (double &x : out) x /= static_cast<double>(n);
+}
+
+namespace {
+SparsePattern toPattern(const HessianPattern &p) {
+  SparsePattern out;
+  out.n = p.n;
+  out.row_start = p.rowStart;
+  out.columns = p.columns;
+  return out;
+}
+
+/// The pattern (made here at the array level), with the array level's mutex held by the caller.
+const SparsePattern &patternOf(const Objective::Impl &o) {
+  if (o.pattern) return *o.pattern;
+  // Read off the graph, which nothing changes once the module is made.
+  o.pattern = o.arrays ? toPattern(o.arrays->hessianPattern())
+                       : toPattern(o.program->program.hessianPattern(o.d.value, o.vars));
+  return *o.pattern;
+}
+
+/// Scatters nothing: gathers the pattern's entries of a dense row-major n x n Hessian.
+void gather(const SparsePattern &p, std::span<const double> dense, std::span<double> values) {
+  for (std::size_t i = 0; i < p.n; ++i)
+    for (std::int64_t k = p.row_start[i]; k < p.row_start[i + 1]; ++k)
+      values[static_cast<std::size_t>(k)] = dense[i * p.n + static_cast<std::size_t>(p.columns[k])];
+}
+}  // namespace
+
+const SparsePattern &Objective::hessian_sparsity() const {
+  const Impl &o = need(impl_, "Objective");
+  std::lock_guard<std::mutex> lock(o.arraysMutex);
+  try {
+    return patternOf(o);
+  } catch (const driver::Error &e) {
+    throw apiError(e);
+  }
+}
+
+std::vector<double> Objective::sparse_hessian(std::span<const double> params,
+                                              std::span<const double> inputs) const {
+  const Impl &o = need(impl_, "Objective");
+  checkCount(o.name, "params", params.size(), o.paramCount);
+  checkCount(o.name, "inputs", inputs.size(), o.inputCount);
+  const SparsePattern &p = hessian_sparsity();
+  std::vector<double> values(p.nonzeros());
+  if (o.arrays) {
+    std::vector<const double *> columns;
+    for (const double &x : inputs) columns.push_back(&x);
+    driver::ArrayRows rows;
+    rows.count = 1;
+    rows.columns = columns;
+    std::lock_guard<std::mutex> lock(o.arraysMutex);
+    try {
+      o.arrays->sparseHessian(params, rows, values);
+    } catch (const driver::Error &e) {
+      throw apiError(e);
+    }
+    return values;
+  }
+  gather(p, hessian(params, inputs), values);
+  return values;
+}
+
+void Objective::sparse_hessian_batch(std::span<const double> params, std::size_t n,
+                                     std::span<const double *const> columns,
+                                     std::span<double> values) const {
+  const Impl &o = need(impl_, "Objective");
+  checkCount(o.name, "params", params.size(), o.paramCount);
+  checkCount(o.name, "input columns", columns.size(), o.inputCount);
+  const SparsePattern &p = hessian_sparsity();
+  checkCount(o.name, "Hessian nonzeros", values.size(), p.nonzeros());
+  if (n == 0) throw Error(Error::Kind::Argument, "a batch of '" + o.name + "' needs at least one row");
+  for (std::size_t k = 0; k < columns.size(); ++k)
+    if (!columns[k])
+      throw Error(Error::Kind::Argument, "input column " + std::to_string(k) + " of a batch of '" +
+                                             o.name + "' is a null pointer");
+  if (o.arrays) {
+    driver::ArrayRows rows;
+    rows.count = n;
+    rows.columns = columns;
+    std::lock_guard<std::mutex> lock(o.arraysMutex);
+    try {
+      o.arrays->sparseHessian(params, rows, values);
+    } catch (const driver::Error &e) {
+      throw apiError(e);
+    }
+    return;
+  }
+  // Row by row from the compiled Hessian, the mean added in row order.
+  std::fill(values.begin(), values.end(), 0.0);
+  std::vector<double> row(o.inputCount), one(values.size());
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t k = 0; k < o.inputCount; ++k) row[k] = columns[k][r];
+    gather(p, hessian(params, row), one);
+    for (std::size_t k = 0; k < one.size(); ++k) values[k] += one[k];
+  }
+  for (double &v : values) v /= static_cast<double>(n);
 }
 
 double Objective::batch(std::span<const double> params, std::size_t n,
@@ -561,10 +760,13 @@ Module compileSource(const driver::Source &source, const Options &options) {
           objective->inputs.push_back(variable(input));
           objective->inputCount += input.size();
         }
+        objective->hvp = options.hvp;
         if (objective->arrays) continue;  // no scalar code
         objectiveArgs = p.arguments(e);
         try {
           objective->d = p.differentiate(e, options.hessian);
+          if (options.hvp) p.addHessianVectorProduct(e, e.vars, objective->d);
+          objective->vars = e.vars;
         } catch (const driver::Error &err) {
           throw apiError(err, kHessianHint);
         }
@@ -578,10 +780,12 @@ Module compileSource(const driver::Source &source, const Options &options) {
       for (SymbolId s : args) f->argNames.push_back(graph.symbolName(s));
       try {
         f->d = p.differentiate(e, options.hessian);
+        if (options.hvp) p.addHessianVectorProduct(e, e.vars, f->d);
       } catch (const driver::Error &err) {
         throw apiError(err, kHessianHint);
       }
       f->hessian = options.hessian;
+      f->hvp = options.hvp;
       functions.push_back(f);
       functionArgs.push_back(std::move(args));
     }

@@ -99,6 +99,7 @@ nabla::Options toOptions(const nabla_options *options) {
   o.max_nesting = options->max_nesting;
   o.max_nodes = options->max_nodes;
   o.max_array = options->max_array;
+  o.hvp = options->hvp != 0;
   return o;
 }
 
@@ -146,6 +147,7 @@ nabla_options nabla_options_default(void) {
   o.max_nesting = defaults.max_nesting;
   o.max_nodes = defaults.max_nodes;
   o.max_array = defaults.max_array;
+  o.hvp = defaults.hvp;
   return o;
 }
 
@@ -258,6 +260,19 @@ nabla_status nabla_hessian(const nabla_function *function, const double *args, s
     if (!hess && n > 0)
       throw nabla::Error(nabla::Error::Kind::Argument, nullMessage("nabla_hessian", "hess"));
     function->function.hessian(std::span<const double>(args, nargs), std::span<double>(hess, n * n));
+  });
+}
+
+nabla_status nabla_hvp(const nabla_function *function, const double *args, size_t nargs,
+                       const double *v, double *out) {
+  if (nabla_status s = checkCall("nabla_hvp", function, args, nargs); s != NABLA_OK) return s;
+  return guarded([&] {
+    const std::size_t n = function->function.arity();
+    if (!v && n > 0) throw nabla::Error(nabla::Error::Kind::Argument, nullMessage("nabla_hvp", "v"));
+    if (!out && n > 0)
+      throw nabla::Error(nabla::Error::Kind::Argument, nullMessage("nabla_hvp", "out"));
+    function->function.hvp(std::span<const double>(args, nargs), std::span<const double>(v, n),
+                           std::span<double>(out, n));
   });
 }
 
@@ -414,6 +429,43 @@ nabla_status nabla_objective_hessian(const nabla_objective *objective, const dou
     const std::vector<double> h = objective->objective.hessian(
         std::span<const double>(params, nparams), std::span<const double>(inputs, ninputs));
     std::copy(h.begin(), h.end(), hess);
+  });
+}
+
+nabla_status nabla_objective_hvp(const nabla_objective *objective, const double *params,
+                                 size_t nparams, const double *inputs, size_t ninputs,
+                                 const double *v, double *out) {
+  const char *fn = "nabla_objective_hvp";
+  if (nabla_status s = checkObjectiveCall(fn, objective, params, nparams, inputs, ninputs, "inputs");
+      s != NABLA_OK)
+    return s;
+  return guarded([&] {
+    const std::size_t P = objective->params.size();
+    if (!v && P > 0) throw nabla::Error(nabla::Error::Kind::Argument, nullMessage(fn, "v"));
+    if (!out && P > 0) throw nabla::Error(nabla::Error::Kind::Argument, nullMessage(fn, "out"));
+    const std::vector<double> h = objective->objective.hvp(
+        std::span<const double>(params, nparams), std::span<const double>(v, P),
+        std::span<const double>(inputs, ninputs));
+    std::copy(h.begin(), h.end(), out);
+  });
+}
+
+nabla_status nabla_objective_hvp_batch(const nabla_objective *objective, const double *params,
+                                       size_t nparams, const double *v, size_t n,
+                                       const double *const *columns, size_t ncolumns,
+                                       double *out) {
+  const char *fn = "nabla_objective_hvp_batch";
+  if (nabla_status s = checkObjectiveCall(fn, objective, params, nparams, columns, ncolumns, "columns");
+      s != NABLA_OK)
+    return s;
+  return guarded([&] {
+    const std::size_t P = objective->params.size();
+    if (!v && P > 0) throw nabla::Error(nabla::Error::Kind::Argument, nullMessage(fn, "v"));
+    if (!out && P > 0) throw nabla::Error(nabla::Error::Kind::Argument, nullMessage(fn, "out"));
+    objective->objective.hvp_batch(std::span<const double>(params, nparams),
+                                   std::span<const double>(v, P), n,
+                                   std::span<const double *const>(columns, ncolumns),
+                                   std::span<double>(out, P));
   });
 }
 

@@ -66,6 +66,7 @@ const std::vector<SharedOption> &sharedOptions() {
         "write the object, the assembly or the optimized IR instead of a library"},
        kOptCompile},
       {{"--no-hessian", K::Flag, "", "leave out the Hessian entry points"}, kOptCompile},
+      {{"--no-hvp", K::Flag, "", "leave out the Hessian-vector product entry points"}, kOptCompile},
       {{"--params", K::Value, "PARAMS.json",
         "bake trained params in (the -o file of `nabla fit`): definitions become functions of "
         "the inputs alone, standardized inside as in training",
@@ -304,6 +305,7 @@ std::optional<int> parseArguments(const CommandSpec &command, const std::vector<
   }
   inv.fastMath = flag("--fast-math");
   inv.noHessian = flag("--no-hessian");
+  inv.noHvp = flag("--no-hvp");
   inv.strict = flag("--strict");
   inv.assembly = flag("--asm");
   inv.grad = flag("--grad");

@@ -70,7 +70,7 @@ struct Invocation {
   std::string output;    // -o
   std::string function;  // --fn
   int optLevel = 2;      // -O
-  bool fastMath = false, noHessian = false, assembly = false;
+  bool fastMath = false, noHessian = false, noHvp = false, assembly = false;
   std::string level = "auto";  // nabla compile --level
   std::string header;    // --header
   std::string emit;      // --emit: empty for a shared library
@@ -174,6 +174,8 @@ const std::vector<Option> &fitOptions();
 std::string_view fitEpilogue();
 std::string_view predictDetails();
 const std::vector<Option> &predictOptions();
+/// `diff`'s own option (--sparsity), after the shared ones (cmd_diff.cpp).
+const std::vector<Option> &diffOptions();
 int runRepl(Invocation &inv);
 
 }  // namespace nabla::cli

@@ -57,6 +57,7 @@ int runCompile(Invocation &inv) {
   driver::LibraryOptions options;
   options.fileName = inv.output;
   options.hessian = !inv.noHessian;
+  options.hvp = !inv.noHvp;
   options.optLevel = inv.optLevel;
   options.fastMath = inv.fastMath;
   if (inv.level == "scalar") options.level = driver::LibraryOptions::Level::Scalar;

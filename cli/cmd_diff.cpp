@@ -6,16 +6,27 @@
 
 namespace nabla::cli {
 
+const std::vector<Option> &diffOptions() {
+  static const std::vector<Option> kOptions = {
+      {"--sparsity", Option::Kind::Flag, "",
+       "the Hessian's sparsity pattern instead of the derivatives (implies --hessian)"},
+  };
+  return kOptions;
+}
+
 int runDiff(Invocation &inv) {
   int code = kExitOk;
-  if (inv.matrix && (inv.hessian || inv.json || !inv.wrt.empty() || !inv.function.empty()))
+  const std::string *sparsityFlag = inv.args.get("--sparsity");
+  const bool sparsity = sparsityFlag && *sparsityFlag == "true";
+  if (inv.matrix && (inv.hessian || inv.json || sparsity || !inv.wrt.empty() || !inv.function.empty()))
     return usageError(inv, "--matrix prints the objective's gradient alone: it takes no --hessian, "
-                           "--json, --wrt or --fn");
+                           "--sparsity, --json, --wrt or --fn");
   // --matrix reads the syntax tree at the array level: the bodies are not unrolled to scalars
   // (a network's millions of elements), unless the array level gives up; then the full lowering
-  // reports any error in them as always.
+  // reports any error in them as always. So does --sparsity for a file's objective, whose pattern
+  // the array level gives (the driver completes the lowering for anything else).
   Invocation load = inv;
-  load.options.deferBodies = inv.matrix;
+  load.options.deferBodies = inv.matrix || sparsity;
   std::optional<driver::Program> program = loadProgram(load, driver::ArgumentKind::ExpressionOrFile, code);
   if (!program)
     return code;
@@ -40,8 +51,9 @@ int runDiff(Invocation &inv) {
   driver::DiffRequest request;
   request.function = inv.function;
   request.wrt = inv.wrt;
-  request.hessian = inv.hessian;
+  request.hessian = inv.hessian || sparsity;
   request.json = inv.json;
+  request.sparsity = sparsity;
   std::vector<driver::Message> messages;
   std::string text;
   try {

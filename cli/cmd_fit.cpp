@@ -75,7 +75,7 @@ std::vector<Option> hyperparameterOptions() {
 /// torch's defaults of each optimizer, its options in the order of torch's constructor, in lines
 /// of at most 100 columns.
 std::string defaultsHelp() {
-  std::string out = "\ndefaults (torch.optim's):\n";
+  std::string out = "\ndefaults (torch.optim's; SciPy's for lbfgs-mt and newton-cg):\n";
   for (const std::string &name : optim::names()) {
     const optim::Hyper d = optim::defaults(name);
     std::string line = "  " + name + std::string(name.size() < 10 ? 10 - name.size() : 1, ' ');
@@ -127,6 +127,9 @@ const std::vector<Option> &fitOptions() {
       {"--keep", K::Value, "best|last",
        "the params returned: the best validation epoch's (default with --early-stop) or the "
        "last"},
+      {"--hessian-form", K::Value, "auto|dense|sparse",
+       "newton's Hessian: every entry, or the structural nonzeros with a sparse LDL^T (default "
+       "auto: dense up to 100 params or above a quarter nonzero)"},
       {"--batch", K::Value, "M",
        "rows per mini-batch (default 32; the last batch of an epoch may be smaller)"},
       {"--epochs", K::Value, "E",
@@ -143,7 +146,8 @@ const std::vector<Option> &fitOptions() {
        "auto (default), array (arrays as arrays, BLAS), optimized (LLVM O2, vectorized) or "
        "baseline (ready at once)"},
       {"--optimizer", K::Value, "NAME",
-       "sgd, adagrad, rmsprop, adadelta, adam (default), nadam, adamw, lbfgs or newton",
+       "sgd, adagrad, rmsprop, adadelta, adam (default), nadam, adamw, lbfgs, lbfgs-mt, newton "
+       "or newton-cg",
        "optimizer"},
       {"--schedule", K::Value, "S", "constant, inv_sqrt, step[:N[:GAMMA]] or cosine[:ETA_MIN]"},
       {"--average", K::Flag, "", "also the averaged iterate sum(lr_k x_k) / sum(lr_k)"},
@@ -358,6 +362,11 @@ int runFit(Invocation &inv) {
   std::optional<double> valSplit;
   number("--val-split", valSplit);
   count("--early-stop", s.earlyStop);
+  if (const std::string *v = a.get("--hessian-form")) {
+    if (*v != "auto" && *v != "dense" && *v != "sparse")
+      return usageError(inv, "unknown --hessian-form '" + *v + "' (auto, dense or sparse)");
+    s.hessianForm = *v;
+  }
   std::optional<bool> keepBest; // unset: fitProgram's default
   if (const std::string *v = a.get("--keep")) {
     if (*v != "best" && *v != "last")

@@ -16,7 +16,7 @@ namespace nabla::cli {
 
 const std::vector<CommandSpec> &commands() {
   static const std::vector<CommandSpec> kCommands = {
-      {"diff", "diff EXPR|FILE [--wrt x,y] [--hessian] [--json] [--no-simplify]",
+      {"diff", "diff EXPR|FILE [--wrt x,y] [--hessian] [--sparsity] [--json] [--no-simplify]",
        "Print the partial derivatives of a function, simplified.",
        "Prints one line per partial derivative, `∂f/∂x = EXPR` (f is the function's name, `f` for "
        "an\n"
@@ -31,9 +31,12 @@ const std::vector<CommandSpec> &commands() {
        "the\n"
        "full matrix as \"hessian\": [[...], ...]. --wrt names variables (or whole arrays) to use, "
        "in\n"
-       "order; a name that is not a variable of a function gets derivative 0 and a warning.\n",
+       "order; a name that is not a variable of a function gets derivative 0 and a warning.\n"
+       "--sparsity prints the Hessian's sparsity pattern instead (it implies --hessian): its size,\n"
+       "nonzeros and rows (a picture `x . x` up to 40 variables), with --json as {\"n\", \"nonzeros\",\n"
+       "\"vars\", \"row_start\", \"columns\"} (compressed rows, both triangles).\n",
        kOptLimits | kOptSimplify | kOptJson | kOptWrt | kOptHessian | kOptFunction | kOptMatrix,
-       runDiff},
+       runDiff, diffOptions},
       {"eval", "eval EXPR|FILE --at x=1,y=2 [--vars x,y] [--grad] [--hessian] [--json] [--interp]",
        "Evaluate a function, its gradient and its Hessian at a point.",
        "Compiles the function to native code (nabla's baseline JIT) and prints `f = VALUE`, with --grad\n"
@@ -65,7 +68,7 @@ const std::vector<CommandSpec> &commands() {
        kOptLimits, runCheck},
       {"compile",
        "compile FILE -o libNAME.so [--header NAME.h] [--emit obj|asm|llvm-ir] [-O0..-O3] "
-       "[--fast-math] [--no-hessian] [--level auto|scalar|array] [--params PARAMS.json]",
+       "[--fast-math] [--no-hessian] [--no-hvp] [--level auto|scalar|array] [--params PARAMS.json]",
        "Compile a program ahead of time into a shared library with a C ABI.",
        "Writes a shared library (linked by the C compiler driver: $CC, else `cc` on PATH) that\n"
        "needs only glibc (libc, libm, and libmvec for a batched objective), and BLAS\n"

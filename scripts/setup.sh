@@ -14,6 +14,7 @@ packages=(
   librsvg2-bin                       # `nabla fit --plot loss.png` / `.pdf` (rsvg-convert)
   libbenchmark-dev                   # bench/
   libopenblas-dev                    # BLAS (CBLAS) for the array level's matrix products
+  libeigen3-dev                      # Eigen: sparse LDL^T for Newton with a sparse Hessian (header-only)
   zlib1g-dev                         # .npz data files (deflated NumPy arrays) for fit and predict
   libopenmpi-dev openmpi-bin         # `mpirun -np N nabla fit`: data-parallel training (runtime/mpi/)
   python3                            # test helpers

@@ -43,7 +43,7 @@ typedef enum nabla_status {
   NABLA_ERROR_IO = 2,          /* a file that cannot be read */
   NABLA_ERROR_NOT_FOUND = 3,   /* no function of that name */
   NABLA_ERROR_ARGUMENT = 4,    /* a NULL pointer, the wrong number of arguments, a bad option */
-  NABLA_ERROR_UNAVAILABLE = 5, /* the Hessian of a module compiled without Hessians */
+  NABLA_ERROR_UNAVAILABLE = 5, /* a Hessian (or H v) of a module compiled without them */
   NABLA_ERROR_MEMORY = 6,      /* out of memory */
   NABLA_ERROR_INTERNAL = 7     /* a failure inside LLVM or a bug in nabla */
 } nabla_status;
@@ -63,6 +63,7 @@ typedef struct nabla_options {
   unsigned max_nesting;    /* deepest nesting of parentheses and brackets */
   size_t max_nodes;        /* largest graph built (the Hessian's entries and sweeps too) */
   size_t max_array;        /* most elements of one array */
+  int hvp; /* nonzero (default): also compile the Hessian-vector products (nabla_hvp) */
 } nabla_options;
 
 NABLA_API nabla_options nabla_options_default(void);
@@ -110,6 +111,11 @@ NABLA_API nabla_status nabla_grad(const nabla_function *function, const double *
 /* The Hessian: arity x arity entries, row-major. */
 NABLA_API nabla_status nabla_hessian(const nabla_function *function, const double *args,
                                      size_t nargs, double *hess);
+/* H v: the Hessian at `args` times v (nargs doubles each) into out (nargs doubles), without
+   forming the Hessian; a few times the gradient's cost. NABLA_ERROR_UNAVAILABLE when the module
+   was compiled with `hvp` off. */
+NABLA_API nabla_status nabla_hvp(const nabla_function *function, const double *args, size_t nargs,
+                                 const double *v, double *out);
 
 /* Vectorized: n points at once, several per SIMD instruction and, for large n, over threads.
    With by_column 0 the points are row-major, n x arity (argument c of point r at
@@ -170,6 +176,16 @@ NABLA_API nabla_status nabla_objective_hessian(const nabla_objective *objective,
                                                const double *params, size_t nparams,
                                                const double *inputs, size_t ninputs,
                                                double *hess);
+/* One row: H v, the Hessian over the params times v (param count doubles each), into out. */
+NABLA_API nabla_status nabla_objective_hvp(const nabla_objective *objective, const double *params,
+                                           size_t nparams, const double *inputs, size_t ninputs,
+                                           const double *v, double *out);
+/* The mean of H v over a batch of n >= 1 rows of `columns` (as nabla_objective_batch). */
+NABLA_API nabla_status nabla_objective_hvp_batch(const nabla_objective *objective,
+                                                 const double *params, size_t nparams,
+                                                 const double *v, size_t n,
+                                                 const double *const *columns, size_t ncolumns,
+                                                 double *out);
 /* A batch of n >= 1 rows: the mean loss and the mean gradient over the params (grad may be NULL
    for the mean alone). columns: ncolumns = the input count pointers, one per scalar input in
    order, each to n doubles (row r of input k is columns[k][r]). */

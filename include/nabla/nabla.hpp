@@ -23,6 +23,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -81,6 +82,10 @@ struct Options {
   /// Compile the Hessian of every function and of the objective. Off saves compile time;
   /// Function::hessian then throws Error::Kind::Unavailable.
   bool hessian = true;
+  /// Compile the Hessian-vector product of every function and of the objective: H v for any v,
+  /// a few times the gradient's cost whatever the number of variables (the Hessian itself is
+  /// never formed). Off: Function::hvp and Objective::hvp throw Error::Kind::Unavailable.
+  bool hvp = true;
   /// Run the simplifier on the function and its derivatives (its rules never change a value).
   bool simplify = true;
   /// The name diagnostics give the text passed to compile() (compile_file uses the path).
@@ -91,6 +96,17 @@ struct Options {
   unsigned max_nesting = 0;
   std::size_t max_nodes = 0;  // the graph, and the Hessian's entries and sweeps
   std::size_t max_array = 0;  // elements of one array
+};
+
+/// The structural nonzeros of a symmetric n x n matrix (a Hessian) in compressed sparse rows:
+/// row i's entries are at columns[row_start[i]] .. columns[row_start[i + 1] - 1], ascending, both
+/// triangles listed (entry (i, j) and (j, i) alike). The pattern is fixed when the code is made:
+/// an entry outside it is 0 for every value of the variables.
+struct SparsePattern {
+  std::size_t n = 0;
+  std::vector<std::int64_t> row_start{0};  // n + 1 entries, row_start[0] = 0
+  std::vector<std::int64_t> columns;       // row_start[n] entries
+  std::size_t nonzeros() const { return columns.size(); }
 };
 
 /// A group of scalars of the objective: one param or input declaration.
@@ -116,6 +132,7 @@ public:
   std::size_t arity() const;
   const std::vector<std::string> &arg_names() const;
   bool has_hessian() const;
+  bool has_hvp() const;
 
   /// f(0.5, -0.5), f({0.5, -0.5}), f(span): the value. The wrong number of arguments throws
   /// Error::Kind::Argument.
@@ -144,6 +161,11 @@ public:
     return hessian(span(args));
   }
   void hessian(std::span<const double> args, std::span<double> hess) const;
+  /// H v: the Hessian at `args` times `v` (arity() entries each), without forming the Hessian
+  /// (the derivative of the gradient along v, a few times the gradient's cost). Throws
+  /// Error::Kind::Unavailable when compiled without it (Options::hvp off).
+  std::vector<double> hvp(std::span<const double> args, std::span<const double> v) const;
+  void hvp(std::span<const double> args, std::span<const double> v, std::span<double> out) const;
 
   /// How the n points of a vectorized call, and its results, lie in memory (k = arity()).
   enum class Layout {
@@ -208,6 +230,7 @@ public:
   std::size_t param_count() const;               // scalars, all params together
   std::size_t input_count() const;               // scalars, all inputs together
   bool has_hessian() const;
+  bool has_hvp() const;
 
   /// One row: the loss at `params` (param_count() values) and `inputs` (input_count() values).
   double value(std::span<const double> params, std::span<const double> inputs = {}) const;
@@ -219,6 +242,26 @@ public:
   /// One row: the Hessian over the params, param_count() x param_count(), row-major.
   std::vector<double> hessian(std::span<const double> params,
                               std::span<const double> inputs = {}) const;
+  /// One row: H v, the Hessian over the params times `v` (param_count() entries each), without
+  /// forming the Hessian: the derivative of the gradient along v. Throws Error::Kind::Unavailable
+  /// when compiled without it (Options::hvp off).
+  std::vector<double> hvp(std::span<const double> params, std::span<const double> v,
+                          std::span<const double> inputs = {}) const;
+  /// The mean of H v over a batch of n >= 1 rows of `columns` (as batch()), into `out`.
+  void hvp_batch(std::span<const double> params, std::span<const double> v, std::size_t n,
+                 std::span<const double *const> columns, std::span<double> out) const;
+  /// The structural nonzeros of the Hessian over the params, read off the graph in time about
+  /// linear in it (the same for every row), on the first call.
+  const SparsePattern &hessian_sparsity() const;
+  /// One row: the Hessian's nonzeros in hessian_sparsity()'s order. At the array level, one
+  /// Hessian-vector product per colour of a star colouring of the pattern (a handful for a
+  /// banded Hessian, whatever the number of params); at the scalar level, read from the
+  /// compiled Hessian (Error::Kind::Unavailable without it).
+  std::vector<double> sparse_hessian(std::span<const double> params,
+                                     std::span<const double> inputs = {}) const;
+  /// The mean of the nonzeros over a batch of n >= 1 rows (as batch()), into `values`.
+  void sparse_hessian_batch(std::span<const double> params, std::size_t n,
+                            std::span<const double *const> columns, std::span<double> values) const;
 
   /// A batch of n >= 1 rows: returns the mean loss and writes the mean gradient over the params
   /// to `grad` (param_count() entries). `columns` holds one pointer per scalar input, in input

@@ -20,6 +20,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -36,6 +37,25 @@ namespace nabla::optim {
 using Closure = std::function<double(std::span<const double> x, std::span<double> grad)>;
 /// The Hessian at `x`, row-major, x.size() x x.size() (Newton only).
 using HessianClosure = std::function<void(std::span<const double> x, std::span<double> hess)>;
+/// The Hessian-vector product H(x) v into `out` (x.size() entries each): newton-cg.
+using HvpClosure = std::function<void(std::span<const double> x, std::span<const double> v,
+                                      std::span<double> out)>;
+
+/// A Hessian's structural nonzeros (nabla.hpp): what Objective::hessian_sparsity() returns.
+using SparsePattern = nabla::SparsePattern;
+/// The Hessian's values at `x` in a SparsePattern's order (pattern.nonzeros() entries).
+using SparseHessianClosure =
+    std::function<void(std::span<const double> x, std::span<double> values)>;
+
+/// What a second-order method may use besides the gradient; a caller sets what its objective
+/// offers. newton takes `sparse` (with `pattern`) when set, else `dense`; newton-cg takes `hvp`.
+/// First-order methods and lbfgs ignore all of it.
+struct Curvature {
+  HessianClosure dense;
+  std::shared_ptr<const SparsePattern> pattern;
+  SparseHessianClosure sparse;
+  HvpClosure hvp;
+};
 
 /// Hyperparameters under torch.optim's names. Unset ones take the chosen optimizer's torch
 /// default; setting one the optimizer does not have is an error (Error::Kind::Argument) that names
@@ -62,13 +82,18 @@ struct Hyper {
   std::optional<std::array<double, 2>> betas;
   std::optional<bool> amsgrad;  // adam, adamw
   std::optional<double> momentum_decay;  // nadam
-  // lbfgs (and newton: max_iter, tolerance_grad, line_search)
+  // lbfgs and lbfgs-mt (newton: max_iter, tolerance_grad, line_search; newton-cg: max_iter,
+  // tolerance_grad)
   std::optional<int> max_iter;
   std::optional<int> max_eval;
   std::optional<double> tolerance_grad;
   std::optional<double> tolerance_change;
   std::optional<int> history_size;
   std::optional<std::string> line_search;  // "none" or "strong_wolfe"
+  // newton-cg (SciPy's trust-ncg)
+  std::optional<double> trust_radius;      // the initial trust radius
+  std::optional<double> max_trust_radius;  // the radius never grows beyond it
+  std::optional<double> eta;               // a step is taken when rho > eta, in [0, 0.25)
 };
 
 /// Where a hyperparameter lives in Hyper, by the type of its value: a number, a count, a flag,
@@ -119,8 +144,15 @@ public:
   /// params has the wrong size, or when the Newton step needs a Hessian closure it was not given.
   virtual double step(std::span<double> params, const Closure &closure) = 0;
   /// Newton: with the Hessian. Other optimizers ignore `hessian`.
+  double step(std::span<double> params, const Closure &closure, const HessianClosure &hessian) {
+    Curvature c;
+    c.dense = hessian;
+    return step(params, closure, c);
+  }
+  /// Second-order methods (newton, newton-cg): with what `curvature` offers. Throws
+  /// Error::Kind::Argument when it lacks what the method needs. Other optimizers ignore it.
   virtual double step(std::span<double> params, const Closure &closure,
-                      const HessianClosure & /*hessian*/) {
+                      const Curvature & /*curvature*/) {
     return step(params, closure);
   }
 
@@ -193,7 +225,8 @@ private:
   double start_ = 0, previous_ = 0;
 };
 
-/// "sgd", "adagrad", "rmsprop", "adadelta", "adam", "nadam", "adamw", "lbfgs", "newton".
+/// "sgd", "adagrad", "rmsprop", "adadelta", "adam", "nadam", "adamw", "lbfgs", "lbfgs-mt",
+/// "newton", "newton-cg".
 NABLA_API std::unique_ptr<Optimizer> make(std::string_view name, std::size_t size,
                                           const Hyper &hyper = {});
 NABLA_API std::vector<std::string> names();

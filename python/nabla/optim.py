@@ -20,7 +20,8 @@ closure ``closure(x) -> (loss, grad)``, as torch's ``step(closure)``::
 from ._nabla import Optimizer, defaults, make, names, options
 
 __all__ = ["Optimizer", "make", "names", "options", "defaults",
-           "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "NAdam", "AdamW", "LBFGS", "Newton"]
+           "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "NAdam", "AdamW", "LBFGS", "LBFGSMT",
+           "Newton", "NewtonCG"]
 
 
 def _optimizer(name: str, title: str, doc: str):
@@ -45,3 +46,9 @@ LBFGS = _optimizer("lbfgs", "LBFGS", "torch.optim.LBFGS, with its strong Wolfe l
                    "(line_search='strong_wolfe'); step() takes a closure.")
 Newton = _optimizer("newton", "Newton", "Newton's method with the Hessian and a line search; "
                     "step() takes a closure and hessian=.")
+LBFGSMT = _optimizer("lbfgs-mt", "LBFGSMT", "L-BFGS with the More-Thuente line search and "
+                     "tests on the gradient, f and x (as SciPy's L-BFGS-B, unconstrained); "
+                     "step() takes a closure.")
+NewtonCG = _optimizer("newton-cg", "NewtonCG", "Truncated Newton: Steihaug-Toint trust-region "
+                      "conjugate gradients with Hessian-vector products; step() takes a closure "
+                      "and hvp=.")

@@ -316,14 +316,122 @@ py::tuple objectiveBatch(const Objective &o, const py::handle &params, const py:
   return py::make_tuple(loss, grad);
 }
 
+/// A 1-D array of `k` doubles (any array-like), else ArgumentError naming `what`.
+std::vector<double> vectorOf(const py::handle &h, std::size_t k, const std::string &what) {
+  auto a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(h);
+  if (!a || a.ndim() != 1 || static_cast<std::size_t>(a.size()) != k)
+    argumentError(what + " must be a 1-D array of " + std::to_string(k) + " numbers");
+  return std::vector<double>(a.data(), a.data() + k);
+}
+
+py::array_t<double> functionHvp(const Function &f, const py::handle &x, const py::handle &v) {
+  const std::size_t k = f.arity();
+  const std::vector<double> at = vectorOf(x, k, "x"), dir = vectorOf(v, k, "v");
+  py::array_t<double> out(k);
+  f.hvp(at, dir, all(out));
+  return out;
+}
+
+py::array_t<double> objectiveHvp(const Objective &o, const py::handle &params,
+                                 const py::handle &v, const py::handle &inputs) {
+  const std::vector<double> x = flatten(o.name(), o.params(), o.param_count(), params, "params");
+  const std::vector<double> dir = flatten(o.name(), o.params(), o.param_count(), v, "v");
+  const std::vector<double> in = flatten(o.name(), o.inputs(), o.input_count(), inputs, "inputs");
+  std::vector<double> h;
+  {
+    py::gil_scoped_release release;
+    h = o.hvp(x, dir, in);
+  }
+  py::array_t<double> out(h.size());
+  std::copy(h.begin(), h.end(), out.mutable_data());
+  return out;
+}
+
+py::array_t<double> objectiveHvpBatch(const Objective &o, const py::handle &params,
+                                      const py::handle &v, const py::handle &data) {
+  const std::vector<double> x = flatten(o.name(), o.params(), o.param_count(), params, "params");
+  const std::vector<double> dir = flatten(o.name(), o.params(), o.param_count(), v, "v");
+  ArrayData table(data);
+  std::vector<const double *> columns = table.bind(specsOf(o));
+  py::array_t<double> out(o.param_count());
+  std::span<double> h = all(out);
+  {
+    py::gil_scoped_release release;
+    o.hvp_batch(x, dir, table.rows(), columns, h);
+  }
+  return out;
+}
+
+/// (indptr, indices) of the objective's Hessian pattern, made once per Objective object and kept
+/// on it, read-only: int32 when the sizes allow (what scipy.sparse keeps without a copy), else
+/// int64.
+py::tuple patternArrays(const py::object &self) {
+  if (py::hasattr(self, "_hessian_pattern")) return self.attr("_hessian_pattern");
+  const Objective &o = self.cast<const Objective &>();
+  const SparsePattern *p = nullptr;
+  {
+    py::gil_scoped_release release;
+    p = &o.hessian_sparsity();
+  }
+  auto fill = [](auto tag, const std::vector<std::int64_t> &from) {
+    using T = decltype(tag);
+    py::array_t<T> out(from.size());
+    T *data = out.mutable_data();
+    for (std::size_t k = 0; k < from.size(); ++k) data[k] = static_cast<T>(from[k]);
+    out.attr("setflags")(py::arg("write") = false);
+    return py::object(out);
+  };
+  const bool small = p->nonzeros() < INT32_MAX;
+  py::tuple arrays = small ? py::make_tuple(fill(std::int32_t{}, p->row_start),
+                                            fill(std::int32_t{}, p->columns))
+                           : py::make_tuple(fill(std::int64_t{}, p->row_start),
+                                            fill(std::int64_t{}, p->columns));
+  self.attr("_hessian_pattern") = arrays;
+  return arrays;
+}
+
+py::array_t<double> sparseValues(const Objective &o, const py::handle &params,
+                                 const py::handle &inputs) {
+  const std::vector<double> x = flatten(o.name(), o.params(), o.param_count(), params, "params");
+  const std::vector<double> in = flatten(o.name(), o.inputs(), o.input_count(), inputs, "inputs");
+  std::vector<double> values;
+  {
+    py::gil_scoped_release release;
+    values = o.sparse_hessian(x, in);
+  }
+  py::array_t<double> out(values.size());
+  std::copy(values.begin(), values.end(), out.mutable_data());
+  return out;
+}
+
+py::object sparseHessian(const py::object &self, const py::handle &params,
+                         const py::handle &inputs) {
+  const Objective &o = self.cast<const Objective &>();
+  py::module_ sparse;
+  try {
+    sparse = py::module_::import("scipy.sparse");
+  } catch (py::error_already_set &) {
+    throw py::import_error("sparse_hessian() returns a scipy.sparse.csr_matrix and needs SciPy "
+                           "(apt-get install python3-scipy); sparse_hessian_values() and "
+                           "hessian_sparsity() give the arrays without it");
+  }
+  const py::tuple pattern = patternArrays(self);
+  const py::array_t<double> data = sparseValues(o, params, inputs);
+  const py::ssize_t n = static_cast<py::ssize_t>(o.param_count());
+  return sparse.attr("csr_matrix")(py::make_tuple(data, pattern[1], pattern[0]),
+                                   py::arg("shape") = py::make_tuple(n, n),
+                                   py::arg("copy") = false);
+}
+
 // --- compile ------------------------------------------------------------------------------------
 
 Options optionsOf(int optLevel, bool fastMath, bool hessian, bool simplify,
-                  const std::string &name, const py::object &limits) {
+                  const std::string &name, const py::object &limits, bool hvp = true) {
   Options o;
   o.opt_level = optLevel;
   o.fast_math = fastMath;
   o.hessian = hessian;
+  o.hvp = hvp;
   o.simplify = simplify;
   o.source_name = name;
   if (!limits.is_none()) {
@@ -351,6 +459,7 @@ fast_math: let LLVM reassociate and assume no NaN or infinity (default False: IE
 hessian: compile the Hessians (default True; False compiles faster, and hessian() then raises
     UnavailableError).
 simplify: run the simplifier on the functions and their derivatives (default True).
+hvp: compile the Hessian-vector products (default True; hvp() raises UnavailableError without).
 limits: a dict of max_source_bytes, max_nesting, max_nodes, max_array for untrusted text.
 
 Raises CompileError (with .diagnostics) for bad text.)doc";
@@ -437,13 +546,19 @@ argument.)doc")
       .def("hessian", &callHessian, R"doc(The Hessian: (k, k) for one point, (n, k, k) for a 2-D
 array of points, (k, k, n) for one 1-D array per argument. Raises UnavailableError when compiled
 with hessian=False.)doc")
+      .def_property_readonly("has_hvp", &Function::has_hvp,
+                             "Whether the Hessian-vector product was compiled (hvp=True).")
+      .def("hvp", &functionHvp, py::arg("x"), py::arg("v"),
+           R"doc(H v: the Hessian at the point x (k,) times v (k,), without forming the Hessian
+(the derivative of the gradient along v, a few times the gradient's cost): (k,). Raises
+UnavailableError when compiled with hvp=False.)doc")
       .def("__repr__", [](const Function &f) {
         std::string args;
         for (const std::string &a : f.arg_names()) args += (args.empty() ? "" : ", ") + a;
         return "<nabla.Function " + f.name() + "(" + args + ")>";
       });
 
-  py::class_<Objective>(m, "Objective", R"doc(The objective of a model (`minimize` or
+  py::class_<Objective>(m, "Objective", py::dynamic_attr(), R"doc(The objective of a model (`minimize` or
 `maximize`): a per-row loss over the params and the inputs (one value per data row).
 
 params: a flat float64 array of param_count values, or a dict of each param's value in its
@@ -491,6 +606,24 @@ name), or a 2-D array (n, input_count) with a column per input element.)doc")
       .def("batch", &objectiveBatch, py::arg("params"), py::arg("data"),
            R"doc(The mean loss and mean gradient over the rows of `data`, by the batched kernel
 (vectorized across rows, over threads, the GIL released): (float, (param_count,)).)doc")
+      .def_property_readonly("has_hvp", &Objective::has_hvp,
+                             "Whether the Hessian-vector product is available (hvp=True).")
+      .def("hvp", &objectiveHvp, py::arg("params"), py::arg("v"), py::arg("inputs") = py::none(),
+           R"doc(One row: H v, the Hessian over the params times v (params' layout: a flat array
+or a dict), without forming the Hessian: (param_count,). A large objective runs at the array
+level, where H v costs a few gradients even for millions of params.)doc")
+      .def("hvp_batch", &objectiveHvpBatch, py::arg("params"), py::arg("v"), py::arg("data"),
+           "The mean of H v over the rows of `data` (as batch()): (param_count,).")
+      .def("hessian_sparsity", &patternArrays,
+           R"doc(The Hessian's structural nonzeros over the params, (indptr, indices): row i's
+columns are indices[indptr[i]:indptr[i+1]], ascending, both triangles; read-only arrays, made
+once.)doc")
+      .def("sparse_hessian_values", &sparseValues, py::arg("params"), py::arg("inputs") = py::none(),
+           "One row: the Hessian's nonzeros in hessian_sparsity()'s order, (nonzeros,).")
+      .def("sparse_hessian", &sparseHessian, py::arg("params"), py::arg("inputs") = py::none(),
+           R"doc(One row: the Hessian as a scipy.sparse.csr_matrix over the pattern's arrays (no
+copy). At the array level, one Hessian-vector product per colour of a star colouring of the
+pattern.)doc")
       .def("__repr__", [](const Objective &o) {
         return std::string("<nabla.Objective ") + (o.maximize() ? "maximize " : "minimize ") +
                o.name() + ": " + std::to_string(o.param_count()) + " params, " +
@@ -533,14 +666,14 @@ m.function("f"), m["f"]) and its objective (m.objective).)doc")
   m.def(
       "compile",
       [](const std::string &text, int optLevel, bool fastMath, bool hessian, bool simplify,
-         const std::string &name, const py::object &limits) {
-        const Options o = optionsOf(optLevel, fastMath, hessian, simplify, name, limits);
+         const std::string &name, const py::object &limits, bool hvp) {
+        const Options o = optionsOf(optLevel, fastMath, hessian, simplify, name, limits, hvp);
         py::gil_scoped_release release;
         return nabla::compile(text, o);
       },
       py::arg("text"), py::kw_only(), py::arg("opt_level") = 2, py::arg("fast_math") = false,
       py::arg("hessian") = true, py::arg("simplify") = true, py::arg("name") = "<expr>",
-      py::arg("limits") = py::none(),
+      py::arg("limits") = py::none(), py::arg("hvp") = true,
       (std::string(R"doc(Compiles nabla text into native code: a bare expression (the function
 `f` of its free variables, in order of first appearance), functions, or a whole program.
 
@@ -553,14 +686,15 @@ name: what diagnostics call the text (default `<expr>`).)doc") +
   m.def(
       "load",
       [](const py::object &path, int optLevel, bool fastMath, bool hessian, bool simplify,
-         const py::object &limits) {
+         const py::object &limits, bool hvp) {
         const std::string file = pathOf(path);
-        const Options o = optionsOf(optLevel, fastMath, hessian, simplify, file, limits);
+        const Options o = optionsOf(optLevel, fastMath, hessian, simplify, file, limits, hvp);
         py::gil_scoped_release release;
         return nabla::compile_file(file, o);
       },
       py::arg("path"), py::kw_only(), py::arg("opt_level") = 2, py::arg("fast_math") = false,
       py::arg("hessian") = true, py::arg("simplify") = true, py::arg("limits") = py::none(),
+      py::arg("hvp") = true,
       (std::string(R"doc(Compiles a .nabla file (statements only). Raises IoError when it cannot
 be read.)doc") +
        kCompileOptions)

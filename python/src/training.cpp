@@ -324,6 +324,9 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
                    keep = take("keep");
   // How data files are read (applied below), as `nabla fit --delimiter D --na A,B --drop-na`.
   const py::object delimiter = take("delimiter"), na = take("na"), dropNa = take("drop_na");
+  // newton's Hessian, as `nabla fit --hessian-form auto|dense|sparse` (checked by fitProgram).
+  if (const py::object form = take("hessian_form"); !form.is_none())
+    s.hessianForm = py::cast<std::string>(form);
   if (!valSplit.is_none()) job.valSplit = py::cast<double>(valSplit);
   if (std::optional<std::size_t> n = countOf(earlyStop, "early_stop")) s.earlyStop = *n;
   if (!keep.is_none()) {
@@ -475,6 +478,7 @@ FitResult fit(const py::object &model, const py::object &data, const std::string
   job.words.valSplit = "val_split=";
   job.words.earlyStop = "early_stop=";
   job.words.keep = "keep='best'";
+  job.words.hessianForm = "hessian_form=";
   std::vector<std::string> warnings;
   job.warn = [&](const std::string &message) { warnings.push_back(message); };
 
@@ -601,13 +605,30 @@ optim::Closure closureOf(const py::object &fn) {
 }
 
 double step(Optimizer &o, const py::handle &params, const py::object &gradOrClosure, double loss,
-            const py::object &hessian) {
+            const py::object &hessian, const py::object &hvp) {
   std::span<double> x = paramsSpan(o, params);
   const std::string name(o.opt->name());
   if (PyCallable_Check(gradOrClosure.ptr())) {
     const optim::Closure closure = closureOf(gradOrClosure);
-    if (hessian.is_none()) return o.opt->step(x, closure);
-    const optim::HessianClosure h = [&](std::span<const double> at, std::span<double> out) {
+    if (hessian.is_none() && hvp.is_none()) return o.opt->step(x, closure);
+    optim::Curvature curvature;
+    if (!hvp.is_none())
+      curvature.hvp = [&](std::span<const double> at, std::span<const double> v,
+                          std::span<double> out) {
+        py::array_t<double> point(at.size()), direction(v.size());
+        std::copy(at.begin(), at.end(), point.mutable_data());
+        std::copy(v.begin(), v.end(), direction.mutable_data());
+        auto hv = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(
+            hvp(point, direction));
+        if (!hv || static_cast<std::size_t>(hv.size()) != out.size()) {
+          PyErr_Clear();
+          argumentError("hvp(x, v) must return an array of " + std::to_string(out.size()) +
+                        " numbers");
+        }
+        std::copy_n(hv.data(), out.size(), out.begin());
+      };
+    if (hessian.is_none()) return o.opt->step(x, closure, curvature);
+    curvature.dense = [&](std::span<const double> at, std::span<double> out) {
       py::array_t<double> point(at.size());
       std::copy(at.begin(), at.end(), point.mutable_data());
       auto hess = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(
@@ -619,12 +640,14 @@ double step(Optimizer &o, const py::handle &params, const py::object &gradOrClos
       }
       std::copy_n(hess.data(), out.size(), out.begin());
     };
-    return o.opt->step(x, closure, h);
+    return o.opt->step(x, closure, curvature);
   }
-  if (name == "lbfgs" || name == "newton")
+  if (name == "lbfgs" || name == "lbfgs-mt" || name == "newton" || name == "newton-cg")
     argumentError(name + " evaluates the objective during its step: pass a closure "
                          "closure(x) -> (loss, grad)" +
-                  (name == "newton" ? std::string(" and hessian=") : std::string()));
+                  (name == "newton"      ? std::string(" and hessian=")
+                   : name == "newton-cg" ? std::string(" and hvp=")
+                                         : std::string()));
   auto grad = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(gradOrClosure);
   if (!grad || static_cast<std::size_t>(grad.size()) != x.size()) {
     PyErr_Clear();
@@ -776,13 +799,14 @@ Newton's method) over a float64 numpy array of params, updated in place by step(
           "lr", [](const Optimizer &o) { return o.opt->lr(); },
           [](Optimizer &o, double lr) { o.opt->set_lr(lr); }, "The learning rate of the next step.")
       .def("step", &step, py::arg("params"), py::arg("grad"), py::kw_only(),
-           py::arg("loss") = NAN, py::arg("hessian") = py::none(),
+           py::arg("loss") = NAN, py::arg("hessian") = py::none(), py::arg("hvp") = py::none(),
            R"doc(One step, updating `params` (a writable float64 array) in place; returns the loss
 the step computed its first gradient from.
 
 step(params, grad, loss=...): first-order methods, with the gradient at params.
 step(params, closure): closure(x) -> (loss, grad), called as the optimizer needs (L-BFGS: up to
-    max_eval times); newton also takes hessian=callable(x) -> (n, n) array.)doc")
+    max_eval times); newton also takes hessian=callable(x) -> (n, n) array, newton-cg
+    hvp=callable(x, v) -> (n,) array (H(x) v, e.g. Objective.hvp).)doc")
       .def_property_readonly(
           "last",
           [](const Optimizer &o) {

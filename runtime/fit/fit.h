@@ -53,6 +53,10 @@ inline constexpr std::size_t kAutoOptimizedNodes = 1000;
 struct ModelOptions {
   unsigned threads = 0; // of the batched kernels (0: one per hardware thread)
   bool hessian = false; // Newton's method needs the objective's Hessian
+  /// With `hessian`: dense or sparse; unset, driver::chooseHessianForm decides from the size and
+  /// the structural nonzeros.
+  std::optional<driver::HessianForm> hessianForm;
+  bool hvp = false;     // newton-cg needs Hessian-vector products
   Tier tier = Tier::Auto;
 };
 
@@ -78,6 +82,11 @@ public:
   /// The reports' scalar names (`acc`; `acc[0]` for an array report), in declaration order.
   const std::vector<std::string> &reportNames() const { return reportNames_; }
   bool hasHessian() const;
+  /// The form of the Hessian (with ModelOptions::hessian): dense or sparse.
+  driver::HessianForm hessianForm() const { return hessianForm_; }
+  /// The Hessian's structural nonzeros (with a sparse Hessian; null otherwise).
+  const std::shared_ptr<const optim::SparsePattern> &sparsePattern() const { return pattern_; }
+  bool hasHvp() const { return hasHvp_; }
   /// Whether the code is LLVM's O2 (Tier::Optimized, or Auto that chose it).
   bool optimized() const { return optimized_; }
   /// Whether the array level runs the objective and the reports (see driver::kArrayLevelSize).
@@ -105,6 +114,13 @@ public:
   /// ModelOptions::hessian.
   void hessian(std::span<const double> params, std::size_t rows,
                std::span<const double *const> columns, std::span<double> hess) const;
+  /// The mean of the Hessian's nonzeros over the rows, in sparsePattern()'s order. Needs a sparse
+  /// Hessian (ModelOptions::hessian with the sparse form).
+  void sparseHessian(std::span<const double> params, std::size_t rows,
+                     std::span<const double *const> columns, std::span<double> values) const;
+  /// The mean of H v over the rows (paramCount() entries each). Needs ModelOptions::hvp.
+  void hvp(std::span<const double> params, std::span<const double> v, std::size_t rows,
+           std::span<const double *const> columns, std::span<double> out) const;
 
   /// Why the objective or its gradient is not finite at `params` on these rows: the first row
   /// (0-based, of the batch) where it is not, and the first node of the graph, in evaluation
@@ -118,6 +134,7 @@ public:
 
 private:
   void nameReportElements();
+  void keepPattern(const HessianPattern &pattern);
   struct Code;
   driver::Program program_;
   std::string path_;
@@ -126,6 +143,9 @@ private:
   std::vector<std::string> reportNames_;
   bool optimized_ = false;
   bool arrays_ = false;
+  driver::HessianForm hessianForm_ = driver::HessianForm::Dense;
+  std::shared_ptr<const optim::SparsePattern> pattern_;
+  bool hasHvp_ = false;
   std::size_t objectiveNodes_ = 0;
   std::unique_ptr<Code> code_;
 };
@@ -205,7 +225,13 @@ struct Settings {
   std::string validation;
   std::size_t earlyStop = 0;
   bool keepBest = false;
+  /// newton's Hessian: "auto" (driver::chooseHessianForm), "dense" or "sparse".
+  std::string hessianForm = "auto";
 };
+/// Whether an optimizer needs the objective's Hessian (newton) or its Hessian-vector products
+/// (newton-cg).
+inline bool needsHessian(std::string_view optimizer) { return optimizer == "newton"; }
+inline bool needsHvp(std::string_view optimizer) { return optimizer == "newton-cg"; }
 /// Each setting as key -> text, for the checkpoint and for messages: the hyperparameters given,
 /// under torch's names (`lr` -> `0.05`, `betas` -> `0.9,0.999`), and `optimizer`, `schedule`,
 /// `batch`, `in_order`, `seed`, `average`, `threads`, `standardize`; with validation, `val`,
@@ -453,6 +479,7 @@ struct Job {
     std::string tol = "--tol";
     std::string val = "--val FILE", valSplit = "--val-split", earlyStop = "--early-stop";
     std::string keep = "--keep best";
+    std::string hessianForm = "--hessian-form";
   } words;
   /// Called with each warning (data given to a model without inputs); none when unset.
   std::function<void(const std::string &)> warn;

@@ -124,7 +124,13 @@ JobResult fitProgram(driver::Program program, const std::string &modelPath, cons
     const Clock::time_point compileStart = Clock::now();
     ModelOptions mo;
     mo.threads = s.threads;
-    mo.hessian = s.optimizer == "newton";
+    mo.hessian = needsHessian(s.optimizer);
+    mo.hvp = needsHvp(s.optimizer);
+    if (s.hessianForm == "dense") mo.hessianForm = driver::HessianForm::Dense;
+    else if (s.hessianForm == "sparse") mo.hessianForm = driver::HessianForm::Sparse;
+    else if (s.hessianForm != "auto")
+      throw UsageError("unknown " + w.hessianForm + " '" + s.hessianForm +
+                       "' (auto, dense or sparse)");
     mo.tier = job.tier;
     hasInputs = !program.lowered().inputs.empty();
     if (hasInputs && job.dataPath.empty() && !job.data)

@@ -68,14 +68,21 @@ public:
   /// The objective's mean Hessian over all ranks' rows (this rank's: `rows` of `columns`).
   void hessian(std::span<const double> x, std::size_t rows, std::span<const double *const> columns,
                std::span<double> hess) {
-    const std::size_t n = hess.size();
+    mean(rows, hess, [&](std::span<double> out) { model_.hessian(x, rows, columns, out); });
+  }
+
+  /// The mean over all ranks' rows of what `compute` writes to `out` as this rank's mean over its
+  /// `rows` (none: it is not called): a mean Hessian, its nonzeros, H v.
+  template <class Compute>
+  void mean(std::size_t rows, std::span<double> out, Compute &&compute) {
+    const std::size_t n = out.size();
     buffer_.assign(n + 1, 0.0);
     std::exception_ptr error;
     if (rows > 0) {
       try {
         const double w = static_cast<double>(rows);
-        model_.hessian(x, rows, columns, hess);
-        for (std::size_t i = 0; i < n; ++i) buffer_[i] = hess[i] * w;
+        compute(out);
+        for (std::size_t i = 0; i < n; ++i) buffer_[i] = out[i] * w;
         buffer_[n] = w;
       } catch (...) {
         error = std::current_exception();
@@ -84,7 +91,7 @@ public:
     }
     comm_.sum(buffer_);
     if (std::isnan(buffer_[n])) agree(comm_, error);
-    for (std::size_t i = 0; i < n; ++i) hess[i] = buffer_[i] / buffer_[n];
+    for (std::size_t i = 0; i < n; ++i) out[i] = buffer_[i] / buffer_[n];
   }
 
 private:
@@ -347,6 +354,8 @@ std::map<std::string, std::string> describeSettings(const Settings &s) {
     out["early_stop"] = std::to_string(s.earlyStop);
     out["keep"] = s.keepBest ? "best" : "last";
   }
+  // Absent by default, so that checkpoints from before the choice existed stay comparable.
+  if (needsHessian(s.optimizer) && s.hessianForm != "auto") out["hessian_form"] = s.hessianForm;
   return out;
 }
 
@@ -386,14 +395,20 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     throw FitError(e.what());
   }
   if (schedule.kind == optim::Schedule::Kind::Cosine && schedule.total == 0) schedule.total = total;
-  if (s.optimizer == "newton" && !model.hasHessian())
-    throw FitError("newton needs the objective's Hessian (compile the model with it)");
+  if (needsHessian(s.optimizer) && !model.hasHessian())
+    throw FitError(s.optimizer + " needs the objective's Hessian (compile the model with it)");
+  if (needsHvp(s.optimizer) && !model.hasHvp())
+    throw FitError(s.optimizer + " needs the objective's Hessian-vector products (compile the "
+                                 "model with them)");
   const double baseLr = opt->lr();
-  const bool lbfgs = s.optimizer == "lbfgs";
+  // The methods with inner iterations log their evaluations and iterations per step.
+  const bool lbfgs =
+      s.optimizer == "lbfgs" || s.optimizer == "lbfgs-mt" || s.optimizer == "newton-cg";
   // The first-order optimizers evaluate once per step and compute the gradient's norm themselves
   // (GradientOptimizer::step, the same sum in the same order): the loop takes it from them
   // instead of a second pass over the gradient.
   const bool oneEvaluation = !lbfgs && s.optimizer != "newton";
+  const bool triesBeyondFinite = s.optimizer == "lbfgs-mt" || s.optimizer == "newton-cg";
   std::map<std::string, std::string> settings = describeSettings(s);
   settings["jit"] = model.arrays() ? "array" : model.optimized() ? "optimized" : "baseline";
 
@@ -621,7 +636,10 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
           firstNorm = std::sqrt(squares);
         }
       }
-      if (!finite) {
+      // lbfgs-mt's line search and newton-cg's trust region step back from a trial point where
+      // the function is not finite (an exp that overflows far from the start): only the step's
+      // first evaluation must be finite for them.
+      if (!finite && !(calls > 1 && triesBeyondFinite)) {
         std::copy(x.begin(), x.end(), lastX.begin());
         throw NonFiniteStop{};
       }
@@ -642,11 +660,47 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
       if (model.maximize())
         for (double &hi : h) hi = -hi;
     };
+    // The second-order methods' curvature, as the model has it: newton's dense or sparse
+    // Hessian, newton-cg's Hessian-vector products.
+    optim::Curvature curvature;
+    if (needsHessian(s.optimizer)) {
+      if (model.hessianForm() == driver::HessianForm::Sparse) {
+        curvature.pattern = model.sparsePattern();
+        curvature.sparse = [&](std::span<const double> x, std::span<double> values) {
+          const Clock::time_point t0 = Clock::now();
+          if (parallel)
+            reducer.mean(batchRows.count, values, [&](std::span<double> out) {
+              model.sparseHessian(x, batchRows.count, columns(), out);
+            });
+          else
+            model.sparseHessian(x, rows, columns(), values);
+          timing.kernel += seconds(t0, Clock::now());
+          if (model.maximize())
+            for (double &hi : values) hi = -hi;
+        };
+      } else {
+        curvature.dense = hessian;
+      }
+    }
+    if (needsHvp(s.optimizer))
+      curvature.hvp = [&](std::span<const double> x, std::span<const double> v,
+                          std::span<double> out) {
+        const Clock::time_point t0 = Clock::now();
+        if (parallel)
+          reducer.mean(batchRows.count, out, [&](std::span<double> o) {
+            model.hvp(x, v, batchRows.count, columns(), o);
+          });
+        else
+          model.hvp(x, v, rows, columns(), out);
+        timing.kernel += seconds(t0, Clock::now());
+        if (model.maximize())
+          for (double &hi : out) hi = -hi;
+      };
     std::copy(params.begin(), params.end(), before.begin());
     double minimized = 0; // the loss as the optimizer minimizes it
     try {
-      if (s.optimizer == "newton")
-        minimized = opt->step(params, closure, hessian);
+      if (needsHessian(s.optimizer) || needsHvp(s.optimizer))
+        minimized = opt->step(params, closure, curvature);
       else
         minimized = opt->step(params, closure);
     } catch (const NonFiniteStop &) {

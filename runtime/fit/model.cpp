@@ -13,6 +13,7 @@ struct Model::Code {
   std::unique_ptr<driver::Jit> jit;
   driver::Code objective;   // args: params, then inputs
   driver::Outputs reports;  // the same args
+  driver::Outputs sparse;   // the sparse Hessian's nonzeros (scalar level), the same args
   Derivatives derivatives;  // of the objective (for explainNonFinite; made there when arrays)
   bool haveDerivatives = false;
   std::vector<SymbolId> args;
@@ -33,13 +34,12 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
   for (const ArrayInfo &in : inputs_) inputCount_ += in.size();
 
   code_ = std::make_unique<Code>();
-  // The array level for programs whose arrays are large (unless the scalar baseline code or the
-  // Hessian is asked for): ready at once, its products in BLAS. A program loaded with its bodies
-  // deferred is lowered to scalars only when the array level does not serve it.
-  if (options.tier == Tier::Array && options.hessian)
-    throw FitError(path_ + ": --jit array has no Hessian: Newton's method needs the scalar level "
-                           "(--jit auto)");
-  if (options.tier != Tier::Baseline && !options.hessian) {
+  // The array level for programs whose arrays are large (unless the scalar baseline code is
+  // asked for): ready at once, its products in BLAS. A program loaded with its bodies deferred is
+  // lowered to scalars only when the array level does not serve it. Its second derivatives are
+  // Hessian-vector products (forward mode over the gradient), and its Hessian the nonzeros of
+  // the structural pattern, one product per colour of a star colouring.
+  if (options.tier != Tier::Baseline) {
     std::string why;
     std::optional<driver::ArrayCode> arrays =
         driver::arrayLevelFor(program_, options.threads, options.tier == Tier::Array, &why);
@@ -54,13 +54,36 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
         for (std::size_t k = 0; k < r.value.elems.size(); ++k) reportNames_.push_back(r.name);
       }
       nameReportElements();
+      hasHvp_ = options.hvp;
+      if (options.hessian) {
+        const HessianPattern &pattern = code_->arrays->hessianPattern();
+        hessianForm_ = options.hessianForm.value_or(
+            driver::chooseHessianForm(paramCount_, pattern.nonzeros()));
+        keepPattern(pattern);
+      }
       return;
     }
   }
   program_.complete();
   const driver::Entry objective = *program_.objective();
   code_->args = program_.arguments(objective);  // the params, then the inputs
-  code_->derivatives = program_.differentiate(objective, options.hessian);
+  // Newton's Hessian: dense (every entry symbolic, n sweeps) or its structural nonzeros.
+  // (Small ones are dense without looking at the pattern: the same code as before sparse
+  // Hessians existed, and no colouring sweeps.)
+  bool dense = options.hessian;
+  const bool small = paramCount_ <= driver::kDenseHessianSize;
+  if (options.hessian && options.hessianForm != driver::HessianForm::Dense &&
+      (options.hessianForm || !small)) {
+    code_->derivatives = program_.differentiate(objective, false);
+    program_.addSparseHessian(objective, objective.vars, code_->derivatives);
+    hessianForm_ = options.hessianForm.value_or(
+        driver::chooseHessianForm(paramCount_, code_->derivatives.pattern->nonzeros()));
+    dense = hessianForm_ == driver::HessianForm::Dense;
+    if (!dense) keepPattern(*code_->derivatives.pattern);
+  }
+  if (dense || !options.hessian) code_->derivatives = program_.differentiate(objective, dense);
+  if (options.hvp) program_.addHessianVectorProduct(objective, objective.vars, code_->derivatives);
+  hasHvp_ = options.hvp;
   code_->haveDerivatives = true;
   {
     std::vector<NodeId> roots{code_->derivatives.value};
@@ -98,6 +121,17 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
   if (!reportRoots.empty())
     code_->reports = code_->jit->compileOutputs(program_, "reports", code_->args, paramCount_,
                                                 program_.simplify(reportRoots), codeOptions);
+  if (pattern_)
+    code_->sparse = code_->jit->compileOutputs(program_, "hessian", code_->args, paramCount_,
+                                               code_->derivatives.sparseHessian, codeOptions);
+}
+
+void Model::keepPattern(const HessianPattern &pattern) {
+  auto p = std::make_shared<optim::SparsePattern>();
+  p->n = pattern.n;
+  p->row_start = pattern.rowStart;
+  p->columns = pattern.columns;
+  pattern_ = std::move(p);
 }
 
 void Model::nameReportElements() {
@@ -123,7 +157,10 @@ void Model::nameReportElements() {
 Model::~Model() = default;
 Model::Model(Model &&) noexcept = default;
 
-bool Model::hasHessian() const { return !arrays_ && code_->objective.hasHessian(); }
+bool Model::hasHessian() const {
+  return arrays_ ? code_->arrays && pattern_ != nullptr
+                 : pattern_ != nullptr || code_->objective.hasHessian();
+}
 
 std::vector<double> Model::initialParams(std::uint64_t seed) const {
   std::vector<double> out;
@@ -215,8 +252,58 @@ void Model::reports(std::span<const double> params, const Rows &rows,
   code_->reports.batchMeans(params, rows.count, tableRows(*rows.picked), out);
 }
 
+void Model::sparseHessian(std::span<const double> params, std::size_t rows,
+                          std::span<const double *const> columns, std::span<double> values) const {
+  if (!pattern_) throw FitError("the objective was compiled without its sparse Hessian");
+  if (arrays_) {
+    driver::ArrayRows r;
+    r.count = inputCount_ > 0 ? rows : 1;
+    r.columns = columns;
+    code_->arrays->sparseHessian(params, r, values);
+    return;
+  }
+  if (inputCount_ == 0) {
+    code_->sparse.outputs(params, values);
+    return;
+  }
+  code_->sparse.batchMeans(params, rows, columns, values);
+}
+
+void Model::hvp(std::span<const double> params, std::span<const double> v, std::size_t rows,
+                std::span<const double *const> columns, std::span<double> out) const {
+  if (!hasHvp_) throw FitError("the objective was compiled without its Hessian-vector product");
+  if (arrays_) {
+    driver::ArrayRows r;
+    r.count = inputCount_ > 0 ? rows : 1;
+    r.columns = columns;
+    code_->arrays->hvp(params, v, r, out);
+    return;
+  }
+  if (inputCount_ == 0) {
+    code_->objective.hvp(params, v, out);
+    return;
+  }
+  std::vector<double> one(paramCount_);
+  std::fill(out.begin(), out.end(), 0.0);
+  for (std::size_t r = 0; r < rows; ++r) {
+    code_->objective.hvp(rowArgs(params, columns, r), v, one);
+    for (std::size_t i = 0; i < paramCount_; ++i) out[i] += one[i];
+  }
+  for (double &x : out) x /= static_cast<double>(rows);
+}
+
 void Model::hessian(std::span<const double> params, std::size_t rows,
                     std::span<const double *const> columns, std::span<double> hess) const {
+  if (pattern_) {
+    // The dense matrix of the nonzeros (a small sparse Hessian, or one at the array level).
+    std::vector<double> values(pattern_->nonzeros());
+    sparseHessian(params, rows, columns, values);
+    std::fill(hess.begin(), hess.end(), 0.0);
+    for (std::size_t i = 0; i < paramCount_; ++i)
+      for (std::int64_t k = pattern_->row_start[i]; k < pattern_->row_start[i + 1]; ++k)
+        hess[i * paramCount_ + static_cast<std::size_t>(pattern_->columns[k])] = values[k];
+    return;
+  }
   if (arrays_ || !code_->objective.hasHessian())
     throw FitError("the objective was compiled without its Hessian");
   const std::size_t n = paramCount_;

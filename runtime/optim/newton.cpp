@@ -12,10 +12,23 @@
 //
 // One step() evaluates once and makes up to max_iter (default 1) Newton iterations, each with one
 // Hessian, stopping early when max |g| <= tolerance_grad.
+//
+// The Hessian is dense (n x n, Curvature::dense) or sparse (Curvature::sparse in the CSR order of
+// Curvature::pattern, which wins when both are given). The sparse path makes the same iterations
+// with Eigen's SimplicialLDLT (AMD ordering, the symbolic analysis once per pattern, a numeric
+// factorization per attempt): a factorization succeeds when Eigen reports Success and every
+// entry of D is positive, the LDL^T counterpart of every Cholesky pivot being positive. The dense
+// buffers (n * n) are allocated at the first dense step only.
 #include "optim/line_search.h"
 #include "optim/optimizer.h"
 
+#include <Eigen/OrderingMethods>
+#include <Eigen/SparseCholesky>
+#include <Eigen/SparseCore>
+
 #include <algorithm>
+#include <climits>
+#include <memory>
 #include <cmath>
 
 namespace nabla::optim::detail {
@@ -46,10 +59,132 @@ bool cholesky(std::span<const double> a, std::size_t n, double tau, std::vector<
   return true;
 }
 
+/// The sparse path's fixed part: the pattern analysed, with its diagonal completed, and where
+/// each of the pattern's entries goes in the lower triangle that Eigen factors.
+class SparseNewton {
+public:
+  /// Checks the pattern (throws naming what is wrong) and analyses it.
+  SparseNewton(std::shared_ptr<const SparsePattern> pattern, std::size_t n);
+  const SparsePattern *pattern() const { return pattern_.get(); }
+  /// d = -(H + tau I)^-1 g, H symmetrized from `values` (the pattern's order), tau as the dense
+  /// path chooses it.
+  void direction(std::span<const double> values, std::span<const double> g, std::span<double> d);
+
+private:
+  using Matrix = Eigen::SparseMatrix<double, Eigen::ColMajor, int>;
+  std::shared_ptr<const SparsePattern> pattern_;
+  Matrix lower_;                     // H's lower triangle and diagonal (column-major)
+  std::vector<int> slot_;            // per pattern entry: its (or its mirror's) index in lower_
+  std::vector<std::int64_t> row_;    // per pattern entry: its row
+  std::vector<int> diagonal_;        // per row: the index of its diagonal entry in lower_
+  Eigen::SimplicialLDLT<Matrix, Eigen::Lower, Eigen::AMDOrdering<int>> ldlt_;
+};
+
+SparseNewton::SparseNewton(std::shared_ptr<const SparsePattern> pattern, std::size_t n)
+    : pattern_(std::move(pattern)) {
+  const SparsePattern &p = *pattern_;
+  const std::string who = "newton: the sparse Hessian's pattern ";
+  if (p.n != n)
+    fail(who + "is for " + std::to_string(p.n) + " parameters, not " + std::to_string(n));
+  if (p.row_start.size() != n + 1 || p.row_start[0] != 0 ||
+      p.row_start[n] != static_cast<std::int64_t>(p.columns.size()))
+    fail(who + "has row_start of " + std::to_string(p.row_start.size()) +
+         " entries not running from 0 to its " + std::to_string(p.columns.size()) + " columns");
+  if (n + p.columns.size() > static_cast<std::size_t>(INT_MAX))
+    fail(who + "has too many entries (" + std::to_string(p.columns.size()) + ")");
+  for (std::size_t i = 0; i < n; ++i)
+    if (p.row_start[i + 1] < p.row_start[i])
+      fail(who + "has row_start decreasing at row " + std::to_string(i));
+  // The lower triangle and the diagonal, each entry once, with its place in lower_.
+  std::vector<Eigen::Triplet<double, int>> entries;
+  entries.reserve(p.columns.size() / 2 + n);
+  row_.resize(p.columns.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    bool hasDiagonal = false;
+    for (std::int64_t k = p.row_start[i]; k < p.row_start[i + 1]; ++k) {
+      const std::int64_t j = p.columns[k];
+      if (j < 0 || j >= static_cast<std::int64_t>(n) ||
+          (k > p.row_start[i] && j <= p.columns[k - 1]))
+        fail(who + "has column " + std::to_string(j) + " in row " + std::to_string(i) +
+             " out of range or order");
+      row_[k] = static_cast<std::int64_t>(i);
+      if (j <= static_cast<std::int64_t>(i))
+        entries.emplace_back(static_cast<int>(i), static_cast<int>(j), 0.0);
+      hasDiagonal = hasDiagonal || j == static_cast<std::int64_t>(i);
+    }
+    if (!hasDiagonal) entries.emplace_back(static_cast<int>(i), static_cast<int>(i), 0.0);
+  }
+  lower_.resize(static_cast<int>(n), static_cast<int>(n));
+  lower_.setFromTriplets(entries.begin(), entries.end());
+  lower_.makeCompressed();
+  // Where (row, column) lives in lower_: column j's rows are ascending.
+  auto find = [&](std::int64_t r, std::int64_t c) {
+    const int *begin = lower_.innerIndexPtr() + lower_.outerIndexPtr()[c];
+    const int *end = lower_.innerIndexPtr() + lower_.outerIndexPtr()[c + 1];
+    const int *at = std::lower_bound(begin, end, static_cast<int>(r));
+    return at != end && *at == r ? static_cast<int>(at - lower_.innerIndexPtr()) : -1;
+  };
+  slot_.resize(p.columns.size());
+  // The pattern's entries per slot: 2 off the diagonal (both triangles), 1 on it.
+  std::vector<int> mirrors(lower_.nonZeros(), 0);
+  for (std::size_t k = 0; k < p.columns.size(); ++k) {
+    const std::int64_t i = row_[k], j = p.columns[k];
+    slot_[k] = i >= j ? find(i, j) : find(j, i);
+    if (slot_[k] < 0)
+      fail(who + "is not symmetric: it has (" + std::to_string(i) + ", " + std::to_string(j) +
+           ") but not (" + std::to_string(j) + ", " + std::to_string(i) + ")");
+    ++mirrors[slot_[k]];
+  }
+  diagonal_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    diagonal_[i] = find(static_cast<std::int64_t>(i), static_cast<std::int64_t>(i));
+    if (mirrors[diagonal_[i]] == 0) mirrors[diagonal_[i]] = 1;  // added: no entry of the pattern
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    for (int k = lower_.outerIndexPtr()[i]; k < lower_.outerIndexPtr()[i + 1]; ++k)
+      if (lower_.innerIndexPtr()[k] != static_cast<int>(i) && mirrors[k] != 2)
+        fail(who + "is not symmetric: it has (" + std::to_string(lower_.innerIndexPtr()[k]) +
+             ", " + std::to_string(i) + ") but not (" + std::to_string(i) + ", " +
+             std::to_string(lower_.innerIndexPtr()[k]) + ")");
+  ldlt_.analyzePattern(lower_);
+}
+
+void SparseNewton::direction(std::span<const double> values, std::span<const double> g,
+                             std::span<double> d) {
+  const SparsePattern &p = *pattern_;
+  const std::size_t n = g.size();
+  // The symmetric part, as the dense path takes it: (H_ij + H_ji) / 2 off the diagonal.
+  double *a = lower_.valuePtr();
+  std::fill(a, a + lower_.nonZeros(), 0.0);
+  for (std::size_t k = 0; k < p.columns.size(); ++k) {
+    const double v = values[k];
+    if (!std::isfinite(v))
+      fail("newton: the Hessian at the current parameters has a non-finite entry (" +
+           formatNumber(v) + " at row " + std::to_string(row_[k]) + ", column " +
+           std::to_string(p.columns[k]) + ")");
+    a[slot_[k]] += row_[k] == p.columns[k] ? v : 0.5 * v;
+  }
+  double scale = 0, minDiag = INFINITY;
+  for (int k = 0; k < lower_.nonZeros(); ++k) scale = std::max(scale, std::abs(a[k]));
+  for (std::size_t i = 0; i < n; ++i) minDiag = std::min(minDiag, a[diagonal_[i]]);
+  const double beta = scale > 0 ? 1e-3 * scale : 1e-3;
+  double tau = minDiag > 0 ? 0 : beta - minDiag;
+  auto factored = [&] {
+    ldlt_.setShift(tau);
+    ldlt_.factorize(lower_);
+    return ldlt_.info() == Eigen::Success && (ldlt_.vectorD().array() > 0).all();
+  };
+  for (int attempt = 0; !factored(); ++attempt) {
+    if (attempt == 200) fail("newton: cannot factor the damped Hessian");
+    tau = std::max(2 * tau, beta);
+  }
+  const Eigen::Map<const Eigen::VectorXd> gv(g.data(), static_cast<Eigen::Index>(n));
+  Eigen::Map<Eigen::VectorXd>(d.data(), static_cast<Eigen::Index>(n)) = -ldlt_.solve(gv);
+}
+
 class Newton final : public Optimizer {
 public:
-  Newton(std::size_t n, const NewtonOptions &o)
-      : Optimizer(n, o.lr), o_(o), g_(n), d_(n), h_(n * n), l_(n * n) {}
+  Newton(std::size_t n, const NewtonOptions &o) : Optimizer(n, o.lr), o_(o), g_(n), d_(n) {}
   std::string_view name() const override { return "newton"; }
 
   double step(std::span<double> params, const Closure &) override {
@@ -57,7 +192,7 @@ public:
     fail("newton needs the Hessian: call step(params, closure, hessian)");
   }
   double step(std::span<double> params, const Closure &closure,
-              const HessianClosure &hessian) override;
+              const Curvature &curvature) override;
 
   State state() const override {
     State s;
@@ -71,7 +206,10 @@ private:
   void direction();
 
   NewtonOptions o_;
-  std::vector<double> g_, d_, h_, l_;
+  std::vector<double> g_, d_;
+  std::vector<double> h_, l_;         // dense: the Hessian and its factor, n * n, at first use
+  std::vector<double> values_;        // sparse: the Hessian's values in the pattern's order
+  std::unique_ptr<SparseNewton> sparse_;  // sparse: the analysed pattern
 };
 
 void Newton::direction() {
@@ -113,10 +251,21 @@ void Newton::direction() {
 }
 
 double Newton::step(std::span<double> params, const Closure &closure,
-                    const HessianClosure &hessian) {
+                    const Curvature &curvature) {
   checkSize(*this, params);
-  if (!hessian) fail("newton needs the Hessian: its Hessian closure is empty");
   const std::size_t n = size_;
+  const bool sparse = curvature.sparse && curvature.pattern;
+  if (curvature.sparse && !curvature.pattern)
+    fail("newton: the sparse Hessian closure needs its pattern (Curvature::pattern is empty)");
+  if (!sparse && !curvature.dense) fail("newton needs the Hessian: its Hessian closure is empty");
+  if (sparse) {
+    if (!sparse_ || sparse_->pattern() != curvature.pattern.get())
+      sparse_ = std::make_unique<SparseNewton>(curvature.pattern, n);
+    values_.resize(curvature.pattern->nonzeros());
+  } else if (h_.size() != n * n) {
+    h_.assign(n * n, 0.0);
+    l_.assign(n * n, 0.0);
+  }
   const double origLoss = closure(params, g_);
   double loss = origLoss;
   ++last_.evaluations;
@@ -126,9 +275,14 @@ double Newton::step(std::span<double> params, const Closure &closure,
 
   for (int iter = 1; iter <= o_.maxIter; ++iter) {
     if (maxAbs(g_) <= o_.toleranceGrad) break;
-    hessian(params, h_);
     ++last_.iterations;
-    direction();
+    if (sparse) {
+      curvature.sparse(params, values_);
+      sparse_->direction(values_, g_, d_);
+    } else {
+      curvature.dense(params, h_);
+      direction();
+    }
     const double gtd = dot(g_, d_);
     if (!(gtd < 0)) break;  // only at rounding level (or NaN): no descent to be had
     if (o_.strongWolfe) {

@@ -75,6 +75,8 @@ std::unique_ptr<Optimizer> makeAdam(std::size_t n, const Hyper &h);
 std::unique_ptr<Optimizer> makeAdamw(std::size_t n, const Hyper &h);
 std::unique_ptr<Optimizer> makeNadam(std::size_t n, const Hyper &h);
 std::unique_ptr<Optimizer> makeLbfgs(std::size_t n, const Hyper &h);
+std::unique_ptr<Optimizer> makeLbfgsMt(std::size_t n, const Hyper &h);
 std::unique_ptr<Optimizer> makeNewton(std::size_t n, const Hyper &h);
+std::unique_ptr<Optimizer> makeNewtonCg(std::size_t n, const Hyper &h);
 
 }  // namespace nabla::optim::detail

@@ -30,11 +30,14 @@ constexpr HyperInfo kHyperparameters[] = {
     {NABLA_FIELD(amsgrad), "", "AMSGrad: the maximum of the second moments"},
     {NABLA_FIELD(momentum_decay), "D", "momentum decay"},
     {NABLA_FIELD(max_iter), "N", "inner iterations per step"},
-    {NABLA_FIELD(max_eval), "N", "evaluations per step, by default max_iter * 5 / 4"},
+    {NABLA_FIELD(max_eval), "N", "evaluations per step; lbfgs's default is max_iter * 5 / 4"},
     {NABLA_FIELD(tolerance_grad), "G", "a step stops once max |gradient| is within it"},
     {NABLA_FIELD(tolerance_change), "C", "a step stops once the loss or params change less"},
     {NABLA_FIELD(history_size), "N", "pairs kept for the inverse Hessian"},
     {NABLA_FIELD(line_search), "NAME", "none or strong_wolfe"},
+    {NABLA_FIELD(trust_radius), "R", "initial trust-region radius"},
+    {NABLA_FIELD(max_trust_radius), "R", "largest trust-region radius"},
+    {NABLA_FIELD(eta), "E", "least actual/predicted decrease of a step taken"},
 };
 #undef NABLA_FIELD
 
@@ -75,7 +78,8 @@ void maxEvalOfMaxIter(Hyper &h) {
 }
 
 // torch.optim's constructors, their arguments in order (less params, maximize, foreach,
-// capturable, differentiable, fused; line_search_fn as line_search), and Newton's own.
+// capturable, differentiable, fused; line_search_fn as line_search), and Newton's own; lbfgs-mt
+// and newton-cg take SciPy's defaults (L-BFGS-B, trust-ncg).
 constexpr Default kSgd[] = {
     {&Hyper::lr, 1e-3},
     {&Hyper::momentum, 0.0},
@@ -134,11 +138,30 @@ constexpr Default kLbfgs[] = {
     {&Hyper::history_size, 100},
     {&Hyper::line_search, "none"},
 };
+// SciPy's L-BFGS-B without bounds: pgtol 1e-5, factr 1e7 times the machine epsilon, maxcor 10,
+// maxiter and maxfun 15000 (one step is one scipy.optimize.minimize call).
+constexpr Default kLbfgsMt[] = {
+    {&Hyper::lr, 1.0},
+    {&Hyper::max_iter, 15000},
+    {&Hyper::max_eval, 15000},
+    {&Hyper::tolerance_grad, 1e-5},
+    {&Hyper::tolerance_change, 1e7 * 2.220446049250313e-16},
+    {&Hyper::history_size, 10},
+};
 constexpr Default kNewton[] = {
     {&Hyper::lr, 1.0},
     {&Hyper::max_iter, 1},
     {&Hyper::tolerance_grad, 1e-7},
     {&Hyper::line_search, "strong_wolfe"},
+};
+// SciPy's trust-ncg: initial_trust_radius 1, max_trust_radius 1000, eta 0.15; Newton's
+// max_iter and tolerance_grad.
+constexpr Default kNewtonCg[] = {
+    {&Hyper::max_iter, 1},
+    {&Hyper::tolerance_grad, 1e-7},
+    {&Hyper::trust_radius, 1.0},
+    {&Hyper::max_trust_radius, 1000.0},
+    {&Hyper::eta, 0.15},
 };
 
 struct Entry {
@@ -156,7 +179,9 @@ constexpr Entry kOptimizers[] = {
     {"nadam", kNadam, detail::makeNadam},
     {"adamw", kAdamw, detail::makeAdamw},
     {"lbfgs", kLbfgs, detail::makeLbfgs},
+    {"lbfgs-mt", kLbfgsMt, detail::makeLbfgsMt},
     {"newton", kNewton, detail::makeNewton},
+    {"newton-cg", kNewtonCg, detail::makeNewtonCg},
 };
 
 /// Every option of every optimizer is a row of kHyperparameters, once per optimizer.

@@ -122,12 +122,14 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
       {"f", "value"},
       {"f_grad", "grad"},
       {"f_hess", "hess"},
+      {"f_hvp", "hvp"},
       {"f_batch", "value_batch"},
       {"f_grad_batch", "grad_batch"},
       {"f_hess_batch", "hess_batch"},
       {"g", "value"},
       {"g_grad", "grad"},
       {"g_hess", "hess"},
+      {"g_hvp", "hvp"},
       {"g_batch", "value_batch"},
       {"g_grad_batch", "grad_batch"},
       {"g_hess_batch", "hess_batch"},
@@ -135,6 +137,7 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
       {"nabla_objective_batch", "batch"},
       {"nabla_objective_batch_sums", "batch_sums"},
       {"nabla_objective_hess", "hess"},
+      {"nabla_objective_hvp", "hvp"},
       {"nabla_module_info", "info"}};
   const llvm::json::Array &entries = array(root, "entry_points");
   REQUIRE(entries.size() == expected.size());
@@ -161,14 +164,19 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
   checkGroup(array(f, "args")[1], "y", {}, 1, 1);
   CHECK(integer(*entries[2].getAsObject(), "outputs") == 4);
   // C cannot take `_Bool` or `restrict` as parameter names, and `hess` is the output's name.
-  CHECK(string(*entries[8].getAsObject(), "signature") ==
+  CHECK(string(*entries[9].getAsObject(), "signature") ==
         "void g_hess(double, double hess, double, double *hess_out)");
+  CHECK(string(*entries[10].getAsObject(), "signature") ==
+        "void g_hvp(double, double hess, double, const double *v, double *hv)");
+  CHECK(string(*entries[3].getAsObject(), "signature") ==
+        "void f_hvp(double x, double y, const double *v, double *hv)");
+  CHECK(integer(*entries[3].getAsObject(), "outputs") == 2);
 
-  CHECK(string(*entries[4].getAsObject(), "signature") ==
+  CHECK(string(*entries[5].getAsObject(), "signature") ==
         "int f_grad_batch(size_t n, const double *points, int by_column, double *values, "
         "double *grads)");
-  CHECK(integer(*entries[4].getAsObject(), "outputs") == 3);
-  const llvm::json::Object &objective = *entries[13].getAsObject();
+  CHECK(integer(*entries[5].getAsObject(), "outputs") == 3);
+  const llvm::json::Object &objective = *entries[14].getAsObject();
   CHECK(string(objective, "function") == "objective");
   CHECK(integer(objective, "outputs") == 8);
   const llvm::json::Array &params = array(objective, "params");
@@ -180,8 +188,30 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
   REQUIRE(inputs.size() == 2);
   checkGroup(inputs[0], "x", {3}, 0, 3);
   checkGroup(inputs[1], "y", {}, 3, 1);
-  CHECK(integer(*entries[14].getAsObject(), "outputs") == 9);   // batch sums: 1 + 8
-  CHECK(integer(*entries[15].getAsObject(), "outputs") == 64);  // the Hessian
+  CHECK(integer(*entries[16].getAsObject(), "outputs") == 9);   // batch sums: 1 + 8
+  CHECK(integer(*entries[17].getAsObject(), "outputs") == 64);  // the Hessian
+  CHECK(integer(*entries[18].getAsObject(), "outputs") == 8);   // H v
+
+  // The Hessians' structural nonzeros: f's is dense, g's couples its first two arguments and
+  // squares its third; the objective's couples W and b (through the square of their sum) and
+  // squares c.
+  const llvm::json::Object *sparsity = root.getObject("hessian_sparsity");
+  REQUIRE(sparsity);
+  auto pattern = [&](const llvm::json::Object &p) {
+    std::vector<std::int64_t> starts, columns;
+    for (const llvm::json::Value &v : array(p, "row_start")) starts.push_back(*v.getAsInteger());
+    for (const llvm::json::Value &v : array(p, "columns")) columns.push_back(*v.getAsInteger());
+    CHECK(integer(p, "nonzeros") == static_cast<std::int64_t>(columns.size()));
+    return std::make_pair(starts, columns);
+  };
+  CHECK(pattern(*sparsity->getObject("f")) ==
+        std::make_pair(std::vector<std::int64_t>{0, 2, 4}, std::vector<std::int64_t>{0, 1, 0, 1}));
+  CHECK(pattern(*sparsity->getObject("g")) ==
+        std::make_pair(std::vector<std::int64_t>{0, 1, 2, 3}, std::vector<std::int64_t>{1, 0, 2}));
+  const llvm::json::Object *objectiveSparsity =
+      root.getObject("objective")->getObject("hessian_sparsity");
+  REQUIRE(objectiveSparsity);
+  CHECK(integer(*objectiveSparsity, "nonzeros") == 7 * 7 + 1);
 
   // The objective block: sense, sizes, initializers and data columns.
   const llvm::json::Object *o = root.getObject("objective");
@@ -225,6 +255,14 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
   gHess(2, 3, 4, hess);
   const double wantHess[9] = {0, 1, 0, 1, 0, 0, 0, 0, -2};
   for (int i = 0; i < 9; ++i) CHECK(hess[i] == wantHess[i]);
+  // H v without the Hessian: rows of wantHess times v.
+  auto gHvp = lib.get<void (*)(double, double, double, const double *, double *)>("g_hvp");
+  const double v3[3] = {1, 2, 3};
+  double hv3[3];
+  gHvp(2, 3, 4, v3, hv3);
+  CHECK(hv3[0] == 2);
+  CHECK(hv3[1] == 1);
+  CHECK(hv3[2] == -6);
 
   // The vectorized entry points give each point what the one-point ones give, row-major and by
   // column, for counts below, at and beyond a vector block, and write nothing for 0 points.
@@ -236,6 +274,7 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
   auto fOne = lib.get<double (*)(double, double)>("f");
   auto fGrad = lib.get<double (*)(double, double, double *)>("f_grad");
   auto fHess = lib.get<void (*)(double, double, double *)>("f_hess");
+  auto fHvp = lib.get<void (*)(double, double, const double *, double *)>("f_hvp");
   for (std::size_t n : {0, 1, 7, 8, 9, 33}) {
     std::vector<double> rows(2 * n), columns(2 * n);
     for (std::size_t r = 0; r < n; ++r) {
@@ -258,6 +297,13 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
         double g1[2], h1[4];
         const double v = fGrad(rows[2 * r], rows[2 * r + 1], g1);
         fHess(rows[2 * r], rows[2 * r + 1], h1);
+        const double dir[2] = {0.5, -1.25};
+        double hv[2];
+        fHvp(rows[2 * r], rows[2 * r + 1], dir, hv);
+        for (std::size_t i = 0; i < 2; ++i) {
+          const double want = h1[2 * i] * dir[0] + h1[2 * i + 1] * dir[1];
+          CHECK(std::abs(hv[i] - want) <= 1e-13 * (std::abs(h1[2 * i]) + std::abs(h1[2 * i + 1]) + 1));
+        }
         CHECK(fOne(rows[2 * r], rows[2 * r + 1]) == v);
         CHECK(only[r] == v);
         CHECK(values[r] == v);
@@ -287,10 +333,47 @@ TEST_CASE("the library and its description show --no-hessian and --fast-math",
   const llvm::json::Object &root = *parsed->getAsObject();
   CHECK(root.getBoolean("fast_math") == true);
   CHECK(string(root, "opt_level") == "O3");
-  CHECK(array(root, "entry_points").size() == 12);
+  // f and g: value, grad, hvp and two batches; the objective: three and its hvp; the info.
+  CHECK(array(root, "entry_points").size() == 15);
   // Fast math may change the last bits, not the value of this polynomial at binary fractions.
   auto f = lib.get<double (*)(double, double)>("f");
   CHECK(f(0.5, -0.5) == -0.015625);
+}
+
+TEST_CASE("nabla compile --no-hvp leaves out the Hessian-vector products, and the objective's H v is its "
+          "Hessian times v",
+          "[aot][library]") {
+  {
+    auto built = build(kProgram, {"--no-hvp"});
+    INFO(built->result.err);
+    REQUIRE(built->result.exitCode == 0);
+    Library lib(built->library);
+    for (const char *absent : {"f_hvp", "g_hvp", "nabla_objective_hvp"})
+      CHECK(lib.find(absent) == nullptr);
+    CHECK(lib.find("f_hess") != nullptr);
+    CHECK_FALSE(contains(readText(built->header), "_hvp"));
+  }
+  auto built = build(kProgram);
+  REQUIRE(built->result.exitCode == 0);
+  Library lib(built->library);
+  auto hess = lib.get<void (*)(const double *, const double *, double *)>("nabla_objective_hess");
+  auto hvp = lib.get<void (*)(const double *, const double *, const double *, double *)>(
+      "nabla_objective_hvp");
+  const double params[8] = {0.5, -1, 2, 0.25, 1.5, -0.75, 0.3, -0.6};
+  const double inputs[4] = {1.25, -2, 0.5, 3};
+  const double v[8] = {1, -2, 0.5, 3, -1, 0.25, 2, -0.5};
+  double h[64], hv[8];
+  hess(params, inputs, h);
+  hvp(params, inputs, v, hv);
+  for (int i = 0; i < 8; ++i) {
+    double want = 0, scale = 0;
+    for (int j = 0; j < 8; ++j) {
+      want += h[8 * i + j] * v[j];
+      scale = std::max(scale, std::abs(h[8 * i + j] * v[j]));
+    }
+    INFO("row " << i << ": hvp " << hv[i] << ", Hessian times v " << want);
+    CHECK(std::abs(hv[i] - want) <= 1e-13 * (scale + 1));
+  }
 }
 
 TEST_CASE("the generated header compiles as C99 and C++ without warnings", "[aot][library]") {
@@ -309,6 +392,9 @@ int main(void) {
   g_hess(1, 2, 3, h9);
   sum += nabla_objective(params, inputs, grad) + nabla_objective_batch(params, 1, columns, grad);
   nabla_objective_hess(params, inputs, hess);
+  f_hvp(1, 2, g3, h4);
+  g_hvp(1, 2, 3, g3, h9);
+  nabla_objective_hvp(params, inputs, params, grad);
   return sum == sum && nabla_module_info()[0] == '{' ? 0 : 1;
 }
 )";

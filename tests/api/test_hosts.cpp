@@ -271,8 +271,11 @@ TEST_CASE("cpack makes a Debian package of what is installed, and nothing else",
   namespace fs = std::filesystem;
   const fs::path out = workDir("deb");
   fs::remove_all(out);
-  mustRun("/usr/bin/env", {"cpack", "--config", std::string(NABLA_BUILD_DIR) + "/CPackConfig.cmake",
-                           "-G", "DEB", "-B", out.string()});
+  // What cpack said (dpkg-shlibdeps' warnings among it), shown when a check below fails.
+  const ProcessResult packed =
+      mustRun("/usr/bin/env", {"cpack", "--config", std::string(NABLA_BUILD_DIR) + "/CPackConfig.cmake",
+                               "-G", "DEB", "-B", out.string()});
+  INFO("cpack: " << packed.out << packed.err);
   fs::path deb;
   for (const fs::directory_entry &e : fs::directory_iterator(out))
     if (e.path().extension() == ".deb") deb = e.path();
@@ -327,6 +330,7 @@ TEST_CASE("cpack makes a Debian package of what is installed, and nothing else",
   const std::string info = mustRun("/usr/bin/env", {"dpkg-deb", "-I", deb.string()}).out;
   CHECK(info.find("Package: nabla") != std::string::npos);
   CHECK(info.find("Version: 0.1.0") != std::string::npos);
+  INFO("dpkg-deb -I: " << info);
   const std::vector<std::string> depends = linesWith(info, " Depends: ");
   REQUIRE(depends.size() == 1);
   for (const char *package : {"libllvm19", "libstdc++6", "libc6", "libopenblas0"})

@@ -68,7 +68,9 @@ struct Rosenbrock {
 };
 
 /// torch.optim's constructors as its documentation (2.x) writes them, less params, maximize,
-/// foreach, capturable, differentiable and fused; Newton's own.
+/// foreach, capturable, differentiable and fused; Newton's own; lbfgs-mt's and newton-cg's,
+/// SciPy's defaults (L-BFGS-B: tolerance_change is factr 1e7 times the machine epsilon; trust-ncg)
+/// under these names. newton-cg has no lr.
 inline const std::map<std::string, std::string> kTorchSignatures = {
     {"sgd", "lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False"},
     {"adagrad", "lr=0.01, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10"},
@@ -79,7 +81,11 @@ inline const std::map<std::string, std::string> kTorchSignatures = {
     {"adamw", "lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01, amsgrad=False"},
     {"lbfgs", "lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-07, tolerance_change=1e-09, "
               "history_size=100, line_search_fn=None"},
+    {"lbfgs-mt", "lr=1, max_iter=15000, max_eval=15000, tolerance_grad=1e-05, "
+                 "tolerance_change=2.220446049250313e-09, history_size=10"},
     {"newton", "lr=1, max_iter=1, tolerance_grad=1e-07, line_search='strong_wolfe'"},
+    {"newton-cg", "max_iter=1, tolerance_grad=1e-07, trust_radius=1, max_trust_radius=1000, "
+                  "eta=0.15"},
 };
 
 /// The arguments of a signature, `name=value, ...`, as (name, value text).
@@ -163,7 +169,8 @@ inline std::string otherValue(const std::string &optimizer, const std::string &o
              "lr=0.0005, momentum=0.5, dampening=0.25, nesterov=True, weight_decay=0.125, "
              "lr_decay=0.5, initial_accumulator_value=2, eps=0.5, alpha=0.5, centered=True, "
              "rho=0.5, betas=(0.5, 0.75), amsgrad=True, momentum_decay=0.5, max_iter=3, "
-             "max_eval=2, tolerance_grad=10, tolerance_change=0.01, history_size=1"))
+             "max_eval=2, tolerance_grad=10, tolerance_change=0.01, history_size=1, "
+             "trust_radius=0.5, max_trust_radius=1.5, eta=0.2"))
       out[name] = text;
     return out;
   }();
@@ -177,7 +184,8 @@ inline std::string otherValue(const std::string &optimizer, const std::string &o
 /// What an option needs to make a difference on HuberBowl, as arguments: Nesterov momentum and
 /// dampening a momentum, AMSGrad a second moment that falls (a short memory); the Adam family
 /// long steps, as its first steps are about lr long whatever the gradient; a line search a first
-/// step too short for it to take (there, the full step meets the strong Wolfe conditions).
+/// step too short for it to take (there, the full step meets the strong Wolfe conditions);
+/// newton-cg's eta a larger first radius (from the default radius, 1, eta=0.2 changes no step).
 inline std::string prerequisites(const std::string &optimizer, const std::string &option) {
   std::string out;
   auto add = [&](const std::string &argument) { out += (out.empty() ? "" : ", ") + argument; };
@@ -186,6 +194,7 @@ inline std::string prerequisites(const std::string &optimizer, const std::string
   if ((optimizer == "adam" || optimizer == "nadam" || optimizer == "adamw") && option != "lr")
     add("lr=0.5");
   if (option == "line_search") add("lr=0.05");
+  if (optimizer == "newton-cg" && option == "eta") add("trust_radius=4");
   return out;
 }
 

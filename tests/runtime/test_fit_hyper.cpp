@@ -132,7 +132,7 @@ TEST_CASE("fit: --help lists every hyperparameter of the table and each optimize
     CHECK(shown == with);
   }
   // The defaults, in the order of torch's constructor.
-  const std::size_t defaults = out.find("\ndefaults (torch.optim's):\n");
+  const std::size_t defaults = out.find("\ndefaults (torch.optim's; SciPy's for lbfgs-mt and newton-cg):\n");
   REQUIRE(defaults != std::string::npos);
   const std::string table = out.substr(defaults);
   for (const std::string &o : optim::names()) {

@@ -33,10 +33,14 @@ const std::map<std::string, void (*)(optim::Hyper &)> kSetters = {
     {"tolerance_change", [](optim::Hyper &h) { h.tolerance_change = 1e-12; }},
     {"history_size", [](optim::Hyper &h) { h.history_size = 5; }},
     {"line_search", [](optim::Hyper &h) { h.line_search = "strong_wolfe"; }},
+    {"trust_radius", [](optim::Hyper &h) { h.trust_radius = 0.5; }},
+    {"max_trust_radius", [](optim::Hyper &h) { h.max_trust_radius = 10; }},
+    {"eta", [](optim::Hyper &h) { h.eta = 0.1; }},
 };
 
 /// torch.optim's constructor arguments (less params, maximize, foreach, capturable,
-/// differentiable, fused), line_search_fn as line_search; Newton's own.
+/// differentiable, fused), line_search_fn as line_search; Newton's own; lbfgs-mt's and
+/// newton-cg's (SciPy's L-BFGS-B and trust-ncg under these names; newton-cg has no lr).
 const std::map<std::string, std::set<std::string>> kTorchOptions = {
     {"sgd", {"lr", "momentum", "dampening", "weight_decay", "nesterov"}},
     {"adagrad", {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"}},
@@ -48,7 +52,10 @@ const std::map<std::string, std::set<std::string>> kTorchOptions = {
     {"lbfgs",
      {"lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_change", "history_size",
       "line_search"}},
+    {"lbfgs-mt",
+     {"lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_change", "history_size"}},
     {"newton", {"lr", "max_iter", "tolerance_grad", "line_search"}},
+    {"newton-cg", {"max_iter", "tolerance_grad", "trust_radius", "max_trust_radius", "eta"}},
 };
 
 std::string messageOf(const std::string &name, const optim::Hyper &h, std::size_t n = 2) {
@@ -61,7 +68,8 @@ std::string messageOf(const std::string &name, const optim::Hyper &h, std::size_
 
 TEST_CASE("the optimizers by name", "[optim][errors]") {
   CHECK(optim::names() == std::vector<std::string>{"sgd", "adagrad", "rmsprop", "adadelta", "adam",
-                                                   "nadam", "adamw", "lbfgs", "newton"});
+                                                   "nadam", "adamw", "lbfgs", "lbfgs-mt", "newton",
+                                                   "newton-cg"});
   for (const std::string &name : optim::names()) {
     auto o = optim::make(name, 3);
     CHECK(o->name() == name);
@@ -69,7 +77,7 @@ TEST_CASE("the optimizers by name", "[optim][errors]") {
   }
   const std::string m = messageOf("adm", {});
   CHECK(m == "unknown optimizer 'adm'; the optimizers are sgd, adagrad, rmsprop, adadelta, adam, "
-             "nadam, adamw, lbfgs, newton");
+             "nadam, adamw, lbfgs, lbfgs-mt, newton, newton-cg");
   messageOf("Adam", {});  // names are lower-case, as on the command line
   messageOf("", {});
 }
@@ -100,6 +108,7 @@ TEST_CASE("each optimizer takes exactly torch's options", "[optim][errors]") {
 TEST_CASE("values torch rejects", "[optim][errors]") {
   const double nan = std::nan("");
   for (const std::string &name : optim::names()) {
+    if (name == "newton-cg") continue;  // it has no lr: below
     INFO(name);
     optim::Hyper h;
     h.lr = -0.1;
@@ -108,6 +117,21 @@ TEST_CASE("values torch rejects", "[optim][errors]") {
     CHECK(messageOf(name, h) == name + ": invalid learning rate nan (lr must be >= 0)");
     h.lr = 0;  // a rate of 0 is allowed, as in torch
     CHECK_NOTHROW(optim::make(name, 2, h));
+  }
+  {
+    // newton-cg has no learning rate: setting one, even a valid one, is an error naming it.
+    const std::string cgOptions = "; its options are max_iter, tolerance_grad, trust_radius, "
+                                  "max_trust_radius, eta";
+    for (const double lr : {1.0, 0.0, -0.1}) {
+      INFO("newton-cg with lr " << lr);
+      optim::Hyper h;
+      h.lr = lr;
+      CHECK(messageOf("newton-cg", h) == "newton-cg has no option lr" + cgOptions);
+    }
+    optim::Hyper h;
+    h.lr = 1;
+    h.eta = 0.1;
+    CHECK(messageOf("newton-cg", h) == "newton-cg has no option lr" + cgOptions);
   }
   for (const std::string name : {"sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam"}) {
     INFO(name);
@@ -182,9 +206,42 @@ TEST_CASE("values torch rejects", "[optim][errors]") {
     h.tolerance_grad = -1;
     messageOf(name, h);
   }
+  for (const std::string name : {"lbfgs-mt", "newton-cg"}) {
+    INFO(name);
+    h = {};
+    h.max_iter = 0;
+    CHECK(messageOf(name, h) == name + ": invalid max_iter 0 (max_iter must be >= 1)");
+    h = {};
+    h.tolerance_grad = -1;
+    messageOf(name, h);
+  }
   h = {};
   h.history_size = 0;
   CHECK(messageOf("lbfgs", h) == "lbfgs: invalid history_size 0 (history_size must be >= 1)");
+  CHECK(messageOf("lbfgs-mt", h) ==
+        "lbfgs-mt: invalid history_size 0 (history_size must be >= 1)");
+  h = {};
+  h.max_eval = 0;
+  messageOf("lbfgs-mt", h);
+  h = {};
+  h.tolerance_change = -1;
+  messageOf("lbfgs-mt", h);
+  h = {};
+  h.trust_radius = 0;
+  CHECK(messageOf("newton-cg", h) ==
+        "newton-cg: invalid trust radius 0 (trust_radius must be > 0 and finite)");
+  h.trust_radius = 2000;  // above the default max_trust_radius, 1000
+  messageOf("newton-cg", h);
+  h = {};
+  h.max_trust_radius = 0.5;  // below the default trust_radius, 1
+  messageOf("newton-cg", h);
+  h = {};
+  h.eta = 0.25;
+  CHECK(messageOf("newton-cg", h) == "newton-cg: invalid eta 0.25 (eta must be in [0, 0.25))");
+  h.eta = -0.1;
+  messageOf("newton-cg", h);
+  h.eta = 0;
+  CHECK_NOTHROW(optim::make("newton-cg", 2, h));
   h = {};
   h.max_eval = 0;
   messageOf("lbfgs", h);
@@ -214,6 +271,15 @@ TEST_CASE("steps with the wrong number of parameters, Newton without its Hessian
   CHECK(e.kind() == nabla::Error::Kind::Argument);
   CHECK(std::string(e.what()) == "newton needs the Hessian: call step(params, closure, hessian)");
   errorOf([&] { newton->step(x, closure, optim::HessianClosure()); });
+  // newton-cg without Hessian-vector products (or a Hessian to take them from).
+  auto cg = optim::make("newton-cg", 2);
+  CHECK(std::string(errorOf([&] { cg->step(x, closure); }).what()) ==
+        "newton-cg needs Hessian-vector products: call step(params, closure, curvature) with "
+        "curvature.hvp (or a sparse or dense Hessian)");
+  CHECK(std::string(errorOf([&] { cg->step(x, closure, optim::Curvature()); }).what()) ==
+        "newton-cg needs Hessian-vector products: its curvature has no hvp, sparse or dense "
+        "Hessian closure");
+  CHECK(cg->last().steps == 0);
   // A Hessian that is not finite is refused rather than turned into a step.
   auto slope = [](std::span<const double>, std::span<double> g) {
     g[0] = 1;
