@@ -4,7 +4,7 @@ standard starts) with SciPy's trust-exact and L-BFGS-B, given nabla's compiled v
 Hessian through the Python module, and with nabla's own optimizers: newton, lbfgs, and lbfgs-mt
 and newton-cg where this build has them (a missing optimizer prints "n/a").
 
-    PYTHONPATH=build-py/python /usr/bin/python3 bench/mgh.py [--nabla build-dev/nabla]
+    PYTHONPATH=build-bench/python /usr/bin/python3 bench/mgh.py [--nabla build-bench/nabla]
         [--only 1,2,35] [--long FILE.md]
 
 Every method is stopped the same way: at |g|_2 <= 1e-8 (SciPy: trust-exact's gtol, L-BFGS-B's
@@ -232,7 +232,7 @@ def fit_cell(fr):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--nabla", default=os.path.join(os.path.dirname(HERE), "build-dev", "nabla"))
+    ap.add_argument("--nabla", default=os.path.join(os.path.dirname(HERE), "build-bench", "nabla"))
     ap.add_argument("--only", default="")
     ap.add_argument("--long", default="", help="also write the full table (every figure) here")
     ap.add_argument("--no-fit", action="store_true", help="skip the `nabla fit` runs")

@@ -15,8 +15,8 @@ process: its ru_maxrss, which includes the interpreter, numpy, SciPy and the nab
 `import` row gives that floor; `nabla fit` runs under /usr/bin/time, whose maximum RSS is the
 whole process).
 
-    PYTHONPATH=build-py/python /usr/bin/python3 bench/second_order.py [--n 1000,10000]
-        [--problems chained_rosenbrock,...] [--methods ...] [--nabla build-dev/nabla]
+    PYTHONPATH=build-bench/python /usr/bin/python3 bench/second_order.py [--n 1000,10000]
+        [--problems chained_rosenbrock,...] [--methods ...] [--nabla build-bench/nabla]
         [--timeout 120]
     ... bench/second_order.py --check          hand-written derivatives against nabla's, n = 1000
     ... bench/second_order.py --write DIR N    the four models for n = N into DIR
@@ -444,7 +444,7 @@ def main():
     ap.add_argument("--n", default="1000,10000,100000,1000000")
     ap.add_argument("--problems", default=",".join(PROBLEMS))
     ap.add_argument("--methods", default=",".join(METHODS))
-    ap.add_argument("--nabla", default=os.path.join(ROOT, "build-dev", "nabla"))
+    ap.add_argument("--nabla", default=os.path.join(ROOT, "build-bench", "nabla"))
     ap.add_argument("--timeout", type=int, default=120, help="seconds per case")
     ap.add_argument("--json", default="", help="also append every result to this file")
     a = ap.parse_args()

@@ -12,8 +12,8 @@
 #                                    (e.g. --problems extended_powell --timeout 600)
 #   bench/second_order.sh            check, mgh, then large at 1000,10000,100000
 # Builds the `nabla` command and the Python module in build-bench/ (Release) first; with
-# NABLA_BUILD=DIR it uses DIR's instead and builds nothing (e.g. NABLA_BUILD=build-py, or
-# NABLA_BIN=build-dev/nabla for the command alone). Needs Debian's python3-numpy and
+# NABLA_BUILD=DIR it uses DIR's instead and builds nothing (e.g. NABLA_BUILD=build, or
+# NABLA_BIN=build/nabla for the command alone). Needs Debian's python3-numpy and
 # python3-scipy; runs with /usr/bin/python3.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

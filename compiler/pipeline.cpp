@@ -132,23 +132,13 @@ void addSparseHessian(Graph &graph, Derivatives &d, const std::vector<NodeId> &v
     }
     compressed.push_back(gradient(graph, s, vars, options.cancel));
   }
-  // Direct recovery: entry (i, j) from row i of colour(j)'s column when no other entry of row i
-  // has that colour, else from row j of colour(i)'s (a star colouring guarantees one of them).
-  const std::size_t n = vars.size();
-  std::vector<std::uint32_t> count(colouring.colours, 0);
+  // Direct recovery: each entry is one row of one colour's column (recoveryIndex: i * C + c).
+  const std::size_t C = colouring.colours;
   std::vector<NodeId> entries;
   entries.reserve(pattern->nonzeros());
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::span<const std::int64_t> row = pattern->row(i);
-    for (std::int64_t j : row) ++count[static_cast<std::size_t>(colouring.colour[j])];
-    for (std::int64_t j : row) {
-      const auto cj = static_cast<std::size_t>(colouring.colour[j]);
-      entries.push_back(count[cj] == 1
-                            ? compressed[cj][i]
-                            : compressed[static_cast<std::size_t>(colouring.colour[i])]
-                                        [static_cast<std::size_t>(j)]);
-    }
-    for (std::int64_t j : row) count[static_cast<std::size_t>(colouring.colour[j])] = 0;
+  for (std::int64_t at : recoveryIndex(*pattern, colouring)) {
+    const auto k = static_cast<std::size_t>(at);
+    entries.push_back(compressed[k % C][k / C]);
   }
   if (options.simplify) entries = simplify(graph, entries, options.simplifyOptions);
   d.pattern = std::move(pattern);

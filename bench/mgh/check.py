@@ -4,7 +4,7 @@ declared start of each file equals the paper's x0, and the objective and its gra
 compiled ones, through the Python module) equal the numpy sum of squares and its central
 difference, at x0 and at a random point near it.
 
-    PYTHONPATH=build-py/python /usr/bin/python3 bench/mgh/check.py [NN ...]
+    PYTHONPATH=build-bench/python /usr/bin/python3 bench/mgh/check.py [NN ...]
 
 Exit status 1 if any problem disagrees beyond 1e-10 relative (value) or 1e-5 (gradient against
 central differences)."""

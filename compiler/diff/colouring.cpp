@@ -101,11 +101,11 @@ StarColouring starColouring(const HessianPattern &pattern) {
   return out;
 }
 
-std::vector<double> recoverHessian(const HessianPattern &pattern, const StarColouring &colouring,
-                                   std::span<const double> compressed) {
+std::vector<std::int64_t> recoveryIndex(const HessianPattern &pattern,
+                                        const StarColouring &colouring) {
   const std::size_t n = pattern.n, C = colouring.colours;
-  if (colouring.colour.size() != n || compressed.size() != n * C)
-    throw std::invalid_argument("recoverHessian: the colouring or the products do not fit the pattern");
+  if (colouring.colour.size() != n)
+    throw std::invalid_argument("recoverHessian: the colouring does not fit the pattern");
   const std::vector<std::int64_t> &col = colouring.colour;
   // Each row's colours, sorted: whether a colour occurs once in a row is a binary search.
   std::vector<std::int64_t> rowColours(pattern.nonzeros());
@@ -121,20 +121,31 @@ std::vector<double> recoverHessian(const HessianPattern &pattern, const StarColo
                                            rowColours.begin() + pattern.rowStart[row + 1], c);
     return hi - lo == 1;
   };
-  std::vector<double> values(pattern.nonzeros());
+  std::vector<std::int64_t> index(pattern.nonzeros());
   for (std::size_t i = 0; i < n; ++i) {
     for (std::int64_t k = pattern.rowStart[i]; k < pattern.rowStart[i + 1]; ++k) {
       const std::size_t j = static_cast<std::size_t>(pattern.columns[static_cast<std::size_t>(k)]);
       const std::int64_t cj = col[j], ci = col[i];
       if (j == i || uniqueIn(i, cj))
-        values[static_cast<std::size_t>(k)] = compressed[i * C + static_cast<std::size_t>(cj)];
+        index[static_cast<std::size_t>(k)] = static_cast<std::int64_t>(i * C) + cj;
       else if (uniqueIn(j, ci))
-        values[static_cast<std::size_t>(k)] = compressed[j * C + static_cast<std::size_t>(ci)];
+        index[static_cast<std::size_t>(k)] = static_cast<std::int64_t>(j * C) + ci;
       else
         throw std::invalid_argument("recoverHessian: entry (" + std::to_string(i) + ", " +
                                     std::to_string(j) + ") is not recovered: not a star colouring");
     }
   }
+  return index;
+}
+
+std::vector<double> recoverHessian(const HessianPattern &pattern, const StarColouring &colouring,
+                                   std::span<const double> compressed) {
+  if (colouring.colour.size() != pattern.n || compressed.size() != pattern.n * colouring.colours)
+    throw std::invalid_argument("recoverHessian: the colouring or the products do not fit the pattern");
+  const std::vector<std::int64_t> index = recoveryIndex(pattern, colouring);
+  std::vector<double> values(index.size());
+  for (std::size_t k = 0; k < index.size(); ++k)
+    values[k] = compressed[static_cast<std::size_t>(index[k])];
   return values;
 }
 

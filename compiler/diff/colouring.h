@@ -45,5 +45,10 @@ StarColouring starColouring(const HessianPattern &pattern);
 /// fit or the colouring is not a star colouring of the pattern (an entry neither rule recovers).
 std::vector<double> recoverHessian(const HessianPattern &pattern, const StarColouring &colouring,
                                    std::span<const double> compressed);
+/// Where recoverHessian reads each entry: per pattern entry, its index i * colours + c into the
+/// compressed products (the same for every point: made once, a recovery is then a gather).
+/// Throws std::invalid_argument as recoverHessian does.
+std::vector<std::int64_t> recoveryIndex(const HessianPattern &pattern,
+                                        const StarColouring &colouring);
 
 }  // namespace nabla

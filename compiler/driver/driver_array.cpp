@@ -42,6 +42,7 @@ struct ArrayCode::Impl {
   /// sparseHessian's: the pattern, its colouring, the colours' directions and products.
   std::optional<HessianPattern> pattern;
   std::optional<StarColouring> colouring;
+  std::vector<std::int64_t> recovery;  // recoveryIndex: where each nonzero is in `compressed`
   std::vector<double> direction, compressed, column;
   std::vector<std::span<double>> outs;
 
@@ -222,7 +223,10 @@ const HessianPattern &ArrayCode::hessianPattern() {
 
 std::size_t ArrayCode::hessianColours() {
   Impl &m = *impl_;
-  if (!m.colouring) m.colouring = starColouring(hessianPattern());
+  if (!m.colouring) {
+    m.colouring = starColouring(hessianPattern());
+    m.recovery = recoveryIndex(*m.pattern, *m.colouring);
+  }
   return m.colouring->colours;
 }
 
@@ -234,16 +238,17 @@ void ArrayCode::sparseHessian(std::span<const double> params, const ArrayRows &r
     throw std::invalid_argument("ArrayCode::sparseHessian: values of the wrong size");
   const std::size_t colours = hessianColours(), n = m.paramCount;
   // B = H D, one product per colour, stored n x colours (row-major) for the recovery.
-  m.direction.assign(n, 0.0);
+  m.direction.resize(n);
   m.column.resize(n);
-  m.compressed.assign(n * colours, 0.0);
+  m.compressed.resize(n * colours);
+  const std::vector<std::int64_t> &colour = m.colouring->colour;
   for (std::size_t c = 0; c < colours; ++c) {
-    for (std::size_t j = 0; j < n; ++j) m.direction[j] = m.colouring->colour[j] == static_cast<std::int64_t>(c) ? 1.0 : 0.0;
+    for (std::size_t j = 0; j < n; ++j) m.direction[j] = colour[j] == static_cast<std::int64_t>(c);
     hvp(params, m.direction, rows, m.column);
     for (std::size_t i = 0; i < n; ++i) m.compressed[i * colours + c] = m.column[i];
   }
-  const std::vector<double> recovered = recoverHessian(pattern, *m.colouring, m.compressed);
-  std::copy(recovered.begin(), recovered.end(), values.begin());
+  for (std::size_t k = 0; k < values.size(); ++k)
+    values[k] = m.compressed[static_cast<std::size_t>(m.recovery[k])];
 }
 
 std::optional<std::string> printArrayGradient(const Program &program, std::string *whyNot) {

@@ -402,8 +402,8 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
                                  "model with them)");
   const double baseLr = opt->lr();
   // The methods with inner iterations log their evaluations and iterations per step.
-  const bool lbfgs =
-      s.optimizer == "lbfgs" || s.optimizer == "lbfgs-mt" || s.optimizer == "newton-cg";
+  const bool lbfgs = s.optimizer == "lbfgs" || s.optimizer == "lbfgs-mt" ||
+                     s.optimizer == "newton" || s.optimizer == "newton-cg";
   // The first-order optimizers evaluate once per step and compute the gradient's norm themselves
   // (GradientOptimizer::step, the same sum in the same order): the loop takes it from them
   // instead of a second pass over the gradient.
