@@ -380,16 +380,23 @@ std::vector<double> rowArguments(const Objective::Impl &o, std::span<const doubl
   return args;
 }
 
+/// One row of inputs as the array level's rows: a column of one value per input, pointing into
+/// `inputs` (kept in `columns`, which must outlive the rows).
+driver::ArrayRows oneRow(std::span<const double> inputs, std::vector<const double *> &columns) {
+  for (const double &x : inputs) columns.push_back(&x);
+  driver::ArrayRows rows;
+  rows.count = 1;
+  rows.columns = columns;
+  return rows;
+}
+
 /// One row at the array level: the value, and the gradient into `grad`.
 double arrayRow(const Objective::Impl &o, std::span<const double> params,
                 std::span<const double> inputs, std::span<double> grad) {
   checkCount(o.name, "params", params.size(), o.paramCount);
   checkCount(o.name, "inputs", inputs.size(), o.inputCount);
   std::vector<const double *> columns;
-  for (const double &x : inputs) columns.push_back(&x);
-  driver::ArrayRows rows;
-  rows.count = 1;
-  rows.columns = columns;
+  const driver::ArrayRows rows = oneRow(inputs, columns);
   std::lock_guard<std::mutex> lock(o.arraysMutex);
   return o.arrays->objective(params, rows, grad);
 }
@@ -433,6 +440,15 @@ std::vector<double> Objective::hessian(std::span<const double> params,
 }
 
 namespace {
+/// The checks every batch call makes of its rows: at least one, no null column.
+void checkBatch(const Objective::Impl &o, std::size_t n, std::span<const double *const> columns) {
+  if (n == 0) throw Error(Error::Kind::Argument, "a batch of '" + o.name + "' needs at least one row");
+  for (std::size_t k = 0; k < columns.size(); ++k)
+    if (!columns[k])
+      throw Error(Error::Kind::Argument, "input column " + std::to_string(k) + " of a batch of '" +
+                                             o.name + "' is a null pointer");
+}
+
 [[noreturn]] void noHvp(const Objective::Impl &o) {
   throw Error(Error::Kind::Unavailable, "'" + o.name +
                                             "' was compiled without its Hessian-vector product "
@@ -461,10 +477,7 @@ std::vector<double> Objective::hvp(std::span<const double> params, std::span<con
   std::vector<double> out(o.paramCount);
   if (o.arrays) {
     std::vector<const double *> columns;
-    for (const double &x : inputs) columns.push_back(&x);
-    driver::ArrayRows rows;
-    rows.count = 1;
-    rows.columns = columns;
+    const driver::ArrayRows rows = oneRow(inputs, columns);
     arrayHvp(o, params, v, rows, out);
     return out;
   }
@@ -481,11 +494,7 @@ void Objective::hvp_batch(std::span<const double> params, std::span<const double
   checkCount(o.name, "direction entries", v.size(), o.paramCount);
   checkCount(o.name, "input columns", columns.size(), o.inputCount);
   checkCount(o.name, "product entries", out.size(), o.paramCount);
-  if (n == 0) throw Error(Error::Kind::Argument, "a batch of '" + o.name + "' needs at least one row");
-  for (std::size_t k = 0; k < columns.size(); ++k)
-    if (!columns[k])
-      throw Error(Error::Kind::Argument, "input column " + std::to_string(k) + " of a batch of '" +
-                                             o.name + "' is a null pointer");
+  checkBatch(o, n, columns);
   if (o.arrays) {
     driver::ArrayRows rows;
     rows.count = n;
@@ -551,10 +560,7 @@ std::vector<double> Objective::sparse_hessian(std::span<const double> params,
   std::vector<double> values(p.nonzeros());
   if (o.arrays) {
     std::vector<const double *> columns;
-    for (const double &x : inputs) columns.push_back(&x);
-    driver::ArrayRows rows;
-    rows.count = 1;
-    rows.columns = columns;
+    const driver::ArrayRows rows = oneRow(inputs, columns);
     std::lock_guard<std::mutex> lock(o.arraysMutex);
     try {
       o.arrays->sparseHessian(params, rows, values);
@@ -575,11 +581,7 @@ void Objective::sparse_hessian_batch(std::span<const double> params, std::size_t
   checkCount(o.name, "input columns", columns.size(), o.inputCount);
   const SparsePattern &p = hessian_sparsity();
   checkCount(o.name, "Hessian nonzeros", values.size(), p.nonzeros());
-  if (n == 0) throw Error(Error::Kind::Argument, "a batch of '" + o.name + "' needs at least one row");
-  for (std::size_t k = 0; k < columns.size(); ++k)
-    if (!columns[k])
-      throw Error(Error::Kind::Argument, "input column " + std::to_string(k) + " of a batch of '" +
-                                             o.name + "' is a null pointer");
+  checkBatch(o, n, columns);
   if (o.arrays) {
     driver::ArrayRows rows;
     rows.count = n;
@@ -609,11 +611,7 @@ double Objective::batch(std::span<const double> params, std::size_t n,
   checkCount(o.name, "params", params.size(), o.paramCount);
   checkCount(o.name, "input columns", columns.size(), o.inputCount);
   checkCount(o.name, "gradient entries", grad.size(), o.paramCount);
-  if (n == 0) throw Error(Error::Kind::Argument, "a batch of '" + o.name + "' needs at least one row");
-  for (std::size_t k = 0; k < columns.size(); ++k)
-    if (!columns[k])
-      throw Error(Error::Kind::Argument, "input column " + std::to_string(k) + " of a batch of '" +
-                                             o.name + "' is a null pointer");
+  checkBatch(o, n, columns);
   if (o.arrays) {
     driver::ArrayRows rows;
     rows.count = n;

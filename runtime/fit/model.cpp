@@ -283,10 +283,13 @@ void Model::hvp(std::span<const double> params, std::span<const double> v, std::
     code_->objective.hvp(params, v, out);
     return;
   }
-  std::vector<double> one(paramCount_);
+  // Row by row (each CG iteration of newton-cg): one argument buffer, its inputs rewritten.
+  std::vector<double> one(paramCount_), args(params.begin(), params.end());
+  args.resize(paramCount_ + columns.size());
   std::fill(out.begin(), out.end(), 0.0);
   for (std::size_t r = 0; r < rows; ++r) {
-    code_->objective.hvp(rowArgs(params, columns, r), v, one);
+    for (std::size_t k = 0; k < columns.size(); ++k) args[paramCount_ + k] = columns[k][r];
+    code_->objective.hvp(args, v, one);
     for (std::size_t i = 0; i < paramCount_; ++i) out[i] += one[i];
   }
   for (double &x : out) x /= static_cast<double>(rows);

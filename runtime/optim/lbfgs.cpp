@@ -95,17 +95,7 @@ double Lbfgs::step(std::span<double> params, const Closure &closure) {
         ro_.push_back(1. / ys);
       }
       // The two-loop recursion: d = -H g with H0 = H_diag I.
-      const std::size_t numOld = oldDirs_.size();
-      for (std::size_t i = 0; i < n; ++i) q_[i] = -g[i];
-      for (std::size_t k = numOld; k-- > 0;) {
-        al_[k] = dot(oldStps_[k], q_) * ro_[k];
-        for (std::size_t i = 0; i < n; ++i) q_[i] = q_[i] + -al_[k] * oldDirs_[k][i];
-      }
-      for (std::size_t i = 0; i < n; ++i) d_[i] = q_[i] * hDiag_;
-      for (std::size_t k = 0; k < numOld; ++k) {
-        const double be = dot(oldDirs_[k], d_) * ro_[k];
-        for (std::size_t i = 0; i < n; ++i) d_[i] = d_[i] + (al_[k] - be) * oldStps_[k][i];
-      }
+      twoLoop(g, oldDirs_, oldStps_, ro_, hDiag_, q_, al_, d_);
     }
     std::copy(g.begin(), g.end(), prevFlatGrad_.begin());
     prevLoss_ = loss;

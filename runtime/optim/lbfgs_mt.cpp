@@ -55,19 +55,7 @@ private:
   std::vector<double> g_, gOld_, d_, x_, q_, al_;  // scratch
 };
 
-void LbfgsMt::direction() {
-  const std::size_t n = size_, numOld = ro_.size();
-  for (std::size_t i = 0; i < n; ++i) q_[i] = -g_[i];
-  for (std::size_t k = numOld; k-- > 0;) {
-    al_[k] = dot(oldStps_[k], q_) * ro_[k];
-    for (std::size_t i = 0; i < n; ++i) q_[i] = q_[i] + -al_[k] * oldDirs_[k][i];
-  }
-  for (std::size_t i = 0; i < n; ++i) d_[i] = q_[i] * hDiag_;
-  for (std::size_t k = 0; k < numOld; ++k) {
-    const double be = dot(oldDirs_[k], d_) * ro_[k];
-    for (std::size_t i = 0; i < n; ++i) d_[i] = d_[i] + (al_[k] - be) * oldStps_[k][i];
-  }
-}
+void LbfgsMt::direction() { twoLoop(g_, oldDirs_, oldStps_, ro_, hDiag_, q_, al_, d_); }
 
 double LbfgsMt::step(std::span<double> params, const Closure &closure) {
   checkSize(*this, params);

@@ -47,6 +47,22 @@ double sumAbs(std::span<const double> a) {
   return s;
 }
 
+void twoLoop(std::span<const double> g, const std::deque<std::vector<double>> &dirs,
+             const std::deque<std::vector<double>> &stps, const std::deque<double> &ro,
+             double hDiag, std::vector<double> &q, std::vector<double> &al, std::span<double> d) {
+  const std::size_t n = g.size(), numOld = ro.size();
+  for (std::size_t i = 0; i < n; ++i) q[i] = -g[i];
+  for (std::size_t k = numOld; k-- > 0;) {
+    al[k] = dot(stps[k], q) * ro[k];
+    for (std::size_t i = 0; i < n; ++i) q[i] = q[i] + -al[k] * dirs[k][i];
+  }
+  for (std::size_t i = 0; i < n; ++i) d[i] = q[i] * hDiag;
+  for (std::size_t k = 0; k < numOld; ++k) {
+    const double be = dot(dirs[k], d) * ro[k];
+    for (std::size_t i = 0; i < n; ++i) d[i] = d[i] + (al[k] - be) * stps[k][i];
+  }
+}
+
 void checkSize(const Optimizer &o, std::span<const double> params) {
   if (params.size() != o.size())
     fail(std::string(o.name()) + " was made for " + std::to_string(o.size()) +

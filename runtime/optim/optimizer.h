@@ -7,6 +7,7 @@
 #include "support/number.h"
 
 #include <cstddef>
+#include <deque>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -29,6 +30,13 @@ double dot(std::span<const double> a, std::span<const double> b);
 double norm(std::span<const double> a);       // Euclidean
 double maxAbs(std::span<const double> a);     // max |a_i| (NaN when any entry is NaN), 0 if empty
 double sumAbs(std::span<const double> a);
+
+/// L-BFGS's two-loop recursion, d = -H g with H0 = hDiag I, over the stored pairs (y in `dirs`,
+/// s in `stps`, 1 / yᵀs in `ro`, oldest first), in torch's order of operations (lbfgs and lbfgs-mt
+/// share it). `q` (n) and `al` (at least the pairs) are scratch.
+void twoLoop(std::span<const double> g, const std::deque<std::vector<double>> &dirs,
+             const std::deque<std::vector<double>> &stps, const std::deque<double> &ro,
+             double hDiag, std::vector<double> &q, std::vector<double> &al, std::span<double> d);
 
 /// Throws unless params has the optimizer's size.
 void checkSize(const Optimizer &o, std::span<const double> params);
