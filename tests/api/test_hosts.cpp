@@ -258,6 +258,13 @@ TEST_CASE("installed into a prefix, nabla is found by find_package and by pkg-co
     REQUIRE_FALSE(site.empty());
     CHECK(site.filename() == "dist-packages");
     CHECK(site.parent_path().filename().string().rfind("python3.", 0) == 0);
+    // The module has no RUNPATH of the build (LLVM's directory is a -dev package's).
+    for (const fs::directory_entry &e : fs::directory_iterator(site / "nabla"))
+      if (e.path().extension() == ".so") {
+        const std::string module = mustRun("/usr/bin/env", {"readelf", "-d", e.path().string()}).out;
+        CHECK(linesWith(module, "(RUNPATH)").empty());
+        CHECK(linesWith(module, "(RPATH)").empty());
+      }
     ProcessResult py = mustRun("/usr/bin/env", {"PYTHONPATH=" + site.string(), NABLA_PYTHON_MODULE_PYTHON, "-c",
         "import nabla; m = nabla.compile('f(x, y) = (x^2 + y)^2 * (y - x*y)'); "
         "print(nabla.__file__); print('value', m.f(0.5, -0.5))"});
