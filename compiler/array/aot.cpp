@@ -2,7 +2,8 @@
 // the executor's schedule written out as tables of steps, which runtime/program.c follows,
 // calling the kernels of runtime/kernels.c (the same code the executor runs) and the fused
 // loops, which the library's object holds. Tables, not code: a C compiler takes them in about
-// the time of reading them, however many steps there are.
+// the time of reading them, however many steps there are. One program for the loss and its
+// gradient, and one for the Hessian-vector product where the program has it.
 #include "array/array.h"
 
 #include <algorithm>
@@ -32,22 +33,29 @@ std::string number(double v) {
 
 std::string z(std::size_t v) { return std::to_string(v) + "u"; }
 
+/// One program's tables: `name`'s steps, refs, consts and starts, and `static const
+/// nabla_program name`, its loops named nabla.array.NAME.loopK and nabla.array.NAME.mapK.
 class Writer {
 public:
+  /// The outputs are the roots in order from NABLA_OUT's `outBase` (0: the loss first, at 0,
+  /// which program.c keeps apart from the rest; 1: none is a loss).
   Writer(const Graph &g, const Schedule &s, const std::vector<Id> &roots,
-         const std::vector<std::size_t> &inputOffsets, const std::vector<std::size_t> &paramOffsets)
-      : g_(g), s_(s), roots_(roots), inputOffsets_(inputOffsets), paramOffsets_(paramOffsets) {}
+         const std::vector<std::size_t> &inputOffsets, const std::vector<std::size_t> &paramOffsets,
+         std::string name, std::size_t outBase)
+      : g_(g), s_(s), roots_(roots), inputOffsets_(inputOffsets), paramOffsets_(paramOffsets),
+        name_(std::move(name)), outBase_(outBase) {}
 
-  LibrarySource write(std::size_t paramCount, std::size_t inputCount) {
-    LibrarySource out;
+  /// The tables' C text; the loops go to `out`'s kernels.
+  std::string write(LibrarySource &out) {
+    const std::size_t firstKernel = out.kernelNames.size();
     for (std::size_t k = 0; k < s_.kernels.size(); ++k) {
       out.kernels.push_back(s_.kernels[k]);
-      out.kernelNames.push_back("nabla.array.loop" + std::to_string(k));
+      out.kernelNames.push_back("nabla.array." + name_ + ".loop" + std::to_string(k));
     }
     // Roots the same for every row are computed where they go (the first root of a node), as
     // the executor computes them.
     std::vector<bool> direct(roots_.size(), false);
-    std::size_t at = 0;
+    std::size_t at = outBase_;
     for (std::size_t k = 0; k < roots_.size(); ++k) {
       const Id r = roots_[k];
       const Kind kind = g_[r].kind;
@@ -72,13 +80,13 @@ public:
         for (Id a : s_.kernelReads[step.k]) slots.push_back(ref(a));
         for (Id m : s_.kernelWrites[step.k]) slots.push_back(ref(m));
         maxSlots_ = std::max(maxSlots_, slots.size());
-        add("NABLA_STEP_LOOP", false, slots, {}, loopName(out.kernelNames[step.k]));
+        add("NABLA_STEP_LOOP", false, slots, {}, loopName(out.kernelNames[firstKernel + step.k]));
       } else {
         node(step.id, out);
       }
     }
     // The other roots into the output: sums over the rows, or the value.
-    at = 0;
+    at = outBase_;
     for (std::size_t k = 0; k < roots_.size(); ++k) {
       const Id r = roots_[k];
       const std::size_t S = g_[r].shape.size();
@@ -93,27 +101,27 @@ public:
       at += S;
     }
 
-    std::string c = "/* The objective at the array level, made by nabla (docs/aot.md): tables "
-                    "that program.c follows. */\n"
-                    "#define NABLA_RT_API static\n"
-                    "#include \"program.h\"\n\n";
-    for (const std::string &name : out.kernelNames)
-      c += "extern nabla_loop " + loopName(name) + " __asm__(\"" + name +
+    std::string c;
+    for (std::size_t k = firstKernel; k < out.kernelNames.size(); ++k)
+      c += "extern nabla_loop " + loopName(out.kernelNames[k]) + " __asm__(\"" + out.kernelNames[k] +
            "\") __attribute__((visibility(\"hidden\")));\n";
-    c += "\n#define P " + z(paramCount) + "\n#define I " + z(inputCount) + "\n#define FIXED " +
-         z(fixed_) + "\n#define PER_ROW " + z(perRow_) + "\n#define OUTPUTS " + z(at) +
-         "\n#define LOSS_BATCHED " + std::string(g_[roots_[0]].batched ? "1" : "0") +
-         "\n#define STEP_COUNT " + z(stepCount_) + "\n#define MAX_SLOTS " + z(maxSlots_) +
-         "\n#define CHUNK_ROWS " +
-         z(std::max<std::size_t>(1, kChunkBytes / std::max<std::size_t>(1, s_.bytesPerRow))) + "\n\n";
-    c += "static const double consts[] = {" + (consts_.empty() ? std::string("0") : consts_) + "};\n";
-    c += "static const size_t starts[] = {" + (starts_.empty() ? std::string("0") : starts_) + "};\n";
+    const std::string &n = name_;
+    c += "static const double " + n + "_consts[] = {" + (consts_.empty() ? std::string("0") : consts_) +
+         "};\n";
+    c += "static const size_t " + n + "_starts[] = {" + (starts_.empty() ? std::string("0") : starts_) +
+         "};\n";
     // C has no empty arrays: a table without entries holds one that nothing reads.
-    c += "static const nabla_ref refs[] = {\n" + (refs_.empty() ? "  {0, 0},\n" : refs_) + "};\n";
-    c += "static const nabla_step steps[] = {\n" + (steps_.empty() ? "  {0},\n" : steps_) +
-         "};\n\n#include \"program.c\"\n";
-    out.c = std::move(c);
-    return out;
+    c += "static const nabla_ref " + n + "_refs[] = {\n" + (refs_.empty() ? "  {0, 0},\n" : refs_) +
+         "};\n";
+    c += "static const nabla_step " + n + "_steps[] = {\n" + (steps_.empty() ? "  {0},\n" : steps_) +
+         "};\n";
+    const std::size_t chunkRows =
+        std::max<std::size_t>(1, kChunkBytes / std::max<std::size_t>(1, s_.bytesPerRow));
+    c += "static const nabla_program " + n + " = {" + n + "_steps, " + n + "_refs, " + n +
+         "_consts, " + z(stepCount_) + ", " + z(maxSlots_) + ", " + z(fixed_) + ", " + z(perRow_) +
+         ", " + z(at - outBase_) + ", " + z(chunkRows) + ", " +
+         (g_[roots_[0]].batched ? "1" : "0") + "};\n\n";
+    return c;
   }
 
 private:
@@ -214,7 +222,7 @@ private:
     kernel.outputs.push_back(store);
     kernel.slots = static_cast<std::uint32_t>(slots.size() + 1);
     auto [found, isNew] =
-        mapKernels_.emplace(key, "nabla.array.map" + std::to_string(mapKernels_.size()));
+        mapKernels_.emplace(key, "nabla.array." + name_ + ".map" + std::to_string(mapKernels_.size()));
     if (isNew) {
       out.kernels.push_back(std::move(kernel));
       out.kernelNames.push_back(found->second);
@@ -334,7 +342,7 @@ private:
     const std::size_t small = embed ? g_[a].shape.size() : n.shape.size();
     const std::size_t rank = big.dims.size();
     const std::size_t run = n.box[rank - 1].count, runs = small / run;
-    const std::string at = "starts + " + z(startCount_);
+    const std::string at = name_ + "_starts + " + z(startCount_);
     for (std::size_t flat : boxRunStarts(big, n.box, runs)) {
       starts_ += (startCount_ ? (startCount_ % 8 ? ", " : ",\n  ") : "") + z(flat);
       ++startCount_;
@@ -347,6 +355,8 @@ private:
   const Schedule &s_;
   const std::vector<Id> &roots_;
   const std::vector<std::size_t> &inputOffsets_, &paramOffsets_;
+  const std::string name_;
+  const std::size_t outBase_;
   std::map<Id, Ref> places_;
   std::size_t fixed_ = 0, perRow_ = 0;
   std::map<Id, std::size_t> constAt_;
@@ -372,10 +382,29 @@ LibrarySource librarySource(const Program &program, const std::vector<std::size_
   }
   std::vector<Id> roots{program.loss};
   roots.insert(roots.end(), program.grads.begin(), program.grads.end());
-  Executor planned(program.graph, roots, inputOffsets, paramOffsets, /*compileLoops=*/false);
-  const Schedule schedule = planned.schedule();
-  Writer writer(program.graph, schedule, roots, inputOffsets, paramOffsets);
-  LibrarySource out = writer.write(P, I);
+  LibrarySource out;
+  std::string c = "/* The objective at the array level, made by nabla (docs/aot.md): tables that "
+                  "program.c follows. */\n"
+                  "#define NABLA_RT_API static\n"
+                  "#include \"program.h\"\n\n"
+                  "#define P " + z(P) + "\n#define I " + z(I) + "\n\n";
+  {
+    Executor planned(program.graph, roots, inputOffsets, paramOffsets, /*compileLoops=*/false);
+    const Schedule schedule = planned.schedule();
+    c += Writer(program.graph, schedule, roots, inputOffsets, paramOffsets, "objective", 0).write(out);
+  }
+  if (!program.hvp.empty()) {
+    // Over the params and then v, packed as ArrayCode::hvp packs them (v of param k is group
+    // paramShapes.size() + k).
+    std::vector<std::size_t> packed = paramOffsets;
+    for (std::size_t offset : paramOffsets) packed.push_back(P + offset);
+    Executor planned(program.graph, program.hvp, inputOffsets, packed, /*compileLoops=*/false);
+    const Schedule schedule = planned.schedule();
+    c += "#define NABLA_HAS_HVP 1\n";
+    c += Writer(program.graph, schedule, program.hvp, inputOffsets, packed, "hvp", 1).write(out);
+  }
+  c += "#include \"program.c\"\n";
+  out.c = std::move(c);
   out.includes = {{"kernels.h", kKernelsHeader},
                   {"kernels.c", kKernelsSource},
                   {"program.h", kProgramHeader},

@@ -568,7 +568,8 @@ struct LibraryOptions {
   /// guard, macros) is derived from it.
   std::string fileName = "libmodule.so";
   bool hessian = true;
-  /// The Hessian-vector products NAME_hvp(args..., v, hv) and nabla_objective_hvp (scalar level).
+  /// The Hessian-vector products NAME_hvp(args..., v, hv) and nabla_objective_hvp (at the array
+  /// level too, where its forward mode covers the objective).
   bool hvp = true;
   int optLevel = 2;
   bool fastMath = false;

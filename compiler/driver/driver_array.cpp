@@ -272,10 +272,13 @@ std::optional<ArrayCode> arrayLevelFor(const Program &program, unsigned threads,
   return code;
 }
 
-std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &program,
+std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &program, bool hvp,
                                                             std::string *whyNot) {
   std::optional<array::Program> lowered = differentiated(program, whyNot);
   if (!lowered) return std::nullopt;
+  // Without a forward rule for some node the library has no nabla_objective_hvp (the
+  // description says which entry points it has); the objective itself does not need one.
+  if (hvp) array::addHessianVectorProduct(*lowered, nullptr);
   std::vector<std::size_t> inputSizes;
   const Program::Impl &p = program.impl();
   for (const InputDecl &in : p.lowered.inputs) inputSizes.push_back(in.vars.shape.size());
@@ -287,6 +290,7 @@ std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &progr
   out.kernels = std::move(source.kernels);
   out.kernelNames = std::move(source.kernelNames);
   out.unrolled = lowered->unrolled;
+  out.hvp = !lowered->hvp.empty();
   return out;
 }
 

@@ -326,7 +326,7 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
                                  "points are C: write the library"
                       : !program.lowered().objective ? "the program has no objective"
                                                      : "";
-    if (why.empty()) arrayObjective = arrayLibraryObjective(program, &why);
+    if (why.empty()) arrayObjective = arrayLibraryObjective(program, options.hvp, &why);
     if (!arrayObjective) {
       Diagnostic d;
       d.message = "the objective cannot run at the array level: " + why;
@@ -338,7 +338,7 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
     std::size_t P = 0;
     for (const ParamDecl &p : program.lowered().params) P += p.vars.shape.size();
     if (!options.hessian || P * P > program.options().limits.maxNodes) {
-      arrayObjective = arrayLibraryObjective(program, nullptr);
+      arrayObjective = arrayLibraryObjective(program, options.hvp, nullptr);
       if (arrayObjective && arrayObjective->unrolled < kArrayLevelSize) arrayObjective.reset();
     }
   }
@@ -453,8 +453,11 @@ Library compileLibrary(Program &program, const LibraryOptions &options) {
             {Severity::Note, "the objective runs at the array level (it unrolls to " +
                                  std::to_string(o.array->unrolled) +
                                  (o.array->unrolled == 1 ? " operation" : " operations") +
-                                 "): the library has no nabla_objective_hess or nabla_objective_hvp, and links "
-                                 "BLAS"});
+                                 "): the library has no nabla_objective_hess" +
+                                 std::string(options.hvp && !o.array->hvp
+                                                 ? " or nabla_objective_hvp"
+                                                 : "") +
+                                 ", and links BLAS"});
     } else {
       o.d = program.differentiate(*objective, options.hessian);
       if (options.hvp) program.addHessianVectorProduct(*objective, objective->vars, o.d);

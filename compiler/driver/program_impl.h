@@ -19,9 +19,10 @@ struct Program::Impl {
   bool deferred = false;                    // declarations only (Options::deferBodies)
 };
 
-/// The objective of `program` at the array level for a library (array::librarySource), or the
+/// The objective of `program` at the array level for a library (array::librarySource), with its
+/// Hessian-vector product where `hvp` asks for it and the forward mode covers every node, or the
 /// reason the array level does not take it (`*whyNot`).
-std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &program,
+std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &program, bool hvp,
                                                             std::string *whyNot);
 
 /// The stages' options for `options` (a bare expression allowed or not).

@@ -58,6 +58,7 @@ struct AotArrayObjective {
   std::vector<codegen::LoopKernel> kernels;
   std::vector<std::string> kernelNames;
   std::size_t unrolled = 0;  // the operations the scalar level would unroll it to
+  bool hvp = false;          // `c` defines nabla_objective_hvp
 };
 
 /// The objective: nabla_objective, nabla_objective_batch and (with a Hessian)
@@ -71,6 +72,9 @@ struct AotObjective {
   std::string definition;
   /// Set: the objective runs at the array level (`d` is empty, there is no Hessian).
   std::optional<AotArrayObjective> array;
+
+  /// Whether the library has nabla_objective_hvp (at either level).
+  bool hasHvp() const { return !d.hvp.empty() || (array && array->hvp); }
 };
 
 /// Params baked into the functions as constants (`nabla compile --params`): where they came from,

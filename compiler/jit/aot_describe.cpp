@@ -433,7 +433,7 @@ void appendObjective(std::string &out, const AotObjective &o, const std::string 
                            " doubles."});
     out += std::string(kObjectiveHessSignature) + ";\n";
   }
-  if (!o.d.hvp.empty()) {
+  if (o.hasHvp()) {
     out += "\n" + comment({"The Hessian of the objective at one row times v, without forming the "
                            "Hessian (a few times the gradient's cost): hv[i] = sum_j "
                            "d2L/(dparams[i] dparams[j]) v[j]. v, hv: " + numParams +
@@ -530,7 +530,7 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
         entry("nabla_objective_batch_sums", "batch_sums", kBatchSumsSignature, "void", 1 + P);
         if (!o.d.hessian.empty())
           entry("nabla_objective_hess", "hess", kObjectiveHessSignature, "void", P * P);
-        if (!o.d.hvp.empty())
+        if (o.hasHvp())
           entry("nabla_objective_hvp", "hvp", kObjectiveHvpSignature, "void", P);
       }
       j.object([&] {

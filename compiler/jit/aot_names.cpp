@@ -291,7 +291,7 @@ std::vector<Exported> exported(const AotModule &module) {
     out.push_back({"nabla_objective_batch_sums", "the batched objective's sums", "", r});
     if (!module.objective->d.hessian.empty())
       out.push_back({"nabla_objective_hess", "the objective's Hessian", "", r});
-    if (!module.objective->d.hvp.empty())
+    if (module.objective->hasHvp())
       out.push_back({"nabla_objective_hvp", "the objective's Hessian-vector product", "", r});
   }
   out.push_back({"nabla_module_info", "the module description", "", {}});

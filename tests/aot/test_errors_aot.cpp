@@ -245,8 +245,11 @@ TEST_CASE("nabla compile takes the array level for a large objective, and says w
   CHECK(contains(header, "libopenblas.so.0"));
   CHECK(contains(header, "nabla_objective_batch_sums"));
   CHECK_FALSE(contains(header, "nabla_objective_hess"));
+  CHECK(contains(header, "nabla_objective_hvp"));  // the array level's forward mode
+  CHECK_FALSE(contains(r.err, "nabla_objective_hvp"));
   {
     Library lib(dir / "libdigits.so");
+    CHECK(lib.find("nabla_objective_hvp") != nullptr);
     const std::string info = lib.get<const char *(*)()>("nabla_module_info")();
     CHECK(contains(info, "\"libraries\":[\"libopenblas.so.0\"]"));
     CHECK(contains(info, "\"level\":\"array\""));
@@ -255,6 +258,16 @@ TEST_CASE("nabla compile takes the array level for a large objective, and says w
     // Only the entry points are exported: none of the kernels or loops inside.
     CHECK(lib.find("nabla_rt_matmul") == nullptr);
     CHECK(lib.find("run") == nullptr);
+  }
+  // --no-hvp leaves it out at the array level too.
+  r = runNablaWith({"compile", digits, "-o", dir / "libnohvp.so", "--no-hvp", "--header",
+                    dir / "nohvp.h"});
+  REQUIRE(r.exitCode == 0);
+  CHECK_FALSE(contains(readText(dir / "nohvp.h"), "nabla_objective_hvp"));
+  {
+    Library lib(dir / "libnohvp.so");
+    CHECK(lib.find("nabla_objective_hvp") == nullptr);
+    CHECK_FALSE(contains(lib.get<const char *(*)()>("nabla_module_info")(), "nabla_objective_hvp"));
   }
   // --level scalar keeps the scalar level, whose Hessian is beyond the limit.
   r = runNablaWith({"compile", digits, "-o", dir / "libscalar.so", "--level", "scalar"});

@@ -94,6 +94,7 @@ public:
   using Objective = double (*)(const double *, const double *, double *);
   using Batch = double (*)(const double *, std::size_t, const double *const *, double *);
   using Sums = void (*)(const double *, std::size_t, std::size_t, const double *const *, double *);
+  using Hvp = void (*)(const double *, const double *, const double *, double *);
 
   explicit ArrayLibrary(driver::Program &program) {
     std::string pattern = (std::filesystem::temp_directory_path() / "nabla-array-XXXXXX").string();
@@ -112,6 +113,7 @@ public:
     batch = reinterpret_cast<Batch>(dlsym(handle_, "nabla_objective_batch"));
     sums = reinterpret_cast<Sums>(dlsym(handle_, "nabla_objective_batch_sums"));
     hess = dlsym(handle_, "nabla_objective_hess");
+    hvp = reinterpret_cast<Hvp>(dlsym(handle_, "nabla_objective_hvp"));
     info = reinterpret_cast<const char *(*)()>(dlsym(handle_, "nabla_module_info"));
   }
   ~ArrayLibrary() {
@@ -126,6 +128,7 @@ public:
   Batch batch = nullptr;
   Sums sums = nullptr;
   void *hess = nullptr;
+  Hvp hvp = nullptr;
   const char *(*info)() = nullptr;
 
 private:
@@ -134,9 +137,10 @@ private:
 };
 
 /// The library of `program` at the array level against the executor (`value`, `grad`: its mean
-/// over the batch): the batch's mean, the sums over a range of rows, and each row alone.
-void checkLibrary(driver::Program &program, const Batch &b, double value,
-                  const std::vector<double> &grad) {
+/// over the batch): the batch's mean, the sums over a range of rows, each row alone, and the
+/// Hessian-vector product of each row against the executor's of that row.
+void checkLibrary(driver::Program &program, driver::ArrayCode &arrays, const Batch &b,
+                  double value, const std::vector<double> &grad) {
   ArrayLibrary lib(program);
   REQUIRE(lib.objective);
   REQUIRE(lib.batch);
@@ -171,6 +175,27 @@ void checkLibrary(driver::Program &program, const Batch &b, double value,
   for (std::size_t k = 0; k < columns.size(); ++k) row[k] = columns[k][0];
   CHECK(lib.objective(b.params.data(), row.data(), nullptr) ==
         lib.objective(b.params.data(), row.data(), g.data()));
+  // H v of each row (of the first three) against the executor's product over that row alone.
+  REQUIRE(lib.hvp);
+  CHECK(info.find("\"nabla_objective_hvp\"") != std::string::npos);
+  Values values;
+  std::vector<double> dir(n), got(n), want(n);
+  for (double &e : dir) e = values.next();
+  for (std::size_t r = 0; r < std::min<std::size_t>(rows, 3); ++r) {
+    std::vector<const double *> one;
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+      row[k] = columns[k][r];
+      one.push_back(&row[k]);
+    }
+    driver::ArrayRows single;
+    single.count = 1;
+    single.columns = one;
+    arrays.hvp(b.params, dir, single, want);
+    lib.hvp(b.params.data(), row.data(), dir.data(), got.data());
+    for (std::size_t i = 0; i < n; ++i)
+      requireClose(got[i], want[i], "row " + std::to_string(r) + ": the library's (Hv)[" +
+                                        std::to_string(i) + "]");
+  }
 }
 
 /// The array level's Hessian-vector product (forward mode over the gradient's graph) against
@@ -255,7 +280,7 @@ void check(const std::string &text, std::size_t rows = 7) {
 
   if (n <= 200) checkHvp(program, *arrays, b, arrayRows, rows);
 
-  checkLibrary(program, b, value, grad);
+  checkLibrary(program, *arrays, b, value, grad);
 
   // Central differences of the array level's own objective.
   std::vector<double> p = b.params, scratch(n);

@@ -1,9 +1,9 @@
 /* The objective of a library at the array level (`nabla compile`, docs/aot.md): the executor's
- * schedule (array/exec.cpp) as a table of steps, which run() follows over a batch of rows,
+ * schedule (array/exec.cpp) as tables of steps, which run() follows over a batch of rows,
  * calling the kernels of kernels.c (the executor's own) and the loops the library's object
- * defines. Included by the library's objective.c after its tables (steps, refs, consts) and
- * their sizes (STEP_COUNT, MAX_SLOTS, P, I, FIXED, PER_ROW, OUTPUTS, LOSS_BATCHED, CHUNK_ROWS);
- * it exports the three entry points, and nothing else (NABLA_RT_API is `static`). */
+ * defines. Included by the library's objective.c after its programs (nabla_program objective,
+ * and with NABLA_HAS_HVP the Hessian-vector product's, hvp) and the sizes P and I; it exports
+ * the entry points, and nothing else (NABLA_RT_API is `static`). */
 #include "kernels.c"
 #include "program.h"
 
@@ -11,35 +11,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Where ref r points in a run over R rows. */
-static double *where(const nabla_ref *r, const double *params, size_t R, double *ws, double *loss,
-                     double *grad) {
+/* Where ref r of program g points in a run over R rows. */
+static double *where(const nabla_program *g, const nabla_ref *r, const double *params, size_t R,
+                     double *ws, double *loss, double *grad) {
   switch (r->base) {
   case NABLA_PARAM: return (double *)params + r->at;
-  case NABLA_CONST: return (double *)consts + r->at;
+  case NABLA_CONST: return (double *)g->consts + r->at;
   case NABLA_FIXED: return ws + r->at;
-  case NABLA_ROWS: return ws + FIXED + R * r->at;
+  case NABLA_ROWS: return ws + g->fixed + R * r->at;
   case NABLA_OUT: return r->at == 0 ? loss : grad + (r->at - 1);
   default: return 0; /* NABLA_COLUMNS: the input step reads them */
   }
 }
 
-/* The steps of the loss and its gradient over R rows of the columns: the sums over the rows into
- * loss (1 double) and grad (P doubles). slots: MAX_SLOTS pointers. */
-static void run(const double *params, size_t R, const double *const *columns, double *ws,
-                double *loss, double *grad, double **slots) {
-  for (size_t s = 0; s < STEP_COUNT; ++s) {
-    const nabla_step *st = &steps[s];
+/* The steps of program g over R rows of the columns: the sums over the rows into loss (1 double)
+ * and grad (the rest of its outputs: the gradient, or H v). slots: g->maxSlots pointers. */
+static void run(const nabla_program *g, const double *params, size_t R,
+                const double *const *columns, double *ws, double *loss, double *grad,
+                double **slots) {
+  for (size_t s = 0; s < g->stepCount; ++s) {
+    const nabla_step *st = &g->steps[s];
     const size_t rows = st->rows ? R : 1;
     double *p[4] = {0, 0, 0, 0};
     for (unsigned k = 0; k < st->refCount && k < 4; ++k)
-      p[k] = where(&refs[st->ref + k], params, R, ws, loss, grad);
+      p[k] = where(g, &g->refs[st->ref + k], params, R, ws, loss, grad);
     const size_t *a = st->a;
     switch (st->op) {
     case NABLA_STEP_INPUT: nabla_rt_input_columns(columns + a[0], a[1], p[0], R); break;
     case NABLA_STEP_LOOP:
       for (unsigned k = 0; k < st->refCount; ++k)
-        slots[k] = where(&refs[st->ref + k], params, R, ws, loss, grad);
+        slots[k] = where(g, &g->refs[st->ref + k], params, R, ws, loss, grad);
       st->loop(slots);
       break;
     case NABLA_STEP_MAP: {
@@ -81,12 +82,13 @@ static void run(const double *params, size_t R, const double *const *columns, do
  * 1 when a scratch array cannot be had (they are then NaN). */
 static int sums(const double *params, size_t begin, size_t end, const double *const *columns,
                 double *loss, double *grad) {
+  const nabla_program *g = &objective;
   const size_t n = end > begin ? end - begin : 0;
-  const size_t chunk = n < CHUNK_ROWS ? (n ? n : 1) : CHUNK_ROWS;
-  const int chunked = LOSS_BATCHED && n > chunk;
-  double *ws = (double *)malloc((FIXED + chunk * PER_ROW + (chunked ? 1 + P : 0) + 1) * sizeof(double));
+  const size_t chunk = n < g->chunkRows ? (n ? n : 1) : g->chunkRows;
+  const int chunked = g->lossBatched && n > chunk;
+  double *ws = (double *)malloc((g->fixed + chunk * g->perRow + (chunked ? 1 + P : 0) + 1) * sizeof(double));
   const double **cols = (const double **)malloc((I + 1) * sizeof(double *));
-  double **slots = (double **)malloc((MAX_SLOTS + 1) * sizeof(double *));
+  double **slots = (double **)malloc((g->maxSlots + 1) * sizeof(double *));
   if (!ws || !cols || !slots) {
     free(ws);
     free((void *)cols);
@@ -95,24 +97,24 @@ static int sums(const double *params, size_t begin, size_t end, const double *co
     for (size_t i = 0; i < P; ++i) grad[i] = NAN;
     return 1;
   }
-  if (!LOSS_BATCHED) {
-    run(params, 1, columns, ws, loss, grad, slots);
+  if (!g->lossBatched) {
+    run(g, params, 1, columns, ws, loss, grad, slots);
   } else if (!chunked) {
     for (size_t k = 0; k < I; ++k) cols[k] = columns[k] + begin;
     if (n) {
-      run(params, n, cols, ws, loss, grad, slots);
+      run(g, params, n, cols, ws, loss, grad, slots);
     } else {
       *loss = 0;
       for (size_t i = 0; i < P; ++i) grad[i] = 0;
     }
   } else {
-    double *partLoss = ws + FIXED + chunk * PER_ROW, *partGrad = partLoss + 1;
+    double *partLoss = ws + g->fixed + chunk * g->perRow, *partGrad = partLoss + 1;
     *loss = 0;
     for (size_t i = 0; i < P; ++i) grad[i] = 0;
     for (size_t at = begin; at < end; at += chunk) {
       const size_t rows = end - at < chunk ? end - at : chunk;
       for (size_t k = 0; k < I; ++k) cols[k] = columns[k] + at;
-      run(params, rows, cols, ws, partLoss, partGrad, slots);
+      run(g, params, rows, cols, ws, partLoss, partGrad, slots);
       *loss += *partLoss;
       for (size_t i = 0; i < P; ++i) grad[i] += partGrad[i];
     }
@@ -145,10 +147,10 @@ NABLA_EXPORT double nabla_objective(const double *params, const double *inputs, 
 
 NABLA_EXPORT void nabla_objective_batch_sums(const double *params, size_t begin, size_t end,
                                              const double *const *columns, double *out) {
-  if (sums(params, begin, end, columns, out, out + 1) || LOSS_BATCHED) return;
+  if (sums(params, begin, end, columns, out, out + 1) || objective.lossBatched) return;
   /* The same value for every row: n times it. */
   const double n = (double)(end > begin ? end - begin : 0);
-  for (size_t i = 0; i < OUTPUTS; ++i) out[i] *= n;
+  for (size_t i = 0; i < objective.outputs; ++i) out[i] *= n;
 }
 
 NABLA_EXPORT double nabla_objective_batch(const double *params, size_t n,
@@ -163,10 +165,35 @@ NABLA_EXPORT double nabla_objective_batch(const double *params, size_t n,
   double *g = grad ? grad : scratch, value;
   sums(params, 0, n, columns, &value, g);
   /* Means as nabla fit takes them: the sums times 1/n (a value the same for every row as it is). */
-  const double scale = LOSS_BATCHED ? 1.0 / (double)n : 1.0;
+  const double scale = objective.lossBatched ? 1.0 / (double)n : 1.0;
   value *= scale;
   if (grad)
     for (size_t i = 0; i < P; ++i) grad[i] *= scale;
   free(scratch);
   return value;
 }
+
+#ifdef NABLA_HAS_HVP
+/* H v at one row: the Hessian-vector product's program over the params and v (packed, as its
+ * tables read them) and the row's inputs. NaN throughout when its scratch cannot be had. */
+NABLA_EXPORT void nabla_objective_hvp(const double *params, const double *inputs, const double *v,
+                                      double *hv) {
+  const nabla_program *g = &hvp;
+  double *packed = (double *)malloc((2 * P + 1) * sizeof(double));
+  double *ws = (double *)malloc((g->fixed + g->perRow + 1) * sizeof(double));
+  const double **columns = (const double **)malloc((I + 1) * sizeof(double *));
+  double **slots = (double **)malloc((g->maxSlots + 1) * sizeof(double *));
+  if (packed && ws && columns && slots) {
+    memcpy(packed, params, P * sizeof(double));
+    memcpy(packed + P, v, P * sizeof(double));
+    for (size_t k = 0; k < I; ++k) columns[k] = inputs + k;
+    run(g, packed, 1, columns, ws, NULL, hv, slots);
+  } else {
+    for (size_t i = 0; i < P; ++i) hv[i] = NAN;
+  }
+  free(packed);
+  free(ws);
+  free((void *)columns);
+  free(slots);
+}
+#endif

@@ -8,8 +8,8 @@
 typedef void nabla_loop(double *const *);
 
 /* Where a step's array is: params + at, a constant, the scratch the same for every row (ws +
- * at), the scratch per row (ws + FIXED + R * at), the columns of the inputs (columns + at), or
- * the output (out + at). */
+ * at), the scratch per row (ws + fixed + R * at), the columns of the inputs (columns + at), or
+ * the output: at 0 the loss, at 1 + i element i of the rest (the gradient, or H v). */
 enum { NABLA_PARAM, NABLA_CONST, NABLA_FIXED, NABLA_ROWS, NABLA_COLUMNS, NABLA_OUT };
 typedef struct {
   unsigned char base;
@@ -47,5 +47,18 @@ typedef struct {
   const size_t *starts;
   size_t a[7];
 } nabla_step;
+
+/* One program's tables and sizes: the objective's (the loss, then the gradient) or the
+ * Hessian-vector product's (H v per param, over the params followed by v, packed). */
+typedef struct {
+  const nabla_step *steps;
+  const nabla_ref *refs;
+  const double *consts;
+  size_t stepCount, maxSlots;
+  size_t fixed, perRow; /* scratch: doubles the same for every row, doubles per row */
+  size_t outputs;       /* doubles written: 1 + P (loss, gradient) or P (H v) */
+  size_t chunkRows;     /* rows at a time within the memory budget */
+  int lossBatched;      /* whether the first output depends on the rows */
+} nabla_program;
 
 #endif
