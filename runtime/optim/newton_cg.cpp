@@ -128,6 +128,17 @@ std::pair<double, double> boundary(std::span<const double> z, std::span<const do
   return {std::min(ta, tb), std::max(ta, tb)};
 }
 
+/// |z + t d|², in four partial sums as dot() adds.
+double squaredNorm(std::span<const double> z, double t, std::span<const double> d) {
+  double s[4] = {0, 0, 0, 0};
+  const std::size_t n = z.size();
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (std::size_t j = 0; j < 4; ++j) s[j] += (z[i + j] + t * d[i + j]) * (z[i + j] + t * d[i + j]);
+  for (; i < n; ++i) s[0] += (z[i] + t * d[i]) * (z[i] + t * d[i]);
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 bool NewtonCg::solve(const Curvature &c, double gNorm) {
   const std::size_t n = size_;
   const double tolerance = std::min(0.5, std::sqrt(gNorm)) * gNorm;
@@ -157,9 +168,7 @@ bool NewtonCg::solve(const Curvature &c, double gNorm) {
       return true;
     }
     const double alpha = rr / dBd;
-    double next = 0;
-    for (std::size_t i = 0; i < n; ++i) next += (p_[i] + alpha * d_[i]) * (p_[i] + alpha * d_[i]);
-    if (std::sqrt(next) >= radius_) {
+    if (std::sqrt(squaredNorm(p_, alpha, d_)) >= radius_) {
       const double tb = boundary(p_, d_, radius_).second;
       for (std::size_t i = 0; i < n; ++i) {
         p_[i] = p_[i] + tb * d_[i];

@@ -25,9 +25,19 @@ void require(bool ok, std::string_view optimizer, std::string_view what, std::st
 }
 
 double dot(std::span<const double> a, std::span<const double> b) {
-  double s = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
+  // Four partial sums: one sum waits on each addition's latency, four run side by side (the
+  // products of 10^5 parameters cost a quarter of the time).
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const std::size_t n = a.size();
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; ++i) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
 }
 
 double norm(std::span<const double> a) { return std::sqrt(dot(a, a)); }
