@@ -109,19 +109,19 @@ void addSparseHessian(Graph &graph, Derivatives &d, const std::vector<NodeId> &v
   if (d.grad.size() != vars.size())
     throw std::logic_error("addSparseHessian: the gradient and the vars differ in size");
   auto pattern = std::make_shared<HessianPattern>(hessianPattern(graph, d.value, vars));
-  const std::size_t maxNodes = options.lower.maxNodes;
-  if (pattern->nonzeros() > maxNodes)
-    throw LimitError("the sparse Hessian of " + std::to_string(vars.size()) + " variables has " +
-                     std::to_string(pattern->nonzeros()) + " nonzeros, more than the limit of " +
-                     std::to_string(maxNodes) + raiseHint());
   const StarColouring colouring = starColouring(*pattern);
   const std::uint64_t swept = colouring.colours > 1 ? graph.reachable(d.grad).size() : 0;
-  if (colouring.colours > 1 && swept > kHessianWorkFactor * maxNodes / colouring.colours)
-    throw LimitError("the sparse Hessian of " + std::to_string(vars.size()) + " variables takes " +
-                     std::to_string(colouring.colours) + " sweeps (colours) over a gradient of " +
-                     std::to_string(swept) + " nodes, more than " +
-                     std::to_string(kHessianWorkFactor) + " times the node limit of " +
-                     std::to_string(maxNodes) + raiseHint());
+  if (sparseProductsFavoured(pattern->nonzeros(), colouring.colours, swept,
+                             options.lower.maxNodes)) {
+    auto products = std::make_shared<SparseProducts>();
+    products->colours = colouring.colours;
+    products->colour = colouring.colour;
+    products->recovery = recoveryIndex(*pattern, colouring);
+    d.pattern = std::move(pattern);
+    d.sparseHessian.clear();
+    d.sparseProducts = std::move(products);
+    return;
+  }
   // Column c of the compressed Hessian: the gradient of the sum of c's gradient entries.
   std::vector<std::vector<NodeId>> compressed;
   for (const std::vector<std::int64_t> &members : colouring.classes()) {
@@ -143,6 +143,15 @@ void addSparseHessian(Graph &graph, Derivatives &d, const std::vector<NodeId> &v
   if (options.simplify) entries = simplify(graph, entries, options.simplifyOptions);
   d.pattern = std::move(pattern);
   d.sparseHessian = std::move(entries);
+  d.sparseProducts = nullptr;
+}
+
+bool sparseProductsFavoured(std::uint64_t nonzeros, std::uint64_t colours, std::uint64_t swept,
+                            std::uint64_t maxNodes) {
+  // The symbolic sweeps are nodes before simplification, and LLVM compiles what remains: beyond
+  // a quarter of the limit, products at run time (a few gradients' cost each) are cheaper.
+  const std::uint64_t budget = maxNodes / 4;
+  return nonzeros > maxNodes || (colours > 1 && swept > budget / colours);
 }
 
 }  // namespace nabla

@@ -7,6 +7,7 @@
 #include "sema/sema.h"
 #include "simplify/simplifier.h"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -42,6 +43,15 @@ public:
 /// The Hessian is bounded by `options.lower.maxNodes` (--max-nodes): its n^2 entries, the nodes it
 /// adds, and its n sweeps over the gradient (at most 64 times the limit in nodes visited); beyond
 /// any of them it throws LimitError before the work is done.
+/// A sparse Hessian computed by products (addSparseHessian, where the pattern favours them): one
+/// Hessian-vector product per colour of a star colouring, along the colour's indicator, then
+/// each nonzero read from one of them.
+struct SparseProducts {
+  std::size_t colours = 0;
+  std::vector<std::int64_t> colour;    // per var, 0 .. colours-1
+  std::vector<std::int64_t> recovery;  // per nonzero: i * colours + c into the products (n x colours)
+};
+
 struct Derivatives {
   NodeId value;
   std::vector<NodeId> grad;                   // one per var
@@ -50,9 +60,11 @@ struct Derivatives {
   /// nodes of the direction v, one per var. Empty unless asked.
   std::vector<NodeId> hvp, direction;
   /// The Hessian's structural nonzeros and their values (addSparseHessian): one node per entry
-  /// of `pattern`, in its order. Null and empty unless asked.
+  /// of `pattern`, in its order, or (sparseProducts set, sparseHessian empty) products at run
+  /// time. Null and empty unless asked.
   std::shared_ptr<const HessianPattern> pattern;
   std::vector<NodeId> sparseHessian;
+  std::shared_ptr<const SparseProducts> sparseProducts;
 };
 Derivatives differentiate(Graph &graph, NodeId f, const std::vector<NodeId> &vars, bool withHessian,
                           const CompileOptions &options = {});
@@ -66,13 +78,23 @@ void addHessianVectorProduct(Graph &graph, Derivatives &d, const std::vector<Nod
                              const std::vector<NodeId> &direction,
                              const CompileOptions &options = {});
 
-/// Sets d.pattern (hessianPattern) and d.sparseHessian: its entries as nodes, from a star
-/// colouring of the pattern (diff/colouring.h): per colour c, the gradient of the sum of the
-/// gradient entries of colour c is H times c's indicator, and each entry is read from one of
-/// them as the colouring's direct recovery says. `colours` sweeps over the gradient instead of
-/// the dense Hessian's n (3 for a tridiagonal Hessian, whatever n). Throws LimitError when the
-/// sweeps would exceed 64 times the node limit, or the entries the limit.
+/// Sets d.pattern (hessianPattern) and the way to its values, from a star colouring of the
+/// pattern (diff/colouring.h), whichever the pattern favours:
+///  - symbolic, d.sparseHessian: per colour c, the gradient of the sum of the gradient entries
+///    of colour c is H times c's indicator, and each entry is read from one of them as the
+///    colouring's direct recovery says; `colours` sweeps over the gradient instead of the dense
+///    Hessian's n (3 for a tridiagonal Hessian, whatever n), simplified: an entry is often a
+///    constant or a short expression;
+///  - products, d.sparseProducts (sparseProductsFavoured): the same columns as Hessian-vector
+///    products at run time, where the sweeps would add more than a quarter of the node limit
+///    (many colours over a large gradient) or the nonzeros would exceed it. The caller adds
+///    d.hvp.
 void addSparseHessian(Graph &graph, Derivatives &d, const std::vector<NodeId> &vars,
                       const CompileOptions &options = {});
+
+/// Whether a sparse Hessian of `nonzeros` entries and `colours` colours over a gradient of
+/// `swept` nodes is computed by products rather than symbolically, under the node limit.
+bool sparseProductsFavoured(std::uint64_t nonzeros, std::uint64_t colours, std::uint64_t swept,
+                            std::uint64_t maxNodes);
 
 }  // namespace nabla

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -289,9 +290,11 @@ public:
   /// respect to `vars`, read off the graph in time about linear in it and the nonzeros.
   HessianPattern hessianPattern(NodeId value, const std::vector<NodeId> &vars) const;
   /// Adds the sparse Hessian to `d` (differentiate()'s, over `vars`): d.pattern, its structural
-  /// nonzeros read off the graph, and d.sparseHessian, one node per nonzero made by star
-  /// colouring (a few sweeps over the gradient, whatever the number of vars). Throws Error
-  /// (Limit: beyond limits().maxNodes, naming the entry; Interrupted).
+  /// nonzeros read off the graph, and the way to its values, whichever the pattern favours
+  /// (nabla::addSparseHessian): d.sparseHessian, one node per nonzero made by star colouring (a
+  /// few sweeps over the gradient, whatever the number of vars), or d.sparseProducts, one
+  /// Hessian-vector product per colour at run time (sparseHessianByProducts; d.hvp is added
+  /// then). Throws Error (Limit: beyond limits().maxNodes, naming the entry; Interrupted).
   void addSparseHessian(const Entry &entry, const std::vector<NodeId> &vars, Derivatives &d);
   /// The value alone, simplified per options() (no derivative built).
   Derivatives value(const Entry &entry);
@@ -524,6 +527,12 @@ private:
 /// subexpressions), from the array level: one line per param however large. Nothing, with the
 /// reason in `*whyNot`, when the array level cannot take the program.
 std::optional<std::string> printArrayGradient(const Program &program, std::string *whyNot = nullptr);
+
+/// H v at the point the caller holds: v in, H v out (n each).
+using ProductFn = std::function<void(std::span<const double> v, std::span<double> out)>;
+/// A sparse Hessian's values (d.pattern's order) from d.sparseProducts: one call of `hvp` per
+/// colour along its indicator, each nonzero then read from one of the products.
+void sparseHessianByProducts(const Derivatives &d, const ProductFn &hvp, std::span<double> values);
 
 /// How a second-order method gets the Hessian.
 enum class HessianForm {

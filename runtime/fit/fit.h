@@ -86,6 +86,10 @@ public:
   driver::HessianForm hessianForm() const { return hessianForm_; }
   /// The Hessian's structural nonzeros (with a sparse Hessian; null otherwise).
   const std::shared_ptr<const optim::SparsePattern> &sparsePattern() const { return pattern_; }
+  /// The Hessian-vector products one sparse Hessian takes (one per colour of the pattern's star
+  /// colouring: at the array level, and at the scalar level where the pattern favours them over
+  /// symbolic entries); 0 for symbolic entries or a dense Hessian.
+  std::size_t sparseHessianProducts() const;
   bool hasHvp() const { return hasHvp_; }
   /// Whether the code is LLVM's O2 (Tier::Optimized, or Auto that chose it).
   bool optimized() const { return optimized_; }
@@ -135,6 +139,9 @@ public:
 private:
   void nameReportElements();
   void keepPattern(const HessianPattern &pattern);
+  /// hvp() without its check: also the products of a sparse Hessian made from them.
+  void product(std::span<const double> params, std::span<const double> v, std::size_t rows,
+               std::span<const double *const> columns, std::span<double> out) const;
   struct Code;
   driver::Program program_;
   std::string path_;

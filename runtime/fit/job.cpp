@@ -258,6 +258,16 @@ std::string summaryText(const JobResult &job, const Job::Words &words) {
   if (hasInputs)
     out += ", " + std::to_string(result.epochs) + (result.epochs == 1 ? " epoch" : " epochs");
   out += " (" + how + ")\n";
+  // How a sparse Hessian was made, for the methods that take one.
+  if (const std::shared_ptr<const optim::SparsePattern> &p = job.model.sparsePattern();
+      p && needsHessian(settings.optimizer) &&
+      job.model.hessianForm() == driver::HessianForm::Sparse) {
+    const std::size_t products = job.model.sparseHessianProducts();
+    out += "Hessian: sparse, " + std::to_string(p->nonzeros()) + " nonzeros, " +
+           (products ? "by " + std::to_string(products) + " Hessian-vector products each"
+                     : std::string("symbolic entries")) +
+           "\n";
+  }
   auto line = [&](const std::string &prefix, double loss, const std::vector<double> &reports,
                   std::size_t rows, std::size_t dropped) {
     out += prefix + "loss " + summaryNumber(loss);

@@ -67,7 +67,8 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
   program_.complete();
   const driver::Entry objective = *program_.objective();
   code_->args = program_.arguments(objective);  // the params, then the inputs
-  // Newton's Hessian: dense (every entry symbolic, n sweeps) or its structural nonzeros.
+  // Newton's Hessian: dense (every entry symbolic, n sweeps) or its structural nonzeros
+  // (symbolic entries, or Hessian-vector products per colour: whichever the pattern favours).
   // (Small ones are dense without looking at the pattern: the same code as before sparse
   // Hessians existed, and no colouring sweeps.)
   bool dense = options.hessian;
@@ -82,7 +83,9 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
     if (!dense) keepPattern(*code_->derivatives.pattern);
   }
   if (dense || !options.hessian) code_->derivatives = program_.differentiate(objective, dense);
-  if (options.hvp) program_.addHessianVectorProduct(objective, objective.vars, code_->derivatives);
+  // (A sparse Hessian made from products has it already.)
+  if (options.hvp && code_->derivatives.hvp.empty())
+    program_.addHessianVectorProduct(objective, objective.vars, code_->derivatives);
   hasHvp_ = options.hvp;
   code_->haveDerivatives = true;
   {
@@ -121,7 +124,8 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
   if (!reportRoots.empty())
     code_->reports = code_->jit->compileOutputs(program_, "reports", code_->args, paramCount_,
                                                 program_.simplify(reportRoots), codeOptions);
-  if (pattern_)
+  // The sparse Hessian's entries, unless they come from products (sparseHessian()).
+  if (pattern_ && !code_->derivatives.sparseProducts)
     code_->sparse = code_->jit->compileOutputs(program_, "hessian", code_->args, paramCount_,
                                                code_->derivatives.sparseHessian, codeOptions);
 }
@@ -156,6 +160,12 @@ void Model::nameReportElements() {
 
 Model::~Model() = default;
 Model::Model(Model &&) noexcept = default;
+
+std::size_t Model::sparseHessianProducts() const {
+  if (!pattern_) return 0;
+  if (arrays_) return code_->arrays->hessianColours();
+  return code_->derivatives.sparseProducts ? code_->derivatives.sparseProducts->colours : 0;
+}
 
 bool Model::hasHessian() const {
   return arrays_ ? code_->arrays && pattern_ != nullptr
@@ -262,6 +272,13 @@ void Model::sparseHessian(std::span<const double> params, std::size_t rows,
     code_->arrays->sparseHessian(params, r, values);
     return;
   }
+  if (code_->derivatives.sparseProducts) {
+    driver::sparseHessianByProducts(
+        code_->derivatives,
+        [&](std::span<const double> v, std::span<double> out) { product(params, v, rows, columns, out); },
+        values);
+    return;
+  }
   if (inputCount_ == 0) {
     code_->sparse.outputs(params, values);
     return;
@@ -272,6 +289,11 @@ void Model::sparseHessian(std::span<const double> params, std::size_t rows,
 void Model::hvp(std::span<const double> params, std::span<const double> v, std::size_t rows,
                 std::span<const double *const> columns, std::span<double> out) const {
   if (!hasHvp_) throw FitError("the objective was compiled without its Hessian-vector product");
+  product(params, v, rows, columns, out);
+}
+
+void Model::product(std::span<const double> params, std::span<const double> v, std::size_t rows,
+                    std::span<const double *const> columns, std::span<double> out) const {
   if (arrays_) {
     driver::ArrayRows r;
     r.count = inputCount_ > 0 ? rows : 1;

@@ -183,6 +183,57 @@ TEST_CASE("Sparse Hessians by star colouring equal the dense symbolic Hessian en
   CHECK(points == sweep.points);
 }
 
+TEST_CASE("Sparse Hessians by products, where the node limit favours them, equal the symbolic "
+          "entries on every reference case",
+          "[jit][hvp][sparse][reference]") {
+  const CaseSweep sweep = gradientSweep();
+  std::size_t products = 0;
+  for (const ReferenceCase &c : sweep.cases) {
+    INFO(c.name << " (" << c.expr << ")");
+    std::optional<Differentiated> diff = differentiateText(c.expr, c.vars, false, true);
+    REQUIRE(diff);
+    Graph &graph = diff->program.graph;
+    const std::vector<NodeId> vars = varsOf(graph, diff->args);
+    Derivatives symbolic = diff->d, byProducts = diff->d;
+    addSparseHessian(graph, symbolic, vars, {});
+    REQUIRE_FALSE(symbolic.sparseProducts);  // small cases: symbolic under the default limit
+    if (symbolic.pattern->nonzeros() == 0) continue;
+    // A node limit below the nonzeros: products.
+    CompileOptions tight;
+    tight.lower.maxNodes = symbolic.pattern->nonzeros() - 1;
+    addSparseHessian(graph, byProducts, vars, tight);
+    REQUIRE(byProducts.sparseProducts);
+    CHECK(byProducts.sparseHessian.empty());
+    const SparseProducts &sp = *byProducts.sparseProducts;
+    const std::size_t n = c.vars.size(), C = sp.colours;
+    const std::vector<NodeId> direction = directionOf(graph, diff->args);
+    addHessianVectorProduct(graph, byProducts, vars, direction, {});
+    for (const ReferencePoint &p : c.points) {
+      INFO(describe(c, p));
+      std::vector<double> symbols(graph.symbolCount(), std::nan(""));
+      for (std::size_t i = 0; i < n; ++i) symbols[diff->args[i]] = p.at.at(c.vars[i]);
+      const std::vector<double> entries = evaluate(graph, symbolic.sparseHessian, symbols);
+      // One product per colour along its indicator; each nonzero read where the recovery says.
+      std::vector<double> compressed(n * C);
+      for (std::size_t k = 0; k < C; ++k) {
+        for (std::size_t j = 0; j < n; ++j)
+          symbols[graph[direction[j]].symbol] = sp.colour[j] == static_cast<std::int64_t>(k) ? 1 : 0;
+        const std::vector<double> hv = evaluate(graph, byProducts.hvp, symbols);
+        for (std::size_t i = 0; i < n; ++i) compressed[i * C + k] = hv[i];
+      }
+      REQUIRE(sp.recovery.size() == entries.size());
+      for (std::size_t e = 0; e < entries.size(); ++e) {
+        const double got = compressed[static_cast<std::size_t>(sp.recovery[e])];
+        INFO("nonzero " << e << ": by products " << show(got) << ", symbolic " << show(entries[e]));
+        CHECK((ulpDistance(got, entries[e]) <= 64 ||
+               std::abs(got - entries[e]) <= 1e-13 * (1 + std::abs(entries[e]))));
+      }
+    }
+    ++products;
+  }
+  CHECK(products > 0);
+}
+
 TEST_CASE("A sparse Hessian by colouring takes a few sweeps and equals the tridiagonal one by hand",
           "[jit][hvp][sparse]") {
   const std::size_t n = 3000;
