@@ -508,6 +508,9 @@ public:
   /// Throws Error(Semantic) when a node of the program has no forward rule.
   void hvp(std::span<const double> params, std::span<const double> v, const ArrayRows &rows,
            std::span<double> out);
+  /// Makes hvp()'s code now rather than on its first call (for a caller that will need it, so
+  /// that the time counts as compiling). Throws Error(Semantic) as hvp() does.
+  void prepareHvp();
   /// The most memory the values that depend on the rows take at once (default 64 MiB): a larger
   /// batch is evaluated in chunks of rows, its sums added in chunk order.
   void setChunkBytes(std::size_t bytes);

@@ -186,17 +186,7 @@ void ArrayCode::hvp(std::span<const double> params, std::span<const double> v,
   Impl &m = *impl_;
   if (params.size() != m.paramCount || v.size() != m.paramCount || out.size() != m.paramCount)
     throw std::invalid_argument("ArrayCode::hvp: params, direction or product of the wrong size");
-  if (!m.hvp) {
-    std::string whyNot;
-    if (!array::addHessianVectorProduct(m.program, &whyNot))
-      throw Error(ErrorKind::Semantic,
-                  "the array level has no Hessian-vector product for this objective: " + whyNot);
-    // The direction's groups follow the params' in one packed array.
-    std::vector<std::size_t> offsets = m.paramOffsets;
-    for (std::size_t offset : m.paramOffsets) offsets.push_back(m.paramCount + offset);
-    m.hvp.emplace(m.program.graph, m.program.hvp, m.inputOffsets, std::move(offsets));
-    m.hvp->setThreads(m.threads);
-  }
+  prepareHvp();
   m.packed.resize(2 * m.paramCount);
   std::copy(params.begin(), params.end(), m.packed.begin());
   std::copy(v.begin(), v.end(), m.packed.begin() + static_cast<std::ptrdiff_t>(m.paramCount));
@@ -213,6 +203,20 @@ void ArrayCode::hvp(std::span<const double> params, std::span<const double> v,
   m.runChunked(*m.hvp, m.packed, rows, outs);
   const double scale = 1.0 / static_cast<double>(rows.count);
   for (double &x : out) x *= scale;
+}
+
+void ArrayCode::prepareHvp() {
+  Impl &m = *impl_;
+  if (m.hvp) return;
+  std::string whyNot;
+  if (!array::addHessianVectorProduct(m.program, &whyNot))
+    throw Error(ErrorKind::Semantic,
+                "the array level has no Hessian-vector product for this objective: " + whyNot);
+  // The direction's groups follow the params' in one packed array.
+  std::vector<std::size_t> offsets = m.paramOffsets;
+  for (std::size_t offset : m.paramOffsets) offsets.push_back(m.paramCount + offset);
+  m.hvp.emplace(m.program.graph, m.program.hvp, m.inputOffsets, std::move(offsets));
+  m.hvp->setThreads(m.threads);
 }
 
 const HessianPattern &ArrayCode::hessianPattern() {

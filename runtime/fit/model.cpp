@@ -61,6 +61,9 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
             driver::chooseHessianForm(paramCount_, pattern.nonzeros()));
         keepPattern(pattern);
       }
+      // The products (newton-cg's, and the sparse Hessian's) made now, with the rest of the code:
+      // their compile counts as compiling, and a missing forward rule stops the run before it.
+      if (options.hvp || options.hessian) code_->arrays->prepareHvp();
       return;
     }
   }
