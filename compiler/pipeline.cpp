@@ -114,9 +114,8 @@ void addSparseHessian(Graph &graph, Derivatives &d, const std::vector<NodeId> &v
   if (sparseProductsFavoured(pattern->nonzeros(), colouring.colours, swept,
                              options.lower.maxNodes)) {
     auto products = std::make_shared<SparseProducts>();
-    products->colours = colouring.colours;
-    products->colour = colouring.colour;
     products->recovery = recoveryIndex(*pattern, colouring);
+    products->colouring = colouring;
     d.pattern = std::move(pattern);
     d.sparseHessian.clear();
     d.sparseProducts = std::move(products);

@@ -2,6 +2,7 @@
 // DAGs of an entry point. The command line, the tests and (later) the JIT all start here.
 #pragma once
 
+#include "diff/colouring.h"
 #include "diff/sparsity.h"
 #include "parse/parse.h"
 #include "sema/sema.h"
@@ -47,9 +48,8 @@ public:
 /// Hessian-vector product per colour of a star colouring, along the colour's indicator, then
 /// each nonzero read from one of them.
 struct SparseProducts {
-  std::size_t colours = 0;
-  std::vector<std::int64_t> colour;    // per var, 0 .. colours-1
-  std::vector<std::int64_t> recovery;  // per nonzero: i * colours + c into the products (n x colours)
+  StarColouring colouring;
+  std::vector<std::int64_t> recovery;  // recoveryIndex: per nonzero, i * colours + c
 };
 
 struct Derivatives {

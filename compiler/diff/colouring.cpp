@@ -138,6 +138,26 @@ std::vector<std::int64_t> recoveryIndex(const HessianPattern &pattern,
   return index;
 }
 
+void sparseHessianByProducts(const StarColouring &colouring, std::span<const std::int64_t> recovery,
+                             const HessianProduct &product, std::span<double> values,
+                             ProductScratch &scratch) {
+  if (values.size() != recovery.size())
+    throw std::invalid_argument("sparseHessianByProducts: values and recovery differ in size");
+  const std::size_t n = colouring.colour.size(), C = colouring.colours;
+  // B = H D, one product per colour, stored n x colours (row-major) for the recovery.
+  scratch.direction.resize(n);
+  scratch.column.resize(n);
+  scratch.compressed.resize(n * C);
+  for (std::size_t c = 0; c < C; ++c) {
+    for (std::size_t j = 0; j < n; ++j)
+      scratch.direction[j] = colouring.colour[j] == static_cast<std::int64_t>(c) ? 1.0 : 0.0;
+    product(scratch.direction, scratch.column);
+    for (std::size_t i = 0; i < n; ++i) scratch.compressed[i * C + c] = scratch.column[i];
+  }
+  for (std::size_t k = 0; k < values.size(); ++k)
+    values[k] = scratch.compressed[static_cast<std::size_t>(recovery[k])];
+}
+
 std::vector<double> recoverHessian(const HessianPattern &pattern, const StarColouring &colouring,
                                    std::span<const double> compressed) {
   if (colouring.colour.size() != pattern.n || compressed.size() != pattern.n * colouring.colours)

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -50,5 +51,19 @@ std::vector<double> recoverHessian(const HessianPattern &pattern, const StarColo
 /// Throws std::invalid_argument as recoverHessian does.
 std::vector<std::int64_t> recoveryIndex(const HessianPattern &pattern,
                                         const StarColouring &colouring);
+
+/// out = H d at the caller's point (n entries each).
+using HessianProduct = std::function<void(std::span<const double> d, std::span<double> out)>;
+/// The directions and products of sparseHessianByProducts, kept between calls by a caller that
+/// makes many (n + n + n * colours doubles).
+struct ProductScratch {
+  std::vector<double> direction, column, compressed;
+};
+/// The pattern's entries (`values`, in its order) from one Hessian-vector product per colour:
+/// `product` along each colour's indicator gives B = H D, and each entry is read where
+/// `recovery` (recoveryIndex) says.
+void sparseHessianByProducts(const StarColouring &colouring, std::span<const std::int64_t> recovery,
+                             const HessianProduct &product, std::span<double> values,
+                             ProductScratch &scratch);
 
 }  // namespace nabla

@@ -708,23 +708,13 @@ void Program::addSparseHessian(const Entry &entry, const std::vector<NodeId> &va
   if (d.sparseProducts && d.hvp.empty()) addHessianVectorProduct(entry, vars, d);
 }
 
-void sparseHessianByProducts(const Derivatives &d, const ProductFn &hvp, std::span<double> values) {
+void sparseHessianByProducts(const Derivatives &d, const HessianProduct &hvp,
+                             std::span<double> values) {
   if (!d.pattern || !d.sparseProducts)
     throw std::logic_error("sparseHessianByProducts: the derivatives have no sparse products");
-  const SparseProducts &p = *d.sparseProducts;
-  const std::size_t n = p.colour.size(), C = p.colours;
-  if (values.size() != d.pattern->nonzeros())
-    throw std::invalid_argument("sparseHessianByProducts: values of the wrong size");
-  // B = H D, n x C row-major (as recoveryIndex reads it): column c is H times c's indicator.
-  std::vector<double> direction(n), column(n), products(n * C);
-  for (std::size_t c = 0; c < C; ++c) {
-    for (std::size_t j = 0; j < n; ++j)
-      direction[j] = p.colour[j] == static_cast<std::int64_t>(c) ? 1.0 : 0.0;
-    hvp(direction, column);
-    for (std::size_t i = 0; i < n; ++i) products[i * C + c] = column[i];
-  }
-  for (std::size_t k = 0; k < values.size(); ++k)
-    values[k] = products[static_cast<std::size_t>(p.recovery[k])];
+  ProductScratch scratch;
+  nabla::sparseHessianByProducts(d.sparseProducts->colouring, d.sparseProducts->recovery, hvp,
+                                 values, scratch);
 }
 
 HessianForm chooseHessianForm(std::size_t n, std::size_t nonzeros) {

@@ -27,7 +27,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -531,11 +530,11 @@ private:
 /// reason in `*whyNot`, when the array level cannot take the program.
 std::optional<std::string> printArrayGradient(const Program &program, std::string *whyNot = nullptr);
 
-/// H v at the point the caller holds: v in, H v out (n each).
-using ProductFn = std::function<void(std::span<const double> v, std::span<double> out)>;
-/// A sparse Hessian's values (d.pattern's order) from d.sparseProducts: one call of `hvp` per
-/// colour along its indicator, each nonzero then read from one of the products.
-void sparseHessianByProducts(const Derivatives &d, const ProductFn &hvp, std::span<double> values);
+/// A sparse Hessian's values (d.pattern's order) from d.sparseProducts: one call of `hvp` (H v at
+/// the caller's point) per colour along its indicator, each nonzero then read from one of the
+/// products (nabla::sparseHessianByProducts).
+void sparseHessianByProducts(const Derivatives &d, const HessianProduct &hvp,
+                             std::span<double> values);
 
 /// How a second-order method gets the Hessian.
 enum class HessianForm {

@@ -42,8 +42,8 @@ struct ArrayCode::Impl {
   /// sparseHessian's: the pattern, its colouring, the colours' directions and products.
   std::optional<HessianPattern> pattern;
   std::optional<StarColouring> colouring;
-  std::vector<std::int64_t> recovery;  // recoveryIndex: where each nonzero is in `compressed`
-  std::vector<double> direction, compressed, column;
+  std::vector<std::int64_t> recovery;  // recoveryIndex: where each nonzero is in the products
+  ProductScratch scratch;
   std::vector<std::span<double>> outs;
 
   std::size_t chunkBytes = array::kChunkBytes;
@@ -240,19 +240,11 @@ void ArrayCode::sparseHessian(std::span<const double> params, const ArrayRows &r
   const HessianPattern &pattern = hessianPattern();
   if (values.size() != pattern.nonzeros())
     throw std::invalid_argument("ArrayCode::sparseHessian: values of the wrong size");
-  const std::size_t colours = hessianColours(), n = m.paramCount;
-  // B = H D, one product per colour, stored n x colours (row-major) for the recovery.
-  m.direction.resize(n);
-  m.column.resize(n);
-  m.compressed.resize(n * colours);
-  const std::vector<std::int64_t> &colour = m.colouring->colour;
-  for (std::size_t c = 0; c < colours; ++c) {
-    for (std::size_t j = 0; j < n; ++j) m.direction[j] = colour[j] == static_cast<std::int64_t>(c);
-    hvp(params, m.direction, rows, m.column);
-    for (std::size_t i = 0; i < n; ++i) m.compressed[i * colours + c] = m.column[i];
-  }
-  for (std::size_t k = 0; k < values.size(); ++k)
-    values[k] = m.compressed[static_cast<std::size_t>(m.recovery[k])];
+  hessianColours();  // the colouring and its recovery, made once
+  sparseHessianByProducts(
+      *m.colouring, m.recovery,
+      [&](std::span<const double> d, std::span<double> out) { hvp(params, d, rows, out); }, values,
+      m.scratch);
 }
 
 std::optional<std::string> printArrayGradient(const Program &program, std::string *whyNot) {

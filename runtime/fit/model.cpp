@@ -167,7 +167,8 @@ Model::Model(Model &&) noexcept = default;
 std::size_t Model::sparseHessianProducts() const {
   if (!pattern_) return 0;
   if (arrays_) return code_->arrays->hessianColours();
-  return code_->derivatives.sparseProducts ? code_->derivatives.sparseProducts->colours : 0;
+  return code_->derivatives.sparseProducts ? code_->derivatives.sparseProducts->colouring.colours
+                                           : 0;
 }
 
 bool Model::hasHessian() const {

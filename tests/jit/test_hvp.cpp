@@ -9,8 +9,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <span>
 
 using namespace nabla;
 using namespace nabla::jittest;
@@ -23,6 +25,14 @@ std::vector<NodeId> directionOf(Graph &graph, const std::vector<SymbolId> &args)
   std::vector<NodeId> out;
   for (SymbolId s : args) out.push_back(graph.variable(graph.addSymbol("dir(" + graph.symbolName(s) + ")")));
   return out;
+}
+
+/// The symbols' values at a reference point: the case's variables, NaN for every other symbol.
+std::vector<double> symbolsAt(const Graph &graph, const Differentiated &diff,
+                              const ReferenceCase &c, const ReferencePoint &p) {
+  std::vector<double> symbols(graph.symbolCount(), std::nan(""));
+  for (std::size_t i = 0; i < c.vars.size(); ++i) symbols[diff.args[i]] = p.at.at(c.vars[i]);
+  return symbols;
 }
 
 std::vector<NodeId> varsOf(Graph &graph, const std::vector<SymbolId> &args) {
@@ -155,9 +165,7 @@ TEST_CASE("Sparse Hessians by star colouring equal the dense symbolic Hessian en
     for (const auto &row : diff->d.hessian) roots.insert(roots.end(), row.begin(), row.end());
     for (const ReferencePoint &p : c.points) {
       INFO(describe(c, p));
-      std::vector<double> symbols(graph.symbolCount(), std::nan(""));
-      for (std::size_t i = 0; i < n; ++i) symbols[diff->args[i]] = p.at.at(c.vars[i]);
-      const std::vector<double> v = evaluate(graph, roots, symbols);
+      const std::vector<double> v = evaluate(graph, roots, symbolsAt(graph, *diff, c, p));
       const double *sparse = v.data(), *dense = v.data() + pattern.nonzeros();
       std::vector<char> listed(n * n, 0);
       for (std::size_t i = 0; i < n; ++i)
@@ -205,28 +213,27 @@ TEST_CASE("Sparse Hessians by products, where the node limit favours them, equal
     REQUIRE(byProducts.sparseProducts);
     CHECK(byProducts.sparseHessian.empty());
     const SparseProducts &sp = *byProducts.sparseProducts;
-    const std::size_t n = c.vars.size(), C = sp.colours;
     const std::vector<NodeId> direction = directionOf(graph, diff->args);
     addHessianVectorProduct(graph, byProducts, vars, direction, {});
     for (const ReferencePoint &p : c.points) {
       INFO(describe(c, p));
-      std::vector<double> symbols(graph.symbolCount(), std::nan(""));
-      for (std::size_t i = 0; i < n; ++i) symbols[diff->args[i]] = p.at.at(c.vars[i]);
+      std::vector<double> symbols = symbolsAt(graph, *diff, c, p);
       const std::vector<double> entries = evaluate(graph, symbolic.sparseHessian, symbols);
-      // One product per colour along its indicator; each nonzero read where the recovery says.
-      std::vector<double> compressed(n * C);
-      for (std::size_t k = 0; k < C; ++k) {
-        for (std::size_t j = 0; j < n; ++j)
-          symbols[graph[direction[j]].symbol] = sp.colour[j] == static_cast<std::int64_t>(k) ? 1 : 0;
-        const std::vector<double> hv = evaluate(graph, byProducts.hvp, symbols);
-        for (std::size_t i = 0; i < n; ++i) compressed[i * C + k] = hv[i];
-      }
-      REQUIRE(sp.recovery.size() == entries.size());
+      // The interpreter's H d for each colour's indicator d, gathered by the shared routine.
+      std::vector<double> got(entries.size());
+      ProductScratch scratch;
+      sparseHessianByProducts(
+          sp.colouring, sp.recovery,
+          [&](std::span<const double> d, std::span<double> out) {
+            for (std::size_t j = 0; j < d.size(); ++j) symbols[graph[direction[j]].symbol] = d[j];
+            const std::vector<double> hv = evaluate(graph, byProducts.hvp, symbols);
+            std::copy(hv.begin(), hv.end(), out.begin());
+          },
+          got, scratch);
       for (std::size_t e = 0; e < entries.size(); ++e) {
-        const double got = compressed[static_cast<std::size_t>(sp.recovery[e])];
-        INFO("nonzero " << e << ": by products " << show(got) << ", symbolic " << show(entries[e]));
-        CHECK((ulpDistance(got, entries[e]) <= 64 ||
-               std::abs(got - entries[e]) <= 1e-13 * (1 + std::abs(entries[e]))));
+        INFO("nonzero " << e << ": by products " << show(got[e]) << ", symbolic " << show(entries[e]));
+        CHECK((ulpDistance(got[e], entries[e]) <= 64 ||
+               std::abs(got[e] - entries[e]) <= 1e-13 * (1 + std::abs(entries[e]))));
       }
     }
     ++products;
