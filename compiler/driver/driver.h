@@ -492,8 +492,14 @@ public:
   /// The mean of every element of every report over the rows, in order.
   void reports(std::span<const double> params, const ArrayRows &rows, std::span<double> out);
   /// The structural nonzeros of the objective's Hessian over all params (made on the first call;
-  /// the union over rows, which does not depend on the data).
+  /// the union over rows, which does not depend on the data). Throws Error(Limit) where its
+  /// sweep meets more pairs of params than the program's limits allow (8 per node of
+  /// Limits::maxNodes, as `nabla diff --sparsity`).
   const HessianPattern &hessianPattern();
+  /// The same, or nullptr (and nothing kept) where the sweep meets more than `maxPairs` pairs
+  /// (or the limit): newton's choice of a dense Hessian stops it there instead of making a
+  /// pattern as large as the dense matrix.
+  const HessianPattern *hessianPatternWithin(std::size_t maxPairs);
   /// The mean over the rows of the Hessian's nonzeros, in hessianPattern()'s order, into
   /// `values`: one Hessian-vector product per colour of a star colouring of the pattern, each
   /// entry recovered directly. Throws Error(Semantic) as hvp() does.
@@ -545,6 +551,10 @@ enum class HessianForm {
 /// kDenseHessianSize variables, or when more than a quarter of the entries are nonzero (a sparse
 /// factorization then fills in to about the dense one); sparse otherwise.
 HessianForm chooseHessianForm(std::size_t n, std::size_t nonzeros);
+/// Throws Error(Limit) where a dense Hessian of n variables, n² entries, passes the program's
+/// limit on a Hessian's entries (Limits::maxNodes, --max-nodes: 2048 variables by default), as
+/// the scalar level's symbolic Hessian does; the message names newton-cg, which needs none.
+void requireDenseHessian(const Program &program, std::size_t n);
 inline constexpr std::size_t kDenseHessianSize = 100;
 /// "dense", "sparse".
 std::string_view toString(HessianForm form);

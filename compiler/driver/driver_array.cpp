@@ -41,6 +41,8 @@ struct ArrayCode::Impl {
   unsigned threads = 1;
   /// sparseHessian's: the pattern, its colouring, the colours' directions and products.
   std::optional<HessianPattern> pattern;
+  std::size_t maxPatternPairs = SIZE_MAX;  // the program's limit on the pattern's sweep
+  std::optional<Error> patternLimit;       // the error past it
   std::optional<StarColouring> colouring;
   std::vector<std::int64_t> recovery;  // recoveryIndex: where each nonzero is in the products
   ProductScratch scratch;
@@ -221,8 +223,20 @@ void ArrayCode::prepareHvp() {
 
 const HessianPattern &ArrayCode::hessianPattern() {
   Impl &m = *impl_;
-  if (!m.pattern) m.pattern = array::hessianPattern(m.program);
+  if (!hessianPatternWithin(m.maxPatternPairs)) throw *m.patternLimit;
   return *m.pattern;
+}
+
+const HessianPattern *ArrayCode::hessianPatternWithin(std::size_t maxPairs) {
+  Impl &m = *impl_;
+  if (!m.pattern) {
+    try {
+      m.pattern = array::hessianPattern(m.program, std::min(maxPairs, m.maxPatternPairs));
+    } catch (const std::length_error &) {
+      return nullptr;
+    }
+  }
+  return &*m.pattern;
 }
 
 std::size_t ArrayCode::hessianColours() {
@@ -297,6 +311,8 @@ std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
   const Program::Impl &p = program.impl();
   auto impl = std::make_unique<ArrayCode::Impl>();
   impl->program = std::move(*lowered);
+  impl->maxPatternPairs = maxPatternPairs(program);
+  impl->patternLimit.emplace(patternLimit(program, program.objectiveName()));
   std::vector<std::size_t> inputOffsets, paramOffsets;
   std::size_t at = 0;
   for (const InputDecl &in : p.lowered.inputs) {

@@ -81,17 +81,6 @@ constexpr std::size_t kPatternColumns = 12;
 /// would far exceed.
 constexpr std::size_t kPatternPairsPerNode = 8;
 
-std::size_t maxPatternPairs(const Program &program) {
-  const std::size_t nodes = program.options().limits.maxNodes;
-  return nodes > SIZE_MAX / kPatternPairsPerNode ? SIZE_MAX : nodes * kPatternPairsPerNode;
-}
-
-Error patternLimit(const Program &program, const std::string &name) {
-  return Error(ErrorKind::Limit, "the Hessian's sparsity pattern of '" + name + "' meets more than " +
-                                     std::to_string(maxPatternPairs(program)) +
-                                     " pairs of variables (raise the limit with --max-nodes)");
-}
-
 /// `78%`, `0.12%`, `0.0003%`: two significant digits below 10%.
 std::string percent(std::size_t part, std::size_t whole) {
   if (whole == 0) return "0%";
@@ -206,6 +195,17 @@ std::optional<PatternBlock> arrayPattern(const Program &program, std::string *wh
 }
 
 }  // namespace
+
+std::size_t maxPatternPairs(const Program &program) {
+  const std::size_t nodes = program.options().limits.maxNodes;
+  return nodes > SIZE_MAX / kPatternPairsPerNode ? SIZE_MAX : nodes * kPatternPairsPerNode;
+}
+
+Error patternLimit(const Program &program, const std::string &name) {
+  return Error(ErrorKind::Limit, "the Hessian's sparsity pattern of '" + name + "' meets more than " +
+                                     std::to_string(maxPatternPairs(program)) +
+                                     " pairs of variables (raise the limit with --max-nodes)");
+}
 
 std::string partialName(const std::string &f, const std::string &x) { return "∂" + f + "/∂" + x; }
 

@@ -25,6 +25,11 @@ struct Program::Impl {
 std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &program, bool hvp,
                                                             std::string *whyNot);
 
+/// The pairs of coupled variables a Hessian's sparsity pattern may meet under the program's
+/// limits (8 per node of --max-nodes), and the error past them, for the entry `name`.
+std::size_t maxPatternPairs(const Program &program);
+Error patternLimit(const Program &program, const std::string &name);
+
 /// The stages' options for `options` (a bare expression allowed or not).
 CompileOptions compileOptionsOf(const Options &options, bool allowBare);
 

@@ -153,6 +153,7 @@ private:
   driver::HessianForm hessianForm_ = driver::HessianForm::Dense;
   std::shared_ptr<const optim::SparsePattern> pattern_;
   bool hasHvp_ = false;
+  bool hessian_ = false;  // the array level's Hessian (ModelOptions::hessian)
   std::size_t objectiveNodes_ = 0;
   std::unique_ptr<Code> code_;
 };

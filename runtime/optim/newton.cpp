@@ -1,7 +1,7 @@
 // Newton's method with the Hessian, damped where the Hessian is not positive definite, with a line
 // search along the Newton direction.
 //
-// The direction solves (H + tau I) d = -g by Cholesky: tau = 0 when H is positive definite (the
+// The direction solves (H + tau I) d = -g by Cholesky (Eigen's blocked LLT on the dense path): tau = 0 when H is positive definite (the
 // pure Newton step), else the first of tau_0, max(2 tau_0, beta), ... for which the factorization
 // succeeds, with tau_0 = 0 if every H_ii > 0, else beta - min H_ii, and beta = 1e-3 max |H_ij|
 // (Nocedal and Wright, Numerical Optimization, Algorithm 3.3). Damping is what makes d a descent direction at
@@ -22,6 +22,7 @@
 #include "optim/line_search.h"
 #include "optim/optimizer.h"
 
+#include <Eigen/Cholesky>
 #include <Eigen/OrderingMethods>
 #include <Eigen/SparseCholesky>
 #include <Eigen/SparseCore>
@@ -40,24 +41,6 @@ struct NewtonOptions {
   double toleranceGrad;
   bool strongWolfe;
 };
-
-/// Cholesky factor L (row-major, lower) of A + tau I from A's lower triangle; false unless every
-/// pivot is positive.
-bool cholesky(std::span<const double> a, std::size_t n, double tau, std::vector<double> &l) {
-  for (std::size_t j = 0; j < n; ++j) {
-    double s = a[j * n + j] + tau;
-    for (std::size_t k = 0; k < j; ++k) s -= l[j * n + k] * l[j * n + k];
-    if (!(s > 0)) return false;
-    const double pivot = std::sqrt(s);
-    l[j * n + j] = pivot;
-    for (std::size_t i = j + 1; i < n; ++i) {
-      double v = a[i * n + j];
-      for (std::size_t k = 0; k < j; ++k) v -= l[i * n + k] * l[j * n + k];
-      l[i * n + j] = v / pivot;
-    }
-  }
-  return true;
-}
 
 /// The sparse path's fixed part: the pattern analysed, with its diagonal completed, and where
 /// each of the pattern's entries goes in the lower triangle that Eigen factors.
@@ -207,7 +190,8 @@ private:
 
   NewtonOptions o_;
   std::vector<double> g_, d_;
-  std::vector<double> h_, l_;         // dense: the Hessian and its factor, n * n, at first use
+  std::vector<double> h_;             // dense: the Hessian, n * n, at first use
+  Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt_;  // dense: its Cholesky factor (blocked)
   std::vector<double> values_;        // sparse: the Hessian's values in the pattern's order
   std::unique_ptr<SparseNewton> sparse_;  // sparse: the analysed pattern
 };
@@ -231,23 +215,22 @@ void Newton::direction() {
   }
   const double beta = scale > 0 ? 1e-3 * scale : 1e-3;
   double tau = minDiag > 0 ? 0 : beta - minDiag;
-  // Gershgorin: tau above n * scale makes H + tau I positive definite, reached in ~log2(n 1000)
-  // doublings; the bound only guards against rounding.
-  for (int attempt = 0; !cholesky(h_, n, tau, l_); ++attempt) {
+  // Eigen's blocked Cholesky of the lower triangle (the matrix is symmetric now, so its storage
+  // order does not matter); it fails on the first pivot that is not positive. Gershgorin: tau
+  // above n * scale makes H + tau I positive definite, reached in ~log2(n 1000) doublings; the
+  // bound only guards against rounding.
+  const auto index = static_cast<Eigen::Index>(n);
+  const Eigen::Map<const Eigen::MatrixXd> h(h_.data(), index, index);
+  auto factored = [&] {
+    llt_.compute(h + tau * Eigen::MatrixXd::Identity(index, index));
+    return llt_.info() == Eigen::Success;
+  };
+  for (int attempt = 0; !factored(); ++attempt) {
     if (attempt == 200) fail("newton: cannot factor the damped Hessian");
     tau = std::max(2 * tau, beta);
   }
-  // L L^T d = -g: forward, then backward substitution.
-  for (std::size_t i = 0; i < n; ++i) {
-    double v = -g_[i];
-    for (std::size_t k = 0; k < i; ++k) v -= l_[i * n + k] * d_[k];
-    d_[i] = v / l_[i * n + i];
-  }
-  for (std::size_t i = n; i-- > 0;) {
-    double v = d_[i];
-    for (std::size_t k = i + 1; k < n; ++k) v -= l_[k * n + i] * d_[k];
-    d_[i] = v / l_[i * n + i];
-  }
+  const Eigen::Map<const Eigen::VectorXd> g(g_.data(), index);
+  Eigen::Map<Eigen::VectorXd>(d_.data(), index) = -llt_.solve(g);
 }
 
 double Newton::step(std::span<double> params, const Closure &closure,
@@ -264,7 +247,6 @@ double Newton::step(std::span<double> params, const Closure &closure,
     values_.resize(curvature.pattern->nonzeros());
   } else if (h_.size() != n * n) {
     h_.assign(n * n, 0.0);
-    l_.assign(n * n, 0.0);
   }
   const double origLoss = closure(params, g_);
   double loss = origLoss;

@@ -96,6 +96,59 @@ TEST_CASE("fit: the sparse Hessian at the scalar level gives dense Newton's iter
           Approx(dense.number(k, "loss")).epsilon(1e-8).margin(1e-20));
 }
 
+TEST_CASE("fit: a dense Hessian at the array level: Newton's iterates are the scalar level's, and "
+          "past --max-nodes it is refused naming newton-cg",
+          "[fit][second-order]") {
+  ScratchDir dir("fit_dense_arrays");
+  // Every entry of the Hessian 2 I + (2 + 12 s^2) 1 1^T is nonzero: the pattern's sweep stops at
+  // n^2/4 pairs and the array level takes the Hessian as n products with unit vectors (no
+  // colouring). The minimizer is x = 1 (both terms vanish there).
+  const std::size_t n = 150;
+  writeText(dir.file("dense.nabla"), "param x[" + std::to_string(n) +
+                                         "] = 0.5\ns = sum(x) - " + std::to_string(n) +
+                                         "\nminimize sum((x - 1)^2) + s^2 + s^4\n");
+  std::vector<std::vector<double>> results;
+  std::vector<CsvTable> logs;
+  for (const char *jit : {"array", "baseline"}) {
+    INFO(jit);
+    ProcessResult r = fit(dir, "dense.nabla",
+                          {"--optimizer", "newton", "--steps", "6", "--jit", jit, "-o",
+                           dir.file(std::string(jit) + ".json"), "--log",
+                           dir.file(std::string(jit) + ".csv")});
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+    CHECK_THAT(r.out, !Contains("Hessian: sparse"));
+    results.push_back(paramsOf(dir.file(std::string(jit) + ".json"), "x"));
+    logs.push_back(readCsvTable(readText(dir.file(std::string(jit) + ".csv"))));
+  }
+  // The same steps from products and from the symbolic Hessian, up to their rounding.
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO("x[" << i << "]: array " << results[0][i] << ", scalar " << results[1][i]);
+    CHECK(std::abs(results[0][i] - results[1][i]) <= 1e-9 * (1 + std::abs(results[1][i])));
+  }
+  REQUIRE(logs[0].rows.size() == logs[1].rows.size());
+  for (std::size_t k = 0; k < logs[0].rows.size(); ++k)
+    CHECK(logs[0].number(k, "loss") ==
+          Approx(logs[1].number(k, "loss")).epsilon(1e-9).margin(1e-20));
+  CHECK(logs[0].number(logs[0].rows.size() - 1, "loss") < 1e-3 * logs[0].number(0, "loss"));
+
+  // 150^2 = 22500 entries: over a limit of 20000 nodes, a usage of the limit like the scalar
+  // level's symbolic Hessian; newton-cg runs under it.
+  ProcessResult limited = fit(dir, "dense.nabla", {"--optimizer", "newton", "--steps", "2",
+                                                   "--jit", "array", "--max-nodes", "20000"});
+  CHECK(limited.exitCode != 0);
+  CHECK_THAT(limited.err, Contains("a dense Hessian of 150 variables has 22500 entries, more "
+                                   "than the limit of 20000") &&
+                              Contains("newton-cg"));
+  ProcessResult cg = fit(dir, "dense.nabla", {"--optimizer", "newton-cg", "--steps", "100",
+                                              "--max-iter", "20", "--tol", "1e-9", "--jit",
+                                              "array", "--max-nodes", "20000", "-o",
+                                              dir.file("cg.json")});
+  INFO(cg.err);
+  REQUIRE(cg.exitCode == 0);
+  for (double x : paramsOf(dir.file("cg.json"), "x")) CHECK(std::abs(x - 1) <= 1e-8);
+}
+
 TEST_CASE("fit: where the pattern favours them, the scalar level's sparse Hessian comes from "
           "products, with dense Newton's iterates",
           "[fit][second-order]") {
