@@ -184,7 +184,17 @@ namespace {
 
 volatile std::sig_atomic_t gInterrupted = 0;
 
-extern "C" void onFitInterrupt(int) { gInterrupted = 1; }
+/// The first signal asks the run to stop after its step; a second one, while that step still runs
+/// (a dense Newton step can take minutes), ends the process at once as the signal would by
+/// default. The checkpoints already written stay whole: every file is renamed into place.
+extern "C" void onFitInterrupt(int signal) {
+  if (gInterrupted) {
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+    return;
+  }
+  gInterrupted = 1;
+}
 
 /// Installs the handler for the run and restores the previous one after it.
 struct InterruptGuard {
