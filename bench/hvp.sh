@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The cost of a Hessian-vector product and of a sparse Hessian against the gradient's at the array
-# level, on the four problems of bench/large/ at each n (bench/bench_hvp.cpp; Release build in
+# level, on the five problems of bench/large/ at each n (bench/bench_hvp.cpp; Release build in
 # build-bench/).
 #   bench/hvp.sh [N ...]     (default: 1000 10000 100000 1000000)
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Second order at scale: four sparse problems at n = 10^3 .. 10^6 from their standard starts
+"""Second order at scale: five sparse problems at n = 10^3 .. 10^6 from their standard starts
 (bench/large/*.nabla), solved to |g|_2 <= 1e-8 by
 
   - SciPy's trust-ncg and trust-krylov with hand-written numpy gradients and Hessian-vector
@@ -19,15 +19,16 @@ whole process).
         [--problems chained_rosenbrock,...] [--methods ...] [--nabla build-bench/nabla]
         [--timeout 120]
     ... bench/second_order.py --check          hand-written derivatives against nabla's, n = 1000
-    ... bench/second_order.py --write DIR N    the four models for n = N into DIR
+    ... bench/second_order.py --write DIR N    the five models for n = N into DIR
     ... bench/second_order.py --gradients 1000,1000000   one value+gradient: nabla's compiled
                                                one (and its compile) against numpy's
 
 A column that cannot run in this build (no `hvp` in the Python module, no newton-cg optimizer)
 prints "n/a (reason)"; the others run.
 
-The problems: chained Rosenbrock (x0 = (-1.2, 1, -1.2, 1, ...)); extended Powell singular (More,
-Garbow and Hillstrom 1981, problem 22; x0 = (3, -1, 0, 1, ...)); Broyden tridiagonal (problem
+The problems: chained Rosenbrock (x0 = (-1.2, 1, -1.2, 1, ...)); extended Rosenbrock (More,
+Garbow and Hillstrom 1981, problem 21: n/2 uncoupled pairs; the same x0); extended Powell
+singular (problem 22; x0 = (3, -1, 0, 1, ...)); Broyden tridiagonal (problem
 30; x0 = -1); discrete boundary value (problem 28; x0 = t (t - 1), t_i = i/(n + 1)). The
 discrete boundary value problem is solved to |g|_2 <= 1e-8 |g(x0)|_2 instead: its residuals are
 O(h^2), so that |g(x0)| is already below 1e-8 from n = 10^4 (the table gives |g(x0)|).
@@ -46,7 +47,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-PROBLEMS = ["chained_rosenbrock", "extended_powell", "broyden_tridiagonal", "discrete_bvp"]
+PROBLEMS = ["chained_rosenbrock", "extended_rosenbrock", "extended_powell", "broyden_tridiagonal", "discrete_bvp"]
 METHODS = ["scipy-numpy trust-ncg", "scipy-numpy trust-krylov", "scipy-nabla trust-ncg",
            "scipy-nabla trust-krylov", "nabla newton-cg", "nabla newton"]
 GTOL = 1e-8
@@ -131,7 +132,7 @@ def write_models(d, n):
 
 # --- hand-written numpy: x0, f, g, Hv --------------------------------------------------------
 def x0_of(p, n):
-    if p == "chained_rosenbrock":
+    if p in ("chained_rosenbrock", "extended_rosenbrock"):
         return np.tile([-1.2, 1.0], n // 2)
     if p == "extended_powell":
         return np.tile([3.0, -1.0, 0.0, 1.0], n // 4)
@@ -154,6 +155,23 @@ def numpy_problem(p, n):
     if p == "chained_rosenbrock":
         from scipy.optimize import rosen, rosen_der, rosen_hess_prod
         return (lambda x: (rosen(x), rosen_der(x))), rosen_hess_prod
+    if p == "extended_rosenbrock":
+        def fg(x):
+            a, b = x[0::2], x[1::2]
+            d = b - a ** 2
+            g = np.empty_like(x)
+            g[0::2] = -400 * a * d - 2 * (1 - a)
+            g[1::2] = 200 * d
+            return np.sum(100 * d ** 2 + (1 - a) ** 2), g
+
+        def hv(x, s):
+            a, b = x[0::2], x[1::2]
+            sa, sb = s[0::2], s[1::2]
+            out = np.empty_like(x)
+            out[0::2] = (1200 * a ** 2 - 400 * b + 2) * sa - 400 * a * sb
+            out[1::2] = -400 * a * sa + 200 * sb
+            return out
+        return fg, hv
     if p == "extended_powell":
         def fg(x):
             a, b, c, d = x[0::4], x[1::4], x[2::4], x[3::4]

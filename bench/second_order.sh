@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Second order at scale (issue 21): the More-Garbow-Hillstrom set and the four large sparse
+# Second order at scale (issue 21): the More-Garbow-Hillstrom set and the five large sparse
 # problems, nabla beside SciPy. Figures go to bench/RESULTS.md by hand, with the command.
 #   bench/second_order.sh check      the nabla files against their numpy twins (bench/mgh/check.py,
 #                                    bench/second_order.py --check)
