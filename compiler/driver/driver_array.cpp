@@ -27,6 +27,9 @@ std::optional<array::Program> differentiated(const Program &program, std::string
 
 }  // namespace
 
+/// The pairs per param a library's Hessian pattern may meet before the description leaves it out.
+constexpr std::size_t kLibraryPatternPairsPerParam = 64;
+
 struct ArrayCode::Impl {
   array::Program program;
   std::size_t paramCount = 0;
@@ -286,6 +289,21 @@ std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &progr
                                                             std::string *whyNot) {
   std::optional<array::Program> lowered = differentiated(program, whyNot);
   if (!lowered) return std::nullopt;
+  jit::AotArrayObjective out;
+  // The Hessian's pattern for the description, unless its sweep meets more than
+  // kLibraryPatternPairsPerParam pairs per param (or the limit of nabla diff --sparsity): a
+  // Hessian with few nonzeros per row (the chained Rosenbrock of 10^6 params: 0.4 s) is
+  // listed, a nearly dense one (an MLP's) stops early and is left out.
+  std::size_t n = 0;
+  for (const Shape &shape : lowered->paramShapes) n += shape.size();
+  const std::size_t budget = n > SIZE_MAX / kLibraryPatternPairsPerParam - 1
+                                 ? SIZE_MAX
+                                 : (n + 1) * kLibraryPatternPairsPerParam;
+  try {
+    out.pattern = std::make_shared<const HessianPattern>(
+        array::hessianPattern(*lowered, std::min(budget, maxPatternPairs(program))));
+  } catch (const std::length_error &) {
+  }
   // Without a forward rule for some node the library has no nabla_objective_hvp (the
   // description says which entry points it has); the objective itself does not need one.
   if (hvp) array::addHessianVectorProduct(*lowered, nullptr);
@@ -293,7 +311,6 @@ std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &progr
   const Program::Impl &p = program.impl();
   for (const InputDecl &in : p.lowered.inputs) inputSizes.push_back(in.vars.shape.size());
   array::LibrarySource source = array::librarySource(*lowered, inputSizes);
-  jit::AotArrayObjective out;
   out.c = std::move(source.c);
   out.includes = std::move(source.includes);
   out.libraries = std::move(source.libraries);

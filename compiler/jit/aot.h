@@ -59,6 +59,9 @@ struct AotArrayObjective {
   std::vector<std::string> kernelNames;
   std::size_t unrolled = 0;  // the operations the scalar level would unroll it to
   bool hvp = false;          // `c` defines nabla_objective_hvp
+  /// The Hessian's structural nonzeros over the params, for the description; null where the
+  /// pattern's sweep met more pairs than its budget (a nearly dense Hessian, as an MLP's).
+  std::shared_ptr<const HessianPattern> pattern;
 };
 
 /// The objective: nabla_objective, nabla_objective_batch and (with a Hessian)

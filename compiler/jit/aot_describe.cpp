@@ -588,6 +588,8 @@ std::string moduleInfoJson(const AotModule &module, const AotOptions &options) {
         j.attribute("num_inputs", static_cast<std::int64_t>(totalSize(inputs)));
         if (o.d.pattern)
           j.attributeObject("hessian_sparsity", [&] { jsonPattern(j, *o.d.pattern); });
+        else if (o.array && o.array->pattern)
+          j.attributeObject("hessian_sparsity", [&] { jsonPattern(j, *o.array->pattern); });
         j.attributeBegin("params");
         jsonGroups(j, params, [&](std::size_t k) { jsonInit(j, o.params[k]); });
         j.attributeEnd();

@@ -5,6 +5,7 @@
 
 #include <llvm/Support/JSON.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <sys/stat.h>
@@ -314,6 +315,58 @@ TEST_CASE("nabla_module_info describes every entry point, and the library export
       }
     }
   }
+}
+
+TEST_CASE("an array-level library lists a sparse Hessian's pattern and leaves out a nearly "
+          "dense one",
+          "[aot][library]") {
+  // Chained Rosenbrock of 1200 params: its Hessian is tridiagonal, written here by hand.
+  const std::int64_t n = 1200;
+  auto chain = build("param x[" + std::to_string(n) +
+                         "] = 0.5\nminimize sum(100*(x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2)\n",
+                     {"--level", "array"});
+  INFO(chain->result.err);
+  REQUIRE(chain->result.exitCode == 0);
+  std::vector<std::int64_t> starts{0}, columns;
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t j = std::max<std::int64_t>(0, i - 1); j <= std::min(n - 1, i + 1); ++j)
+      columns.push_back(j);
+    starts.push_back(static_cast<std::int64_t>(columns.size()));
+  }
+  {
+    Library lib(chain->library);
+    llvm::Expected<llvm::json::Value> parsed =
+        llvm::json::parse(lib.get<const char *(*)()>("nabla_module_info")());
+    REQUIRE(static_cast<bool>(parsed));
+    const llvm::json::Object *o = parsed->getAsObject()->getObject("objective");
+    REQUIRE(o);
+    CHECK(string(*o, "level") == "array");
+    const llvm::json::Object *p = o->getObject("hessian_sparsity");
+    REQUIRE(p);
+    CHECK(integer(*p, "n") == n);
+    CHECK(integer(*p, "nonzeros") == static_cast<std::int64_t>(columns.size()));
+    std::vector<std::int64_t> gotStarts, gotColumns;
+    for (const llvm::json::Value &v : array(*p, "row_start")) gotStarts.push_back(*v.getAsInteger());
+    for (const llvm::json::Value &v : array(*p, "columns")) gotColumns.push_back(*v.getAsInteger());
+    CHECK(gotStarts == starts);
+    CHECK(gotColumns == columns);
+  }
+  // An MLP's Hessian couples nearly every pair of its 2,410 params: the sweep stops early and
+  // the description has no pattern (and the compile stays fast).
+  TempDir dir;
+  const std::string digits = std::string(NABLA_SOURCE_DIR) + "/samples/mlp_digits.nabla";
+  nabla::test::ProcessResult r =
+      runNablaWith({"compile", digits, "-o", dir / "libdigits.so", "--level", "array"});
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  Library lib(dir / "libdigits.so");
+  llvm::Expected<llvm::json::Value> parsed =
+      llvm::json::parse(lib.get<const char *(*)()>("nabla_module_info")());
+  REQUIRE(static_cast<bool>(parsed));
+  const llvm::json::Object *o = parsed->getAsObject()->getObject("objective");
+  REQUIRE(o);
+  CHECK(integer(*o, "num_params") == 2410);
+  CHECK(o->getObject("hessian_sparsity") == nullptr);
 }
 
 TEST_CASE("the library and its description show --no-hessian and --fast-math",
