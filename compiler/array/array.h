@@ -219,6 +219,10 @@ public:
   /// The same with root k's value into outs[k] (rootSize(k) entries).
   void run(std::span<const double> params, const Rows &rows,
            std::span<const std::span<double>> outs);
+  /// The same with the params in parts, one after another as if packed (each param within one
+  /// part): a Hessian-vector product reads the params and the direction where they are.
+  void run(std::span<const std::span<const double>> params, const Rows &rows,
+           std::span<const std::span<double>> outs);
   std::size_t rootSize(std::size_t k) const;
   std::size_t outputSize() const;
   /// Whether root k depends on the rows.

@@ -198,7 +198,7 @@ struct Executor::Impl {
   struct Source {
     enum class Kind : std::uint8_t { Fixed, Param, Root } kind = Kind::Fixed;
     double *fixed = nullptr;
-    std::size_t at = 0;  // Param: the offset in params; Root: which root
+    std::size_t at = 0;  // Param: the param node's place in `params`; Root: which root
   };
   /// Per kernel, its slots' sources, when every step is a kernel (no row-dependent value, no
   /// interpreted node) and every root a distinct node that a kernel writes: run() then only
@@ -221,7 +221,7 @@ struct Executor::Impl {
         Source src;
         if (g[a].kind == Kind::Param) {
           src.kind = Source::Kind::Param;
-          src.at = paramOffsets[g[a].group];
+          src.at = static_cast<std::size_t>(std::find(params.begin(), params.end(), a) - params.begin());
         } else if (auto r = rootOf.find(a); r != rootOf.end() && written[a]) {
           src.kind = Source::Kind::Root;
           src.at = r->second;
@@ -253,13 +253,34 @@ struct Executor::Impl {
     direct = std::move(plan);
   }
 
-  void runDirect(const double *params, std::span<const std::span<double>> outs) {
+  /// Points each param node at its values: the params are the parts one after another, and a
+  /// param's group lies within one part.
+  void bindParams(std::span<const std::span<const double>> parts) {
+    for (Id id : params) {
+      std::size_t at = paramOffsets[g[id].group];
+      const std::size_t size = g[id].shape.size();
+      const double *where = nullptr;
+      for (std::span<const double> part : parts) {
+        if (at < part.size()) {
+          if (size > part.size() - at)
+            throw std::invalid_argument("array executor: a param runs past its part of the params");
+          where = part.data() + at;
+          break;
+        }
+        at -= part.size();
+      }
+      if (!where) throw std::invalid_argument("array executor: a param beyond the params");
+      data[id] = where;
+    }
+  }
+
+  void runDirect(std::span<const std::span<double>> outs) {
     for (std::size_t k = 0; k < direct.size(); ++k) {
       double **p = slotPointers[k].data();
       for (const Source &src : direct[k]) {
         switch (src.kind) {
         case Source::Kind::Fixed: *p++ = src.fixed; break;
-        case Source::Kind::Param: *p++ = const_cast<double *>(params + src.at); break;
+        case Source::Kind::Param: *p++ = const_cast<double *>(data[params[src.at]]); break;
         case Source::Kind::Root: *p++ = outs[src.at].data(); break;
         }
       }
@@ -784,15 +805,21 @@ std::size_t Executor::bytesPerRow() const {
 
 void Executor::run(std::span<const double> params, const Rows &rows,
                    std::span<const std::span<double>> outs) {
+  const std::span<const double> parts[] = {params};
+  run(std::span<const std::span<const double>>(parts), rows, outs);
+}
+
+void Executor::run(std::span<const std::span<const double>> params, const Rows &rows,
+                   std::span<const std::span<double>> outs) {
   Impl &m = *impl_;
   if (outs.size() != m.roots.size())
     throw std::invalid_argument("array executor: not one output per root");
   for (std::size_t k = 0; k < outs.size(); ++k)
     if (outs[k].size() != m.rootSizes[k])
       throw std::invalid_argument("array executor: an output of the wrong size");
-  if (!m.direct.empty()) return m.runDirect(params.data(), outs);
+  m.bindParams(params);
+  if (!m.direct.empty()) return m.runDirect(outs);
   m.batch = rows.count;
-  for (Id id : m.params) m.data[id] = params.data() + m.paramOffsets[m.g[id].group];
   // A root the same for every row is computed straight into its output (the first root of a
   // node, when several roots are one node).
   for (std::size_t k = 0; k < outs.size(); ++k) {

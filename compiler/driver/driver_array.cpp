@@ -38,9 +38,9 @@ struct ArrayCode::Impl {
   std::vector<std::size_t> paramSizes;       // elements of each param, in order
   std::optional<array::Executor> reports;    // roots: the reports
   std::vector<std::size_t> inputOffsets, paramOffsets;
-  /// ArrayCode::hvp's: roots H v per param, over the params and then the direction (packed).
+  /// ArrayCode::hvp's: roots H v per param, over the params and then the direction (two parts).
   std::optional<array::Executor> hvp;
-  std::vector<double> packed;
+  std::vector<std::span<double>> hvpOuts;
   unsigned threads = 1;
   /// sparseHessian's: the pattern, its colouring, the colours' directions and products.
   std::optional<HessianPattern> pattern;
@@ -60,6 +60,13 @@ struct ArrayCode::Impl {
   /// `summed` entry is false is the same in every chunk and taken from the first.
   void runChunked(array::Executor &executor, std::span<const double> params, const ArrayRows &rows,
                   std::span<const std::span<double>> outs, const std::vector<bool> &summed = {}) {
+    const std::span<const double> parts[] = {params};
+    runChunked(executor, std::span<const std::span<const double>>(parts), rows, outs, summed);
+  }
+  /// The same with the params in parts (Executor::run's).
+  void runChunked(array::Executor &executor, std::span<const std::span<const double>> params,
+                  const ArrayRows &rows, std::span<const std::span<double>> outs,
+                  const std::vector<bool> &summed = {}) {
     const std::size_t perRow = std::max<std::size_t>(1, executor.bytesPerRow());
     const std::size_t chunk = std::max<std::size_t>(1, std::min(rows.count, chunkBytes / perRow));
     array::Rows r;
@@ -192,20 +199,19 @@ void ArrayCode::hvp(std::span<const double> params, std::span<const double> v,
   if (params.size() != m.paramCount || v.size() != m.paramCount || out.size() != m.paramCount)
     throw std::invalid_argument("ArrayCode::hvp: params, direction or product of the wrong size");
   prepareHvp();
-  m.packed.resize(2 * m.paramCount);
-  std::copy(params.begin(), params.end(), m.packed.begin());
-  std::copy(v.begin(), v.end(), m.packed.begin() + static_cast<std::ptrdiff_t>(m.paramCount));
-  std::vector<std::span<double>> outs;
+  // The params, then the direction, read where they are (no packed copy of either).
+  const std::span<const double> parts[] = {params, v};
+  m.hvpOuts.clear();
   std::size_t at = 0;
   for (std::size_t size : m.paramSizes) {
-    outs.push_back(out.subspan(at, size));
+    m.hvpOuts.push_back(out.subspan(at, size));
     at += size;
   }
   if (!m.lossBatched) {
-    m.hvp->run(m.packed, array::Rows{1, {}, nullptr, 0, nullptr}, outs);
+    m.hvp->run(parts, array::Rows{1, {}, nullptr, 0, nullptr}, m.hvpOuts);
     return;
   }
-  m.runChunked(*m.hvp, m.packed, rows, outs);
+  m.runChunked(*m.hvp, parts, rows, m.hvpOuts);
   const double scale = 1.0 / static_cast<double>(rows.count);
   for (double &x : out) x *= scale;
 }
@@ -217,7 +223,7 @@ void ArrayCode::prepareHvp() {
   if (!array::addHessianVectorProduct(m.program, &whyNot))
     throw Error(ErrorKind::Semantic,
                 "the array level has no Hessian-vector product for this objective: " + whyNot);
-  // The direction's groups follow the params' in one packed array.
+  // The direction's groups follow the params', as if packed: hvp() passes the two as parts.
   std::vector<std::size_t> offsets = m.paramOffsets;
   for (std::size_t offset : m.paramOffsets) offsets.push_back(m.paramCount + offset);
   m.hvp.emplace(m.program.graph, m.program.hvp, m.inputOffsets, std::move(offsets));

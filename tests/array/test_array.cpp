@@ -762,3 +762,45 @@ TEST_CASE("threads split a batch's elementwise work without changing a bit") {
   }
   array::Executor::setBlasThreads(1);
 }
+
+TEST_CASE("the executor reads params given in parts as it reads them packed, and refuses a param "
+          "that runs past its part") {
+  // u[3] and w[2] at offsets 0 and 3: u . u + w . w + sum(u) * sum(w), interpreted and fused
+  // (a long vector) alike.
+  for (std::uint32_t n : {3u, 5000u}) {
+    INFO(n << " elements");
+    array::Graph g;
+    const array::Id u = g.param(0, Shape{{n}}), w = g.param(1, Shape{{2}});
+    const array::Id loss =
+        g.map(Op::Add, g.map(Op::Add, g.sum(g.map(Op::Mul, u, u)), g.sum(g.map(Op::Mul, w, w))),
+              g.map(Op::Mul, g.sum(u), g.sum(w)));
+    array::Executor exec(g, {loss}, {}, {0, n});
+    std::vector<double> packed(n + 2);
+    for (std::size_t i = 0; i < packed.size(); ++i) packed[i] = 0.25 * static_cast<double>(i % 7) - 0.5;
+    double su = 0, suu = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      su += packed[i];
+      suu += packed[i] * packed[i];
+    }
+    const double w0 = packed[n], w1 = packed[n + 1];
+    const double want = suu + (w0 * w0 + w1 * w1) + su * (w0 + w1);
+    const array::Rows one{1, {}, nullptr, 0, nullptr};
+    double whole = 0, split = 0;
+    exec.run(packed, one, std::span<double>(&whole, 1));
+    CHECK(whole == Approx(want).epsilon(1e-13));
+    const std::vector<double> first(packed.begin(), packed.begin() + n),
+        second(packed.begin() + n, packed.end());
+    const std::span<const double> parts[] = {first, second};
+    const std::span<double> outs[] = {std::span<double>(&split, 1)};
+    exec.run(std::span<const std::span<const double>>(parts), one, outs);
+    CHECK(split == whole);
+    // w split across two parts, and params that end before w.
+    const std::vector<double> a(packed.begin(), packed.begin() + n + 1), b(packed.begin() + n + 1, packed.end());
+    const std::span<const double> straddling[] = {a, b};
+    CHECK_THROWS_WITH(exec.run(std::span<const std::span<const double>>(straddling), one, outs),
+                      Catch::Contains("a param runs past its part of the params"));
+    const std::span<const double> short_[] = {first};
+    CHECK_THROWS_WITH(exec.run(std::span<const std::span<const double>>(short_), one, outs),
+                      Catch::Contains("a param beyond the params"));
+  }
+}
