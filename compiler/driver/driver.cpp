@@ -722,18 +722,6 @@ HessianForm chooseHessianForm(std::size_t n, std::size_t nonzeros) {
   return nonzeros / n > n / 4 ? HessianForm::Dense : HessianForm::Sparse;
 }
 
-void requireDenseHessian(const Program &program, std::size_t n) {
-  const std::size_t limit = program.options().limits.maxNodes;
-  if (n <= limit / std::max<std::size_t>(n, 1)) return;
-  throw Error(ErrorKind::Limit,
-              "a dense Hessian of " + std::to_string(n) + " variables has " +
-                  (n > (std::size_t{1} << 32) ? std::string("more than 2^64")
-                                              : std::to_string(n * n)) +
-                  " entries, more than the limit of " + std::to_string(limit) +
-                  " (raise it with --max-nodes, or use newton-cg, which needs only "
-                  "Hessian-vector products)");
-}
-
 std::string_view toString(HessianForm form) {
   switch (form) {
   case HessianForm::Dense: return "dense";

@@ -456,6 +456,19 @@ private:
 std::string entryPointCode(Program &program, const Entry &entry, bool grad, bool assembly,
                            int optLevel, bool fastMath);
 
+/// How a second-order method gets the Hessian.
+enum class HessianForm {
+  Dense,   // all n^2 entries (Cholesky of a dense matrix)
+  Sparse,  // the structural nonzeros in compressed rows (a sparse LDL^T)
+};
+/// The form to use for n variables whose Hessian has `nonzeros` structural nonzeros: dense up to
+/// kDenseHessianSize variables, or when more than a quarter of the entries are nonzero (a sparse
+/// factorization then fills in to about the dense one); sparse otherwise.
+HessianForm chooseHessianForm(std::size_t n, std::size_t nonzeros);
+inline constexpr std::size_t kDenseHessianSize = 100;
+/// "dense", "sparse".
+std::string_view toString(HessianForm form);
+
 // --- The array level ---------------------------------------------------------------------------
 
 /// The rows of a batch for ArrayCode: `count` rows of `columns` (one per input element), or, when
@@ -496,10 +509,21 @@ public:
   /// sweep meets more pairs of params than the program's limits allow (8 per node of
   /// Limits::maxNodes, as `nabla diff --sparsity`).
   const HessianPattern &hessianPattern();
-  /// The same, or nullptr (and nothing kept) where the sweep meets more than `maxPairs` pairs
-  /// (or the limit): newton's choice of a dense Hessian stops it there instead of making a
-  /// pattern as large as the dense matrix.
-  const HessianPattern *hessianPatternWithin(std::size_t maxPairs);
+  /// newton's Hessian: `asked`, else chooseHessianForm's choice. The pattern's sweep stops once
+  /// it meets n²/4 pairs (the pattern alone would then take about a quarter of the dense
+  /// matrix's memory) and the form is dense, without a colouring of a nearly complete graph
+  /// (about n³). A dense form past the limit on a Hessian's entries (Limits::maxNodes, as the
+  /// scalar level's symbolic Hessian: 2048 params by default) throws Error(Limit), naming
+  /// newton-cg. `pattern`: hessianPattern() where it was made, else null.
+  struct HessianChoice {
+    HessianForm form = HessianForm::Dense;
+    const HessianPattern *pattern = nullptr;
+  };
+  HessianChoice chooseHessian(std::optional<HessianForm> asked);
+  /// The mean over the rows of the dense Hessian (row-major, paramCount()² entries): up to
+  /// kDenseHessianSize params with a pattern, its sparse Hessian; otherwise column j is H e_j,
+  /// one product per param.
+  void denseHessian(std::span<const double> params, const ArrayRows &rows, std::span<double> out);
   /// The mean over the rows of the Hessian's nonzeros, in hessianPattern()'s order, into
   /// `values`: one Hessian-vector product per colour of a star colouring of the pattern, each
   /// entry recovered directly. Throws Error(Semantic) as hvp() does.
@@ -541,23 +565,6 @@ std::optional<std::string> printArrayGradient(const Program &program, std::strin
 /// products (nabla::sparseHessianByProducts).
 void sparseHessianByProducts(const Derivatives &d, const HessianProduct &hvp,
                              std::span<double> values);
-
-/// How a second-order method gets the Hessian.
-enum class HessianForm {
-  Dense,   // all n^2 entries (Cholesky of a dense matrix)
-  Sparse,  // the structural nonzeros in compressed rows (a sparse LDL^T)
-};
-/// The form to use for n variables whose Hessian has `nonzeros` structural nonzeros: dense up to
-/// kDenseHessianSize variables, or when more than a quarter of the entries are nonzero (a sparse
-/// factorization then fills in to about the dense one); sparse otherwise.
-HessianForm chooseHessianForm(std::size_t n, std::size_t nonzeros);
-/// Throws Error(Limit) where a dense Hessian of n variables, n² entries, passes the program's
-/// limit on a Hessian's entries (Limits::maxNodes, --max-nodes: 2048 variables by default), as
-/// the scalar level's symbolic Hessian does; the message names newton-cg, which needs none.
-void requireDenseHessian(const Program &program, std::size_t n);
-inline constexpr std::size_t kDenseHessianSize = 100;
-/// "dense", "sparse".
-std::string_view toString(HessianForm form);
 
 /// Objectives whose objective and reports unroll to at least this many scalar operations
 /// (ArrayCode::unrolledSize) run at the array level wherever a front end has the choice (`nabla

@@ -46,6 +46,10 @@ struct ArrayCode::Impl {
   std::optional<HessianPattern> pattern;
   std::size_t maxPatternPairs = SIZE_MAX;  // the program's limit on the pattern's sweep
   std::optional<Error> patternLimit;       // the error past it
+  std::size_t maxNodes = SIZE_MAX;         // the limit on a dense Hessian's entries
+  /// The pattern, or nullptr (and nothing kept) where its sweep meets more than `maxPairs`
+  /// pairs or the limit.
+  const HessianPattern *patternWithin(std::size_t maxPairs);
   std::optional<StarColouring> colouring;
   std::vector<std::int64_t> recovery;  // recoveryIndex: where each nonzero is in the products
   ProductScratch scratch;
@@ -230,22 +234,69 @@ void ArrayCode::prepareHvp() {
   m.hvp->setThreads(m.threads);
 }
 
-const HessianPattern &ArrayCode::hessianPattern() {
-  Impl &m = *impl_;
-  if (!hessianPatternWithin(m.maxPatternPairs)) throw *m.patternLimit;
-  return *m.pattern;
-}
-
-const HessianPattern *ArrayCode::hessianPatternWithin(std::size_t maxPairs) {
-  Impl &m = *impl_;
-  if (!m.pattern) {
+const HessianPattern *ArrayCode::Impl::patternWithin(std::size_t maxPairs) {
+  if (!pattern) {
     try {
-      m.pattern = array::hessianPattern(m.program, std::min(maxPairs, m.maxPatternPairs));
+      pattern = array::hessianPattern(program, std::min(maxPairs, maxPatternPairs));
     } catch (const std::length_error &) {
       return nullptr;
     }
   }
-  return &*m.pattern;
+  return &*pattern;
+}
+
+const HessianPattern &ArrayCode::hessianPattern() {
+  Impl &m = *impl_;
+  if (!m.patternWithin(m.maxPatternPairs)) throw *m.patternLimit;
+  return *m.pattern;
+}
+
+ArrayCode::HessianChoice ArrayCode::chooseHessian(std::optional<HessianForm> asked) {
+  Impl &m = *impl_;
+  const std::size_t n = m.paramCount;
+  HessianChoice choice;
+  if (asked == HessianForm::Sparse)
+    choice.pattern = &hessianPattern();
+  else if (!asked)
+    choice.pattern = m.patternWithin(n > (std::size_t{1} << 31) ? SIZE_MAX : n * n / 4 + 1);
+  choice.form = asked.value_or(choice.pattern ? chooseHessianForm(n, choice.pattern->nonzeros())
+                                              : HessianForm::Dense);
+  if (choice.form == HessianForm::Dense && n > m.maxNodes / std::max<std::size_t>(n, 1))
+    throw Error(ErrorKind::Limit,
+                "a dense Hessian of " + std::to_string(n) + " variables has " +
+                    (n >= (std::size_t{1} << 32) ? std::string("2^64 or more")
+                                                 : std::to_string(n * n)) +
+                    " entries, more than the limit of " + std::to_string(m.maxNodes) +
+                    " (raise it with --max-nodes, or use newton-cg, which needs only "
+                    "Hessian-vector products)");
+  return choice;
+}
+
+void ArrayCode::denseHessian(std::span<const double> params, const ArrayRows &rows,
+                             std::span<double> out) {
+  Impl &m = *impl_;
+  const std::size_t n = m.paramCount;
+  if (out.size() != n * n)
+    throw std::invalid_argument("ArrayCode::denseHessian: a Hessian of the wrong size");
+  std::fill(out.begin(), out.end(), 0.0);
+  if (m.pattern && n <= kDenseHessianSize) {
+    // Few products (one per colour) where the rows of a batch make each one expensive.
+    std::vector<double> values(m.pattern->nonzeros());
+    sparseHessian(params, rows, values);
+    const HessianPattern &p = *m.pattern;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::int64_t k = p.rowStart[i]; k < p.rowStart[i + 1]; ++k)
+        out[i * n + static_cast<std::size_t>(p.columns[k])] = values[static_cast<std::size_t>(k)];
+    return;
+  }
+  // Column j is H e_j (the Hessian is symmetric, so it is row j as well).
+  std::vector<double> unit(n, 0.0), column(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    unit[j] = 1;
+    hvp(params, unit, rows, column);
+    unit[j] = 0;
+    for (std::size_t i = 0; i < n; ++i) out[i * n + j] = column[i];
+  }
 }
 
 std::size_t ArrayCode::hessianColours() {
@@ -336,6 +387,7 @@ std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
   impl->program = std::move(*lowered);
   impl->maxPatternPairs = maxPatternPairs(program);
   impl->patternLimit.emplace(patternLimit(program, program.objectiveName()));
+  impl->maxNodes = program.options().limits.maxNodes;
   std::vector<std::size_t> inputOffsets, paramOffsets;
   std::size_t at = 0;
   for (const InputDecl &in : p.lowered.inputs) {

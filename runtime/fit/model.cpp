@@ -56,23 +56,10 @@ Model::Model(driver::Program program, std::string path, const ModelOptions &opti
       nameReportElements();
       hasHvp_ = options.hvp;
       if (options.hessian) {
-        // The pattern's sweep stops past n²/4 pairs, where the pattern alone would take about a
-        // quarter of a dense Hessian's memory: the Hessian is dense then, and its n² entries
-        // come from n products with unit vectors (a star colouring of a nearly complete graph
-        // would cost about n³). Small dense ones keep their pattern and its colouring: few
-        // products where the rows of a batch make each one expensive.
-        const std::size_t n = paramCount_;
-        const HessianPattern *pattern = nullptr;
-        if (options.hessianForm == driver::HessianForm::Sparse)
-          pattern = &code_->arrays->hessianPattern();
-        else if (options.hessianForm != driver::HessianForm::Dense)
-          pattern = code_->arrays->hessianPatternWithin(
-              n > (std::size_t{1} << 31) ? SIZE_MAX : std::max<std::size_t>(1, n * n / 4));
-        hessianForm_ = options.hessianForm.value_or(
-            pattern ? driver::chooseHessianForm(n, pattern->nonzeros()) : driver::HessianForm::Dense);
-        if (hessianForm_ == driver::HessianForm::Dense) driver::requireDenseHessian(program_, n);
-        if (pattern && (hessianForm_ == driver::HessianForm::Sparse || n <= driver::kDenseHessianSize))
-          keepPattern(*pattern);
+        const driver::ArrayCode::HessianChoice choice =
+            code_->arrays->chooseHessian(options.hessianForm);
+        hessianForm_ = choice.form;
+        if (hessianForm_ == driver::HessianForm::Sparse) keepPattern(*choice.pattern);
         hessian_ = true;
       }
       // The products (newton-cg's, and the sparse Hessian's) made now, with the rest of the code:
@@ -283,10 +270,7 @@ void Model::sparseHessian(std::span<const double> params, std::size_t rows,
                           std::span<const double *const> columns, std::span<double> values) const {
   if (!pattern_) throw FitError("the objective was compiled without its sparse Hessian");
   if (arrays_) {
-    driver::ArrayRows r;
-    r.count = inputCount_ > 0 ? rows : 1;
-    r.columns = columns;
-    code_->arrays->sparseHessian(params, r, values);
+    code_->arrays->sparseHessian(params, arrayRows({rows, columns, {}}, inputCount_ > 0), values);
     return;
   }
   if (code_->derivatives.sparseProducts) {
@@ -312,10 +296,7 @@ void Model::hvp(std::span<const double> params, std::span<const double> v, std::
 void Model::product(std::span<const double> params, std::span<const double> v, std::size_t rows,
                     std::span<const double *const> columns, std::span<double> out) const {
   if (arrays_) {
-    driver::ArrayRows r;
-    r.count = inputCount_ > 0 ? rows : 1;
-    r.columns = columns;
-    code_->arrays->hvp(params, v, r, out);
+    code_->arrays->hvp(params, v, arrayRows({rows, columns, {}}, inputCount_ > 0), out);
     return;
   }
   if (inputCount_ == 0) {
@@ -346,20 +327,13 @@ void Model::hessian(std::span<const double> params, std::size_t rows,
         hess[i * paramCount_ + static_cast<std::size_t>(pattern_->columns[k])] = values[k];
     return;
   }
-  const std::size_t n = paramCount_;
   if (arrays_ && hessian_) {
-    // Dense at the array level: column j is H e_j (the Hessian is symmetric).
-    std::vector<double> unit(n, 0.0), column(n);
-    for (std::size_t j = 0; j < n; ++j) {
-      unit[j] = 1;
-      product(params, unit, rows, columns, column);
-      unit[j] = 0;
-      for (std::size_t i = 0; i < n; ++i) hess[i * n + j] = column[i];
-    }
+    code_->arrays->denseHessian(params, arrayRows({rows, columns, {}}, inputCount_ > 0), hess);
     return;
   }
   if (arrays_ || !code_->objective.hasHessian())
     throw FitError("the objective was compiled without its Hessian");
+  const std::size_t n = paramCount_;
   if (inputCount_ == 0) {
     code_->objective.hessian(params, hess);
     return;

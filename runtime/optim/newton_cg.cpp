@@ -71,9 +71,6 @@ private:
   /// Steihaug–Toint CG: p_ minimizing the model within radius_; true when it reached the
   /// boundary. hp_ holds H p_.
   bool solve(const Curvature &c, double gNorm);
-  /// One CG step of length alpha: p += alpha d, Hp += alpha Hd, r += alpha Hd, in one pass;
-  /// returns |r|² summed as dot() sums it (the same bits as a second pass).
-  double advance(double alpha);
   /// The model's decrease m(0) - m(p) = -(gᵀp + pᵀHp / 2).
   double decrease(std::span<const double> p, std::span<const double> hp) const {
     return -(dot(g_, p) + 0.5 * dot(p, hp));
@@ -142,22 +139,6 @@ double squaredNorm(std::span<const double> z, double t, std::span<const double> 
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-double NewtonCg::advance(double alpha) {
-  double s[4] = {0, 0, 0, 0};
-  const std::size_t n = size_;
-  auto one = [&](std::size_t i, double &sum) {
-    p_[i] = p_[i] + alpha * d_[i];
-    hp_[i] = hp_[i] + alpha * hd_[i];
-    r_[i] = r_[i] + alpha * hd_[i];
-    sum += r_[i] * r_[i];
-  };
-  std::size_t i = 0;
-  for (; i + 4 <= n; i += 4)
-    for (std::size_t j = 0; j < 4; ++j) one(i + j, s[j]);
-  for (; i < n; ++i) one(i, s[0]);
-  return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
 bool NewtonCg::solve(const Curvature &c, double gNorm) {
   const std::size_t n = size_;
   const double tolerance = std::min(0.5, std::sqrt(gNorm)) * gNorm;
@@ -195,7 +176,12 @@ bool NewtonCg::solve(const Curvature &c, double gNorm) {
       }
       return true;
     }
-    const double rrNext = advance(alpha);
+    for (std::size_t i = 0; i < n; ++i) {
+      p_[i] = p_[i] + alpha * d_[i];
+      hp_[i] = hp_[i] + alpha * hd_[i];
+      r_[i] = r_[i] + alpha * hd_[i];
+    }
+    const double rrNext = dot(r_, r_);
     if (std::sqrt(rrNext) < tolerance) return false;
     const double beta = rrNext / rr;
     for (std::size_t i = 0; i < n; ++i) d_[i] = -r_[i] + beta * d_[i];
