@@ -19,6 +19,7 @@
 #include <map>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 // BLAS, loaded the first time the array level needs it (runtime/kernels.c calls cblas_dgemm
 // through this pointer), so that the commands and hosts that never run it do not load it.
@@ -303,27 +304,87 @@ struct Executor::Impl {
 
   // ---- Fused loops -----------------------------------------------------------------------------
 
-  /// Nodes the same for every row whose value at index i is an elementwise function of their
-  /// operands at i (plus a shift): maps over arrays, slices and their adjoints of vectors,
-  /// broadcasts; and sums of such values, accumulated in the loop.
+  /// Nodes the same for every row whose value at an index is an elementwise function of their
+  /// operands at an index affine in it: maps over arrays, slices of vectors and matrices and
+  /// their adjoints, broadcasts; and sums of such values, accumulated in the loop. Nodes the
+  /// planner had to leave out (`excluded`) are not.
   bool fusable(Id id) const {
     const Node &n = g[id];
-    if (n.batched) return false;
+    if (n.batched || excluded[id]) return false;
     switch (n.kind) {
     case Kind::Map:
     case Kind::Broadcast: return n.shape.size() >= 2;
     case Kind::Slice:
-      return n.shape.dims.size() == 1 && g[n.args[0]].shape.dims.size() == 1;
-    case Kind::Embed: return n.shape.dims.size() == 1;
+      return !n.shape.dims.empty() && n.shape.dims.size() <= 2 && g[n.args[0]].shape.dims.size() <= 2;
+    case Kind::Embed: return n.shape.dims.size() <= 2;
     case Kind::Sum: return !g[n.args[0]].batched && g[n.args[0]].shape.size() >= 2;
     default: return false;
     }
   }
 
+  /// Nodes left out of the fused loops: a slice or an embedding whose elements a loop's index
+  /// could not reach (a box of a matrix in a loop over another's rows).
+  std::vector<char> excluded;
+
+  /// Where a loop reads a node: element stride * i + shift of its value (row-major).
+  struct Index {
+    std::int64_t stride = 1, shift = 0;
+    bool operator<(const Index &o) const { return std::tie(stride, shift) < std::tie(o.stride, o.shift); }
+  };
+  /// A box of a vector or a matrix (rank 1 as one row), and the array it lies in.
+  struct Box {
+    std::int64_t rows = 1, width = 1;         // the larger array
+    std::int64_t row = 0, rowCount = 1;       // the box's rows
+    std::int64_t col = 0, colCount = 1;       // and columns
+    /// Whether the box is one run of the larger array in row-major order.
+    bool contiguous() const { return colCount == width || rowCount == 1; }
+    std::int64_t base() const { return row * width + col; }
+  };
+  static Box boxOf(const Shape &big, const std::vector<SliceDim> &box) {
+    Box b;
+    const auto d = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+    if (big.dims.size() == 1) {
+      b.width = d(big.dims[0]);
+      b.col = box[0].start;
+      b.colCount = box[0].count;
+    } else {
+      b.rows = d(big.dims[0]);
+      b.width = d(big.dims[1]);
+      b.row = box[0].start;
+      b.rowCount = box[0].count;
+      b.col = box[1].start;
+      b.colCount = box[1].count;
+    }
+    return b;
+  }
+  static std::int64_t floorDiv(std::int64_t a, std::int64_t b) {
+    return a / b - ((a % b != 0) && (a < 0) ? 1 : 0);
+  }
+  /// Thrown when a loop reads a slice or an embedding at an index its box cannot follow: the
+  /// loop would have to visit the rows of a matrix `width` wide (`rows` of them) instead.
+  struct NeedRows {
+    Id node;
+    std::int64_t width, rows;
+  };
+  /// Loops over the rows of a matrix evaluate each of its elements in a row: up to this many.
+  static constexpr std::int64_t kMaxLanes = 16;
+
+  /// Groups the fusable nodes into loops and builds them, leaving out the slices and embeddings
+  /// no loop can follow (planned again without each, so at most once per such node).
+  void plan() {
+    excluded.assign(g.size(), 0);
+    while (!planOnce()) {
+      steps.clear();
+      kernels.clear();
+      kernelSlots.clear();
+    }
+  }
+
   /// Groups the fusable nodes into loops in evaluation order: a loop takes nodes until one needs
   /// a sum of the loop itself or a node evaluated outside it needs one of its values; nodes that
-  /// do not depend on an open loop are evaluated before it.
-  void plan() {
+  /// do not depend on an open loop are evaluated before it. False when a node had to be
+  /// excluded: plan again.
+  bool planOnce() {
     std::vector<int> kernelOf(g.size(), -1);
     std::vector<std::vector<Id>> members;
     int open = -1;
@@ -350,7 +411,7 @@ struct Executor::Impl {
       if (isStep(id)) steps.push_back({false, id, 0});
     }
     close();
-    if (members.empty()) return;
+    if (members.empty()) return true;
 
     // A member is stored when a root, or when something outside its loop reads it.
     std::vector<char> stored(g.size(), 0);
@@ -360,121 +421,35 @@ struct Executor::Impl {
         if (kernelOf[a] >= 0 && kernelOf[a] != kernelOf[id]) stored[a] = 1;
 
     for (std::size_t k = 0; k < members.size(); ++k) {
-      codegen::LoopKernel kernel;
-      Slots slots;
-      std::map<std::pair<Id, std::int64_t>, std::uint32_t> memo;
-      std::map<Id, std::uint32_t> readSlot;
-      auto push = [&](codegen::LoopValue v) {
-        kernel.values.push_back(v);
-        return static_cast<std::uint32_t>(kernel.values.size() - 1);
-      };
-      // The value of node `a` at i + shift. It recurses once per fused operand: a deeper chain
-      // (a sum of thousands of terms over vectors) is left to the interpreter.
-      struct TooDeep {};
-      unsigned depth = 0;
-      struct Deeper {
-        unsigned &d;
-        explicit Deeper(unsigned &d) : d(d) {
-          if (++d > kMaxFusedDepth) throw TooDeep{};
-        }
-        ~Deeper() { --d; }
-      };
-      std::function<std::uint32_t(Id, std::int64_t)> value = [&](Id a, std::int64_t shift) -> std::uint32_t {
-        Deeper deeper(depth);
-        const Node &n = g[a];
-        if (kernelOf[a] != static_cast<int>(k) || n.kind == Kind::Sum) {
-          codegen::LoopValue v;
-          if (n.kind == Kind::Const && n.shape.isScalar()) {
-            v.kind = codegen::LoopValue::Kind::Const;
-            v.value = n.values[0];
-            return push(v);
+      // A loop over the elements first (width 1); when a member needs a loop over the rows of
+      // a matrix, again over those rows, each member of the matrix's size a row of lanes.
+      std::int64_t width = 1, rows = 0;
+      for (;;) {
+        try {
+          if (!buildKernel(members[k], kernelOf, stored, static_cast<int>(k), width, rows)) {
+            unfuse();
+            return true;
           }
-          if (n.shape.size() == 1) shift = 0;
-          if (auto found = memo.find({a, shift}); found != memo.end()) return found->second;
-          auto slot = readSlot.find(a);
-          if (slot == readSlot.end()) {
-            slot = readSlot.emplace(a, static_cast<std::uint32_t>(slots.reads.size())).first;
-            slots.reads.push_back(a);
-          }
-          v.kind = codegen::LoopValue::Kind::Load;
-          v.slot = slot->second;
-          v.shift = shift;
-          v.length = static_cast<std::int64_t>(n.shape.size());
-          return memo[{a, shift}] = push(v);
-        }
-        if (auto found = memo.find({a, shift}); found != memo.end()) return found->second;
-        codegen::LoopValue v;
-        switch (n.kind) {
-        case Kind::Map:
-          v.kind = codegen::LoopValue::Kind::Op;
-          if (const FusedOperands<Id> &fma = fused[a]; fma.op != Op::Const) {
-            v.op = fma.op;
-            v.argCount = 3;
-            v.args[0] = value(fma.a, shift);
-            v.args[1] = value(fma.b, shift);
-            v.args[2] = value(fma.c, shift);
-            break;
-          }
-          v.op = n.op;
-          v.argCount = n.argCount;
-          for (std::uint8_t j = 0; j < n.argCount; ++j) v.args[j] = value(n.args[j], shift);
           break;
-        case Kind::Slice: return memo[{a, shift}] = value(n.args[0], shift + n.box[0].start);
-        case Kind::Broadcast: return memo[{a, shift}] = value(n.args[0], 0);
-        case Kind::Embed:
-          v.kind = codegen::LoopValue::Kind::Guard;
-          v.args[0] = value(n.args[0], shift - static_cast<std::int64_t>(n.box[0].start));
-          v.argCount = 1;
-          v.shift = shift;
-          v.lo = n.box[0].start;
-          v.hi = static_cast<std::int64_t>(n.box[0].start) + n.box[0].count;
-          break;
-        default: throw std::logic_error("array executor: a fused node of no loop kind");
-        }
-        return memo[{a, shift}] = push(v);
-      };
-      try {
-        for (Id m : members[k]) {
-          const Node &n = g[m];
-          codegen::LoopOutput out;
-          if (n.kind == Kind::Sum) {
-            out.sum = true;
-            out.value = value(n.args[0], 0);
-            out.length = static_cast<std::int64_t>(g[n.args[0]].shape.size());
-          } else if (stored[m]) {
-            out.value = value(m, 0);
-            out.length = static_cast<std::int64_t>(n.shape.size());
-          } else {
+        } catch (const NeedRows &need) {
+          if (width == 1 && need.width > 1 && need.width <= kMaxLanes) {
+            width = need.width;
+            rows = need.rows;
             continue;
           }
-          out.slot = static_cast<std::uint32_t>(slots.writes.size());  // offset by the reads later
-          slots.writes.push_back(m);
-          kernel.outputs.push_back(out);
-          kernel.n = std::max(kernel.n, out.length);
+          excluded[need.node] = 1;
+          return false;
         }
-      } catch (const TooDeep &) {
-        unfuse();
-        return;
       }
-      // Far more values than members: shifts multiplied the work; leave it to the interpreter.
-      if (kernel.values.size() > 64 * members[k].size() + 1024) {
-        unfuse();
-        return;
-      }
-      for (codegen::LoopOutput &out : kernel.outputs)
-        out.slot += static_cast<std::uint32_t>(slots.reads.size());
-      kernel.slots = static_cast<std::uint32_t>(slots.reads.size() + slots.writes.size());
-      kernels.push_back(std::move(kernel));
-      kernelSlots.push_back(std::move(slots));
     }
     std::int64_t work = 0;
     for (const codegen::LoopKernel &kernel : kernels)
       work += kernel.n * static_cast<std::int64_t>(kernel.values.size());
     if (work < kMinFusedWork) {
       unfuse();
-      return;
+      return true;
     }
-    if (!compileLoops) return;
+    if (!compileLoops) return true;
     try {
       jit::SessionOptions options;
       options.tiered = false;
@@ -485,6 +460,159 @@ struct Executor::Impl {
     } catch (const std::exception &) {
       unfuse();  // LLVM failed: the interpreter computes the same values
     }
+    return true;
+  }
+
+  /// Loop `k` of the members: over their elements (width 1), or over `rows` rows of lanes
+  /// `width` wide, where each member of rows * width elements is evaluated a row at a time.
+  /// Appends it to `kernels`; false when it is not worth building (too deep a chain, or far
+  /// more values than members). Throws NeedRows.
+  bool buildKernel(const std::vector<Id> &members, const std::vector<int> &kernelOf,
+                   const std::vector<char> &stored, int k, std::int64_t width, std::int64_t rows) {
+    codegen::LoopKernel kernel;
+    Slots slots;
+    std::map<std::pair<Id, Index>, std::uint32_t> memo;
+    std::map<Id, std::uint32_t> readSlot;
+    auto push = [&](codegen::LoopValue v) {
+      kernel.values.push_back(v);
+      return static_cast<std::uint32_t>(kernel.values.size() - 1);
+    };
+    auto zero = [&] {
+      codegen::LoopValue v;
+      v.kind = codegen::LoopValue::Kind::Const;
+      return push(v);
+    };
+    // The value of node `a` at `at`. It recurses once per fused operand: a deeper chain (a sum
+    // of thousands of terms over vectors) is left to the interpreter.
+    struct TooDeep {};
+    unsigned depth = 0;
+    struct Deeper {
+      unsigned &d;
+      explicit Deeper(unsigned &d) : d(d) {
+        if (++d > kMaxFusedDepth) throw TooDeep{};
+      }
+      ~Deeper() { --d; }
+    };
+    std::function<std::uint32_t(Id, Index)> value = [&](Id a, Index at) -> std::uint32_t {
+      Deeper deeper(depth);
+      const Node &n = g[a];
+      if (kernelOf[a] != k || n.kind == Kind::Sum) {
+        codegen::LoopValue v;
+        if (n.kind == Kind::Const && n.shape.isScalar()) {
+          v.kind = codegen::LoopValue::Kind::Const;
+          v.value = n.values[0];
+          return push(v);
+        }
+        if (n.shape.size() == 1) at = Index{0, 0};
+        if (auto found = memo.find({a, at}); found != memo.end()) return found->second;
+        auto slot = readSlot.find(a);
+        if (slot == readSlot.end()) {
+          slot = readSlot.emplace(a, static_cast<std::uint32_t>(slots.reads.size())).first;
+          slots.reads.push_back(a);
+        }
+        v.kind = codegen::LoopValue::Kind::Load;
+        v.slot = slot->second;
+        v.stride = at.stride;
+        v.shift = at.shift;
+        v.length = static_cast<std::int64_t>(n.shape.size());
+        return memo[{a, at}] = push(v);
+      }
+      if (auto found = memo.find({a, at}); found != memo.end()) return found->second;
+      codegen::LoopValue v;
+      switch (n.kind) {
+      case Kind::Map:
+        v.kind = codegen::LoopValue::Kind::Op;
+        if (const FusedOperands<Id> &fma = fused[a]; fma.op != Op::Const) {
+          v.op = fma.op;
+          v.argCount = 3;
+          v.args[0] = value(fma.a, at);
+          v.args[1] = value(fma.b, at);
+          v.args[2] = value(fma.c, at);
+          break;
+        }
+        v.op = n.op;
+        v.argCount = n.argCount;
+        for (std::uint8_t j = 0; j < n.argCount; ++j) v.args[j] = value(n.args[j], at);
+        break;
+      case Kind::Slice: {
+        // Element t of the slice is element base + t of the larger array when the box is one
+        // run; otherwise row t / C, column t % C of the box (C columns), which is affine in i
+        // when the stride is a multiple of C (a column: C = 1).
+        const Box b = boxOf(g[n.args[0]].shape, n.box);
+        Index from{at.stride, at.shift + b.base()};
+        if (!b.contiguous()) {
+          if (at.stride % b.colCount != 0) throw NeedRows{a, b.colCount, b.rowCount};
+          const std::int64_t row = floorDiv(at.shift, b.colCount), col = at.shift - row * b.colCount;
+          from = Index{at.stride / b.colCount * b.width, (b.row + row) * b.width + b.col + col};
+        }
+        return memo[{a, at}] = value(n.args[0], from);
+      }
+      case Kind::Broadcast: return memo[{a, at}] = value(n.args[0], Index{0, 0});
+      case Kind::Embed: {
+        // The operand where the element lies in the box, 0 elsewhere: a guard on the flat index
+        // when the box is one run; otherwise a loop over rows (a stride that is a multiple of
+        // the width) knows the column, and guards the row.
+        const Box b = boxOf(n.shape, n.box);
+        v.kind = codegen::LoopValue::Kind::Guard;
+        v.argCount = 1;
+        if (b.contiguous()) {
+          v.args[0] = value(n.args[0], Index{at.stride, at.shift - b.base()});
+          v.stride = at.stride;
+          v.shift = at.shift;
+          v.lo = b.base();
+          v.hi = b.base() + b.rowCount * b.colCount;
+          break;
+        }
+        if (at.stride % b.width != 0) throw NeedRows{a, b.width, b.rows};
+        const std::int64_t row = floorDiv(at.shift, b.width), col = at.shift - row * b.width;
+        if (col < b.col || col >= b.col + b.colCount) return memo[{a, at}] = zero();
+        const std::int64_t rowStride = at.stride / b.width;
+        v.args[0] = value(n.args[0], Index{rowStride * b.colCount, (row - b.row) * b.colCount + col - b.col});
+        v.stride = rowStride;
+        v.shift = row;
+        v.lo = b.row;
+        v.hi = b.row + b.rowCount;
+        break;
+      }
+      default: throw std::logic_error("array executor: a fused node of no loop kind");
+      }
+      return memo[{a, at}] = push(v);
+    };
+    try {
+      for (Id m : members) {
+        const Node &n = g[m];
+        const bool sum = n.kind == Kind::Sum;
+        if (!sum && !stored[m]) continue;
+        const Id of = sum ? n.args[0] : m;
+        const std::int64_t size = static_cast<std::int64_t>(g[of].shape.size());
+        const std::uint32_t slot = static_cast<std::uint32_t>(slots.writes.size());  // offset by the reads later
+        slots.writes.push_back(m);
+        // A value of the rows' size, a row at a time: one output per lane.
+        const std::int64_t lanes = width > 1 && size == rows * width ? width : 1;
+        for (std::int64_t c = 0; c < lanes; ++c) {
+          codegen::LoopOutput out;
+          out.sum = sum;
+          out.chained = sum && c > 0;
+          out.value = value(of, Index{lanes, c});
+          out.slot = slot;
+          out.length = size / lanes;
+          out.stride = lanes;
+          out.offset = c;
+          kernel.outputs.push_back(out);
+          kernel.n = std::max(kernel.n, out.length);
+        }
+      }
+    } catch (const TooDeep &) {
+      return false;
+    }
+    // Far more values than members: shifts multiplied the work; leave it to the interpreter.
+    if (kernel.values.size() > 64 * members.size() + 1024) return false;
+    for (codegen::LoopOutput &out : kernel.outputs)
+      out.slot += static_cast<std::uint32_t>(slots.reads.size());
+    kernel.slots = static_cast<std::uint32_t>(slots.reads.size() + slots.writes.size());
+    kernels.push_back(std::move(kernel));
+    kernelSlots.push_back(std::move(slots));
+    return true;
   }
 
   /// Every node by the interpreter.

@@ -16,18 +16,31 @@ namespace nabla::codegen {
 
 namespace {
 
+/// floor(a / b) for b > 0.
+std::int64_t floorDiv(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && (a < 0) ? 1 : 0);
+}
+
+/// Narrows [lo, hi) to the i where from <= stride * i + shift < to.
+void narrow(std::int64_t &lo, std::int64_t &hi, std::int64_t stride, std::int64_t shift,
+            std::int64_t from, std::int64_t to) {
+  if (stride == 0) {
+    if (shift < from || shift >= to) hi = lo;
+    return;
+  }
+  lo = std::max(lo, -floorDiv(shift - from, stride));         // ceil((from - shift) / stride)
+  hi = std::min(hi, -floorDiv(shift - to, stride));           // ceil((to - shift) / stride)
+}
+
 /// The indices i where every load is inside its array, every guard holds and every output is
 /// stored or summed: there the loop needs no clamp, select or branch.
 std::pair<std::int64_t, std::int64_t> uncheckedRange(const LoopKernel &k) {
   std::int64_t lo = 0, hi = k.n;
   for (const LoopValue &v : k.values) {
-    if (v.kind == LoopValue::Kind::Load && v.length > 1) {
-      lo = std::max(lo, -v.shift);
-      hi = std::min(hi, v.length - v.shift);
-    } else if (v.kind == LoopValue::Kind::Guard) {
-      lo = std::max(lo, v.lo - v.shift);
-      hi = std::min(hi, v.hi - v.shift);
-    }
+    if (v.kind == LoopValue::Kind::Load && v.length > 1)
+      narrow(lo, hi, v.stride, v.shift, 0, v.length);
+    else if (v.kind == LoopValue::Kind::Guard)
+      narrow(lo, hi, v.stride, v.shift, v.lo, v.hi);
   }
   for (const LoopOutput &out : k.outputs) hi = std::min(hi, out.length);
   if (hi < lo) hi = lo;
@@ -38,10 +51,12 @@ std::pair<std::int64_t, std::int64_t> uncheckedRange(const LoopKernel &k) {
 /// wherever both are evaluated unchecked (same ops over the same arrays, every load one index
 /// lower). In a loop over i, v then needs no work: it is a as the previous iteration had it.
 /// A slice's adjoint beside the slice (x[1:] and x[:-1] in one stencil) makes such pairs.
+/// Values that read with a stride other than 1 (a matrix's columns) are never carried.
 std::vector<std::int64_t> carriedValues(const LoopKernel &k) {
   // Each value as a class (its structure, up to a shift of every load) and an offset: value v
-  // is class c evaluated at i + offset. Values that read no array have no offset.
-  constexpr std::int64_t kAny = INT64_MIN;
+  // is class c evaluated at i + offset. Values that read no array have no offset; those that
+  // read one with another stride have kStrided.
+  constexpr std::int64_t kAny = INT64_MIN, kStrided = INT64_MIN + 1;
   struct Structure {
     int kind;
     std::int64_t a = 0, b = 0;       // Load: slot, length; Const: the bits; Op: the op
@@ -60,7 +75,7 @@ std::vector<std::int64_t> carriedValues(const LoopKernel &k) {
     switch (lv.kind) {
     case LoopValue::Kind::Load:
       cls[v] = classOf({0, lv.slot, lv.length, {}});
-      if (lv.length > 1) off[v] = lv.shift;
+      if (lv.length > 1) off[v] = lv.stride == 1 ? lv.shift : kStrided;
       break;
     case LoopValue::Kind::Const: {
       std::int64_t bits;
@@ -70,12 +85,17 @@ std::vector<std::int64_t> carriedValues(const LoopKernel &k) {
     }
     case LoopValue::Kind::Guard:  // unchecked, the operand itself
       cls[v] = cls[lv.args[0]];
-      off[v] = off[lv.args[0]];
+      off[v] = lv.stride == 1 ? off[lv.args[0]] : kStrided;
       break;
     case LoopValue::Kind::Op: {
       std::int64_t base = kAny;
       for (std::uint8_t j = 0; j < lv.argCount; ++j)
         if (off[lv.args[j]] != kAny) base = base == kAny ? off[lv.args[j]] : std::min(base, off[lv.args[j]]);
+      if (std::any_of(lv.args, lv.args + lv.argCount, [&](std::uint32_t a) { return off[a] == kStrided; })) {
+        cls[v] = classOf({3, static_cast<std::int64_t>(v), 0, {}});  // a class of its own
+        off[v] = kStrided;
+        break;
+      }
       Structure shape{2, static_cast<std::int64_t>(lv.op), 0, {}};
       for (std::uint8_t j = 0; j < lv.argCount; ++j) {
         shape.args.push_back(cls[lv.args[j]]);
@@ -89,10 +109,10 @@ std::vector<std::int64_t> carriedValues(const LoopKernel &k) {
   }
   std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> first;  // (class, offset) -> value
   for (std::size_t v = 0; v < k.values.size(); ++v)
-    if (off[v] != kAny) first.emplace(std::pair{cls[v], off[v]}, static_cast<std::int64_t>(v));
+    if (off[v] != kAny && off[v] != kStrided) first.emplace(std::pair{cls[v], off[v]}, static_cast<std::int64_t>(v));
   std::vector<std::int64_t> carried(k.values.size(), -1);
   for (std::size_t v = 0; v < k.values.size(); ++v) {
-    if (off[v] == kAny || k.values[v].kind == LoopValue::Kind::Const) continue;
+    if (off[v] == kAny || off[v] == kStrided || k.values[v].kind == LoopValue::Kind::Const) continue;
     auto later = first.find({cls[v], off[v] + 1});
     if (later != first.end() && later->second != static_cast<std::int64_t>(v)) carried[v] = later->second;
   }
@@ -123,10 +143,16 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
     if (lv.kind == LoopValue::Kind::Const) hoisted[v] = constants.constant(lv.value);
     if (lv.kind == LoopValue::Kind::Load && lv.length == 1) hoisted[v] = b.CreateLoad(f64, slots[lv.slot]);
   }
-  // The sums so far, carried from loop to loop (in the order of i).
+  // The sums so far, carried from loop to loop (in the order of i); chained sums add into the
+  // one before them.
   std::vector<llvm::Value *> sums;
   for (const LoopOutput &out : k.outputs)
-    if (out.sum) sums.push_back(llvm::ConstantFP::get(f64, 0.0));
+    if (out.sum && !out.chained) sums.push_back(llvm::ConstantFP::get(f64, 0.0));
+  // Index `stride * i + shift`.
+  auto index = [&](llvm::Value *i, std::int64_t stride, std::int64_t shift) {
+    llvm::Value *scaled = stride == 1 ? i : b.CreateMul(i, b.getInt64(stride));
+    return shift == 0 ? scaled : b.CreateAdd(scaled, b.getInt64(shift));
+  };
 
   // Every value at index i: `checked` anywhere (clamped loads, guards), unchecked only inside
   // uncheckedRange. Values given in `preset` are taken as they are.
@@ -141,7 +167,7 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
       const LoopValue &lv = k.values[v];
       switch (lv.kind) {
       case LoopValue::Kind::Load: {
-        llvm::Value *j = b.CreateAdd(i, b.getInt64(lv.shift));
+        llvm::Value *j = index(i, lv.stride, lv.shift);
         if (checked) {
           // clamp(j, 0, length - 1): the unsigned compare catches j < 0 as well.
           llvm::Value *inside = b.CreateICmpULT(j, b.getInt64(lv.length));
@@ -160,7 +186,7 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
           value[v] = value[lv.args[0]];
           break;
         }
-        llvm::Value *j = b.CreateAdd(i, b.getInt64(lv.shift));
+        llvm::Value *j = index(i, lv.stride, lv.shift);
         llvm::Value *in = b.CreateAnd(b.CreateICmpSGE(j, b.getInt64(lv.lo)),
                                       b.CreateICmpSLT(j, b.getInt64(lv.hi)));
         value[v] = b.CreateSelect(in, value[lv.args[0]], llvm::ConstantFP::get(f64, 0.0));
@@ -219,16 +245,17 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
     }
     const std::vector<llvm::Value *> value = evaluate(i, checked, preset);
     std::vector<llvm::Value *> next;
-    std::size_t s = 0;
     for (const LoopOutput &out : k.outputs) {
       llvm::Value *valid = checked ? b.CreateICmpSLT(i, b.getInt64(out.length)) : nullptr;
       if (out.sum) {
-        llvm::Value *acc = phis[s++];
+        llvm::Value *acc = out.chained ? next.back() : phis[next.size()];
         llvm::Value *added = b.CreateFAdd(acc, value[out.value]);
-        next.push_back(checked ? b.CreateSelect(valid, added, acc) : added);
+        added = checked ? b.CreateSelect(valid, added, acc) : added;
+        if (out.chained) next.back() = added;
+        else next.push_back(added);
         continue;
       }
-      llvm::Value *address = b.CreateInBoundsGEP(f64, slots[out.slot], i);
+      llvm::Value *address = b.CreateInBoundsGEP(f64, slots[out.slot], index(i, out.stride, out.offset));
       if (!checked) {
         b.CreateStore(value[out.value], address);
         continue;
@@ -259,7 +286,7 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
 
   std::size_t s = 0;
   for (const LoopOutput &out : k.outputs)
-    if (out.sum) b.CreateStore(sums[s++], slots[out.slot]);
+    if (out.sum && !out.chained) b.CreateStore(sums[s++], slots[out.slot]);
   b.CreateRetVoid();
 }
 

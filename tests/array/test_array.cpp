@@ -7,6 +7,7 @@
 // vector literals, user functions, consts and definitions.
 #include "array/array.h"
 #include "driver/driver.h"
+#include "driver/program_impl.h"
 #include "support/reference.h"
 
 #include <catch2/catch.hpp>
@@ -630,6 +631,62 @@ TEST_CASE("stencils whose loops carry values from one index to the next agree") 
   std::optional<driver::ArrayCode> code = driver::compileArrays(program, 1);
   REQUIRE(code);
   CHECK(code->fusedLoops() >= 1);
+}
+
+/// The steps an executor of the program's objective and gradient takes that the interpreter
+/// evaluates, of kind `kind`.
+std::size_t interpretedSteps(const std::string &text, array::Kind kind) {
+  driver::Program program = load(text);
+  const driver::Program::Impl &p = program.impl();
+  std::string why;
+  std::optional<array::Program> a = array::lowerArrays(*p.ast, p.lowered, p.options.limits.maxArray, &why);
+  INFO("the array level: " << why);
+  REQUIRE(a);
+  REQUIRE(array::differentiate(*a, &why));
+  std::vector<array::Id> roots{a->loss};
+  roots.insert(roots.end(), a->grads.begin(), a->grads.end());
+  std::vector<std::size_t> offsets;
+  std::size_t at = 0;
+  for (const Shape &shape : a->paramShapes) {
+    offsets.push_back(at);
+    at += shape.size();
+  }
+  const array::Executor exec(a->graph, roots, {}, offsets, false);
+  std::size_t count = 0;
+  for (const array::Schedule::Step &step : exec.schedule().steps)
+    if (!step.kernel && a->graph[step.id].kind == kind) ++count;
+  return count;
+}
+
+TEST_CASE("fused loops read and write the columns and boxes of matrices in place, and agree") {
+  // The extended Rosenbrock and Powell functions on the columns of x[m][2] and x[m][4]: the
+  // columns are loads with a stride, and the gradient's embeddings of them one loop over the
+  // rows of x, storing a row of lanes at a time.
+  const std::string rosenbrock =
+      "param x[600][2]\na = x[:, 0]\nb = x[:, 1]\nminimize sum(100*(b - a^2)^2 + (1 - a)^2)\n";
+  const std::string powell =
+      "param x[300][4]\nminimize sum((x[:, 0] + 10*x[:, 1])^2 + 5*(x[:, 2] - x[:, 3])^2 +"
+      " (x[:, 1] - 2*x[:, 2])^4 + 10*(x[:, 0] - x[:, 3])^4)\n";
+  for (const std::string *text : {&rosenbrock, &powell}) {
+    check(*text);
+    CHECK(interpretedSteps(*text, array::Kind::Slice) == 0);
+    CHECK(interpretedSteps(*text, array::Kind::Embed) == 0);
+  }
+  // Boxes that are not one run (W[1:, 2:7]), rows (W[3, :]), a column cubed, sums over boxes.
+  const std::string boxes = "param W[40][30]\n"
+                            "minimize sum(W[1:, 2:7]^2 * W[:-1, :5]) + sum(sin(W[3, :])) + sum(W[:, 29]^3)"
+                            " + sum(W[5:9, :]^2)\n";
+  check(boxes);
+  CHECK(interpretedSteps(boxes, array::Kind::Slice) == 0);
+  // A loop over the rows of x[500][2] cannot also follow y[500][3]'s columns: those embeddings
+  // are left to the interpreter, and the values agree all the same.
+  check("param x[500][2]\nparam y[500][3]\n"
+        "minimize sum((x[:, 0] - y[:, 2])^2 * x[:, 1]) + sum(y[:, 0] * y[:, 1])\n");
+  // Whole-matrix maps beside its columns, a column in a stencil, a transposed column.
+  check("param x[700][2]\nminimize sum(x^2) + sum(exp(x[:, 0] - x[:, 1]))"
+        " + sum((x[1:, 0] - x[:-1, 1])^2) + sum(transpose(x)[1, :] * x[:, 0])\n");
+  // A matrix wider than the lanes of a loop over rows: its boxes stay interpreted.
+  check("param W[60][40]\nminimize sum(W[:, 1:]^2 * W[:, :-1])\n");
 }
 
 TEST_CASE("an addition with a product operand is rounded once, as the scalar level rounds it") {
