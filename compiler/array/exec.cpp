@@ -2,8 +2,9 @@
 // (row-major, one row after the other), so that a product with a param is one call of BLAS for
 // the whole batch, and the rest are plain loops. Transposes of params are never materialized in
 // products: BLAS reads the matrix transposed. Nodes the same for every row that are elementwise
-// in their operands (maps, slices of vectors and their adjoints, broadcasts, sums) are grouped
-// into fused loops compiled by LLVM (plan(), codegen/loop_kernel.h); run() follows the steps.
+// in their operands (maps, slices of vectors and matrices and their adjoints, broadcasts, sums)
+// are grouped into fused loops compiled by LLVM (plan(), codegen/loop_kernel.h), which read a
+// matrix's columns in place with a stride; run() follows the steps.
 // An addition or subtraction with a product operand is one fused multiply-add, as the scalar
 // level evaluates each element (graph.h, fusedMultiplyAdd), in the loops and here alike.
 #include "array/array.h"

@@ -195,6 +195,16 @@ NABLA_RT_API void nabla_rt_box(int embed, const double *in0, size_t inStride, do
   if (embed) memset(out, 0, R * bigSize * sizeof(double));
   for (size_t r = 0; r < R; ++r) {
     const double *in = in0 + r * inStride;
+    if (run == 1) {  /* a column: single elements, without a call of memcpy for each */
+      double *o = out + r * (embed ? bigSize : small);
+      for (size_t e = 0; e < runs; ++e) {
+        if (embed)
+          o[starts[e]] = in[e];
+        else
+          o[e] = in[starts[e]];
+      }
+      continue;
+    }
     for (size_t e = 0; e < runs; ++e) {
       if (embed)
         memcpy(out + r * bigSize + starts[e], in + e * run, run * sizeof(double));
