@@ -11,7 +11,7 @@
   - nabla's own `nabla fit FILE --optimizer newton-cg` and `--optimizer newton` (sparse),
 
 with time to solution, evaluations, the final |g| and the peak memory (each case runs in a child
-process: its ru_maxrss, which includes the interpreter, numpy, SciPy and the nabla module; the
+process: its peak RSS (VmHWM), which includes the interpreter, numpy, SciPy and the nabla module; the
 `import` row gives that floor; `nabla fit` runs under /usr/bin/time, whose maximum RSS is the
 whole process).
 
@@ -232,6 +232,16 @@ def numpy_problem(p, n):
 
 # --- one case, in a child process ------------------------------------------------------------
 def maxrss_mb():
+    """This process's peak RSS: VmHWM, the high-water mark of its own memory since its exec.
+    ru_maxrss is not used: Linux carries the forking parent's RSS into it across exec, so a small
+    child of a large parent would report the parent's size."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
