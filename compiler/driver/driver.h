@@ -514,7 +514,10 @@ public:
   /// matrix's memory) and the form is dense, without a colouring of a nearly complete graph
   /// (about n³). A dense form past the limit on a Hessian's entries (Limits::maxNodes, as the
   /// scalar level's symbolic Hessian: 2048 params by default) throws Error(Limit), naming
-  /// newton-cg. `pattern`: hessianPattern() where it was made, else null.
+  /// newton-cg; so does a sweep that the pattern's own limit (hessianPattern's) stops before
+  /// its n²/4 budget or before a sparse form asked for has its pattern: the Hessian may be
+  /// sparse, and only a higher limit would tell. `pattern`: hessianPattern() where it was made,
+  /// else null.
   struct HessianChoice {
     HessianForm form = HessianForm::Dense;
     const HessianPattern *pattern = nullptr;

@@ -255,10 +255,25 @@ ArrayCode::HessianChoice ArrayCode::chooseHessian(std::optional<HessianForm> ask
   Impl &m = *impl_;
   const std::size_t n = m.paramCount;
   HessianChoice choice;
-  if (asked == HessianForm::Sparse)
-    choice.pattern = &hessianPattern();
-  else if (!asked)
-    choice.pattern = m.patternWithin(n > (std::size_t{1} << 31) ? SIZE_MAX : n * n / 4 + 1);
+  // The pattern's own limit, where its sweep stops before the pattern is known: newton-cg
+  // needs no pattern.
+  auto patternLimit = [&] {
+    std::string says = m.patternLimit->message();
+    const std::string hint = ", or use newton-cg, which needs only Hessian-vector products";
+    if (!says.empty() && says.back() == ')') says.insert(says.size() - 1, hint);
+    else says += " (" + hint.substr(5) + ")";
+    return Error(ErrorKind::Limit, says);
+  };
+  if (asked == HessianForm::Sparse) {
+    if (!m.patternWithin(m.maxPatternPairs)) throw patternLimit();
+    choice.pattern = &*m.pattern;
+  } else if (!asked) {
+    // A sweep that meets n²/4 pairs makes the Hessian dense. One that the pattern's limit stops
+    // before that budget says nothing of its density (a banded Hessian of 10^6 variables).
+    const std::size_t budget = n > (std::size_t{1} << 31) ? SIZE_MAX : n * n / 4 + 1;
+    choice.pattern = m.patternWithin(budget);
+    if (!choice.pattern && budget > m.maxPatternPairs) throw patternLimit();
+  }
   choice.form = asked.value_or(choice.pattern ? chooseHessianForm(n, choice.pattern->nonzeros())
                                               : HessianForm::Dense);
   if (choice.form == HessianForm::Dense && n > m.maxNodes / std::max<std::size_t>(n, 1))
