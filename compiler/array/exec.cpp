@@ -10,6 +10,7 @@
 #include "array/array.h"
 #include "array/runtime/kernels.h"
 #include "codegen/loop_kernel.h"
+#include "graph/libm.h"
 #include "jit/loops.h"
 #include "jit/workers.h"
 
@@ -723,8 +724,8 @@ struct Executor::Impl {
     case Op::Neg: return mapLoop(id, [](double a, double, double) { return -a; });
     case Op::Tanh: return mapLoop(id, [](double a, double, double) { return std::tanh(a); });
     case Op::Exp: return mapLoop(id, [](double a, double, double) { return std::exp(a); });
-    case Op::Pow:  // squares are the common case
-      return mapLoop(id, [](double a, double b, double) { return b == 2 ? a * a : std::pow(a, b); });
+    case Op::Pow:  // power(): squares, cubes and fourth powers as products
+      return mapLoop(id, [](double a, double b, double) { return power(a, b); });
     default: {
       const Op op = g[id].op;
       return mapLoop(id, [op](double a, double b, double c) { return evalOp(op, a, b, c); });

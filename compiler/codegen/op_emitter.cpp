@@ -5,6 +5,7 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/PatternMatch.h>
 
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 
@@ -78,20 +79,47 @@ llvm::Value *OpEmitter::call(std::string_view name, llvm::Value *a, llvm::Value 
   return callScalar(name, {a, b});
 }
 
+llvm::Value *OpEmitter::power(llvm::Value *a, int k) {
+  // power() of graph/libm.h, operation for operation: p + (e + l*a) for a cube, p + (e + 2h*l)
+  // for a fourth power, where p is 0, infinite or NaN p itself.
+  auto fma = [&](llvm::Value *x, llvm::Value *y, llvm::Value *z) {
+    return b_.CreateIntrinsic(llvm::Intrinsic::fma, {type_}, {x, y, z});
+  };
+  llvm::Value *h = b_.CreateFMul(a, a);
+  llvm::Value *l = fma(a, a, b_.CreateFNeg(h));
+  llvm::Value *p = k == 3 ? b_.CreateFMul(h, a) : b_.CreateFMul(h, h);
+  llvm::Value *e = k == 3 ? fma(h, a, b_.CreateFNeg(p)) : fma(h, h, b_.CreateFNeg(p));
+  llvm::Value *t = k == 3 ? fma(l, a, e) : fma(b_.CreateFAdd(h, h), l, e);
+  llvm::Value *ordinary = b_.CreateAnd(b_.CreateFCmpOLT(fabs(p), constant(HUGE_VAL)),
+                                       b_.CreateFCmpONE(p, constant(0)));
+  return b_.CreateSelect(ordinary, b_.CreateFAdd(p, t), p);
+}
+
 llvm::Value *OpEmitter::pow(llvm::Value *a, llvm::Value *b) {
-  // LLVM's library-call simplifier rewrites a scalar pow with these constant exponents, where one
-  // instruction gives the same value (pow(x, 0) is 1 even for a NaN x), but it does not know
-  // libmvec's vector pow. So vectors get the rewrite here: the lanes of a batch have the values
-  // of the scalar entry point compiled at O1 or above, and x^2 is one multiplication instead of a
-  // vector pow, which calls the scalar pow for lanes with a negative x.
+  // The values of power() (graph/libm.h): cubes and fourth powers as compensated products,
+  // squares as one product, the rest the C library's pow. LLVM's library-call simplifier
+  // rewrites a scalar pow with the other constant exponents below where one instruction gives
+  // the same value (pow(x, 0) is 1 even for a NaN x), but it does not know libmvec's vector pow;
+  // so vectors get that rewrite here, and the lanes of a batch have the values of the scalar
+  // entry point compiled at O1 or above (a vector pow calls the scalar pow for lanes with a
+  // negative x).
   const llvm::APFloat *e = nullptr;
-  if (lanes_ != 0 && llvm::PatternMatch::match(b, llvm::PatternMatch::m_APFloat(e))) {
-    if (e->isZero()) return constant(1);
-    if (e->isExactlyValue(1)) return a;
-    if (e->isExactlyValue(-1)) return b_.CreateFDiv(constant(1), a);
+  if (llvm::PatternMatch::match(b, llvm::PatternMatch::m_APFloat(e))) {
     if (e->isExactlyValue(2)) return b_.CreateFMul(a, a);
+    if (e->isExactlyValue(3)) return power(a, 3);
+    if (e->isExactlyValue(4)) return power(a, 4);
+    if (lanes_ != 0) {
+      if (e->isZero()) return constant(1);
+      if (e->isExactlyValue(1)) return a;
+      if (e->isExactlyValue(-1)) return b_.CreateFDiv(constant(1), a);
+    }
+    return call("pow", a, b);
   }
-  return call("pow", a, b);
+  // An exponent known only when the code runs: power()'s cases chosen by its value.
+  llvm::Value *general = call("pow", a, b);
+  llvm::Value *value = b_.CreateSelect(b_.CreateFCmpOEQ(b, constant(4)), power(a, 4), general);
+  value = b_.CreateSelect(b_.CreateFCmpOEQ(b, constant(3)), power(a, 3), value);
+  return b_.CreateSelect(b_.CreateFCmpOEQ(b, constant(2)), b_.CreateFMul(a, a), value);
 }
 
 llvm::Value *OpEmitter::fabs(llvm::Value *a) {

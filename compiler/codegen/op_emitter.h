@@ -44,6 +44,7 @@ private:
   llvm::Value *callScalar(std::string_view name, llvm::ArrayRef<llvm::Value *> args);
   llvm::FunctionCallee libm(llvm::StringRef name, llvm::Type *type, int params);
   llvm::Value *pow(llvm::Value *a, llvm::Value *b);
+  llvm::Value *power(llvm::Value *a, int k);  // a^3 or a^4 as graph/libm.h's power()
   llvm::Value *fabs(llvm::Value *a);
   llvm::Value *truth(llvm::Value *cond) { return b_.CreateSelect(cond, constant(1), constant(0)); }
   llvm::Value *isNan(llvm::Value *a) { return b_.CreateFCmpUNO(a, a); }

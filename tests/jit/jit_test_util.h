@@ -46,7 +46,8 @@ inline const double kNaN = std::numeric_limits<double>::quiet_NaN();
 /// exp, huge values, ±inf and NaN of both signs.
 inline const std::vector<double> kSpecialPoints = {
     0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -3.25, 0.7853981633974483, 1e-310, -4.9e-324,
-    709.8, -745.2, 40.0, -40.0, 1e300, -1e300, kInf, -kInf, kNaN, -kNaN};
+    709.8, -745.2, 40.0, -40.0, 1e300, -1e300, kInf, -kInf, kNaN, -kNaN,
+    3.0, 4.0, -1.7e-108, 6e102, -1e77};  // exponents and bases of power()'s cubes and fourth powers
 
 /// A double with every digit that matters, for messages.
 inline std::string show(double x) {
