@@ -185,8 +185,8 @@ TEST_CASE("an addition or subtraction of a product rounds once, like fma", "[gra
 
 TEST_CASE("cubes and fourth powers are products that round once, as pow does") {
   // power() (graph/libm.h) against x^3 and x^4 in 113-bit arithmetic, rounded once to double:
-  // equal on 200,000 random doubles over 600 binades, where a product rounded at each step is
-  // off in about a third of the cubes. __float128 holds x^3 (159 bits) to 2^-113, so its
+  // equal on 200,000 random doubles over 600 binades, where x*x*x is off in a quarter of the
+  // cubes and (x*x)*(x*x) in half of the fourth powers. __float128 holds x^3 (159 bits) to 2^-113, so its
   // rounding to double is the correctly rounded power but within 2^-60 of a tie, which random
   // points do not meet.
   std::mt19937_64 rng(7);
