@@ -18,6 +18,7 @@
 #include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -687,6 +688,48 @@ TEST_CASE("fused loops read and write the columns and boxes of matrices in place
         " + sum((x[1:, 0] - x[:-1, 1])^2) + sum(transpose(x)[1, :] * x[:, 0])\n");
   // A matrix wider than the lanes of a loop over rows: its boxes stay interpreted.
   check("param W[60][40]\nminimize sum(W[:, 1:]^2 * W[:, :-1])\n");
+}
+
+TEST_CASE("random models over the columns, rows and boxes of matrices agree with the scalar level") {
+  // Matrices of 1 to 6 columns, one or two of them, and terms over their columns (with powers
+  // that are products), pairs of columns, rows, boxes, whole matrices and column stencils: each
+  // model through check() (the scalar level, finite differences, the library, the schedule).
+  std::mt19937_64 rng(2026);
+  auto pick = [&](int lo, int hi) { return static_cast<int>(lo + rng() % static_cast<std::uint64_t>(hi - lo + 1)); };
+  for (int model = 0; model < 12; ++model) {
+    struct Matrix {
+      std::string name;
+      int rows, cols;
+    };
+    std::vector<Matrix> mats;
+    std::string text;
+    for (int k = 0, count = pick(1, 2); k < count; ++k) {
+      mats.push_back({"X" + std::to_string(k), pick(120, 260), pick(1, 6)});
+      text += "param " + mats.back().name + "[" + std::to_string(mats.back().rows) + "][" +
+              std::to_string(mats.back().cols) + "]\n";
+    }
+    std::vector<std::string> terms;
+    for (int t = 0, count = pick(2, 5); t < count; ++t) {
+      const Matrix &m = mats[static_cast<std::size_t>(pick(0, static_cast<int>(mats.size()) - 1))];
+      const std::string c = std::to_string(pick(0, m.cols - 1)), d = std::to_string(pick(0, m.cols - 1));
+      switch (pick(0, 5)) {
+      case 0: terms.push_back("sum(sin(" + m.name + "[:, " + c + "])^" + std::to_string(pick(2, 4)) + ")"); break;
+      case 1: terms.push_back("sum((" + m.name + "[:, " + c + "] - " + m.name + "[:, " + d + "]^2)^2)"); break;
+      case 2: terms.push_back("sum(cos(" + m.name + "[" + std::to_string(pick(0, m.rows - 1)) + ", :]))"); break;
+      case 3: {
+        const int c0 = pick(0, m.cols - 1), c1 = pick(c0 + 1, m.cols);
+        terms.push_back("sum(" + m.name + "[" + std::to_string(pick(0, m.rows / 2)) + ":, " +
+                        std::to_string(c0) + ":" + std::to_string(c1) + "]^2 * 0.5)");
+        break;
+      }
+      case 4: terms.push_back("0.1*sum(" + m.name + "^4)"); break;
+      default: terms.push_back("sum((" + m.name + "[1:, " + c + "] - " + m.name + "[:-1, " + c + "])^3)"); break;
+      }
+    }
+    text += "minimize " + terms[0];
+    for (std::size_t t = 1; t < terms.size(); ++t) text += " + " + terms[t];
+    check(text + "\n");
+  }
 }
 
 TEST_CASE("an addition with a product operand is rounded once, as the scalar level rounds it") {
