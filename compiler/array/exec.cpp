@@ -359,9 +359,6 @@ struct Executor::Impl {
     }
     return b;
   }
-  static std::int64_t floorDiv(std::int64_t a, std::int64_t b) {
-    return a / b - ((a % b != 0) && (a < 0) ? 1 : 0);
-  }
   /// Thrown when a loop reads a slice or an embedding at an index its box cannot follow: the
   /// loop would have to visit the rows of a matrix `width` wide (`rows` of them) instead.
   struct NeedRows {
@@ -479,9 +476,10 @@ struct Executor::Impl {
       kernel.values.push_back(v);
       return static_cast<std::uint32_t>(kernel.values.size() - 1);
     };
-    auto zero = [&] {
+    auto constant = [&](double value) {
       codegen::LoopValue v;
       v.kind = codegen::LoopValue::Kind::Const;
+      v.value = value;
       return push(v);
     };
     // The value of node `a` at `at`. It recurses once per fused operand: a deeper chain (a sum
@@ -499,12 +497,7 @@ struct Executor::Impl {
       Deeper deeper(depth);
       const Node &n = g[a];
       if (kernelOf[a] != k || n.kind == Kind::Sum) {
-        codegen::LoopValue v;
-        if (n.kind == Kind::Const && n.shape.isScalar()) {
-          v.kind = codegen::LoopValue::Kind::Const;
-          v.value = n.values[0];
-          return push(v);
-        }
+        if (n.kind == Kind::Const && n.shape.isScalar()) return constant(n.values[0]);
         if (n.shape.size() == 1) at = Index{0, 0};
         if (auto found = memo.find({a, at}); found != memo.end()) return found->second;
         auto slot = readSlot.find(a);
@@ -512,6 +505,7 @@ struct Executor::Impl {
           slot = readSlot.emplace(a, static_cast<std::uint32_t>(slots.reads.size())).first;
           slots.reads.push_back(a);
         }
+        codegen::LoopValue v;
         v.kind = codegen::LoopValue::Kind::Load;
         v.slot = slot->second;
         v.stride = at.stride;
@@ -544,7 +538,7 @@ struct Executor::Impl {
         Index from{at.stride, at.shift + b.base()};
         if (!b.contiguous()) {
           if (at.stride % b.colCount != 0) throw NeedRows{a, b.colCount, b.rowCount};
-          const std::int64_t row = floorDiv(at.shift, b.colCount), col = at.shift - row * b.colCount;
+          const std::int64_t row = codegen::floorDiv(at.shift, b.colCount), col = at.shift - row * b.colCount;
           from = Index{at.stride / b.colCount * b.width, (b.row + row) * b.width + b.col + col};
         }
         return memo[{a, at}] = value(n.args[0], from);
@@ -566,8 +560,8 @@ struct Executor::Impl {
           break;
         }
         if (at.stride % b.width != 0) throw NeedRows{a, b.width, b.rows};
-        const std::int64_t row = floorDiv(at.shift, b.width), col = at.shift - row * b.width;
-        if (col < b.col || col >= b.col + b.colCount) return memo[{a, at}] = zero();
+        const std::int64_t row = codegen::floorDiv(at.shift, b.width), col = at.shift - row * b.width;
+        if (col < b.col || col >= b.col + b.colCount) return memo[{a, at}] = constant(0);
         const std::int64_t rowStride = at.stride / b.width;
         v.args[0] = value(n.args[0], Index{rowStride * b.colCount, (row - b.row) * b.colCount + col - b.col});
         v.stride = rowStride;

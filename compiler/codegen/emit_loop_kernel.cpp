@@ -16,11 +16,6 @@ namespace nabla::codegen {
 
 namespace {
 
-/// floor(a / b) for b > 0.
-std::int64_t floorDiv(std::int64_t a, std::int64_t b) {
-  return a / b - ((a % b != 0) && (a < 0) ? 1 : 0);
-}
-
 /// Narrows [lo, hi) to the i where from <= stride * i + shift < to.
 void narrow(std::int64_t &lo, std::int64_t &hi, std::int64_t stride, std::int64_t shift,
             std::int64_t from, std::int64_t to) {

@@ -66,6 +66,12 @@ struct LoopOutput {
   std::int64_t offset = 0;    // Store
 };
 
+/// floor(a / b) for b > 0: where index a of a row-major matrix b wide lies, as a row (the rest
+/// is the column, also for a negative a).
+inline std::int64_t floorDiv(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && (a < 0) ? 1 : 0);
+}
+
 struct LoopKernel {
   std::int64_t n = 0;                // iterations
   std::vector<LoopValue> values;     // operands before their users

@@ -45,7 +45,7 @@ struct ArrayCode::Impl {
   /// sparseHessian's: the pattern, its colouring, the colours' directions and products.
   std::optional<HessianPattern> pattern;
   std::size_t maxPatternPairs = SIZE_MAX;  // the program's limit on the pattern's sweep
-  std::optional<Error> patternLimit;       // the error past it
+  std::string objectiveName;               // for the error past it (patternLimit)
   std::size_t maxNodes = SIZE_MAX;         // the limit on a dense Hessian's entries
   /// The pattern, or nullptr (and nothing kept) where its sweep meets more than `maxPairs`
   /// pairs or the limit.
@@ -247,7 +247,7 @@ const HessianPattern *ArrayCode::Impl::patternWithin(std::size_t maxPairs) {
 
 const HessianPattern &ArrayCode::hessianPattern() {
   Impl &m = *impl_;
-  if (!m.patternWithin(m.maxPatternPairs)) throw *m.patternLimit;
+  if (!m.patternWithin(m.maxPatternPairs)) throw patternLimit(m.objectiveName, m.maxPatternPairs);
   return *m.pattern;
 }
 
@@ -255,24 +255,18 @@ ArrayCode::HessianChoice ArrayCode::chooseHessian(std::optional<HessianForm> ask
   Impl &m = *impl_;
   const std::size_t n = m.paramCount;
   HessianChoice choice;
-  // The pattern's own limit, where its sweep stops before the pattern is known: newton-cg
-  // needs no pattern.
-  auto patternLimit = [&] {
-    std::string says = m.patternLimit->message();
-    const std::string hint = ", or use newton-cg, which needs only Hessian-vector products";
-    if (!says.empty() && says.back() == ')') says.insert(says.size() - 1, hint);
-    else says += " (" + hint.substr(5) + ")";
-    return Error(ErrorKind::Limit, says);
-  };
+  // Past either limit newton-cg is the way out: it needs neither the pattern nor the matrix.
+  constexpr std::string_view newtonCg = "use newton-cg, which needs only Hessian-vector products";
   if (asked == HessianForm::Sparse) {
-    if (!m.patternWithin(m.maxPatternPairs)) throw patternLimit();
-    choice.pattern = &*m.pattern;
+    choice.pattern = m.patternWithin(m.maxPatternPairs);
+    if (!choice.pattern) throw patternLimit(m.objectiveName, m.maxPatternPairs, newtonCg);
   } else if (!asked) {
     // A sweep that meets n²/4 pairs makes the Hessian dense. One that the pattern's limit stops
     // before that budget says nothing of its density (a banded Hessian of 10^6 variables).
     const std::size_t budget = n > (std::size_t{1} << 31) ? SIZE_MAX : n * n / 4 + 1;
     choice.pattern = m.patternWithin(budget);
-    if (!choice.pattern && budget > m.maxPatternPairs) throw patternLimit();
+    if (!choice.pattern && budget > m.maxPatternPairs)
+      throw patternLimit(m.objectiveName, m.maxPatternPairs, newtonCg);
   }
   choice.form = asked.value_or(choice.pattern ? chooseHessianForm(n, choice.pattern->nonzeros())
                                               : HessianForm::Dense);
@@ -282,8 +276,7 @@ ArrayCode::HessianChoice ArrayCode::chooseHessian(std::optional<HessianForm> ask
                     (n >= (std::size_t{1} << 32) ? std::string("2^64 or more")
                                                  : std::to_string(n * n)) +
                     " entries, more than the limit of " + std::to_string(m.maxNodes) +
-                    " (raise it with --max-nodes, or use newton-cg, which needs only "
-                    "Hessian-vector products)");
+                    " (raise it with --max-nodes, or " + std::string(newtonCg) + ")");
   return choice;
 }
 
@@ -401,7 +394,7 @@ std::optional<ArrayCode> compileArrays(const Program &program, unsigned threads,
   auto impl = std::make_unique<ArrayCode::Impl>();
   impl->program = std::move(*lowered);
   impl->maxPatternPairs = maxPatternPairs(program);
-  impl->patternLimit.emplace(patternLimit(program, program.objectiveName()));
+  impl->objectiveName = program.objectiveName();
   impl->maxNodes = program.options().limits.maxNodes;
   std::vector<std::size_t> inputOffsets, paramOffsets;
   std::size_t at = 0;

@@ -189,7 +189,7 @@ std::optional<PatternBlock> arrayPattern(const Program &program, std::string *wh
   try {
     b.pattern = array::hessianPattern(*lowered, maxPatternPairs(program));
   } catch (const std::length_error &) {
-    throw patternLimit(program, b.name);
+    throw patternLimit(b.name, maxPatternPairs(program));
   }
   return b;
 }
@@ -201,10 +201,11 @@ std::size_t maxPatternPairs(const Program &program) {
   return nodes > SIZE_MAX / kPatternPairsPerNode ? SIZE_MAX : nodes * kPatternPairsPerNode;
 }
 
-Error patternLimit(const Program &program, const std::string &name) {
+Error patternLimit(const std::string &name, std::size_t maxPairs, std::string_view alternative) {
+  std::string ways = "raise the limit with --max-nodes";
+  if (!alternative.empty()) ways += ", or " + std::string(alternative);
   return Error(ErrorKind::Limit, "the Hessian's sparsity pattern of '" + name + "' meets more than " +
-                                     std::to_string(maxPatternPairs(program)) +
-                                     " pairs of variables (raise the limit with --max-nodes)");
+                                     std::to_string(maxPairs) + " pairs of variables (" + ways + ")");
 }
 
 std::string partialName(const std::string &f, const std::string &x) { return "∂" + f + "/∂" + x; }
@@ -291,7 +292,7 @@ std::string diffText(Program &program, const DiffRequest &request,
         p.pattern = hessianPattern(program.graph(), program.value(b.entry).value, b.vars,
                                    maxPatternPairs(program));
       } catch (const std::length_error &) {
-        throw patternLimit(program, b.entry.name);
+        throw patternLimit(b.entry.name, maxPatternPairs(program));
       } catch (const std::bad_alloc &) {
         throw Error(ErrorKind::Limit, "the Hessian's sparsity pattern of '" + b.entry.name +
                                           "' does not fit in memory");

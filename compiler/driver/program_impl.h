@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace nabla::driver {
 
@@ -26,9 +27,10 @@ std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &progr
                                                             std::string *whyNot);
 
 /// The pairs of coupled variables a Hessian's sparsity pattern may meet under the program's
-/// limits (8 per node of --max-nodes), and the error past them, for the entry `name`.
+/// limits (8 per node of --max-nodes), and the error past `maxPairs` of them for the entry
+/// `name`, which names --max-nodes and, where given, `alternative` ("use newton-cg, ...").
 std::size_t maxPatternPairs(const Program &program);
-Error patternLimit(const Program &program, const std::string &name);
+Error patternLimit(const std::string &name, std::size_t maxPairs, std::string_view alternative = {});
 
 /// The stages' options for `options` (a bare expression allowed or not).
 CompileOptions compileOptionsOf(const Options &options, bool allowBare);
