@@ -1,12 +1,15 @@
 // Greedy star colouring and direct recovery (colouring.h). The colouring keeps, per variable, how
-// many of its coloured neighbours have each colour, so that the end of a path v-w-x-y with
-// colour(y) = colour(w) is one lookup: "x has two neighbours of w's colour" (w and y).
+// many of its coloured neighbours have each colour, and two lists that only grow: the distinct
+// colours around it, and the colours its paths of three edges forbid to a new neighbour. A
+// variable then looks at its neighbours' lists and never walks a neighbour's row, so a dense row
+// (an arrowhead's hub, 10^6 wide) costs its length once, not once per neighbour.
 #include "diff/colouring.h"
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace nabla {
 
@@ -24,21 +27,56 @@ std::vector<double> StarColouring::seedMatrix() const {
   return d;
 }
 
+namespace {
+
+/// Per variable, a list of colours, each at most once (lists only grow): the distinct colours
+/// of a variable's coloured neighbours, or of the path ends it forbids (starColouring).
+class ColourLists {
+public:
+  explicit ColourLists(std::size_t n) : head_(n, -1) {}
+  /// Adds c to x's list unless it is there; whether it was added.
+  bool add(std::size_t x, std::int64_t c) {
+    if (!members_.insert(key(x, c)).second) return false;
+    nodes_.push_back({c, head_[x]});
+    head_[x] = static_cast<std::int64_t>(nodes_.size()) - 1;
+    return true;
+  }
+  template <class F> void forEach(std::size_t x, F &&f) const {
+    for (std::int64_t k = head_[x]; k >= 0; k = nodes_[static_cast<std::size_t>(k)].next)
+      f(nodes_[static_cast<std::size_t>(k)].colour);
+  }
+  static std::uint64_t key(std::size_t x, std::int64_t c) {
+    return (static_cast<std::uint64_t>(x) << 32) | static_cast<std::uint64_t>(c);
+  }
+
+private:
+  struct Node {
+    std::int64_t colour, next;
+  };
+  std::vector<std::int64_t> head_;
+  std::vector<Node> nodes_;
+  std::unordered_set<std::uint64_t> members_;
+};
+
+}  // namespace
+
 StarColouring starColouring(const HessianPattern &pattern) {
   const std::size_t n = pattern.n;
   constexpr std::int64_t kNone = -1;
   StarColouring out;
   out.colour.assign(n, kNone);
+  const std::vector<std::int64_t> &col = out.colour;
   // (variable, colour) -> how many coloured neighbours of the variable have the colour.
   std::unordered_map<std::uint64_t, std::uint32_t> around;
   around.reserve(pattern.nonzeros());
-  auto key = [](std::size_t x, std::int64_t c) {
-    return (static_cast<std::uint64_t>(x) << 32) | static_cast<std::uint64_t>(c);
-  };
   auto neighboursWith = [&](std::size_t x, std::int64_t c) -> std::uint32_t {
-    auto it = around.find(key(x, c));
+    auto it = around.find(ColourLists::key(x, c));
     return it == around.end() ? 0 : it->second;
   };
+  // colours(w): the colours of w's coloured neighbours. ends(w): the colours of the coloured
+  // neighbours x of a coloured w that have colour(w) twice among their neighbours (w and some
+  // y): a path v-w-x-y for any new neighbour v of w, which may then not take colour(x).
+  ColourLists colours(n), ends(n);
   // Stamped per colour: forbidden for the variable being coloured; its neighbours' colour counts.
   std::vector<std::size_t> forbidden, seenStamp;
   std::vector<std::uint32_t> seen;
@@ -50,19 +88,19 @@ StarColouring starColouring(const HessianPattern &pattern) {
       seen.resize(need, 0);
     }
   };
-  auto forbid = [&](std::int64_t c, std::size_t stamp) {
+  std::size_t stamp = 0;
+  auto forbid = [&](std::int64_t c) {
     grow(c);
     forbidden[static_cast<std::size_t>(c)] = stamp;
   };
-  const std::vector<std::int64_t> &col = out.colour;
 
   for (std::size_t v = 0; v < n; ++v) {
-    const std::size_t stamp = v + 1;
+    stamp = v + 1;
     // Coloured neighbours: their colours, and how often each occurs among them.
     for (std::int64_t w : pattern.row(v)) {
       const std::int64_t cw = col[static_cast<std::size_t>(w)];
       if (static_cast<std::size_t>(w) == v || cw == kNone) continue;
-      forbid(cw, stamp);
+      forbid(cw);
       if (seenStamp[static_cast<std::size_t>(cw)] != stamp) {
         seenStamp[static_cast<std::size_t>(cw)] = stamp;
         seen[static_cast<std::size_t>(cw)] = 0;
@@ -75,18 +113,9 @@ StarColouring starColouring(const HessianPattern &pattern) {
       if (ws == v || cw == kNone) continue;
       // v inside, w-v-x-y with colour(w) = colour(x): v may not take the colour of any other
       // coloured neighbour y of x (here x is w, and another neighbour of v has its colour).
-      if (seen[static_cast<std::size_t>(cw)] >= 2)
-        for (std::int64_t y : pattern.row(ws)) {
-          const std::size_t ys = static_cast<std::size_t>(y);
-          if (ys != v && ys != ws && col[ys] != kNone) forbid(col[ys], stamp);
-        }
-      // v at the end, v-w-x-y with colour(y) = colour(w): v may not take colour(x). x has
-      // colour(w) among its neighbours twice (w, and y).
-      for (std::int64_t x : pattern.row(ws)) {
-        const std::size_t xs = static_cast<std::size_t>(x);
-        if (xs == v || xs == ws || col[xs] == kNone) continue;
-        if (neighboursWith(xs, cw) >= 2) forbid(col[xs], stamp);
-      }
+      if (seen[static_cast<std::size_t>(cw)] >= 2) colours.forEach(ws, forbid);
+      // v at the end, v-w-x-y with colour(y) = colour(w): v may not take colour(x).
+      ends.forEach(ws, forbid);
     }
     std::int64_t c = 0;
     while (static_cast<std::size_t>(c) < forbidden.size() &&
@@ -95,8 +124,27 @@ StarColouring starColouring(const HessianPattern &pattern) {
     grow(c);
     out.colour[v] = c;
     out.colours = std::max(out.colours, static_cast<std::size_t>(c) + 1);
-    for (std::int64_t u : pattern.row(v))
-      if (static_cast<std::size_t>(u) != v) ++around[key(static_cast<std::size_t>(u), c)];
+
+    // The lists after v takes c. A coloured neighbour u of v that now has c twice around it
+    // is a path end for its other neighbour w of colour c (v itself comes below).
+    for (std::int64_t u : pattern.row(v)) {
+      const std::size_t us = static_cast<std::size_t>(u);
+      if (us == v) continue;
+      const std::uint32_t count = ++around[ColourLists::key(us, c)];
+      if (count == 1) colours.add(us, c);
+      if (count == 2 && col[us] != kNone)
+        for (std::int64_t w : pattern.row(us)) {
+          const std::size_t ws = static_cast<std::size_t>(w);
+          if (ws != us && ws != v && col[ws] == c) ends.add(ws, col[us]);
+        }
+    }
+    for (std::int64_t w : pattern.row(v)) {
+      const std::size_t ws = static_cast<std::size_t>(w);
+      if (ws == v || col[ws] == kNone) continue;
+      // v as the path's x for its coloured neighbour w; then w as x for v.
+      if (neighboursWith(v, col[ws]) >= 2) ends.add(ws, c);
+      if (neighboursWith(ws, c) >= 2) ends.add(v, col[ws]);
+    }
   }
   return out;
 }

@@ -36,8 +36,10 @@ struct StarColouring {
 /// v at its end (v-w-x-y, colour(x) = c and colour(y) = colour(w)) or inside it (w-v-x-y,
 /// colour(w) = colour(x) and colour(y) = c). Exactly the colours a brute-force check of every
 /// such path forbids, so no greedy colouring in this order uses fewer. The diagonal plays no part.
-/// Time: the sum over variables of their neighbours' degrees (the paths of three edges met),
-/// with a hash table of per-variable colour counts.
+/// Time: about the nonzeros times the colours (each variable reads its neighbours' lists of at most
+/// `colours` entries; each row is walked once per colour that reaches a second neighbour of it),
+/// with hash tables of per-variable colours. Walking every path of three edges instead would cost
+/// the sum of the squared degrees: 10^12 for an arrowhead of 10^6 variables.
 StarColouring starColouring(const HessianPattern &pattern);
 
 /// The values of the pattern's entries (one per pattern.columns entry, in order) from the

@@ -3,6 +3,8 @@
 // colouring in the same order makes (the least colour that keeps every coloured P4 three-coloured);
 // tridiagonal, arrowhead and block-diagonal patterns take the colours stated below; and the direct
 // recovery reproduces random symmetric sparse matrices exactly from their compressed products.
+// Random graphs with dense rows (hubs) as well: the colouring reads the colours around a hub
+// from lists it keeps, and must still agree with the brute force.
 #include "diff/colouring.h"
 
 #include <catch2/catch.hpp>
@@ -44,9 +46,8 @@ std::vector<std::vector<std::size_t>> adjacency(const HessianPattern &p) {
 }
 
 /// Whether the (partial: -1 is uncoloured) colouring is proper and has no two-coloured path on
-/// four coloured vertices. Only paths through `only` when it is set.
-bool starValid(const std::vector<std::vector<std::size_t>> &adj, const std::vector<std::int64_t> &col,
-               std::size_t only = SIZE_MAX) {
+/// four coloured vertices.
+bool starValid(const std::vector<std::vector<std::size_t>> &adj, const std::vector<std::int64_t> &col) {
   const std::size_t n = adj.size();
   for (std::size_t a = 0; a < n; ++a) {
     if (col[a] < 0) continue;
@@ -57,10 +58,32 @@ bool starValid(const std::vector<std::vector<std::size_t>> &adj, const std::vect
         if (c == a || col[c] < 0) continue;
         for (std::size_t d : adj[c]) {
           if (d == a || d == b || col[d] < 0) continue;
-          if (only != SIZE_MAX && a != only && b != only && c != only && d != only) continue;
           if (col[a] == col[c] && col[b] == col[d]) return false;
         }
       }
+    }
+  }
+  return true;
+}
+
+/// Whether the colouring stays valid with v coloured, when it was valid without v: the edges at v
+/// and the paths of four coloured vertices through v, v first or second (a path and its reverse break the
+/// rule together, so that covers v third and fourth as well).
+bool validAt(const std::vector<std::vector<std::size_t>> &adj, const std::vector<std::int64_t> &col,
+             std::size_t v) {
+  auto coloured = [&](std::size_t x) { return col[x] >= 0; };
+  for (std::size_t b : adj[v]) {
+    if (!coloured(b)) continue;
+    if (col[b] == col[v]) return false;
+    for (std::size_t c : adj[b]) {  // v-b-c-d
+      if (c == v || !coloured(c)) continue;
+      for (std::size_t d : adj[c])
+        if (d != v && d != b && coloured(d) && col[v] == col[c] && col[b] == col[d]) return false;
+    }
+    for (std::size_t a : adj[v]) {  // a-v-b-d
+      if (a == b || !coloured(a)) continue;
+      for (std::size_t d : adj[b])
+        if (d != v && d != a && coloured(d) && col[a] == col[b] && col[v] == col[d]) return false;
     }
   }
   return true;
@@ -72,7 +95,7 @@ std::vector<std::int64_t> bruteGreedy(const HessianPattern &p) {
   const auto adj = adjacency(p);
   std::vector<std::int64_t> col(p.n, -1);
   for (std::size_t v = 0; v < p.n; ++v)
-    for (col[v] = 0; !starValid(adj, col, v); ++col[v]) {
+    for (col[v] = 0; !validAt(adj, col, v); ++col[v]) {
     }
   return col;
 }
@@ -133,6 +156,35 @@ TEST_CASE("colouring: random graphs: valid, and the brute-force greedy colouring
     const std::vector<std::int64_t> brute = bruteGreedy(pattern);
     CHECK(c.colours <= countColours(brute));
     CHECK(c.colour == brute);
+    checkRecovery(pattern, c, rng);
+  }
+}
+
+TEST_CASE("colouring: random graphs with dense rows: valid, and the brute-force greedy colouring",
+          "[diff][colouring]") {
+  // A few hubs, each joined to a random share (30% to all) of the variables, over a sparse or
+  // banded graph: the colours a hub forbids come from its lists, never from walking its row.
+  std::mt19937 rng(19);
+  for (int trial = 0; trial < 60; ++trial) {
+    const std::size_t n = 20 + static_cast<std::size_t>(trial % 41);
+    Edges e = randomEdges(n, trial % 3 == 0 ? 0.0 : 0.02 + 0.05 * (trial % 4), rng);
+    if (trial % 5 == 0)
+      for (std::size_t i = 0; i + 1 < n; ++i) e.insert({i, i + 1});
+    const std::size_t hubs = 1 + static_cast<std::size_t>(trial % 3);
+    std::uniform_int_distribution<std::size_t> pick(0, n - 1);
+    std::bernoulli_distribution joined(0.3 + 0.7 * static_cast<double>(trial % 4) / 3);
+    for (std::size_t h = 0; h < hubs; ++h) {
+      const std::size_t hub = trial % 2 == 0 ? pick(rng) : (h == 0 ? 0 : n - h);
+      for (std::size_t j = 0; j < n; ++j)
+        if (j != hub && joined(rng)) e.insert({std::min(hub, j), std::max(hub, j)});
+    }
+    const HessianPattern pattern = patternOf(n, e, trial % 2 == 1);
+    const StarColouring c = starColouring(pattern);
+    INFO("trial " << trial << ", n = " << n << ", " << pattern.nonzeros() << " nonzeros");
+    REQUIRE(c.colour.size() == n);
+    CHECK(starValid(adjacency(pattern), c.colour));
+    CHECK(countColours(c.colour) == c.colours);
+    CHECK(c.colour == bruteGreedy(pattern));
     checkRecovery(pattern, c, rng);
   }
 }
