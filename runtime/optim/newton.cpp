@@ -4,9 +4,12 @@
 // The direction solves (H + tau I) d = -g by Cholesky (Eigen's blocked LLT on the dense path): tau = 0 when H is positive definite (the
 // pure Newton step), else the first of tau_0, max(2 tau_0, beta), ... for which the factorization
 // succeeds, with tau_0 = 0 if every H_ii > 0, else beta - min H_ii, and beta = 1e-3 max |H_ij|
-// (Nocedal and Wright, Numerical Optimization, Algorithm 3.3). Damping is what makes d a descent direction at
-// a saddle or a maximum, where the undamped step would head for that stationary point; a line
-// search alone cannot repair an ascent direction. The step length then comes from torch's strong
+// (Nocedal and Wright, Numerical Optimization, Algorithm 3.3). A param whose row of H is zero (the
+// objective is flat or linear in it at this point; most often a param it does not use) first gets
+// beta on its diagonal: its step is then -g_i / beta, 0 for an unused param, and min H_ii is taken
+// over the others, so that such a param does not damp every direction (kFlatRowDiagonal).
+// Damping is what makes d a descent direction at a saddle or a maximum, where the undamped step
+// would head for that stationary point; a line search alone cannot repair an ascent direction. The step length then comes from torch's strong
 // Wolfe search (the default, starting at t = lr = 1, which near a minimum accepts the full step at
 // one evaluation and keeps Newton's quadratic convergence) or is lr with line_search "none".
 //
@@ -42,6 +45,15 @@ struct NewtonOptions {
   bool strongWolfe;
 };
 
+/// Algorithm 3.3 reads a zero diagonal as "not positive definite" and shifts every direction by
+/// beta = 1e-3 max |H_ij|. A zero row is no such thing: H is singular there, and nothing else
+/// need be damped. On (x_0 - 1)^2 + sum_i 100 (x_0 - x_i^2)^2 over x[:-1] (CUTEst's NONDIA; its
+/// last param is unused) the valley's curvature at 10^6 params is about 8e-6 along its unit
+/// direction, against beta = 2e5: even a shift of 1e-10 max |H_ij| held newton to a linear crawl.
+/// So the rows that are zero get beta on the diagonal instead (their params move by -g_i / beta:
+/// an unused param stays), and the others are factored as they are.
+constexpr double kFlatRowDiagonal = 1e-3;  // times max |H_ij|: beta's factor
+
 /// The sparse path's fixed part: the pattern analysed, with its diagonal completed, and where
 /// each of the pattern's entries goes in the lower triangle that Eigen factors.
 class SparseNewton {
@@ -60,6 +72,7 @@ private:
   std::vector<int> slot_;            // per pattern entry: its (or its mirror's) index in lower_
   std::vector<std::int64_t> row_;    // per pattern entry: its row
   std::vector<int> diagonal_;        // per row: the index of its diagonal entry in lower_
+  std::vector<unsigned char> curved_;  // per row: whether H has a nonzero in it (kFlatRowDiagonal)
   Eigen::SimplicialLDLT<Matrix, Eigen::Lower, Eigen::AMDOrdering<int>> ldlt_;
 };
 
@@ -149,8 +162,17 @@ void SparseNewton::direction(std::span<const double> values, std::span<const dou
   }
   double scale = 0, minDiag = INFINITY;
   for (int k = 0; k < lower_.nonZeros(); ++k) scale = std::max(scale, std::abs(a[k]));
-  for (std::size_t i = 0; i < n; ++i) minDiag = std::min(minDiag, a[diagonal_[i]]);
-  const double beta = scale > 0 ? 1e-3 * scale : 1e-3;
+  const double beta = scale > 0 ? kFlatRowDiagonal * scale : kFlatRowDiagonal;
+  // Zero rows (kFlatRowDiagonal): beta on the diagonal.
+  curved_.assign(n, 0);
+  const int *outer = lower_.outerIndexPtr(), *inner = lower_.innerIndexPtr();
+  for (std::size_t j = 0; j < n; ++j)
+    for (int k = outer[j]; k < outer[j + 1]; ++k)
+      if (a[k] != 0) curved_[j] = curved_[static_cast<std::size_t>(inner[k])] = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!curved_[i]) a[diagonal_[i]] = beta;
+    minDiag = std::min(minDiag, a[diagonal_[i]]);
+  }
   double tau = minDiag > 0 ? 0 : beta - minDiag;
   auto factored = [&] {
     ldlt_.setShift(tau);
@@ -199,6 +221,7 @@ private:
 void Newton::direction() {
   const std::size_t n = size_;
   double scale = 0, minDiag = INFINITY;
+  std::vector<unsigned char> curved(n, 0);  // per row: whether it has a nonzero (kFlatRowDiagonal)
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       const double v = 0.5 * (h_[i * n + j] + h_[j * n + i]);
@@ -210,10 +233,14 @@ void Newton::direction() {
              formatNumber(h_[i * n + j]) + " at row " + std::to_string(i) + ", column " +
              std::to_string(j) + ")");
       scale = std::max(scale, std::abs(h_[i * n + j]));
+      if (h_[i * n + j] != 0) curved[i] = curved[j] = 1;
     }
+  }
+  const double beta = scale > 0 ? kFlatRowDiagonal * scale : kFlatRowDiagonal;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!curved[i]) h_[i * n + i] = beta;
     minDiag = std::min(minDiag, h_[i * n + i]);
   }
-  const double beta = scale > 0 ? 1e-3 * scale : 1e-3;
   double tau = minDiag > 0 ? 0 : beta - minDiag;
   // Eigen's blocked Cholesky of the lower triangle (the matrix is symmetric now, so its storage
   // order does not matter); it fails on the first pivot that is not positive. Gershgorin: tau

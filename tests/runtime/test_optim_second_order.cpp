@@ -166,6 +166,61 @@ Problem indefiniteStart() {
   return p;
 }
 
+/// CUTEst's NONDIA, (x_0 - 1)^2 + sum_{i<m} 100 (x_0 - x_i^2)^2 (the hub x_0 couples every
+/// param: an arrowhead Hessian), over m params and then `unused` more that it does not use, from
+/// x = -1: minimum 0 at x_0 = 1, x_i = -1. Near it the curvature along the valley (x_i^2 = x_0)
+/// is far below max |H_ij| = 200 m.
+Problem nondia(std::size_t m, std::size_t unused) {
+  Problem p;
+  const std::size_t n = m + unused;
+  p.closure = [m](std::span<const double> x, std::span<double> g) {
+    std::fill(g.begin(), g.end(), 0.0);
+    double f = (x[0] - 1) * (x[0] - 1);
+    g[0] = 2 * (x[0] - 1);
+    for (std::size_t i = 0; i < m; ++i) {
+      const double r = x[0] - x[i] * x[i];
+      f += 100 * r * r;
+      g[0] += 200 * r;
+      g[i] -= 400 * r * x[i];
+    }
+    return f;
+  };
+  // Entry (i, j) of the Hessian for i, j < m (0 elsewhere).
+  auto entry = [m](std::span<const double> x, std::size_t i, std::size_t j) {
+    if (i == 0 && j == 0)  // the term i = 0, 100 (x_0 - x_0^2)^2, is x_0's alone
+      return 2 + 200 * static_cast<double>(m - 1) + 200 * (1 - 6 * x[0] + 6 * x[0] * x[0]);
+    if (i == j && i < m) return 1200 * x[i] * x[i] - 400 * x[0];
+    if ((i == 0) != (j == 0) && i < m && j < m) return -400 * x[i == 0 ? j : i];
+    return 0.0;
+  };
+  p.dense = [n, entry](std::span<const double> x, std::span<double> h) {
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j) h[i * n + j] = entry(x, i, j);
+  };
+  auto pattern = std::make_shared<optim::SparsePattern>();
+  pattern->n = n;
+  pattern->row_start.assign(1, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i == 0)
+      for (std::size_t j = 0; j < m; ++j) pattern->columns.push_back(static_cast<std::int64_t>(j));
+    else if (i < m)
+      pattern->columns.insert(pattern->columns.end(), {0, static_cast<std::int64_t>(i)});
+    else
+      pattern->columns.push_back(static_cast<std::int64_t>(i));
+    pattern->row_start.push_back(static_cast<std::int64_t>(pattern->columns.size()));
+  }
+  p.pattern = pattern;
+  p.sparse = [pattern, entry](std::span<const double> x, std::span<double> values) {
+    for (std::size_t i = 0; i < pattern->n; ++i)
+      for (std::int64_t k = pattern->row_start[i]; k < pattern->row_start[i + 1]; ++k)
+        values[static_cast<std::size_t>(k)] = entry(x, i, static_cast<std::size_t>(pattern->columns[k]));
+  };
+  p.start.assign(n, -1.0);
+  p.minimizer.assign(n, -1.0);
+  p.minimizer[0] = 1;
+  return p;
+}
+
 double maxAbsGrad(const Problem &p, std::span<const double> x) {
   std::vector<double> g(x.size());
   p.closure(x, g);
@@ -279,6 +334,50 @@ TEST_CASE("sparse Newton on Rosenbrock-1000 reaches the minimizer", "[optim][sec
   CHECK(maxAbsGrad(p, x) <= 1e-7);
   CHECK(maxDistance(x, p.minimizer) <= 1e-9);
   CHECK(newton->last().iterations == 20);
+}
+
+TEST_CASE("newton: a param the objective does not use changes none of the others' iterates",
+          "[optim][second-order]") {
+  // The unused params' rows of the Hessian are zero. Algorithm 3.3 alone would read their zero
+  // diagonal as "not positive definite" and shift every direction by 1e-3 max |H_ij|, which on
+  // NONDIA's valley (curvature about 2 along x_0 against max |H_ij| = 200 m) turns Newton's
+  // quadratic convergence into a crawl: from 4 iterations to hundreds.
+  {  // The Hessian written out above is the gradient's central differences.
+    const Problem p = nondia(8, 2);
+    const std::size_t n = 10;
+    std::vector<double> x(n), h(n * n), gp(n), gm(n);
+    for (std::size_t i = 0; i < n; ++i) x[i] = 0.3 + 0.17 * static_cast<double>(i) * (i % 2 ? -1 : 1);
+    p.dense(x, h);
+    for (std::size_t j = 0; j < n; ++j) {
+      std::vector<double> xp = x, xm = x;
+      xp[j] += 1e-6;
+      xm[j] -= 1e-6;
+      p.closure(xp, gp);
+      p.closure(xm, gm);
+      for (std::size_t i = 0; i < n; ++i)
+        CHECK(std::abs((gp[i] - gm[i]) / 2e-6 - h[i * n + j]) <= 1e-5 * (1 + std::abs(h[i * n + j])));
+    }
+  }
+  for (const std::string which : {"sparse", "dense"}) {
+    const std::size_t m = which == "sparse" ? 20000 : 60;
+    const Problem used = nondia(m, 0), both = nondia(m, 3);
+    optim::Hyper h;
+    h.max_iter = 100;
+    h.tolerance_grad = 1e-9;
+    auto a = optim::make("newton", m, h), b = optim::make("newton", m + 3, h);
+    const std::vector<double> x = solve(*a, used, curvatureOf(used, which), 1);
+    const std::vector<double> y = solve(*b, both, curvatureOf(both, which), 1);
+    INFO(which << ": " << a->last().iterations << " and " << b->last().iterations
+               << " iterations");
+    CHECK(maxAbsGrad(used, x) <= 1e-9);
+    CHECK(maxDistance(x, used.minimizer) <= 1e-9);
+    CHECK(a->last().iterations <= 10);
+    CHECK(b->last().iterations == a->last().iterations);
+    CHECK(b->last().evaluations == a->last().evaluations);
+    CHECK(maxDistance(x, std::span<const double>(y).first(m)) <= 1e-12);
+    CHECK(std::vector<double>(y.begin() + static_cast<std::ptrdiff_t>(m), y.end()) ==
+          std::vector<double>(3, -1.0));
+  }
 }
 
 // --- newton-cg -----------------------------------------------------------------------------
