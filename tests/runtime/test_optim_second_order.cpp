@@ -221,6 +221,40 @@ Problem nondia(std::size_t m, std::size_t unused) {
   return p;
 }
 
+/// CUTEst's ARWHEAD, sum_{i<n-1} (-4 x_i + 3) + (x_i^2 + x_{n-1}^2)^2 from x = 1: minimum 0 at
+/// (1, ..., 1, 0), the value -n plus n there, so that near it f rounds to the same double (often
+/// 0) at points whose gradients differ by far. Its product H v only (newton-cg).
+Problem arwhead(std::size_t n) {
+  Problem p;
+  p.closure = [n](std::span<const double> x, std::span<double> g) {
+    const double z = x[n - 1];
+    double linear = 0, quartic = 0, zSum = 0;
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      const double q = x[i] * x[i] + z * z;
+      linear += -4 * x[i] + 3;
+      quartic += q * q;
+      g[i] = -4 + 4 * q * x[i];
+      zSum += q;
+    }
+    g[n - 1] = 4 * z * zSum;
+    return linear + quartic;
+  };
+  p.hvp = [n](std::span<const double> x, std::span<const double> v, std::span<double> out) {
+    const double z = x[n - 1];
+    double last = 0;
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      const double q = x[i] * x[i] + z * z;
+      out[i] = (4 * q + 8 * x[i] * x[i]) * v[i] + 8 * x[i] * z * v[n - 1];
+      last += 8 * x[i] * z * v[i] + (4 * q + 8 * z * z) * v[n - 1];
+    }
+    out[n - 1] = last;
+  };
+  p.start.assign(n, 1.0);
+  p.minimizer.assign(n, 1.0);
+  p.minimizer[n - 1] = 0;
+  return p;
+}
+
 double maxAbsGrad(const Problem &p, std::span<const double> x) {
   std::vector<double> g(x.size());
   p.closure(x, g);
@@ -407,6 +441,23 @@ TEST_CASE("newton-cg reaches the minimizers", "[optim][second-order]") {
       CHECK(maxDistance(x, p.minimizer) <= c.distance * std::max(1.0, p.minimizer.back()));
     }
   }
+}
+
+TEST_CASE("newton-cg takes a step whose value rounds to f's when it halves the gradient",
+          "[optim][second-order]") {
+  // On ARWHEAD at n = 10^4 the iterate reaches |g| = 2e-6 where f is 0 to its last bit, and so
+  // is every trial point's: rho = 0 rejected each step and shrank the region until the run
+  // stopped there, far from max |g| <= 1e-9 (the gradient, in exact arithmetic, is accurate).
+  const Problem p = arwhead(10000);
+  optim::Hyper h;
+  h.max_iter = 200;
+  h.tolerance_grad = 1e-9;
+  auto o = optim::make("newton-cg", 10000, h);
+  const std::vector<double> x = solve(*o, p, curvatureOf(p, "hvp"), 1);
+  INFO(o->last().iterations << " iterations, max |g| " << maxAbsGrad(p, x));
+  CHECK(maxAbsGrad(p, x) <= 1e-9);
+  CHECK(maxDistance(x, p.minimizer) <= 1e-7);
+  CHECK(o->last().iterations <= 20);
 }
 
 TEST_CASE("newton-cg resumed from its state continues bit for bit", "[optim][second-order]") {
