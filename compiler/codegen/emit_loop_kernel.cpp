@@ -139,31 +139,10 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
     if (lv.kind == LoopValue::Kind::Load && lv.length == 1) hoisted[v] = b.CreateLoad(f64, slots[lv.slot]);
   }
   // The sums so far, carried from loop to loop (in the order of i); chained sums add into the
-  // one before them. Each adds as nabla_rt_sum does: a block of kSumBlock elements from -0, a
-  // group adding the blocks, a total adding the groups. Element e of a chain of w sums (a row of
-  // w lanes) is lane e % w of iteration e / w.
-  struct SumState {
-    llvm::Value *block, *group, *total;
-  };
-  llvm::Value *minusZero = llvm::ConstantFP::get(f64, -0.0);
-  std::vector<SumState> sums;
-  std::vector<std::int64_t> laneOf(k.outputs.size(), 0), widthOf(k.outputs.size(), 1);
-  for (std::size_t o = 0, head = 0; o < k.outputs.size(); ++o) {
-    const LoopOutput &out = k.outputs[o];
-    if (!out.sum) continue;
-    if (!out.chained) {
-      sums.push_back({minusZero, minusZero, minusZero});
-      head = o;
-    } else {
-      laneOf[o] = ++widthOf[head];
-      laneOf[o] -= 1;
-    }
-  }
-  for (std::size_t o = 0, head = 0; o < k.outputs.size(); ++o) {
-    if (!k.outputs[o].sum) continue;
-    if (!k.outputs[o].chained) head = o;
-    widthOf[o] = widthOf[head];
-  }
+  // one before them.
+  std::vector<llvm::Value *> sums;
+  for (const LoopOutput &out : k.outputs)
+    if (out.sum && !out.chained) sums.push_back(llvm::ConstantFP::get(f64, 0.0));
   // Index `stride * i + shift`.
   auto index = [&](llvm::Value *i, std::int64_t stride, std::int64_t shift) {
     llvm::Value *scaled = stride == 1 ? i : b.CreateMul(i, b.getInt64(stride));
@@ -237,15 +216,10 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
     b.SetInsertPoint(body);
     llvm::PHINode *i = b.CreatePHI(i64, 2, "i");
     i->addIncoming(b.getInt64(from), before);
-    std::vector<SumState> phis;
-    for (const SumState &start : sums) {
-      SumState acc;
-      for (auto [to, from] : {std::pair{&acc.block, start.block}, {&acc.group, start.group},
-                              {&acc.total, start.total}}) {
-        llvm::PHINode *phi = b.CreatePHI(f64, 2);
-        phi->addIncoming(from, before);
-        *to = phi;
-      }
+    std::vector<llvm::PHINode *> phis;
+    for (llvm::Value *start : sums) {
+      llvm::PHINode *acc = b.CreatePHI(f64, 2);
+      acc->addIncoming(start, before);
       phis.push_back(acc);
     }
     std::vector<llvm::Value *> preset = none;
@@ -265,27 +239,13 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
       }
     }
     const std::vector<llvm::Value *> value = evaluate(i, checked, preset);
-    std::vector<SumState> next;
-    for (std::size_t o = 0; o < k.outputs.size(); ++o) {
-      const LoopOutput &out = k.outputs[o];
+    std::vector<llvm::Value *> next;
+    for (const LoopOutput &out : k.outputs) {
       llvm::Value *valid = checked ? b.CreateICmpSLT(i, b.getInt64(out.length)) : nullptr;
       if (out.sum) {
-        const SumState acc = out.chained ? next.back() : phis[next.size()];
-        llvm::Value *e = widthOf[o] == 1 ? i : b.CreateAdd(b.CreateMul(i, b.getInt64(widthOf[o])),
-                                                           b.getInt64(laneOf[o]));
-        auto ends = [&](std::int64_t size) {  // e is the last element of a block or group
-          llvm::Value *c = b.CreateICmpEQ(b.CreateAnd(e, b.getInt64(size - 1)), b.getInt64(size - 1));
-          return checked ? b.CreateAnd(c, valid) : c;
-        };
-        SumState added;
-        added.block = b.CreateFAdd(acc.block, value[out.value]);
-        if (checked) added.block = b.CreateSelect(valid, added.block, acc.block);
-        llvm::Value *blockEnds = ends(kSumBlock);
-        added.group = b.CreateSelect(blockEnds, b.CreateFAdd(acc.group, added.block), acc.group);
-        added.block = b.CreateSelect(blockEnds, minusZero, added.block);
-        llvm::Value *groupEnds = ends(kSumGroup);
-        added.total = b.CreateSelect(groupEnds, b.CreateFAdd(acc.total, added.group), acc.total);
-        added.group = b.CreateSelect(groupEnds, minusZero, added.group);
+        llvm::Value *acc = out.chained ? next.back() : phis[next.size()];
+        llvm::Value *added = b.CreateFAdd(acc, value[out.value]);
+        added = checked ? b.CreateSelect(valid, added, acc) : added;
         if (out.chained) next.back() = added;
         else next.push_back(added);
         continue;
@@ -305,11 +265,7 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
       b.SetInsertPoint(after);
     }
     llvm::BasicBlock *latch = b.GetInsertBlock();
-    for (std::size_t a = 0; a < phis.size(); ++a) {
-      llvm::cast<llvm::PHINode>(phis[a].block)->addIncoming(next[a].block, latch);
-      llvm::cast<llvm::PHINode>(phis[a].group)->addIncoming(next[a].group, latch);
-      llvm::cast<llvm::PHINode>(phis[a].total)->addIncoming(next[a].total, latch);
-    }
+    for (std::size_t a = 0; a < phis.size(); ++a) phis[a]->addIncoming(next[a], latch);
     for (auto &[phi, later] : carries) phi->addIncoming(value[later], latch);
     llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
     i->addIncoming(iNext, latch);
@@ -324,11 +280,8 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
   loop(std::max(lo, hi), k.n, true);
 
   std::size_t s = 0;
-  for (const LoopOutput &out : k.outputs) {
-    if (!out.sum || out.chained) continue;
-    const SumState &sum = sums[s++];
-    b.CreateStore(b.CreateFAdd(b.CreateFAdd(sum.total, sum.group), sum.block), slots[out.slot]);
-  }
+  for (const LoopOutput &out : k.outputs)
+    if (out.sum && !out.chained) b.CreateStore(sums[s++], slots[out.slot]);
   b.CreateRetVoid();
 }
 
