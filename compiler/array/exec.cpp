@@ -31,6 +31,9 @@ nabla_rt_dgemm_fn *nabla_rt_dgemm = nullptr;
 
 namespace nabla::array {
 
+static_assert(codegen::kSumBlock == NABLA_RT_SUM_BLOCK && codegen::kSumGroup == NABLA_RT_SUM_GROUP,
+              "the fused loops' sums add in nabla_rt_sum's blocks");
+
 namespace {
 
 using SetThreadsFn = void(int);

@@ -5,6 +5,7 @@
 #include "codegen/op_emitter.h"
 
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 
 #include <algorithm>
@@ -139,10 +140,31 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
     if (lv.kind == LoopValue::Kind::Load && lv.length == 1) hoisted[v] = b.CreateLoad(f64, slots[lv.slot]);
   }
   // The sums so far, carried from loop to loop (in the order of i); chained sums add into the
-  // one before them.
-  std::vector<llvm::Value *> sums;
-  for (const LoopOutput &out : k.outputs)
-    if (out.sum && !out.chained) sums.push_back(llvm::ConstantFP::get(f64, 0.0));
+  // one before them. Each adds as nabla_rt_sum does: a block of kSumBlock elements from -0, a
+  // group adding the blocks, a total adding the groups. Element e of a chain of w sums (a row of
+  // w lanes) is lane e % w of iteration e / w.
+  struct SumState {
+    llvm::Value *block, *group, *total;
+  };
+  llvm::Value *minusZero = llvm::ConstantFP::get(f64, -0.0);
+  std::vector<SumState> sums;
+  std::vector<std::int64_t> laneOf(k.outputs.size(), 0), widthOf(k.outputs.size(), 1);
+  for (std::size_t o = 0, head = 0; o < k.outputs.size(); ++o) {
+    const LoopOutput &out = k.outputs[o];
+    if (!out.sum) continue;
+    if (!out.chained) {
+      sums.push_back({minusZero, minusZero, minusZero});
+      head = o;
+    } else {
+      laneOf[o] = ++widthOf[head];
+      laneOf[o] -= 1;
+    }
+  }
+  for (std::size_t o = 0, head = 0; o < k.outputs.size(); ++o) {
+    if (!k.outputs[o].sum) continue;
+    if (!k.outputs[o].chained) head = o;
+    widthOf[o] = widthOf[head];
+  }
   // Index `stride * i + shift`.
   auto index = [&](llvm::Value *i, std::int64_t stride, std::int64_t shift) {
     llvm::Value *scaled = stride == 1 ? i : b.CreateMul(i, b.getInt64(stride));
@@ -216,10 +238,15 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
     b.SetInsertPoint(body);
     llvm::PHINode *i = b.CreatePHI(i64, 2, "i");
     i->addIncoming(b.getInt64(from), before);
-    std::vector<llvm::PHINode *> phis;
-    for (llvm::Value *start : sums) {
-      llvm::PHINode *acc = b.CreatePHI(f64, 2);
-      acc->addIncoming(start, before);
+    std::vector<SumState> phis;
+    for (const SumState &start : sums) {
+      SumState acc;
+      for (auto [to, from] : {std::pair{&acc.block, start.block}, {&acc.group, start.group},
+                              {&acc.total, start.total}}) {
+        llvm::PHINode *phi = b.CreatePHI(f64, 2);
+        phi->addIncoming(from, before);
+        *to = phi;
+      }
       phis.push_back(acc);
     }
     std::vector<llvm::Value *> preset = none;
@@ -239,13 +266,44 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
       }
     }
     const std::vector<llvm::Value *> value = evaluate(i, checked, preset);
-    std::vector<llvm::Value *> next;
-    for (const LoopOutput &out : k.outputs) {
+    std::vector<SumState> next;
+    for (std::size_t o = 0; o < k.outputs.size(); ++o) {
+      const LoopOutput &out = k.outputs[o];
       llvm::Value *valid = checked ? b.CreateICmpSLT(i, b.getInt64(out.length)) : nullptr;
       if (out.sum) {
-        llvm::Value *acc = out.chained ? next.back() : phis[next.size()];
-        llvm::Value *added = b.CreateFAdd(acc, value[out.value]);
-        added = checked ? b.CreateSelect(valid, added, acc) : added;
+        const SumState acc = out.chained ? next.back() : phis[next.size()];
+        llvm::Value *e = widthOf[o] == 1 ? i : b.CreateAdd(b.CreateMul(i, b.getInt64(widthOf[o])),
+                                                           b.getInt64(laneOf[o]));
+        auto ends = [&](std::int64_t size) {  // e is the last element of a block or group
+          llvm::Value *c = b.CreateICmpEQ(b.CreateAnd(e, b.getInt64(size - 1)), b.getInt64(size - 1));
+          return checked ? b.CreateAnd(c, valid) : c;
+        };
+        llvm::Value *block = b.CreateFAdd(acc.block, value[out.value]);
+        if (checked) block = b.CreateSelect(valid, block, acc.block);
+        // A block's end (one iteration in kSumBlock) branches to the flush, so that the other
+        // iterations add once and test once: selects here cost twice the loop's time.
+        llvm::Value *blockEnds = ends(kSumBlock);
+        llvm::BasicBlock *adding = b.GetInsertBlock();
+        auto *flush = llvm::BasicBlock::Create(ctx, "flush", fn);
+        auto *flushed = llvm::BasicBlock::Create(ctx, "flushed", fn);
+        b.CreateCondBr(blockEnds, flush, flushed,
+                       llvm::MDBuilder(ctx).createBranchWeights(1, kSumBlock - 1));
+        b.SetInsertPoint(flush);
+        llvm::Value *group = b.CreateFAdd(acc.group, block);
+        llvm::Value *groupEnds = ends(kSumGroup);
+        llvm::Value *total = b.CreateSelect(groupEnds, b.CreateFAdd(acc.total, group), acc.total);
+        group = b.CreateSelect(groupEnds, minusZero, group);
+        b.CreateBr(flushed);
+        b.SetInsertPoint(flushed);
+        SumState added;
+        for (auto [to, kept, flushedValue] :
+             {std::tuple{&added.block, block, minusZero}, {&added.group, acc.group, group},
+              {&added.total, acc.total, total}}) {
+          llvm::PHINode *phi = b.CreatePHI(f64, 2);
+          phi->addIncoming(kept, adding);
+          phi->addIncoming(flushedValue, flush);
+          *to = phi;
+        }
         if (out.chained) next.back() = added;
         else next.push_back(added);
         continue;
@@ -265,7 +323,11 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
       b.SetInsertPoint(after);
     }
     llvm::BasicBlock *latch = b.GetInsertBlock();
-    for (std::size_t a = 0; a < phis.size(); ++a) phis[a]->addIncoming(next[a], latch);
+    for (std::size_t a = 0; a < phis.size(); ++a) {
+      llvm::cast<llvm::PHINode>(phis[a].block)->addIncoming(next[a].block, latch);
+      llvm::cast<llvm::PHINode>(phis[a].group)->addIncoming(next[a].group, latch);
+      llvm::cast<llvm::PHINode>(phis[a].total)->addIncoming(next[a].total, latch);
+    }
     for (auto &[phi, later] : carries) phi->addIncoming(value[later], latch);
     llvm::Value *iNext = b.CreateAdd(i, b.getInt64(1));
     i->addIncoming(iNext, latch);
@@ -280,8 +342,11 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
   loop(std::max(lo, hi), k.n, true);
 
   std::size_t s = 0;
-  for (const LoopOutput &out : k.outputs)
-    if (out.sum && !out.chained) b.CreateStore(sums[s++], slots[out.slot]);
+  for (const LoopOutput &out : k.outputs) {
+    if (!out.sum || out.chained) continue;
+    const SumState &sum = sums[s++];
+    b.CreateStore(b.CreateFAdd(b.CreateFAdd(sum.total, sum.group), sum.block), slots[out.slot]);
+  }
   b.CreateRetVoid();
 }
 

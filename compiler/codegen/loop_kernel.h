@@ -11,9 +11,10 @@
 // Each value has its own length: a value is only stored, summed or read by an Embed-like guard
 // where its index lies in [0, length), and loads clamp their index into the array, so that
 // evaluating a value where it is not used never reads out of bounds. Sums add in the order of
-// the elements, as the interpreter does; a loop with sums therefore runs one index at a time, and
-// takes a value that is another one an index later from the previous iteration instead of
-// computing it again.
+// the elements, in blocks of kSumBlock and groups of kSumGroup elements as the interpreter's
+// nabla_rt_sum does (array/runtime/kernels.h), bit for bit; a loop with sums therefore runs one
+// index at a time, and takes a value that is another one an index later from the previous
+// iteration instead of computing it again.
 #pragma once
 
 #include "graph/graph.h"
@@ -30,6 +31,9 @@ class Module;
 }  // namespace llvm
 
 namespace nabla::codegen {
+
+/// nabla_rt_sum's block and group sizes (NABLA_RT_SUM_BLOCK, NABLA_RT_SUM_GROUP), powers of two.
+constexpr std::int64_t kSumBlock = 256, kSumGroup = 65536;
 
 struct LoopValue {
   enum class Kind : std::uint8_t {

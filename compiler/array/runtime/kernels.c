@@ -45,17 +45,28 @@ static double nabla_rt_rest(const double *v, size_t S, double m, size_t *top) {
   return s;
 }
 
+NABLA_RT_API double nabla_rt_sum(const double *v, size_t S) {
+  double block = -0.0, group = -0.0, total = -0.0;
+  for (size_t e = 0; e < S; ++e) {
+    block += v[e];
+    if ((e & (NABLA_RT_SUM_BLOCK - 1)) == NABLA_RT_SUM_BLOCK - 1) {
+      group += block;
+      block = -0.0;
+      if ((e & (NABLA_RT_SUM_GROUP - 1)) == NABLA_RT_SUM_GROUP - 1) {
+        total += group;
+        group = -0.0;
+      }
+    }
+  }
+  return (total + group) + block;
+}
+
 NABLA_RT_API void nabla_rt_reduce(int kind, const double *in, size_t S, size_t rs, double *out,
                                   size_t R) {
   for (size_t r = 0; r < R; ++r) {
     const double *v = in + r * rs;
     switch (kind) {
-    case NABLA_RT_SUM: {
-      double s = v[0];
-      for (size_t i = 1; i < S; ++i) s += v[i];
-      out[r] = s;
-      break;
-    }
+    case NABLA_RT_SUM: out[r] = nabla_rt_sum(v, S); break;
     case NABLA_RT_MAX:
     case NABLA_RT_MIN: {
       double s = v[0];
