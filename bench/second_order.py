@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Second order at scale: five sparse problems at n = 10^3 .. 10^6 from their standard starts
+"""Second order at scale: seven sparse problems at n = 10^3 .. 10^6 from their standard starts
 (bench/large/*.nabla), solved to |g|_2 <= 1e-8 by
 
   - SciPy's trust-ncg and trust-krylov with hand-written numpy gradients and Hessian-vector
@@ -19,7 +19,7 @@ whole process).
         [--problems chained_rosenbrock,...] [--methods ...] [--nabla build-bench/nabla]
         [--timeout 120]
     ... bench/second_order.py --check          hand-written derivatives against nabla's, n = 1000
-    ... bench/second_order.py --write DIR N    the five models for n = N into DIR
+    ... bench/second_order.py --write DIR N    the seven models for n = N into DIR
     ... bench/second_order.py --gradients 1000,1000000   one value+gradient: nabla's compiled
                                                one (and its compile) against numpy's
 
@@ -31,7 +31,9 @@ Garbow and Hillstrom 1981, problem 21: n/2 uncoupled pairs; the same x0); extend
 singular (problem 22; x0 = (3, -1, 0, 1, ...)); Broyden tridiagonal (problem
 30; x0 = -1); discrete boundary value (problem 28; x0 = t (t - 1), t_i = i/(n + 1)). The
 discrete boundary value problem is solved to |g|_2 <= 1e-8 |g(x0)|_2 instead: its residuals are
-O(h^2), so that |g(x0)| is already below 1e-8 from n = 10^4 (the table gives |g(x0)|).
+O(h^2), so that |g(x0)| is already below 1e-8 from n = 10^4 (the table gives |g(x0)|). Two
+arrowhead Hessians from CUTEst, one dense row each: NONDIA (x0 = -1; the dense row first, and
+the last param unused) and ARWHEAD (x0 = 1; the dense row last).
 """
 import argparse
 import json
@@ -47,7 +49,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-PROBLEMS = ["chained_rosenbrock", "extended_rosenbrock", "extended_powell", "broyden_tridiagonal", "discrete_bvp"]
+PROBLEMS = ["chained_rosenbrock", "extended_rosenbrock", "extended_powell", "broyden_tridiagonal",
+            "discrete_bvp", "nondia", "arwhead"]
 METHODS = ["scipy-numpy trust-ncg", "scipy-numpy trust-krylov", "scipy-nabla trust-ncg",
            "scipy-nabla trust-krylov", "nabla newton-cg", "nabla newton"]
 GTOL = 1e-8
@@ -132,6 +135,10 @@ def write_models(d, n):
 
 # --- hand-written numpy: x0, f, g, Hv --------------------------------------------------------
 def x0_of(p, n):
+    if p == "nondia":
+        return -np.ones(n)
+    if p == "arwhead":
+        return np.ones(n)
     if p in ("chained_rosenbrock", "extended_rosenbrock"):
         return np.tile([-1.2, 1.0], n // 2)
     if p == "extended_powell":
@@ -193,6 +200,42 @@ def numpy_problem(p, n):
             out[1::4] = 20 * sa + (200 + pw) * sb - 2 * pw * sc
             out[2::4] = -2 * pw * sb + (10 + 4 * pw) * sc - 10 * sd
             out[3::4] = -qz * sa - 10 * sc + (10 + qz) * sd
+            return out
+        return fg, hv
+    if p == "nondia":
+        # r_i = x_0 - x_i^2 over x[:-1] (x_0 among them); f = (x_0 - 1)^2 + 100 r.r
+        def fg(x):
+            a = x[:-1]
+            r = x[0] - a * a
+            g = np.zeros_like(x)
+            g[:-1] = -400 * r * a
+            g[0] += 2 * (x[0] - 1) + 200 * r.sum()
+            return (x[0] - 1) ** 2 + 100 * (r @ r), g
+
+        def hv(x, s):
+            a = x[:-1]
+            r = x[0] - a * a
+            out = np.zeros_like(x)
+            out[:-1] = -400 * (r - 2 * a * a) * s[:-1] - 400 * a * s[0]
+            out[0] += 2 * s[0] + 200 * (len(a) * s[0] - 2 * (a @ s[:-1]))
+            return out
+        return fg, hv
+    if p == "arwhead":
+        # q_i = x_i^2 + z^2 over x[:-1], z = x[-1]; f = sum(-4 x_i + 3) + q.q
+        def fg(x):
+            a, z = x[:-1], x[-1]
+            q = a * a + z * z
+            g = np.empty_like(x)
+            g[:-1] = -4 + 4 * q * a
+            g[-1] = 4 * z * q.sum()
+            return np.sum(-4 * a + 3) + q @ q, g
+
+        def hv(x, s):
+            a, z = x[:-1], x[-1]
+            q = a * a + z * z
+            out = np.empty_like(x)
+            out[:-1] = (4 * q + 8 * a * a) * s[:-1] + 8 * a * z * s[-1]
+            out[-1] = 8 * z * (a @ s[:-1]) + np.sum(4 * q + 8 * z * z) * s[-1]
             return out
         return fg, hv
     if p == "broyden_tridiagonal":
