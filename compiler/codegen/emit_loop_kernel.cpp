@@ -156,8 +156,7 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
       sums.push_back({minusZero, minusZero, minusZero});
       head = o;
     } else {
-      laneOf[o] = ++widthOf[head];
-      laneOf[o] -= 1;
+      laneOf[o] = widthOf[head]++;
     }
   }
   for (std::size_t o = 0, head = 0; o < k.outputs.size(); ++o) {
@@ -281,7 +280,8 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
         llvm::Value *block = b.CreateFAdd(acc.block, value[out.value]);
         if (checked) block = b.CreateSelect(valid, block, acc.block);
         // A block's end (one iteration in kSumBlock) branches to the flush, so that the other
-        // iterations add once and test once: selects here cost twice the loop's time.
+        // iterations add once and test once: selects at every element doubled the time of
+        // chained Rosenbrock's loops (bench/RESULTS.md, "Arrowhead Hessians").
         llvm::Value *blockEnds = ends(kSumBlock);
         llvm::BasicBlock *adding = b.GetInsertBlock();
         auto *flush = llvm::BasicBlock::Create(ctx, "flush", fn);
