@@ -34,12 +34,14 @@ namespace {
 class ColourLists {
 public:
   explicit ColourLists(std::size_t n) : head_(n, -1) {}
-  /// Adds c to x's list unless it is there; whether it was added.
-  bool add(std::size_t x, std::int64_t c) {
-    if (!members_.insert(key(x, c)).second) return false;
+  /// Adds c to x's list unless it is there (a set of the pairs keeps them unique).
+  void add(std::size_t x, std::int64_t c) {
+    if (members_.insert(key(x, c)).second) append(x, c);
+  }
+  /// Adds c to x's list, which the caller knows does not hold it.
+  void append(std::size_t x, std::int64_t c) {
     nodes_.push_back({c, head_[x]});
     head_[x] = static_cast<std::int64_t>(nodes_.size()) - 1;
-    return true;
   }
   template <class F> void forEach(std::size_t x, F &&f) const {
     for (std::int64_t k = head_[x]; k >= 0; k = nodes_[static_cast<std::size_t>(k)].next)
@@ -131,7 +133,7 @@ StarColouring starColouring(const HessianPattern &pattern) {
       const std::size_t us = static_cast<std::size_t>(u);
       if (us == v) continue;
       const std::uint32_t count = ++around[ColourLists::key(us, c)];
-      if (count == 1) colours.add(us, c);
+      if (count == 1) colours.append(us, c);  // c's first coloured neighbour of u
       if (count == 2 && col[us] != kNone)
         for (std::int64_t w : pattern.row(us)) {
           const std::size_t ws = static_cast<std::size_t>(w);
