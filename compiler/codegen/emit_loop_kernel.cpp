@@ -148,7 +148,9 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
   };
   llvm::Value *minusZero = llvm::ConstantFP::get(f64, -0.0);
   std::vector<SumState> sums;
+  // Per sum output: its lane in its chain, and the chain's first output, whose width counts them.
   std::vector<std::int64_t> laneOf(k.outputs.size(), 0), widthOf(k.outputs.size(), 1);
+  std::vector<std::size_t> headOf(k.outputs.size(), 0);
   for (std::size_t o = 0, head = 0; o < k.outputs.size(); ++o) {
     const LoopOutput &out = k.outputs[o];
     if (!out.sum) continue;
@@ -158,11 +160,7 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
     } else {
       laneOf[o] = widthOf[head]++;
     }
-  }
-  for (std::size_t o = 0, head = 0; o < k.outputs.size(); ++o) {
-    if (!k.outputs[o].sum) continue;
-    if (!k.outputs[o].chained) head = o;
-    widthOf[o] = widthOf[head];
+    headOf[o] = head;
   }
   // Index `stride * i + shift`.
   auto index = [&](llvm::Value *i, std::int64_t stride, std::int64_t shift) {
@@ -271,8 +269,9 @@ void emitKernel(llvm::Module &module, const LoopKernel &k, const std::string &na
       llvm::Value *valid = checked ? b.CreateICmpSLT(i, b.getInt64(out.length)) : nullptr;
       if (out.sum) {
         const SumState acc = out.chained ? next.back() : phis[next.size()];
-        llvm::Value *e = widthOf[o] == 1 ? i : b.CreateAdd(b.CreateMul(i, b.getInt64(widthOf[o])),
-                                                           b.getInt64(laneOf[o]));
+        const std::int64_t width = widthOf[headOf[o]];
+        llvm::Value *e = width == 1 ? i : b.CreateAdd(b.CreateMul(i, b.getInt64(width)),
+                                                      b.getInt64(laneOf[o]));
         auto ends = [&](std::int64_t size) {  // e is the last element of a block or group
           llvm::Value *c = b.CreateICmpEQ(b.CreateAnd(e, b.getInt64(size - 1)), b.getInt64(size - 1));
           return checked ? b.CreateAnd(c, valid) : c;
