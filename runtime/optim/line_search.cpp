@@ -28,9 +28,14 @@ double cubicInterpolate(double x1, double f1, double g1, double x2, double f2, d
   return (xminBound + xmaxBound) / 2.;
 }
 
+bool roundingHidesDecrease(double f, double gNorm, double fTrial, double gTrialNorm) {
+  constexpr double allowance = 1e-6;  // Hager and Zhang's epsilon
+  return fTrial <= f + allowance * std::abs(f) && gTrialNorm <= 0.5 * gNorm;
+}
+
 LineSearch strongWolfe(const Closure &closure, std::span<const double> x, double t,
                        std::span<const double> d, double f, std::span<const double> g, double gtd,
-                       std::span<double> gOut) {
+                       std::span<double> gOut, bool allowRounding) {
   constexpr double c1 = 1e-4, c2 = 0.9, toleranceChange = 1e-9;
   constexpr int maxLs = 25;
   const std::size_t n = x.size();
@@ -44,6 +49,12 @@ LineSearch strongWolfe(const Closure &closure, std::span<const double> x, double
   double fNew = evaluate(t);
   std::size_t evaluations = 1;
   double gtdNew = dot(gNew, d);
+  // A trial that fails the sufficient decrease only by f's rounding (allowRounding).
+  const double gNorm = allowRounding ? norm(g) : 0;
+  auto hidden = [&] {
+    return allowRounding && std::abs(gtdNew) <= -c2 * gtd &&
+           roundingHidesDecrease(f, gNorm, fNew, norm(gNew));
+  };
 
   // Bracket an interval containing a point that satisfies the Wolfe conditions.
   double tPrev = 0, fPrev = f, gtdPrev = gtd;
@@ -61,7 +72,8 @@ LineSearch strongWolfe(const Closure &closure, std::span<const double> x, double
     bracketSize = 2;
   };
   while (lsIter < maxLs) {
-    if (fNew > f + c1 * t * gtd || (lsIter > 1 && fNew >= fPrev)) {
+    const bool armijoFails = fNew > f + c1 * t * gtd || (lsIter > 1 && fNew >= fPrev);
+    if (armijoFails && !hidden()) {
       setBracket();
       break;
     }
@@ -125,7 +137,7 @@ LineSearch strongWolfe(const Closure &closure, std::span<const double> x, double
     gtdNew = dot(gNew, d);
     ++lsIter;
 
-    if (fNew > f + c1 * t * gtd || fNew >= bracketF[low]) {
+    if ((fNew > f + c1 * t * gtd || fNew >= bracketF[low]) && !hidden()) {
       // Armijo fails, or no lower than the low end: the point becomes the high end.
       bracket[high] = t;
       bracketF[high] = fNew;

@@ -11,7 +11,10 @@
 // Damping is what makes d a descent direction at a saddle or a maximum, where the undamped step
 // would head for that stationary point; a line search alone cannot repair an ascent direction. The step length then comes from torch's strong
 // Wolfe search (the default, starting at t = lr = 1, which near a minimum accepts the full step at
-// one evaluation and keeps Newton's quadratic convergence) or is lr with line_search "none".
+// one evaluation and keeps Newton's quadratic convergence) or is lr with line_search "none". The
+// search also takes a step whose decrease f's rounding hides (roundingHidesDecrease): without
+// that, newton stopped on ARWHEAD at max |g| 2e-8 (10^4 params) to 1e-6 (10^5), where f is 0 to
+// its last bit at every trial point.
 //
 // One step() evaluates once and makes up to max_iter (default 1) Newton iterations, each with one
 // Hessian, stopping early when max |g| <= tolerance_grad.
@@ -296,7 +299,7 @@ double Newton::step(std::span<double> params, const Closure &closure,
     if (!(gtd < 0)) break;  // only at rounding level (or NaN): no descent to be had
     if (o_.strongWolfe) {
       const std::vector<double> x(params.begin(), params.end());
-      const LineSearch ls = strongWolfe(closure, x, lr_, d_, loss, g_, gtd, g_);
+      const LineSearch ls = strongWolfe(closure, x, lr_, d_, loss, g_, gtd, g_, true);
       loss = ls.loss;
       last_.evaluations += ls.evaluations;
       for (std::size_t i = 0; i < n; ++i) params[i] = params[i] + ls.t * d_[i];

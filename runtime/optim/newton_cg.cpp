@@ -9,14 +9,15 @@
 // lower model value) or when the next iterate would leave the region. The point x + p is then
 // evaluated: with rho = (f(x) - f(x + p)) / (m(0) - m(p)), Δ shrinks to Δ / 4 when rho < 0.25 and
 // doubles (up to max_trust_radius) when rho > 0.75 and p reached the boundary; the point is taken
-// when rho > eta, or when f(x + p) == f(x) and |g(x + p)| <= |g(x)| / 2 (f's rounding hides the
-// decrease; SciPy would reject it). A model that predicts no decrease ends the step (rounding at
+// when rho > eta, or when f's rounding hides its decrease (roundingHidesDecrease: f(x + p) <=
+// f(x) + 1e-6 |f(x)| and |g(x + p)| <= |g(x)| / 2; SciPy would reject it). A model that predicts no decrease ends the step (rounding at
 // convergence).
 //
 // One step() evaluates once and makes up to max_iter (default 1) iterations, each evaluating the
 // trial point once, stopping early when max |g| <= tolerance_grad. Δ persists across steps
 // (state "trust_radius"). The products come from Curvature::hvp, else from the sparse Hessian
 // (with its pattern) or the dense one, evaluated once per iteration.
+#include "optim/line_search.h"
 #include "optim/optimizer.h"
 
 #include <algorithm>
@@ -222,10 +223,11 @@ double NewtonCg::step(std::span<double> params, const Closure &closure,
       radius_ *= 0.25;
     else if (rho > 0.75 && hitsBoundary)
       radius_ = std::min(2 * radius_, o_.maxTrustRadius);
-    // A step whose value the rounding of f cannot tell from f's (the same f, as on ARWHEAD near
-    // its minimum, where f is -n plus n and a decrease of 1e-11 is below both sums' last bits)
-    // is still taken when it halves the gradient: the model's own test, rho, is noise there.
-    const bool unresolved = fTrial == f && norm(gTrial_) <= 0.5 * norm(g_);
+    // A step whose value the rounding of f cannot tell from f's (as on ARWHEAD near its
+    // minimum, where f is -n plus n and a decrease of 1e-11 is below both sums' last bits) is
+    // still taken when it halves the gradient: the model's own test, rho, is noise there.
+    const bool unresolved =
+        !(rho > o_.eta) && roundingHidesDecrease(f, norm(g_), fTrial, norm(gTrial_));
     if (rho > o_.eta || unresolved) {
       f = fTrial;
       std::swap(g_, gTrial_);

@@ -221,10 +221,11 @@ Problem nondia(std::size_t m, std::size_t unused) {
   return p;
 }
 
-/// CUTEst's ARWHEAD, sum_{i<n-1} (-4 x_i + 3) + (x_i^2 + x_{n-1}^2)^2 from x = 1: minimum 0 at
-/// (1, ..., 1, 0), the value -n plus n there, so that near it f rounds to the same double (often
-/// 0) at points whose gradients differ by far. Its product H v only (newton-cg).
-Problem arwhead(std::size_t n) {
+/// CUTEst's ARWHEAD, sum_{i<n-1} (-4 x_i + 3) + (x_i^2 + x_{n-1}^2)^2 from x = 1 (or, with
+/// `perturbed`, from x_i = 1 + 0.3 sin i): minimum 0 at (1, ..., 1, 0), the value -n plus n there,
+/// so that near it f rounds to the same double (often 0) at points whose gradients differ by far.
+/// Its product H v, and its sparse Hessian: an arrowhead whose dense row is the last.
+Problem arwhead(std::size_t n, bool perturbed = false) {
   Problem p;
   p.closure = [n](std::span<const double> x, std::span<double> g) {
     const double z = x[n - 1];
@@ -249,9 +250,77 @@ Problem arwhead(std::size_t n) {
     }
     out[n - 1] = last;
   };
+  auto pattern = std::make_shared<optim::SparsePattern>();
+  pattern->n = n;
+  pattern->row_start.assign(1, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + 1 < n) {
+      pattern->columns.insert(pattern->columns.end(),
+                              {static_cast<std::int64_t>(i), static_cast<std::int64_t>(n - 1)});
+    } else {
+      for (std::size_t j = 0; j < n; ++j) pattern->columns.push_back(static_cast<std::int64_t>(j));
+    }
+    pattern->row_start.push_back(static_cast<std::int64_t>(pattern->columns.size()));
+  }
+  p.pattern = pattern;
+  p.sparse = [n](std::span<const double> x, std::span<double> values) {
+    const double z = x[n - 1];
+    double corner = 0;
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      const double q = x[i] * x[i] + z * z;
+      values[2 * i] = 4 * q + 8 * x[i] * x[i];
+      values[2 * i + 1] = 8 * x[i] * z;
+      values[2 * (n - 1) + i] = 8 * x[i] * z;
+      corner += 4 * q + 8 * z * z;
+    }
+    values[2 * (n - 1) + n - 1] = corner;
+  };
   p.start.assign(n, 1.0);
+  if (perturbed)
+    for (std::size_t i = 0; i < n; ++i) p.start[i] = 1 + 0.3 * std::sin(static_cast<double>(i));
   p.minimizer.assign(n, 1.0);
   p.minimizer[n - 1] = 0;
+  return p;
+}
+
+/// Meyer's function (Moré, Garbow and Hillstrom 1981, problem 10): 16 residuals
+/// x_0 exp(x_1 / (t_i + x_2)) - y_i, t_i = 50 + 5 i (i from 0), from (0.02, 4000, 250); f* = 87.9458...,
+/// badly scaled (the minimizer is near (0.0056, 6181, 345)). Its dense Hessian.
+Problem meyer() {
+  static constexpr std::array<double, 16> y = {34780, 28610, 23650, 19630, 16370, 13720,
+                                               11540, 9744,  8261,  7030,  6005,  5147,
+                                               4427,  3820,  3307,  2872};
+  Problem p;
+  p.closure = [](std::span<const double> x, std::span<double> g) {
+    double f = 0;
+    std::fill(g.begin(), g.end(), 0.0);
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double u = 50 + 5 * static_cast<double>(i) + x[2], e = std::exp(x[1] / u);
+      const double r = x[0] * e - y[i];
+      f += r * r;
+      g[0] += 2 * r * e;
+      g[1] += 2 * r * x[0] * e / u;
+      g[2] -= 2 * r * x[0] * x[1] * e / (u * u);
+    }
+    return f;
+  };
+  p.dense = [](std::span<const double> x, std::span<double> h) {
+    std::fill(h.begin(), h.end(), 0.0);
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const double u = 50 + 5 * static_cast<double>(i) + x[2], e = std::exp(x[1] / u);
+      const double r = x[0] * e - y[i];
+      const std::array<double, 3> j = {e, x[0] * e / u, -x[0] * x[1] * e / (u * u)};
+      const std::array<double, 9> second = {
+          0,          e / u,  -x[1] * e / (u * u),
+          e / u,      x[0] * e / (u * u), -x[0] * e * (x[1] / (u * u * u) + 1 / (u * u)),
+          -x[1] * e / (u * u), -x[0] * e * (x[1] / (u * u * u) + 1 / (u * u)),
+          x[0] * x[1] * e * (x[1] / (u * u * u * u) + 2 / (u * u * u))};
+      for (std::size_t a = 0; a < 3; ++a)
+        for (std::size_t b = 0; b < 3; ++b) h[a * 3 + b] += 2 * (j[a] * j[b] + r * second[a * 3 + b]);
+    }
+  };
+  p.hvp = hvpOfDense(p.dense);
+  p.start = {0.02, 4000, 250};
   return p;
 }
 
@@ -458,6 +527,85 @@ TEST_CASE("newton-cg takes a step whose value rounds to f's when it halves the g
   CHECK(maxAbsGrad(p, x) <= 1e-9);
   CHECK(maxDistance(x, p.minimizer) <= 1e-7);
   CHECK(o->last().iterations <= 20);
+}
+
+TEST_CASE("ARWHEAD's and Meyer's second derivatives are their gradients' central differences",
+          "[optim][second-order]") {
+  auto check = [](const Problem &p, std::span<const double> x, double step, double tolerance) {
+    const std::size_t n = x.size();
+    std::vector<double> h(n * n), gp(n), gm(n);
+    if (p.dense) {
+      p.dense(x, h);
+    } else {
+      std::vector<double> values(p.pattern->nonzeros());
+      p.sparse(x, values);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::int64_t k = p.pattern->row_start[i]; k < p.pattern->row_start[i + 1]; ++k)
+          h[i * n + static_cast<std::size_t>(p.pattern->columns[k])] = values[k];
+    }
+    for (std::size_t j = 0; j < n; ++j) {
+      std::vector<double> xp(x.begin(), x.end()), xm(x.begin(), x.end());
+      const double hj = step * std::max(1.0, std::abs(x[j]));
+      xp[j] += hj;
+      xm[j] -= hj;
+      p.closure(xp, gp);
+      p.closure(xm, gm);
+      for (std::size_t i = 0; i < n; ++i) {
+        INFO("H[" << i << "][" << j << "] = " << h[i * n + j]);
+        CHECK(std::abs((gp[i] - gm[i]) / (2 * hj) - h[i * n + j]) <=
+              tolerance * (1 + std::abs(h[i * n + j])));
+      }
+    }
+  };
+  const Problem a = arwhead(7, true);
+  check(a, a.start, 1e-6, 1e-6);
+  std::vector<double> v(7), hv(7), x = a.start;
+  x[6] = 0.4;  // off the start's z, where the arrow's entries 8 x_i z are not all zero
+  check(a, x, 1e-6, 1e-6);
+  const Problem m = meyer();
+  check(m, m.start, 1e-6, 1e-5);
+  check(m, std::vector<double>{0.0056, 6181, 345}, 1e-6, 1e-5);
+}
+
+TEST_CASE("newton and newton-cg take a step whose decrease f's rounding hides",
+          "[optim][second-order]") {
+  // From x_i = 1 + 0.3 sin i, ARWHEAD's iterates reach points where f is 0 to its last bit at
+  // every trial, as from x = 1. newton's strong Wolfe search read the unit step there as no
+  // decrease, shrank it to nothing and stopped at max |g| 2e-8.
+  const Problem p = arwhead(10000, true);
+  for (const std::string method : {"newton", "newton-cg"}) {
+    optim::Hyper h;
+    h.max_iter = 200;
+    h.tolerance_grad = 1e-9;
+    auto o = optim::make(method, 10000, h);
+    const std::vector<double> x =
+        solve(*o, p, curvatureOf(p, method == "newton" ? "sparse" : "hvp"), 1);
+    INFO(method << ": " << o->last().iterations << " iterations, max |g| " << maxAbsGrad(p, x));
+    CHECK(maxAbsGrad(p, x) <= 1e-9);
+    CHECK(maxDistance(x, p.minimizer) <= 1e-7);
+    CHECK(o->last().iterations <= 30);
+  }
+}
+
+TEST_CASE("newton-cg solves Meyer's badly scaled function", "[optim][second-order]") {
+  // Along Meyer's curved valley near its minimum (f about 88) a step that halves the gradient
+  // can leave f higher by less than 1e-6 f: rho at or below eta rejected each of them, and
+  // newton-cg ended at f = 89.02, max |g| 50, after 1149 iterations. roundingHidesDecrease
+  // (Hager and Zhang's allowance) takes them.
+  const Problem p = meyer();
+  optim::Hyper h;
+  h.max_iter = 5000;
+  h.tolerance_grad = 1e-8 / std::sqrt(3.0);
+  auto o = optim::make("newton-cg", 3, h);
+  std::vector<double> x = p.start;
+  const double f = o->step(x, p.closure, curvatureOf(p, "dense"));
+  std::vector<double> g(3);
+  const double fEnd = p.closure(x, g);
+  INFO(o->last().iterations << " iterations from f = " << f << " to " << fEnd << ", max |g| "
+                            << maxAbsGrad(p, x) << ", x = " << x[0] << ", " << x[1] << ", " << x[2]);
+  CHECK(fEnd <= 87.9458 * (1 + 1e-5));
+  CHECK(std::abs(x[1] - 6181.35) <= 1);
+  CHECK(std::abs(x[2] - 345.224) <= 0.1);
 }
 
 TEST_CASE("newton-cg resumed from its state continues bit for bit", "[optim][second-order]") {
