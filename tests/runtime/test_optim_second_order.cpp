@@ -283,6 +283,48 @@ Problem arwhead(std::size_t n, bool perturbed = false) {
   return p;
 }
 
+/// The discrete boundary value function (Moré, Garbow and Hillstrom 1981, problem 28): residuals
+/// r_i = 2 x_i - x_{i-1} - x_{i+1} + h^2 (x_i + t_i + 1)^3 / 2 (x_{-1} = x_n = 0, h = 1 / (n + 1),
+/// t_i = (i + 1) h), f = sum r_i^2 from x_i = t_i (t_i - 1). Its Hessian's condition number grows
+/// like n^4 (about 10^12 at n = 1000). Its product H v = 2 (J^T J v + diag(r_i 3 h^2 (x_i + t_i + 1)) v).
+Problem discreteBvp(std::size_t n) {
+  const double h = 1.0 / static_cast<double>(n + 1);
+  auto t = [h](std::size_t i) { return static_cast<double>(i + 1) * h; };
+  auto residuals = [n, h, t](std::span<const double> x, std::vector<double> &r,
+                             std::vector<double> &d) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const double u = x[i] + t(i) + 1;
+      r[i] = 2 * x[i] - (i > 0 ? x[i - 1] : 0) - (i + 1 < n ? x[i + 1] : 0) + h * h * u * u * u / 2;
+      d[i] = 2 + 1.5 * h * h * u * u;  // dr_i / dx_i; dr_i / dx_(i +- 1) = -1
+    }
+  };
+  Problem p;
+  p.closure = [n, residuals](std::span<const double> x, std::span<double> g) {
+    std::vector<double> r(n), d(n);
+    residuals(x, r, d);
+    double f = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      f += r[i] * r[i];
+      g[i] = 2 * (d[i] * r[i] - (i > 0 ? r[i - 1] : 0) - (i + 1 < n ? r[i + 1] : 0));
+    }
+    return f;
+  };
+  p.hvp = [n, h, t, residuals](std::span<const double> x, std::span<const double> v,
+                               std::span<double> out) {
+    std::vector<double> r(n), d(n), jv(n);
+    residuals(x, r, d);
+    for (std::size_t i = 0; i < n; ++i)
+      jv[i] = d[i] * v[i] - (i > 0 ? v[i - 1] : 0) - (i + 1 < n ? v[i + 1] : 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double jtjv = d[i] * jv[i] - (i > 0 ? jv[i - 1] : 0) - (i + 1 < n ? jv[i + 1] : 0);
+      out[i] = 2 * (jtjv + r[i] * 3 * h * h * (x[i] + t(i) + 1) * v[i]);
+    }
+  };
+  p.start.resize(n);
+  for (std::size_t i = 0; i < n; ++i) p.start[i] = t(i) * (t(i) - 1);
+  return p;
+}
+
 /// Meyer's function (Moré, Garbow and Hillstrom 1981, problem 10): 16 residuals
 /// x_0 exp(x_1 / (t_i + x_2)) - y_i, t_i = 50 + 5 i (i from 0), from (0.02, 4000, 250); f* = 87.9458...,
 /// badly scaled (the minimizer is near (0.0056, 6181, 345)). Its dense Hessian.
@@ -606,6 +648,41 @@ TEST_CASE("newton-cg solves Meyer's badly scaled function", "[optim][second-orde
   CHECK(fEnd <= 87.9458 * (1 + 1e-5));
   CHECK(std::abs(x[1] - 6181.35) <= 1);
   CHECK(std::abs(x[2] - 345.224) <= 0.1);
+}
+
+TEST_CASE("newton-cg solves the discrete BVP, whose CG needs many times n iterations",
+          "[optim][second-order]") {
+  const std::size_t n = 1000;
+  const Problem p = discreteBvp(n);
+  {  // The product is the gradient's central differences along a direction.
+    std::vector<double> x = p.start, v(n), hv(n), gp(n), gm(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = std::sin(0.1 * static_cast<double>(i));
+    p.hvp(x, v, hv);
+    std::vector<double> xp = x, xm = x;
+    for (std::size_t i = 0; i < n; ++i) {
+      xp[i] += 1e-5 * v[i];
+      xm[i] -= 1e-5 * v[i];
+    }
+    p.closure(xp, gp);
+    p.closure(xm, gm);
+    for (std::size_t i = 0; i < n; ++i)
+      CHECK(std::abs((gp[i] - gm[i]) / 2e-5 - hv[i]) <= 1e-7 * (1 + std::abs(hv[i])));
+  }
+  // The tolerance of bench/second_order.py: |g|_2 <= 1e-8 |g(x0)|_2, here on max |g|.
+  std::vector<double> g(n);
+  p.closure(p.start, g);
+  double g0 = 0;
+  for (double v : g) g0 += v * v;
+  const double tolerance = 1e-8 * std::sqrt(g0) / std::sqrt(static_cast<double>(n));
+  optim::Hyper h;
+  h.max_iter = 200;
+  h.tolerance_grad = tolerance;
+  auto o = optim::make("newton-cg", n, h);
+  const std::vector<double> x = solve(*o, p, curvatureOf(p, "hvp"), 1);
+  INFO(o->last().iterations << " iterations, max |g| " << maxAbsGrad(p, x) << " against "
+                            << tolerance);
+  CHECK(maxAbsGrad(p, x) <= tolerance);
+  CHECK(o->last().iterations <= 20);
 }
 
 TEST_CASE("newton-cg resumed from its state continues bit for bit", "[optim][second-order]") {
