@@ -10,8 +10,8 @@
 // evaluated: with rho = (f(x) - f(x + p)) / (m(0) - m(p)), Δ shrinks to Δ / 4 when rho < 0.25 and
 // doubles (up to max_trust_radius) when rho > 0.75 and p reached the boundary; the point is taken
 // when rho > eta, or when f's rounding hides its decrease (roundingHidesDecrease: f(x + p) <=
-// f(x) + 1e-6 |f(x)| and |g(x + p)| <= |g(x)| / 2; SciPy would reject it). A model that predicts no decrease ends the step (rounding at
-// convergence).
+// f(x) + 1e-6 |f(x)| and |g(x + p)| <= |g(x)| / 2; SciPy would reject it). A model that predicts
+// no decrease ends the step (rounding at convergence).
 //
 // One step() evaluates once and makes up to max_iter (default 1) iterations, each evaluating the
 // trial point once, stopping early when max |g| <= tolerance_grad. Δ persists across steps

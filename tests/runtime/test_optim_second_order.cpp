@@ -286,7 +286,8 @@ Problem arwhead(std::size_t n, bool perturbed = false) {
 /// The discrete boundary value function (Moré, Garbow and Hillstrom 1981, problem 28): residuals
 /// r_i = 2 x_i - x_{i-1} - x_{i+1} + h^2 (x_i + t_i + 1)^3 / 2 (x_{-1} = x_n = 0, h = 1 / (n + 1),
 /// t_i = (i + 1) h), f = sum r_i^2 from x_i = t_i (t_i - 1). Its Hessian's condition number grows
-/// like n^4 (about 10^12 at n = 1000). Its product H v = 2 (J^T J v + diag(r_i 3 h^2 (x_i + t_i + 1)) v).
+/// like n^4 (about 10^12 at n = 1000). Its product
+/// H v = 2 (J^T J v + diag(r_i 3 h^2 (x_i + t_i + 1)) v).
 Problem discreteBvp(std::size_t n) {
   const double h = 1.0 / static_cast<double>(n + 1);
   auto t = [h](std::size_t i) { return static_cast<double>(i + 1) * h; };
@@ -326,8 +327,8 @@ Problem discreteBvp(std::size_t n) {
 }
 
 /// Meyer's function (Moré, Garbow and Hillstrom 1981, problem 10): 16 residuals
-/// x_0 exp(x_1 / (t_i + x_2)) - y_i, t_i = 50 + 5 i (i from 0), from (0.02, 4000, 250); f* = 87.9458...,
-/// badly scaled (the minimizer is near (0.0056, 6181, 345)). Its dense Hessian.
+/// x_0 exp(x_1 / (t_i + x_2)) - y_i, t_i = 50 + 5 i (i from 0), from (0.02, 4000, 250);
+/// f* = 87.9458..., badly scaled (the minimizer is near (0.0056, 6181, 345)). Its dense Hessian.
 Problem meyer() {
   static constexpr std::array<double, 16> y = {34780, 28610, 23650, 19630, 16370, 13720,
                                                11540, 9744,  8261,  7030,  6005,  5147,
@@ -358,7 +359,8 @@ Problem meyer() {
           -x[1] * e / (u * u), -x[0] * e * (x[1] / (u * u * u) + 1 / (u * u)),
           x[0] * x[1] * e * (x[1] / (u * u * u * u) + 2 / (u * u * u))};
       for (std::size_t a = 0; a < 3; ++a)
-        for (std::size_t b = 0; b < 3; ++b) h[a * 3 + b] += 2 * (j[a] * j[b] + r * second[a * 3 + b]);
+        for (std::size_t b = 0; b < 3; ++b)
+          h[a * 3 + b] += 2 * (j[a] * j[b] + r * second[a * 3 + b]);
     }
   };
   p.hvp = hvpOfDense(p.dense);
