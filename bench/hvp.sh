@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The cost of a Hessian-vector product and of a sparse Hessian against the gradient's at the array
-# level, on the five problems of bench/large/ at each n (bench/bench_hvp.cpp; Release build in
-# build-bench/).
+# level, on the problems of bench/large/ at each n and on the matrix-product models of bench/hvp/
+# (bench/bench_hvp.cpp; Release build in build-bench/).
 #   bench/hvp.sh [N ...]     (default: 1000 10000 100000 1000000)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,3 +20,5 @@ for n in "${sizes[@]}"; do
   python3 bench/second_order.py --write "$dir/$n" "$n" >/dev/null
   build-bench/bench/nabla_bench_hvp "$dir/$n"/*.nabla
 done
+# Matrix products of two params (dense Hessians: the products only).
+build-bench/bench/nabla_bench_hvp bench/hvp/*.nabla
