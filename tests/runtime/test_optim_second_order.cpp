@@ -353,11 +353,11 @@ Problem meyer() {
       const double u = 50 + 5 * static_cast<double>(i) + x[2], e = std::exp(x[1] / u);
       const double r = x[0] * e - y[i];
       const std::array<double, 3> j = {e, x[0] * e / u, -x[0] * x[1] * e / (u * u)};
-      const std::array<double, 9> second = {
-          0,          e / u,  -x[1] * e / (u * u),
-          e / u,      x[0] * e / (u * u), -x[0] * e * (x[1] / (u * u * u) + 1 / (u * u)),
-          -x[1] * e / (u * u), -x[0] * e * (x[1] / (u * u * u) + 1 / (u * u)),
-          x[0] * x[1] * e * (x[1] / (u * u * u * u) + 2 / (u * u * u))};
+      // r's second derivatives, row by row (symmetric).
+      const double r01 = e / u, r02 = -x[1] * e / (u * u), r11 = x[0] * e / (u * u);
+      const double r12 = -x[0] * e * (x[1] / (u * u * u) + 1 / (u * u));
+      const double r22 = x[0] * x[1] * e * (x[1] / (u * u * u * u) + 2 / (u * u * u));
+      const std::array<double, 9> second = {0, r01, r02, r01, r11, r12, r02, r12, r22};
       for (std::size_t a = 0; a < 3; ++a)
         for (std::size_t b = 0; b < 3; ++b)
           h[a * 3 + b] += 2 * (j[a] * j[b] + r * second[a * 3 + b]);
@@ -603,7 +603,7 @@ TEST_CASE("ARWHEAD's and Meyer's second derivatives are their gradients' central
   };
   const Problem a = arwhead(7, true);
   check(a, a.start, 1e-6, 1e-6);
-  std::vector<double> v(7), hv(7), x = a.start;
+  std::vector<double> x = a.start;
   x[6] = 0.4;  // off the start's z, where the arrow's entries 8 x_i z are not all zero
   check(a, x, 1e-6, 1e-6);
   const Problem m = meyer();
