@@ -234,9 +234,7 @@ double NewtonCg::step(std::span<double> params, const Closure &closure,
     // A step whose value the rounding of f cannot tell from f's (as on ARWHEAD near its
     // minimum, where f is -n plus n and a decrease of 1e-11 is below both sums' last bits) is
     // still taken when it halves the gradient: the model's own test, rho, is noise there.
-    const bool unresolved =
-        !(rho > o_.eta) && roundingHidesDecrease(f, norm(g_), fTrial, norm(gTrial_));
-    if (rho > o_.eta || unresolved) {
+    if (rho > o_.eta || roundingHidesDecrease(f, norm(g_), fTrial, norm(gTrial_))) {
       f = fTrial;
       std::swap(g_, gTrial_);
     } else {

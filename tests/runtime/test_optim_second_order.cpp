@@ -42,6 +42,23 @@ optim::HvpClosure hvpOfDense(optim::HessianClosure dense) {
   };
 }
 
+/// A sparse Hessian's product (CSR, both triangles), for problems that write out only the nonzeros.
+optim::HvpClosure hvpOfSparse(std::shared_ptr<const optim::SparsePattern> pattern,
+                              optim::SparseHessianClosure sparse) {
+  return [pattern, sparse](std::span<const double> x, std::span<const double> v,
+                           std::span<double> out) {
+    std::vector<double> values(pattern->nonzeros());
+    sparse(x, values);
+    for (std::size_t i = 0; i < pattern->n; ++i) {
+      out[i] = 0;
+      for (std::int64_t k = pattern->row_start[i]; k < pattern->row_start[i + 1]; ++k) {
+        const auto column = static_cast<std::size_t>(pattern->columns[k]);
+        out[i] += values[static_cast<std::size_t>(k)] * v[column];
+      }
+    }
+  };
+}
+
 /// The full pattern of an n x n matrix, and the dense Hessian's values in its order.
 void denseAsSparse(Problem &p, std::size_t n) {
   auto pattern = std::make_shared<optim::SparsePattern>();
@@ -212,8 +229,10 @@ Problem nondia(std::size_t m, std::size_t unused) {
   p.pattern = pattern;
   p.sparse = [pattern, entry](std::span<const double> x, std::span<double> values) {
     for (std::size_t i = 0; i < pattern->n; ++i)
-      for (std::int64_t k = pattern->row_start[i]; k < pattern->row_start[i + 1]; ++k)
-        values[static_cast<std::size_t>(k)] = entry(x, i, static_cast<std::size_t>(pattern->columns[k]));
+      for (std::int64_t k = pattern->row_start[i]; k < pattern->row_start[i + 1]; ++k) {
+        const auto column = static_cast<std::size_t>(pattern->columns[k]);
+        values[static_cast<std::size_t>(k)] = entry(x, i, column);
+      }
   };
   p.start.assign(n, -1.0);
   p.minimizer.assign(n, -1.0);
@@ -224,7 +243,7 @@ Problem nondia(std::size_t m, std::size_t unused) {
 /// CUTEst's ARWHEAD, sum_{i<n-1} (-4 x_i + 3) + (x_i^2 + x_{n-1}^2)^2 from x = 1 (or, with
 /// `perturbed`, from x_i = 1 + 0.3 sin i): minimum 0 at (1, ..., 1, 0), the value -n plus n there,
 /// so that near it f rounds to the same double (often 0) at points whose gradients differ by far.
-/// Its product H v, and its sparse Hessian: an arrowhead whose dense row is the last.
+/// Its sparse Hessian, an arrowhead whose dense row is the last, and that Hessian's product.
 Problem arwhead(std::size_t n, bool perturbed = false) {
   Problem p;
   p.closure = [n](std::span<const double> x, std::span<double> g) {
@@ -239,16 +258,6 @@ Problem arwhead(std::size_t n, bool perturbed = false) {
     }
     g[n - 1] = 4 * z * zSum;
     return linear + quartic;
-  };
-  p.hvp = [n](std::span<const double> x, std::span<const double> v, std::span<double> out) {
-    const double z = x[n - 1];
-    double last = 0;
-    for (std::size_t i = 0; i + 1 < n; ++i) {
-      const double q = x[i] * x[i] + z * z;
-      out[i] = (4 * q + 8 * x[i] * x[i]) * v[i] + 8 * x[i] * z * v[n - 1];
-      last += 8 * x[i] * z * v[i] + (4 * q + 8 * z * z) * v[n - 1];
-    }
-    out[n - 1] = last;
   };
   auto pattern = std::make_shared<optim::SparsePattern>();
   pattern->n = n;
@@ -275,6 +284,7 @@ Problem arwhead(std::size_t n, bool perturbed = false) {
     }
     values[2 * (n - 1) + n - 1] = corner;
   };
+  p.hvp = hvpOfSparse(p.pattern, p.sparse);
   p.start.assign(n, 1.0);
   if (perturbed)
     for (std::size_t i = 0; i < n; ++i) p.start[i] = 1 + 0.3 * std::sin(static_cast<double>(i));
@@ -366,6 +376,36 @@ Problem meyer() {
   p.hvp = hvpOfDense(p.dense);
   p.start = {0.02, 4000, 250};
   return p;
+}
+
+/// Checks the problem's Hessian at x (its dense one, else its sparse one) against central
+/// differences of its gradient, each param stepped by step * max(1, |x_j|).
+void checkHessianByDifferences(const Problem &p, std::span<const double> x, double step,
+                               double tolerance) {
+  const std::size_t n = x.size();
+  std::vector<double> h(n * n), gp(n), gm(n);
+  if (p.dense) {
+    p.dense(x, h);
+  } else {
+    std::vector<double> values(p.pattern->nonzeros());
+    p.sparse(x, values);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::int64_t k = p.pattern->row_start[i]; k < p.pattern->row_start[i + 1]; ++k)
+        h[i * n + static_cast<std::size_t>(p.pattern->columns[k])] = values[k];
+  }
+  for (std::size_t j = 0; j < n; ++j) {
+    std::vector<double> xp(x.begin(), x.end()), xm(x.begin(), x.end());
+    const double hj = step * std::max(1.0, std::abs(x[j]));
+    xp[j] += hj;
+    xm[j] -= hj;
+    p.closure(xp, gp);
+    p.closure(xm, gm);
+    for (std::size_t i = 0; i < n; ++i) {
+      INFO("H[" << i << "][" << j << "] = " << h[i * n + j]);
+      CHECK(std::abs((gp[i] - gm[i]) / (2 * hj) - h[i * n + j]) <=
+            tolerance * (1 + std::abs(h[i * n + j])));
+    }
+  }
 }
 
 double maxAbsGrad(const Problem &p, std::span<const double> x) {
@@ -490,20 +530,10 @@ TEST_CASE("newton: a param the objective does not use changes none of the others
   // NONDIA's valley (curvature about 2 along x_0 against max |H_ij| = 200 m) turns Newton's
   // quadratic convergence into a crawl: from 4 iterations to hundreds.
   {  // The Hessian written out above is the gradient's central differences.
-    const Problem p = nondia(8, 2);
-    const std::size_t n = 10;
-    std::vector<double> x(n), h(n * n), gp(n), gm(n);
-    for (std::size_t i = 0; i < n; ++i) x[i] = 0.3 + 0.17 * static_cast<double>(i) * (i % 2 ? -1 : 1);
-    p.dense(x, h);
-    for (std::size_t j = 0; j < n; ++j) {
-      std::vector<double> xp = x, xm = x;
-      xp[j] += 1e-6;
-      xm[j] -= 1e-6;
-      p.closure(xp, gp);
-      p.closure(xm, gm);
-      for (std::size_t i = 0; i < n; ++i)
-        CHECK(std::abs((gp[i] - gm[i]) / 2e-6 - h[i * n + j]) <= 1e-5 * (1 + std::abs(h[i * n + j])));
-    }
+    std::vector<double> x(10);
+    for (std::size_t i = 0; i < x.size(); ++i)
+      x[i] = 0.3 + 0.17 * static_cast<double>(i) * (i % 2 ? -1 : 1);
+    checkHessianByDifferences(nondia(8, 2), x, 1e-6, 1e-5);
   }
   for (const std::string which : {"sparse", "dense"}) {
     const std::size_t m = which == "sparse" ? 20000 : 60;
@@ -575,40 +605,14 @@ TEST_CASE("newton-cg takes a step whose value rounds to f's when it halves the g
 
 TEST_CASE("ARWHEAD's and Meyer's second derivatives are their gradients' central differences",
           "[optim][second-order]") {
-  auto check = [](const Problem &p, std::span<const double> x, double step, double tolerance) {
-    const std::size_t n = x.size();
-    std::vector<double> h(n * n), gp(n), gm(n);
-    if (p.dense) {
-      p.dense(x, h);
-    } else {
-      std::vector<double> values(p.pattern->nonzeros());
-      p.sparse(x, values);
-      for (std::size_t i = 0; i < n; ++i)
-        for (std::int64_t k = p.pattern->row_start[i]; k < p.pattern->row_start[i + 1]; ++k)
-          h[i * n + static_cast<std::size_t>(p.pattern->columns[k])] = values[k];
-    }
-    for (std::size_t j = 0; j < n; ++j) {
-      std::vector<double> xp(x.begin(), x.end()), xm(x.begin(), x.end());
-      const double hj = step * std::max(1.0, std::abs(x[j]));
-      xp[j] += hj;
-      xm[j] -= hj;
-      p.closure(xp, gp);
-      p.closure(xm, gm);
-      for (std::size_t i = 0; i < n; ++i) {
-        INFO("H[" << i << "][" << j << "] = " << h[i * n + j]);
-        CHECK(std::abs((gp[i] - gm[i]) / (2 * hj) - h[i * n + j]) <=
-              tolerance * (1 + std::abs(h[i * n + j])));
-      }
-    }
-  };
   const Problem a = arwhead(7, true);
-  check(a, a.start, 1e-6, 1e-6);
+  checkHessianByDifferences(a, a.start, 1e-6, 1e-6);
   std::vector<double> x = a.start;
   x[6] = 0.4;  // off the start's z, where the arrow's entries 8 x_i z are not all zero
-  check(a, x, 1e-6, 1e-6);
+  checkHessianByDifferences(a, x, 1e-6, 1e-6);
   const Problem m = meyer();
-  check(m, m.start, 1e-6, 1e-5);
-  check(m, std::vector<double>{0.0056, 6181, 345}, 1e-6, 1e-5);
+  checkHessianByDifferences(m, m.start, 1e-6, 1e-5);
+  checkHessianByDifferences(m, std::vector<double>{0.0056, 6181, 345}, 1e-6, 1e-5);
 }
 
 TEST_CASE("newton and newton-cg take a step whose decrease f's rounding hides",
@@ -646,7 +650,8 @@ TEST_CASE("newton-cg solves Meyer's badly scaled function", "[optim][second-orde
   std::vector<double> g(3);
   const double fEnd = p.closure(x, g);
   INFO(o->last().iterations << " iterations from f = " << f << " to " << fEnd << ", max |g| "
-                            << maxAbsGrad(p, x) << ", x = " << x[0] << ", " << x[1] << ", " << x[2]);
+                            << maxAbsGrad(p, x) << ", x = " << x[0] << ", " << x[1] << ", "
+                            << x[2]);
   CHECK(fEnd <= 87.9458 * (1 + 1e-5));
   CHECK(std::abs(x[1] - 6181.35) <= 1);
   CHECK(std::abs(x[2] - 345.224) <= 0.1);
