@@ -81,7 +81,8 @@ std::vector<std::size_t> boxIndices(const Shape &big, const std::vector<SliceDim
 class Sweep {
 public:
   Sweep(const Program &program, std::size_t maxPairs)
-      : p_(program), g_(program.graph), maxPairs_(maxPairs) {}
+      : p_(program), g_(program.graph), maxPairs_(maxPairs), threshold_(maxPairs),
+        maxMet_(patternWork(maxPairs)) {}
 
   HessianPattern run() {
     std::size_t n = 0;
@@ -89,6 +90,7 @@ public:
       offsets_.push_back(n);
       n += s.size();
     }
+    n_ = n;
     if (n > UINT32_MAX) throw std::length_error("hessianPattern: more than 2^32 params");
     if (p_.loss == kNone) return patternFromPairs(n, std::span<const Pair>{});
     order_ = reachable(g_, {p_.loss});
@@ -116,6 +118,7 @@ public:
     }
     sets_.clear();
     sets_.shrink_to_fit();
+    if (stored_ > maxPairs_) compact();  // the limit is on the pattern's pairs, not on those met
     return patternFromPairs(n, std::move(pairs_));
   }
 
@@ -522,26 +525,75 @@ private:
   // ---- forwards: pairs ------------------------------------------------------------------------
 
   /// Pairs go to chunks of a fixed size: no chunk is ever copied to grow, and each is freed as
-  /// soon as the pattern has read it.
+  /// soon as the pattern has read it. Where the chunks reach their threshold the pairs met twice
+  /// are dropped (compact).
   void push(Index x, Index y) {
-    if (pairs_.empty() || pairs_.back().size() == kChunk) {
+    if (stored_ == threshold_) compact();
+    if (pairs_.empty() || pairs_.back().size() >= kChunk) {
       pairs_.emplace_back();
       pairs_.back().reserve(kChunk);
     }
     pairs_.back().push_back({x, y});
+    ++stored_;
   }
 
+  /// Every element of a with every element of b (a set with itself: each pair once). What they
+  /// cost is bounded first: a sweep that meets more than kPatternWorkPerPair pairs per pair of
+  /// its limit stops before it makes them.
   void cross(std::span<const Index> a, std::span<const Index> b) {
-    if (a.size() * b.size() > maxPairs_ - std::min(maxPairs_, pairCount_))
-      throw std::length_error("the Hessian's sparsity pattern meets too many pairs of params");
-    pairCount_ += a.size() * b.size();
-    if (a.data() == b.data() && a.size() == b.size()) {  // a set with itself: each pair once
+    const bool self = a.data() == b.data() && a.size() == b.size();
+    const std::size_t count = self ? a.size() * (a.size() + 1) / 2 : a.size() * b.size();
+    if (count > maxMet_ - std::min(maxMet_, met_))
+      throw std::length_error(
+          "the Hessian's sparsity pattern takes too many pairs of params to find");
+    met_ += count;
+    if (self) {
       for (std::size_t x = 0; x < a.size(); ++x)
         for (std::size_t y = x; y < a.size(); ++y) push(a[x], a[y]);
       return;
     }
     for (Index x : a)
       for (Index y : b) push(x, y);
+  }
+
+  /// The stored pairs without those met twice, each as (smaller, larger) in one chunk: a counting
+  /// sort by the smaller index (the chunks freed as they are read), then each row's larger
+  /// indices sorted and made unique. Throws where more than maxPairs_ remain. The next compaction
+  /// comes after at least maxPairs_ / 2 more pairs, so the sorts cost about log of a row's length
+  /// per pair met.
+  void compact() {
+    std::vector<std::size_t> start(n_ + 1, 0);
+    for (const std::vector<Pair> &chunk : pairs_)
+      for (const auto &[x, y] : chunk) ++start[std::min(x, y) + std::size_t{1}];
+    for (std::size_t r = 0; r < n_; ++r) start[r + 1] += start[r];
+    std::vector<Index> larger(start[n_]);
+    {
+      std::vector<std::size_t> at(start.begin(), start.end() - 1);
+      for (std::vector<Pair> &chunk : pairs_) {
+        for (const auto &[x, y] : chunk) larger[at[std::min(x, y)]++] = std::max(x, y);
+        std::vector<Pair>().swap(chunk);
+      }
+    }
+    pairs_.clear();
+    std::vector<std::size_t> end(n_);  // of each row's unique larger indices
+    std::size_t kept = 0;
+    for (std::size_t r = 0; r < n_; ++r) {
+      const auto from = larger.begin() + static_cast<std::ptrdiff_t>(start[r]);
+      const auto to = larger.begin() + static_cast<std::ptrdiff_t>(start[r + 1]);
+      std::sort(from, to);
+      end[r] = start[r] + static_cast<std::size_t>(std::unique(from, to) - from);
+      kept += end[r] - start[r];
+    }
+    if (kept > maxPairs_)
+      throw std::length_error("the Hessian's sparsity pattern has too many pairs of params");
+    std::vector<Pair> unique;
+    unique.reserve(kept);
+    for (std::size_t r = 0; r < n_; ++r)
+      for (std::size_t k = start[r]; k < end[r]; ++k)
+        unique.push_back({static_cast<Index>(r), larger[k]});
+    pairs_.push_back(std::move(unique));
+    stored_ = kept;
+    threshold_ = std::max(maxPairs_, kept + maxPairs_ / 2);
   }
 
   void pairsOf(Id id) {
@@ -624,9 +676,13 @@ private:
   std::vector<char> need_, depends_;
   std::vector<Sets> sets_;
   static constexpr std::size_t kChunk = std::size_t{1} << 18;
+  std::size_t n_ = 0;  // params
   std::vector<std::vector<Pair>> pairs_;
-  std::size_t pairCount_ = 0;  // met (some twice); bounded by maxPairs_
-  std::size_t maxPairs_;
+  std::size_t stored_ = 0;  // in pairs_, some twice until compact()
+  std::size_t maxPairs_;    // in the pattern
+  std::size_t threshold_;   // of stored_, for compact()
+  std::size_t met_ = 0;     // by cross(), each time it meets one: the sweep's work
+  std::size_t maxMet_;
 };
 
 }  // namespace

@@ -212,14 +212,17 @@ namespace {
 
 /// The pairs of the sweep, each kept in the list of one of its endpoints (a position in the
 /// reachable order); a list drops its duplicates whenever it has doubled since it last did.
+/// Throws std::length_error once more than kPatternWorkPerPair pairs per pair of the limit have
+/// been added (the sweep's work, and a bound on what the lists hold).
 class PairLists {
 public:
   PairLists(std::size_t size, const std::vector<char> &leaf, std::size_t maxPairs)
-      : lists_(size), clean_(size, 0), leaf_(leaf), left_(maxPairs) {}
+      : lists_(size), clean_(size, 0), leaf_(leaf), left_(patternWork(maxPairs)) {}
 
   void add(std::uint32_t a, std::uint32_t b) {
     if (left_-- == 0)
-      throw std::length_error("the Hessian's sparsity pattern meets too many pairs of variables");
+      throw std::length_error(
+          "the Hessian's sparsity pattern takes too many pairs of variables to find");
     // The endpoint processed first: the larger one that is not a variable; a pair of two
     // variables stays at the larger.
     std::uint32_t hi = std::max(a, b), lo = std::min(a, b);
@@ -347,6 +350,9 @@ HessianPattern hessianPattern(const Graph &graph, NodeId f, const std::vector<No
       if (isWrt[p]) found.push_back({first[k], first[p]});
     pairs.release(static_cast<std::uint32_t>(k));
   }
+  // Each pair reached the variables once, at one of its ends (partners() dropped the repeats).
+  if (found.size() > maxPairs)
+    throw std::length_error("the Hessian's sparsity pattern has too many pairs of variables");
   if (repeated) {
     // A variable listed twice has the rows and columns of its first listing.
     std::vector<std::vector<std::uint32_t>> copies(n);

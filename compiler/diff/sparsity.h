@@ -50,15 +50,31 @@ HessianPattern patternFromPairs(std::size_t n,
 HessianPattern patternFromPairs(std::size_t n,
                                 std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> chunks);
 
+/// The limit of both levels' patterns (`maxPairs`) is on the pairs of coupled variables the
+/// pattern has (an entry of one triangle, the diagonal included, is one pair), however often the
+/// sweep meets each. Its work is bounded too: it stops once it has met kPatternWorkPerPair pairs
+/// per pair of the limit, counting each meeting. At the array level a sum of squares of
+/// residuals over overlapping windows meets a pair once per window that holds it (Moré, Garbow
+/// and Hillstrom's Broyden banded function: about 4 times); the scalar level also meets the
+/// pairs of the nodes between (about 20 per pair of that pattern), and its graph is bounded by
+/// the node limit. Either way it throws std::length_error.
+inline constexpr std::size_t kPatternWorkPerPair = 8;
+
+/// The pairs a sweep under a limit of `maxPairs` may meet: kPatternWorkPerPair times it, at most
+/// SIZE_MAX.
+constexpr std::size_t patternWork(std::size_t maxPairs) {
+  return maxPairs > SIZE_MAX / kPatternWorkPerPair ? SIZE_MAX : maxPairs * kPatternWorkPerPair;
+}
+
 /// The structural nonzeros of the Hessian of `f` with respect to `vars` (Var nodes; row and
 /// column k are vars[k]; an entry that is not a Var, or a variable f does not read, has an empty
 /// row). Reverse "edge pushing" over the nodes f reaches (Gower & Mello 2012; the pattern version
 /// of Walther 2008's nonlinear interaction domains): one backwards sweep carries pairs of
 /// coupled nodes down to the variables, each node's pairs freed when it is passed. Time and memory
 /// are about linear in the graph plus the pairs met, which for a sparse Hessian are a few times
-/// its nonzeros; nothing is n^2 unless the Hessian is dense. Once more than `maxPairs` pairs have
-/// been met (a bound on the work and memory: a dense Hessian of 10^6 variables has 10^12 entries),
-/// throws std::length_error.
+/// its nonzeros; nothing is n^2 unless the Hessian is dense. Throws std::length_error where the
+/// pattern has more than `maxPairs` pairs or the sweep meets more than kPatternWorkPerPair times
+/// that (bounds on the work and memory: a dense Hessian of 10^6 variables has 10^12 entries).
 HessianPattern hessianPattern(const Graph &graph, NodeId f, const std::vector<NodeId> &vars,
                               std::size_t maxPairs = SIZE_MAX);
 

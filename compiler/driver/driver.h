@@ -505,12 +505,12 @@ public:
   /// The mean of every element of every report over the rows, in order.
   void reports(std::span<const double> params, const ArrayRows &rows, std::span<double> out);
   /// The structural nonzeros of the objective's Hessian over all params (made on the first call;
-  /// the union over rows, which does not depend on the data). Throws Error(Limit) where its
-  /// sweep meets more pairs of params than the program's limits allow (8 per node of
-  /// Limits::maxNodes, as `nabla diff --sparsity`).
+  /// the union over rows, which does not depend on the data). Throws Error(Limit) where it
+  /// has more pairs of params than the program's limits allow (8 per node of Limits::maxNodes,
+  /// as `nabla diff --sparsity`), or its sweep meets kPatternWorkPerPair times that.
   const HessianPattern &hessianPattern();
   /// newton's Hessian: `asked`, else chooseHessianForm's choice. The pattern's sweep stops once
-  /// it meets n²/4 pairs (the pattern alone would then take about a quarter of the dense
+  /// it has n²/4 pairs (the pattern alone would then take about a quarter of the dense
   /// matrix's memory) and the form is dense, without a colouring of a nearly complete graph
   /// (about n³). A dense form past the limit on a Hessian's entries (Limits::maxNodes, as the
   /// scalar level's symbolic Hessian: 2048 params by default) throws Error(Limit), naming

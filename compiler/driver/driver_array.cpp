@@ -27,8 +27,9 @@ std::optional<array::Program> differentiated(const Program &program, std::string
 
 }  // namespace
 
-/// The pairs per param a library's Hessian pattern may meet before the description leaves it out.
-constexpr std::size_t kLibraryPatternPairsPerParam = 64;
+/// The pairs per param a library's Hessian pattern may have (16 nonzeros a row on average) before
+/// the description leaves it out; its sweep may meet kPatternWorkPerPair times as many.
+constexpr std::size_t kLibraryPatternPairsPerParam = 8;
 
 struct ArrayCode::Impl {
   array::Program program;
@@ -47,8 +48,8 @@ struct ArrayCode::Impl {
   std::size_t maxPatternPairs = SIZE_MAX;  // the program's limit on the pattern's sweep
   std::string objectiveName;               // for the error past it (patternLimit)
   std::size_t maxNodes = SIZE_MAX;         // the limit on a dense Hessian's entries
-  /// The pattern, or nullptr (and nothing kept) where its sweep meets more than `maxPairs`
-  /// pairs or the limit.
+  /// The pattern, or nullptr (and nothing kept) where it has more than `maxPairs` pairs or the
+  /// limit (or its sweep meets more than kPatternWorkPerPair times that).
   const HessianPattern *patternWithin(std::size_t maxPairs);
   std::optional<StarColouring> colouring;
   std::vector<std::int64_t> recovery;  // recoveryIndex: where each nonzero is in the products
@@ -261,8 +262,8 @@ ArrayCode::HessianChoice ArrayCode::chooseHessian(std::optional<HessianForm> ask
     choice.pattern = m.patternWithin(m.maxPatternPairs);
     if (!choice.pattern) throw patternLimit(m.objectiveName, m.maxPatternPairs, newtonCg);
   } else if (!asked) {
-    // A sweep that meets n²/4 pairs makes the Hessian dense. One that the pattern's limit stops
-    // before that budget says nothing of its density (a banded Hessian of 10^6 variables).
+    // A pattern of more than n²/4 pairs (about half the entries) makes the Hessian dense. One
+    // that the pattern's limit stops before that budget says nothing of its density.
     const std::size_t budget = n > (std::size_t{1} << 31) ? SIZE_MAX : n * n / 4 + 1;
     choice.pattern = m.patternWithin(budget);
     if (!choice.pattern && budget > m.maxPatternPairs)
@@ -355,7 +356,7 @@ std::optional<jit::AotArrayObjective> arrayLibraryObjective(const Program &progr
   std::optional<array::Program> lowered = differentiated(program, whyNot);
   if (!lowered) return std::nullopt;
   jit::AotArrayObjective out;
-  // The Hessian's pattern for the description, unless its sweep meets more than
+  // The Hessian's pattern for the description, unless it has more than
   // kLibraryPatternPairsPerParam pairs per param (or the limit of nabla diff --sparsity): a
   // Hessian with few nonzeros per row (the chained Rosenbrock of 10^6 params: 0.4 s) is
   // listed, a nearly dense one (an MLP's) stops early and is left out.

@@ -76,9 +76,10 @@ constexpr std::size_t kPatternPicture = 40;
 constexpr std::size_t kPatternRows = 10;
 constexpr std::size_t kPatternColumns = 12;
 
-/// The pairs of coupled variables a pattern may meet: kPatternPairsPerNode per node of the limit
-/// (--max-nodes), 32M by default (a few hundred MiB), which a dense Hessian of 10^6 variables
-/// would far exceed.
+/// The pairs of coupled variables a pattern may have: kPatternPairsPerNode per node of the limit
+/// (--max-nodes), 32M by default (a few hundred MiB while the sweep holds them), which a dense
+/// Hessian of 10^6 variables would far exceed. The sweep may meet kPatternWorkPerPair times
+/// as many, counting repeats.
 constexpr std::size_t kPatternPairsPerNode = 8;
 
 /// `78%`, `0.12%`, `0.0003%`: two significant digits below 10%.
@@ -204,8 +205,10 @@ std::size_t maxPatternPairs(const Program &program) {
 Error patternLimit(const std::string &name, std::size_t maxPairs, std::string_view alternative) {
   std::string ways = "raise the limit with --max-nodes";
   if (!alternative.empty()) ways += ", or " + std::string(alternative);
-  return Error(ErrorKind::Limit, "the Hessian's sparsity pattern of '" + name + "' meets more than " +
-                                     std::to_string(maxPairs) + " pairs of variables (" + ways + ")");
+  return Error(ErrorKind::Limit, "the Hessian's sparsity pattern of '" + name + "' has more than " +
+                                     std::to_string(maxPairs) +
+                                     " pairs of variables, or its sweep meets more than " +
+                                     std::to_string(patternWork(maxPairs)) + " (" + ways + ")");
 }
 
 std::string partialName(const std::string &f, const std::string &x) { return "∂" + f + "/∂" + x; }

@@ -149,31 +149,32 @@ TEST_CASE("fit: a dense Hessian at the array level: Newton's iterates are the sc
   for (double x : paramsOf(dir.file("cg.json"), "x")) CHECK(std::abs(x - 1) <= 1e-8);
 }
 
-TEST_CASE("fit: a pattern whose sweep meets its limit before it shows the Hessian dense is refused "
-          "as the pattern's limit, not as a dense Hessian",
+TEST_CASE("fit: a pattern past its limit before it shows the Hessian dense is refused as the "
+          "pattern's limit, not as a dense Hessian; the limit counts pairs, not the sweep's repeats",
           "[fit][second-order]") {
   ScratchDir dir("fit_pattern_limit");
-  // A tridiagonal Hessian of 3000 params. Under --max-nodes 1000 the pattern's sweep may meet
-  // 8000 pairs, far below the n^2/4 that would make the Hessian dense: the error is the
-  // pattern's limit (a banded Hessian of 10^6 params meets the default one), and newton-cg runs.
+  // A tridiagonal Hessian of 3000 params: 5999 pairs (an entry of one triangle, the diagonal
+  // included, is one), far below the n^2/4 that would make the Hessian dense, which its sweep
+  // meets about 15000 times. Under --max-nodes 500 the pattern may have 4000 pairs: the error is
+  // the pattern's limit, and newton-cg runs. Under --max-nodes 1000 (8000 pairs) newton runs.
   writeText(dir.file("chain.nabla"),
             "param x[3000] = 0.5\nminimize sum(100*(x[1:] - x[:-1]^2)^2 + (1 - x[:-1])^2)\n");
   for (const char *form : {"auto", "sparse"}) {
     INFO(form);
     ProcessResult r = fit(dir, "chain.nabla", {"--optimizer", "newton", "--hessian-form", form,
-                                               "--steps", "2", "--max-nodes", "1000"});
+                                               "--steps", "2", "--max-nodes", "500"});
     CHECK(r.exitCode != 0);
-    CHECK_THAT(r.err, Contains("sparsity pattern") && Contains("more than 8000 pairs") &&
+    CHECK_THAT(r.err, Contains("sparsity pattern") && Contains("more than 4000 pairs") &&
                           Contains("--max-nodes") && Contains("newton-cg") &&
                           !Contains("dense Hessian"));
   }
   ProcessResult sparse = fit(dir, "chain.nabla", {"--optimizer", "newton", "--steps", "2",
-                                                  "--max-nodes", "4000"});
+                                                  "--max-nodes", "1000"});
   INFO(sparse.err);
   CHECK(sparse.exitCode == 0);
   CHECK_THAT(sparse.out, Contains("Hessian: sparse, 8998 nonzeros"));
   ProcessResult cg = fit(dir, "chain.nabla", {"--optimizer", "newton-cg", "--steps", "2",
-                                              "--max-nodes", "1000"});
+                                              "--max-nodes", "500"});
   INFO(cg.err);
   CHECK(cg.exitCode == 0);
 }
