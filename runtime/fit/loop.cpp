@@ -389,7 +389,20 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
   std::unique_ptr<optim::Optimizer> opt;
   optim::Schedule schedule;
   try {
-    opt = optim::make(s.optimizer, n, s.hyper);
+    // --tol stops the run on the gradient's 2-norm. An optimizer that ends its own iterations
+    // once max |g| is within tolerance_grad, or once the loss changes less than
+    // tolerance_change, would otherwise stop short of it (newton's default tolerance_grad,
+    // 1e-7, against --tol 1e-8; lbfgs-mt's test on f at a loss near 0), and the run would end
+    // on no progress. Unless given, tolerance_grad is at most tol / sqrt(n), where max |g| makes
+    // |g|_2 <= tol, and tolerance_change is 0: a step that changes nothing still ends it.
+    optim::Hyper hyper = s.hyper;
+    if (o.tol) {
+      const optim::Hyper own = optim::defaults(s.optimizer);
+      if (!hyper.tolerance_grad && own.tolerance_grad && n > 0)
+        hyper.tolerance_grad = std::min(*own.tolerance_grad, *o.tol / std::sqrt(static_cast<double>(n)));
+      if (!hyper.tolerance_change && own.tolerance_change) hyper.tolerance_change = 0.0;
+    }
+    opt = optim::make(s.optimizer, n, hyper);
     schedule = optim::parse_schedule(s.schedule);
   } catch (const nabla::Error &e) {
     throw FitError(e.what());

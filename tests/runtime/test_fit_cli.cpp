@@ -193,6 +193,29 @@ TEST_CASE("fit: --tol stops at the first step whose gradient norm is within it",
   CHECK_THAT(r.out, Contains("gradient norm within --tol"));
 }
 
+TEST_CASE("fit: --tol tightens the optimizers' own tests unless they are given", "[fit][cli]") {
+  ScratchDir dir("fit_tol_own");
+  const std::string rosenbrock = std::string(NABLA_SOURCE_DIR) + "/samples/rosenbrock.nabla";
+  // lbfgs-mt ends its iterations at max |g| <= 1e-5 (L-BFGS-B's pgtol) or on its test on f; under
+  // --tol 1e-9 it gets tolerance_grad 1e-9/sqrt(2) and no test on f, and reaches the tolerance.
+  ProcessResult r = runNabla({"fit", rosenbrock, "--optimizer", "lbfgs-mt", "--tol", "1e-9",
+                              "--steps", "200", "--log", dir.file("log.csv")});
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CHECK_THAT(r.out, Contains("gradient norm within --tol"));
+  CsvTable log = readCsvTable(readText(dir.file("log.csv")));
+  CHECK(log.number(log.rows.size() - 1, "grad_norm") <= 1e-9);
+  // Given, its own tolerance stays: the optimizer stops short and the run ends on no progress.
+  ProcessResult own = runNabla({"fit", rosenbrock, "--optimizer", "lbfgs-mt", "--tol", "1e-9",
+                                "--tolerance-grad", "1e-5", "--steps", "200", "--log",
+                                dir.file("own.csv")});
+  INFO(own.err);
+  REQUIRE(own.exitCode == 0);
+  CHECK_THAT(own.out, Contains("(stopped: no progress)"));
+  CsvTable ownLog = readCsvTable(readText(dir.file("own.csv")));
+  CHECK(ownLog.number(ownLog.rows.size() - 1, "grad_norm") > 1e-9);
+}
+
 TEST_CASE("fit: reports in the log and the output, --init, the plot", "[fit][cli]") {
   ScratchDir dir("fit_reports");
   writeText(dir.file("m.nabla"), kLinModel);
