@@ -754,11 +754,14 @@ model: a .nabla file (or a Module loaded from one, or the program's text).
 data: a CSV file (or a NumPy .npy/.npz file); or a dict of numpy arrays by input name (a vector input as a 2-D (n, size)
     array, or one column per element by element name `x[0]` or by the column it reads); or a
     2-D array (n, input_count) with a column per input element, in order.
-optimizer: sgd, adagrad, rmsprop, adadelta, adam (default), nadam, adamw, lbfgs, newton.
+optimizer: sgd, adagrad, rmsprop, adadelta, adam (default), nadam, adamw, lbfgs, lbfgs-mt,
+    newton, newton-cg.
 Hyperparameters under torch.optim's names: lr, momentum, dampening, nesterov, weight_decay,
     lr_decay, initial_accumulator_value, eps, alpha, centered, rho, betas=(b1, b2), amsgrad,
     momentum_decay, max_iter, max_eval, tolerance_grad, tolerance_change, history_size,
-    line_search (or line_search_fn) = 'strong_wolfe'; unset ones take torch's defaults.
+    line_search (or line_search_fn) = 'strong_wolfe'; and newton-cg's trust_radius,
+    max_trust_radius, eta (SciPy's names). Unset ones take their defaults (torch's; SciPy's for
+    lbfgs-mt and newton-cg).
 epochs / steps: how long (default 10 epochs; 100 steps for a model without inputs).
 batch: rows per mini-batch (32); seed: of the shuffles and of `~ normal` inits (0);
 shuffle=False or in_order=True: batches in data order.
@@ -766,8 +769,9 @@ standardize: True scales every input but the last declared (the target) to mean 
     variance 1; or a list of input names (or "x,z").
 threads: of the batched kernel (0: one per hardware thread).
 init: a dict of starting values by param name, or a params file (`nabla fit -o`).
-tol: stop after a step whose gradient norm is at most tol; patience: steps in a row without
-    progress before the run stops (10; 0 never).
+tol: stop after a step whose gradient norm is at most tol (lbfgs, lbfgs-mt, newton and
+    newton-cg then get tolerance_grad at most tol/sqrt(n) and tolerance_change 0 unless they
+    are given); patience: steps in a row without progress before the run stops (10; 0 never).
 val: validation data (a CSV file or arrays, as data), or val_split=F: hold out that fraction
     of the rows (drawn by seed). The loss and reports on them after every epoch go to
     history['val_loss'], ... and result.validation. early_stop=N: stop after N epochs without
