@@ -399,7 +399,8 @@ RunResult run(const Model &model, const Dataset &data, const RunOptions &o) {
     if (o.tol) {
       const optim::Hyper own = optim::defaults(s.optimizer);
       if (!hyper.tolerance_grad && own.tolerance_grad && n > 0)
-        hyper.tolerance_grad = std::min(*own.tolerance_grad, *o.tol / std::sqrt(static_cast<double>(n)));
+        hyper.tolerance_grad =
+            std::min(*own.tolerance_grad, *o.tol / std::sqrt(static_cast<double>(n)));
       if (!hyper.tolerance_change && own.tolerance_change) hyper.tolerance_change = 0.0;
     }
     opt = optim::make(s.optimizer, n, hyper);

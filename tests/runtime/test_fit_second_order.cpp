@@ -150,7 +150,8 @@ TEST_CASE("fit: a dense Hessian at the array level: Newton's iterates are the sc
 }
 
 TEST_CASE("fit: a pattern past its limit before it shows the Hessian dense is refused as the "
-          "pattern's limit, not as a dense Hessian; the limit counts pairs, not the sweep's repeats",
+          "pattern's limit, not as a dense Hessian; the limit counts pairs, not the sweep's "
+          "repeats",
           "[fit][second-order]") {
   ScratchDir dir("fit_pattern_limit");
   // A tridiagonal Hessian of 3000 params: 5999 pairs (an entry of one triangle, the diagonal
