@@ -1,15 +1,14 @@
-// Greedy star colouring and direct recovery (colouring.h). The colouring keeps, per variable, how
-// many of its coloured neighbours have each colour, and two lists that only grow: the distinct
-// colours around it, and the colours its paths of three edges forbid to a new neighbour. A
-// variable then looks at its neighbours' lists and never walks a neighbour's row, so a dense row
-// (an arrowhead's hub, 10^6 wide) costs its length once, not once per neighbour.
+// Greedy star colouring and direct recovery (colouring.h). The colouring keeps, per variable, the
+// distinct colours of its coloured neighbours, how many have each, and which of them its paths of
+// three edges forbid to a new neighbour, in slots beside its row of the pattern. A variable then
+// looks at its neighbours' slots and never walks a neighbour's row, so a dense row (an
+// arrowhead's hub, 10^6 wide) costs its length once, not once per neighbour.
 #include "diff/colouring.h"
 
 #include <algorithm>
 #include <stdexcept>
+#include <cstdint>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 
 namespace nabla {
 
@@ -29,123 +28,139 @@ std::vector<double> StarColouring::seedMatrix() const {
 
 namespace {
 
-/// Per variable, a list of colours, each at most once (lists only grow): the distinct colours
-/// of a variable's coloured neighbours, or of the path ends it forbids (starColouring).
-class ColourLists {
+/// Per variable x, the distinct colours of its coloured neighbours, with how many of them have
+/// each, in slots beside x's row of the pattern (x has at most as many such colours as
+/// neighbours); and per colour, whether x forbids it to a new neighbour as a path end (ends(x) in
+/// starColouring, which only ever holds colours around x). Nine bytes a nonzero, with no hashing.
+class Around {
 public:
-  explicit ColourLists(std::size_t n) : head_(n, -1) {}
-  /// Adds c to x's list unless it is there (a set of the pairs keeps them unique).
-  void add(std::size_t x, std::int64_t c) {
-    if (members_.insert(key(x, c)).second) append(x, c);
+  explicit Around(const HessianPattern &p)
+      : start_(p.rowStart), used_(p.n, 0), colour_(p.nonzeros()), count_(p.nonzeros()),
+        end_(p.nonzeros(), 0) {}
+
+  /// How many coloured neighbours of x have colour c.
+  std::uint32_t count(std::size_t x, std::uint32_t c) const {
+    const std::size_t k = find(x, c);
+    return k == kAbsent ? 0 : count_[k];
   }
-  /// Adds c to x's list, which the caller knows does not hold it.
-  void append(std::size_t x, std::int64_t c) {
-    nodes_.push_back({c, head_[x]});
-    head_[x] = static_cast<std::int64_t>(nodes_.size()) - 1;
+  /// One more coloured neighbour of x has colour c: the new count.
+  std::uint32_t add(std::size_t x, std::uint32_t c) { return ++count_[slot(x, c)]; }
+  /// Colour c (around x) is a path end for x.
+  void addEnd(std::size_t x, std::uint32_t c) { end_[slot(x, c)] = 1; }
+  template <class F> void forEachColour(std::size_t x, F &&f) const {
+    const std::size_t from = static_cast<std::size_t>(start_[x]);
+    for (std::size_t k = from; k < from + used_[x]; ++k) f(colour_[k]);
   }
-  template <class F> void forEach(std::size_t x, F &&f) const {
-    for (std::int64_t k = head_[x]; k >= 0; k = nodes_[static_cast<std::size_t>(k)].next)
-      f(nodes_[static_cast<std::size_t>(k)].colour);
-  }
-  static std::uint64_t key(std::size_t x, std::int64_t c) {
-    return (static_cast<std::uint64_t>(x) << 32) | static_cast<std::uint64_t>(c);
+  template <class F> void forEachEnd(std::size_t x, F &&f) const {
+    const std::size_t from = static_cast<std::size_t>(start_[x]);
+    for (std::size_t k = from; k < from + used_[x]; ++k)
+      if (end_[k]) f(colour_[k]);
   }
 
 private:
-  struct Node {
-    std::int64_t colour, next;
-  };
-  std::vector<std::int64_t> head_;
-  std::vector<Node> nodes_;
-  std::unordered_set<std::uint64_t> members_;
+  static constexpr std::size_t kAbsent = SIZE_MAX;
+  std::size_t find(std::size_t x, std::uint32_t c) const {
+    const std::size_t from = static_cast<std::size_t>(start_[x]);
+    for (std::size_t k = from; k < from + used_[x]; ++k)
+      if (colour_[k] == c) return k;
+    return kAbsent;
+  }
+  /// c's slot around x, taken (with a count of 0) where it has none.
+  std::size_t slot(std::size_t x, std::uint32_t c) {
+    std::size_t k = find(x, c);
+    if (k != kAbsent) return k;
+    k = static_cast<std::size_t>(start_[x]) + used_[x];
+    if (k >= static_cast<std::size_t>(start_[x + 1]))
+      throw std::logic_error("starColouring: more colours around a variable than neighbours");
+    ++used_[x];
+    colour_[k] = c;
+    count_[k] = 0;
+    return k;
+  }
+  const std::vector<std::int64_t> &start_;
+  std::vector<std::uint32_t> used_;
+  std::vector<std::uint32_t> colour_, count_;
+  std::vector<std::uint8_t> end_;
 };
 
 }  // namespace
 
 StarColouring starColouring(const HessianPattern &pattern) {
   const std::size_t n = pattern.n;
+  if (n > UINT32_MAX) throw std::length_error("starColouring: more than 2^32 variables");
   constexpr std::int64_t kNone = -1;
   StarColouring out;
   out.colour.assign(n, kNone);
   const std::vector<std::int64_t> &col = out.colour;
-  // (variable, colour) -> how many coloured neighbours of the variable have the colour.
-  std::unordered_map<std::uint64_t, std::uint32_t> around;
-  around.reserve(pattern.nonzeros());
-  auto neighboursWith = [&](std::size_t x, std::int64_t c) -> std::uint32_t {
-    auto it = around.find(ColourLists::key(x, c));
-    return it == around.end() ? 0 : it->second;
-  };
-  // colours(w): the colours of w's coloured neighbours. ends(w): the colours of the coloured
-  // neighbours x of a coloured w that have colour(w) twice among their neighbours (w and some
-  // y): a path v-w-x-y for any new neighbour v of w, which may then not take colour(x).
-  ColourLists colours(n), ends(n);
+  auto colourOf = [&](std::size_t x) { return static_cast<std::uint32_t>(col[x]); };
+  // around: the colours of each variable's coloured neighbours and how often each occurs. Its
+  // ends, for a coloured w: the colours of the coloured neighbours x of w that have colour(w)
+  // twice among their neighbours (w and some y): a path v-w-x-y for any new neighbour v of w,
+  // which may then not take colour(x).
+  Around around(pattern);
   // Stamped per colour: forbidden for the variable being coloured; its neighbours' colour counts.
   std::vector<std::size_t> forbidden, seenStamp;
   std::vector<std::uint32_t> seen;
-  auto grow = [&](std::int64_t c) {
-    const std::size_t need = static_cast<std::size_t>(c) + 1;
-    if (forbidden.size() < need) {
-      forbidden.resize(need, 0);
-      seenStamp.resize(need, 0);
-      seen.resize(need, 0);
+  auto grow = [&](std::size_t c) {
+    if (forbidden.size() < c + 1) {
+      forbidden.resize(c + 1, 0);
+      seenStamp.resize(c + 1, 0);
+      seen.resize(c + 1, 0);
     }
   };
   std::size_t stamp = 0;
-  auto forbid = [&](std::int64_t c) {
+  auto forbid = [&](std::uint32_t c) {
     grow(c);
-    forbidden[static_cast<std::size_t>(c)] = stamp;
+    forbidden[c] = stamp;
   };
 
   for (std::size_t v = 0; v < n; ++v) {
     stamp = v + 1;
     // Coloured neighbours: their colours, and how often each occurs among them.
     for (std::int64_t w : pattern.row(v)) {
-      const std::int64_t cw = col[static_cast<std::size_t>(w)];
-      if (static_cast<std::size_t>(w) == v || cw == kNone) continue;
+      const std::size_t ws = static_cast<std::size_t>(w);
+      if (ws == v || col[ws] == kNone) continue;
+      const std::uint32_t cw = colourOf(ws);
       forbid(cw);
-      if (seenStamp[static_cast<std::size_t>(cw)] != stamp) {
-        seenStamp[static_cast<std::size_t>(cw)] = stamp;
-        seen[static_cast<std::size_t>(cw)] = 0;
+      if (seenStamp[cw] != stamp) {
+        seenStamp[cw] = stamp;
+        seen[cw] = 0;
       }
-      ++seen[static_cast<std::size_t>(cw)];
+      ++seen[cw];
     }
     for (std::int64_t w : pattern.row(v)) {
       const std::size_t ws = static_cast<std::size_t>(w);
-      const std::int64_t cw = col[ws];
-      if (ws == v || cw == kNone) continue;
+      if (ws == v || col[ws] == kNone) continue;
       // v inside, w-v-x-y with colour(w) = colour(x): v may not take the colour of any other
       // coloured neighbour y of x (here x is w, and another neighbour of v has its colour).
-      if (seen[static_cast<std::size_t>(cw)] >= 2) colours.forEach(ws, forbid);
+      if (seen[colourOf(ws)] >= 2) around.forEachColour(ws, forbid);
       // v at the end, v-w-x-y with colour(y) = colour(w): v may not take colour(x).
-      ends.forEach(ws, forbid);
+      around.forEachEnd(ws, forbid);
     }
-    std::int64_t c = 0;
-    while (static_cast<std::size_t>(c) < forbidden.size() &&
-           forbidden[static_cast<std::size_t>(c)] == stamp)
-      ++c;
-    grow(c);
+    std::size_t least = 0;
+    while (least < forbidden.size() && forbidden[least] == stamp) ++least;
+    grow(least);
+    const std::uint32_t c = static_cast<std::uint32_t>(least);
     out.colour[v] = c;
-    out.colours = std::max(out.colours, static_cast<std::size_t>(c) + 1);
+    out.colours = std::max(out.colours, least + 1);
 
-    // The lists after v takes c. A coloured neighbour u of v that now has c twice around it
+    // The counts after v takes c. A coloured neighbour u of v that now has c twice around it
     // is a path end for its other neighbour w of colour c (v itself comes below).
     for (std::int64_t u : pattern.row(v)) {
       const std::size_t us = static_cast<std::size_t>(u);
       if (us == v) continue;
-      const std::uint32_t count = ++around[ColourLists::key(us, c)];
-      if (count == 1) colours.append(us, c);  // c's first coloured neighbour of u
-      if (count == 2 && col[us] != kNone)
+      if (around.add(us, c) == 2 && col[us] != kNone)
         for (std::int64_t w : pattern.row(us)) {
           const std::size_t ws = static_cast<std::size_t>(w);
-          if (ws != us && ws != v && col[ws] == c) ends.add(ws, col[us]);
+          if (ws != us && ws != v && col[ws] == c) around.addEnd(ws, colourOf(us));
         }
     }
     for (std::int64_t w : pattern.row(v)) {
       const std::size_t ws = static_cast<std::size_t>(w);
       if (ws == v || col[ws] == kNone) continue;
       // v as the path's x for its coloured neighbour w; then w as x for v.
-      if (neighboursWith(v, col[ws]) >= 2) ends.add(ws, c);
-      if (neighboursWith(ws, c) >= 2) ends.add(v, col[ws]);
+      if (around.count(v, colourOf(ws)) >= 2) around.addEnd(ws, c);
+      if (around.count(ws, c) >= 2) around.addEnd(v, colourOf(ws));
     }
   }
   return out;
