@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 
 namespace nabla {
 
@@ -31,7 +32,9 @@ namespace {
 /// Per variable x, the distinct colours of its coloured neighbours, with how many of them have
 /// each, in slots beside x's row of the pattern (x has at most as many such colours as
 /// neighbours); and per colour, whether x forbids it to a new neighbour as a path end (ends(x) in
-/// starColouring, which only ever holds colours around x). Nine bytes a nonzero, with no hashing.
+/// starColouring, which only ever holds colours around x). Nine bytes a nonzero. A colour is found
+/// by reading x's slots while they are few (kScan); past that, by a hash table of the slots of
+/// such variables (a dense row with many colours around it: a dense Hessian's, n colours).
 class Around {
 public:
   explicit Around(const HessianPattern &p)
@@ -59,8 +62,16 @@ public:
 
 private:
   static constexpr std::size_t kAbsent = SIZE_MAX;
+  static constexpr std::uint32_t kScan = 16;
+  static std::uint64_t key(std::size_t x, std::uint32_t c) {
+    return (static_cast<std::uint64_t>(x) << 32) | c;
+  }
   std::size_t find(std::size_t x, std::uint32_t c) const {
     const std::size_t from = static_cast<std::size_t>(start_[x]);
+    if (used_[x] > kScan) {
+      const auto it = index_.find(key(x, c));
+      return it == index_.end() ? kAbsent : it->second;
+    }
     for (std::size_t k = from; k < from + used_[x]; ++k)
       if (colour_[k] == c) return k;
     return kAbsent;
@@ -69,18 +80,23 @@ private:
   std::size_t slot(std::size_t x, std::uint32_t c) {
     std::size_t k = find(x, c);
     if (k != kAbsent) return k;
-    k = static_cast<std::size_t>(start_[x]) + used_[x];
+    const std::size_t from = static_cast<std::size_t>(start_[x]);
+    k = from + used_[x];
     if (k >= static_cast<std::size_t>(start_[x + 1]))
       throw std::logic_error("starColouring: more colours around a variable than neighbours");
-    ++used_[x];
     colour_[k] = c;
     count_[k] = 0;
+    if (++used_[x] == kScan + 1)  // past the scan: every slot of x into the table
+      for (std::size_t j = from; j <= k; ++j) index_.emplace(key(x, colour_[j]), j);
+    else if (used_[x] > kScan + 1)
+      index_.emplace(key(x, c), k);
     return k;
   }
   const std::vector<std::int64_t> &start_;
   std::vector<std::uint32_t> used_;
   std::vector<std::uint32_t> colour_, count_;
   std::vector<std::uint8_t> end_;
+  std::unordered_map<std::uint64_t, std::size_t> index_;  // (x, colour) -> slot, past kScan
 };
 
 }  // namespace

@@ -37,10 +37,10 @@ struct StarColouring {
 /// colour(w) = colour(x) and colour(y) = c). Exactly the colours a brute-force check of every
 /// such path forbids, so no greedy colouring in this order uses fewer. The diagonal plays no part.
 /// Time: about the nonzeros times the colours (each variable reads its neighbours' lists of at most
-/// `colours` entries, and finds a colour around a variable by reading them; each row is walked
-/// once per colour that reaches a second neighbour of it). Memory: nine bytes a nonzero for those
-/// lists, kept beside the pattern's rows. Walking every path of three edges instead would cost the
-/// sum of the squared degrees: 10^12 for an arrowhead of 10^6 variables.
+/// `colours` entries; each row is walked once per colour that reaches a second neighbour of it).
+/// Memory: nine bytes a nonzero for those lists, kept beside the pattern's rows, and a hash table
+/// of the colours around the variables that have more than 16. Walking every path of three edges
+/// instead would cost the sum of the squared degrees: 10^12 for an arrowhead of 10^6 variables.
 StarColouring starColouring(const HessianPattern &pattern);
 
 /// The values of the pattern's entries (one per pattern.columns entry, in order) from the

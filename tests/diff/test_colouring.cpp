@@ -225,6 +225,20 @@ TEST_CASE("colouring: tridiagonal, arrowhead, block-diagonal", "[diff][colouring
     CHECK(c.colours == 5);
     checkRecovery(p, c, rng);
   }
+  // Dense blocks of 40 (each variable has up to 39 colours around it, past the 16 the colouring
+  // reads in turn) joined by a band: the brute-force greedy colouring, at least a block's 40.
+  {
+    Edges wide = band;
+    for (std::size_t b = 0; b + 40 <= n; b += 40)
+      for (std::size_t i = b; i < b + 40; ++i)
+        for (std::size_t j = i + 1; j < b + 40; ++j) wide.insert({i, j});
+    const HessianPattern p = patternOf(n, wide);
+    const StarColouring c = starColouring(p);
+    CHECK(c.colours >= 40);
+    CHECK(starValid(adjacency(p), c.colour));
+    CHECK(c.colour == bruteGreedy(p));
+    checkRecovery(p, c, rng);
+  }
   // A diagonal matrix: one colour; an empty pattern: none.
   {
     const HessianPattern p = patternOf(n, {});
