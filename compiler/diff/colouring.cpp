@@ -6,8 +6,8 @@
 #include "diff/colouring.h"
 
 #include <algorithm>
-#include <stdexcept>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 
