@@ -83,6 +83,19 @@ int main(int argc, char **argv) {
     const double grad = median(reps, [&] { code->objective(x, rows, g); });
     const double prod = median(reps, [&] { code->hvp(x, v, rows, hv); });
     const std::string name = file.substr(file.find_last_of('/') + 1);
+    // One row; the pattern's columns as text, "-" where the pattern meets its limit.
+    auto row = [&](const std::string &pattern, const std::string &colours,
+                   const std::string &sparse, const std::string &note) {
+      std::printf("%-28s %9zu %12.1f %12.1f %7.2f %12s %8s %12s %10.1f%s\n", name.c_str(), n,
+                  grad * 1e6, prod * 1e6, prod / grad, pattern.c_str(), colours.c_str(),
+                  sparse.c_str(), peakMiB(), note.c_str());
+      std::fflush(stdout);
+    };
+    auto fixed = [](double v) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.1f", v);
+      return std::string(text);
+    };
     const Clock::time_point p0 = Clock::now();
     std::size_t nonzeros = 0, colours = 0;
     try {
@@ -91,19 +104,14 @@ int main(int argc, char **argv) {
     } catch (const nabla::driver::Error &e) {
       // A dense Hessian (a matrix product of two params) meets the pattern's limit: the
       // products are still measured.
-      std::printf("%-28s %9zu %12.1f %12.1f %7.2f %12s %8s %12s %10.1f  (pattern: %s)\n",
-                  name.c_str(), n, grad * 1e6, prod * 1e6, prod / grad, "-", "-", "-", peakMiB(),
-                  e.what());
-      std::fflush(stdout);
+      row("-", "-", "-", std::string("  (pattern: ") + e.what() + ")");
       continue;
     }
     const double pattern = seconds(p0, Clock::now());
     std::vector<double> values(nonzeros);
     code->sparseHessian(x, rows, values);
     const double sparse = median(std::max(3, reps / 4), [&] { code->sparseHessian(x, rows, values); });
-    std::printf("%-28s %9zu %12.1f %12.1f %7.2f %12.1f %8zu %12.1f %10.1f\n", name.c_str(), n,
-                grad * 1e6, prod * 1e6, prod / grad, pattern * 1e3, colours, sparse * 1e6, peakMiB());
-    std::fflush(stdout);
+    row(fixed(pattern * 1e3), std::to_string(colours), fixed(sparse * 1e6), "");
   }
   return 0;
 }

@@ -556,44 +556,18 @@ private:
       for (Index y : b) push(x, y);
   }
 
-  /// The stored pairs without those met twice, each as (smaller, larger) in one chunk: a counting
-  /// sort by the smaller index (the chunks freed as they are read), then each row's larger
-  /// indices sorted and made unique. Throws where more than maxPairs_ remain. The next compaction
-  /// comes after at least maxPairs_ / 2 more pairs, so the sorts cost about log of a row's length
-  /// per pair met.
+  /// The stored pairs without those met twice, in one chunk (distinctPairs: the chunks are freed
+  /// as they are read). Throws where more than maxPairs_ remain. The next compaction comes after
+  /// at least maxPairs_ / 2 more pairs, so the sorts cost about log of a row's length per pair
+  /// met.
   void compact() {
-    std::vector<std::size_t> start(n_ + 1, 0);
-    for (const std::vector<Pair> &chunk : pairs_)
-      for (const auto &[x, y] : chunk) ++start[std::min(x, y) + std::size_t{1}];
-    for (std::size_t r = 0; r < n_; ++r) start[r + 1] += start[r];
-    std::vector<Index> larger(start[n_]);
-    {
-      std::vector<std::size_t> at(start.begin(), start.end() - 1);
-      for (std::vector<Pair> &chunk : pairs_) {
-        for (const auto &[x, y] : chunk) larger[at[std::min(x, y)]++] = std::max(x, y);
-        std::vector<Pair>().swap(chunk);
-      }
-    }
+    std::vector<Pair> unique = distinctPairs(n_, std::move(pairs_));
     pairs_.clear();
-    std::vector<std::size_t> end(n_);  // of each row's unique larger indices
-    std::size_t kept = 0;
-    for (std::size_t r = 0; r < n_; ++r) {
-      const auto from = larger.begin() + static_cast<std::ptrdiff_t>(start[r]);
-      const auto to = larger.begin() + static_cast<std::ptrdiff_t>(start[r + 1]);
-      std::sort(from, to);
-      end[r] = start[r] + static_cast<std::size_t>(std::unique(from, to) - from);
-      kept += end[r] - start[r];
-    }
-    if (kept > maxPairs_)
+    if (unique.size() > maxPairs_)
       throw std::length_error("the Hessian's sparsity pattern has too many pairs of params");
-    std::vector<Pair> unique;
-    unique.reserve(kept);
-    for (std::size_t r = 0; r < n_; ++r)
-      for (std::size_t k = start[r]; k < end[r]; ++k)
-        unique.push_back({static_cast<Index>(r), larger[k]});
+    stored_ = unique.size();
+    threshold_ = std::max(maxPairs_, stored_ + maxPairs_ / 2);
     pairs_.push_back(std::move(unique));
-    stored_ = kept;
-    threshold_ = std::max(maxPairs_, kept + maxPairs_ / 2);
   }
 
   void pairsOf(Id id) {

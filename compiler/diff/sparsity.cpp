@@ -23,46 +23,68 @@ namespace {
 
 using Pairs = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
 
-/// Counting sort by row, then each row sorted and its duplicates dropped. `release(k)` frees
-/// chunk k once the columns hold its pairs.
+/// Pairs as rows of a counting sort: by each index (`both`: the two triangles of the pattern), or
+/// by the smaller with the larger as its column; each row then sorted and its duplicates dropped.
+/// Row r is cols[start[r] .. start[r] + count[r]). `release(k)` frees chunk k once the rows hold
+/// its pairs.
+struct Rows {
+  std::vector<std::size_t> start, count;
+  std::vector<std::uint32_t> cols;
+};
+
 template <class Chunks, class Release>
-HessianPattern buildPattern(std::size_t n, const Chunks &chunks, Release release) {
-  std::vector<std::size_t> start(n + 1, 0);
+Rows sortedRows(std::size_t n, const Chunks &chunks, bool both, Release release) {
+  Rows rows;
+  std::vector<std::size_t> &start = rows.start;
+  start.assign(n + 1, 0);
   for (const auto &chunk : chunks)
     for (const auto &[i, j] : chunk) {
       if (i >= n || j >= n) throw std::logic_error("patternFromPairs: an index beyond n");
-      ++start[i + 1];
-      if (i != j) ++start[j + 1];
+      if (both) {
+        ++start[i + 1];
+        if (i != j) ++start[j + 1];
+      } else {
+        ++start[std::min(i, j) + std::size_t{1}];
+      }
     }
   for (std::size_t r = 0; r < n; ++r) start[r + 1] += start[r];
-  std::vector<std::uint32_t> cols(start[n]);
+  rows.cols.resize(start[n]);
   {
     std::vector<std::size_t> at(start.begin(), start.end() - 1);
     for (std::size_t k = 0; k < std::size(chunks); ++k) {
       for (const auto &[i, j] : chunks[k]) {
-        cols[at[i]++] = j;
-        if (i != j) cols[at[j]++] = i;
+        if (!both) {
+          rows.cols[at[std::min(i, j)]++] = std::max(i, j);
+        } else {
+          rows.cols[at[i]++] = j;
+          if (i != j) rows.cols[at[j]++] = i;
+        }
       }
       release(k);
     }
   }
+  rows.count.resize(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    const auto from = rows.cols.begin() + static_cast<std::ptrdiff_t>(start[r]);
+    const auto to = rows.cols.begin() + static_cast<std::ptrdiff_t>(start[r + 1]);
+    std::sort(from, to);
+    rows.count[r] = static_cast<std::size_t>(std::unique(from, to) - from);
+  }
+  return rows;
+}
+
+template <class Chunks, class Release>
+HessianPattern buildPattern(std::size_t n, const Chunks &chunks, Release release) {
+  const Rows rows = sortedRows(n, chunks, true, release);
   HessianPattern p;
   p.n = n;
   p.rowStart.assign(n + 1, 0);
-  std::size_t kept = 0;
-  for (std::size_t r = 0; r < n; ++r) {
-    auto from = cols.begin() + static_cast<std::ptrdiff_t>(start[r]);
-    auto to = cols.begin() + static_cast<std::ptrdiff_t>(start[r + 1]);
-    std::sort(from, to);
-    to = std::unique(from, to);
-    kept += static_cast<std::size_t>(to - from);
-    p.rowStart[r + 1] = static_cast<std::int64_t>(kept);
-  }
-  p.columns.reserve(kept);
-  for (std::size_t r = 0; r < n; ++r) {
-    const std::size_t count = static_cast<std::size_t>(p.rowStart[r + 1] - p.rowStart[r]);
-    for (std::size_t k = 0; k < count; ++k) p.columns.push_back(cols[start[r] + k]);
-  }
+  for (std::size_t r = 0; r < n; ++r)
+    p.rowStart[r + 1] = p.rowStart[r] + static_cast<std::int64_t>(rows.count[r]);
+  p.columns.reserve(static_cast<std::size_t>(p.rowStart[n]));
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t k = 0; k < rows.count[r]; ++k)
+      p.columns.push_back(rows.cols[rows.start[r] + k]);
   return p;
 }
 
@@ -76,6 +98,18 @@ HessianPattern patternFromPairs(std::size_t n,
 
 HessianPattern patternFromPairs(std::size_t n, std::vector<Pairs> chunks) {
   return buildPattern(n, chunks, [&](std::size_t k) { Pairs().swap(chunks[k]); });
+}
+
+Pairs distinctPairs(std::size_t n, std::vector<Pairs> chunks) {
+  const Rows rows = sortedRows(n, chunks, false, [&](std::size_t k) { Pairs().swap(chunks[k]); });
+  std::size_t total = 0;
+  for (std::size_t c : rows.count) total += c;
+  Pairs out;
+  out.reserve(total);
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t k = 0; k < rows.count[r]; ++k)
+      out.push_back({static_cast<std::uint32_t>(r), rows.cols[rows.start[r] + k]});
+  return out;
 }
 
 namespace sparsity {

@@ -49,6 +49,11 @@ HessianPattern patternFromPairs(std::size_t n,
 /// large problem are its largest temporary).
 HessianPattern patternFromPairs(std::size_t n,
                                 std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> chunks);
+/// The distinct pairs among chunks of pairs given in either order (each chunk freed once read),
+/// each as (smaller, larger), ascending: the sort of patternFromPairs, one triangle only. Every
+/// index must be below n.
+std::vector<std::pair<std::uint32_t, std::uint32_t>> distinctPairs(
+    std::size_t n, std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> chunks);
 
 /// The limit of both levels' patterns (`maxPairs`) is on the pairs of coupled variables the
 /// pattern has (an entry of one triangle, the diagonal included, is one pair), however often the
